@@ -1,0 +1,91 @@
+//! The instance price catalog (`assets/prices.ron`, compiled in): hourly prices per instance type.
+
+use crate::model::Pricing;
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+/// One instance type and its on-demand hourly price.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceType {
+    pub name: String,
+    pub vcpu: u32,
+    pub memory_gib: f64,
+    pub on_demand_hourly: f64,
+    /// Where the price comes from (an article file name or "list price").
+    pub source: String,
+}
+
+/// Hourly prices for instance types, with the reserved and spot discounts.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    pub hours_per_month: f64,
+    pub reserved_discount: f64,
+    pub spot_discount: f64,
+    pub instance_types: Vec<InstanceType>,
+}
+
+/// The catalog text shipped with the program.
+pub const BUILTIN_TEXT: &str = include_str!("../assets/prices.ron");
+
+impl Catalog {
+    /// Parses a catalog from RON text.
+    pub fn parse(text: &str) -> Result<Catalog, ron::error::SpannedError> {
+        ron::from_str(text)
+    }
+
+    /// The catalog compiled into the program. A unit test guarantees it parses; should it ever
+    /// not, the result is an empty catalog, and every priced node is reported as unpriced.
+    pub fn builtin() -> &'static Catalog {
+        static CATALOG: OnceLock<Catalog> = OnceLock::new();
+        CATALOG.get_or_init(|| {
+            Catalog::parse(BUILTIN_TEXT).unwrap_or(Catalog {
+                hours_per_month: 730.0,
+                reserved_discount: 0.0,
+                spot_discount: 0.0,
+                instance_types: Vec::new(),
+            })
+        })
+    }
+
+    /// The instance type called `name`.
+    pub fn instance(&self, name: &str) -> Option<&InstanceType> {
+        self.instance_types.iter().find(|t| t.name == name)
+    }
+
+    /// Hourly price of one instance of `name` under `pricing`, if the type is known.
+    ///
+    /// ```
+    /// use staircase::{catalog::Catalog, model::Pricing};
+    /// // Article 004: a t3.large costs $61 a month on demand.
+    /// let hourly = Catalog::builtin().hourly("t3.large", Pricing::OnDemand).unwrap();
+    /// assert!((hourly * 730.0 - 61.0).abs() < 0.01);
+    /// ```
+    pub fn hourly(&self, name: &str, pricing: Pricing) -> Option<f64> {
+        let base = self.instance(name)?.on_demand_hourly;
+        Some(match pricing {
+            Pricing::OnDemand => base,
+            Pricing::Reserved => base * (1.0 - self.reserved_discount),
+            Pricing::Spot => base * (1.0 - self.spot_discount),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_parses_and_reproduces_article_prices() {
+        let catalog = Catalog::parse(BUILTIN_TEXT).expect("assets/prices.ron parses");
+        assert_eq!(catalog.hours_per_month, 730.0);
+        let monthly = |name: &str| catalog.hourly(name, Pricing::OnDemand).unwrap() * 730.0;
+        // Article 004 figures: t3.micro $8.50, c5.24xlarge $2,940, 10 x m5.xlarge $1,400.
+        assert!((monthly("t3.micro") - 8.50).abs() < 0.01);
+        assert!((monthly("c5.24xlarge") - 2_940.0).abs() < 0.01);
+        assert!((10.0 * monthly("m5.xlarge") - 1_400.0).abs() < 0.1);
+        let reserved = catalog.hourly("m5.xlarge", Pricing::Reserved).unwrap();
+        assert!((reserved / catalog.hourly("m5.xlarge", Pricing::OnDemand).unwrap() - 0.42).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,17 @@
+//! Staircase: draw a system architecture and see its queueing latency, bottleneck and cost.
+//!
+//! The engine (`model`, `queueing`, `solver`, `report`, `catalog`, `document`, `presets`,
+//! `generate`) has no user-interface dependency; `solve(&Topology, &Params) -> Report` is pure.
+
+pub mod catalog;
+pub mod document;
+pub mod generate;
+pub mod model;
+pub mod presets;
+pub mod queueing;
+pub mod report;
+pub mod solver;
+
+pub use model::Topology;
+pub use report::Report;
+pub use solver::{solve, Params, SolveError};

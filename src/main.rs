@@ -1,0 +1,140 @@
+//! The `staircase` command: launches the app, or solves, lists and benchmarks from the terminal.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use staircase::{document, presets, solver, Params, Topology};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "staircase", version, about = "Architecture sandbox: queueing latency, bottleneck and cost of a system you draw")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open a topology file in the app.
+    Open { file: PathBuf },
+    /// Solve a topology and print its report.
+    Solve {
+        /// A .ron topology file.
+        #[arg(required_unless_present = "preset")]
+        file: Option<PathBuf>,
+        /// Solve a built-in preset instead of a file (see `staircase presets`).
+        #[arg(long, conflicts_with = "file")]
+        preset: Option<String>,
+        /// Multiply every workload by this factor.
+        #[arg(long, default_value_t = 1.0)]
+        load: f64,
+        /// Solve at the average rate instead of the peak.
+        #[arg(long)]
+        average: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the built-in presets.
+    Presets,
+}
+
+/// An error caused by the input (exit code 2), as opposed to the environment (exit code 1).
+#[derive(Debug)]
+struct InputError(String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for InputError {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("staircase: {error:#}");
+            if error.downcast_ref::<InputError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn load_input(file: Option<&Path>, preset: Option<&str>) -> anyhow::Result<Topology> {
+    if let Some(name) = preset {
+        let Some(found) = presets::find(name) else {
+            return Err(InputError(format!(
+                "no preset called \"{name}\"; `staircase presets` lists them"
+            ))
+            .into());
+        };
+        return found.load().map_err(|e| InputError(e.to_string()).into());
+    }
+    let Some(path) = file else {
+        return Err(InputError("give a topology file or --preset NAME".into()).into());
+    };
+    document::load(path).map_err(|e| InputError(e.to_string()).into())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => launch(None),
+        Some(Command::Open { file }) => launch(Some(file)),
+        Some(Command::Presets) => {
+            for preset in presets::PRESETS {
+                let topology = preset.load().with_context(|| format!("preset {}", preset.file))?;
+                println!("{:<36} {}", preset.file.trim_end_matches(".ron"), topology.name);
+            }
+            Ok(())
+        }
+        Some(Command::Solve {
+            file,
+            preset,
+            load,
+            average,
+            json,
+        }) => {
+            let topology = load_input(file.as_deref(), preset.as_deref())?;
+            let params = Params {
+                load_multiplier: load,
+                at_peak: !average,
+                ..Params::default()
+            };
+            let report = solver::solve(&topology, &params)
+                .map_err(|e| InputError(format!("{}: {e}", source_label(&file, &preset))))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{}", topology.name);
+                print!("{}", report.to_table());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn source_label(file: &Option<PathBuf>, preset: &Option<String>) -> String {
+    match (file, preset) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(name)) => format!("preset {name}"),
+        (None, None) => String::new(),
+    }
+}
+
+fn launch(file: Option<PathBuf>) -> anyhow::Result<()> {
+    let topology = match &file {
+        Some(path) => load_input(Some(path), None)?,
+        None => presets::default_topology().context("the default preset")?,
+    };
+    println!(
+        "The desktop app is not built yet. Loaded \"{}\" ({} nodes); try `staircase solve`.",
+        topology.name,
+        topology.nodes.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,931 @@
+//! The document: a topology of nodes, edges, workloads and regions, its limits and its validation.
+//!
+//! The same structs are the `.ron` file format (see [`crate::document`]); every numeric field is
+//! range-checked while parsing so that a bad value is reported at its own line and column.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Version of the file format written by this build.
+pub const FORMAT_VERSION: u32 = 1;
+/// Most nodes a topology may hold.
+pub const MAX_NODES: usize = 200_000;
+/// Most edges a topology may hold.
+pub const MAX_EDGES: usize = 1_000_000;
+/// Seconds in a day, for requests/day conversions.
+pub const SECONDS_PER_DAY: f64 = 86_400.0;
+
+/// Identifier of a node, unique within a topology.
+pub type NodeId = u32;
+
+/// A whole architecture: what the user draws and saves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Topology {
+    /// File format version; files newer than [`FORMAT_VERSION`] are refused.
+    pub version: u32,
+    pub name: String,
+    pub description: String,
+    pub settings: Settings,
+    pub regions: Vec<Region>,
+    pub workloads: Vec<Workload>,
+    #[serde(deserialize_with = "checked::node_list")]
+    pub nodes: Vec<Node>,
+    #[serde(deserialize_with = "checked::edge_list")]
+    pub edges: Vec<Edge>,
+    /// Canvas positions, metadata beside the model (not used by the solver).
+    pub layout: BTreeMap<NodeId, Position>,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology {
+            version: FORMAT_VERSION,
+            name: String::new(),
+            description: String::new(),
+            settings: Settings::default(),
+            regions: Vec::new(),
+            workloads: Vec::new(),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            layout: BTreeMap::new(),
+        }
+    }
+}
+
+/// Global model settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Signal speed in fiber, km per millisecond (about 200: two thirds of c; article 004).
+    #[serde(deserialize_with = "checked::fiber_speed")]
+    pub fiber_km_per_ms: f64,
+    /// Fiber path length over great-circle distance (1 = straight line).
+    #[serde(deserialize_with = "checked::route_factor")]
+    pub route_factor: f64,
+    /// Round-trip time added to an edge whose two ends are in the same region, ms.
+    #[serde(deserialize_with = "checked::latency_ms")]
+    pub same_region_rtt_ms: f64,
+    /// Measured round-trip times between regions that replace the distance estimate.
+    pub region_rtt_ms: Vec<RegionLink>,
+    /// How long an overload is assumed to have lasted when its backlog is reported, seconds.
+    #[serde(deserialize_with = "checked::horizon")]
+    pub overload_horizon_s: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            fiber_km_per_ms: 200.0,
+            route_factor: 1.0,
+            same_region_rtt_ms: 0.0,
+            region_rtt_ms: Vec::new(),
+            overload_horizon_s: 60.0,
+        }
+    }
+}
+
+/// A measured round trip between two regions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionLink {
+    pub a: String,
+    pub b: String,
+    #[serde(deserialize_with = "checked::latency_ms")]
+    pub rtt_ms: f64,
+}
+
+/// A geographic region (a data centre or a user population).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    pub name: String,
+    #[serde(deserialize_with = "checked::latitude")]
+    pub lat: f64,
+    #[serde(deserialize_with = "checked::longitude")]
+    pub lon: f64,
+}
+
+/// How much traffic a workload sends.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Rate {
+    /// Average requests per day (converted with 86,400 s/day).
+    PerDay(#[serde(deserialize_with = "checked::rate")] f64),
+    /// Average requests per second.
+    PerSecond(#[serde(deserialize_with = "checked::rate")] f64),
+}
+
+impl Rate {
+    /// Average rate in requests per second.
+    ///
+    /// ```
+    /// // Article 000: 100M requests/day is 1,157 req/s on average.
+    /// let rate = staircase::model::Rate::PerDay(100e6).per_second();
+    /// assert_eq!(rate.round(), 1157.0);
+    /// ```
+    pub fn per_second(self) -> f64 {
+        match self {
+            Rate::PerDay(per_day) => per_day / SECONDS_PER_DAY,
+            Rate::PerSecond(per_second) => per_second,
+        }
+    }
+}
+
+/// A population of users sending requests into a Client node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Workload {
+    pub name: String,
+    /// The Client node the requests enter at.
+    pub client: NodeId,
+    pub rate: Rate,
+    /// Peak over average (3–5 for consumer traffic, article 000).
+    #[serde(deserialize_with = "checked::peak")]
+    pub peak_multiplier: f64,
+    /// Fraction of requests that read.
+    #[serde(deserialize_with = "checked::ratio")]
+    pub read: f64,
+    /// Fraction of requests that write.
+    #[serde(deserialize_with = "checked::ratio")]
+    pub write: f64,
+    /// Fraction of requests whose work is queued for background workers.
+    #[serde(rename = "async", deserialize_with = "checked::ratio")]
+    pub background: f64,
+    /// Where the users are (a region name, or empty).
+    pub region: String,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            name: "users".into(),
+            client: 0,
+            rate: Rate::PerSecond(100.0),
+            peak_multiplier: 1.0,
+            read: 0.9,
+            write: 0.1,
+            background: 0.0,
+            region: String::new(),
+        }
+    }
+}
+
+/// The three request classes of a workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ClassKind {
+    Read,
+    Write,
+    Async,
+}
+
+impl ClassKind {
+    pub const ALL: [ClassKind; 3] = [ClassKind::Read, ClassKind::Write, ClassKind::Async];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ClassKind::Read => "read",
+            ClassKind::Write => "write",
+            ClassKind::Async => "async",
+        }
+    }
+}
+
+/// Load-balancing policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LbPolicy {
+    /// Takes turns: each instance behind it is its own queue.
+    #[default]
+    RoundRobin,
+    /// Sends to the least busy instance: the instances behind it act as one shared queue.
+    LeastConnections,
+    /// Splits across targets by edge weight; each instance its own queue.
+    Weighted,
+    /// Hashes the client address: each instance its own queue.
+    IpHash,
+}
+
+/// What a node is. Kind-specific parameters live in the variant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum NodeKind {
+    /// A source of traffic (a workload enters here). No queueing.
+    Client,
+    /// Name resolution; with `geo` it sends each workload to targets in the workload's region.
+    Dns { geo: bool },
+    /// Edge cache: serves `hit_ratio` of reads, forwards the rest.
+    Cdn {
+        #[serde(deserialize_with = "checked::ratio")]
+        hit_ratio: f64,
+    },
+    LoadBalancer { policy: LbPolicy },
+    AppServer,
+    /// In-memory cache: serves `hit_ratio` of reads, forwards misses (and writes) downstream.
+    Cache {
+        #[serde(deserialize_with = "checked::ratio")]
+        hit_ratio: f64,
+    },
+    /// Database primary with separate read and write capacity per instance.
+    Database {
+        #[serde(deserialize_with = "checked::capacity")]
+        read_capacity_rps: f64,
+        #[serde(deserialize_with = "checked::capacity")]
+        write_capacity_rps: f64,
+        #[serde(deserialize_with = "checked::connections")]
+        max_connections: u32,
+    },
+    /// Read replica: accepts reads only.
+    ReadReplica,
+    /// `shards` independent partitions; the hottest gets `hot_shard_skew` times the average share.
+    ShardGroup {
+        #[serde(deserialize_with = "checked::shards")]
+        shards: u32,
+        #[serde(deserialize_with = "checked::skew")]
+        hot_shard_skew: f64,
+    },
+    /// Connection pooler: the databases behind it run at most `pool_size` queries per pooler
+    /// instance at once.
+    ConnectionPooler {
+        #[serde(deserialize_with = "checked::connections")]
+        pool_size: u32,
+    },
+    /// Message broker: acknowledges async work at once; consumers drain it.
+    Queue,
+    Workers,
+    ObjectStorage,
+    ExternalService,
+    /// A generic open-network station: `instances` servers sharing one queue (M/M/c or M/M/c/K).
+    Service,
+}
+
+impl NodeKind {
+    /// Short name used in reports and palettes.
+    pub fn label(&self) -> &'static str {
+        match self {
+            NodeKind::Client => "Client",
+            NodeKind::Dns { .. } => "DNS",
+            NodeKind::Cdn { .. } => "CDN",
+            NodeKind::LoadBalancer { .. } => "LoadBalancer",
+            NodeKind::AppServer => "AppServer",
+            NodeKind::Cache { .. } => "Cache",
+            NodeKind::Database { .. } => "Database",
+            NodeKind::ReadReplica => "ReadReplica",
+            NodeKind::ShardGroup { .. } => "ShardGroup",
+            NodeKind::ConnectionPooler { .. } => "ConnectionPooler",
+            NodeKind::Queue => "Queue",
+            NodeKind::Workers => "Workers",
+            NodeKind::ObjectStorage => "ObjectStorage",
+            NodeKind::ExternalService => "ExternalService",
+            NodeKind::Service => "Service",
+        }
+    }
+
+    /// Default cost tier of the kind.
+    pub fn tier(&self) -> &'static str {
+        match self {
+            NodeKind::Client => "clients",
+            NodeKind::Dns { .. } | NodeKind::Cdn { .. } | NodeKind::LoadBalancer { .. } => "edge",
+            NodeKind::AppServer | NodeKind::Service => "app",
+            NodeKind::Cache { .. } => "cache",
+            NodeKind::Database { .. }
+            | NodeKind::ReadReplica
+            | NodeKind::ShardGroup { .. }
+            | NodeKind::ConnectionPooler { .. } => "database",
+            NodeKind::Queue | NodeKind::Workers => "async",
+            NodeKind::ObjectStorage => "storage",
+            NodeKind::ExternalService => "external",
+        }
+    }
+
+    /// Every kind with typical parameters, in palette order.
+    pub fn catalog() -> Vec<NodeKind> {
+        vec![
+            NodeKind::Client,
+            NodeKind::Dns { geo: false },
+            NodeKind::Cdn { hit_ratio: 0.8 },
+            NodeKind::LoadBalancer {
+                policy: LbPolicy::RoundRobin,
+            },
+            NodeKind::AppServer,
+            NodeKind::Cache { hit_ratio: 0.9 },
+            NodeKind::Database {
+                read_capacity_rps: 2_000.0,
+                write_capacity_rps: 1_000.0,
+                max_connections: 400,
+            },
+            NodeKind::ReadReplica,
+            NodeKind::ShardGroup {
+                shards: 4,
+                hot_shard_skew: 1.0,
+            },
+            NodeKind::ConnectionPooler { pool_size: 100 },
+            NodeKind::Queue,
+            NodeKind::Workers,
+            NodeKind::ObjectStorage,
+            NodeKind::ExternalService,
+            NodeKind::Service,
+        ]
+    }
+}
+
+/// How a node's instances are paid for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Pricing {
+    #[default]
+    OnDemand,
+    Reserved,
+    Spot,
+}
+
+/// One box on the canvas: a tier of identical instances.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Node {
+    pub id: NodeId,
+    pub name: String,
+    pub kind: NodeKind,
+    /// Identical instances (per shard for a ShardGroup).
+    #[serde(deserialize_with = "checked::instances")]
+    pub instances: u32,
+    /// Requests one instance works on at once (threads, workers, cores).
+    #[serde(deserialize_with = "checked::concurrency")]
+    pub concurrency: u32,
+    /// Requests per second one instance completes at full load; `None` means no queueing at all
+    /// (a pure delay, like a client or an external API with unknown limits).
+    #[serde(deserialize_with = "checked::optional_capacity")]
+    pub capacity_rps: Option<f64>,
+    /// Waiting places per queue beyond the servers; `None` is unlimited, `Some(0)` drops any
+    /// request that finds every server busy.
+    #[serde(deserialize_with = "checked::queue_limit")]
+    pub queue_limit: Option<u32>,
+    /// Fixed latency added to every request (network, disk seek, third-party API), ms.
+    #[serde(deserialize_with = "checked::latency_ms")]
+    pub base_latency_ms: f64,
+    /// Coefficient of variation of the service time (1 exponential, 0 constant).
+    #[serde(deserialize_with = "checked::cv")]
+    pub service_cv: f64,
+    /// Instance type from the price catalog (empty: none).
+    pub instance_type: String,
+    pub pricing: Pricing,
+    /// Flat managed-service fee per month, USD.
+    #[serde(deserialize_with = "checked::money")]
+    pub monthly_fee_usd: f64,
+    /// Usage fee per million requests served, USD.
+    #[serde(deserialize_with = "checked::money")]
+    pub usd_per_million_requests: f64,
+    /// Region name (empty: none).
+    pub region: String,
+    /// Cost tier override (empty: the kind's tier).
+    pub tier: String,
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node {
+            id: 0,
+            name: String::new(),
+            kind: NodeKind::Service,
+            instances: 1,
+            concurrency: 1,
+            capacity_rps: Some(100.0),
+            queue_limit: None,
+            base_latency_ms: 0.0,
+            service_cv: 1.0,
+            instance_type: String::new(),
+            pricing: Pricing::OnDemand,
+            monthly_fee_usd: 0.0,
+            usd_per_million_requests: 0.0,
+            region: String::new(),
+            tier: String::new(),
+        }
+    }
+}
+
+impl Node {
+    /// A node of `kind` with the typical parameters of that kind.
+    pub fn of_kind(id: NodeId, kind: NodeKind) -> Node {
+        let (capacity, concurrency, latency, instance_type) = match &kind {
+            NodeKind::Client => (None, 1, 0.0, ""),
+            NodeKind::Dns { .. } => (Some(50_000.0), 1, 20.0, ""),
+            NodeKind::Cdn { .. } => (Some(100_000.0), 1, 5.0, ""),
+            NodeKind::LoadBalancer { .. } => (Some(50_000.0), 1, 0.5, ""),
+            NodeKind::AppServer => (Some(300.0), 8, 2.0, "t3.large"),
+            NodeKind::Cache { .. } => (Some(50_000.0), 4, 0.5, "r6g.large"),
+            NodeKind::Database { .. } => (Some(2_000.0), 16, 1.0, "r5.xlarge"),
+            NodeKind::ReadReplica => (Some(2_000.0), 16, 1.0, "r5.large"),
+            NodeKind::ShardGroup { .. } => (Some(3_000.0), 16, 1.0, "r5.xlarge"),
+            NodeKind::ConnectionPooler { .. } => (Some(20_000.0), 1, 0.2, "t3.small"),
+            NodeKind::Queue => (Some(10_000.0), 1, 2.0, "t3.medium"),
+            NodeKind::Workers => (Some(200.0), 4, 0.0, "c5.large"),
+            NodeKind::ObjectStorage => (Some(5_500.0), 1, 20.0, ""),
+            NodeKind::ExternalService => (None, 1, 100.0, ""),
+            NodeKind::Service => (Some(100.0), 1, 0.0, ""),
+        };
+        let mut fee = 0.0;
+        if matches!(kind, NodeKind::LoadBalancer { .. }) {
+            fee = 22.0; // ALB base fee, article 004
+        }
+        Node {
+            id,
+            name: format!("{} {id}", kind.label()),
+            kind,
+            capacity_rps: capacity,
+            concurrency,
+            base_latency_ms: latency,
+            instance_type: instance_type.into(),
+            monthly_fee_usd: fee,
+            ..Node::default()
+        }
+    }
+
+    /// The cost tier of this node.
+    pub fn tier(&self) -> &str {
+        if self.tier.is_empty() {
+            self.kind.tier()
+        } else {
+            &self.tier
+        }
+    }
+
+    /// Instances paid for (instances per shard × shards for a ShardGroup).
+    pub fn billed_instances(&self) -> f64 {
+        let shards = match self.kind {
+            NodeKind::ShardGroup { shards, .. } => shards,
+            _ => 1,
+        };
+        f64::from(self.instances) * f64::from(shards)
+    }
+}
+
+/// What an edge does with the traffic leaving its source.
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub enum EdgeKind {
+    /// Forwards a share (by weight) of the requests the source does not finish itself.
+    #[default]
+    Route,
+    /// Every request served at the source calls the target this many times, one after another.
+    Call(#[serde(deserialize_with = "checked::calls")] u32),
+    /// This fraction of the requests the source drops is sent again to the target.
+    Retry(#[serde(deserialize_with = "checked::ratio")] f64),
+}
+
+/// A wire between two nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Edge {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: EdgeKind,
+    /// Relative share among the route edges that carry the same class.
+    #[serde(deserialize_with = "checked::weight")]
+    pub weight: f64,
+    /// Classes this edge carries; empty means the target kind's default.
+    pub classes: Vec<ClassKind>,
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Edge {
+            from: 0,
+            to: 0,
+            kind: EdgeKind::Route,
+            weight: 1.0,
+            classes: Vec::new(),
+        }
+    }
+}
+
+impl Edge {
+    pub fn route(from: NodeId, to: NodeId) -> Edge {
+        Edge {
+            from,
+            to,
+            ..Edge::default()
+        }
+    }
+}
+
+/// A canvas position.
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Position {
+    pub x: f32,
+    pub y: f32,
+}
+
+/// A semantic problem in a topology, with the item it concerns.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{item}: {message}")]
+pub struct Invalid {
+    /// The item, e.g. `node 4 "Postgres"` or `edge 2 → 9`.
+    pub item: String,
+    /// What was expected.
+    pub message: String,
+    /// Text to look for in the source file to point at the item.
+    pub anchor: Option<String>,
+}
+
+fn invalid(item: impl Into<String>, message: impl Into<String>, anchor: Option<String>) -> Invalid {
+    Invalid {
+        item: item.into(),
+        message: message.into(),
+        anchor,
+    }
+}
+
+impl Topology {
+    /// Sorts every list so that saving gives the same bytes for the same model.
+    pub fn normalize(&mut self) {
+        self.version = FORMAT_VERSION;
+        self.nodes.sort_by_key(|node| node.id);
+        self.edges.sort_by(|a, b| {
+            (a.from, a.to, edge_kind_rank(a.kind))
+                .cmp(&(b.from, b.to, edge_kind_rank(b.kind)))
+                .then(a.weight.total_cmp(&b.weight))
+        });
+        for edge in &mut self.edges {
+            edge.classes.sort();
+            edge.classes.dedup();
+        }
+        self.regions.sort_by(|a, b| a.name.cmp(&b.name));
+        self.workloads.sort_by(|a, b| a.name.cmp(&b.name));
+        self.settings
+            .region_rtt_ms
+            .sort_by(|x, y| (&x.a, &x.b).cmp(&(&y.a, &y.b)));
+        let ids: BTreeSet<NodeId> = self.nodes.iter().map(|node| node.id).collect();
+        self.layout.retain(|id, _| ids.contains(id));
+    }
+
+    /// The node with `id`.
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.iter().find(|node| node.id == id)
+    }
+
+    /// The next unused node id.
+    pub fn next_id(&self) -> NodeId {
+        self.nodes.iter().map(|node| node.id + 1).max().unwrap_or(1)
+    }
+
+    /// Checks what parsing cannot: references, uniqueness, class fractions, sizes.
+    /// Numeric ranges are checked again too, for topologies built in code.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.version > FORMAT_VERSION {
+            return Err(invalid(
+                "version",
+                format!(
+                    "this file is format version {}, but this build reads up to {FORMAT_VERSION}",
+                    self.version
+                ),
+                Some("version".into()),
+            ));
+        }
+        if self.nodes.len() > MAX_NODES {
+            return Err(invalid(
+                "nodes",
+                format!("{} nodes; at most {MAX_NODES} are supported", self.nodes.len()),
+                None,
+            ));
+        }
+        if self.edges.len() > MAX_EDGES {
+            return Err(invalid(
+                "edges",
+                format!("{} edges; at most {MAX_EDGES} are supported", self.edges.len()),
+                None,
+            ));
+        }
+        let region_names: BTreeSet<&str> = self.regions.iter().map(|r| r.name.as_str()).collect();
+        for region in &self.regions {
+            checked::in_range("latitude", region.lat, -90.0, 90.0)
+                .and_then(|_| checked::in_range("longitude", region.lon, -180.0, 180.0))
+                .map_err(|m| invalid(format!("region \"{}\"", region.name), m, None))?;
+        }
+        let known_region = |name: &str| name.is_empty() || region_names.contains(name);
+        for link in &self.settings.region_rtt_ms {
+            for end in [&link.a, &link.b] {
+                if !known_region(end) {
+                    return Err(invalid(
+                        "settings.region_rtt_ms",
+                        format!("unknown region \"{end}\""),
+                        Some(format!("\"{end}\"")),
+                    ));
+                }
+            }
+            checked::in_range("rtt_ms", link.rtt_ms, 0.0, 1e6)
+                .map_err(|m| invalid("settings.region_rtt_ms", m, None))?;
+        }
+        let settings = &self.settings;
+        checked::in_range("fiber_km_per_ms", settings.fiber_km_per_ms, 1.0, 300.0)
+            .and_then(|_| checked::in_range("route_factor", settings.route_factor, 1.0, 10.0))
+            .and_then(|_| {
+                checked::in_range("same_region_rtt_ms", settings.same_region_rtt_ms, 0.0, 1e6)
+            })
+            .and_then(|_| {
+                checked::in_range("overload_horizon_s", settings.overload_horizon_s, 0.0, 1e6)
+            })
+            .map_err(|m| invalid("settings", m, None))?;
+
+        let mut ids = BTreeMap::new();
+        for node in &self.nodes {
+            let item = format!("node {} \"{}\"", node.id, node.name);
+            let anchor = Some(format!("id: {},", node.id));
+            if ids.insert(node.id, node).is_some() {
+                return Err(invalid(item, "this id is used by another node", anchor));
+            }
+            if !known_region(&node.region) {
+                return Err(invalid(
+                    item,
+                    format!("unknown region \"{}\"", node.region),
+                    anchor,
+                ));
+            }
+            node_ranges(node).map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
+        }
+        for edge in &self.edges {
+            let item = format!("edge {} → {}", edge.from, edge.to);
+            let anchor = Some(format!("from: {},", edge.from));
+            for end in [edge.from, edge.to] {
+                if !ids.contains_key(&end) {
+                    return Err(invalid(item, format!("node {end} does not exist"), anchor));
+                }
+            }
+            if edge.from == edge.to && !matches!(edge.kind, EdgeKind::Retry(_)) {
+                return Err(invalid(
+                    item,
+                    "only a Retry edge may loop back to its own node",
+                    anchor,
+                ));
+            }
+            checked::in_range("weight", edge.weight, 1e-9, 1e6)
+                .and_then(|_| match edge.kind {
+                    EdgeKind::Route => Ok(()),
+                    EdgeKind::Call(count) => {
+                        checked::in_range("call count", f64::from(count), 1.0, 1000.0)
+                    }
+                    EdgeKind::Retry(p) => checked::in_range("retry fraction", p, 0.0, 1.0),
+                })
+                .map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
+        }
+        let mut workload_names = BTreeSet::new();
+        for workload in &self.workloads {
+            let item = format!("workload \"{}\"", workload.name);
+            let anchor = Some(format!("\"{}\"", workload.name));
+            if !workload_names.insert(workload.name.as_str()) {
+                return Err(invalid(item, "another workload has this name", anchor));
+            }
+            match ids.get(&workload.client) {
+                Some(node) if node.kind == NodeKind::Client => {}
+                Some(_) => {
+                    return Err(invalid(
+                        item,
+                        format!("client {} is not a Client node", workload.client),
+                        anchor,
+                    ))
+                }
+                None => {
+                    return Err(invalid(
+                        item,
+                        format!("client node {} does not exist", workload.client),
+                        anchor,
+                    ))
+                }
+            }
+            if !known_region(&workload.region) {
+                return Err(invalid(
+                    item,
+                    format!("unknown region \"{}\"", workload.region),
+                    anchor,
+                ));
+            }
+            let rate = match workload.rate {
+                Rate::PerDay(v) | Rate::PerSecond(v) => v,
+            };
+            checked::in_range("rate", rate, 0.0, checked::MAX_RATE)
+                .and_then(|_| {
+                    checked::in_range("peak_multiplier", workload.peak_multiplier, 1.0, 1000.0)
+                })
+                .and_then(|_| checked::in_range("read", workload.read, 0.0, 1.0))
+                .and_then(|_| checked::in_range("write", workload.write, 0.0, 1.0))
+                .and_then(|_| checked::in_range("async", workload.background, 0.0, 1.0))
+                .map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
+            let sum = workload.read + workload.write + workload.background;
+            if (sum - 1.0).abs() > 1e-6 {
+                return Err(invalid(
+                    item,
+                    format!("read + write + async must add up to 1, but they add up to {sum}"),
+                    anchor,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn edge_kind_rank(kind: EdgeKind) -> (u8, u64) {
+    match kind {
+        EdgeKind::Route => (0, 0),
+        EdgeKind::Call(count) => (1, u64::from(count)),
+        EdgeKind::Retry(p) => (2, p.to_bits()),
+    }
+}
+
+fn node_ranges(node: &Node) -> Result<(), String> {
+    use checked::in_range;
+    in_range("instances", f64::from(node.instances), 1.0, checked::MAX_INSTANCES)?;
+    in_range("concurrency", f64::from(node.concurrency), 1.0, checked::MAX_CONCURRENCY)?;
+    if let Some(capacity) = node.capacity_rps {
+        in_range("capacity_rps", capacity, checked::MIN_CAPACITY, checked::MAX_CAPACITY)?;
+    }
+    if let Some(limit) = node.queue_limit {
+        in_range("queue_limit", f64::from(limit), 0.0, checked::MAX_QUEUE_LIMIT)?;
+        let states = u64::from(node.instances) * u64::from(node.concurrency) + u64::from(limit);
+        if states > crate::queueing::MAX_FINITE_STATES {
+            return Err(format!(
+                "a queue limit with {states} servers and places is too large to solve exactly \
+                 (at most {}); remove the limit or use fewer servers",
+                crate::queueing::MAX_FINITE_STATES
+            ));
+        }
+    }
+    in_range("base_latency_ms", node.base_latency_ms, 0.0, 1e6)?;
+    in_range("service_cv", node.service_cv, 0.0, 10.0)?;
+    in_range("monthly_fee_usd", node.monthly_fee_usd, 0.0, checked::MAX_MONEY)?;
+    in_range(
+        "usd_per_million_requests",
+        node.usd_per_million_requests,
+        0.0,
+        checked::MAX_MONEY,
+    )?;
+    match node.kind {
+        NodeKind::Cdn { hit_ratio } | NodeKind::Cache { hit_ratio } => {
+            in_range("hit_ratio", hit_ratio, 0.0, 1.0)
+        }
+        NodeKind::Database {
+            read_capacity_rps,
+            write_capacity_rps,
+            max_connections,
+        } => {
+            in_range(
+                "read_capacity_rps",
+                read_capacity_rps,
+                checked::MIN_CAPACITY,
+                checked::MAX_CAPACITY,
+            )?;
+            in_range(
+                "write_capacity_rps",
+                write_capacity_rps,
+                checked::MIN_CAPACITY,
+                checked::MAX_CAPACITY,
+            )?;
+            in_range("max_connections", f64::from(max_connections), 1.0, 1e6)
+        }
+        NodeKind::ShardGroup {
+            shards,
+            hot_shard_skew,
+        } => {
+            in_range("shards", f64::from(shards), 1.0, 100_000.0)?;
+            in_range("hot_shard_skew", hot_shard_skew, 1.0, f64::from(shards))
+        }
+        NodeKind::ConnectionPooler { pool_size } => {
+            in_range("pool_size", f64::from(pool_size), 1.0, 1e6)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Range-checked deserializers: a value out of range fails at its own position in the file.
+pub mod checked {
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    pub const MAX_RATE: f64 = 1e15;
+    pub const MAX_INSTANCES: f64 = 100_000.0;
+    pub const MAX_CONCURRENCY: f64 = 10_000.0;
+    pub const MIN_CAPACITY: f64 = 1e-6;
+    pub const MAX_CAPACITY: f64 = 1e9;
+    pub const MAX_QUEUE_LIMIT: f64 = 1_000_000.0;
+    pub const MAX_MONEY: f64 = 1e9;
+
+    /// `Ok` when `value` is a finite number within [low, high], else what was expected.
+    pub fn in_range(field: &str, value: f64, low: f64, high: f64) -> Result<(), String> {
+        if value.is_finite() && value >= low && value <= high {
+            Ok(())
+        } else {
+            Err(format!(
+                "{field} must be a number from {low} to {high}, found {value}"
+            ))
+        }
+    }
+
+    fn number<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        field: &str,
+        low: f64,
+        high: f64,
+    ) -> Result<f64, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        in_range(field, value, low, high).map_err(D::Error::custom)?;
+        Ok(value)
+    }
+
+    fn whole<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        field: &str,
+        low: f64,
+        high: f64,
+    ) -> Result<u32, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        in_range(field, value, low, high).map_err(D::Error::custom)?;
+        if value.fract() != 0.0 {
+            return Err(D::Error::custom(format!(
+                "{field} must be a whole number, found {value}"
+            )));
+        }
+        Ok(value as u32)
+    }
+
+    macro_rules! number_field {
+        ($name:ident, $field:literal, $low:expr, $high:expr) => {
+            pub fn $name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+                number(deserializer, $field, $low, $high)
+            }
+        };
+    }
+    macro_rules! whole_field {
+        ($name:ident, $field:literal, $low:expr, $high:expr) => {
+            pub fn $name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+                whole(deserializer, $field, $low, $high)
+            }
+        };
+    }
+
+    number_field!(rate, "rate", 0.0, MAX_RATE);
+    number_field!(peak, "peak_multiplier", 1.0, 1000.0);
+    number_field!(ratio, "fraction", 0.0, 1.0);
+    number_field!(capacity, "capacity", MIN_CAPACITY, MAX_CAPACITY);
+    number_field!(latency_ms, "latency in ms", 0.0, 1e6);
+    number_field!(cv, "service_cv", 0.0, 10.0);
+    number_field!(money, "amount in USD", 0.0, MAX_MONEY);
+    number_field!(weight, "weight", 1e-9, 1e6);
+    number_field!(skew, "hot_shard_skew", 1.0, 100_000.0);
+    number_field!(latitude, "lat", -90.0, 90.0);
+    number_field!(longitude, "lon", -180.0, 180.0);
+    number_field!(fiber_speed, "fiber_km_per_ms", 1.0, 300.0);
+    number_field!(route_factor, "route_factor", 1.0, 10.0);
+    number_field!(horizon, "overload_horizon_s", 0.0, 1e6);
+    whole_field!(instances, "instances", 1.0, MAX_INSTANCES);
+    whole_field!(concurrency, "concurrency", 1.0, MAX_CONCURRENCY);
+    whole_field!(connections, "connections", 1.0, 1e6);
+    whole_field!(shards, "shards", 1.0, 100_000.0);
+    whole_field!(calls, "call count", 1.0, 1000.0);
+
+    pub fn optional_capacity<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<f64>, D::Error> {
+        let value = Option::<f64>::deserialize(deserializer)?;
+        if let Some(capacity) = value {
+            in_range("capacity_rps", capacity, MIN_CAPACITY, MAX_CAPACITY)
+                .map_err(D::Error::custom)?;
+        }
+        Ok(value)
+    }
+
+    pub fn queue_limit<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<u32>, D::Error> {
+        let value = Option::<f64>::deserialize(deserializer)?;
+        let Some(limit) = value else {
+            return Ok(None);
+        };
+        in_range("queue_limit", limit, 0.0, MAX_QUEUE_LIMIT).map_err(D::Error::custom)?;
+        if limit.fract() != 0.0 {
+            return Err(D::Error::custom(format!(
+                "queue_limit must be a whole number, found {limit}"
+            )));
+        }
+        Ok(Some(limit as u32))
+    }
+
+    pub fn node_list<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<super::Node>, D::Error> {
+        let nodes = Vec::<super::Node>::deserialize(deserializer)?;
+        if nodes.len() > super::MAX_NODES {
+            return Err(D::Error::custom(format!(
+                "{} nodes; at most {} are supported",
+                nodes.len(),
+                super::MAX_NODES
+            )));
+        }
+        Ok(nodes)
+    }
+
+    pub fn edge_list<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<super::Edge>, D::Error> {
+        let edges = Vec::<super::Edge>::deserialize(deserializer)?;
+        if edges.len() > super::MAX_EDGES {
+            return Err(D::Error::custom(format!(
+                "{} edges; at most {} are supported",
+                edges.len(),
+                super::MAX_EDGES
+            )));
+        }
+        Ok(edges)
+    }
+}

@@ -1,0 +1,593 @@
+//! Queueing formulas: Erlang B/C, M/M/c, M/M/c/K, Allen-Cunneen, fluid overload, and the
+//! response-time distributions (closed form or by numerical Laplace-transform inversion).
+//!
+//! Every function here is pure and works in seconds and requests per second.
+
+use num_complex::Complex64;
+use std::f64::consts::{LN_10, PI};
+
+/// Erlang B: the probability that an arrival finds all `servers` busy in an M/M/c/c loss system
+/// offered `offered_load` erlangs (a = λ/μ), by the numerically stable recursion
+/// B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
+///
+/// For very large loads the recursion starts 40 standard deviations below `a`, where the
+/// influence of the starting value has decayed below double precision, so the cost is O(√a).
+///
+/// ```
+/// // Textbook value: a = 2 erlangs on 3 servers gives B = (8/6) / (1 + 2 + 2 + 8/6) = 4/19.
+/// let b = staircase::queueing::erlang_b(3, 2.0);
+/// assert!((b - 4.0 / 19.0).abs() < 1e-12);
+/// ```
+pub fn erlang_b(servers: u64, offered_load: f64) -> f64 {
+    if offered_load <= 0.0 {
+        return if servers == 0 { 1.0 } else { 0.0 };
+    }
+    let spread = 40.0 * offered_load.sqrt() + 50.0;
+    let start = (offered_load - spread).floor().max(0.0) as u64;
+    if (servers as f64) > offered_load + spread {
+        // The Poisson tail beyond 40 standard deviations is below 1e-300.
+        return 0.0;
+    }
+    let mut inverse = 1.0; // 1/B(start), exact when start = 0, forgotten geometrically otherwise
+    for k in (start + 1)..=servers {
+        inverse = 1.0 + (k as f64 / offered_load) * inverse;
+    }
+    1.0 / inverse
+}
+
+/// Erlang C: the probability that an arrival has to wait in an M/M/c queue,
+/// C = c·B / (c − a·(1 − B)) with B the Erlang B value. Requires a < c; returns 1 otherwise.
+///
+/// ```
+/// // Textbook value: c = 2 servers, a = 1 erlang gives C = 1/3.
+/// let c = staircase::queueing::erlang_c(2, 1.0);
+/// assert!((c - 1.0 / 3.0).abs() < 1e-12);
+/// ```
+pub fn erlang_c(servers: u64, offered_load: f64) -> f64 {
+    let c = servers as f64;
+    if offered_load >= c {
+        return 1.0;
+    }
+    let b = erlang_b(servers, offered_load);
+    let denominator = c - offered_load * (1.0 - b);
+    (c * b / denominator).clamp(0.0, 1.0)
+}
+
+/// Shape of a service-time distribution with a given mean.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ServiceShape {
+    /// Coefficient of variation 1 (the M in M/M/c).
+    Exponential,
+    /// Coefficient of variation 0.
+    Deterministic,
+    /// Gamma with the given shape k = 1/cv².
+    Gamma(f64),
+}
+
+impl ServiceShape {
+    /// The shape with coefficient of variation `cv` (0 deterministic, 1 exponential).
+    pub fn from_cv(cv: f64) -> Self {
+        if cv == 1.0 {
+            ServiceShape::Exponential
+        } else if cv == 0.0 {
+            ServiceShape::Deterministic
+        } else {
+            ServiceShape::Gamma(1.0 / (cv * cv))
+        }
+    }
+
+    /// Laplace–Stieltjes transform E[e^{−sS}] of a service time with this shape and `mean`.
+    pub fn lst(self, mean: f64, s: Complex64) -> Complex64 {
+        match self {
+            ServiceShape::Exponential => Complex64::new(1.0, 0.0) / (s * mean + 1.0),
+            ServiceShape::Deterministic => (-s * mean).exp(),
+            ServiceShape::Gamma(shape) => (s * (mean / shape) + 1.0).powf(-shape),
+        }
+    }
+}
+
+/// Distribution of the time an accepted request waits before service starts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WaitDist {
+    /// Never waits.
+    Zero,
+    /// Waits with probability `p_wait`, then for an exponential time with `rate`
+    /// (exact for M/M/c, where p_wait is Erlang C and rate = cμ − λ).
+    Exponential { p_wait: f64, rate: f64 },
+    /// Waits for `j` exponential stages of `stage_rate` with probability `stage_probs[j-1]`
+    /// (exact for M/M/c/K: an arrival finding n ≥ c present waits n − c + 1 departures).
+    ErlangMix {
+        stage_probs: Vec<f64>,
+        stage_rate: f64,
+    },
+    /// Fluid overload: arrivals over the horizon wait uniformly between 0 and `max`.
+    Uniform { max: f64 },
+}
+
+impl WaitDist {
+    /// Laplace–Stieltjes transform of the wait.
+    pub fn lst(&self, s: Complex64) -> Complex64 {
+        let one = Complex64::new(1.0, 0.0);
+        match self {
+            WaitDist::Zero => one,
+            WaitDist::Exponential { p_wait, rate } => {
+                one * (1.0 - p_wait) + *p_wait * *rate / (s + *rate)
+            }
+            WaitDist::ErlangMix {
+                stage_probs,
+                stage_rate,
+            } => {
+                let stage = *stage_rate / (s + *stage_rate);
+                let zero_mass = 1.0 - stage_probs.iter().sum::<f64>();
+                let mut total = one * zero_mass;
+                let mut power = one;
+                for probability in stage_probs {
+                    power *= stage;
+                    total += power * *probability;
+                }
+                total
+            }
+            WaitDist::Uniform { max } => {
+                let x = s * *max;
+                if x.norm() < 1e-8 {
+                    one - x * 0.5
+                } else {
+                    (one - (-x).exp()) / x
+                }
+            }
+        }
+    }
+}
+
+/// What a pool of identical servers is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PoolInput {
+    /// Poisson arrival rate λ offered to the pool (req/s).
+    pub arrival: f64,
+    /// Number of servers c.
+    pub servers: u64,
+    /// Mean service time E[S] in seconds (1/μ).
+    pub mean_service: f64,
+    /// Squared coefficient of variation of the service time (1 for exponential).
+    pub service_scv: f64,
+    /// Waiting places beyond the servers (K − c); `None` is an unlimited queue.
+    pub buffer: Option<u64>,
+    /// How long an overload lasts before it is reported (fluid model), in seconds.
+    pub overload_horizon: f64,
+}
+
+/// The steady state (or, for an overload, the fluid state after the horizon) of one pool.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolSolution {
+    /// Requests served per second X.
+    pub throughput: f64,
+    /// Requests refused per second because the buffer was full.
+    pub dropped: f64,
+    /// Busy fraction of the servers, X·E[S]/c (at most 1).
+    pub utilization: f64,
+    /// Offered load per server, λ·E[S]/c (above 1 means overload).
+    pub offered_utilization: f64,
+    /// Mean wait before service of an accepted request, seconds.
+    pub mean_wait: f64,
+    /// Mean number waiting (not in service).
+    pub mean_queue: f64,
+    /// Mean number in the pool, waiting or in service, computed from the state distribution.
+    pub mean_in_system: f64,
+    /// Rate at which the backlog grows under fluid overload, req/s (0 when stable).
+    pub backlog_growth: f64,
+    /// Distribution of the wait.
+    pub wait: WaitDist,
+}
+
+/// Largest K (servers plus waiting places) solved exactly as M/M/c/K.
+pub const MAX_FINITE_STATES: u64 = 2_000_000;
+
+/// Solves one pool of identical servers:
+/// - unlimited queue and a < c: M/M/c (Erlang C), with the Allen-Cunneen correction
+///   Wq = Wq(M/M/c)·(1 + cs²)/2 when the service is not exponential;
+/// - finite buffer: M/M/c/K (exact state distribution, any load);
+/// - unlimited queue and a ≥ c: fluid overload, throughput c·μ and a backlog growing at λ − c·μ.
+///
+/// ```
+/// use staircase::queueing::{solve_pool, PoolInput};
+/// // M/M/1 with λ = 0.9, μ = 1: L = ρ/(1−ρ) = 9 and W = 1/(μ−λ) = 10.
+/// let pool = solve_pool(&PoolInput { arrival: 0.9, servers: 1, mean_service: 1.0,
+///     service_scv: 1.0, buffer: None, overload_horizon: 60.0 });
+/// assert!((pool.mean_in_system - 9.0).abs() < 1e-9);
+/// assert!((pool.mean_wait + 1.0 - 10.0).abs() < 1e-9);
+/// ```
+pub fn solve_pool(input: &PoolInput) -> PoolSolution {
+    let servers = input.servers.max(1);
+    let c = servers as f64;
+    let offered_load = input.arrival * input.mean_service;
+    let offered_utilization = offered_load / c;
+    if input.arrival <= 0.0 {
+        return PoolSolution {
+            throughput: 0.0,
+            dropped: 0.0,
+            utilization: 0.0,
+            offered_utilization: 0.0,
+            mean_wait: 0.0,
+            mean_queue: 0.0,
+            mean_in_system: 0.0,
+            backlog_growth: 0.0,
+            wait: WaitDist::Zero,
+        };
+    }
+    if let Some(buffer) = input.buffer {
+        return solve_finite(input, servers, buffer, offered_load, offered_utilization);
+    }
+    if offered_utilization >= 1.0 {
+        let capacity = c / input.mean_service;
+        let growth = input.arrival - capacity;
+        let max_wait = growth * input.overload_horizon / capacity;
+        let mean_wait = max_wait / 2.0;
+        let mean_queue = capacity * mean_wait;
+        return PoolSolution {
+            throughput: capacity,
+            dropped: 0.0,
+            utilization: 1.0,
+            offered_utilization,
+            mean_wait,
+            mean_queue,
+            mean_in_system: mean_queue + c,
+            backlog_growth: growth,
+            wait: if max_wait > 0.0 {
+                WaitDist::Uniform { max: max_wait }
+            } else {
+                WaitDist::Zero
+            },
+        };
+    }
+    let p_wait = erlang_c(servers, offered_load);
+    let variability = (1.0 + input.service_scv) / 2.0;
+    // Textbook M/M/c: Lq = C·ρ/(1−ρ), Wq = C/(cμ − λ); both scaled by Allen-Cunneen.
+    let mean_queue = p_wait * offered_utilization / (1.0 - offered_utilization) * variability;
+    let mean_wait = p_wait * input.mean_service / (c - offered_load) * variability;
+    let wait = if p_wait > 0.0 && mean_wait > 0.0 {
+        WaitDist::Exponential {
+            p_wait,
+            rate: p_wait / mean_wait,
+        }
+    } else {
+        WaitDist::Zero
+    };
+    PoolSolution {
+        throughput: input.arrival,
+        dropped: 0.0,
+        utilization: offered_utilization,
+        offered_utilization,
+        mean_wait,
+        mean_queue,
+        mean_in_system: mean_queue + offered_load,
+        backlog_growth: 0.0,
+        wait,
+    }
+}
+
+/// M/M/c/K from its state distribution π_n ∝ aⁿ/n! (n ≤ c), π_c·ρ^{n−c} (n > c),
+/// computed in log space so that neither large loads nor long buffers overflow.
+fn solve_finite(
+    input: &PoolInput,
+    servers: u64,
+    buffer: u64,
+    offered_load: f64,
+    offered_utilization: f64,
+) -> PoolSolution {
+    let c = servers as f64;
+    let capacity_states = servers + buffer;
+    let log_load = offered_load.ln();
+    let log_rho = offered_utilization.ln();
+    let log_weight = |n: u64, log_fact_c: f64| -> f64 {
+        if n <= servers {
+            // Computed by the caller incrementally; this branch is only used for n = c.
+            n as f64 * log_load - log_fact_c
+        } else {
+            c * log_load - log_fact_c + (n - servers) as f64 * log_rho
+        }
+    };
+    // log n! incrementally for n ≤ c, then the geometric tail.
+    let mut log_weights = Vec::with_capacity((capacity_states + 1) as usize);
+    let mut log_fact = 0.0;
+    for n in 0..=servers.min(capacity_states) {
+        if n > 0 {
+            log_fact += (n as f64).ln();
+        }
+        log_weights.push(n as f64 * log_load - log_fact);
+    }
+    for n in (servers + 1)..=capacity_states {
+        log_weights.push(log_weight(n, log_fact));
+    }
+    let max_log = log_weights.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut total = 0.0;
+    for weight in &mut log_weights {
+        *weight = (*weight - max_log).exp();
+        total += *weight;
+    }
+    let probability = |n: usize| log_weights[n] / total;
+    let blocking = probability(capacity_states as usize);
+    let mut mean_in_system = 0.0;
+    let mut mean_queue = 0.0;
+    for (n, _) in log_weights.iter().enumerate() {
+        let p = probability(n);
+        mean_in_system += n as f64 * p;
+        if n as u64 > servers {
+            mean_queue += (n as u64 - servers) as f64 * p;
+        }
+    }
+    let throughput = input.arrival * (1.0 - blocking);
+    let mean_wait = if throughput > 0.0 {
+        mean_queue / throughput
+    } else {
+        0.0
+    };
+    // An accepted arrival that finds n ≥ c present waits n − c + 1 departures at rate c·μ.
+    let accepted = 1.0 - blocking;
+    let stage_probs: Vec<f64> = (servers..capacity_states)
+        .map(|n| probability(n as usize) / accepted)
+        .collect();
+    let wait = if stage_probs.iter().any(|p| *p > 0.0) {
+        WaitDist::ErlangMix {
+            stage_probs,
+            stage_rate: c / input.mean_service,
+        }
+    } else {
+        WaitDist::Zero
+    };
+    PoolSolution {
+        throughput,
+        dropped: input.arrival * blocking,
+        utilization: throughput * input.mean_service / c,
+        offered_utilization,
+        mean_wait,
+        mean_queue,
+        mean_in_system,
+        backlog_growth: 0.0,
+        wait,
+    }
+}
+
+/// Number of terms parameter of the Euler inversion (2M + 1 transform evaluations).
+const EULER_M: usize = 16;
+
+/// The Euler-summation weights of Abate & Whitt's unified Laplace inversion framework.
+fn euler_weights() -> [f64; 2 * EULER_M + 1] {
+    let m = EULER_M;
+    let mut xi = [0.0; 2 * EULER_M + 1];
+    xi[0] = 0.5;
+    for value in xi.iter_mut().take(m + 1).skip(1) {
+        *value = 1.0;
+    }
+    let two_pow = 0.5f64.powi(m as i32);
+    xi[2 * m] = two_pow;
+    let mut binomial = 1.0;
+    for k in 1..m {
+        binomial = binomial * (m - k + 1) as f64 / k as f64;
+        xi[2 * m - k] = xi[2 * m - k + 1] + two_pow * binomial;
+    }
+    let mut eta = [0.0; 2 * EULER_M + 1];
+    for (k, value) in eta.iter_mut().enumerate() {
+        let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+        *value = sign * xi[k];
+    }
+    eta
+}
+
+/// The transform arguments at which a distribution must be evaluated to invert it at time `t`.
+pub fn inversion_points(t: f64) -> [Complex64; 2 * EULER_M + 1] {
+    let a = EULER_M as f64 * LN_10 / 3.0;
+    std::array::from_fn(|k| Complex64::new(a, PI * k as f64) / t)
+}
+
+/// CDF and density at `t` of a non-negative random variable, from its Laplace–Stieltjes
+/// transform values at [`inversion_points`]`(t)` (Abate–Whitt Euler inversion).
+pub fn invert_at(t: f64, transform_values: &[Complex64]) -> (f64, f64) {
+    let eta = euler_weights();
+    let points = inversion_points(t);
+    let scale = 10f64.powf(EULER_M as f64 / 3.0) / t;
+    let mut cdf = 0.0;
+    let mut density = 0.0;
+    for ((weight, s), value) in eta.iter().zip(points.iter()).zip(transform_values) {
+        cdf += weight * (value / s).re;
+        density += weight * value.re;
+    }
+    (
+        (scale * cdf).clamp(0.0, 1.0),
+        (scale * density).max(0.0),
+    )
+}
+
+/// Finds t ≥ 0 with F(t) = `probability`, given a function returning (F(t), f(t)).
+/// Safeguarded Newton inside a bisection bracket; `scale` is a typical value (the mean).
+pub fn quantile(probability: f64, scale: f64, cdf_and_density: impl Fn(f64) -> (f64, f64)) -> f64 {
+    if !(scale > 0.0) || !scale.is_finite() {
+        return 0.0;
+    }
+    let mut low = 0.0;
+    let mut high = scale;
+    let mut doublings = 0;
+    while cdf_and_density(high).0 < probability && doublings < 200 {
+        low = high;
+        high *= 2.0;
+        doublings += 1;
+    }
+    let mut t = (low + high) / 2.0;
+    for _ in 0..100 {
+        let (cdf, density) = cdf_and_density(t);
+        if cdf < probability {
+            low = t;
+        } else {
+            high = t;
+        }
+        if (high - low) <= 1e-9 * high {
+            break;
+        }
+        let newton = t - (cdf - probability) / density;
+        t = if density > 0.0 && newton > low && newton < high {
+            newton
+        } else {
+            (low + high) / 2.0
+        };
+        if (cdf - probability).abs() < 1e-10 {
+            break;
+        }
+    }
+    t
+}
+
+/// Closed-form survival function P(T > t) and density of the M/M/c response time T = Wq + S,
+/// where the wait is 0 with probability 1 − C and Exp(θ) with probability C, and S ~ Exp(μ):
+/// P(T > t) = (1 − C)e^{−μt} + C·(θe^{−μt} − μe^{−θt})/(θ − μ), with the θ = μ limit
+/// C·(1 + μt)e^{−μt}.
+///
+/// ```
+/// // M/M/1, λ = 0.9, μ = 1: T ~ Exp(0.1), so P(T > 46.05) = e^{−4.605} ≈ 0.01.
+/// let (survival, _) = staircase::queueing::mmc_response_tail(0.9, 0.1, 1.0, 46.0517);
+/// assert!((survival - 0.01).abs() < 1e-6);
+/// ```
+pub fn mmc_response_tail(p_wait: f64, wait_rate: f64, service_rate: f64, t: f64) -> (f64, f64) {
+    let mu = service_rate;
+    let theta = wait_rate;
+    let exp_mu = (-mu * t).exp();
+    let (tail, density) = if p_wait <= 0.0 {
+        (0.0, 0.0)
+    } else if ((theta - mu) / mu).abs() < 1e-9 {
+        (
+            (1.0 + mu * t) * exp_mu,
+            mu * mu * t * exp_mu,
+        )
+    } else {
+        let exp_theta = (-theta * t).exp();
+        (
+            (theta * exp_mu - mu * exp_theta) / (theta - mu),
+            theta * mu * (exp_theta - exp_mu) / (mu - theta),
+        )
+    };
+    (
+        (1.0 - p_wait) * exp_mu + p_wait * tail,
+        (1.0 - p_wait) * mu * exp_mu + p_wait * density,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn erlang_c_by_sum(c: u64, a: f64) -> f64 {
+        // Direct textbook form: C = (aᶜ/c!)(c/(c−a)) / (Σ_{k<c} aᵏ/k! + (aᶜ/c!)(c/(c−a))).
+        let mut term = 1.0;
+        let mut sum = 0.0;
+        for k in 0..c {
+            sum += term;
+            term *= a / (k + 1) as f64;
+        }
+        let last = term * c as f64 / (c as f64 - a);
+        last / (sum + last)
+    }
+
+    #[test]
+    fn erlang_c_matches_textbook_values() {
+        // Published Erlang C table values (4 decimals).
+        let cases = [
+            (1, 0.5, 0.5),
+            (2, 1.0, 0.3333),
+            (3, 2.0, 0.4444),
+            (5, 4.0, 0.5541),
+            (10, 8.0, 0.4092),
+        ];
+        for (c, a, expected) in cases {
+            let value = erlang_c(c, a);
+            assert!((value - expected).abs() < 5e-5, "C({c}, {a}) = {value}");
+            assert!((value - erlang_c_by_sum(c, a)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn erlang_b_is_stable_for_huge_loads() {
+        let b = erlang_b(1_000_000, 999_000.0);
+        assert!(b.is_finite() && b > 0.0 && b < 0.01, "{b}");
+        // Far more servers than load: no blocking at all.
+        assert_eq!(erlang_b(2_000, 100.0), 0.0);
+        // Compare the truncated start with the full recursion at a moderate load.
+        let full = {
+            let mut inverse = 1.0;
+            for k in 1..=5_000u64 {
+                inverse = 1.0 + (k as f64 / 4_900.0) * inverse;
+            }
+            1.0 / inverse
+        };
+        assert!((erlang_b(5_000, 4_900.0) - full).abs() < 1e-14);
+    }
+
+    #[test]
+    fn mm1_textbook_values() {
+        let pool = solve_pool(&PoolInput {
+            arrival: 0.9,
+            servers: 1,
+            mean_service: 1.0,
+            service_scv: 1.0,
+            buffer: None,
+            overload_horizon: 60.0,
+        });
+        assert!((pool.mean_in_system - 9.0).abs() < 1e-9);
+        assert!((pool.mean_queue - 8.1).abs() < 1e-9);
+        assert!((pool.mean_wait - 9.0).abs() < 1e-9);
+        let WaitDist::Exponential { p_wait, rate } = pool.wait else {
+            panic!("expected an exponential wait");
+        };
+        let p99 = quantile(0.99, 10.0, |t| {
+            let (tail, density) = mmc_response_tail(p_wait, rate, 1.0, t);
+            (1.0 - tail, density)
+        });
+        assert!((p99 - 100f64.ln() * 10.0).abs() < 1e-6, "p99 = {p99}");
+    }
+
+    #[test]
+    fn mm1k_blocking_matches_closed_form() {
+        // M/M/1/K: P_K = (1−ρ)ρ^K / (1 − ρ^{K+1}); λ = 2, μ = 3, K = 5 (4 waiting places).
+        let rho: f64 = 2.0 / 3.0;
+        let expected = (1.0 - rho) * rho.powi(5) / (1.0 - rho.powi(6));
+        let pool = solve_pool(&PoolInput {
+            arrival: 2.0,
+            servers: 1,
+            mean_service: 1.0 / 3.0,
+            service_scv: 1.0,
+            buffer: Some(4),
+            overload_horizon: 60.0,
+        });
+        assert!((pool.dropped - 2.0 * expected).abs() < 1e-12);
+        // Little's law with L from the state distribution.
+        let response = pool.mean_wait + 1.0 / 3.0;
+        assert!((pool.mean_in_system - pool.throughput * response).abs() < 1e-12);
+    }
+
+    #[test]
+    fn euler_inversion_recovers_exponential_cdf() {
+        // Exp(2): F(t) = 1 − e^{−2t}, f(t) = 2e^{−2t}.
+        for t in [0.05, 0.5, 1.0, 3.0] {
+            let values: Vec<Complex64> = inversion_points(t)
+                .iter()
+                .map(|s| Complex64::new(2.0, 0.0) / (s + 2.0))
+                .collect();
+            let (cdf, density) = invert_at(t, &values);
+            assert!((cdf - (1.0 - (-2.0 * t).exp())).abs() < 1e-7, "t={t} cdf={cdf}");
+            assert!((density - 2.0 * (-2.0 * t).exp()).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn fluid_overload_caps_throughput() {
+        let pool = solve_pool(&PoolInput {
+            arrival: 130.0,
+            servers: 4,
+            mean_service: 0.04,
+            service_scv: 1.0,
+            buffer: None,
+            overload_horizon: 60.0,
+        });
+        assert!((pool.throughput - 100.0).abs() < 1e-9);
+        assert!((pool.backlog_growth - 30.0).abs() < 1e-9);
+        // After 60 s the backlog is 1,800; the average over the window is 900.
+        assert!((pool.mean_queue - 900.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,1244 @@
+//! The solver: a pure function from a topology and parameters to a [`Report`].
+//!
+//! 1. Traffic equations per request class (cache and CDN hits, read/write routing, shard skew,
+//!    load-balancer weights, calls and retries), solved in topological order, or as a fixed point
+//!    when the graph has cycles.
+//! 2. Each node as one or more queues (M/M/c, M/M/c/K, Allen-Cunneen, fluid overload).
+//! 3. End-to-end response time per class from the Laplace transform of the path mix, inverted
+//!    numerically (never by adding per-hop percentiles).
+//! 4. Bottleneck, headroom and monthly cost.
+//!
+//! With the `parallel` feature the per-node and per-class work runs on rayon; the results are
+//! bit-for-bit the same as the serial build because every item is computed independently.
+
+use crate::catalog::Catalog;
+use crate::model::{ClassKind, EdgeKind, Invalid, LbPolicy, NodeKind, Pricing, Topology};
+use crate::queueing::{
+    invert_at, inversion_points, mmc_response_tail, quantile, solve_pool, PoolInput,
+    PoolSolution, ServiceShape, WaitDist,
+};
+use crate::report::{
+    Bottleneck, ClassReport, Latency, NodeReport, Report, Status, TierCost,
+};
+use num_complex::Complex64;
+use std::collections::{BTreeMap, HashMap};
+
+/// What to solve for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    /// Scales every workload (1 = as designed).
+    pub load_multiplier: f64,
+    /// Solve at each workload's peak rate (average × peak multiplier) rather than its average.
+    pub at_peak: bool,
+    /// Compute end-to-end percentiles by transform inversion (the mean is always exact).
+    pub class_percentiles: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            load_multiplier: 1.0,
+            at_peak: true,
+            class_percentiles: true,
+        }
+    }
+}
+
+/// Why a topology could not be solved.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SolveError {
+    #[error("invalid topology: {0}")]
+    Invalid(#[from] Invalid),
+    #[error("load multiplier must be a finite number from 0 to 1e6, found {0}")]
+    BadLoad(f64),
+    #[error(
+        "the traffic equations do not converge: the loop through \"{node}\" sends back as much \
+         traffic as it receives (retries or routing cycles with no way out)"
+    )]
+    Diverged { node: String },
+    #[error("the traffic equations did not settle after {passes} passes (last change {change:e})")]
+    NotConverged { passes: usize, change: f64 },
+}
+
+/// Classes of one topology: one per workload and request kind with a non-zero share.
+#[derive(Clone, Debug)]
+struct Class {
+    workload: String,
+    kind: ClassKind,
+    client: usize,
+    region: String,
+    /// Requests per second entering at the client at the solved load.
+    rate: f64,
+    /// Requests per second at the workload's average (for usage fees).
+    average_rate: f64,
+}
+
+/// A set of identical queues inside a node.
+#[derive(Clone, Copy, Debug)]
+struct PoolGroup {
+    /// How many queues.
+    count: u64,
+    /// Fraction of the node's arrivals that goes to each of them.
+    share: f64,
+    /// Servers in each.
+    servers: u64,
+}
+
+/// Where a flow into a node comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Source {
+    Served,
+    Dropped,
+}
+
+#[derive(Clone, Debug)]
+struct InFlow {
+    from: usize,
+    source: Source,
+    /// Per-class multiplier on the source's served (or dropped) rate.
+    factors: Vec<f64>,
+}
+
+#[derive(Clone, Debug)]
+struct OutEdge {
+    to: usize,
+    /// Per class: share of served traffic routed (Route) or calls per served request (Call).
+    factors: Vec<f64>,
+    is_call: bool,
+    count: u32,
+    rtt: f64,
+}
+
+/// Static, load-independent facts about a node.
+#[derive(Clone, Debug)]
+struct CompiledNode {
+    /// Per-class mean service time, seconds (`None`: the node does not queue).
+    service: Option<Vec<f64>>,
+    shape: ServiceShape,
+    buffer: Option<u64>,
+    groups: Vec<PoolGroup>,
+    base: f64,
+    /// Per class: fraction of served requests that finish here.
+    finish: Vec<f64>,
+    /// A queue acknowledges at once: downstream work does not add to the caller's latency.
+    detaches: bool,
+}
+
+struct Compiled {
+    classes: Vec<Class>,
+    nodes: Vec<CompiledNode>,
+    in_flows: Vec<Vec<InFlow>>,
+    out_edges: Vec<Vec<OutEdge>>,
+    order: Vec<usize>,
+    acyclic: bool,
+}
+
+/// Solves `topology` at `params`.
+pub fn solve(topology: &Topology, params: &Params) -> Result<Report, SolveError> {
+    solve_with(topology, params, Catalog::builtin())
+}
+
+/// Solves with an explicit price catalog.
+pub fn solve_with(
+    topology: &Topology,
+    params: &Params,
+    catalog: &Catalog,
+) -> Result<Report, SolveError> {
+    topology.validate()?;
+    if !(params.load_multiplier.is_finite() && (0.0..=1e6).contains(&params.load_multiplier)) {
+        return Err(SolveError::BadLoad(params.load_multiplier));
+    }
+    let compiled = compile(topology, params);
+    let class_count = compiled.classes.len();
+    let node_count = topology.nodes.len();
+    let horizon = topology.settings.overload_horizon_s;
+
+    let external = |average: bool| {
+        let mut rates = vec![0.0; node_count * class_count];
+        for (k, class) in compiled.classes.iter().enumerate() {
+            rates[class.client * class_count + k] +=
+                if average { class.average_rate } else { class.rate };
+        }
+        rates
+    };
+    let flows = propagate(topology, &compiled, &external(false), horizon, true)?;
+    let linear = propagate(topology, &compiled, &external(false), horizon, false)?;
+    let average = propagate(topology, &compiled, &external(true), horizon, false)?;
+
+    // Per-node figures.
+    let node_results: Vec<NodeResult> = map_indices(node_count, |v| {
+        node_result(&compiled, v, &flows, &linear, &average, horizon, class_count)
+    });
+
+    let mut warnings = Vec::new();
+    let mut node_reports = Vec::with_capacity(node_count);
+    let mut tiers: BTreeMap<String, f64> = BTreeMap::new();
+    for (v, node) in topology.nodes.iter().enumerate() {
+        let result = &node_results[v];
+        let hourly = if node.instance_type.is_empty() {
+            0.0
+        } else if let Some(price) = catalog.hourly(&node.instance_type, node.pricing) {
+            price
+        } else {
+            warnings.push(format!(
+                "node {} \"{}\": instance type \"{}\" is not in the price catalog; its instances are counted at $0",
+                node.id, node.name, node.instance_type
+            ));
+            0.0
+        };
+        let seconds_per_month = catalog.hours_per_month * 3600.0;
+        let cost = hourly * catalog.hours_per_month * node.billed_instances()
+            + node.monthly_fee_usd
+            + node.usd_per_million_requests * result.average_throughput * seconds_per_month
+                / 1e6;
+        *tiers.entry(node.tier().to_string()).or_default() += cost;
+        if result.status == Status::Overloaded {
+            warnings.push(format!(
+                "node {} \"{}\" is overloaded: its backlog grows by {:.1} req/s; latencies shown are after {} s",
+                node.id, node.name, result.backlog, horizon
+            ));
+        }
+        if node.pricing == Pricing::Spot && node.instance_type.is_empty() {
+            warnings.push(format!(
+                "node {} \"{}\" is marked spot but has no instance type",
+                node.id, node.name
+            ));
+        }
+        node_reports.push(NodeReport {
+            id: node.id,
+            name: node.name.clone(),
+            kind: node.kind.label().to_string(),
+            tier: node.tier().to_string(),
+            instances: node.instances,
+            servers: result.servers,
+            arrival_rps: result.arrival,
+            throughput_rps: result.throughput,
+            dropped_rps: result.dropped,
+            backlog_growth_rps: result.backlog,
+            utilization: result.utilization,
+            offered_utilization: result.offered_utilization,
+            queue_len: result.queue_len,
+            in_system: result.in_system,
+            latency_ms: result.latency.scaled(1000.0),
+            monthly_cost_usd: cost,
+            status: result.status,
+        });
+    }
+
+    // End to end, per class.
+    let class_results: Vec<ClassResult> = map_indices(class_count, |k| {
+        class_result(&compiled, &node_results, &flows, k, params.class_percentiles)
+    });
+    let classes: Vec<ClassReport> = compiled
+        .classes
+        .iter()
+        .zip(&class_results)
+        .map(|(class, result)| ClassReport {
+            name: format!("{}/{}", class.workload, class.kind.label()),
+            workload: class.workload.clone(),
+            class: class.kind,
+            offered_rps: class.rate,
+            served_rps: class.rate * result.completion,
+            latency_ms: result.latency.scaled(1000.0),
+        })
+        .collect();
+    let offered: f64 = compiled.classes.iter().map(|c| c.rate).sum();
+    let served: f64 = classes.iter().map(|c| c.served_rps).sum();
+    let dropped: f64 = compiled
+        .classes
+        .iter()
+        .zip(&class_results)
+        .map(|(c, r)| c.rate * (1.0 - r.completion_without_backlog))
+        .sum();
+    let backlog = (offered - served - dropped).max(0.0);
+
+    // Bottleneck: the highest offered utilization under linear scaling of the load.
+    let mut bottleneck: Option<(usize, f64)> = None;
+    for (v, result) in node_results.iter().enumerate() {
+        if result.linear_utilization > bottleneck.map_or(0.0, |(_, u)| u) {
+            bottleneck = Some((v, result.linear_utilization));
+        }
+    }
+    let (bottleneck, headroom) = match bottleneck {
+        Some((v, utilization)) => {
+            let node = &topology.nodes[v];
+            let result = &node_results[v];
+            (
+                Some(Bottleneck {
+                    id: node.id,
+                    name: node.name.clone(),
+                    utilization,
+                    reason: format!(
+                        "its busiest queue is offered {:.1}% of its capacity ({:.1} of {:.1} req/s per queue)",
+                        utilization * 100.0,
+                        result.linear_busiest_arrival,
+                        result.busiest_capacity
+                    ),
+                }),
+                Some(1.0 / utilization),
+            )
+        }
+        None => (None, None),
+    };
+    let tiers = tiers
+        .into_iter()
+        .map(|(tier, monthly_cost_usd)| TierCost {
+            tier,
+            monthly_cost_usd,
+        })
+        .collect::<Vec<_>>();
+    let monthly_cost_usd = tiers.iter().map(|t| t.monthly_cost_usd).sum();
+    Ok(Report {
+        load_multiplier: params.load_multiplier,
+        at_peak: params.at_peak,
+        offered_rps: offered,
+        served_rps: served,
+        dropped_rps: dropped,
+        backlog_rps: backlog,
+        monthly_cost_usd,
+        bottleneck,
+        headroom,
+        classes,
+        nodes: node_reports,
+        tiers,
+        warnings,
+    })
+}
+
+/// `f(0..n)` collected in order, in parallel when the `parallel` feature is on.
+fn map_indices<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        (0..n).map(f).collect()
+    }
+}
+
+/// Route preference of a target kind for a class: lower is preferred.
+fn route_rank(class: ClassKind, target: &NodeKind) -> u8 {
+    let caching = matches!(target, NodeKind::Cache { .. } | NodeKind::Cdn { .. });
+    match class {
+        ClassKind::Read if caching => 0,
+        ClassKind::Read if *target == NodeKind::ReadReplica => 1,
+        ClassKind::Read => 2,
+        ClassKind::Write if matches!(target, NodeKind::Database { .. } | NodeKind::ShardGroup { .. }) => 0,
+        ClassKind::Async if *target == NodeKind::Queue => 0,
+        _ if caching => 2,
+        _ => 1,
+    }
+}
+
+/// Whether an edge carries `class` by default, from its target's kind.
+fn carries_by_default(class: ClassKind, target: &NodeKind) -> bool {
+    match target {
+        NodeKind::ReadReplica => class == ClassKind::Read,
+        NodeKind::Queue => class == ClassKind::Async,
+        _ => true,
+    }
+}
+
+/// Great-circle distance in km (haversine, mean Earth radius 6,371 km).
+pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
+    let d_phi = (lat2 - lat1).to_radians();
+    let d_lambda = (lon2 - lon1).to_radians();
+    let a = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
+    2.0 * 6_371.0 * a.sqrt().min(1.0).asin()
+}
+
+/// Round-trip time between two regions in seconds: a measured override, or
+/// 2 × distance × route factor ÷ fiber speed (about 200 km per ms, article 004).
+pub fn region_rtt(topology: &Topology, a: &str, b: &str) -> f64 {
+    let settings = &topology.settings;
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a == b {
+        return settings.same_region_rtt_ms / 1000.0;
+    }
+    if let Some(link) = settings
+        .region_rtt_ms
+        .iter()
+        .find(|l| (l.a == a && l.b == b) || (l.a == b && l.b == a))
+    {
+        return link.rtt_ms / 1000.0;
+    }
+    let find = |name: &str| topology.regions.iter().find(|r| r.name == name);
+    let (Some(ra), Some(rb)) = (find(a), find(b)) else {
+        return 0.0;
+    };
+    let km = distance_km(ra.lat, ra.lon, rb.lat, rb.lon) * settings.route_factor;
+    2.0 * km / settings.fiber_km_per_ms / 1000.0
+}
+
+fn compile(topology: &Topology, params: &Params) -> Compiled {
+    let node_count = topology.nodes.len();
+    let index: HashMap<u32, usize> = topology
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id, i))
+        .collect();
+    let scale = params.load_multiplier;
+    let mut classes = Vec::new();
+    for workload in &topology.workloads {
+        let Some(&client) = index.get(&workload.client) else {
+            continue;
+        };
+        let average = workload.rate.per_second();
+        let solved = average * scale * if params.at_peak { workload.peak_multiplier } else { 1.0 };
+        let region = if workload.region.is_empty() {
+            topology.nodes[client].region.clone()
+        } else {
+            workload.region.clone()
+        };
+        for (kind, fraction) in [
+            (ClassKind::Read, workload.read),
+            (ClassKind::Write, workload.write),
+            (ClassKind::Async, workload.background),
+        ] {
+            if fraction > 0.0 {
+                classes.push(Class {
+                    workload: workload.name.clone(),
+                    kind,
+                    client,
+                    region: region.clone(),
+                    rate: solved * fraction,
+                    average_rate: average * fraction,
+                });
+            }
+        }
+    }
+    let class_count = classes.len();
+
+    // Incoming edges by kind of source, for pooling and connection caps.
+    let mut route_in: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    let mut out_by_node: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    for (e, edge) in topology.edges.iter().enumerate() {
+        let (from, to) = (index[&edge.from], index[&edge.to]);
+        out_by_node[from].push(e);
+        if !matches!(edge.kind, EdgeKind::Retry(_)) {
+            route_in[to].push(from);
+        }
+    }
+
+    let mut nodes = Vec::with_capacity(node_count);
+    for (v, node) in topology.nodes.iter().enumerate() {
+        let feeders: Vec<&NodeKind> = route_in[v].iter().map(|&u| &topology.nodes[u].kind).collect();
+        let pooled = node.kind == NodeKind::Service
+            || (!feeders.is_empty()
+                && feeders.iter().all(|k| {
+                    **k == NodeKind::LoadBalancer {
+                        policy: LbPolicy::LeastConnections,
+                    }
+                }));
+        let mut per_instance = u64::from(node.concurrency);
+        if let NodeKind::Database {
+            max_connections, ..
+        } = node.kind
+        {
+            per_instance = per_instance.min(u64::from(max_connections));
+        }
+        let instances = u64::from(node.instances);
+        let mut groups = match node.kind {
+            NodeKind::ShardGroup {
+                shards,
+                hot_shard_skew,
+            } => {
+                let shards = u64::from(shards);
+                let servers = instances * per_instance;
+                if shards == 1 {
+                    vec![PoolGroup { count: 1, share: 1.0, servers }]
+                } else {
+                    let hot = hot_shard_skew / shards as f64;
+                    let cold = (1.0 - hot) / (shards - 1) as f64;
+                    vec![
+                        PoolGroup { count: 1, share: hot, servers },
+                        PoolGroup { count: shards - 1, share: cold, servers },
+                    ]
+                }
+            }
+            _ if pooled => vec![PoolGroup {
+                count: 1,
+                share: 1.0,
+                servers: instances * per_instance,
+            }],
+            _ => vec![PoolGroup {
+                count: instances,
+                share: 1.0 / instances as f64,
+                servers: per_instance,
+            }],
+        };
+        // A connection pooler in front caps how many queries run at once behind it.
+        let pool_caps: Vec<u64> = route_in[v]
+            .iter()
+            .filter_map(|&u| match topology.nodes[u].kind {
+                NodeKind::ConnectionPooler { pool_size } => {
+                    Some(u64::from(pool_size) * u64::from(topology.nodes[u].instances))
+                }
+                _ => None,
+            })
+            .collect();
+        if !pool_caps.is_empty() {
+            let total_cap: u64 = pool_caps.iter().sum();
+            let queues: u64 = groups.iter().map(|g| g.count).sum();
+            let per_queue = (total_cap / queues.max(1)).max(1);
+            for group in &mut groups {
+                group.servers = group.servers.min(per_queue);
+            }
+        }
+        let service = node.capacity_rps.map(|capacity| {
+            classes
+                .iter()
+                .map(|class| {
+                    let per_instance_rate = match node.kind {
+                        NodeKind::Database {
+                            read_capacity_rps,
+                            write_capacity_rps,
+                            ..
+                        } => {
+                            if class.kind == ClassKind::Read {
+                                read_capacity_rps
+                            } else {
+                                write_capacity_rps
+                            }
+                        }
+                        _ => capacity,
+                    };
+                    f64::from(node.concurrency) / per_instance_rate
+                })
+                .collect::<Vec<f64>>()
+        });
+        nodes.push(CompiledNode {
+            service,
+            shape: ServiceShape::from_cv(node.service_cv),
+            buffer: node.queue_limit.map(u64::from),
+            groups,
+            base: node.base_latency_ms / 1000.0,
+            finish: vec![1.0; class_count],
+            detaches: node.kind == NodeKind::Queue,
+        });
+    }
+
+    // Routing per class.
+    let mut in_flows: Vec<Vec<InFlow>> = vec![Vec::new(); node_count];
+    let mut out_edges: Vec<Vec<OutEdge>> = vec![Vec::new(); node_count];
+    for v in 0..node_count {
+        let node = &topology.nodes[v];
+        let hit_ratio = match node.kind {
+            NodeKind::Cache { hit_ratio } | NodeKind::Cdn { hit_ratio } => hit_ratio,
+            _ => 0.0,
+        };
+        let mut route_factors: HashMap<usize, Vec<f64>> = HashMap::new();
+        for (k, class) in classes.iter().enumerate() {
+            let carries = |e: usize| {
+                let edge = &topology.edges[e];
+                let target = &topology.nodes[index[&edge.to]].kind;
+                if edge.classes.is_empty() {
+                    carries_by_default(class.kind, target)
+                } else {
+                    edge.classes.contains(&class.kind)
+                }
+            };
+            let mut eligible: Vec<usize> = out_by_node[v]
+                .iter()
+                .copied()
+                .filter(|&e| topology.edges[e].kind == EdgeKind::Route && carries(e))
+                .collect();
+            if let NodeKind::Dns { geo: true } = node.kind {
+                let local: Vec<usize> = eligible
+                    .iter()
+                    .copied()
+                    .filter(|&e| topology.nodes[index[&topology.edges[e].to]].region == class.region)
+                    .collect();
+                if !local.is_empty() {
+                    eligible = local;
+                }
+            }
+            let best = eligible
+                .iter()
+                .map(|&e| route_rank(class.kind, &topology.nodes[index[&topology.edges[e].to]].kind))
+                .min();
+            eligible.retain(|&e| {
+                Some(route_rank(class.kind, &topology.nodes[index[&topology.edges[e].to]].kind)) == best
+            });
+            let use_weights = !matches!(
+                node.kind,
+                NodeKind::LoadBalancer { policy: LbPolicy::RoundRobin | LbPolicy::LeastConnections | LbPolicy::IpHash }
+            );
+            let total_weight: f64 = eligible
+                .iter()
+                .map(|&e| if use_weights { topology.edges[e].weight } else { 1.0 })
+                .sum();
+            let hit = if class.kind == ClassKind::Read { hit_ratio } else { 0.0 };
+            let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
+            nodes[v].finish[k] = 1.0 - forwarded;
+            for &e in &eligible {
+                let weight = if use_weights { topology.edges[e].weight } else { 1.0 };
+                route_factors
+                    .entry(e)
+                    .or_insert_with(|| vec![0.0; class_count])[k] = forwarded * weight / total_weight;
+            }
+        }
+        for &e in &out_by_node[v] {
+            let edge = &topology.edges[e];
+            let to = index[&edge.to];
+            let rtt = region_rtt(topology, &node.region, &topology.nodes[to].region);
+            let (factors, source, is_call, count) = match edge.kind {
+                EdgeKind::Route => (
+                    route_factors.remove(&e).unwrap_or_else(|| vec![0.0; class_count]),
+                    Source::Served,
+                    false,
+                    1,
+                ),
+                EdgeKind::Call(count) => {
+                    let factors = classes
+                        .iter()
+                        .map(|class| {
+                            let carried = edge.classes.is_empty() || edge.classes.contains(&class.kind);
+                            if carried { f64::from(count) } else { 0.0 }
+                        })
+                        .collect();
+                    (factors, Source::Served, true, count)
+                }
+                EdgeKind::Retry(fraction) => (vec![fraction; class_count], Source::Dropped, false, 0),
+            };
+            in_flows[to].push(InFlow {
+                from: v,
+                source,
+                factors: factors.clone(),
+            });
+            if source == Source::Served {
+                out_edges[v].push(OutEdge {
+                    to,
+                    factors,
+                    is_call,
+                    count,
+                    rtt,
+                });
+            }
+        }
+    }
+
+    // Topological order (Kahn); nodes on cycles follow in index order.
+    let mut indegree = vec![0usize; node_count];
+    for (v, flows) in in_flows.iter().enumerate() {
+        indegree[v] = flows.iter().filter(|f| f.from != v).count();
+    }
+    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    for (v, flows) in in_flows.iter().enumerate() {
+        for flow in flows {
+            if flow.from != v {
+                successors[flow.from].push(v);
+            }
+        }
+    }
+    let mut order = Vec::with_capacity(node_count);
+    let mut ready: Vec<usize> = (0..node_count).filter(|&v| indegree[v] == 0).rev().collect();
+    let mut placed = vec![false; node_count];
+    while let Some(v) = ready.pop() {
+        placed[v] = true;
+        order.push(v);
+        for &w in &successors[v] {
+            indegree[w] -= 1;
+            if indegree[w] == 0 {
+                ready.push(w);
+            }
+        }
+    }
+    let has_self_loop = in_flows.iter().enumerate().any(|(v, f)| f.iter().any(|x| x.from == v));
+    let acyclic = order.len() == node_count && !has_self_loop;
+    order.extend((0..node_count).filter(|&v| !placed[v]));
+    Compiled {
+        classes,
+        nodes,
+        in_flows,
+        out_edges,
+        order,
+        acyclic,
+    }
+}
+
+/// Arrival rates per node and class, and the pool solutions that go with them.
+struct Flows {
+    arrivals: Vec<f64>,
+    served_ratio: Vec<f64>,
+    drop_ratio: Vec<f64>,
+    pools: Vec<Vec<PoolSolution>>,
+}
+
+/// The pool inputs of node `v` for per-class arrivals `arrivals`.
+fn pool_inputs(node: &CompiledNode, arrivals: &[f64], horizon: f64) -> Option<Vec<PoolInput>> {
+    let service = node.service.as_ref()?;
+    let total: f64 = arrivals.iter().sum();
+    let (mean, second_moment) = if total > 0.0 {
+        let scv_one = match node.shape {
+            ServiceShape::Exponential => 1.0,
+            ServiceShape::Deterministic => 0.0,
+            ServiceShape::Gamma(shape) => 1.0 / shape,
+        };
+        arrivals.iter().zip(service).fold((0.0, 0.0), |(m, s2), (lambda, s)| {
+            let f = lambda / total;
+            (m + f * s, s2 + f * s * s * (1.0 + scv_one))
+        })
+    } else {
+        let s = service.iter().copied().fold(0.0, f64::max);
+        (s, 2.0 * s * s)
+    };
+    let mean = if mean > 0.0 {
+        mean
+    } else {
+        service.iter().copied().fold(0.0, f64::max)
+    };
+    let scv = (second_moment / (mean * mean) - 1.0).max(0.0);
+    Some(
+        node.groups
+            .iter()
+            .map(|group| PoolInput {
+                arrival: total * group.share,
+                servers: group.servers,
+                mean_service: mean,
+                service_scv: scv,
+                buffer: node.buffer,
+                overload_horizon: horizon,
+            })
+            .collect(),
+    )
+}
+
+/// Solves the traffic equations. With `blocking` false, no node drops or caps throughput
+/// (the linear, offered-load view used for headroom and average-load usage).
+fn propagate(
+    topology: &Topology,
+    compiled: &Compiled,
+    external: &[f64],
+    horizon: f64,
+    blocking: bool,
+) -> Result<Flows, SolveError> {
+    let class_count = compiled.classes.len();
+    let node_count = compiled.nodes.len();
+    let mut flows = Flows {
+        arrivals: external.to_vec(),
+        served_ratio: vec![1.0; node_count],
+        drop_ratio: vec![0.0; node_count],
+        pools: vec![Vec::new(); node_count],
+    };
+    let total_external: f64 = external.iter().sum();
+    let limit = 1e9 * (1.0 + total_external);
+    let max_passes = if compiled.acyclic { 1 } else { 100_000 };
+    let mut incoming = vec![0.0; class_count];
+    let mut last_change = 0.0;
+    for pass in 0..max_passes {
+        let mut change: f64 = 0.0;
+        for &v in &compiled.order {
+            incoming.copy_from_slice(&external[v * class_count..(v + 1) * class_count]);
+            for flow in &compiled.in_flows[v] {
+                let u = flow.from;
+                let ratio = match flow.source {
+                    Source::Served => flows.served_ratio[u],
+                    Source::Dropped => flows.drop_ratio[u],
+                };
+                if ratio == 0.0 {
+                    continue;
+                }
+                let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
+                for k in 0..class_count {
+                    incoming[k] += from[k] * ratio * flow.factors[k];
+                }
+            }
+            let slot = &mut flows.arrivals[v * class_count..(v + 1) * class_count];
+            for k in 0..class_count {
+                let scale = slot[k].abs().max(incoming[k].abs()).max(1e-300);
+                change = change.max((slot[k] - incoming[k]).abs() / scale);
+                slot[k] = incoming[k];
+            }
+            let total: f64 = incoming.iter().sum();
+            if !(total <= limit) {
+                return Err(SolveError::Diverged {
+                    node: topology.nodes[v].name.clone(),
+                });
+            }
+            if blocking {
+                if let Some(inputs) = pool_inputs(&compiled.nodes[v], &incoming, horizon) {
+                    let pools: Vec<PoolSolution> = inputs.iter().map(solve_pool).collect();
+                    let groups = &compiled.nodes[v].groups;
+                    let throughput: f64 =
+                        pools.iter().zip(groups).map(|(p, g)| p.throughput * g.count as f64).sum();
+                    let dropped: f64 =
+                        pools.iter().zip(groups).map(|(p, g)| p.dropped * g.count as f64).sum();
+                    if total > 0.0 {
+                        flows.served_ratio[v] = throughput / total;
+                        flows.drop_ratio[v] = dropped / total;
+                    }
+                    flows.pools[v] = pools;
+                }
+            }
+        }
+        last_change = change;
+        if compiled.acyclic || (pass > 0 && change < 1e-12) {
+            return Ok(flows);
+        }
+    }
+    Err(SolveError::NotConverged {
+        passes: max_passes,
+        change: last_change,
+    })
+}
+
+/// Per-node results kept for the end-to-end step.
+struct NodeResult {
+    servers: u64,
+    arrival: f64,
+    throughput: f64,
+    dropped: f64,
+    backlog: f64,
+    utilization: f64,
+    offered_utilization: f64,
+    queue_len: f64,
+    in_system: f64,
+    latency: Latency,
+    status: Status,
+    linear_utilization: f64,
+    linear_busiest_arrival: f64,
+    busiest_capacity: f64,
+    average_throughput: f64,
+    /// Per class: mean response at this node (seconds, including the fixed delay).
+    class_mean: Vec<f64>,
+    /// Mixture components of the wait: (weight, distribution) across pool groups.
+    waits: Vec<(f64, WaitDist)>,
+}
+
+impl Latency {
+    fn scaled(self, factor: f64) -> Latency {
+        Latency {
+            mean: self.mean * factor,
+            p50: self.p50 * factor,
+            p95: self.p95 * factor,
+            p99: self.p99 * factor,
+        }
+    }
+}
+
+fn node_result(
+    compiled: &Compiled,
+    v: usize,
+    flows: &Flows,
+    linear: &Flows,
+    average: &Flows,
+    horizon: f64,
+    class_count: usize,
+) -> NodeResult {
+    let node = &compiled.nodes[v];
+    let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+    let arrival: f64 = arrivals.iter().sum();
+    let average_throughput: f64 = average.arrivals[v * class_count..(v + 1) * class_count].iter().sum();
+    let linear_arrivals = &linear.arrivals[v * class_count..(v + 1) * class_count];
+    let Some(service) = node.service.as_ref() else {
+        // A pure delay: no queue, everything passes after the fixed latency.
+        return NodeResult {
+            servers: 0,
+            arrival,
+            throughput: arrival,
+            dropped: 0.0,
+            backlog: 0.0,
+            utilization: 0.0,
+            offered_utilization: 0.0,
+            queue_len: 0.0,
+            in_system: arrival * node.base,
+            latency: Latency {
+                mean: node.base,
+                p50: node.base,
+                p95: node.base,
+                p99: node.base,
+            },
+            status: if arrival > 0.0 { Status::Healthy } else { Status::Idle },
+            linear_utilization: 0.0,
+            linear_busiest_arrival: 0.0,
+            busiest_capacity: 0.0,
+            average_throughput,
+            class_mean: vec![node.base; class_count],
+            waits: vec![(1.0, WaitDist::Zero)],
+        };
+    };
+    let pools = &flows.pools[v];
+    let inputs = pool_inputs(node, arrivals, horizon).unwrap_or_default();
+    let mut throughput = 0.0;
+    let mut dropped = 0.0;
+    let mut backlog = 0.0;
+    let mut queue_len = 0.0;
+    let mut in_queues = 0.0;
+    let mut utilization: f64 = 0.0;
+    let mut offered_utilization: f64 = 0.0;
+    for ((pool, group), _input) in pools.iter().zip(&node.groups).zip(&inputs) {
+        let count = group.count as f64;
+        throughput += pool.throughput * count;
+        dropped += pool.dropped * count;
+        backlog += pool.backlog_growth * count;
+        queue_len += pool.mean_queue * count;
+        in_queues += pool.mean_in_system * count;
+        utilization = utilization.max(pool.utilization);
+        offered_utilization = offered_utilization.max(pool.offered_utilization);
+    }
+    let in_system = in_queues + throughput * node.base;
+
+    // Linear (offered) view for the bottleneck.
+    let linear_inputs = pool_inputs(node, linear_arrivals, horizon).unwrap_or_default();
+    let mut linear_utilization: f64 = 0.0;
+    let mut linear_busiest_arrival = 0.0;
+    let mut busiest_capacity = 0.0;
+    for input in &linear_inputs {
+        let offered = input.arrival * input.mean_service / input.servers as f64;
+        if offered > linear_utilization {
+            linear_utilization = offered;
+            linear_busiest_arrival = input.arrival;
+            busiest_capacity = input.servers as f64 / input.mean_service;
+        }
+    }
+
+    // Mixture weights across pool groups: by throughput (or by share when idle).
+    let total_weight: f64 = pools
+        .iter()
+        .zip(&node.groups)
+        .map(|(p, g)| p.throughput * g.count as f64)
+        .sum();
+    let waits: Vec<(f64, WaitDist)> = if total_weight > 0.0 {
+        pools
+            .iter()
+            .zip(&node.groups)
+            .map(|(p, g)| (p.throughput * g.count as f64 / total_weight, p.wait.clone()))
+            .collect()
+    } else {
+        vec![(1.0, WaitDist::Zero)]
+    };
+    let mean_wait: f64 = if total_weight > 0.0 {
+        pools
+            .iter()
+            .zip(&node.groups)
+            .map(|(p, g)| p.mean_wait * p.throughput * g.count as f64 / total_weight)
+            .sum()
+    } else {
+        0.0
+    };
+    let class_mean: Vec<f64> = service.iter().map(|s| node.base + mean_wait + s).collect();
+    // Class weights at this node.
+    let class_weights: Vec<f64> = if arrival > 0.0 {
+        arrivals.iter().map(|a| a / arrival).collect()
+    } else {
+        let n = class_count.max(1) as f64;
+        vec![1.0 / n; class_count]
+    };
+    let mean = if class_count == 0 {
+        node.base
+    } else {
+        class_mean.iter().zip(&class_weights).map(|(m, w)| m * w).sum()
+    };
+    let latency = node_percentiles(node, service, &class_weights, &waits, mean);
+    let status = if arrival <= 0.0 {
+        Status::Idle
+    } else if backlog > 0.0 {
+        Status::Overloaded
+    } else if dropped > 0.01 * arrival {
+        Status::Saturated
+    } else if utilization >= 0.7 {
+        Status::Warm
+    } else {
+        Status::Healthy
+    };
+    NodeResult {
+        servers: node.groups.iter().map(|g| g.count * g.servers).sum(),
+        arrival,
+        throughput,
+        dropped,
+        backlog,
+        utilization,
+        offered_utilization,
+        queue_len,
+        in_system,
+        latency,
+        status,
+        linear_utilization,
+        linear_busiest_arrival,
+        busiest_capacity,
+        average_throughput,
+        class_mean,
+        waits,
+    }
+}
+
+/// Node response-time percentiles: closed form for a single M/M/c queue, transform inversion
+/// for mixtures (shards, classes with different service rates, finite buffers, non-exponential
+/// service, overload).
+fn node_percentiles(
+    node: &CompiledNode,
+    service: &[f64],
+    class_weights: &[f64],
+    waits: &[(f64, WaitDist)],
+    mean: f64,
+) -> Latency {
+    let base = node.base;
+    let queue_mean = mean - base;
+    if service.is_empty() || queue_mean <= 0.0 {
+        return Latency {
+            mean,
+            p50: mean,
+            p95: mean,
+            p99: mean,
+        };
+    }
+    let first = service[0];
+    let homogeneous = service.iter().all(|s| *s == first);
+    let exponential = node.shape == ServiceShape::Exponential;
+    let closed_form = match waits {
+        [(_, WaitDist::Exponential { p_wait, rate })] if homogeneous && exponential => {
+            Some((*p_wait, *rate))
+        }
+        [(_, WaitDist::Zero)] if homogeneous && exponential => Some((0.0, 1.0)),
+        _ => None,
+    };
+    let percentile = |p: f64| -> f64 {
+        base + match closed_form {
+            Some((p_wait, rate)) => quantile(p, queue_mean, |t| {
+                let (tail, density) = mmc_response_tail(p_wait, rate, 1.0 / first, t);
+                (1.0 - tail, density)
+            }),
+            None => quantile(p, queue_mean, |t| {
+                let values: Vec<Complex64> = inversion_points(t)
+                    .iter()
+                    .map(|&s| queue_lst(node, service, class_weights, waits, s))
+                    .collect();
+                invert_at(t, &values)
+            }),
+        }
+    };
+    Latency {
+        mean,
+        p50: percentile(0.50),
+        p95: percentile(0.95),
+        p99: percentile(0.99),
+    }
+}
+
+/// Transform of a node's queueing response (wait + service), mixed over classes and pools.
+fn queue_lst(
+    node: &CompiledNode,
+    service: &[f64],
+    class_weights: &[f64],
+    waits: &[(f64, WaitDist)],
+    s: Complex64,
+) -> Complex64 {
+    let wait: Complex64 = waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
+    let service: Complex64 = service
+        .iter()
+        .zip(class_weights)
+        .map(|(mean, w)| node.shape.lst(*mean, s) * *w)
+        .sum();
+    wait * service
+}
+
+/// End-to-end results for one class.
+struct ClassResult {
+    latency: Latency,
+    /// Probability a request completes now (not dropped, not stuck in a growing backlog).
+    completion: f64,
+    /// Probability a request is not dropped.
+    completion_without_backlog: f64,
+}
+
+/// Nodes reachable by class `k` from its client, in an order where (on acyclic graphs) every
+/// node comes after the nodes it sends to. Traffic past a queue is detached and not followed.
+fn reachable_reverse_order(compiled: &Compiled, k: usize) -> (Vec<usize>, bool) {
+    let start = compiled.classes[k].client;
+    let node_count = compiled.nodes.len();
+    // Iterative DFS post-order.
+    let mut state = vec![0u8; node_count]; // 0 new, 1 on stack, 2 done
+    let mut order = Vec::new();
+    let mut cyclic = false;
+    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+    state[start] = 1;
+    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+        let edges = if compiled.nodes[v].detaches {
+            &[][..]
+        } else {
+            &compiled.out_edges[v][..]
+        };
+        if *next < edges.len() {
+            let edge = &edges[*next];
+            *next += 1;
+            if edge.factors[k] > 0.0 {
+                match state[edge.to] {
+                    0 => {
+                        state[edge.to] = 1;
+                        stack.push((edge.to, 0));
+                    }
+                    1 => cyclic = true,
+                    _ => {}
+                }
+            }
+        } else {
+            state[v] = 2;
+            order.push(v);
+            stack.pop();
+        }
+    }
+    (order, cyclic)
+}
+
+fn class_result(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    flows: &Flows,
+    k: usize,
+    with_percentiles: bool,
+) -> ClassResult {
+    let (order, cyclic) = reachable_reverse_order(compiled, k);
+    let node_count = compiled.nodes.len();
+    let passes = if cyclic { 10_000 } else { 1 };
+    let start = compiled.classes[k].client;
+
+    // Exact mean and completion probabilities by the same recursion.
+    let mut mean = vec![0.0; node_count];
+    let mut completion = vec![1.0f64; node_count];
+    let mut no_drop = vec![1.0f64; node_count];
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in &order {
+            let node = &compiled.nodes[v];
+            let mut m = results[v].class_mean[k];
+            let served = flows.served_ratio[v];
+            let kept = 1.0 - flows.drop_ratio[v];
+            let mut c = served;
+            let mut d = kept;
+            let mut route_mean = 0.0;
+            let mut route_c = node.finish[k];
+            let mut route_d = node.finish[k];
+            if !node.detaches {
+                for edge in &compiled.out_edges[v] {
+                    let f = edge.factors[k];
+                    if f <= 0.0 {
+                        continue;
+                    }
+                    if edge.is_call {
+                        m += f * (edge.rtt + mean[edge.to]);
+                        c *= completion[edge.to].powi(edge.count as i32);
+                        d *= no_drop[edge.to].powi(edge.count as i32);
+                    } else {
+                        route_mean += f * (edge.rtt + mean[edge.to]);
+                        route_c += f * completion[edge.to];
+                        route_d += f * no_drop[edge.to];
+                    }
+                }
+            } else {
+                route_c = 1.0;
+                route_d = 1.0;
+            }
+            let new_mean = m + route_mean;
+            change = change.max((new_mean - mean[v]).abs() / new_mean.abs().max(1e-300));
+            mean[v] = new_mean;
+            completion[v] = c * route_c;
+            no_drop[v] = d * route_d;
+        }
+        if change < 1e-13 {
+            break;
+        }
+    }
+    let mean_latency = mean[start];
+    let latency = if with_percentiles && mean_latency > 0.0 {
+        let percentile = |p: f64| {
+            quantile(p, mean_latency, |t| {
+                let points = inversion_points(t);
+                let values = class_transform(compiled, results, k, &order, passes, &points);
+                invert_at(t, &values)
+            })
+        };
+        Latency {
+            mean: mean_latency,
+            p50: percentile(0.50),
+            p95: percentile(0.95),
+            p99: percentile(0.99),
+        }
+    } else {
+        Latency {
+            mean: mean_latency,
+            p50: mean_latency,
+            p95: mean_latency,
+            p99: mean_latency,
+        }
+    };
+    ClassResult {
+        latency,
+        completion: completion[start],
+        completion_without_backlog: no_drop[start],
+    }
+}
+
+/// Transform of the end-to-end response time of class `k` at each point, conditioned on
+/// completion: φ_v(s) = e^{−s·base}·R_v(s)·Π_calls (e^{−s·rtt}φ_t(s))^n · (finish + Σ f·e^{−s·rtt}φ_t(s)).
+fn class_transform(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    k: usize,
+    order: &[usize],
+    passes: usize,
+    points: &[Complex64],
+) -> Vec<Complex64> {
+    let width = points.len();
+    let node_count = compiled.nodes.len();
+    let mut phi = vec![Complex64::new(1.0, 0.0); node_count * width];
+    let mut scratch_route = vec![Complex64::new(0.0, 0.0); width];
+    let mut own = vec![Complex64::new(0.0, 0.0); width];
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in order {
+            let node = &compiled.nodes[v];
+            let result = &results[v];
+            for (j, &s) in points.iter().enumerate() {
+                let delay = (-s * node.base).exp();
+                own[j] = match node.service.as_ref() {
+                    Some(service) => {
+                        let wait: Complex64 =
+                            result.waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
+                        delay * wait * node.shape.lst(service[k], s)
+                    }
+                    None => delay,
+                };
+                scratch_route[j] = Complex64::new(node.finish[k], 0.0);
+            }
+            if node.detaches {
+                for value in scratch_route.iter_mut() {
+                    *value = Complex64::new(1.0, 0.0);
+                }
+            } else {
+                for edge in &compiled.out_edges[v] {
+                    let f = edge.factors[k];
+                    if f <= 0.0 {
+                        continue;
+                    }
+                    for (j, &s) in points.iter().enumerate() {
+                        let hop = (-s * edge.rtt).exp() * phi[edge.to * width + j];
+                        if edge.is_call {
+                            own[j] *= hop.powi(edge.count as i32);
+                        } else {
+                            scratch_route[j] += hop * f;
+                        }
+                    }
+                }
+            }
+            for j in 0..width {
+                let value = own[j] * scratch_route[j];
+                let slot = &mut phi[v * width + j];
+                change = change.max((value - *slot).norm());
+                *slot = value;
+            }
+        }
+        if change < 1e-14 {
+            break;
+        }
+    }
+    // Finishing and routing shares add up to 1 at every node, so this is a proper distribution.
+    let start = compiled.classes[k].client;
+    phi[start * width..(start + 1) * width].to_vec()
+}
