@@ -86,6 +86,9 @@ mod tests {
         assert!((monthly("c5.24xlarge") - 2_940.0).abs() < 0.01);
         assert!((10.0 * monthly("m5.xlarge") - 1_400.0).abs() < 0.1);
         let reserved = catalog.hourly("m5.xlarge", Pricing::Reserved).unwrap();
-        assert!((reserved / catalog.hourly("m5.xlarge", Pricing::OnDemand).unwrap() - 0.42).abs() < 1e-12);
+        assert!(
+            (reserved / catalog.hourly("m5.xlarge", Pricing::OnDemand).unwrap() - 0.42).abs()
+                < 1e-12
+        );
     }
 }

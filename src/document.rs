@@ -57,14 +57,16 @@ pub enum DocumentError {
 /// Parses and validates a topology from `text`; `path` names the source in error messages.
 pub fn parse(text: &str, path: &str) -> Result<Topology, DocumentError> {
     let options = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
-    let topology: Topology = options.from_str(text).map_err(|error| DocumentError::Parse {
-        path: path.to_string(),
-        location: Location {
-            line: error.span.start.line,
-            column: error.span.start.col,
-        },
-        message: error.code.to_string(),
-    })?;
+    let topology: Topology = options
+        .from_str(text)
+        .map_err(|error| DocumentError::Parse {
+            path: path.to_string(),
+            location: Location {
+                line: error.span.start.line,
+                column: error.span.start.col,
+            },
+            message: error.code.to_string(),
+        })?;
     topology
         .validate()
         .map_err(|problem| DocumentError::Invalid {
@@ -164,7 +166,10 @@ mod tests {
     #[test]
     fn parse_errors_carry_the_position() {
         let text = "(\n    name: \"x\",\n    nodes: [(id: 1, kind: Teleporter)],\n)";
-        let Err(DocumentError::Parse { location, message, .. }) = parse(text, "t.ron") else {
+        let Err(DocumentError::Parse {
+            location, message, ..
+        }) = parse(text, "t.ron")
+        else {
             panic!("expected a parse error");
         };
         assert_eq!(location.line, 3);

@@ -125,6 +125,8 @@ pub fn layered(node_count: usize, seed: u64) -> Topology {
         layer += 1;
     }
     topology.normalize();
-    topology.edges.dedup_by(|a, b| a.from == b.from && a.to == b.to && a.kind == b.kind);
+    topology
+        .edges
+        .dedup_by(|a, b| a.from == b.from && a.to == b.to && a.kind == b.kind);
     topology
 }

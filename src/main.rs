@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "staircase", version, about = "Architecture sandbox: queueing latency, bottleneck and cost of a system you draw")]
+#[command(
+    name = "staircase",
+    version,
+    about = "Architecture sandbox: queueing latency, bottleneck and cost of a system you draw"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -87,8 +91,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Open { file }) => launch(Some(file)),
         Some(Command::Presets) => {
             for preset in presets::PRESETS {
-                let topology = preset.load().with_context(|| format!("preset {}", preset.file))?;
-                println!("{:<36} {}", preset.file.trim_end_matches(".ron"), topology.name);
+                let topology = preset
+                    .load()
+                    .with_context(|| format!("preset {}", preset.file))?;
+                println!(
+                    "{:<36} {}",
+                    preset.file.trim_end_matches(".ron"),
+                    topology.name
+                );
             }
             Ok(())
         }

@@ -210,13 +210,17 @@ pub enum NodeKind {
     /// A source of traffic (a workload enters here). No queueing.
     Client,
     /// Name resolution; with `geo` it sends each workload to targets in the workload's region.
-    Dns { geo: bool },
+    Dns {
+        geo: bool,
+    },
     /// Edge cache: serves `hit_ratio` of reads, forwards the rest.
     Cdn {
         #[serde(deserialize_with = "checked::ratio")]
         hit_ratio: f64,
     },
-    LoadBalancer { policy: LbPolicy },
+    LoadBalancer {
+        policy: LbPolicy,
+    },
     AppServer,
     /// In-memory cache: serves `hit_ratio` of reads, forwards misses (and writes) downstream.
     Cache {
@@ -579,14 +583,20 @@ impl Topology {
         if self.nodes.len() > MAX_NODES {
             return Err(invalid(
                 "nodes",
-                format!("{} nodes; at most {MAX_NODES} are supported", self.nodes.len()),
+                format!(
+                    "{} nodes; at most {MAX_NODES} are supported",
+                    self.nodes.len()
+                ),
                 None,
             ));
         }
         if self.edges.len() > MAX_EDGES {
             return Err(invalid(
                 "edges",
-                format!("{} edges; at most {MAX_EDGES} are supported", self.edges.len()),
+                format!(
+                    "{} edges; at most {MAX_EDGES} are supported",
+                    self.edges.len()
+                ),
                 None,
             ));
         }
@@ -727,13 +737,33 @@ fn edge_kind_rank(kind: EdgeKind) -> (u8, u64) {
 
 fn node_ranges(node: &Node) -> Result<(), String> {
     use checked::in_range;
-    in_range("instances", f64::from(node.instances), 1.0, checked::MAX_INSTANCES)?;
-    in_range("concurrency", f64::from(node.concurrency), 1.0, checked::MAX_CONCURRENCY)?;
+    in_range(
+        "instances",
+        f64::from(node.instances),
+        1.0,
+        checked::MAX_INSTANCES,
+    )?;
+    in_range(
+        "concurrency",
+        f64::from(node.concurrency),
+        1.0,
+        checked::MAX_CONCURRENCY,
+    )?;
     if let Some(capacity) = node.capacity_rps {
-        in_range("capacity_rps", capacity, checked::MIN_CAPACITY, checked::MAX_CAPACITY)?;
+        in_range(
+            "capacity_rps",
+            capacity,
+            checked::MIN_CAPACITY,
+            checked::MAX_CAPACITY,
+        )?;
     }
     if let Some(limit) = node.queue_limit {
-        in_range("queue_limit", f64::from(limit), 0.0, checked::MAX_QUEUE_LIMIT)?;
+        in_range(
+            "queue_limit",
+            f64::from(limit),
+            0.0,
+            checked::MAX_QUEUE_LIMIT,
+        )?;
         let states = u64::from(node.instances) * u64::from(node.concurrency) + u64::from(limit);
         if states > crate::queueing::MAX_FINITE_STATES {
             return Err(format!(
@@ -745,7 +775,12 @@ fn node_ranges(node: &Node) -> Result<(), String> {
     }
     in_range("base_latency_ms", node.base_latency_ms, 0.0, 1e6)?;
     in_range("service_cv", node.service_cv, 0.0, 10.0)?;
-    in_range("monthly_fee_usd", node.monthly_fee_usd, 0.0, checked::MAX_MONEY)?;
+    in_range(
+        "monthly_fee_usd",
+        node.monthly_fee_usd,
+        0.0,
+        checked::MAX_MONEY,
+    )?;
     in_range(
         "usd_per_million_requests",
         node.usd_per_million_requests,

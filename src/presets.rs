@@ -19,9 +19,7 @@ macro_rules! presets {
 }
 
 /// Every built-in preset, in menu order.
-pub const PRESETS: &[Preset] = presets![
-    "stage-3-cache.ron",
-];
+pub const PRESETS: &[Preset] = presets!["stage-3-cache.ron",];
 
 /// The preset the app opens with.
 pub const DEFAULT_PRESET: &str = "stage-3-cache.ron";

@@ -127,7 +127,8 @@ impl Report {
     /// A plain-text table for terminals.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
+        let _ =
+            writeln!(
             out,
             "load x{:.3}{}   offered {:.1} req/s   served {:.1}   dropped {:.1}   backlog +{:.1}/s",
             self.load_multiplier,
@@ -140,13 +141,24 @@ impl Report {
         let _ = writeln!(out, "monthly cost ${:.2}", self.monthly_cost_usd);
         match (&self.bottleneck, self.headroom) {
             (Some(b), Some(h)) => {
-                let _ = writeln!(out, "bottleneck {} (id {}): {}; headroom x{h:.3}", b.name, b.id, b.reason);
+                let _ = writeln!(
+                    out,
+                    "bottleneck {} (id {}): {}; headroom x{h:.3}",
+                    b.name, b.id, b.reason
+                );
             }
             _ => {
-                let _ = writeln!(out, "bottleneck none: no node has a capacity limit on this traffic");
+                let _ = writeln!(
+                    out,
+                    "bottleneck none: no node has a capacity limit on this traffic"
+                );
             }
         }
-        let _ = writeln!(out, "\n{:<24} {:>10} {:>10} {:>10} {:>10} {:>10}", "class", "req/s", "mean ms", "p50 ms", "p95 ms", "p99 ms");
+        let _ = writeln!(
+            out,
+            "\n{:<24} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "class", "req/s", "mean ms", "p50 ms", "p95 ms", "p99 ms"
+        );
         for class in &self.classes {
             let l = class.latency_ms;
             let _ = writeln!(
@@ -158,7 +170,18 @@ impl Report {
         let _ = writeln!(
             out,
             "\n{:>5} {:<22} {:<16} {:>5} {:>10} {:>10} {:>9} {:>6} {:>9} {:>9} {:>9} {:>10}",
-            "id", "name", "kind", "inst", "arrive/s", "served/s", "drop/s", "util", "queue", "p50 ms", "p99 ms", "$/month"
+            "id",
+            "name",
+            "kind",
+            "inst",
+            "arrive/s",
+            "served/s",
+            "drop/s",
+            "util",
+            "queue",
+            "p50 ms",
+            "p99 ms",
+            "$/month"
         );
         for node in &self.nodes {
             let _ = writeln!(

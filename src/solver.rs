@@ -14,12 +14,10 @@
 use crate::catalog::Catalog;
 use crate::model::{ClassKind, EdgeKind, Invalid, LbPolicy, NodeKind, Pricing, Topology};
 use crate::queueing::{
-    invert_at, inversion_points, mmc_response_tail, quantile, solve_pool, PoolInput,
-    PoolSolution, ServiceShape, WaitDist,
+    mmc_response_tail, percentiles_by_fourier, quantile, solve_pool, PoolInput, PoolSolution,
+    ServiceShape, WaitDist,
 };
-use crate::report::{
-    Bottleneck, ClassReport, Latency, NodeReport, Report, Status, TierCost,
-};
+use crate::report::{Bottleneck, ClassReport, Latency, NodeReport, Report, Status, TierCost};
 use num_complex::Complex64;
 use std::collections::{BTreeMap, HashMap};
 
@@ -32,6 +30,8 @@ pub struct Params {
     pub at_peak: bool,
     /// Compute end-to-end percentiles by transform inversion (the mean is always exact).
     pub class_percentiles: bool,
+    /// Use rayon for per-node and per-class work (only with the `parallel` feature).
+    pub parallel: bool,
 }
 
 impl Default for Params {
@@ -40,6 +40,7 @@ impl Default for Params {
             load_multiplier: 1.0,
             at_peak: true,
             class_percentiles: true,
+            parallel: true,
         }
     }
 }
@@ -156,8 +157,11 @@ pub fn solve_with(
     let external = |average: bool| {
         let mut rates = vec![0.0; node_count * class_count];
         for (k, class) in compiled.classes.iter().enumerate() {
-            rates[class.client * class_count + k] +=
-                if average { class.average_rate } else { class.rate };
+            rates[class.client * class_count + k] += if average {
+                class.average_rate
+            } else {
+                class.rate
+            };
         }
         rates
     };
@@ -166,8 +170,16 @@ pub fn solve_with(
     let average = propagate(topology, &compiled, &external(true), horizon, false)?;
 
     // Per-node figures.
-    let node_results: Vec<NodeResult> = map_indices(node_count, |v| {
-        node_result(&compiled, v, &flows, &linear, &average, horizon, class_count)
+    let node_results: Vec<NodeResult> = map_indices(node_count, params.parallel, |v| {
+        node_result(
+            &compiled,
+            v,
+            &flows,
+            &linear,
+            &average,
+            horizon,
+            class_count,
+        )
     });
 
     let mut warnings = Vec::new();
@@ -189,8 +201,7 @@ pub fn solve_with(
         let seconds_per_month = catalog.hours_per_month * 3600.0;
         let cost = hourly * catalog.hours_per_month * node.billed_instances()
             + node.monthly_fee_usd
-            + node.usd_per_million_requests * result.average_throughput * seconds_per_month
-                / 1e6;
+            + node.usd_per_million_requests * result.average_throughput * seconds_per_month / 1e6;
         *tiers.entry(node.tier().to_string()).or_default() += cost;
         if result.status == Status::Overloaded {
             warnings.push(format!(
@@ -226,8 +237,14 @@ pub fn solve_with(
     }
 
     // End to end, per class.
-    let class_results: Vec<ClassResult> = map_indices(class_count, |k| {
-        class_result(&compiled, &node_results, &flows, k, params.class_percentiles)
+    let class_results: Vec<ClassResult> = map_indices(class_count, params.parallel, |k| {
+        class_result(
+            &compiled,
+            &node_results,
+            &flows,
+            k,
+            params.class_percentiles,
+        )
     });
     let classes: Vec<ClassReport> = compiled
         .classes
@@ -282,6 +299,7 @@ pub fn solve_with(
     };
     let tiers = tiers
         .into_iter()
+        .filter(|(_, cost)| *cost > 0.0)
         .map(|(tier, monthly_cost_usd)| TierCost {
             tier,
             monthly_cost_usd,
@@ -305,17 +323,15 @@ pub fn solve_with(
     })
 }
 
-/// `f(0..n)` collected in order, in parallel when the `parallel` feature is on.
-fn map_indices<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+/// `f(0..n)` collected in order; on rayon when `parallel` is set and the feature is on.
+fn map_indices<T: Send>(n: usize, parallel: bool, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
     #[cfg(feature = "parallel")]
-    {
+    if parallel {
         use rayon::prelude::*;
-        (0..n).into_par_iter().map(f).collect()
+        return (0..n).into_par_iter().map(f).collect();
     }
-    #[cfg(not(feature = "parallel"))]
-    {
-        (0..n).map(f).collect()
-    }
+    let _ = parallel;
+    (0..n).map(f).collect()
 }
 
 /// Route preference of a target kind for a class: lower is preferred.
@@ -325,7 +341,14 @@ fn route_rank(class: ClassKind, target: &NodeKind) -> u8 {
         ClassKind::Read if caching => 0,
         ClassKind::Read if *target == NodeKind::ReadReplica => 1,
         ClassKind::Read => 2,
-        ClassKind::Write if matches!(target, NodeKind::Database { .. } | NodeKind::ShardGroup { .. }) => 0,
+        ClassKind::Write
+            if matches!(
+                target,
+                NodeKind::Database { .. } | NodeKind::ShardGroup { .. }
+            ) =>
+        {
+            0
+        }
         ClassKind::Async if *target == NodeKind::Queue => 0,
         _ if caching => 2,
         _ => 1,
@@ -390,7 +413,13 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             continue;
         };
         let average = workload.rate.per_second();
-        let solved = average * scale * if params.at_peak { workload.peak_multiplier } else { 1.0 };
+        let solved = average
+            * scale
+            * if params.at_peak {
+                workload.peak_multiplier
+            } else {
+                1.0
+            };
         let region = if workload.region.is_empty() {
             topology.nodes[client].region.clone()
         } else {
@@ -428,7 +457,10 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
 
     let mut nodes = Vec::with_capacity(node_count);
     for (v, node) in topology.nodes.iter().enumerate() {
-        let feeders: Vec<&NodeKind> = route_in[v].iter().map(|&u| &topology.nodes[u].kind).collect();
+        let feeders: Vec<&NodeKind> = route_in[v]
+            .iter()
+            .map(|&u| &topology.nodes[u].kind)
+            .collect();
         let pooled = node.kind == NodeKind::Service
             || (!feeders.is_empty()
                 && feeders.iter().all(|k| {
@@ -452,13 +484,25 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 let shards = u64::from(shards);
                 let servers = instances * per_instance;
                 if shards == 1 {
-                    vec![PoolGroup { count: 1, share: 1.0, servers }]
+                    vec![PoolGroup {
+                        count: 1,
+                        share: 1.0,
+                        servers,
+                    }]
                 } else {
                     let hot = hot_shard_skew / shards as f64;
                     let cold = (1.0 - hot) / (shards - 1) as f64;
                     vec![
-                        PoolGroup { count: 1, share: hot, servers },
-                        PoolGroup { count: shards - 1, share: cold, servers },
+                        PoolGroup {
+                            count: 1,
+                            share: hot,
+                            servers,
+                        },
+                        PoolGroup {
+                            count: shards - 1,
+                            share: cold,
+                            servers,
+                        },
                     ]
                 }
             }
@@ -553,7 +597,9 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 let local: Vec<usize> = eligible
                     .iter()
                     .copied()
-                    .filter(|&e| topology.nodes[index[&topology.edges[e].to]].region == class.region)
+                    .filter(|&e| {
+                        topology.nodes[index[&topology.edges[e].to]].region == class.region
+                    })
                     .collect();
                 if !local.is_empty() {
                     eligible = local;
@@ -561,27 +607,52 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             }
             let best = eligible
                 .iter()
-                .map(|&e| route_rank(class.kind, &topology.nodes[index[&topology.edges[e].to]].kind))
+                .map(|&e| {
+                    route_rank(
+                        class.kind,
+                        &topology.nodes[index[&topology.edges[e].to]].kind,
+                    )
+                })
                 .min();
             eligible.retain(|&e| {
-                Some(route_rank(class.kind, &topology.nodes[index[&topology.edges[e].to]].kind)) == best
+                Some(route_rank(
+                    class.kind,
+                    &topology.nodes[index[&topology.edges[e].to]].kind,
+                )) == best
             });
             let use_weights = !matches!(
                 node.kind,
-                NodeKind::LoadBalancer { policy: LbPolicy::RoundRobin | LbPolicy::LeastConnections | LbPolicy::IpHash }
+                NodeKind::LoadBalancer {
+                    policy: LbPolicy::RoundRobin | LbPolicy::LeastConnections | LbPolicy::IpHash
+                }
             );
             let total_weight: f64 = eligible
                 .iter()
-                .map(|&e| if use_weights { topology.edges[e].weight } else { 1.0 })
+                .map(|&e| {
+                    if use_weights {
+                        topology.edges[e].weight
+                    } else {
+                        1.0
+                    }
+                })
                 .sum();
-            let hit = if class.kind == ClassKind::Read { hit_ratio } else { 0.0 };
+            let hit = if class.kind == ClassKind::Read {
+                hit_ratio
+            } else {
+                0.0
+            };
             let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
             nodes[v].finish[k] = 1.0 - forwarded;
             for &e in &eligible {
-                let weight = if use_weights { topology.edges[e].weight } else { 1.0 };
+                let weight = if use_weights {
+                    topology.edges[e].weight
+                } else {
+                    1.0
+                };
                 route_factors
                     .entry(e)
-                    .or_insert_with(|| vec![0.0; class_count])[k] = forwarded * weight / total_weight;
+                    .or_insert_with(|| vec![0.0; class_count])[k] =
+                    forwarded * weight / total_weight;
             }
         }
         for &e in &out_by_node[v] {
@@ -590,7 +661,9 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             let rtt = region_rtt(topology, &node.region, &topology.nodes[to].region);
             let (factors, source, is_call, count) = match edge.kind {
                 EdgeKind::Route => (
-                    route_factors.remove(&e).unwrap_or_else(|| vec![0.0; class_count]),
+                    route_factors
+                        .remove(&e)
+                        .unwrap_or_else(|| vec![0.0; class_count]),
                     Source::Served,
                     false,
                     1,
@@ -599,13 +672,20 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                     let factors = classes
                         .iter()
                         .map(|class| {
-                            let carried = edge.classes.is_empty() || edge.classes.contains(&class.kind);
-                            if carried { f64::from(count) } else { 0.0 }
+                            let carried =
+                                edge.classes.is_empty() || edge.classes.contains(&class.kind);
+                            if carried {
+                                f64::from(count)
+                            } else {
+                                0.0
+                            }
                         })
                         .collect();
                     (factors, Source::Served, true, count)
                 }
-                EdgeKind::Retry(fraction) => (vec![fraction; class_count], Source::Dropped, false, 0),
+                EdgeKind::Retry(fraction) => {
+                    (vec![fraction; class_count], Source::Dropped, false, 0)
+                }
             };
             in_flows[to].push(InFlow {
                 from: v,
@@ -638,7 +718,10 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
         }
     }
     let mut order = Vec::with_capacity(node_count);
-    let mut ready: Vec<usize> = (0..node_count).filter(|&v| indegree[v] == 0).rev().collect();
+    let mut ready: Vec<usize> = (0..node_count)
+        .filter(|&v| indegree[v] == 0)
+        .rev()
+        .collect();
     let mut placed = vec![false; node_count];
     while let Some(v) = ready.pop() {
         placed[v] = true;
@@ -650,7 +733,10 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             }
         }
     }
-    let has_self_loop = in_flows.iter().enumerate().any(|(v, f)| f.iter().any(|x| x.from == v));
+    let has_self_loop = in_flows
+        .iter()
+        .enumerate()
+        .any(|(v, f)| f.iter().any(|x| x.from == v));
     let acyclic = order.len() == node_count && !has_self_loop;
     order.extend((0..node_count).filter(|&v| !placed[v]));
     Compiled {
@@ -681,10 +767,13 @@ fn pool_inputs(node: &CompiledNode, arrivals: &[f64], horizon: f64) -> Option<Ve
             ServiceShape::Deterministic => 0.0,
             ServiceShape::Gamma(shape) => 1.0 / shape,
         };
-        arrivals.iter().zip(service).fold((0.0, 0.0), |(m, s2), (lambda, s)| {
-            let f = lambda / total;
-            (m + f * s, s2 + f * s * s * (1.0 + scv_one))
-        })
+        arrivals
+            .iter()
+            .zip(service)
+            .fold((0.0, 0.0), |(m, s2), (lambda, s)| {
+                let f = lambda / total;
+                (m + f * s, s2 + f * s * s * (1.0 + scv_one))
+            })
     } else {
         let s = service.iter().copied().fold(0.0, f64::max);
         (s, 2.0 * s * s)
@@ -732,6 +821,11 @@ fn propagate(
     let max_passes = if compiled.acyclic { 1 } else { 100_000 };
     let mut incoming = vec![0.0; class_count];
     let mut last_change = 0.0;
+    // Divergence check: a loop that converges shrinks its growth geometrically; one that
+    // diverges keeps growing at a steady or rising pace.
+    const CHECK_EVERY: usize = 2_000;
+    let mut checkpoint_total = total_external;
+    let mut checkpoint_growth = f64::INFINITY;
     for pass in 0..max_passes {
         let mut change: f64 = 0.0;
         for &v in &compiled.order {
@@ -757,7 +851,7 @@ fn propagate(
                 slot[k] = incoming[k];
             }
             let total: f64 = incoming.iter().sum();
-            if !(total <= limit) {
+            if total.is_nan() || total > limit {
                 return Err(SolveError::Diverged {
                     node: topology.nodes[v].name.clone(),
                 });
@@ -766,10 +860,16 @@ fn propagate(
                 if let Some(inputs) = pool_inputs(&compiled.nodes[v], &incoming, horizon) {
                     let pools: Vec<PoolSolution> = inputs.iter().map(solve_pool).collect();
                     let groups = &compiled.nodes[v].groups;
-                    let throughput: f64 =
-                        pools.iter().zip(groups).map(|(p, g)| p.throughput * g.count as f64).sum();
-                    let dropped: f64 =
-                        pools.iter().zip(groups).map(|(p, g)| p.dropped * g.count as f64).sum();
+                    let throughput: f64 = pools
+                        .iter()
+                        .zip(groups)
+                        .map(|(p, g)| p.throughput * g.count as f64)
+                        .sum();
+                    let dropped: f64 = pools
+                        .iter()
+                        .zip(groups)
+                        .map(|(p, g)| p.dropped * g.count as f64)
+                        .sum();
                     if total > 0.0 {
                         flows.served_ratio[v] = throughput / total;
                         flows.drop_ratio[v] = dropped / total;
@@ -781,6 +881,27 @@ fn propagate(
         last_change = change;
         if compiled.acyclic || (pass > 0 && change < 1e-12) {
             return Ok(flows);
+        }
+        if (pass + 1) % CHECK_EVERY == 0 {
+            let total: f64 = flows.arrivals.iter().sum();
+            let growth = total - checkpoint_total;
+            if growth > 1e-3 * total && growth >= 0.5 * checkpoint_growth {
+                let busiest = (0..node_count)
+                    .max_by(|&a, &b| {
+                        let sum = |v: usize| -> f64 {
+                            flows.arrivals[v * class_count..(v + 1) * class_count]
+                                .iter()
+                                .sum()
+                        };
+                        sum(a).total_cmp(&sum(b))
+                    })
+                    .unwrap_or(0);
+                return Err(SolveError::Diverged {
+                    node: topology.nodes[busiest].name.clone(),
+                });
+            }
+            checkpoint_total = total;
+            checkpoint_growth = growth;
         }
     }
     Err(SolveError::NotConverged {
@@ -835,7 +956,9 @@ fn node_result(
     let node = &compiled.nodes[v];
     let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
     let arrival: f64 = arrivals.iter().sum();
-    let average_throughput: f64 = average.arrivals[v * class_count..(v + 1) * class_count].iter().sum();
+    let average_throughput: f64 = average.arrivals[v * class_count..(v + 1) * class_count]
+        .iter()
+        .sum();
     let linear_arrivals = &linear.arrivals[v * class_count..(v + 1) * class_count];
     let Some(service) = node.service.as_ref() else {
         // A pure delay: no queue, everything passes after the fixed latency.
@@ -855,7 +978,11 @@ fn node_result(
                 p95: node.base,
                 p99: node.base,
             },
-            status: if arrival > 0.0 { Status::Healthy } else { Status::Idle },
+            status: if arrival > 0.0 {
+                Status::Healthy
+            } else {
+                Status::Idle
+            },
             linear_utilization: 0.0,
             linear_busiest_arrival: 0.0,
             busiest_capacity: 0.0,
@@ -934,7 +1061,11 @@ fn node_result(
     let mean = if class_count == 0 {
         node.base
     } else {
-        class_mean.iter().zip(&class_weights).map(|(m, w)| m * w).sum()
+        class_mean
+            .iter()
+            .zip(&class_weights)
+            .map(|(m, w)| m * w)
+            .sum()
     };
     let latency = node_percentiles(node, service, &class_weights, &waits, mean);
     let status = if arrival <= 0.0 {
@@ -999,26 +1130,28 @@ fn node_percentiles(
         [(_, WaitDist::Zero)] if homogeneous && exponential => Some((0.0, 1.0)),
         _ => None,
     };
-    let percentile = |p: f64| -> f64 {
-        base + match closed_form {
-            Some((p_wait, rate)) => quantile(p, queue_mean, |t| {
+    const LEVELS: [f64; 3] = [0.50, 0.95, 0.99];
+    let [p50, p95, p99] = match closed_form {
+        Some((p_wait, rate)) => LEVELS.map(|p| {
+            quantile(p, queue_mean, |t| {
                 let (tail, density) = mmc_response_tail(p_wait, rate, 1.0 / first, t);
                 (1.0 - tail, density)
-            }),
-            None => quantile(p, queue_mean, |t| {
-                let values: Vec<Complex64> = inversion_points(t)
-                    .iter()
-                    .map(|&s| queue_lst(node, service, class_weights, waits, s))
-                    .collect();
-                invert_at(t, &values)
-            }),
+            })
+        }),
+        None => {
+            let found = percentiles_by_fourier(queue_mean, &LEVELS, |points, values| {
+                for (s, value) in points.iter().zip(values.iter_mut()) {
+                    *value = queue_lst(node, service, class_weights, waits, *s);
+                }
+            });
+            [found[0], found[1], found[2]]
         }
     };
     Latency {
         mean,
-        p50: percentile(0.50),
-        p95: percentile(0.95),
-        p99: percentile(0.99),
+        p50: base + p50,
+        p95: base + p95,
+        p99: base + p99,
     }
 }
 
@@ -1099,8 +1232,10 @@ fn class_result(
     let passes = if cyclic { 10_000 } else { 1 };
     let start = compiled.classes[k].client;
 
-    // Exact mean and completion probabilities by the same recursion.
+    // Exact mean, completion probabilities and the smallest constant delay (shift) of any path,
+    // all by the same recursion over the nodes the class can reach.
     let mut mean = vec![0.0; node_count];
+    let mut shift = vec![0.0f64; node_count];
     let mut completion = vec![1.0f64; node_count];
     let mut no_drop = vec![1.0f64; node_count];
     for _ in 0..passes {
@@ -1108,36 +1243,50 @@ fn class_result(
         for &v in &order {
             let node = &compiled.nodes[v];
             let mut m = results[v].class_mean[k];
-            let served = flows.served_ratio[v];
-            let kept = 1.0 - flows.drop_ratio[v];
-            let mut c = served;
-            let mut d = kept;
+            let mut own_shift = node.base + constant_service(node, k);
+            let mut c = flows.served_ratio[v];
+            let mut d = 1.0 - flows.drop_ratio[v];
             let mut route_mean = 0.0;
+            let mut route_shift = if node.finish[k] > 0.0 {
+                0.0
+            } else {
+                f64::INFINITY
+            };
             let mut route_c = node.finish[k];
             let mut route_d = node.finish[k];
-            if !node.detaches {
+            if node.detaches {
+                route_shift = 0.0;
+                route_c = 1.0;
+                route_d = 1.0;
+            } else {
                 for edge in &compiled.out_edges[v] {
                     let f = edge.factors[k];
                     if f <= 0.0 {
                         continue;
                     }
+                    let hop_shift = edge.rtt + shift[edge.to];
                     if edge.is_call {
                         m += f * (edge.rtt + mean[edge.to]);
+                        own_shift += f * hop_shift;
                         c *= completion[edge.to].powi(edge.count as i32);
                         d *= no_drop[edge.to].powi(edge.count as i32);
                     } else {
                         route_mean += f * (edge.rtt + mean[edge.to]);
+                        route_shift = route_shift.min(hop_shift);
                         route_c += f * completion[edge.to];
                         route_d += f * no_drop[edge.to];
                     }
                 }
-            } else {
-                route_c = 1.0;
-                route_d = 1.0;
+            }
+            if !route_shift.is_finite() {
+                route_shift = 0.0;
             }
             let new_mean = m + route_mean;
             change = change.max((new_mean - mean[v]).abs() / new_mean.abs().max(1e-300));
+            change =
+                change.max((own_shift + route_shift - shift[v]).abs() / new_mean.abs().max(1e-300));
             mean[v] = new_mean;
+            shift[v] = own_shift + route_shift;
             completion[v] = c * route_c;
             no_drop[v] = d * route_d;
         }
@@ -1146,19 +1295,22 @@ fn class_result(
         }
     }
     let mean_latency = mean[start];
-    let latency = if with_percentiles && mean_latency > 0.0 {
-        let percentile = |p: f64| {
-            quantile(p, mean_latency, |t| {
-                let points = inversion_points(t);
-                let values = class_transform(compiled, results, k, &order, passes, &points);
-                invert_at(t, &values)
-            })
-        };
+    let offset = shift[start].min(mean_latency);
+    let latency = if with_percentiles && mean_latency > offset {
+        let found = percentiles_by_fourier(
+            mean_latency - offset,
+            &[0.50, 0.95, 0.99],
+            |points, values| {
+                let computed =
+                    class_transform(compiled, results, k, &order, passes, &shift, points);
+                values.copy_from_slice(&computed);
+            },
+        );
         Latency {
             mean: mean_latency,
-            p50: percentile(0.50),
-            p95: percentile(0.95),
-            p99: percentile(0.99),
+            p50: offset + found[0],
+            p95: offset + found[1],
+            p99: offset + found[2],
         }
     } else {
         Latency {
@@ -1175,61 +1327,99 @@ fn class_result(
     }
 }
 
-/// Transform of the end-to-end response time of class `k` at each point, conditioned on
-/// completion: φ_v(s) = e^{−s·base}·R_v(s)·Π_calls (e^{−s·rtt}φ_t(s))^n · (finish + Σ f·e^{−s·rtt}φ_t(s)).
+/// The service time of class `k` at `node` when it is a constant (deterministic service), else 0.
+fn constant_service(node: &CompiledNode, k: usize) -> f64 {
+    match (&node.service, node.shape) {
+        (Some(service), ServiceShape::Deterministic) => service[k],
+        _ => 0.0,
+    }
+}
+
+/// Transform of the end-to-end response time of class `k` minus its smallest constant delay
+/// (`shift`), at each point:
+/// φ_v(s) = e^{−s·base}·R_v(s)·Π_calls (e^{−s·rtt}φ_t(s))^n · (finish + Σ f·e^{−s·rtt}φ_t(s)),
+/// computed as ψ_v = e^{s·shift_v}·φ_v so that only the random part is inverted (the Euler
+/// inversion is inaccurate for distributions that are a long constant delay plus a narrow
+/// spread). Every exponent stays non-positive, so nothing overflows.
 fn class_transform(
     compiled: &Compiled,
     results: &[NodeResult],
     k: usize,
     order: &[usize],
     passes: usize,
+    shift: &[f64],
     points: &[Complex64],
 ) -> Vec<Complex64> {
     let width = points.len();
     let node_count = compiled.nodes.len();
-    let mut phi = vec![Complex64::new(1.0, 0.0); node_count * width];
-    let mut scratch_route = vec![Complex64::new(0.0, 0.0); width];
+    let one = Complex64::new(1.0, 0.0);
+    let mut psi = vec![one; node_count * width];
+    let mut route = vec![Complex64::new(0.0, 0.0); width];
     let mut own = vec![Complex64::new(0.0, 0.0); width];
     for _ in 0..passes {
         let mut change: f64 = 0.0;
         for &v in order {
             let node = &compiled.nodes[v];
             let result = &results[v];
+            // The shift of the cheapest route out of v (0 when a request may finish here).
+            let mut route_shift = if node.finish[k] > 0.0 || node.detaches {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+            if !node.detaches {
+                for edge in &compiled.out_edges[v] {
+                    if edge.factors[k] > 0.0 && !edge.is_call {
+                        route_shift = route_shift.min(edge.rtt + shift[edge.to]);
+                    }
+                }
+            }
+            if !route_shift.is_finite() {
+                route_shift = 0.0;
+            }
             for (j, &s) in points.iter().enumerate() {
-                let delay = (-s * node.base).exp();
                 own[j] = match node.service.as_ref() {
                     Some(service) => {
                         let wait: Complex64 =
                             result.waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
-                        delay * wait * node.shape.lst(service[k], s)
+                        if node.shape == ServiceShape::Deterministic {
+                            wait
+                        } else {
+                            wait * node.shape.lst(service[k], s)
+                        }
                     }
-                    None => delay,
+                    None => one,
                 };
-                scratch_route[j] = Complex64::new(node.finish[k], 0.0);
+                route[j] = if node.detaches {
+                    one
+                } else {
+                    Complex64::new(node.finish[k], 0.0)
+                };
             }
-            if node.detaches {
-                for value in scratch_route.iter_mut() {
-                    *value = Complex64::new(1.0, 0.0);
-                }
-            } else {
+            if !node.detaches {
                 for edge in &compiled.out_edges[v] {
                     let f = edge.factors[k];
                     if f <= 0.0 {
                         continue;
                     }
+                    let extra = if edge.is_call {
+                        0.0
+                    } else {
+                        edge.rtt + shift[edge.to] - route_shift
+                    };
                     for (j, &s) in points.iter().enumerate() {
-                        let hop = (-s * edge.rtt).exp() * phi[edge.to * width + j];
+                        let next = psi[edge.to * width + j];
                         if edge.is_call {
-                            own[j] *= hop.powi(edge.count as i32);
+                            own[j] *= next.powi(edge.count as i32);
                         } else {
-                            scratch_route[j] += hop * f;
+                            route[j] += (-s * extra.max(0.0)).exp() * next * f;
                         }
                     }
                 }
             }
             for j in 0..width {
-                let value = own[j] * scratch_route[j];
-                let slot = &mut phi[v * width + j];
+                let value = own[j] * route[j];
+                let slot = &mut psi[v * width + j];
                 change = change.max((value - *slot).norm());
                 *slot = value;
             }
@@ -1238,7 +1428,6 @@ fn class_transform(
             break;
         }
     }
-    // Finishing and routing shares add up to 1 at every node, so this is a proper distribution.
     let start = compiled.classes[k].client;
-    phi[start * width..(start + 1) * width].to_vec()
+    psi[start * width..(start + 1) * width].to_vec()
 }

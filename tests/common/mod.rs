@@ -1,0 +1,104 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use staircase::model::{Edge, Node, NodeKind, Rate, Topology, Workload};
+use staircase::Report;
+
+/// Client → one `Service` station with `servers` servers of rate `mu` each, at rate `lambda`.
+pub fn single_station(lambda: f64, servers: u32, mu: f64, buffer: Option<u32>) -> Topology {
+    let mut station = Node::of_kind(2, NodeKind::Service);
+    station.instances = servers;
+    station.concurrency = 1;
+    station.capacity_rps = Some(mu);
+    station.queue_limit = buffer;
+    Topology {
+        name: "station".into(),
+        workloads: vec![Workload {
+            name: "w".into(),
+            client: 1,
+            rate: Rate::PerSecond(lambda),
+            peak_multiplier: 1.0,
+            read: 1.0,
+            write: 0.0,
+            background: 0.0,
+            region: String::new(),
+        }],
+        nodes: vec![Node::of_kind(1, NodeKind::Client), station],
+        edges: vec![Edge::route(1, 2)],
+        ..Topology::default()
+    }
+}
+
+/// Every number in the report is finite (serde_json turns NaN and infinity into null, so a
+/// null anywhere but the optional bottleneck and headroom is a failure).
+pub fn assert_all_finite(report: &Report) {
+    let value = serde_json::to_value(report).expect("report serializes");
+    fn walk(value: &serde_json::Value, path: &str) {
+        match value {
+            serde_json::Value::Null => {
+                assert!(
+                    path == ".bottleneck" || path == ".headroom",
+                    "null (NaN or infinity) at {path}"
+                );
+            }
+            serde_json::Value::Number(n) => {
+                assert!(
+                    n.as_f64().is_some_and(f64::is_finite),
+                    "non-finite at {path}"
+                )
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}[{i}]"));
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (key, item) in map {
+                    walk(item, &format!("{path}.{key}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(&value, "");
+}
+
+/// Little's law L = X·W on every node, with L from the queue's state distribution.
+pub fn assert_littles_law(report: &Report, context: &str) {
+    for node in &report.nodes {
+        let from_law = node.throughput_rps * node.latency_ms.mean / 1000.0;
+        let tolerance = 1e-6 * node.in_system.abs().max(1.0);
+        assert!(
+            (node.in_system - from_law).abs() <= tolerance,
+            "{context}: node {} \"{}\": L = {} but X·W = {}",
+            node.id,
+            node.name,
+            node.in_system,
+            from_law
+        );
+    }
+}
+
+/// Flow conservation on every node and for the whole system.
+pub fn assert_conservation(report: &Report, context: &str) {
+    for node in &report.nodes {
+        let out = node.throughput_rps + node.dropped_rps + node.backlog_growth_rps;
+        let tolerance = 1e-9 * node.arrival_rps.max(1.0);
+        assert!(
+            (node.arrival_rps - out).abs() <= tolerance,
+            "{context}: node {}: in {} ≠ served {} + dropped {} + backlog {}",
+            node.id,
+            node.arrival_rps,
+            node.throughput_rps,
+            node.dropped_rps,
+            node.backlog_growth_rps
+        );
+    }
+    let total = report.served_rps + report.dropped_rps + report.backlog_rps;
+    assert!(
+        (report.offered_rps - total).abs() <= 1e-9 * report.offered_rps.max(1.0),
+        "{context}: offered {} ≠ served + dropped + backlog {}",
+        report.offered_rps,
+        total
+    );
+}

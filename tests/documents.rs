@@ -1,0 +1,184 @@
+//! Reading and writing `.ron` files: round trips, determinism, and clear errors on bad input.
+
+use staircase::document::{self, DocumentError};
+use staircase::presets;
+
+const GOOD: &str = r#"(
+    name: "ok",
+    workloads: [(name: "u", client: 1, rate: PerSecond(10), read: 1, write: 0, async: 0)],
+    nodes: [
+        (id: 1, name: "c", kind: Client, capacity_rps: None),
+        (id: 2, name: "s", kind: Service, capacity_rps: 100),
+    ],
+    edges: [(from: 1, to: 2)],
+)"#;
+
+/// The error text for `text`, which must fail to load.
+fn error_of(text: &str) -> String {
+    match document::parse(text, "bad.ron") {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn good_file_parses() {
+    let topology = document::parse(GOOD, "good.ron").unwrap();
+    assert_eq!(topology.nodes.len(), 2);
+    assert_eq!(topology.nodes[1].capacity_rps, Some(100.0));
+}
+
+#[test]
+fn malformed_file_names_file_line_and_column() {
+    let text = GOOD.replace("edges: [(from: 1, to: 2)],", "edges: [(from: 1 to: 2)],");
+    let message = error_of(&text);
+    assert!(message.starts_with("bad.ron:8:"), "{message}");
+}
+
+#[test]
+fn truncated_file_is_an_error() {
+    // Cut mid-token: the parser names what it expected at the cut.
+    let message = error_of(&GOOD[..GOOD.len() / 2]);
+    assert!(
+        message.starts_with("bad.ron:5:17: Expected colon"),
+        "{message}"
+    );
+    // Cut just inside the node list: the parser says a node was expected where the file ends.
+    let cut = GOOD.find("nodes: [").unwrap() + "nodes: [".len();
+    let message = error_of(&GOOD[..cut]);
+    assert!(message.starts_with("bad.ron:4:12:"), "{message}");
+    assert!(
+        message.contains("Expected opening `(` for struct `Node`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn negative_rate_is_refused_where_it_stands() {
+    let message = error_of(&GOOD.replace("PerSecond(10)", "PerSecond(-5)"));
+    assert!(message.starts_with("bad.ron:3:"), "{message}");
+    assert!(
+        message.contains("rate must be a number from 0"),
+        "{message}"
+    );
+    assert!(message.contains("-5"), "{message}");
+}
+
+#[test]
+fn absurd_instance_count_is_refused() {
+    let message = error_of(&GOOD.replace("kind: Service,", "kind: Service, instances: 1e300,"));
+    assert!(message.starts_with("bad.ron:6:"), "{message}");
+    assert!(
+        message.contains("instances must be a number from 1 to 100000"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_kind_is_refused() {
+    let message = error_of(&GOOD.replace("kind: Service", "kind: Teleporter"));
+    assert!(message.starts_with("bad.ron:6:"), "{message}");
+    assert!(message.contains("Teleporter"), "{message}");
+}
+
+#[test]
+fn unknown_field_is_refused() {
+    let message = error_of(&GOOD.replace("capacity_rps: 100", "capacity_rsp: 100"));
+    assert!(message.starts_with("bad.ron:6:"), "{message}");
+    assert!(message.contains("capacity_rsp"), "{message}");
+}
+
+#[test]
+fn dangling_edge_points_at_the_edge() {
+    let message = error_of(&GOOD.replace("(from: 1, to: 2)", "(from: 1, to: 9)"));
+    assert!(message.starts_with("bad.ron:8:"), "{message}");
+    assert!(message.contains("node 9 does not exist"), "{message}");
+}
+
+#[test]
+fn class_fractions_must_add_up() {
+    let message = error_of(&GOOD.replace("read: 1, write: 0", "read: 0.7, write: 0"));
+    assert!(message.contains("add up to 1"), "{message}");
+    assert!(message.starts_with("bad.ron:3:"), "{message}");
+}
+
+#[test]
+fn newer_format_version_is_refused() {
+    let message = error_of(&GOOD.replace("name: \"ok\",", "version: 99, name: \"ok\","));
+    assert!(message.contains("format version 99"), "{message}");
+}
+
+#[test]
+fn a_million_nodes_is_refused() {
+    let mut text = String::from("(nodes: [");
+    for id in 0..1_000_000 {
+        text.push_str(&format!("(id:{id}),"));
+    }
+    text.push_str("])");
+    let message = error_of(&text);
+    assert!(
+        message.contains("1000000 nodes; at most 200000"),
+        "{message}"
+    );
+    assert!(message.starts_with("bad.ron:1:"), "{message}");
+}
+
+#[test]
+fn missing_file_is_a_read_error() {
+    let error = document::load(std::path::Path::new("/nonexistent/x.ron")).unwrap_err();
+    assert!(matches!(error, DocumentError::Read { .. }));
+    assert!(error
+        .to_string()
+        .starts_with("/nonexistent/x.ron: cannot read"));
+}
+
+#[test]
+fn saving_twice_gives_identical_bytes_and_round_trips() {
+    for preset in presets::PRESETS {
+        let topology = preset.load().unwrap();
+        let first = document::to_string(&topology).unwrap();
+        let reread = document::parse(&first, preset.file).unwrap();
+        let second = document::to_string(&reread).unwrap();
+        assert_eq!(first, second, "{}", preset.file);
+        let mut normalized = topology.clone();
+        normalized.normalize();
+        assert_eq!(reread, normalized, "{}", preset.file);
+    }
+}
+
+#[test]
+fn atomic_save_replaces_the_file_and_leaves_no_temporary() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("t.ron");
+    std::fs::write(&path, "old contents").unwrap();
+    let topology = document::parse(GOOD, "good.ron").unwrap();
+    document::save(&path, &topology).unwrap();
+    assert_eq!(document::load(&path).unwrap(), {
+        let mut t = topology.clone();
+        t.normalize();
+        t
+    });
+    let names: Vec<_> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn failed_save_keeps_the_old_file() {
+    let directory = tempfile::tempdir().unwrap();
+    // Target is a directory: the rename fails, and nothing else is touched.
+    let target = directory.path().join("occupied");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("keep.txt"), "keep").unwrap();
+    let topology = document::parse(GOOD, "good.ron").unwrap();
+    let error = document::save(&target, &topology).unwrap_err();
+    assert!(matches!(error, DocumentError::Write { .. }));
+    assert_eq!(
+        std::fs::read_to_string(target.join("keep.txt")).unwrap(),
+        "keep"
+    );
+    let leftovers = std::fs::read_dir(directory.path()).unwrap().count();
+    assert_eq!(leftovers, 1);
+}

@@ -1,0 +1,219 @@
+//! Properties that must hold on any topology: no NaN or infinity, no panic, flow conservation,
+//! Little's law, utilization at most 1, latency rising with load; serial = parallel.
+
+mod common;
+
+use common::{assert_all_finite, assert_conservation, assert_littles_law};
+use proptest::prelude::*;
+use staircase::generate::{layered, SplitMix};
+use staircase::model::{
+    ClassKind, Edge, EdgeKind, LbPolicy, Node, NodeKind, Rate, Topology, Workload,
+};
+use staircase::{solve, Params, SolveError};
+
+/// A random but valid topology from `seed`. With `calm`, no finite buffers and no retries,
+/// so that load only ever adds latency.
+fn random_topology(seed: u64, calm: bool) -> Topology {
+    let mut rng = SplitMix::new(seed);
+    let node_count = rng.between(2, 12) as u32;
+    let mut topology = Topology::default();
+    topology.nodes.push(Node::of_kind(1, NodeKind::Client));
+    for id in 2..=node_count {
+        let kinds = NodeKind::catalog();
+        let mut kind = kinds[rng.between(1, kinds.len() as u64 - 1) as usize].clone();
+        match &mut kind {
+            NodeKind::Cache { hit_ratio } | NodeKind::Cdn { hit_ratio } => *hit_ratio = rng.unit(),
+            NodeKind::ShardGroup {
+                shards,
+                hot_shard_skew,
+            } => {
+                *shards = rng.between(1, 8) as u32;
+                *hot_shard_skew = 1.0 + rng.unit() * (f64::from(*shards) - 1.0);
+            }
+            NodeKind::LoadBalancer { policy } => {
+                *policy = [
+                    LbPolicy::RoundRobin,
+                    LbPolicy::LeastConnections,
+                    LbPolicy::Weighted,
+                    LbPolicy::IpHash,
+                ][rng.between(0, 3) as usize]
+            }
+            NodeKind::Database {
+                read_capacity_rps,
+                write_capacity_rps,
+                ..
+            } => {
+                *read_capacity_rps = 1.0 + rng.unit() * 3000.0;
+                *write_capacity_rps = 1.0 + rng.unit() * 1000.0;
+            }
+            _ => {}
+        }
+        let mut node = Node::of_kind(id, kind);
+        node.instances = rng.between(1, 5) as u32;
+        node.concurrency = rng.between(1, 8) as u32;
+        node.capacity_rps = if rng.unit() < 0.1 {
+            None
+        } else {
+            Some(1.0 + rng.unit() * 2000.0)
+        };
+        node.queue_limit = if calm || rng.unit() < 0.6 {
+            None
+        } else {
+            Some(rng.between(0, 20) as u32)
+        };
+        node.base_latency_ms = rng.unit() * 50.0;
+        node.service_cv = [0.0, 0.5, 1.0, 2.0][rng.between(0, 3) as usize];
+        topology.nodes.push(node);
+    }
+    let edge_count = rng.between(1, 2 * u64::from(node_count));
+    for _ in 0..edge_count {
+        let from = rng.between(1, u64::from(node_count)) as u32;
+        let to = rng.between(2, u64::from(node_count)) as u32;
+        let roll = rng.unit();
+        let kind = if calm || roll < 0.8 {
+            EdgeKind::Route
+        } else if roll < 0.9 {
+            EdgeKind::Call(rng.between(1, 3) as u32)
+        } else {
+            EdgeKind::Retry(rng.unit())
+        };
+        if from == to && !matches!(kind, EdgeKind::Retry(_)) {
+            continue;
+        }
+        let mut edge = Edge {
+            from,
+            to,
+            kind,
+            weight: 0.1 + rng.unit() * 5.0,
+            classes: Vec::new(),
+        };
+        if rng.unit() < 0.1 {
+            edge.classes = vec![ClassKind::Write];
+        }
+        topology.edges.push(edge);
+    }
+    if calm {
+        // Keep the calm graphs acyclic in routes and calls: only forward edges.
+        topology.edges.retain(|e| e.from < e.to);
+    }
+    let read = rng.unit();
+    let write = (1.0 - read) * rng.unit();
+    topology.workloads.push(Workload {
+        name: "users".into(),
+        client: 1,
+        rate: Rate::PerSecond(rng.unit() * 2000.0),
+        peak_multiplier: 1.0 + rng.unit() * 4.0,
+        read,
+        write,
+        background: 1.0 - read - write,
+        region: String::new(),
+    });
+    topology
+        .validate()
+        .expect("generator makes valid topologies");
+    topology
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_topology_solves_to_finite_conserved_figures(seed in any::<u64>(), load in 0.0f64..20.0) {
+        let topology = random_topology(seed, false);
+        let params = Params { load_multiplier: load, ..Params::default() };
+        match solve(&topology, &params) {
+            Ok(report) => {
+                assert_all_finite(&report);
+                assert_conservation(&report, &format!("seed {seed}"));
+                assert_littles_law(&report, &format!("seed {seed}"));
+                for node in &report.nodes {
+                    prop_assert!(node.utilization <= 1.0 + 1e-12);
+                    prop_assert!(node.latency_ms.p50 <= node.latency_ms.p95 * (1.0 + 1e-6) + 1e-9);
+                    prop_assert!(node.latency_ms.p95 <= node.latency_ms.p99 * (1.0 + 1e-6) + 1e-9);
+                }
+                if report.headroom.is_some_and(|h| h > 1.0) {
+                    for node in &report.nodes {
+                        prop_assert!(node.backlog_growth_rps == 0.0);
+                        prop_assert!(node.offered_utilization < 1.0 || node.dropped_rps > 0.0);
+                    }
+                }
+            }
+            Err(SolveError::Diverged { .. } | SolveError::NotConverged { .. }) => {}
+            Err(other) => prop_assert!(false, "unexpected error {other}"),
+        }
+    }
+
+    #[test]
+    fn latency_rises_with_load_while_stable(seed in any::<u64>(), step in 1.01f64..1.5) {
+        let topology = random_topology(seed, true);
+        let low = solve(&topology, &Params::default()).unwrap();
+        let Some(headroom) = low.headroom else { return Ok(()); };
+        prop_assume!(headroom > step);
+        let high = solve(&topology, &Params { load_multiplier: step, ..Params::default() }).unwrap();
+        for (a, b) in low.classes.iter().zip(&high.classes) {
+            prop_assert!(b.latency_ms.mean >= a.latency_ms.mean * (1.0 - 1e-12));
+            // Percentiles come from a 4,096-point grid over 16 means: allow one grid step.
+            let step = a.latency_ms.mean * 16.0 / 4096.0;
+            prop_assert!(b.latency_ms.p95 >= a.latency_ms.p95 - step, "p95 {} {}", a.latency_ms.p95, b.latency_ms.p95);
+            prop_assert!(b.latency_ms.p99 >= a.latency_ms.p99 - step, "p99 {} {}", a.latency_ms.p99, b.latency_ms.p99);
+        }
+        for (a, b) in low.nodes.iter().zip(&high.nodes) {
+            prop_assert!(b.utilization < 1.0);
+            prop_assert!(b.latency_ms.mean >= a.latency_ms.mean * (1.0 - 1e-12));
+        }
+    }
+}
+
+#[test]
+fn serial_and_parallel_give_identical_reports() {
+    for topology in [
+        layered(2_000, 7),
+        random_topology(42, false),
+        random_topology(9, true),
+    ] {
+        let parallel = solve(&topology, &Params::default());
+        let serial = solve(
+            &topology,
+            &Params {
+                parallel: false,
+                ..Params::default()
+            },
+        );
+        assert_eq!(parallel, serial);
+    }
+}
+
+#[test]
+fn generated_topologies_obey_littles_law_and_conservation() {
+    for size in [10, 300, 3_000] {
+        let report = solve(&layered(size, 1), &Params::default()).unwrap();
+        assert_eq!(report.nodes.len(), size);
+        assert_all_finite(&report);
+        assert_littles_law(&report, &format!("layered {size}"));
+        assert_conservation(&report, &format!("layered {size}"));
+    }
+}
+
+#[test]
+fn retry_storm_with_no_way_out_is_a_clear_error() {
+    // Every drop is retried into the same full queue of zero waiting places, at 10x overload:
+    // the retry loop diverges, and the solver says so instead of looping or returning infinity.
+    let mut topology = common::single_station(1000.0, 1, 10.0, Some(0));
+    topology.edges.push(Edge {
+        kind: EdgeKind::Retry(1.0),
+        ..Edge::route(2, 2)
+    });
+    match solve(&topology, &Params::default()) {
+        Err(SolveError::Diverged { node }) => assert_eq!(node, "Service 2"),
+        other => panic!("expected divergence, got {other:?}"),
+    }
+    // With half the drops retried, the loop converges: λ = 1000 + 0.5·λ·B.
+    topology.edges[1].kind = EdgeKind::Retry(0.5);
+    let report = solve(&topology, &Params::default()).unwrap();
+    let node = report.node(2).unwrap();
+    let blocking = node.dropped_rps / node.arrival_rps;
+    assert!((node.arrival_rps - (1000.0 + 0.5 * node.dropped_rps)).abs() < 1e-6);
+    // M/M/1/1 blocking: a/(1 + a) with a = λ/μ.
+    let a = node.arrival_rps / 10.0;
+    assert!((blocking - a / (1.0 + a)).abs() < 1e-9);
+}

@@ -1,0 +1,217 @@
+//! The solver against textbook queueing results.
+
+mod common;
+
+use common::{assert_littles_law, single_station};
+use staircase::model::{Edge, EdgeKind, Node, NodeKind, Region, RegionLink, Topology};
+use staircase::{solve, Params};
+
+fn relative(actual: f64, expected: f64) -> f64 {
+    (actual - expected).abs() / expected.abs()
+}
+
+#[test]
+fn mm1_at_ninety_percent() {
+    // M/M/1, λ = 0.9, μ = 1: L = 9, W = 10 s, response time ~ Exp(0.1): p99 = 10·ln 100 = 46.05 s.
+    let report = solve(&single_station(0.9, 1, 1.0, None), &Params::default()).unwrap();
+    let node = report.node(2).unwrap();
+    assert!(
+        (node.in_system - 9.0).abs() < 1e-9,
+        "L = {}",
+        node.in_system
+    );
+    assert!((node.latency_ms.mean - 10_000.0).abs() < 1e-6);
+    assert!((node.utilization - 0.9).abs() < 1e-12);
+    let p99 = 10.0 * 100f64.ln() * 1000.0;
+    assert!(
+        relative(node.latency_ms.p99, p99) < 1e-6,
+        "p99 {}",
+        node.latency_ms.p99
+    );
+    assert!(relative(node.latency_ms.p50, 10.0 * 2f64.ln() * 1000.0) < 1e-6);
+    // End to end (client has no delay) by transform inversion: the same distribution.
+    let class = report.class("w/read").unwrap();
+    assert!(relative(class.latency_ms.mean, 10_000.0) < 1e-9);
+    assert!(
+        relative(class.latency_ms.p99, p99) < 1e-5,
+        "e2e p99 {}",
+        class.latency_ms.p99
+    );
+    assert!(relative(class.latency_ms.p95, 10.0 * 20f64.ln() * 1000.0) < 1e-5);
+}
+
+#[test]
+fn mmc_waits_match_erlang_c() {
+    // Erlang C table: (c, a, C). Wq = C/(cμ − λ) with μ = 1.
+    for (servers, load, erlang_c) in [(2, 1.0, 1.0 / 3.0), (5, 4.0, 0.5541), (10, 8.0, 0.4092)] {
+        let report = solve(
+            &single_station(load, servers, 1.0, None),
+            &Params::default(),
+        )
+        .unwrap();
+        let node = report.node(2).unwrap();
+        let wait_ms = node.latency_ms.mean - 1000.0;
+        let expected = erlang_c / (f64::from(servers) - load) * 1000.0;
+        // The table has 4 decimals: C within 5e-5, so Wq within 0.05 ms/(c − a).
+        assert!(
+            (wait_ms - expected).abs() < 0.05 / (f64::from(servers) - load) + 1e-9,
+            "c={servers} a={load}: wait {wait_ms} ms, expected {expected} ms"
+        );
+        assert_littles_law(&report, "M/M/c");
+    }
+}
+
+#[test]
+fn mmck_drop_rate() {
+    // M/M/2/5 with λ = 3, μ = 1 (a = 3, ρ = 1.5): π_n ∝ 3ⁿ/n! for n ≤ 2, π_2·1.5^{n−2} above.
+    let weights = [1.0, 3.0, 4.5, 6.75, 10.125, 15.1875];
+    let total: f64 = weights.iter().sum();
+    let blocking = weights[5] / total;
+    let report = solve(&single_station(3.0, 2, 1.0, Some(3)), &Params::default()).unwrap();
+    let node = report.node(2).unwrap();
+    assert!(
+        (node.dropped_rps - 3.0 * blocking).abs() < 1e-12,
+        "dropped {}",
+        node.dropped_rps
+    );
+    let mean_in_system: f64 = weights
+        .iter()
+        .enumerate()
+        .map(|(n, w)| n as f64 * w)
+        .sum::<f64>()
+        / total;
+    assert!((node.in_system - mean_in_system).abs() < 1e-12);
+    assert_littles_law(&report, "M/M/2/5");
+    // The system total reports the same loss.
+    assert!((report.dropped_rps - 3.0 * blocking).abs() < 1e-12);
+}
+
+#[test]
+fn allen_cunneen_scales_the_wait() {
+    // M/D/1 (cv 0): Wq = Wq(M/M/1)·(1 + 0)/2, the Pollaczek–Khinchine value ρ/(2μ(1−ρ)).
+    let mut topology = single_station(0.5, 1, 1.0, None);
+    topology.nodes[1].service_cv = 0.0;
+    let report = solve(&topology, &Params::default()).unwrap();
+    let wait_ms = report.node(2).unwrap().latency_ms.mean - 1000.0;
+    assert!((wait_ms - 500.0).abs() < 1e-9, "M/D/1 wait {wait_ms}");
+    // Its percentiles come from the transform: above the constant service time, below the
+    // M/M/1 value at the same load (ln 100 / (μ − λ) = 9.21 s).
+    let p99 = report.node(2).unwrap().latency_ms.p99;
+    assert!(p99 > 1000.0 && p99 < 100f64.ln() / 0.5 * 1000.0, "{p99}");
+}
+
+#[test]
+fn overload_is_a_fluid_with_a_growing_backlog() {
+    // 4 servers at 25/s each (capacity 100/s) offered 130/s: throughput 100, backlog +30/s.
+    let report = solve(&single_station(130.0, 4, 25.0, None), &Params::default()).unwrap();
+    let node = report.node(2).unwrap();
+    assert!((node.throughput_rps - 100.0).abs() < 1e-9);
+    assert!((node.backlog_growth_rps - 30.0).abs() < 1e-9);
+    assert_eq!(node.utilization, 1.0);
+    assert!((node.offered_utilization - 1.3).abs() < 1e-12);
+    assert!((report.backlog_rps - 30.0).abs() < 1e-9);
+    assert!(report.headroom.unwrap() < 1.0);
+    assert_littles_law(&report, "fluid");
+}
+
+#[test]
+fn end_to_end_percentiles_are_not_sums_of_hop_percentiles() {
+    // Two M/M/1 stations in tandem, each at ρ = 0.5 (μ = 2, λ = 1): each response ~ Exp(1),
+    // so the sum is Erlang(2, 1): P(T > t) = (1 + t)e^{−t}; p99 = 6.6384 s, while adding the
+    // per-hop p99s gives 2·ln 100 = 9.21 s (39% high).
+    let mut topology = single_station(1.0, 1, 2.0, None);
+    let mut second = Node::of_kind(3, NodeKind::Service);
+    second.capacity_rps = Some(2.0);
+    topology.nodes.push(second);
+    topology.edges.push(Edge::route(2, 3));
+    let report = solve(&topology, &Params::default()).unwrap();
+    let class = report.class("w/read").unwrap();
+    let tail = |t: f64| (1.0 + t) * (-t).exp();
+    let p99 = class.latency_ms.p99 / 1000.0;
+    assert!((tail(p99) - 0.01).abs() < 1e-7, "p99 {p99}");
+    assert!((p99 - 6.6384).abs() < 1e-3);
+    let summed = 2.0 * report.node(2).unwrap().latency_ms.p99 / 1000.0;
+    assert!(summed / p99 > 1.35);
+}
+
+#[test]
+fn cache_hits_split_traffic_and_mean_is_visit_weighted() {
+    // Client → cache (no queue, 1 ms) → database (M/M/1, μ = 100): hit 0.9 at 200 req/s → 20 req/s.
+    let mut topology = single_station(200.0, 1, 100.0, None);
+    topology.nodes[1].kind = NodeKind::Cache { hit_ratio: 0.9 };
+    topology.nodes[1].capacity_rps = None;
+    topology.nodes[1].base_latency_ms = 1.0;
+    let mut database = Node::of_kind(3, NodeKind::Service);
+    database.capacity_rps = Some(100.0);
+    topology.nodes.push(database);
+    topology.edges.push(Edge::route(2, 3));
+    let report = solve(&topology, &Params::default()).unwrap();
+    assert!((report.node(3).unwrap().arrival_rps - 20.0).abs() < 1e-9);
+    // Mean: 1 ms + 0.1 × (1/(100 − 20) s) = 1 + 1.25 ms.
+    let class = report.class("w/read").unwrap();
+    assert!(
+        (class.latency_ms.mean - 2.25).abs() < 1e-9,
+        "{}",
+        class.latency_ms.mean
+    );
+    // Mixture percentile: P(T > t) = 0.1·e^{−80(t − 0.001)}; p95 → t − 1 ms = ln 2 / 80 s.
+    let p95_expected = 1.0 + 2f64.ln() / 80.0 * 1000.0;
+    assert!(
+        (class.latency_ms.p95 - p95_expected).abs() < 1e-3,
+        "{}",
+        class.latency_ms.p95
+    );
+    // Median: 90% of requests finish at exactly 1 ms.
+    assert!(
+        (class.latency_ms.p50 - 1.0).abs() < 0.05,
+        "{}",
+        class.latency_ms.p50
+    );
+}
+
+#[test]
+fn sequential_calls_across_regions_add_round_trips() {
+    // Article 000: 5 sequential calls Tokyo → Virginia at 155 ms RTT = 775 ms of wire time,
+    // against 5 × 3 ms = 15 ms in region.
+    let build = |server_region: &str| {
+        let mut topology = Topology {
+            regions: vec![
+                Region {
+                    name: "tokyo".into(),
+                    lat: 35.7,
+                    lon: 139.7,
+                },
+                Region {
+                    name: "virginia".into(),
+                    lat: 38.9,
+                    lon: -77.4,
+                },
+            ],
+            ..single_station(1.0, 1, 1e6, None)
+        };
+        topology.settings.same_region_rtt_ms = 3.0;
+        topology.settings.region_rtt_ms = vec![RegionLink {
+            a: "tokyo".into(),
+            b: "virginia".into(),
+            rtt_ms: 155.0,
+        }];
+        topology.nodes[0].region = "tokyo".into();
+        topology.nodes[1].capacity_rps = None;
+        topology.nodes[1].region = server_region.into();
+        topology.edges[0].kind = EdgeKind::Call(5);
+        topology
+    };
+    let far = solve(&build("virginia"), &Params::default()).unwrap();
+    let near = solve(&build("tokyo"), &Params::default()).unwrap();
+    assert!((far.classes[0].latency_ms.mean - 775.0).abs() < 1e-9);
+    assert!((near.classes[0].latency_ms.mean - 15.0).abs() < 1e-9);
+}
+
+#[test]
+fn distance_gives_fiber_round_trip() {
+    // Article 004: New York → Tokyo 10,800 km at 200 km/ms is 108 ms round trip.
+    let km = staircase::solver::distance_km(40.71, -74.01, 35.68, 139.69);
+    assert!((km - 10_850.0).abs() < 60.0, "{km}");
+    let rtt_ms = 2.0 * km / 200.0;
+    assert!((rtt_ms - 108.0).abs() < 1.0);
+}
