@@ -1,1 +1,35 @@
-fn main() {}
+//! Solver speed on generated layered topologies of 1k, 10k and 100k nodes (at most 128 servers
+//! per queue). Goal: 10,000 nodes in under 5 ms on a 2-core machine, cost linear in node count.
+//! Two figures per size: the per-node model (traffic, queues, bottleneck, cost, class means) and
+//! the full solve with end-to-end percentiles by transform inversion.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use staircase::generate::layered;
+use staircase::{solve, Params};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn solver(c: &mut Criterion) {
+    let mut group = c.benchmark_group("solve");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    for size in [1_000usize, 10_000, 100_000] {
+        let topology = layered(size, 1);
+        group.throughput(Throughput::Elements(size as u64));
+        let nodes_only = Params {
+            class_percentiles: false,
+            ..Params::default()
+        };
+        group.bench_with_input(BenchmarkId::new("nodes", size), &topology, |b, t| {
+            b.iter(|| black_box(solve(t, &nodes_only).map(|r| r.nodes.len())))
+        });
+        group.bench_with_input(BenchmarkId::new("full", size), &topology, |b, t| {
+            b.iter(|| black_box(solve(t, &Params::default()).map(|r| r.nodes.len())))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, solver);
+criterion_main!(benches);

@@ -128,5 +128,53 @@ pub fn layered(node_count: usize, seed: u64) -> Topology {
     topology
         .edges
         .dedup_by(|a, b| a.from == b.from && a.to == b.to && a.kind == b.kind);
+    size_for_utilization(&mut topology, &mut rng);
     topology
+}
+
+/// Sets every queueing node's capacity so that, at the workload's rate, its busiest queue runs
+/// at a utilization drawn from 30–80%: first solves with unlimited capacity to learn each node's
+/// arrival rate.
+fn size_for_utilization(topology: &mut Topology, rng: &mut SplitMix) {
+    use crate::model::checked::{MAX_CAPACITY, MIN_CAPACITY};
+    let mut unlimited = topology.clone();
+    for node in &mut unlimited.nodes {
+        if node.capacity_rps.is_some() {
+            node.capacity_rps = Some(MAX_CAPACITY);
+        }
+        if let NodeKind::Database {
+            read_capacity_rps,
+            write_capacity_rps,
+            ..
+        } = &mut node.kind
+        {
+            *read_capacity_rps = MAX_CAPACITY;
+            *write_capacity_rps = MAX_CAPACITY;
+        }
+    }
+    let params = crate::Params {
+        class_percentiles: false,
+        ..crate::Params::default()
+    };
+    let Ok(report) = crate::solve(&unlimited, &params) else {
+        return;
+    };
+    for (node, figures) in topology.nodes.iter_mut().zip(&report.nodes) {
+        if node.capacity_rps.is_none() || figures.arrival_rps <= 0.0 {
+            continue;
+        }
+        let target = 0.3 + 0.5 * rng.unit();
+        let capacity = (figures.arrival_rps / f64::from(node.instances) / target)
+            .clamp(MIN_CAPACITY, MAX_CAPACITY);
+        node.capacity_rps = Some(capacity);
+        if let NodeKind::Database {
+            read_capacity_rps,
+            write_capacity_rps,
+            ..
+        } = &mut node.kind
+        {
+            *read_capacity_rps = capacity;
+            *write_capacity_rps = capacity;
+        }
+    }
 }

@@ -41,6 +41,18 @@ enum Command {
     },
     /// List the built-in presets.
     Presets,
+    /// Time the solver on generated topologies (use a release build).
+    Bench {
+        /// Node counts to generate.
+        #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000, 100_000])]
+        sizes: Vec<usize>,
+        /// Solves per size (the median is reported).
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+        /// Also compute end-to-end percentiles.
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 /// An error caused by the input (exit code 2), as opposed to the environment (exit code 1).
@@ -98,6 +110,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "{:<36} {}",
                     preset.file.trim_end_matches(".ron"),
                     topology.name
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Bench {
+            sizes,
+            repeat,
+            full,
+        }) => {
+            for size in sizes {
+                let topology = staircase::generate::layered(size, 1);
+                let params = Params {
+                    class_percentiles: full,
+                    ..Params::default()
+                };
+                let mut times = Vec::with_capacity(repeat.max(1));
+                for _ in 0..repeat.max(1) {
+                    let started = std::time::Instant::now();
+                    let report =
+                        solver::solve(&topology, &params).map_err(|e| InputError(e.to_string()))?;
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                    std::hint::black_box(report);
+                }
+                times.sort_by(f64::total_cmp);
+                println!(
+                    "{size:>8} nodes  median {:>9.3} ms  min {:>9.3} ms  per node {:>7.3} us  ({} solves{})",
+                    times[times.len() / 2],
+                    times[0],
+                    times[times.len() / 2] * 1000.0 / size as f64,
+                    times.len(),
+                    if full { ", with end-to-end percentiles" } else { "" }
                 );
             }
             Ok(())

@@ -4,7 +4,7 @@
 //! range-checked while parsing so that a bad value is reported at its own line and column.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Version of the file format written by this build.
 pub const FORMAT_VERSION: u32 = 1;
@@ -631,35 +631,44 @@ impl Topology {
             })
             .map_err(|m| invalid("settings", m, None))?;
 
-        let mut ids = BTreeMap::new();
+        // Item names are only formatted when something is wrong: this runs on every solve.
+        let node_item = |node: &Node| format!("node {} \"{}\"", node.id, node.name);
+        let node_anchor = |node: &Node| Some(format!("id: {},", node.id));
+        let mut ids: HashMap<NodeId, &Node> = HashMap::with_capacity(self.nodes.len());
         for node in &self.nodes {
-            let item = format!("node {} \"{}\"", node.id, node.name);
-            let anchor = Some(format!("id: {},", node.id));
             if ids.insert(node.id, node).is_some() {
-                return Err(invalid(item, "this id is used by another node", anchor));
+                return Err(invalid(
+                    node_item(node),
+                    "this id is used by another node",
+                    node_anchor(node),
+                ));
             }
             if !known_region(&node.region) {
                 return Err(invalid(
-                    item,
+                    node_item(node),
                     format!("unknown region \"{}\"", node.region),
-                    anchor,
+                    node_anchor(node),
                 ));
             }
-            node_ranges(node).map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
+            node_ranges(node).map_err(|m| invalid(node_item(node), m, node_anchor(node)))?;
         }
         for edge in &self.edges {
-            let item = format!("edge {} → {}", edge.from, edge.to);
-            let anchor = Some(format!("from: {},", edge.from));
+            let item = || format!("edge {} → {}", edge.from, edge.to);
+            let anchor = || Some(format!("from: {},", edge.from));
             for end in [edge.from, edge.to] {
                 if !ids.contains_key(&end) {
-                    return Err(invalid(item, format!("node {end} does not exist"), anchor));
+                    return Err(invalid(
+                        item(),
+                        format!("node {end} does not exist"),
+                        anchor(),
+                    ));
                 }
             }
             if edge.from == edge.to && !matches!(edge.kind, EdgeKind::Retry(_)) {
                 return Err(invalid(
-                    item,
+                    item(),
                     "only a Retry edge may loop back to its own node",
-                    anchor,
+                    anchor(),
                 ));
             }
             checked::in_range("weight", edge.weight, 1e-9, 1e6)
@@ -670,7 +679,7 @@ impl Topology {
                     }
                     EdgeKind::Retry(p) => checked::in_range("retry fraction", p, 0.0, 1.0),
                 })
-                .map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
+                .map_err(|m| invalid(item(), m, anchor()))?;
         }
         let mut workload_names = BTreeSet::new();
         for workload in &self.workloads {

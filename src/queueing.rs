@@ -105,6 +105,16 @@ pub enum WaitDist {
 }
 
 impl WaitDist {
+    /// Probability of not waiting at all (the point mass at zero).
+    pub fn zero_mass(&self) -> f64 {
+        match self {
+            WaitDist::Zero => 1.0,
+            WaitDist::Exponential { p_wait, .. } => 1.0 - p_wait,
+            WaitDist::ErlangMix { stage_probs, .. } => 1.0 - stage_probs.iter().sum::<f64>(),
+            WaitDist::Uniform { .. } => 0.0,
+        }
+    }
+
     /// Laplace–Stieltjes transform of the wait.
     pub fn lst(&self, s: Complex64) -> Complex64 {
         let one = Complex64::new(1.0, 0.0);
@@ -359,6 +369,14 @@ const SMOOTHING_STEPS: f64 = 1.5;
 /// Offset, in smoothing widths, so that smoothed mass never falls before time zero.
 const GUARD_WIDTHS: f64 = 7.0;
 
+/// The inverse FFT of size [`GRID`], planned once and shared between threads.
+fn inverse_fft() -> std::sync::Arc<dyn rustfft::Fft<f64>> {
+    static PLAN: std::sync::OnceLock<std::sync::Arc<dyn rustfft::Fft<f64>>> =
+        std::sync::OnceLock::new();
+    PLAN.get_or_init(|| rustfft::FftPlanner::<f64>::new().plan_fft_inverse(GRID))
+        .clone()
+}
+
 /// Percentiles of a non-negative random variable from its Laplace–Stieltjes transform, by the
 /// damped Fourier-series method (Abate & Whitt): the transform is evaluated once on
 /// s_k = a + 2πik/T, k = 0..N/2; an inverse FFT gives the density on a grid of N points over
@@ -383,12 +401,24 @@ pub fn percentiles_by_fourier(
     probabilities: &[f64],
     transform: impl Fn(&[Complex64], &mut [Complex64]),
 ) -> Vec<f64> {
-    use rustfft::FftPlanner;
+    percentiles_with_atoms(mean, probabilities, &[], transform)
+}
+
+/// Like [`percentiles_by_fourier`], for a distribution with point masses `atoms`
+/// ((time, probability) pairs) included in its transform: the atoms are subtracted from the
+/// transform and added back to the CDF exactly, so that only the continuous part is smoothed.
+/// This keeps percentiles exact when most requests take a fixed time (pure delays, constant
+/// service without waiting).
+pub fn percentiles_with_atoms(
+    mean: f64,
+    probabilities: &[f64],
+    atoms: &[(f64, f64)],
+    transform: impl Fn(&[Complex64], &mut [Complex64]),
+) -> Vec<f64> {
     if !(mean > 0.0 && mean.is_finite()) {
         return vec![0.0; probabilities.len()];
     }
-    let mut planner = FftPlanner::<f64>::new();
-    let fft = planner.plan_fft_inverse(GRID);
+    let fft = inverse_fft();
     let mut horizon = 16.0 * mean;
     let mut cdf = vec![0.0; GRID];
     let mut step = horizon / GRID as f64;
@@ -406,6 +436,11 @@ pub fn percentiles_by_fourier(
             .collect();
         let mut values = vec![Complex64::new(0.0, 0.0); points.len()];
         transform(&points, &mut values);
+        for (value, s) in values.iter_mut().zip(&points) {
+            for &(time, mass) in atoms {
+                *value -= (-s * time).exp() * mass;
+            }
+        }
         let mut spectrum = vec![Complex64::new(0.0, 0.0); GRID];
         for (k, (value, s)) in values.iter().zip(&points).enumerate() {
             let omega = s.im;
@@ -433,67 +468,123 @@ pub fn percentiles_by_fourier(
             cdf[j] = total;
             previous_density = density;
         }
-        if total.is_finite() && cdf[GRID * 15 / 16] >= 1.0 - 1e-5 {
+        let atom_mass: f64 = atoms
+            .iter()
+            .filter(|(time, _)| *time < horizon * 15.0 / 16.0 - guard)
+            .map(|(_, mass)| mass)
+            .sum();
+        if total.is_finite() && cdf[GRID * 15 / 16] + atom_mass >= 1.0 - 1e-5 {
             break;
         }
         horizon *= 2.0;
     }
+    // The CDF is the continuous part on the grid (time j·step − guard − tilt) plus the atoms'
+    // steps. Walk the merged event list (grid times and atom times) to each crossing.
+    let offset = guard + tilt_shift;
+    let mut sorted_atoms: Vec<(f64, f64)> = atoms.to_vec();
+    sorted_atoms.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let continuous = |time: f64| -> f64 {
+        let position = (time + offset) / step;
+        if position <= 0.0 {
+            return 0.0;
+        }
+        let j = position.floor() as usize;
+        if j + 1 >= GRID {
+            return cdf[GRID - 1];
+        }
+        let fraction = position - j as f64;
+        cdf[j] + (cdf[j + 1] - cdf[j]) * fraction
+    };
+    let atoms_up_to = |time: f64| -> f64 {
+        sorted_atoms
+            .iter()
+            .take_while(|(at, _)| *at <= time)
+            .map(|(_, mass)| mass)
+            .sum()
+    };
+    let mut events: Vec<f64> = (0..GRID)
+        .map(|j| j as f64 * step - offset)
+        .filter(|time| *time >= 0.0)
+        .chain(sorted_atoms.iter().map(|(time, _)| *time))
+        .collect();
+    events.insert(0, 0.0);
+    events.sort_by(f64::total_cmp);
+    events.dedup();
+    let totals: Vec<(f64, f64)> = events
+        .iter()
+        .map(|&time| {
+            let before = continuous(time) + atoms_up_to(time)
+                - sorted_atoms
+                    .iter()
+                    .filter(|(at, _)| *at == time)
+                    .map(|(_, mass)| mass)
+                    .sum::<f64>();
+            (before, continuous(time) + atoms_up_to(time))
+        })
+        .collect();
     probabilities
         .iter()
         .map(|&p| {
-            let j = cdf.iter().position(|&c| c >= p).unwrap_or(GRID);
-            let t = if j == 0 {
-                0.0
-            } else if j >= GRID {
-                (GRID - 1) as f64 * step
-            } else {
-                let (low, high) = (cdf[j - 1], cdf[j]);
-                let fraction = if high > low {
-                    (p - low) / (high - low)
-                } else {
-                    0.0
-                };
-                (j as f64 - 1.0 + fraction) * step
+            let Some(i) = totals.iter().position(|(_, after)| *after >= p) else {
+                return events.last().copied().unwrap_or(0.0);
             };
-            (t - guard - tilt_shift).max(0.0)
+            let (before, _) = totals[i];
+            if before >= p && i > 0 {
+                // Crossed on the continuous stretch from the previous event.
+                let (low_time, low_value) = (events[i - 1], totals[i - 1].1);
+                let high_time = events[i];
+                if before > low_value {
+                    low_time + (high_time - low_time) * (p - low_value) / (before - low_value)
+                } else {
+                    high_time
+                }
+            } else {
+                events[i]
+            }
         })
         .collect()
 }
 
-/// Finds t ≥ 0 with F(t) = `probability`, given a function returning (F(t), f(t)).
-/// Safeguarded Newton inside a bisection bracket; `scale` is a typical value (the mean).
-pub fn quantile(probability: f64, scale: f64, cdf_and_density: impl Fn(f64) -> (f64, f64)) -> f64 {
+/// Finds t ≥ 0 with F(t) = `probability`, given a function returning the tail P(T > t) and
+/// the density at t, and `scale`, a typical value (the mean). Newton's method on
+/// ln P(T > t), which is exactly linear for an exponential tail and nearly so for mixtures of
+/// exponentials, from t₀ = scale·ln(1/(1 − p)); bisection keeps every step inside a bracket.
+pub fn quantile(probability: f64, scale: f64, tail_and_density: impl Fn(f64) -> (f64, f64)) -> f64 {
     if scale.is_nan() || scale <= 0.0 || scale.is_infinite() {
         return 0.0;
     }
+    let target = 1.0 - probability;
+    let log_target = target.ln();
     let mut low = 0.0;
-    let mut high = scale;
-    let mut doublings = 0;
-    while cdf_and_density(high).0 < probability && doublings < 200 {
-        low = high;
-        high *= 2.0;
-        doublings += 1;
-    }
-    let mut t = (low + high) / 2.0;
-    for _ in 0..100 {
-        let (cdf, density) = cdf_and_density(t);
-        if cdf < probability {
+    let mut high = f64::INFINITY;
+    let mut t = scale * (1.0 / target).ln();
+    for _ in 0..200 {
+        let (tail, density) = tail_and_density(t);
+        if tail > target {
             low = t;
         } else {
             high = t;
         }
-        if (high - low) <= 1e-9 * high {
-            break;
-        }
-        let newton = t - (cdf - probability) / density;
-        t = if density > 0.0 && newton > low && newton < high {
-            newton
+        let next = if tail > 0.0 && density > 0.0 {
+            // g(t) = ln tail − ln target, g′(t) = −density/tail.
+            t + (tail.ln() - log_target) * tail / density
         } else {
-            (low + high) / 2.0
+            f64::NAN
         };
-        if (cdf - probability).abs() < 1e-10 {
-            break;
+        if next.is_finite() && (next - t).abs() <= 1e-12 * t.max(1e-300) {
+            return next;
         }
+        let next = if next.is_finite() && next >= low && next <= high {
+            next
+        } else if high.is_finite() {
+            (low + high) / 2.0
+        } else {
+            2.0 * t.max(scale)
+        };
+        if (next - t).abs() <= 1e-12 * t.max(1e-300) {
+            return next;
+        }
+        t = next;
     }
     t
 }
@@ -595,10 +686,7 @@ mod tests {
         let WaitDist::Exponential { p_wait, rate } = pool.wait else {
             panic!("expected an exponential wait");
         };
-        let p99 = quantile(0.99, 10.0, |t| {
-            let (tail, density) = mmc_response_tail(p_wait, rate, 1.0, t);
-            (1.0 - tail, density)
-        });
+        let p99 = quantile(0.99, 10.0, |t| mmc_response_tail(p_wait, rate, 1.0, t));
         assert!((p99 - 100f64.ln() * 10.0).abs() < 1e-6, "p99 = {p99}");
     }
 
@@ -649,6 +737,28 @@ mod tests {
         );
         let p99 = 10.0 + (3.0 + 97.0 * (-9f64).exp()).ln();
         assert!((mixture[1] - p99).abs() < 1e-3, "{} vs {p99}", mixture[1]);
+    }
+
+    #[test]
+    fn atoms_are_exact_percentiles() {
+        // 80% of requests take exactly 31 ms, 20% an exponential time of mean 5 ms: the CDF jumps
+        // from 0.2(1 − e^{−31/5}) to 0.9996 at 31, so p50 = p95 = p99 = 31.
+        let atoms = [(31.0, 0.8)];
+        let found = percentiles_with_atoms(25.8, &[0.5, 0.95, 0.99], &atoms, |points, values| {
+            for (s, v) in points.iter().zip(values.iter_mut()) {
+                *v = (-s * 31.0).exp() * 0.8 + 0.2 / (s * 5.0 + 1.0);
+            }
+        });
+        for value in found {
+            assert!((value - 31.0).abs() < 1e-9, "{value}");
+        }
+        // p10 falls in the exponential part: 0.2(1 − e^{−t/5}) = 0.1 → t = 5 ln 2.
+        let low = percentiles_with_atoms(25.8, &[0.1], &atoms, |points, values| {
+            for (s, v) in points.iter().zip(values.iter_mut()) {
+                *v = (-s * 31.0).exp() * 0.8 + 0.2 / (s * 5.0 + 1.0);
+            }
+        });
+        assert!((low[0] - 5.0 * 2f64.ln()).abs() < 1e-2, "{}", low[0]);
     }
 
     #[test]

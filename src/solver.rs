@@ -14,7 +14,7 @@
 use crate::catalog::Catalog;
 use crate::model::{ClassKind, EdgeKind, Invalid, LbPolicy, NodeKind, Pricing, Topology};
 use crate::queueing::{
-    mmc_response_tail, percentiles_by_fourier, quantile, solve_pool, PoolInput, PoolSolution,
+    mmc_response_tail, percentiles_with_atoms, quantile, solve_pool, PoolInput, PoolSolution,
     ServiceShape, WaitDist,
 };
 use crate::report::{Bottleneck, ClassReport, Latency, NodeReport, Report, Status, TierCost};
@@ -92,22 +92,35 @@ enum Source {
     Dropped,
 }
 
-#[derive(Clone, Debug)]
+/// A flow into a node: the `edge`-th out edge of node `from`.
+#[derive(Clone, Copy, Debug)]
 struct InFlow {
     from: usize,
-    source: Source,
-    /// Per-class multiplier on the source's served (or dropped) rate.
-    factors: Vec<f64>,
+    edge: usize,
 }
 
 #[derive(Clone, Debug)]
 struct OutEdge {
     to: usize,
-    /// Per class: share of served traffic routed (Route) or calls per served request (Call).
+    /// Served traffic (route and call edges) or dropped traffic (retry edges).
+    source: Source,
+    /// Per class: share of served traffic routed (Route), calls per served request (Call), or
+    /// fraction of drops sent again (Retry).
     factors: Vec<f64>,
     is_call: bool,
     count: u32,
     rtt: f64,
+}
+
+impl OutEdge {
+    /// Requests of class `k` this edge carries per request served at its source, for the
+    /// response-time recursion (retries carry drops, not served requests, and count for none).
+    fn served_factor(&self, k: usize) -> f64 {
+        match self.source {
+            Source::Served => self.factors[k],
+            Source::Dropped => 0.0,
+        }
+    }
 }
 
 /// Static, load-independent facts about a node.
@@ -569,73 +582,95 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
     }
 
     // Routing per class.
+    let edge_ends: Vec<(usize, usize)> = topology
+        .edges
+        .iter()
+        .map(|edge| (index[&edge.from], index[&edge.to]))
+        .collect();
     let mut in_flows: Vec<Vec<InFlow>> = vec![Vec::new(); node_count];
     let mut out_edges: Vec<Vec<OutEdge>> = vec![Vec::new(); node_count];
+    let mut eligible: Vec<usize> = Vec::new();
     for v in 0..node_count {
         let node = &topology.nodes[v];
         let hit_ratio = match node.kind {
             NodeKind::Cache { hit_ratio } | NodeKind::Cdn { hit_ratio } => hit_ratio,
             _ => 0.0,
         };
-        let mut route_factors: HashMap<usize, Vec<f64>> = HashMap::new();
-        for (k, class) in classes.iter().enumerate() {
-            let carries = |e: usize| {
+        let use_weights = !matches!(
+            node.kind,
+            NodeKind::LoadBalancer {
+                policy: LbPolicy::RoundRobin | LbPolicy::LeastConnections | LbPolicy::IpHash
+            }
+        );
+        // One out edge per wire, in the order of `out_by_node[v]`.
+        let mut outs: Vec<OutEdge> = out_by_node[v]
+            .iter()
+            .map(|&e| {
                 let edge = &topology.edges[e];
-                let target = &topology.nodes[index[&edge.to]].kind;
-                if edge.classes.is_empty() {
-                    carries_by_default(class.kind, target)
-                } else {
-                    edge.classes.contains(&class.kind)
+                let to = edge_ends[e].1;
+                let rtt = region_rtt(topology, &node.region, &topology.nodes[to].region);
+                let (source, is_call, count, factors) = match edge.kind {
+                    EdgeKind::Route => (Source::Served, false, 1, vec![0.0; class_count]),
+                    EdgeKind::Call(count) => {
+                        let factors = classes
+                            .iter()
+                            .map(|class| {
+                                if edge.classes.is_empty() || edge.classes.contains(&class.kind) {
+                                    f64::from(count)
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect();
+                        (Source::Served, true, count, factors)
+                    }
+                    EdgeKind::Retry(fraction) => {
+                        (Source::Dropped, false, 0, vec![fraction; class_count])
+                    }
+                };
+                OutEdge {
+                    to,
+                    source,
+                    factors,
+                    is_call,
+                    count,
+                    rtt,
                 }
-            };
-            let mut eligible: Vec<usize> = out_by_node[v]
-                .iter()
-                .copied()
-                .filter(|&e| topology.edges[e].kind == EdgeKind::Route && carries(e))
-                .collect();
+            })
+            .collect();
+        for (k, class) in classes.iter().enumerate() {
+            let target_kind = |position: usize| &topology.nodes[outs[position].to].kind;
+            eligible.clear();
+            eligible.extend((0..outs.len()).filter(|&position| {
+                let edge = &topology.edges[out_by_node[v][position]];
+                edge.kind == EdgeKind::Route
+                    && if edge.classes.is_empty() {
+                        carries_by_default(class.kind, target_kind(position))
+                    } else {
+                        edge.classes.contains(&class.kind)
+                    }
+            }));
             if let NodeKind::Dns { geo: true } = node.kind {
-                let local: Vec<usize> = eligible
-                    .iter()
-                    .copied()
-                    .filter(|&e| {
-                        topology.nodes[index[&topology.edges[e].to]].region == class.region
-                    })
-                    .collect();
-                if !local.is_empty() {
-                    eligible = local;
+                let is_local =
+                    |position: &usize| topology.nodes[outs[*position].to].region == class.region;
+                if eligible.iter().any(is_local) {
+                    eligible.retain(is_local);
                 }
             }
             let best = eligible
                 .iter()
-                .map(|&e| {
-                    route_rank(
-                        class.kind,
-                        &topology.nodes[index[&topology.edges[e].to]].kind,
-                    )
-                })
+                .map(|&position| route_rank(class.kind, target_kind(position)))
                 .min();
-            eligible.retain(|&e| {
-                Some(route_rank(
-                    class.kind,
-                    &topology.nodes[index[&topology.edges[e].to]].kind,
-                )) == best
-            });
-            let use_weights = !matches!(
-                node.kind,
-                NodeKind::LoadBalancer {
-                    policy: LbPolicy::RoundRobin | LbPolicy::LeastConnections | LbPolicy::IpHash
+            eligible
+                .retain(|&position| Some(route_rank(class.kind, target_kind(position))) == best);
+            let weight = |position: usize| {
+                if use_weights {
+                    topology.edges[out_by_node[v][position]].weight
+                } else {
+                    1.0
                 }
-            );
-            let total_weight: f64 = eligible
-                .iter()
-                .map(|&e| {
-                    if use_weights {
-                        topology.edges[e].weight
-                    } else {
-                        1.0
-                    }
-                })
-                .sum();
+            };
+            let total_weight: f64 = eligible.iter().map(|&position| weight(position)).sum();
             let hit = if class.kind == ClassKind::Read {
                 hit_ratio
             } else {
@@ -643,65 +678,18 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             };
             let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
             nodes[v].finish[k] = 1.0 - forwarded;
-            for &e in &eligible {
-                let weight = if use_weights {
-                    topology.edges[e].weight
-                } else {
-                    1.0
-                };
-                route_factors
-                    .entry(e)
-                    .or_insert_with(|| vec![0.0; class_count])[k] =
-                    forwarded * weight / total_weight;
+            for &position in &eligible {
+                let share = forwarded * weight(position) / total_weight;
+                outs[position].factors[k] = share;
             }
         }
-        for &e in &out_by_node[v] {
-            let edge = &topology.edges[e];
-            let to = index[&edge.to];
-            let rtt = region_rtt(topology, &node.region, &topology.nodes[to].region);
-            let (factors, source, is_call, count) = match edge.kind {
-                EdgeKind::Route => (
-                    route_factors
-                        .remove(&e)
-                        .unwrap_or_else(|| vec![0.0; class_count]),
-                    Source::Served,
-                    false,
-                    1,
-                ),
-                EdgeKind::Call(count) => {
-                    let factors = classes
-                        .iter()
-                        .map(|class| {
-                            let carried =
-                                edge.classes.is_empty() || edge.classes.contains(&class.kind);
-                            if carried {
-                                f64::from(count)
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect();
-                    (factors, Source::Served, true, count)
-                }
-                EdgeKind::Retry(fraction) => {
-                    (vec![fraction; class_count], Source::Dropped, false, 0)
-                }
-            };
-            in_flows[to].push(InFlow {
+        for (position, out) in outs.iter().enumerate() {
+            in_flows[out.to].push(InFlow {
                 from: v,
-                source,
-                factors: factors.clone(),
+                edge: position,
             });
-            if source == Source::Served {
-                out_edges[v].push(OutEdge {
-                    to,
-                    factors,
-                    is_call,
-                    count,
-                    rtt,
-                });
-            }
         }
+        out_edges[v] = outs;
     }
 
     // Topological order (Kahn); nodes on cycles follow in index order.
@@ -832,7 +820,8 @@ fn propagate(
             incoming.copy_from_slice(&external[v * class_count..(v + 1) * class_count]);
             for flow in &compiled.in_flows[v] {
                 let u = flow.from;
-                let ratio = match flow.source {
+                let edge = &compiled.out_edges[u][flow.edge];
+                let ratio = match edge.source {
                     Source::Served => flows.served_ratio[u],
                     Source::Dropped => flows.drop_ratio[u],
                 };
@@ -841,7 +830,7 @@ fn propagate(
                 }
                 let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
                 for k in 0..class_count {
-                    incoming[k] += from[k] * ratio * flow.factors[k];
+                    incoming[k] += from[k] * ratio * edge.factors[k];
                 }
             }
             let slot = &mut flows.arrivals[v * class_count..(v + 1) * class_count];
@@ -992,7 +981,6 @@ fn node_result(
         };
     };
     let pools = &flows.pools[v];
-    let inputs = pool_inputs(node, arrivals, horizon).unwrap_or_default();
     let mut throughput = 0.0;
     let mut dropped = 0.0;
     let mut backlog = 0.0;
@@ -1000,7 +988,7 @@ fn node_result(
     let mut in_queues = 0.0;
     let mut utilization: f64 = 0.0;
     let mut offered_utilization: f64 = 0.0;
-    for ((pool, group), _input) in pools.iter().zip(&node.groups).zip(&inputs) {
+    for (pool, group) in pools.iter().zip(&node.groups) {
         let count = group.count as f64;
         throughput += pool.throughput * count;
         dropped += pool.dropped * count;
@@ -1120,26 +1108,62 @@ fn node_percentiles(
             p99: mean,
         };
     }
-    let first = service[0];
-    let homogeneous = service.iter().all(|s| *s == first);
-    let exponential = node.shape == ServiceShape::Exponential;
-    let closed_form = match waits {
-        [(_, WaitDist::Exponential { p_wait, rate })] if homogeneous && exponential => {
-            Some((*p_wait, *rate))
-        }
-        [(_, WaitDist::Zero)] if homogeneous && exponential => Some((0.0, 1.0)),
-        _ => None,
+    // Closed form whenever every component is an exponential (or no) wait followed by an
+    // exponential service: a mixture over pool groups and classes of M/M/c response times.
+    let components: Option<Vec<(f64, f64, f64, f64)>> = if node.shape == ServiceShape::Exponential {
+        waits
+            .iter()
+            .map(|(group_weight, dist)| match dist {
+                WaitDist::Zero => Some((*group_weight, 0.0, 1.0)),
+                WaitDist::Exponential { p_wait, rate } => Some((*group_weight, *p_wait, *rate)),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|groups| {
+                groups
+                    .iter()
+                    .flat_map(|&(group_weight, p_wait, rate)| {
+                        service
+                            .iter()
+                            .zip(class_weights)
+                            .filter(|(_, class_weight)| **class_weight > 0.0)
+                            .map(move |(mean_service, class_weight)| {
+                                (
+                                    group_weight * class_weight,
+                                    p_wait,
+                                    rate,
+                                    1.0 / mean_service,
+                                )
+                            })
+                    })
+                    .collect()
+            })
+    } else {
+        None
     };
     const LEVELS: [f64; 3] = [0.50, 0.95, 0.99];
-    let [p50, p95, p99] = match closed_form {
-        Some((p_wait, rate)) => LEVELS.map(|p| {
+    let [p50, p95, p99] = match components {
+        Some(components) => LEVELS.map(|p| {
             quantile(p, queue_mean, |t| {
-                let (tail, density) = mmc_response_tail(p_wait, rate, 1.0 / first, t);
-                (1.0 - tail, density)
+                let (mut tail, mut density) = (0.0, 0.0);
+                for &(weight, p_wait, rate, service_rate) in &components {
+                    let (component_tail, component_density) =
+                        mmc_response_tail(p_wait, rate, service_rate, t);
+                    tail += weight * component_tail;
+                    density += weight * component_density;
+                }
+                (tail, density)
             })
         }),
         None => {
-            let found = percentiles_by_fourier(queue_mean, &LEVELS, |points, values| {
+            let mut atoms = Vec::new();
+            for (k, weight) in class_weights.iter().enumerate() {
+                for (time, mass) in own_atoms(node, waits, k) {
+                    atoms.push((time - base, mass * weight));
+                }
+            }
+            let atoms = merge_atoms(atoms);
+            let found = percentiles_with_atoms(queue_mean, &LEVELS, &atoms, |points, values| {
                 for (s, value) in points.iter().zip(values.iter_mut()) {
                     *value = queue_lst(node, service, class_weights, waits, *s);
                 }
@@ -1201,7 +1225,7 @@ fn reachable_reverse_order(compiled: &Compiled, k: usize) -> (Vec<usize>, bool) 
         if *next < edges.len() {
             let edge = &edges[*next];
             *next += 1;
-            if edge.factors[k] > 0.0 {
+            if edge.served_factor(k) > 0.0 {
                 match state[edge.to] {
                     0 => {
                         state[edge.to] = 1;
@@ -1260,7 +1284,7 @@ fn class_result(
                 route_d = 1.0;
             } else {
                 for edge in &compiled.out_edges[v] {
-                    let f = edge.factors[k];
+                    let f = edge.served_factor(k);
                     if f <= 0.0 {
                         continue;
                     }
@@ -1297,9 +1321,18 @@ fn class_result(
     let mean_latency = mean[start];
     let offset = shift[start].min(mean_latency);
     let latency = if with_percentiles && mean_latency > offset {
-        let found = percentiles_by_fourier(
+        let atoms: Vec<(f64, f64)> = if cyclic {
+            Vec::new()
+        } else {
+            class_atoms(compiled, results, k, &order)
+                .into_iter()
+                .map(|(time, mass)| (time - offset, mass))
+                .collect()
+        };
+        let found = percentiles_with_atoms(
             mean_latency - offset,
             &[0.50, 0.95, 0.99],
+            &atoms,
             |points, values| {
                 let computed =
                     class_transform(compiled, results, k, &order, passes, &shift, points);
@@ -1325,6 +1358,96 @@ fn class_result(
         completion: completion[start],
         completion_without_backlog: no_drop[start],
     }
+}
+
+/// Most point masses tracked per class; beyond that they are left in the smoothed part.
+const MAX_ATOMS: usize = 256;
+
+/// Sorts point masses by time, adds up those at the same time and drops negligible ones.
+fn merge_atoms(mut atoms: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    atoms.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(atoms.len());
+    for (time, mass) in atoms {
+        match merged.last_mut() {
+            Some(last) if (last.0 - time).abs() <= 1e-12 * time.abs().max(1e-3) => last.1 += mass,
+            _ => merged.push((time, mass)),
+        }
+    }
+    merged.retain(|(_, mass)| *mass > 1e-15);
+    merged
+}
+
+/// Point masses (time, probability) of the response of class `k` at `node` alone: a pure
+/// delay always takes `base`; a constant service time without waiting takes `base + S`.
+fn own_atoms(node: &CompiledNode, waits: &[(f64, WaitDist)], k: usize) -> Vec<(f64, f64)> {
+    match &node.service {
+        None => vec![(node.base, 1.0)],
+        Some(service) if node.shape == ServiceShape::Deterministic => {
+            let no_wait: f64 = waits.iter().map(|(w, dist)| w * dist.zero_mass()).sum();
+            if no_wait > 0.0 {
+                vec![(node.base + service[k], no_wait)]
+            } else {
+                Vec::new()
+            }
+        }
+        Some(_) => Vec::new(),
+    }
+}
+
+/// Point masses of the end-to-end response of class `k` (acyclic graphs): products of the
+/// nodes' own point masses along every path, mixed by the routing shares. Empty when there
+/// are too many to track (the smoothed inversion then covers them).
+fn class_atoms(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    k: usize,
+    order: &[usize],
+) -> Vec<(f64, f64)> {
+    let convolve = |a: &[(f64, f64)], b: &[(f64, f64)], delay: f64| -> Vec<(f64, f64)> {
+        let mut out = Vec::with_capacity(a.len() * b.len());
+        for &(ta, ma) in a {
+            for &(tb, mb) in b {
+                out.push((ta + tb + delay, ma * mb));
+            }
+        }
+        merge_atoms(out)
+    };
+    let mut atoms: Vec<Vec<(f64, f64)>> = vec![Vec::new(); compiled.nodes.len()];
+    for &v in order {
+        let node = &compiled.nodes[v];
+        let mut own = own_atoms(node, &results[v].waits, k);
+        if own.is_empty() {
+            continue;
+        }
+        let mut route: Vec<(f64, f64)> = if node.detaches {
+            vec![(0.0, 1.0)]
+        } else if node.finish[k] > 0.0 {
+            vec![(0.0, node.finish[k])]
+        } else {
+            Vec::new()
+        };
+        if !node.detaches {
+            for edge in &compiled.out_edges[v] {
+                let f = edge.served_factor(k);
+                if f <= 0.0 {
+                    continue;
+                }
+                if edge.is_call {
+                    for _ in 0..edge.count {
+                        own = convolve(&own, &atoms[edge.to], edge.rtt);
+                    }
+                } else {
+                    route.extend(atoms[edge.to].iter().map(|&(t, m)| (t + edge.rtt, m * f)));
+                }
+            }
+        }
+        let combined = convolve(&own, &merge_atoms(route), 0.0);
+        if combined.len() > MAX_ATOMS {
+            return Vec::new();
+        }
+        atoms[v] = combined;
+    }
+    std::mem::take(&mut atoms[compiled.classes[k].client])
 }
 
 /// The service time of class `k` at `node` when it is a constant (deterministic service), else 0.
@@ -1369,7 +1492,7 @@ fn class_transform(
             };
             if !node.detaches {
                 for edge in &compiled.out_edges[v] {
-                    if edge.factors[k] > 0.0 && !edge.is_call {
+                    if edge.served_factor(k) > 0.0 && !edge.is_call {
                         route_shift = route_shift.min(edge.rtt + shift[edge.to]);
                     }
                 }
@@ -1398,7 +1521,7 @@ fn class_transform(
             }
             if !node.detaches {
                 for edge in &compiled.out_edges[v] {
-                    let f = edge.factors[k];
+                    let f = edge.served_factor(k);
                     if f <= 0.0 {
                         continue;
                     }
