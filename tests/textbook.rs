@@ -29,15 +29,16 @@ fn mm1_at_ninety_percent() {
         node.latency_ms.p99
     );
     assert!(relative(node.latency_ms.p50, 10.0 * 2f64.ln() * 1000.0) < 1e-6);
-    // End to end (client has no delay) by transform inversion: the same distribution.
+    // End to end (client has no delay) by transform inversion on a 4,096-point grid: the same
+    // distribution, within 5e-5 relative (a hundredth of a grid step).
     let class = report.class("w/read").unwrap();
     assert!(relative(class.latency_ms.mean, 10_000.0) < 1e-9);
     assert!(
-        relative(class.latency_ms.p99, p99) < 1e-5,
+        relative(class.latency_ms.p99, p99) < 5e-5,
         "e2e p99 {}",
         class.latency_ms.p99
     );
-    assert!(relative(class.latency_ms.p95, 10.0 * 20f64.ln() * 1000.0) < 1e-5);
+    assert!(relative(class.latency_ms.p95, 10.0 * 20f64.ln() * 1000.0) < 5e-5);
 }
 
 #[test]
