@@ -1,8 +1,10 @@
 //! Staircase: draw a system architecture and see its queueing latency, bottleneck and cost.
 //!
 //! The engine (`model`, `queueing`, `solver`, `report`, `catalog`, `document`, `presets`,
-//! `generate`) has no user-interface dependency; `solve(&Topology, &Params) -> Report` is pure.
+//! `generate`, `sweep`) has no user-interface dependency; `solve(&Topology, &Params) -> Report`
+//! is pure. The desktop app lives in `app`.
 
+pub mod app;
 pub mod catalog;
 pub mod document;
 pub mod generate;
@@ -11,6 +13,7 @@ pub mod presets;
 pub mod queueing;
 pub mod report;
 pub mod solver;
+pub mod sweep;
 
 pub use model::Topology;
 pub use report::Report;

@@ -30,7 +30,7 @@ enum Command {
         #[arg(long, conflicts_with = "file")]
         preset: Option<String>,
         /// Multiply every workload by this factor.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         load: f64,
         /// Solve at the average rate instead of the peak.
         #[arg(long)]
@@ -180,14 +180,10 @@ fn source_label(file: &Option<PathBuf>, preset: &Option<String>) -> String {
 }
 
 fn launch(file: Option<PathBuf>) -> anyhow::Result<()> {
-    let topology = match &file {
-        Some(path) => load_input(Some(path), None)?,
-        None => presets::default_topology().context("the default preset")?,
-    };
-    println!(
-        "The desktop app is not built yet. Loaded \"{}\" ({} nodes); try `staircase solve`.",
-        topology.name,
-        topology.nodes.len()
-    );
-    Ok(())
+    if let Some(path) = &file {
+        // Refuse a broken file before opening a window, with the same message as `solve`.
+        load_input(Some(path), None)?;
+    }
+    presets::default_topology().context("the default preset")?;
+    staircase::app::run_native(file).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

@@ -1,0 +1,340 @@
+//! The node-graph canvas (egui-snarl): shows the document's nodes and wires, coloured by the
+//! report, and turns the user's gestures into [`CanvasAction`]s for the app to apply.
+
+use super::theme;
+use crate::model::{NodeId, NodeKind, Position, Topology};
+use crate::report::{NodeReport, Report};
+use egui::{Color32, Id, RichText, Ui};
+use egui_snarl::ui::{PinInfo, SnarlStyle, SnarlViewer, SnarlWidget};
+use egui_snarl::{InPin, InPinId, OutPin, OutPinId, Snarl};
+use std::collections::{BTreeSet, HashMap};
+
+/// The id of the canvas widget (for selection queries).
+pub const CANVAS_ID: &str = "staircase-canvas";
+
+/// What the user did on the canvas.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CanvasAction {
+    Add(NodeKind, Position),
+    Remove(NodeId),
+    Connect(NodeId, NodeId),
+    Disconnect(NodeId, NodeId),
+}
+
+/// The snarl graph mirroring the document's structure.
+#[derive(Default)]
+pub struct Canvas {
+    snarl: Snarl<NodeId>,
+    by_id: HashMap<NodeId, egui_snarl::NodeId>,
+    structure: (BTreeSet<NodeId>, BTreeSet<(NodeId, NodeId)>),
+}
+
+fn structure_of(topology: &Topology) -> (BTreeSet<NodeId>, BTreeSet<(NodeId, NodeId)>) {
+    (
+        topology.nodes.iter().map(|n| n.id).collect(),
+        topology
+            .edges
+            .iter()
+            .map(|e| (e.from, e.to))
+            .filter(|(a, b)| a != b)
+            .collect(),
+    )
+}
+
+impl Canvas {
+    /// Rebuilds the snarl graph when nodes or wires changed outside the canvas; moves nodes to
+    /// the document's positions when those changed (undo, open).
+    pub fn sync_from(&mut self, topology: &Topology) {
+        let structure = structure_of(topology);
+        if structure != self.structure {
+            self.snarl = Snarl::new();
+            self.by_id.clear();
+            for (index, node) in topology.nodes.iter().enumerate() {
+                let position = topology
+                    .layout
+                    .get(&node.id)
+                    .copied()
+                    .unwrap_or_else(|| default_position(index));
+                let snarl_id = self
+                    .snarl
+                    .insert_node(egui::pos2(position.x, position.y), node.id);
+                self.by_id.insert(node.id, snarl_id);
+            }
+            for (from, to) in &structure.1 {
+                if let (Some(&a), Some(&b)) = (self.by_id.get(from), self.by_id.get(to)) {
+                    self.snarl.connect(
+                        OutPinId { node: a, output: 0 },
+                        InPinId { node: b, input: 0 },
+                    );
+                }
+            }
+            self.structure = structure;
+            return;
+        }
+        for (id, position) in &topology.layout {
+            if let Some(info) = self
+                .by_id
+                .get(id)
+                .and_then(|&snarl_id| self.snarl.get_node_info_mut(snarl_id))
+            {
+                let wanted = egui::pos2(position.x, position.y);
+                if (info.pos - wanted).length() > 0.5 {
+                    info.pos = wanted;
+                }
+            }
+        }
+    }
+
+    /// Node positions as the canvas has them now.
+    pub fn positions(&self) -> Vec<(NodeId, Position)> {
+        self.snarl
+            .nodes_pos_ids()
+            .map(|(_, pos, id)| (*id, Position { x: pos.x, y: pos.y }))
+            .collect()
+    }
+
+    /// The document ids of the nodes selected on the canvas.
+    pub fn selected(&self, ctx: &egui::Context) -> Vec<NodeId> {
+        egui_snarl::ui::get_selected_nodes(Id::new(CANVAS_ID), ctx)
+            .into_iter()
+            .filter_map(|snarl_id| self.snarl.get_node(snarl_id).copied())
+            .collect()
+    }
+
+    /// Draws the canvas and returns what the user did.
+    pub fn show(
+        &mut self,
+        ui: &mut Ui,
+        topology: &Topology,
+        report: Option<&Report>,
+    ) -> Vec<CanvasAction> {
+        let mut viewer = Viewer {
+            topology,
+            report,
+            actions: Vec::new(),
+        };
+        let mut style = SnarlStyle::new();
+        style.bg_pattern = None;
+        SnarlWidget::new().id(Id::new(CANVAS_ID)).style(style).show(
+            &mut self.snarl,
+            &mut viewer,
+            ui,
+        );
+        viewer.actions
+    }
+}
+
+/// Where a node without a stored position goes: a grid.
+pub fn default_position(index: usize) -> Position {
+    Position {
+        x: 40.0 + 240.0 * (index % 6) as f32,
+        y: 40.0 + 180.0 * (index / 6) as f32,
+    }
+}
+
+struct Viewer<'a> {
+    topology: &'a Topology,
+    report: Option<&'a Report>,
+    actions: Vec<CanvasAction>,
+}
+
+impl Viewer<'_> {
+    fn figures(&self, id: NodeId) -> Option<&NodeReport> {
+        self.report.and_then(|r| r.node(id))
+    }
+
+    fn color(&self, id: NodeId) -> Color32 {
+        self.figures(id)
+            .map_or(theme::IDLE, |f| theme::status_color(f.status))
+    }
+
+    fn is_bottleneck(&self, id: NodeId) -> bool {
+        self.report
+            .and_then(|r| r.bottleneck.as_ref())
+            .is_some_and(|b| b.id == id)
+    }
+}
+
+impl SnarlViewer<NodeId> for Viewer<'_> {
+    fn title(&mut self, node: &NodeId) -> String {
+        self.topology
+            .node(*node)
+            .map_or_else(|| format!("node {node}"), |n| n.name.clone())
+    }
+
+    fn show_header(
+        &mut self,
+        node: egui_snarl::NodeId,
+        _inputs: &[InPin],
+        _outputs: &[OutPin],
+        ui: &mut Ui,
+        snarl: &mut Snarl<NodeId>,
+    ) {
+        let id = snarl[node];
+        let title = self.title(&id);
+        let mut text = RichText::new(title).strong().color(self.color(id));
+        if self.is_bottleneck(id) {
+            text = RichText::new(format!("⚠ {}", self.title(&id)))
+                .strong()
+                .color(theme::BOTTLENECK);
+        }
+        ui.label(text);
+    }
+
+    fn inputs(&mut self, node: &NodeId) -> usize {
+        match self.topology.node(*node).map(|n| &n.kind) {
+            Some(NodeKind::Client) => 0,
+            _ => 1,
+        }
+    }
+
+    fn outputs(&mut self, _node: &NodeId) -> usize {
+        1
+    }
+
+    fn show_input(
+        &mut self,
+        pin: &InPin,
+        ui: &mut Ui,
+        snarl: &mut Snarl<NodeId>,
+    ) -> impl egui_snarl::ui::SnarlPin + 'static {
+        let id = snarl[pin.id.node];
+        if let Some(figures) = self.figures(id) {
+            ui.label(
+                RichText::new(format!("{:.0}/s", figures.arrival_rps)).color(theme::MUTED_TEXT),
+            );
+        }
+        PinInfo::circle().with_fill(self.color(id))
+    }
+
+    fn show_output(
+        &mut self,
+        pin: &OutPin,
+        ui: &mut Ui,
+        snarl: &mut Snarl<NodeId>,
+    ) -> impl egui_snarl::ui::SnarlPin + 'static {
+        let id = snarl[pin.id.node];
+        let _ = ui;
+        let color = self.color(id);
+        PinInfo::circle().with_fill(color).with_wire_color(color)
+    }
+
+    fn has_body(&mut self, _node: &NodeId) -> bool {
+        true
+    }
+
+    fn show_body(
+        &mut self,
+        node: egui_snarl::NodeId,
+        _inputs: &[InPin],
+        _outputs: &[OutPin],
+        ui: &mut Ui,
+        snarl: &mut Snarl<NodeId>,
+    ) {
+        let id = snarl[node];
+        let Some(model) = self.topology.node(id) else {
+            return;
+        };
+        ui.vertical(|ui| {
+            ui.set_max_width(190.0);
+            ui.label(
+                RichText::new(format!("{} × {}", model.kind.label(), model.instances))
+                    .color(theme::MUTED_TEXT),
+            );
+            let Some(figures) = self.figures(id) else {
+                return;
+            };
+            if model.capacity_rps.is_some() {
+                let bar = egui::ProgressBar::new(figures.utilization.clamp(0.0, 1.0) as f32)
+                    .fill(theme::utilization_color(figures.offered_utilization))
+                    .text(format!("ρ {:.0}%", figures.offered_utilization * 100.0))
+                    .desired_width(180.0);
+                ui.add(bar).on_hover_text(
+                    "Utilization ρ = λ/(c·μ) of the busiest queue: arrivals over capacity.",
+                );
+            }
+            ui.label(format!(
+                "{:.1} req/s   p99 {:.1} ms",
+                figures.throughput_rps, figures.latency_ms.p99
+            ));
+            if figures.dropped_rps > 0.0 {
+                ui.colored_label(
+                    theme::SATURATED,
+                    format!("dropping {:.1} req/s", figures.dropped_rps),
+                );
+            }
+            if figures.backlog_growth_rps > 0.0 {
+                ui.colored_label(
+                    theme::SATURATED,
+                    format!("backlog +{:.1} req/s", figures.backlog_growth_rps),
+                );
+            }
+            if self.is_bottleneck(id) {
+                ui.colored_label(theme::BOTTLENECK, "bottleneck");
+            }
+        });
+    }
+
+    fn connect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<NodeId>) {
+        let (a, b) = (snarl[from.id.node], snarl[to.id.node]);
+        if a != b {
+            self.actions.push(CanvasAction::Connect(a, b));
+        }
+    }
+
+    fn disconnect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<NodeId>) {
+        self.actions.push(CanvasAction::Disconnect(
+            snarl[from.id.node],
+            snarl[to.id.node],
+        ));
+    }
+
+    fn drop_outputs(&mut self, pin: &OutPin, snarl: &mut Snarl<NodeId>) {
+        let from = snarl[pin.id.node];
+        for remote in &pin.remotes {
+            self.actions
+                .push(CanvasAction::Disconnect(from, snarl[remote.node]));
+        }
+    }
+
+    fn drop_inputs(&mut self, pin: &InPin, snarl: &mut Snarl<NodeId>) {
+        let to = snarl[pin.id.node];
+        for remote in &pin.remotes {
+            self.actions
+                .push(CanvasAction::Disconnect(snarl[remote.node], to));
+        }
+    }
+
+    fn has_graph_menu(&mut self, _pos: egui::Pos2, _snarl: &mut Snarl<NodeId>) -> bool {
+        true
+    }
+
+    fn show_graph_menu(&mut self, pos: egui::Pos2, ui: &mut Ui, _snarl: &mut Snarl<NodeId>) {
+        ui.label("Add node");
+        for kind in NodeKind::catalog() {
+            if ui.button(kind.label()).clicked() {
+                self.actions
+                    .push(CanvasAction::Add(kind, Position { x: pos.x, y: pos.y }));
+                ui.close();
+            }
+        }
+    }
+
+    fn has_node_menu(&mut self, _node: &NodeId) -> bool {
+        true
+    }
+
+    fn show_node_menu(
+        &mut self,
+        node: egui_snarl::NodeId,
+        _inputs: &[InPin],
+        _outputs: &[OutPin],
+        ui: &mut Ui,
+        snarl: &mut Snarl<NodeId>,
+    ) {
+        if ui.button("Delete node").clicked() {
+            self.actions.push(CanvasAction::Remove(snarl[node]));
+            ui.close();
+        }
+    }
+}

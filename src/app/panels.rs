@@ -1,0 +1,774 @@
+//! The panels around the canvas: menus, palette, workload, inspector, metrics, plots, prompts.
+//! They edit the document or read the report; none of them computes a figure of its own.
+
+use super::{theme, Command, StaircaseApp};
+use crate::catalog::Catalog;
+use crate::model::{EdgeKind, LbPolicy, NodeKind, Pricing, Rate, Workload, SECONDS_PER_DAY};
+use crate::presets;
+use egui::{DragValue, RichText, Ui};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
+
+pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("New").clicked() {
+                commands.push(Command::New);
+            }
+            if ui.button("Open…").clicked() {
+                commands.push(Command::Open);
+            }
+            ui.menu_button("Open preset", |ui| {
+                for preset in presets::PRESETS {
+                    if ui.button(preset.file.trim_end_matches(".ron")).clicked() {
+                        commands.push(Command::OpenPreset(preset.file));
+                        ui.close();
+                    }
+                }
+            });
+            ui.menu_button("Open recent", |ui| {
+                if app.recent.is_empty() {
+                    ui.label("No recent files");
+                }
+                for path in app.recent.clone() {
+                    if ui.button(path.display().to_string()).clicked() {
+                        commands.push(Command::OpenPath(path));
+                        ui.close();
+                    }
+                }
+            });
+            ui.separator();
+            if ui.button("Save").clicked() {
+                commands.push(Command::Save);
+            }
+            if ui.button("Save As…").clicked() {
+                commands.push(Command::SaveAs);
+            }
+            ui.separator();
+            if ui.button("Quit").clicked() {
+                commands.push(Command::Quit);
+            }
+        });
+        ui.menu_button("Edit", |ui| {
+            if ui.button("Undo").clicked() {
+                commands.push(Command::Undo);
+            }
+            if ui.button("Redo").clicked() {
+                commands.push(Command::Redo);
+            }
+            if ui.button("Delete selected node").clicked() {
+                commands.push(Command::DeleteSelected);
+            }
+        });
+        ui.separator();
+        ui.label(RichText::new(&app.topology.name).strong());
+    });
+}
+
+pub fn status_bar(app: &StaircaseApp, ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} nodes, {} wires",
+            app.topology.nodes.len(),
+            app.topology.edges.len()
+        ));
+        ui.separator();
+        ui.label(format!("frame {:.1} ms", app.frame_seconds * 1000.0))
+            .on_hover_text("Time to build the last frame, solve included.");
+        if app.is_dirty() {
+            ui.separator();
+            ui.label("unsaved changes");
+        }
+    });
+}
+
+pub fn palette(ui: &mut Ui, commands: &mut Vec<Command>) {
+    ui.heading("Add");
+    ui.label(RichText::new("Click to add; right-click the canvas for the same list.").small());
+    egui::Grid::new("palette-grid")
+        .num_columns(2)
+        .show(ui, |ui| {
+            for (index, kind) in NodeKind::catalog().into_iter().enumerate() {
+                if ui
+                    .button(format!("+ {}", kind.label()))
+                    .on_hover_text(kind_help(&kind))
+                    .clicked()
+                {
+                    commands.push(Command::AddNode(kind));
+                }
+                if index % 2 == 1 {
+                    ui.end_row();
+                }
+            }
+        });
+}
+
+fn kind_help(kind: &NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Client => "Where a workload's requests come from.",
+        NodeKind::Dns { .. } => "Name lookup; GeoDNS sends users to their own region.",
+        NodeKind::Cdn { .. } => "Edge cache: answers a share of reads near the user.",
+        NodeKind::LoadBalancer { .. } => "Spreads requests over the instances behind it.",
+        NodeKind::AppServer => "Stateless application servers.",
+        NodeKind::Cache { .. } => "In-memory cache: hits never reach the database.",
+        NodeKind::Database { .. } => "Primary database: all writes, and reads without replicas.",
+        NodeKind::ReadReplica => "Copies of the database that serve reads.",
+        NodeKind::ShardGroup { .. } => "Data split over shards; skew makes one shard hot.",
+        NodeKind::ConnectionPooler { .. } => "Limits how many queries reach the database at once.",
+        NodeKind::Queue => "Broker: acknowledges async work at once.",
+        NodeKind::Workers => "Background workers that drain a queue.",
+        NodeKind::ObjectStorage => "Blob storage (photos, files).",
+        NodeKind::ExternalService => "A third-party API with its own latency.",
+        NodeKind::Service => "Generic station: c servers, rate μ, optional buffer K.",
+    }
+}
+
+/// The workload editor with the back-of-envelope arithmetic of article 000, step 0.
+pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
+    ui.heading("Workload");
+    if app.topology.workloads.is_empty() {
+        let client = app
+            .topology
+            .nodes
+            .iter()
+            .find(|n| n.kind == NodeKind::Client)
+            .map(|n| n.id);
+        match client {
+            Some(id) => {
+                if ui.button("Add a workload").clicked() {
+                    app.topology.workloads.push(Workload {
+                        client: id,
+                        ..Workload::default()
+                    });
+                }
+            }
+            None => {
+                ui.label("Add a Client node to send traffic.");
+            }
+        }
+        return;
+    }
+    let count = app.topology.workloads.len();
+    app.workload_index = app.workload_index.min(count - 1);
+    if count > 1 {
+        egui::ComboBox::from_id_salt("workload-pick")
+            .selected_text(app.topology.workloads[app.workload_index].name.clone())
+            .show_ui(ui, |ui| {
+                for index in 0..count {
+                    let name = app.topology.workloads[index].name.clone();
+                    ui.selectable_value(&mut app.workload_index, index, name);
+                }
+            });
+    }
+    let clients: Vec<(u32, String)> = app
+        .topology
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Client)
+        .map(|n| (n.id, n.name.clone()))
+        .collect();
+    let regions: Vec<String> = app
+        .topology
+        .regions
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let workload = &mut app.topology.workloads[app.workload_index];
+    egui::Grid::new("workload-grid")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("Name");
+            ui.text_edit_singleline(&mut workload.name);
+            ui.end_row();
+            ui.label("Requests/day");
+            let mut per_day = workload.rate.per_second() * SECONDS_PER_DAY;
+            let speed = per_day.max(1000.0) * 0.005;
+            if ui
+                .add(DragValue::new(&mut per_day).range(0.0..=1e13).speed(speed))
+                .on_hover_text("Average volume; divided by 86,400 s for the average rate.")
+                .changed()
+            {
+                workload.rate = Rate::PerDay(per_day);
+            }
+            ui.end_row();
+            ui.label("Peak ×");
+            ui.add(
+                DragValue::new(&mut workload.peak_multiplier)
+                    .range(1.0..=100.0)
+                    .speed(0.05),
+            )
+            .on_hover_text("Peak over average: 3–5× for consumer traffic.");
+            ui.end_row();
+            ui.label("Client");
+            egui::ComboBox::from_id_salt("workload-client")
+                .selected_text(
+                    clients
+                        .iter()
+                        .find(|(id, _)| *id == workload.client)
+                        .map_or("?".into(), |(_, n)| n.clone()),
+                )
+                .show_ui(ui, |ui| {
+                    for (id, name) in &clients {
+                        ui.selectable_value(&mut workload.client, *id, name);
+                    }
+                });
+            ui.end_row();
+            if !regions.is_empty() {
+                ui.label("Region");
+                region_picker(ui, "workload-region", &mut workload.region, &regions);
+                ui.end_row();
+            }
+        });
+    ui.label("Request mix (read / write / async)");
+    let mut read = workload.read;
+    let mut write = workload.write;
+    let mut changed = ui
+        .add(egui::Slider::new(&mut read, 0.0..=1.0).text("read"))
+        .changed();
+    changed |= ui
+        .add(egui::Slider::new(&mut write, 0.0..=1.0).text("write"))
+        .changed();
+    if changed {
+        // Keep the three shares adding up to one: async takes what is left, and write gives way
+        // when read grows past it.
+        write = write.min(1.0 - read);
+        workload.read = read;
+        workload.write = write;
+        workload.background = (1.0 - read - write).max(0.0);
+    }
+    ui.label(format!("async {:.0}%", workload.background * 100.0));
+
+    // Step 0 of article 000: average and peak rate, and the servers they need.
+    let average = workload.rate.per_second();
+    let peak = average * workload.peak_multiplier;
+    ui.separator();
+    ui.label(format!("average {average:.0} req/s, peak {peak:.0} req/s"))
+        .on_hover_text("requests/day ÷ 86,400, then × peak multiplier");
+    let app_capacity = app
+        .topology
+        .nodes
+        .iter()
+        .find(|n| n.kind == NodeKind::AppServer)
+        .and_then(|n| n.capacity_rps);
+    if let Some(capacity) = app_capacity {
+        let servers = (peak / capacity).ceil();
+        let with_headroom = (servers * 1.3).ceil();
+        ui.label(format!(
+            "app servers: ceil({peak:.0} / {capacity:.0}) = {servers:.0}, {with_headroom:.0} with 30% headroom"
+        ))
+        .on_hover_text("Per-server capacity from the first AppServer node.");
+    }
+}
+
+fn region_picker(ui: &mut Ui, id: &str, region: &mut String, regions: &[String]) {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(if region.is_empty() {
+            "none".to_string()
+        } else {
+            region.clone()
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(region, String::new(), "none");
+            for name in regions {
+                ui.selectable_value(region, name.clone(), name);
+            }
+        });
+}
+
+/// Edits the selected node and its outgoing wires.
+pub fn inspector(app: &mut StaircaseApp, ui: &mut Ui) {
+    ui.heading("Inspector");
+    let Some(id) = app.selected else {
+        ui.label("Select a node on the canvas to edit it.");
+        return;
+    };
+    let regions: Vec<String> = app
+        .topology
+        .regions
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let catalog = Catalog::builtin();
+    let Some(node) = app.topology.nodes.iter_mut().find(|n| n.id == id) else {
+        app.selected = None;
+        return;
+    };
+    egui::Grid::new("inspector-grid")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("Name");
+            ui.text_edit_singleline(&mut node.name);
+            ui.end_row();
+            ui.label("Kind");
+            ui.label(node.kind.label());
+            ui.end_row();
+            kind_fields(ui, &mut node.kind);
+            ui.label("Instances");
+            ui.add(egui::Slider::new(&mut node.instances, 1..=200).logarithmic(true))
+                .on_hover_text("Identical instances (per shard for a shard group).");
+            ui.end_row();
+            ui.label("Concurrency");
+            ui.add(DragValue::new(&mut node.concurrency).range(1..=10_000))
+                .on_hover_text("Requests one instance works on at once (threads, cores).");
+            ui.end_row();
+            ui.label("Capacity");
+            let mut limited = node.capacity_rps.is_some();
+            ui.horizontal(|ui| {
+                if ui.checkbox(&mut limited, "capacity limit").changed() {
+                    node.capacity_rps = if limited { Some(100.0) } else { None };
+                }
+                if let Some(capacity) = node.capacity_rps.as_mut() {
+                    let speed = *capacity * 0.01;
+                    ui.add(
+                        DragValue::new(capacity)
+                            .range(0.001..=1e9)
+                            .speed(speed)
+                            .suffix(" req/s per instance"),
+                    );
+                } else {
+                    ui.label("no queueing (pure delay)");
+                }
+            });
+            ui.end_row();
+            ui.label("Queue limit");
+            let mut bounded = node.queue_limit.is_some();
+            ui.horizontal(|ui| {
+                if ui.checkbox(&mut bounded, "bounded").changed() {
+                    node.queue_limit = if bounded { Some(100) } else { None };
+                }
+                if let Some(limit) = node.queue_limit.as_mut() {
+                    ui.add(
+                        DragValue::new(limit)
+                            .range(0..=1_000_000)
+                            .suffix(" waiting"),
+                    );
+                } else {
+                    ui.label("unlimited");
+                }
+            })
+            .response
+            .on_hover_text("A full queue drops new requests (M/M/c/K).");
+            ui.end_row();
+            ui.label("Base latency");
+            ui.add(
+                DragValue::new(&mut node.base_latency_ms)
+                    .range(0.0..=1e6)
+                    .speed(0.1)
+                    .suffix(" ms"),
+            );
+            ui.end_row();
+            ui.label("Service cv");
+            ui.add(egui::Slider::new(&mut node.service_cv, 0.0..=4.0))
+                .on_hover_text(
+                    "Coefficient of variation of the service time: 1 exponential, 0 constant \
+                     (Allen-Cunneen scales the wait by (1 + cv²)/2).",
+                );
+            ui.end_row();
+            ui.label("Instance type");
+            egui::ComboBox::from_id_salt("instance-type")
+                .selected_text(if node.instance_type.is_empty() {
+                    "none".to_string()
+                } else {
+                    node.instance_type.clone()
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut node.instance_type, String::new(), "none");
+                    for instance in &catalog.instance_types {
+                        let monthly = instance.on_demand_hourly * catalog.hours_per_month;
+                        ui.selectable_value(
+                            &mut node.instance_type,
+                            instance.name.clone(),
+                            format!(
+                                "{} ({} vCPU, {} GiB) ${monthly:.2}/mo",
+                                instance.name, instance.vcpu, instance.memory_gib
+                            ),
+                        );
+                    }
+                });
+            ui.end_row();
+            ui.label("Pricing");
+            egui::ComboBox::from_id_salt("pricing")
+                .selected_text(format!("{:?}", node.pricing))
+                .show_ui(ui, |ui| {
+                    for pricing in [Pricing::OnDemand, Pricing::Reserved, Pricing::Spot] {
+                        ui.selectable_value(&mut node.pricing, pricing, format!("{pricing:?}"));
+                    }
+                });
+            ui.end_row();
+            ui.label("Managed fee");
+            ui.add(
+                DragValue::new(&mut node.monthly_fee_usd)
+                    .range(0.0..=1e9)
+                    .prefix("$")
+                    .suffix("/month"),
+            );
+            ui.end_row();
+            if !regions.is_empty() {
+                ui.label("Region");
+                region_picker(ui, "node-region", &mut node.region, &regions);
+                ui.end_row();
+            }
+        });
+    ui.separator();
+    ui.label(RichText::new("Outgoing wires").strong());
+    let names: std::collections::HashMap<u32, String> = app
+        .topology
+        .nodes
+        .iter()
+        .map(|n| (n.id, n.name.clone()))
+        .collect();
+    for (index, edge) in app
+        .topology
+        .edges
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, e)| e.from == id)
+    {
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "→ {}",
+                names.get(&edge.to).cloned().unwrap_or_default()
+            ));
+            let label = match edge.kind {
+                EdgeKind::Route => "route".to_string(),
+                EdgeKind::Call(n) => format!("call ×{n}"),
+                EdgeKind::Retry(p) => format!("retry {:.0}%", p * 100.0),
+            };
+            egui::ComboBox::from_id_salt(("edge-kind", index))
+                .selected_text(label)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut edge.kind, EdgeKind::Route, "route (share by weight)");
+                    ui.selectable_value(&mut edge.kind, EdgeKind::Call(1), "call (every request)");
+                    ui.selectable_value(&mut edge.kind, EdgeKind::Retry(0.5), "retry drops");
+                });
+            match &mut edge.kind {
+                EdgeKind::Route => {
+                    ui.add(
+                        DragValue::new(&mut edge.weight)
+                            .range(0.001..=1e6)
+                            .speed(0.05)
+                            .prefix("w "),
+                    );
+                }
+                EdgeKind::Call(count) => {
+                    ui.add(DragValue::new(count).range(1..=1000).suffix(" calls"));
+                }
+                EdgeKind::Retry(fraction) => {
+                    ui.add(egui::Slider::new(fraction, 0.0..=1.0));
+                }
+            }
+        });
+    }
+}
+
+fn kind_fields(ui: &mut Ui, kind: &mut NodeKind) {
+    match kind {
+        NodeKind::Cdn { hit_ratio } | NodeKind::Cache { hit_ratio } => {
+            ui.label("Hit ratio");
+            ui.add(egui::Slider::new(hit_ratio, 0.0..=1.0))
+                .on_hover_text("Share of reads answered here; misses go downstream.");
+            ui.end_row();
+        }
+        NodeKind::Dns { geo } => {
+            ui.label("GeoDNS");
+            ui.checkbox(geo, "send users to their region");
+            ui.end_row();
+        }
+        NodeKind::LoadBalancer { policy } => {
+            ui.label("Policy");
+            egui::ComboBox::from_id_salt("lb-policy")
+                .selected_text(format!("{policy:?}"))
+                .show_ui(ui, |ui| {
+                    for option in [
+                        LbPolicy::RoundRobin,
+                        LbPolicy::LeastConnections,
+                        LbPolicy::Weighted,
+                        LbPolicy::IpHash,
+                    ] {
+                        ui.selectable_value(policy, option, format!("{option:?}"));
+                    }
+                })
+                .response
+                .on_hover_text(
+                    "Least connections acts as one shared queue (M/M/c); the others give each \
+                     instance its own queue.",
+                );
+            ui.end_row();
+        }
+        NodeKind::Database {
+            read_capacity_rps,
+            write_capacity_rps,
+            max_connections,
+        } => {
+            ui.label("Reads/s");
+            ui.add(
+                DragValue::new(read_capacity_rps)
+                    .range(0.001..=1e9)
+                    .suffix(" per instance"),
+            );
+            ui.end_row();
+            ui.label("Writes/s");
+            ui.add(
+                DragValue::new(write_capacity_rps)
+                    .range(0.001..=1e9)
+                    .suffix(" per instance"),
+            );
+            ui.end_row();
+            ui.label("Max connections");
+            ui.add(DragValue::new(max_connections).range(1..=1_000_000));
+            ui.end_row();
+        }
+        NodeKind::ShardGroup {
+            shards,
+            hot_shard_skew,
+        } => {
+            ui.label("Shards");
+            if ui.add(DragValue::new(shards).range(1..=100_000)).changed() {
+                *hot_shard_skew = hot_shard_skew.min(f64::from(*shards));
+            }
+            ui.end_row();
+            ui.label("Hot-shard skew");
+            ui.add(egui::Slider::new(
+                hot_shard_skew,
+                1.0..=f64::from(*shards).max(1.0),
+            ))
+            .on_hover_text("The hottest shard gets this many times the average share.");
+            ui.end_row();
+        }
+        NodeKind::ConnectionPooler { pool_size } => {
+            ui.label("Pool size");
+            ui.add(DragValue::new(pool_size).range(1..=1_000_000));
+            ui.end_row();
+        }
+        _ => {}
+    }
+}
+
+/// Totals, classes, cost per tier, headroom and the bottleneck.
+pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
+    ui.heading("Metrics");
+    let report = match &app.report {
+        Ok(report) => report,
+        Err(error) => {
+            ui.colored_label(theme::ERROR_TEXT, error);
+            return;
+        }
+    };
+    egui::Grid::new("totals").num_columns(2).show(ui, |ui| {
+        ui.label("Offered");
+        ui.label(format!("{:.1} req/s", report.offered_rps))
+            .on_hover_text("Sum of the workloads at peak × load multiplier.");
+        ui.end_row();
+        ui.label("Served");
+        ui.label(format!("{:.1} req/s", report.served_rps))
+            .on_hover_text("Requests that complete end to end.");
+        ui.end_row();
+        ui.label("Dropped");
+        let color = if report.dropped_rps > 0.0 {
+            theme::SATURATED
+        } else {
+            theme::MUTED_TEXT
+        };
+        ui.colored_label(color, format!("{:.1} req/s", report.dropped_rps))
+            .on_hover_text("Refused by full queues (M/M/c/K blocking) and not retried.");
+        ui.end_row();
+        if report.backlog_rps > 0.0 {
+            ui.label("Backlog");
+            ui.colored_label(
+                theme::SATURATED,
+                format!("+{:.1} req/s", report.backlog_rps),
+            )
+            .on_hover_text("Arrivals above capacity pile up: the queue grows without bound.");
+            ui.end_row();
+        }
+        ui.label("Monthly cost");
+        ui.label(format!("${:.2}", report.monthly_cost_usd))
+            .on_hover_text("instances × hourly price × 730 h + managed fees");
+        ui.end_row();
+        ui.label("Headroom");
+        match report.headroom {
+            Some(headroom) => ui
+                .colored_label(
+                    theme::utilization_color(1.0 / headroom),
+                    format!("×{headroom:.2} load"),
+                )
+                .on_hover_text("Load multiplier at which the bottleneck reaches ρ = 1."),
+            None => ui.label("unbounded"),
+        };
+        ui.end_row();
+    });
+    if let Some(bottleneck) = &report.bottleneck {
+        ui.label(
+            RichText::new(format!("Bottleneck: {}", bottleneck.name))
+                .color(theme::BOTTLENECK)
+                .strong(),
+        )
+        .on_hover_text("The node that saturates first as load grows.");
+        ui.label(&bottleneck.reason);
+    }
+    ui.separator();
+    ui.label(RichText::new("End to end").strong());
+    egui::Grid::new("classes")
+        .num_columns(4)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label("class");
+            ui.label("req/s");
+            ui.label("p50 ms").on_hover_text("Median response time.");
+            ui.label("p99 ms").on_hover_text(
+                "99th percentile from the distribution of the path mix (transform inversion), \
+             not a sum of per-hop percentiles.",
+            );
+            ui.end_row();
+            for class in &report.classes {
+                ui.label(&class.name);
+                ui.label(format!("{:.1}", class.offered_rps));
+                ui.label(format!("{:.2}", class.latency_ms.p50));
+                ui.label(format!("{:.2}", class.latency_ms.p99));
+                ui.end_row();
+            }
+        });
+    if let Some(id) = app.selected {
+        if let Some(node) = report.node(id) {
+            ui.separator();
+            ui.label(RichText::new(format!("Selected: {}", node.name)).strong());
+            egui::Grid::new("node-figures")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    ui.label("arrival λ");
+                    ui.label(format!("{:.2} req/s", node.arrival_rps));
+                    ui.end_row();
+                    ui.label("utilization ρ");
+                    ui.label(format!("{:.1}%", node.utilization * 100.0))
+                        .on_hover_text("ρ = λ/(c·μ) for the busiest queue of this node");
+                    ui.end_row();
+                    ui.label("in queue L_q");
+                    ui.label(format!("{:.2}", node.queue_len));
+                    ui.end_row();
+                    ui.label("in node L");
+                    ui.label(format!("{:.2}", node.in_system))
+                        .on_hover_text("Little's law: L = X·W (throughput × mean latency)");
+                    ui.end_row();
+                    ui.label("mean / p99");
+                    ui.label(format!(
+                        "{:.2} / {:.2} ms",
+                        node.latency_ms.mean, node.latency_ms.p99
+                    ));
+                    ui.end_row();
+                    ui.label("cost");
+                    ui.label(format!("${:.2}/month", node.monthly_cost_usd));
+                    ui.end_row();
+                });
+        }
+    }
+    ui.separator();
+    ui.label(RichText::new("Cost per tier").strong());
+    for tier in &report.tiers {
+        ui.label(format!("{:<12} ${:.2}", tier.tier, tier.monthly_cost_usd));
+    }
+    for warning in &report.warnings {
+        ui.colored_label(theme::WARM, warning);
+    }
+}
+
+/// Latency against load (p50 and p99 per class, knee marked) and cost per tier.
+pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
+    ui.columns(2, |columns| {
+        let ui = &mut columns[0];
+        ui.label(RichText::new("Latency vs load multiplier").strong());
+        let sweep = app.sweep.as_ref();
+        Plot::new("latency-plot")
+            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+            .x_axis_label("load ×")
+            .y_axis_label("ms")
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                let Some(sweep) = sweep else {
+                    return;
+                };
+                let names: Vec<String> = sweep
+                    .points
+                    .first()
+                    .map(|p| p.classes.iter().map(|c| c.name.clone()).collect())
+                    .unwrap_or_default();
+                for (index, name) in names.iter().enumerate() {
+                    let series = |pick: fn(&crate::sweep::ClassPoint) -> f64| -> Vec<[f64; 2]> {
+                        sweep
+                            .points
+                            .iter()
+                            .filter_map(|p| p.classes.get(index).map(|c| [p.load, pick(c)]))
+                            .collect()
+                    };
+                    plot.line(
+                        Line::new(
+                            format!("{name} p50"),
+                            PlotPoints::from(series(|c| c.p50_ms)),
+                        )
+                        .color(theme::P50_LINE),
+                    );
+                    plot.line(
+                        Line::new(
+                            format!("{name} p99"),
+                            PlotPoints::from(series(|c| c.p99_ms)),
+                        )
+                        .color(theme::P99_LINE),
+                    );
+                }
+                if let Some(knee) = sweep.knee {
+                    plot.vline(VLine::new("knee (ρ = 1)", knee).color(theme::KNEE_LINE));
+                }
+                plot.vline(VLine::new("now", 1.0).color(theme::MUTED_TEXT));
+            });
+        let ui = &mut columns[1];
+        ui.label(RichText::new("Monthly cost per tier").strong());
+        let tiers = app.report().map(|r| r.tiers.clone()).unwrap_or_default();
+        Plot::new("cost-plot")
+            .y_axis_label("$/month")
+            .allow_scroll(false)
+            .x_axis_formatter({
+                let names: Vec<String> = tiers.iter().map(|t| t.tier.clone()).collect();
+                move |mark, _range| {
+                    let index = mark.value.round();
+                    if (mark.value - index).abs() < 1e-6 && index >= 0.0 {
+                        names.get(index as usize).cloned().unwrap_or_default()
+                    } else {
+                        String::new()
+                    }
+                }
+            })
+            .show(ui, |plot| {
+                let bars = tiers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Bar::new(i as f64, t.monthly_cost_usd).name(&t.tier))
+                    .collect();
+                plot.bar_chart(BarChart::new("cost", bars).color(theme::COST_BAR));
+            });
+    });
+}
+
+/// Asks what to do with unsaved changes before a command that would lose them.
+pub fn unsaved_prompt(app: &mut StaircaseApp, ctx: &egui::Context, commands: &mut Vec<Command>) {
+    let Some(pending) = app.pending.clone() else {
+        return;
+    };
+    egui::Modal::new(egui::Id::new("unsaved-prompt")).show(ctx, |ui| {
+        ui.heading("Unsaved changes");
+        ui.label("The document has changes that are not saved.");
+        ui.horizontal(|ui| {
+            if ui.button("Save").clicked() {
+                app.pending = None;
+                commands.push(Command::Save);
+                commands.push(Command::IfSaved(Box::new(pending.clone())));
+            }
+            if ui.button("Discard").clicked() {
+                app.pending = None;
+                // Mark as saved so that the pending command runs without asking again.
+                app.discard_changes();
+                commands.push(pending.clone());
+            }
+            if ui.button("Cancel").clicked() {
+                app.pending = None;
+            }
+        });
+    });
+}

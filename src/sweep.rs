@@ -1,0 +1,139 @@
+//! What-if sweeps: the topology solved at many load multipliers (in parallel with rayon).
+
+use crate::model::Topology;
+use crate::solver::{solve, Params, SolveError};
+use serde::Serialize;
+
+/// The figures of one class at one load.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClassPoint {
+    pub name: String,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub mean_ms: f64,
+}
+
+/// The topology at one load multiplier.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepPoint {
+    pub load: f64,
+    pub offered_rps: f64,
+    pub served_rps: f64,
+    pub dropped_rps: f64,
+    pub classes: Vec<ClassPoint>,
+}
+
+/// A latency-versus-load sweep and where its knee is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LoadSweep {
+    pub points: Vec<SweepPoint>,
+    /// The load multiplier at which the bottleneck saturates (the knee of the hockey stick).
+    pub knee: Option<f64>,
+}
+
+/// `count` evenly spaced load multipliers up to just below the knee (97% of the headroom,
+/// where the hockey stick has turned up but latency is still finite), or up to 3x when nothing
+/// saturates; 1 is always included when it is in range.
+pub fn load_multipliers(headroom: Option<f64>, count: usize) -> Vec<f64> {
+    let end = headroom.map_or(3.0, |h| (h * 0.97).clamp(0.05, 1e6));
+    let count = count.max(2);
+    let mut loads: Vec<f64> = (1..=count).map(|i| end * i as f64 / count as f64).collect();
+    if !loads.iter().any(|l| (*l - 1.0).abs() < 1e-9) && end >= 1.0 {
+        loads.push(1.0);
+        loads.sort_by(f64::total_cmp);
+    }
+    loads
+}
+
+/// Solves `topology` at each multiplier in `loads`, in parallel.
+pub fn load_sweep(
+    topology: &Topology,
+    params: &Params,
+    loads: &[f64],
+) -> Result<LoadSweep, SolveError> {
+    let solve_at = |load: f64| -> Result<SweepPoint, SolveError> {
+        let report = solve(
+            topology,
+            &Params {
+                load_multiplier: load,
+                parallel: false,
+                ..params.clone()
+            },
+        )?;
+        Ok(SweepPoint {
+            load,
+            offered_rps: report.offered_rps,
+            served_rps: report.served_rps,
+            dropped_rps: report.dropped_rps,
+            classes: report
+                .classes
+                .iter()
+                .map(|c| ClassPoint {
+                    name: c.name.clone(),
+                    p50_ms: c.latency_ms.p50,
+                    p95_ms: c.latency_ms.p95,
+                    p99_ms: c.latency_ms.p99,
+                    mean_ms: c.latency_ms.mean,
+                })
+                .collect(),
+        })
+    };
+    #[cfg(feature = "parallel")]
+    let points: Result<Vec<SweepPoint>, SolveError> = {
+        use rayon::prelude::*;
+        loads.par_iter().map(|&load| solve_at(load)).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let points: Result<Vec<SweepPoint>, SolveError> =
+        loads.iter().map(|&load| solve_at(load)).collect();
+    let base = solve(
+        topology,
+        &Params {
+            load_multiplier: 1.0,
+            class_percentiles: false,
+            ..params.clone()
+        },
+    )?;
+    Ok(LoadSweep {
+        points: points?,
+        knee: base.headroom,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Edge, Node, NodeKind, Rate, Workload};
+
+    #[test]
+    fn sweep_follows_the_mm1_curve_and_marks_the_knee() {
+        // M/M/1 with μ = 10 at λ = 5: at load m the mean response is 1/(10 − 5m) s.
+        let mut server = Node::of_kind(2, NodeKind::Service);
+        server.capacity_rps = Some(10.0);
+        let topology = Topology {
+            workloads: vec![Workload {
+                name: "w".into(),
+                client: 1,
+                rate: Rate::PerSecond(5.0),
+                read: 1.0,
+                write: 0.0,
+                ..Workload::default()
+            }],
+            nodes: vec![Node::of_kind(1, NodeKind::Client), server],
+            edges: vec![Edge::route(1, 2)],
+            ..Topology::default()
+        };
+        let loads = load_multipliers(Some(2.0), 8);
+        assert!(loads.contains(&1.0));
+        assert!((loads.last().unwrap() - 1.94).abs() < 1e-12);
+        let sweep = load_sweep(&topology, &Params::default(), &loads).unwrap();
+        assert_eq!(sweep.knee, Some(2.0));
+        for point in &sweep.points {
+            if point.load < 2.0 {
+                let expected = 1000.0 / (10.0 - 5.0 * point.load);
+                assert!((point.classes[0].mean_ms - expected).abs() < 1e-9 * expected);
+            }
+        }
+    }
+}

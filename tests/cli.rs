@@ -1,0 +1,145 @@
+//! The `staircase` command line: output shape, exit codes and error messages.
+
+use std::process::Command;
+
+fn staircase(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_staircase"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn preset_path(name: &str) -> String {
+    format!("{}/presets/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn solve_json_has_the_documented_fields() {
+    let (code, stdout, stderr) = staircase(&["solve", &preset_path("stage-3-cache.ron"), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+    for key in [
+        "offered_rps",
+        "served_rps",
+        "dropped_rps",
+        "monthly_cost_usd",
+        "bottleneck",
+        "headroom",
+        "classes",
+        "nodes",
+        "tiers",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+    let class = &json["classes"][0];
+    for key in ["mean", "p50", "p95", "p99"] {
+        assert!(
+            class["latency_ms"][key].as_f64().is_some(),
+            "class latency {key}"
+        );
+    }
+    let node = &json["nodes"][1];
+    for key in [
+        "id",
+        "name",
+        "kind",
+        "instances",
+        "arrival_rps",
+        "throughput_rps",
+        "dropped_rps",
+        "utilization",
+        "queue_len",
+        "latency_ms",
+        "monthly_cost_usd",
+    ] {
+        assert!(node.get(key).is_some(), "node field {key}");
+    }
+    assert!(json["tiers"][0]["tier"].is_string());
+    assert!(json["tiers"][0]["monthly_cost_usd"].is_number());
+    // The stage-3 preset's numbers, from the model: 7M requests/day at 3x peak.
+    let offered = json["offered_rps"].as_f64().unwrap();
+    assert!((offered - 7e6 / 86_400.0 * 3.0).abs() < 1e-6);
+}
+
+#[test]
+fn load_multiplier_scales_offered_traffic() {
+    let (_, base, _) = staircase(&["solve", &preset_path("stage-3-cache.ron"), "--json"]);
+    let (code, doubled, _) = staircase(&[
+        "solve",
+        &preset_path("stage-3-cache.ron"),
+        "--json",
+        "--load",
+        "0.5",
+    ]);
+    assert_eq!(code, 0);
+    let offered = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text).unwrap()["offered_rps"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((offered(&doubled) - offered(&base) / 2.0).abs() < 1e-9);
+}
+
+#[test]
+fn table_output_names_the_bottleneck() {
+    let (code, stdout, _) = staircase(&["solve", "--preset", "stage-3-cache"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("bottleneck App server"), "{stdout}");
+    assert!(stdout.contains("users/read"));
+}
+
+#[test]
+fn bad_file_exits_2_with_position_and_no_panic() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("broken.ron");
+    std::fs::write(
+        &path,
+        "(\n  nodes: [\n    (id: 1, kind: Client, instances: -3),\n  ],\n)",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = staircase(&["solve", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    let expected = format!("{}:3:", path.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(
+        stderr.contains("instances must be a number from 1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn missing_file_and_unknown_preset_exit_2() {
+    let (code, _, stderr) = staircase(&["solve", "/no/such/file.ron"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("/no/such/file.ron: cannot read"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = staircase(&["solve", "--preset", "nope"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no preset called \"nope\""), "{stderr}");
+}
+
+#[test]
+fn bad_load_exits_2() {
+    let (code, _, stderr) =
+        staircase(&["solve", &preset_path("stage-3-cache.ron"), "--load", "-1"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("load multiplier"), "{stderr}");
+}
+
+#[test]
+fn presets_lists_every_builtin() {
+    let (code, stdout, _) = staircase(&["presets"]);
+    assert_eq!(code, 0);
+    for preset in staircase::presets::PRESETS {
+        assert!(stdout.contains(preset.file.trim_end_matches(".ron")));
+    }
+}

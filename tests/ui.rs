@@ -1,0 +1,181 @@
+//! The desktop app driven headless with egui_kittest: click by label, read the document and the
+//! figures on screen. File dialogs are answered by a fake picker.
+
+use egui::{Key, Modifiers};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use staircase::app::{FilePicker, StaircaseApp};
+use staircase::presets;
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// Answers file dialogs with whatever the test put in `next`.
+#[derive(Clone, Default)]
+struct FakePicker {
+    next: Rc<RefCell<Option<PathBuf>>>,
+}
+
+impl FilePicker for FakePicker {
+    fn open_file(&mut self) -> Option<PathBuf> {
+        self.next.borrow_mut().take()
+    }
+
+    fn save_file(&mut self, _suggested_name: &str) -> Option<PathBuf> {
+        self.next.borrow_mut().take()
+    }
+}
+
+fn harness() -> (Harness<'static, StaircaseApp>, FakePicker) {
+    let picker = FakePicker::default();
+    let topology = presets::default_topology().expect("default preset loads");
+    let app = StaircaseApp::new(topology, Box::new(picker.clone()));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut StaircaseApp| app.frame(ui), app);
+    harness.run_steps(3);
+    (harness, picker)
+}
+
+fn click_menu(harness: &mut Harness<'static, StaircaseApp>, menu: &str, item: &str) {
+    harness.get_by_label(menu).click();
+    harness.run_steps(2);
+    harness.get_by_label(item).click();
+    harness.run_steps(3);
+}
+
+#[test]
+fn default_topology_is_solved_and_shown() {
+    let (harness, _) = harness();
+    // Node titles on the canvas and the bottleneck named in the metrics panel.
+    harness.get_by_label("Postgres");
+    harness.get_by_label("Bottleneck: App server");
+    let report = harness.state().report().expect("solved");
+    assert!((report.offered_rps - 7e6 / 86_400.0 * 3.0).abs() < 1e-6);
+}
+
+#[test]
+fn palette_adds_a_node() {
+    let (mut harness, _) = harness();
+    let before = harness.state().topology.nodes.len();
+    harness.get_by_label("+ Cache").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().topology.nodes.len(), before + 1);
+    let added = harness.state().topology.nodes.last().unwrap().name.clone();
+    harness.get_by_label(&added);
+    assert!(harness.state().is_dirty());
+}
+
+#[test]
+fn editing_a_parameter_changes_the_figures_and_undo_restores_them() {
+    let (mut harness, _) = harness();
+    harness.state_mut().selected = Some(2); // the app server
+    harness.run_steps(2);
+    let utilization_before = harness
+        .state()
+        .report()
+        .unwrap()
+        .node(2)
+        .unwrap()
+        .utilization;
+    assert!((utilization_before - 0.81).abs() < 0.01);
+    // Untick "capacity limit": the app server becomes a pure delay, so the bottleneck moves.
+    harness.get_by_label("capacity limit").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().topology.node(2).unwrap().capacity_rps, None);
+    assert!(harness.query_by_label("Bottleneck: App server").is_none());
+    harness.get_by_label("Bottleneck: Postgres");
+    assert_eq!(
+        harness
+            .state()
+            .report()
+            .unwrap()
+            .node(2)
+            .unwrap()
+            .utilization,
+        0.0
+    );
+
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().topology.node(2).unwrap().capacity_rps,
+        Some(300.0)
+    );
+    harness.get_by_label("Bottleneck: App server");
+
+    harness.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    harness.run_steps(3);
+    assert_eq!(harness.state().topology.node(2).unwrap().capacity_rps, None);
+}
+
+#[test]
+fn save_and_reopen_through_the_picker() {
+    let (mut harness, picker) = harness();
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("saved.ron");
+    harness.state_mut().topology.name = "renamed before saving".into();
+    *picker.next.borrow_mut() = Some(path.clone());
+    click_menu(&mut harness, "File", "Save As…");
+    assert!(path.exists(), "the picker's path was written");
+    assert!(!harness.state().is_dirty());
+    assert_eq!(harness.state().path.as_deref(), Some(path.as_path()));
+    let saved = harness.state().topology.clone();
+
+    // Change the document, then open the saved file: the unsaved-changes prompt asks first.
+    harness.state_mut().topology.name = "changed".into();
+    harness.run_steps(2);
+    *picker.next.borrow_mut() = Some(path.clone());
+    click_menu(&mut harness, "File", "Open…");
+    harness.get_by_label("Unsaved changes");
+    harness.get_by_label("Discard").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().topology, saved);
+    assert_eq!(harness.state().recent.first(), Some(&path));
+}
+
+#[test]
+fn a_broken_file_shows_its_error_and_keeps_the_document() {
+    let (mut harness, picker) = harness();
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("broken.ron");
+    std::fs::write(&path, "(\n  nodes: [(id: 1, kind: Teleporter)],\n)").unwrap();
+    let before = harness.state().topology.clone();
+    *picker.next.borrow_mut() = Some(path.clone());
+    click_menu(&mut harness, "File", "Open…");
+    let error = harness.state().error.clone().expect("an error is shown");
+    assert!(
+        error.starts_with(&format!("{}:2:", path.display())),
+        "{error}"
+    );
+    assert!(error.contains("Teleporter"), "{error}");
+    harness.get_by_label(&error);
+    assert_eq!(harness.state().topology, before);
+}
+
+#[test]
+fn cancelling_the_prompt_keeps_unsaved_work() {
+    let (mut harness, _) = harness();
+    harness.state_mut().topology.name = "work in progress".into();
+    harness.run_steps(2);
+    click_menu(&mut harness, "File", "New");
+    harness.get_by_label("Unsaved changes");
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().topology.name, "work in progress");
+    assert!(harness.query_by_label("Unsaved changes").is_none());
+}
+
+#[test]
+fn presets_open_from_the_menu() {
+    let (mut harness, _) = harness();
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Open preset").click();
+    harness.run_steps(2);
+    let first = presets::PRESETS[0].file.trim_end_matches(".ron");
+    harness.get_by_label(first).click();
+    harness.run_steps(3);
+    assert!(harness.state().error.is_none());
+    assert!(!harness.state().is_dirty());
+}
