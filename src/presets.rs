@@ -19,7 +19,35 @@ macro_rules! presets {
 }
 
 /// Every built-in preset, in menu order.
-pub const PRESETS: &[Preset] = presets!["stage-3-cache.ron",];
+pub const PRESETS: &[Preset] = presets![
+    "stage-1-single-box.ron",
+    "stage-2-split-db.ron",
+    "stage-3-cache.ron",
+    "stage-4-load-balancer.ron",
+    "stage-5-read-replicas.ron",
+    "stage-6-sharding.ron",
+    "stage-7-async-queue.ron",
+    "stage-8-multi-region.ron",
+    "exercise-photo-feed.ron",
+    "company-instagram.ron",
+    "company-whatsapp.ron",
+    "company-twitter.ron",
+    "company-netflix.ron",
+    "company-uber.ron",
+    "company-discord.ron",
+];
+
+/// The eight scaling stages, in order.
+pub const STAGES: [&str; 8] = [
+    "stage-1-single-box.ron",
+    "stage-2-split-db.ron",
+    "stage-3-cache.ron",
+    "stage-4-load-balancer.ron",
+    "stage-5-read-replicas.ron",
+    "stage-6-sharding.ron",
+    "stage-7-async-queue.ron",
+    "stage-8-multi-region.ron",
+];
 
 /// The preset the app opens with.
 pub const DEFAULT_PRESET: &str = "stage-3-cache.ron";

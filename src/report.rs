@@ -106,6 +106,10 @@ pub struct Report {
     pub bottleneck: Option<Bottleneck>,
     /// Load multiplier at which the bottleneck reaches utilization 1 (`None`: nothing limits).
     pub headroom: Option<f64>,
+    /// The busiest node reached only behind a queue (its overload grows a backlog).
+    pub async_bottleneck: Option<Bottleneck>,
+    /// Load multiplier at which the async bottleneck reaches utilization 1.
+    pub async_headroom: Option<f64>,
     pub classes: Vec<ClassReport>,
     pub nodes: Vec<NodeReport>,
     pub tiers: Vec<TierCost>,
@@ -153,6 +157,13 @@ impl Report {
                     "bottleneck none: no node has a capacity limit on this traffic"
                 );
             }
+        }
+        if let (Some(b), Some(h)) = (&self.async_bottleneck, self.async_headroom) {
+            let _ = writeln!(
+                out,
+                "behind queues: {} (id {}): {}; headroom x{h:.3}",
+                b.name, b.id, b.reason
+            );
         }
         let _ = writeln!(
             out,

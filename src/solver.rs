@@ -282,34 +282,40 @@ pub fn solve_with(
         .sum();
     let backlog = (offered - served - dropped).max(0.0);
 
-    // Bottleneck: the highest offered utilization under linear scaling of the load.
-    let mut bottleneck: Option<(usize, f64)> = None;
-    for (v, result) in node_results.iter().enumerate() {
-        if result.linear_utilization > bottleneck.map_or(0.0, |(_, u)| u) {
-            bottleneck = Some((v, result.linear_utilization));
+    // Bottleneck: the highest offered utilization under linear scaling of the load, among the
+    // nodes on a synchronous path (a client waits for them). Nodes reached only behind a queue
+    // turn an overload into backlog, not latency: they are named separately.
+    let synchronous = synchronous_nodes(&compiled);
+    let pick = |sync: bool| -> Option<(usize, f64)> {
+        let mut best: Option<(usize, f64)> = None;
+        for (v, result) in node_results.iter().enumerate() {
+            if synchronous[v] == sync && result.linear_utilization > best.map_or(0.0, |(_, u)| u) {
+                best = Some((v, result.linear_utilization));
+            }
         }
-    }
-    let (bottleneck, headroom) = match bottleneck {
-        Some((v, utilization)) => {
-            let node = &topology.nodes[v];
-            let result = &node_results[v];
-            (
-                Some(Bottleneck {
-                    id: node.id,
-                    name: node.name.clone(),
-                    utilization,
-                    reason: format!(
-                        "its busiest queue is offered {:.1}% of its capacity ({:.1} of {:.1} req/s per queue)",
-                        utilization * 100.0,
-                        result.linear_busiest_arrival,
-                        result.busiest_capacity
-                    ),
-                }),
-                Some(1.0 / utilization),
-            )
-        }
-        None => (None, None),
+        best
     };
+    let describe = |(v, utilization): (usize, f64)| {
+        let node = &topology.nodes[v];
+        let result = &node_results[v];
+        Bottleneck {
+            id: node.id,
+            name: node.name.clone(),
+            utilization,
+            reason: format!(
+                "its busiest queue is offered {:.1}% of its capacity ({:.1} of {:.1} req/s per queue)",
+                utilization * 100.0,
+                result.linear_busiest_arrival,
+                result.busiest_capacity
+            ),
+        }
+    };
+    let sync_pick = pick(true);
+    let async_pick = pick(false);
+    let headroom = sync_pick.map(|(_, utilization)| 1.0 / utilization);
+    let async_headroom = async_pick.map(|(_, utilization)| 1.0 / utilization);
+    let bottleneck = sync_pick.map(describe);
+    let async_bottleneck = async_pick.map(describe);
     let tiers = tiers
         .into_iter()
         .filter(|(_, cost)| *cost > 0.0)
@@ -329,6 +335,8 @@ pub fn solve_with(
         monthly_cost_usd,
         bottleneck,
         headroom,
+        async_bottleneck,
+        async_headroom,
         classes,
         nodes: node_reports,
         tiers,
@@ -1203,6 +1211,28 @@ struct ClassResult {
     completion: f64,
     /// Probability a request is not dropped.
     completion_without_backlog: f64,
+}
+
+/// Which nodes some client waits for: reachable from a client along routes and calls without
+/// passing through a queue (the queue itself is synchronous: it acknowledges the request).
+fn synchronous_nodes(compiled: &Compiled) -> Vec<bool> {
+    let mut reached = vec![false; compiled.nodes.len()];
+    let mut stack: Vec<usize> = compiled.classes.iter().map(|c| c.client).collect();
+    while let Some(v) = stack.pop() {
+        if std::mem::replace(&mut reached[v], true) {
+            continue;
+        }
+        if compiled.nodes[v].detaches {
+            continue;
+        }
+        for edge in &compiled.out_edges[v] {
+            let carries = (0..compiled.classes.len()).any(|k| edge.served_factor(k) > 0.0);
+            if carries && !reached[edge.to] {
+                stack.push(edge.to);
+            }
+        }
+    }
+    reached
 }
 
 /// Nodes reachable by class `k` from its client, in an order where (on acyclic graphs) every

@@ -605,6 +605,19 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
         .on_hover_text("The node that saturates first as load grows.");
         ui.label(&bottleneck.reason);
     }
+    let advice = crate::advisor::advise(&app.topology, report);
+    if !advice.is_empty() {
+        ui.separator();
+        ui.label(RichText::new("Advisor").strong());
+        for item in &advice {
+            let stage = item
+                .stage
+                .map(|s| format!(" (stage {s})"))
+                .unwrap_or_default();
+            ui.colored_label(theme::WARM, format!("Trigger: {}", item.trigger));
+            ui.label(format!("Next: {}{stage}", item.next_move));
+        }
+    }
     ui.separator();
     ui.label(RichText::new("End to end").strong());
     egui::Grid::new("classes")

@@ -37,7 +37,10 @@ pub fn assert_all_finite(report: &Report) {
         match value {
             serde_json::Value::Null => {
                 assert!(
-                    path == ".bottleneck" || path == ".headroom",
+                    matches!(
+                        path,
+                        ".bottleneck" | ".headroom" | ".async_bottleneck" | ".async_headroom"
+                    ),
                     "null (NaN or infinity) at {path}"
                 );
             }

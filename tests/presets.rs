@@ -1,0 +1,344 @@
+//! The built-in presets: they load, solve to sound figures, reproduce the reference articles'
+//! worked numbers, and climb the staircase (each stage's bottleneck is what the next relieves).
+
+mod common;
+
+use common::{assert_all_finite, assert_conservation, assert_littles_law, single_station};
+use staircase::advisor::advise;
+use staircase::model::{Edge, EdgeKind, Node, NodeKind, Rate, Topology, Workload};
+use staircase::presets::{self, PRESETS, STAGES};
+use staircase::{solve, Params, Report};
+
+fn load(file: &str) -> Topology {
+    presets::find(file)
+        .unwrap_or_else(|| panic!("preset {file} is listed"))
+        .load()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn solved(topology: &Topology) -> Report {
+    solve(topology, &Params::default()).expect("solves")
+}
+
+fn node_named<'a>(report: &'a Report, name: &str) -> &'a staircase::report::NodeReport {
+    report
+        .nodes
+        .iter()
+        .find(|n| n.name == name)
+        .unwrap_or_else(|| panic!("no node {name}"))
+}
+
+#[test]
+fn every_preset_solves_with_sound_figures() {
+    for preset in PRESETS {
+        let topology = load(preset.file);
+        assert!(
+            !topology.description.is_empty(),
+            "{} has a description",
+            preset.file
+        );
+        assert!(
+            topology.description.contains("_") && topology.description.contains(".txt"),
+            "{} cites its source article by file name",
+            preset.file
+        );
+        let report = solved(&topology);
+        assert_all_finite(&report);
+        assert_littles_law(&report, preset.file);
+        assert_conservation(&report, preset.file);
+        assert!(
+            report.headroom.is_some_and(|h| h > 1.0),
+            "{} is stable at its design load",
+            preset.file
+        );
+        // Nothing dropped or piling up (up to rounding in the completion products).
+        let noise = 1e-9 * report.offered_rps;
+        assert!(
+            report.dropped_rps <= noise && report.backlog_rps <= noise,
+            "{}",
+            preset.file
+        );
+        assert!(
+            report.warnings.is_empty(),
+            "{}: {:?}",
+            preset.file,
+            report.warnings
+        );
+        assert!(report.monthly_cost_usd > 0.0);
+    }
+}
+
+#[test]
+fn daily_volume_to_average_and_peak() {
+    // Article 000: 100M requests/day = 1,157 req/s on average, 5,787 at a 5x peak.
+    let topology = load("stage-4-load-balancer.ron");
+    let peak = solved(&topology);
+    assert_eq!(peak.offered_rps.round(), 5_787.0);
+    let average = solve(
+        &topology,
+        &Params {
+            at_peak: false,
+            ..Params::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(average.offered_rps.round(), 1_157.0);
+}
+
+/// The fewest instances of a 300 req/s server that keep `headroom` at 5,800 req/s, found by
+/// solving the model at each count.
+fn servers_needed(headroom: f64) -> u32 {
+    (1..=100)
+        .find(|&instances| {
+            let mut topology = single_station(5_800.0, instances, 300.0, None);
+            topology.nodes[1].kind = NodeKind::AppServer;
+            topology.nodes[1].concurrency = 1;
+            solved(&topology).headroom.is_some_and(|h| h >= headroom)
+        })
+        .expect("some count suffices")
+}
+
+#[test]
+fn server_count_for_peak_with_and_without_headroom() {
+    // Article 000: ceil(5,800 / 300) = 20 servers, 26 with 30% headroom.
+    assert_eq!(servers_needed(1.0), 20);
+    assert_eq!(servers_needed(1.3), 26);
+    // The stage-4 preset uses 26 of them: 5,787 / (26 × 300) = 74% busy at peak.
+    let report = solved(&load("stage-4-load-balancer.ron"));
+    assert!((node_named(&report, "App servers").utilization - 5_787.04 / 7_800.0).abs() < 1e-3);
+}
+
+#[test]
+fn cache_hit_ratio_divides_database_reads() {
+    // Article 000: 1,160 req/s with a 90% cache hit ratio leaves 116 reads/s for the database.
+    let mut topology = single_station(1_160.0, 1, 1e6, None);
+    topology.nodes[1].kind = NodeKind::Cache { hit_ratio: 0.9 };
+    let mut database = Node::of_kind(
+        3,
+        NodeKind::Database {
+            read_capacity_rps: 1_000.0,
+            write_capacity_rps: 500.0,
+            max_connections: 100,
+        },
+    );
+    database.concurrency = 1;
+    topology.nodes.push(database);
+    topology.edges.push(Edge::route(2, 3));
+    let report = solved(&topology);
+    let db = report.node(3).unwrap();
+    assert!((db.arrival_rps - 116.0).abs() < 1e-9);
+    // "If the DB can handle 1,000 reads/s": 884 reads/s to spare.
+    assert!((1_000.0 - db.arrival_rps - 884.0).abs() < 1e-9);
+    assert!((db.utilization - 0.116).abs() < 1e-12);
+}
+
+#[test]
+fn read_replicas_for_the_read_share() {
+    // Article 000: 5,800 queries/s, 90% reads = 5,220 reads/s over replicas of 2,000 → 3
+    // replicas; the primary keeps 580 writes/s.
+    let build = |replicas: u32| {
+        let mut topology = single_station(5_800.0, 1, 1e6, None);
+        topology.workloads[0].read = 0.9;
+        topology.workloads[0].write = 0.1;
+        topology.nodes[1].kind = NodeKind::AppServer;
+        let mut replica = Node::of_kind(3, NodeKind::ReadReplica);
+        replica.instances = replicas;
+        replica.concurrency = 1;
+        replica.capacity_rps = Some(2_000.0);
+        let primary = Node::of_kind(
+            4,
+            NodeKind::Database {
+                read_capacity_rps: 2_000.0,
+                write_capacity_rps: 5_000.0,
+                max_connections: 400,
+            },
+        );
+        topology.nodes.push(replica);
+        topology.nodes.push(primary);
+        topology.edges.push(Edge::route(2, 3));
+        topology.edges.push(Edge::route(2, 4));
+        topology
+    };
+    let report = solved(&build(3));
+    assert!((report.node(3).unwrap().arrival_rps - 5_220.0).abs() < 1e-9);
+    assert!((report.node(4).unwrap().arrival_rps - 580.0).abs() < 1e-9);
+    let needed = (1..10)
+        .find(|&n| solved(&build(n)).node(3).unwrap().offered_utilization < 1.0)
+        .unwrap();
+    assert_eq!(needed, 3);
+}
+
+#[test]
+fn writes_spread_over_shards() {
+    // Article 000: 1B requests/day at 20% writes → 11,574 writes/s at the 5x peak (~11,600),
+    // 4 shards → about 2,900 each.
+    let report = solved(&load("stage-6-sharding.ron"));
+    let shards = node_named(&report, "Postgres shards");
+    assert!((shards.arrival_rps - 1e9 / 86_400.0 * 5.0 * 0.2).abs() < 1e-6);
+    let per_shard = shards.utilization * 7_000.0;
+    assert!((per_shard - 2_893.5).abs() < 0.1, "{per_shard}");
+    // And the article's exact figure: 11,600 writes/s over 4 shards.
+    let mut topology = single_station(11_600.0, 1, 7_000.0, None);
+    topology.workloads[0].read = 0.0;
+    topology.workloads[0].write = 1.0;
+    topology.nodes[1].kind = NodeKind::ShardGroup {
+        shards: 4,
+        hot_shard_skew: 1.0,
+    };
+    let shard = solved(&topology).node(2).unwrap().clone();
+    assert!((shard.utilization * 7_000.0 - 2_900.0).abs() < 1e-9);
+}
+
+#[test]
+fn queue_drain_time_from_worker_capacity() {
+    // Article 000: 10,000 jobs drained by workers at 200/s take 50 s. The workers' capacity
+    // comes from the model: offered far more than they can do, they serve exactly c·μ.
+    let mut topology = single_station(1_000.0, 1, 1e6, None);
+    topology.workloads[0].read = 0.0;
+    topology.workloads[0].background = 1.0;
+    topology.nodes[1].kind = NodeKind::Queue;
+    let mut workers = Node::of_kind(3, NodeKind::Workers);
+    workers.instances = 4;
+    workers.concurrency = 1;
+    workers.capacity_rps = Some(50.0);
+    topology.nodes.push(workers);
+    topology.edges.push(Edge::route(2, 3));
+    let report = solved(&topology);
+    let drained_per_second = report.node(3).unwrap().throughput_rps;
+    assert!((drained_per_second - 200.0).abs() < 1e-9);
+    assert!((10_000.0 / drained_per_second - 50.0).abs() < 1e-9);
+    // The API is not held up: the queue acknowledges, the backlog is the workers' problem.
+    assert!(report.async_bottleneck.as_ref().is_some_and(|b| b.id == 3));
+    assert!(report.classes[0].latency_ms.p99 < 50.0);
+}
+
+#[test]
+fn sequential_calls_from_tokyo() {
+    // Article 000: 5 sequential calls at 155 ms RTT = 775 ms; at 3 ms, 15 ms.
+    let mut topology = single_station(1.0, 1, 1e6, None);
+    topology.regions = vec![
+        staircase::model::Region {
+            name: "tokyo".into(),
+            lat: 35.7,
+            lon: 139.7,
+        },
+        staircase::model::Region {
+            name: "us-east".into(),
+            lat: 38.9,
+            lon: -77.4,
+        },
+    ];
+    topology.settings.region_rtt_ms = vec![staircase::model::RegionLink {
+        a: "tokyo".into(),
+        b: "us-east".into(),
+        rtt_ms: 155.0,
+    }];
+    topology.settings.same_region_rtt_ms = 3.0;
+    topology.nodes[0].region = "tokyo".into();
+    topology.nodes[1].capacity_rps = None;
+    topology.edges[0].kind = EdgeKind::Call(5);
+    topology.nodes[1].region = "us-east".into();
+    assert!((solved(&topology).classes[0].latency_ms.mean - 775.0).abs() < 1e-9);
+    topology.nodes[1].region = "tokyo".into();
+    assert!((solved(&topology).classes[0].latency_ms.mean - 15.0).abs() < 1e-9);
+    // In the presets: Tokyo users' median drops by more than 100 ms with a Tokyo region.
+    let before = solved(&load("stage-7-async-queue.ron"));
+    let after = solved(&load("stage-8-multi-region.ron"));
+    let p50 = |r: &Report| r.class("tokyo/read").unwrap().latency_ms.p50;
+    assert!(
+        p50(&before) - p50(&after) > 100.0,
+        "{} → {}",
+        p50(&before),
+        p50(&after)
+    );
+}
+
+#[test]
+fn photo_feed_exercise_end_to_end() {
+    // Article 000's exercise: 225M requests/day → 2,604 req/s; 4x peak ≈ 10,400; feed reads
+    // 9,259/s at 95% hits → ~463 DB reads/s → one replica of 1,500; ~1,157 writes/s, no shards.
+    let topology = load("exercise-photo-feed.ron");
+    let average = solve(
+        &topology,
+        &Params {
+            at_peak: false,
+            ..Params::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(average.offered_rps.round(), 2_604.0);
+    let report = solved(&topology);
+    assert!((report.offered_rps - 10_416.7).abs() < 0.1);
+    assert!((node_named(&report, "Feed cache").arrival_rps - 9_259.3).abs() < 0.1);
+    let replica = node_named(&report, "Read replica");
+    assert!((replica.arrival_rps - 463.0).abs() < 0.1);
+    assert_eq!((replica.arrival_rps / 1_500.0).ceil(), 1.0);
+    assert!(replica.offered_utilization < 0.7);
+    let primary = node_named(&report, "Postgres primary");
+    assert!((primary.arrival_rps - 1_157.4).abs() < 0.1);
+    // 1,157 writes/s on a 5,000 writes/s primary: far from the sharding trigger.
+    assert!(primary.offered_utilization < 0.7);
+    assert!(advise(&topology, &report)
+        .iter()
+        .all(|a| a.stage != Some(6)));
+}
+
+/// Each stage's expected bottleneck: the component the next stage relieves.
+const EXPECTED_BOTTLENECK: [&str; 7] = [
+    "App + DB box",
+    "Postgres",
+    "App server",
+    "Postgres primary",
+    "Postgres primary",
+    "Email provider",
+    "App servers",
+];
+
+#[test]
+fn the_staircase_each_stage_relieves_the_last_bottleneck() {
+    for k in 0..7 {
+        let current = load(STAGES[k]);
+        let report = solved(&current);
+        let bottleneck = report.bottleneck.as_ref().expect("a bottleneck");
+        assert_eq!(bottleneck.name, EXPECTED_BOTTLENECK[k], "{}", STAGES[k]);
+        assert!(
+            bottleneck.utilization >= 0.7,
+            "{} is at its trigger (70%)",
+            STAGES[k]
+        );
+        // The next stage, at this stage's workload, has more headroom.
+        let mut next = load(STAGES[k + 1]);
+        next.workloads = current.workloads.clone();
+        let next_report = solved(&next);
+        let (before, after) = (report.headroom.unwrap(), next_report.headroom.unwrap());
+        assert!(
+            after > before,
+            "{} → {}: headroom {before} → {after}",
+            STAGES[k],
+            STAGES[k + 1]
+        );
+        // And the advisor names that next stage.
+        let advice = advise(&current, &report);
+        assert_eq!(
+            advice.first().and_then(|a| a.stage),
+            Some(k as u8 + 2),
+            "{}: {advice:?}",
+            STAGES[k]
+        );
+    }
+}
+
+#[test]
+fn advisor_stays_quiet_with_room_to_spare() {
+    let topology = Topology {
+        workloads: vec![Workload {
+            name: "w".into(),
+            client: 1,
+            rate: Rate::PerSecond(10.0),
+            ..Workload::default()
+        }],
+        ..single_station(10.0, 1, 100.0, None)
+    };
+    let report = solved(&topology);
+    assert!(advise(&topology, &report).is_empty());
+}
