@@ -557,6 +557,19 @@ impl Topology {
         self.layout.retain(|id, _| ids.contains(id));
     }
 
+    /// Whether two topologies describe the same system, ignoring the canvas layout (which
+    /// does not change any figure).
+    pub fn same_model(&self, other: &Topology) -> bool {
+        self.version == other.version
+            && self.name == other.name
+            && self.description == other.description
+            && self.settings == other.settings
+            && self.regions == other.regions
+            && self.workloads == other.workloads
+            && self.nodes == other.nodes
+            && self.edges == other.edges
+    }
+
     /// The node with `id`.
     pub fn node(&self, id: NodeId) -> Option<&Node> {
         self.nodes.iter().find(|node| node.id == id)

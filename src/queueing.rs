@@ -383,7 +383,7 @@ fn inverse_fft() -> std::sync::Arc<dyn rustfft::Fft<f64>> {
 /// [0, T), which is summed to the CDF. Constant delays are exact phases, so mixtures of paths
 /// with different fixed latencies are handled; a Gaussian window of 1.5 grid steps removes the
 /// ringing that atoms (requests that never wait) would cause. The period T starts at 16 means
-/// and doubles until the CDF at T/2 exceeds 1 − 10⁻⁵; accuracy is a small fraction of a grid step
+/// and doubles until the CDF at T/2 is past the highest requested level (halfway from it to 1); accuracy is a small fraction of a grid step
 /// (T/4096).
 ///
 /// `transform` fills `values[k]` with E[e^{−s_k X}] for `points[k]`.
@@ -475,7 +475,11 @@ pub fn percentiles_with_atoms(
             .filter(|(time, _)| *time < horizon / 2.0 - guard)
             .map(|(_, mass)| mass)
             .sum();
-        if total.is_finite() && cdf[GRID / 2] + atom_mass >= 1.0 - 1e-5 {
+        // Long enough when the highest requested level (and a margin above it) lies in the
+        // first half; mass beyond the period is damped by e^{−aT} = 10⁻⁸ and does not alias.
+        let highest = probabilities.iter().copied().fold(0.5, f64::max);
+        let needed = highest + (1.0 - highest) / 2.0;
+        if total.is_finite() && cdf[GRID / 2] + atom_mass >= needed {
             break;
         }
         horizon *= 2.0;

@@ -1488,6 +1488,45 @@ fn constant_service(node: &CompiledNode, k: usize) -> f64 {
     }
 }
 
+/// The factors e^{−s·delay} for a list of transform points, computed by a running product when
+/// the points are evenly spaced (s_j = s_0 + j·Δ gives e^{−s_j·delay} = e^{−s_0·delay}·(e^{−Δ·delay})^j).
+struct DelayFactors {
+    current: Complex64,
+    step: Option<Complex64>,
+    delay: f64,
+}
+
+impl DelayFactors {
+    fn new(points: &[Complex64], delay: f64) -> Self {
+        let evenly_spaced = points.len() > 2 && {
+            let spacing = points[1] - points[0];
+            let last = points[0] + spacing * (points.len() - 1) as f64;
+            (last - points[points.len() - 1]).norm() <= 1e-9 * points[points.len() - 1].norm()
+        };
+        let first = points.first().copied().unwrap_or_default();
+        DelayFactors {
+            current: (-first * delay).exp(),
+            step: evenly_spaced.then(|| (-(points[1] - points[0]) * delay).exp()),
+            delay,
+        }
+    }
+
+    /// The factor for point `j`; must be called for j = 0, 1, 2, … in order.
+    fn next(&mut self, points: &[Complex64], j: usize) -> Complex64 {
+        if self.delay == 0.0 {
+            return Complex64::new(1.0, 0.0);
+        }
+        match self.step {
+            Some(step) => {
+                let value = self.current;
+                self.current *= step;
+                value
+            }
+            None => (-points[j] * self.delay).exp(),
+        }
+    }
+}
+
 /// Transform of the end-to-end response time of class `k` minus its smallest constant delay
 /// (`shift`), at each point:
 /// φ_v(s) = e^{−s·base}·R_v(s)·Π_calls (e^{−s·rtt}φ_t(s))^n · (finish + Σ f·e^{−s·rtt}φ_t(s)),
@@ -1560,12 +1599,16 @@ fn class_transform(
                     } else {
                         edge.rtt + shift[edge.to] - route_shift
                     };
-                    for (j, &s) in points.iter().enumerate() {
-                        let next = psi[edge.to * width + j];
-                        if edge.is_call {
-                            own[j] *= next.powi(edge.count as i32);
-                        } else {
-                            route[j] += (-s * extra.max(0.0)).exp() * next * f;
+                    if edge.is_call {
+                        for j in 0..width {
+                            own[j] *= psi[edge.to * width + j].powi(edge.count as i32);
+                        }
+                    } else {
+                        // e^{−s·extra} along the points; on an evenly spaced grid (the Fourier
+                        // inversion's) by one complex product per point instead of an exp.
+                        let mut delays = DelayFactors::new(points, extra.max(0.0));
+                        for j in 0..width {
+                            route[j] += delays.next(points, j) * psi[edge.to * width + j] * f;
                         }
                     }
                 }
@@ -1573,11 +1616,13 @@ fn class_transform(
             for j in 0..width {
                 let value = own[j] * route[j];
                 let slot = &mut psi[v * width + j];
-                change = change.max((value - *slot).norm());
+                if passes > 1 {
+                    change = change.max((value - *slot).norm());
+                }
                 *slot = value;
             }
         }
-        if change < 1e-14 {
+        if passes == 1 || change < 1e-14 {
             break;
         }
     }

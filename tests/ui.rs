@@ -177,5 +177,10 @@ fn presets_open_from_the_menu() {
     harness.get_by_label(first).click();
     harness.run_steps(3);
     assert!(harness.state().error.is_none());
+    let expected = presets::PRESETS[0].load().unwrap();
+    let shown = harness.state().topology.clone();
+    assert_eq!(shown.workloads, expected.workloads);
+    assert_eq!(shown.nodes, expected.nodes);
+    assert_eq!(shown.layout, expected.layout);
     assert!(!harness.state().is_dirty());
 }

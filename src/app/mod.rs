@@ -79,6 +79,8 @@ impl Command {
 
 const RECENT_KEY: &str = "staircase.recent";
 const MAX_RECENT: usize = 8;
+/// Above this many nodes, end-to-end percentiles wait for edits to settle.
+const LIVE_PERCENTILE_NODES: usize = 60;
 /// Debounce of the load sweep while the document keeps changing, seconds.
 const SWEEP_SETTLE_SECONDS: f64 = 0.25;
 
@@ -108,6 +110,10 @@ pub struct StaircaseApp {
     pub(crate) workload_index: usize,
     /// Frame time of the last frames, seconds (shown in the status bar).
     pub frame_seconds: f64,
+    /// The end-to-end percentiles of the report are out of date (being recomputed).
+    pub percentiles_pending: bool,
+    /// Time of the current frame, seconds.
+    now: f64,
 }
 
 impl StaircaseApp {
@@ -122,7 +128,7 @@ impl StaircaseApp {
             solved_for: None,
             sweep: None,
             sweep_for: None,
-            last_edit_time: 0.0,
+            last_edit_time: f64::NEG_INFINITY,
             selected: None,
             picker,
             recent: Vec::new(),
@@ -132,9 +138,11 @@ impl StaircaseApp {
             close_confirmed: false,
             workload_index: 0,
             frame_seconds: 0.0,
+            percentiles_pending: false,
+            now: 0.0,
         };
-        app.ensure_solved();
-        app.select_bottleneck();
+        let topology = app.topology.clone();
+        app.replace_document(topology, None);
         app
     }
 
@@ -170,21 +178,46 @@ impl StaircaseApp {
         self.report.as_ref().ok()
     }
 
-    /// Solves the document if it changed since the last solve.
+    /// Solves the document if it changed since the last solve. On large topologies, while the
+    /// user keeps editing, the end-to-end percentiles (the costly part) wait until the
+    /// document settles; every other figure is solved on the same frame.
     pub fn ensure_solved(&mut self) {
-        if self.solved_for.as_ref() == Some(&self.topology) {
+        let current = self
+            .solved_for
+            .as_ref()
+            .is_some_and(|solved| solved.same_model(&self.topology));
+        if current && !self.percentiles_pending {
             return;
         }
-        self.report = solve(&self.topology, &Params::default()).map_err(|e| e.to_string());
+        if !current {
+            // Any change to the model counts as an edit, wherever it came from.
+            self.last_edit_time = self.now;
+        }
+        let large = self.topology.nodes.len() > LIVE_PERCENTILE_NODES;
+        let editing = self.now - self.last_edit_time < SWEEP_SETTLE_SECONDS;
+        let defer = large && editing;
+        if current && defer {
+            return;
+        }
+        let params = Params {
+            class_percentiles: !defer,
+            ..Params::default()
+        };
+        self.report = solve(&self.topology, &params).map_err(|e| e.to_string());
+        self.percentiles_pending = defer;
         self.solved_for = Some(self.topology.clone());
     }
 
     /// Recomputes the latency-versus-load sweep once the document has settled.
     fn ensure_sweep(&mut self, now: f64) {
-        if self.sweep_for.as_ref() == Some(&self.topology) {
+        if self
+            .sweep_for
+            .as_ref()
+            .is_some_and(|swept| swept.same_model(&self.topology))
+        {
             return;
         }
-        let small = self.topology.nodes.len() <= 60;
+        let small = self.topology.nodes.len() <= LIVE_PERCENTILE_NODES;
         if !small && now - self.last_edit_time < SWEEP_SETTLE_SECONDS {
             return;
         }
@@ -308,7 +341,14 @@ impl StaircaseApp {
         self.saved = self.topology.clone();
     }
 
-    fn replace_document(&mut self, topology: Topology, path: Option<PathBuf>) {
+    fn replace_document(&mut self, mut topology: Topology, path: Option<PathBuf>) {
+        // Nodes without a stored position get one on a grid; that is not an unsaved change.
+        for (index, node) in topology.nodes.iter().enumerate() {
+            topology
+                .layout
+                .entry(node.id)
+                .or_insert_with(|| canvas::default_position(index));
+        }
         self.saved = topology.clone();
         self.topology = topology;
         self.path = path;
@@ -316,7 +356,10 @@ impl StaircaseApp {
         self.selected = None;
         self.workload_index = 0;
         self.error = None;
-        self.ensure_solved();
+        // A newly opened document is solved in full at once.
+        self.report = solve(&self.topology, &Params::default()).map_err(|e| e.to_string());
+        self.solved_for = Some(self.topology.clone());
+        self.percentiles_pending = false;
         self.select_bottleneck();
     }
 
@@ -403,6 +446,7 @@ impl StaircaseApp {
         let ctx = ui.ctx().clone();
         let started = std::time::Instant::now();
         let now = ctx.input(|i| i.time);
+        self.now = now;
         let before = self.topology.clone();
 
         for command in self.shortcuts(&ctx) {
@@ -470,28 +514,36 @@ impl StaircaseApp {
             commands.extend(actions.into_iter().map(Command::Canvas));
         });
         panels::unsaved_prompt(self, &ctx, &mut commands);
+        // Canvas positions are part of the document (metadata beside the model); they are read
+        // before the commands run, since a command may replace the document.
+        for (id, position) in self.canvas.positions() {
+            let stored = self.topology.layout.get(&id).copied();
+            let moved = stored
+                .is_none_or(|p| (p.x - position.x).abs() > 0.5 || (p.y - position.y).abs() > 0.5);
+            if moved && self.topology.node(id).is_some() {
+                self.topology.layout.insert(id, position);
+            }
+        }
 
         for command in commands {
             self.run(command, &ctx);
         }
-        // Canvas positions are part of the document (metadata beside the model).
-        for (id, position) in self.canvas.positions() {
-            let stored = self.topology.layout.get(&id).copied();
-            if stored
-                .is_none_or(|p| (p.x - position.x).abs() > 0.5 || (p.y - position.y).abs() > 0.5)
-            {
-                self.topology.layout.insert(id, position);
-            }
-        }
         if let Some(&id) = self.canvas.selected(&ctx).first() {
             self.selected = Some(id);
         }
-        if self.topology != before {
+        if !self.topology.same_model(&before) {
             self.last_edit_time = now;
             self.ensure_solved();
             ctx.request_repaint();
         }
-        if self.sweep_for.as_ref() != Some(&self.topology) {
+        if self.percentiles_pending {
+            ctx.request_repaint_after(std::time::Duration::from_secs_f64(SWEEP_SETTLE_SECONDS));
+        }
+        if !self
+            .sweep_for
+            .as_ref()
+            .is_some_and(|swept| swept.same_model(&self.topology))
+        {
             ctx.request_repaint_after(std::time::Duration::from_secs_f64(SWEEP_SETTLE_SECONDS));
         }
         self.undoer.feed_state(now, &self.topology);

@@ -609,7 +609,11 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
     if !advice.is_empty() {
         ui.separator();
         ui.label(RichText::new("Advisor").strong());
-        for item in &advice {
+        const SHOWN: usize = 4;
+        if advice.len() > SHOWN {
+            ui.label(format!("{} triggers; the first {SHOWN}:", advice.len()));
+        }
+        for item in advice.iter().take(SHOWN) {
             let stage = item
                 .stage
                 .map(|s| format!(" (stage {s})"))
