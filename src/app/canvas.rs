@@ -115,6 +115,8 @@ impl Canvas {
         };
         let mut style = SnarlStyle::new();
         style.bg_pattern = None;
+        // The first view fits the nodes' corners; at most 100% keeps whole nodes in view.
+        style.max_scale = Some(1.0);
         SnarlWidget::new().id(Id::new(CANVAS_ID)).style(style).show(
             &mut self.snarl,
             &mut viewer,
@@ -236,7 +238,7 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
             return;
         };
         ui.vertical(|ui| {
-            ui.set_max_width(190.0);
+            ui.set_max_width(150.0);
             ui.label(
                 RichText::new(format!("{} × {}", model.kind.label(), model.instances))
                     .color(theme::MUTED_TEXT),
@@ -248,15 +250,13 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
                 let bar = egui::ProgressBar::new(figures.utilization.clamp(0.0, 1.0) as f32)
                     .fill(theme::utilization_color(figures.offered_utilization))
                     .text(format!("ρ {:.0}%", figures.offered_utilization * 100.0))
-                    .desired_width(180.0);
+                    .desired_width(130.0);
                 ui.add(bar).on_hover_text(
                     "Utilization ρ = λ/(c·μ) of the busiest queue: arrivals over capacity.",
                 );
             }
-            ui.label(format!(
-                "{:.1} req/s   p99 {:.1} ms",
-                figures.throughput_rps, figures.latency_ms.p99
-            ));
+            ui.label(format!("{:.0} req/s", figures.throughput_rps));
+            ui.label(format!("p99 {:.1} ms", figures.latency_ms.p99));
             if figures.dropped_rps > 0.0 {
                 ui.colored_label(
                     theme::SATURATED,

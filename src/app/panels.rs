@@ -425,7 +425,7 @@ pub fn inspector(app: &mut StaircaseApp, ui: &mut Ui) {
     {
         ui.horizontal(|ui| {
             ui.label(format!(
-                "→ {}",
+                "to {}",
                 names.get(&edge.to).cloned().unwrap_or_default()
             ));
             let label = match edge.kind {
