@@ -41,6 +41,31 @@ enum Command {
     },
     /// List the built-in presets.
     Presets,
+    /// Write the latency-vs-load chart, the cost-per-tier chart and the per-node CSV.
+    Export {
+        /// A .ron topology file.
+        file: PathBuf,
+        /// Folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Comma-separated formats: png, svg, csv.
+        #[arg(long, value_delimiter = ',', default_values_t = ["png".to_string(), "svg".to_string(), "csv".to_string()])]
+        format: Vec<String>,
+    },
+    /// Cheapest instance counts that carry --rps with every class's p99 under --p99-ms.
+    Plan {
+        /// A .ron topology file.
+        file: PathBuf,
+        /// Target offered load, req/s (at peak, all workloads together).
+        #[arg(long)]
+        rps: f64,
+        /// p99 goal for every request class, ms.
+        #[arg(long = "p99-ms")]
+        p99_ms: f64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time the solver on generated topologies (use a release build).
     Bench {
         /// Node counts to generate.
@@ -110,6 +135,79 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "{:<36} {}",
                     preset.file.trim_end_matches(".ron"),
                     topology.name
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Export { file, out, format }) => {
+            let topology = load_input(Some(&file), None)?;
+            let formats = format
+                .iter()
+                .map(|f| f.parse::<staircase::export::Format>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(InputError)?;
+            let label = file.display().to_string();
+            let report = solver::solve(&topology, &Params::default())
+                .map_err(|e| InputError(format!("{label}: {e}")))?;
+            let loads = staircase::sweep::load_multipliers(report.headroom, 40);
+            let sweep = staircase::sweep::load_sweep(&topology, &Params::default(), &loads)
+                .map_err(|e| InputError(format!("{label}: {e}")))?;
+            let stem = file.file_stem().map_or_else(
+                || "topology".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+            let name = if topology.name.is_empty() {
+                stem.clone()
+            } else {
+                topology.name.clone()
+            };
+            let written =
+                staircase::export::export_all(&report, &sweep, &name, &out, &stem, &formats)?;
+            for path in written {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Some(Command::Plan {
+            file,
+            rps,
+            p99_ms,
+            json,
+        }) => {
+            let topology = load_input(Some(&file), None)?;
+            let goal = staircase::planner::Goal { rps, p99_ms };
+            let plan =
+                staircase::planner::plan(&topology, &goal, staircase::catalog::Catalog::builtin())
+                    .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                println!(
+                    "goal {rps} req/s (load x{:.3}), p99 <= {p99_ms} ms: {}",
+                    plan.load_multiplier,
+                    if plan.met { "met" } else { "NOT met" }
+                );
+                if let Some(reason) = &plan.reason {
+                    println!("{reason}");
+                }
+                println!(
+                    "{:>5} {:<28} {:<10} {:>8} {:>8} {:>12}",
+                    "id", "name", "tier", "before", "plan", "$/month"
+                );
+                for row in &plan.rows {
+                    println!(
+                        "{:>5} {:<28} {:<10} {:>8} {:>8} {:>12.2}",
+                        row.id,
+                        row.name,
+                        row.tier,
+                        row.instances_before,
+                        row.instances,
+                        row.monthly_cost_usd
+                    );
+                }
+                println!(
+                    "worst p99 {:.2} ms, monthly cost ${:.2}",
+                    plan.worst_p99_ms, plan.monthly_cost_usd
                 );
             }
             Ok(())

@@ -1,0 +1,377 @@
+//! Exports: the latency-versus-load and cost-per-tier charts as PNG or SVG (plotters, with the
+//! app's bundled font, no system font libraries) and the per-node report as CSV. Every file is
+//! written to a temporary name and renamed into place.
+
+use crate::document::write_atomically;
+use crate::report::Report;
+use crate::sweep::LoadSweep;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Chart size in pixels.
+pub const CHART_SIZE: (u32, u32) = (1000, 600);
+
+/// An export format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Svg,
+    Csv,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "png" => Ok(Format::Png),
+            "svg" => Ok(Format::Svg),
+            "csv" => Ok(Format::Csv),
+            other => Err(format!(
+                "unknown format \"{other}\"; expected png, svg or csv"
+            )),
+        }
+    }
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("cannot draw {chart}: {message}")]
+    Draw {
+        chart: &'static str,
+        message: String,
+    },
+    #[error("cannot write the CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Write(#[from] crate::document::DocumentError),
+    #[error("{path}: cannot create the folder: {source}")]
+    Folder {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn draw_error(chart: &'static str) -> impl Fn(String) -> ExportError {
+    move |message| ExportError::Draw { chart, message }
+}
+
+/// Makes the bundled font available to the bitmap backend (once).
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in and known to parse; a failure would only mean no text.
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            epaint_default_fonts::UBUNTU_LIGHT,
+        );
+    });
+}
+
+/// The colours of the charts' series (matching the app's p50 and p99 lines).
+const P50: RGBColor = RGBColor(40, 110, 220);
+const P95: RGBColor = RGBColor(120, 60, 200);
+const P99: RGBColor = RGBColor(230, 90, 40);
+const KNEE: RGBColor = RGBColor(200, 30, 30);
+const BAR: RGBColor = RGBColor(70, 160, 100);
+
+/// Draws latency (p50, p95, p99 per class) against load multiplier, with the knee marked.
+fn draw_latency<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    sweep: &LoadSweep,
+    title: &str,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let max_load = sweep
+        .points
+        .iter()
+        .map(|p| p.load)
+        .fold(0.0, f64::max)
+        .max(sweep.knee.unwrap_or(0.0) * 1.05)
+        .max(1e-3);
+    let max_ms = sweep
+        .points
+        .iter()
+        .flat_map(|p| p.classes.iter().map(|c| c.p99_ms))
+        .fold(0.0, f64::max)
+        .max(1e-3)
+        * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..max_load, 0.0..max_ms)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("load multiplier (x design load)")
+        .y_desc("response time (ms)")
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let class_count = sweep.points.first().map_or(0, |p| p.classes.len());
+    for index in 0..class_count {
+        let name = sweep.points[0].classes[index].name.clone();
+        for (label, color, pick) in [
+            (
+                "p50",
+                P50,
+                (|c: &crate::sweep::ClassPoint| c.p50_ms) as fn(&_) -> f64,
+            ),
+            ("p95", P95, |c| c.p95_ms),
+            ("p99", P99, |c| c.p99_ms),
+        ] {
+            let series: Vec<(f64, f64)> = sweep
+                .points
+                .iter()
+                .filter_map(|p| p.classes.get(index).map(|c| (p.load, pick(c))))
+                .collect();
+            let style = color.mix(1.0 - 0.5 * index as f64 / class_count.max(1) as f64);
+            chart
+                .draw_series(LineSeries::new(series, style.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(format!("{name} {label}"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], style.stroke_width(2))
+                });
+        }
+    }
+    if let Some(knee) = sweep.knee {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(knee, 0.0), (knee, max_ms)],
+                KNEE.stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?
+            .label(format!("knee: bottleneck at utilization 1 (x{knee:.2})"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], KNEE.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Draws the monthly cost of each tier as bars.
+fn draw_cost<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    report: &Report,
+    title: &str,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let tiers = &report.tiers;
+    let max_cost = tiers
+        .iter()
+        .map(|t| t.monthly_cost_usd)
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.15;
+    let names: Vec<String> = tiers.iter().map(|t| t.tier.clone()).collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(-0.5..(tiers.len() as f64 - 0.5).max(0.5), 0.0..max_cost)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(tiers.len().max(1))
+        .x_label_formatter(&|x| {
+            let index = x.round();
+            if (x - index).abs() < 1e-6 && index >= 0.0 {
+                names.get(index as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("tier")
+        .y_desc("monthly cost (USD)")
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(tiers.iter().enumerate().map(|(i, tier)| {
+            let x = i as f64;
+            Rectangle::new(
+                [(x - 0.35, 0.0), (x + 0.35, tier.monthly_cost_usd)],
+                BAR.filled(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(tiers.iter().enumerate().map(|(i, tier)| {
+            Text::new(
+                format!("${:.0}", tier.monthly_cost_usd),
+                (i as f64 - 0.2, tier.monthly_cost_usd + max_cost * 0.02),
+                ("sans-serif", 16),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The latency-versus-load chart as SVG text.
+pub fn latency_svg(sweep: &LoadSweep, title: &str) -> Result<String, ExportError> {
+    let mut text = String::new();
+    draw_latency(
+        SVGBackend::with_string(&mut text, CHART_SIZE).into_drawing_area(),
+        sweep,
+        title,
+    )
+    .map_err(draw_error("the latency chart"))?;
+    Ok(text)
+}
+
+/// The cost-per-tier chart as SVG text.
+pub fn cost_svg(report: &Report, title: &str) -> Result<String, ExportError> {
+    let mut text = String::new();
+    draw_cost(
+        SVGBackend::with_string(&mut text, CHART_SIZE).into_drawing_area(),
+        report,
+        title,
+    )
+    .map_err(draw_error("the cost chart"))?;
+    Ok(text)
+}
+
+/// Renders with the bitmap backend into an RGB buffer and encodes it as PNG.
+fn png_bytes(
+    chart: &'static str,
+    draw: impl FnOnce(DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<Vec<u8>, ExportError> {
+    register_font();
+    let (width, height) = CHART_SIZE;
+    let mut pixels = vec![0u8; (width * height * 3) as usize];
+    draw(BitMapBackend::with_buffer(&mut pixels, CHART_SIZE).into_drawing_area())
+        .map_err(draw_error(chart))?;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&pixels, width, height, image::ExtendedColorType::Rgb8)
+        .map_err(|e| ExportError::Draw {
+            chart,
+            message: e.to_string(),
+        })?;
+    Ok(png)
+}
+
+use image::ImageEncoder;
+
+/// The latency-versus-load chart as PNG bytes.
+pub fn latency_png(sweep: &LoadSweep, title: &str) -> Result<Vec<u8>, ExportError> {
+    png_bytes("the latency chart", |area| draw_latency(area, sweep, title))
+}
+
+/// The cost-per-tier chart as PNG bytes.
+pub fn cost_png(report: &Report, title: &str) -> Result<Vec<u8>, ExportError> {
+    png_bytes("the cost chart", |area| draw_cost(area, report, title))
+}
+
+/// The CSV header of the per-node table.
+pub const CSV_HEADER: [&str; 17] = [
+    "id",
+    "name",
+    "kind",
+    "tier",
+    "instances",
+    "servers",
+    "arrival_rps",
+    "throughput_rps",
+    "dropped_rps",
+    "utilization",
+    "queue_len",
+    "in_system",
+    "mean_ms",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "monthly_cost_usd",
+];
+
+/// The per-node report as CSV text.
+pub fn nodes_csv(report: &Report) -> Result<String, ExportError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(CSV_HEADER)?;
+    for node in &report.nodes {
+        writer.write_record([
+            node.id.to_string(),
+            node.name.clone(),
+            node.kind.clone(),
+            node.tier.clone(),
+            node.instances.to_string(),
+            node.servers.to_string(),
+            node.arrival_rps.to_string(),
+            node.throughput_rps.to_string(),
+            node.dropped_rps.to_string(),
+            node.utilization.to_string(),
+            node.queue_len.to_string(),
+            node.in_system.to_string(),
+            node.latency_ms.mean.to_string(),
+            node.latency_ms.p50.to_string(),
+            node.latency_ms.p95.to_string(),
+            node.latency_ms.p99.to_string(),
+            node.monthly_cost_usd.to_string(),
+        ])?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Writes the charts and the CSV for `formats` into `folder`, named after `stem`; returns the
+/// paths written.
+pub fn export_all(
+    report: &Report,
+    sweep: &LoadSweep,
+    name: &str,
+    folder: &Path,
+    stem: &str,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>, ExportError> {
+    std::fs::create_dir_all(folder).map_err(|source| ExportError::Folder {
+        path: folder.display().to_string(),
+        source,
+    })?;
+    let latency_title = format!("{name}: latency vs load");
+    let cost_title = format!("{name}: monthly cost per tier");
+    let mut written = Vec::new();
+    let mut write = |file: String, bytes: &[u8]| -> Result<(), ExportError> {
+        let path = folder.join(file);
+        write_atomically(&path, bytes)?;
+        written.push(path);
+        Ok(())
+    };
+    for format in formats {
+        match format {
+            Format::Png => {
+                write(
+                    format!("{stem}-latency.png"),
+                    &latency_png(sweep, &latency_title)?,
+                )?;
+                write(format!("{stem}-cost.png"), &cost_png(report, &cost_title)?)?;
+            }
+            Format::Svg => {
+                write(
+                    format!("{stem}-latency.svg"),
+                    latency_svg(sweep, &latency_title)?.as_bytes(),
+                )?;
+                write(
+                    format!("{stem}-cost.svg"),
+                    cost_svg(report, &cost_title)?.as_bytes(),
+                )?;
+            }
+            Format::Csv => write(format!("{stem}-nodes.csv"), nodes_csv(report)?.as_bytes())?,
+        }
+    }
+    Ok(written)
+}

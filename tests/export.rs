@@ -1,0 +1,150 @@
+//! Exported charts and tables: PNGs decode at the chart size, SVGs parse as XML with titled,
+//! labelled axes, CSV rows match the report; the CLI writes them all.
+
+use staircase::export::{self, Format, CHART_SIZE, CSV_HEADER};
+use staircase::presets;
+use staircase::sweep::{load_multipliers, load_sweep};
+use staircase::{solve, Params};
+
+fn stage_four() -> (staircase::Report, staircase::sweep::LoadSweep) {
+    let topology = presets::find("stage-4-load-balancer")
+        .unwrap()
+        .load()
+        .unwrap();
+    let report = solve(&topology, &Params::default()).unwrap();
+    let sweep = load_sweep(
+        &topology,
+        &Params::default(),
+        &load_multipliers(report.headroom, 12),
+    )
+    .unwrap();
+    (report, sweep)
+}
+
+#[test]
+fn png_charts_decode_at_the_chart_size() {
+    let (report, sweep) = stage_four();
+    for bytes in [
+        export::latency_png(&sweep, "latency").unwrap(),
+        export::cost_png(&report, "cost").unwrap(),
+    ] {
+        let image = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).unwrap();
+        assert_eq!((image.width(), image.height()), CHART_SIZE);
+        // Not a blank canvas: the plot drew something besides the white background.
+        let rgb = image.to_rgb8();
+        let coloured = rgb.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+        assert!(coloured > 10_000, "{coloured} drawn pixels");
+    }
+}
+
+#[test]
+fn svg_charts_parse_with_titles_and_axis_labels() {
+    let (report, sweep) = stage_four();
+    let latency = export::latency_svg(&sweep, "Stage 4: latency vs load").unwrap();
+    let document = roxmltree::Document::parse(&latency).expect("valid SVG/XML");
+    let texts: Vec<String> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect();
+    for expected in [
+        "Stage 4: latency vs load",
+        "response time (ms)",
+        "load multiplier (x design load)",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == expected),
+            "missing {expected}: {texts:?}"
+        );
+    }
+    assert!(texts.iter().any(|t| t.starts_with("knee")));
+    assert!(texts.iter().any(|t| t == "users/read p99"));
+    let cost = export::cost_svg(&report, "cost per tier").unwrap();
+    let document = roxmltree::Document::parse(&cost).expect("valid SVG/XML");
+    let texts: Vec<&str> = document
+        .descendants()
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    for tier in &report.tiers {
+        assert!(
+            texts.contains(&tier.tier.as_str()),
+            "tier {} labelled",
+            tier.tier
+        );
+        let label = format!("${:.0}", tier.monthly_cost_usd);
+        assert!(texts.contains(&label.as_str()), "{label} shown");
+    }
+}
+
+#[test]
+fn csv_rows_match_the_report() {
+    let (report, _) = stage_four();
+    let text = export::nodes_csv(&report).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(headers, CSV_HEADER);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), report.nodes.len());
+    for (row, node) in rows.iter().zip(&report.nodes) {
+        assert_eq!(row[0].parse::<u32>().unwrap(), node.id);
+        assert_eq!(&row[1], node.name);
+        assert_eq!(row[6].parse::<f64>().unwrap(), node.arrival_rps);
+        assert_eq!(row[9].parse::<f64>().unwrap(), node.utilization);
+        assert_eq!(row[15].parse::<f64>().unwrap(), node.latency_ms.p99);
+        assert_eq!(row[16].parse::<f64>().unwrap(), node.monthly_cost_usd);
+    }
+}
+
+#[test]
+fn cli_export_writes_every_format() {
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("charts");
+    let preset = format!("{}/presets/stage-3-cache.ron", env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_staircase"))
+        .args([
+            "export",
+            &preset,
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "png,svg,csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in [
+        "latency.png",
+        "cost.png",
+        "latency.svg",
+        "cost.svg",
+        "nodes.csv",
+    ] {
+        let path = out.join(format!("stage-3-cache-{name}"));
+        assert!(path.metadata().unwrap().len() > 100, "{}", path.display());
+    }
+    // A bad format is refused with exit code 2.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_staircase"))
+        .args([
+            "export",
+            &preset,
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "gif",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown format \"gif\""));
+    assert!("png".parse::<Format>().is_ok());
+}
