@@ -24,14 +24,23 @@ impl FilePicker for FakePicker {
     fn save_file(&mut self, _suggested_name: &str) -> Option<PathBuf> {
         self.next.borrow_mut().take()
     }
+
+    fn pick_folder(&mut self) -> Option<PathBuf> {
+        self.next.borrow_mut().take()
+    }
 }
 
 fn harness() -> (Harness<'static, StaircaseApp>, FakePicker) {
+    harness_of_height(800.0)
+}
+
+/// A harness with a taller window, so the whole right-hand panel is on screen.
+fn harness_of_height(height: f32) -> (Harness<'static, StaircaseApp>, FakePicker) {
     let picker = FakePicker::default();
     let topology = presets::default_topology().expect("default preset loads");
     let app = StaircaseApp::new(topology, Box::new(picker.clone()));
     let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
+        .with_size(egui::vec2(1280.0, height))
         .build_ui_state(|ui, app: &mut StaircaseApp| app.frame(ui), app);
     harness.run_steps(3);
     (harness, picker)
@@ -183,4 +192,45 @@ fn presets_open_from_the_menu() {
     assert_eq!(shown.nodes, expected.nodes);
     assert_eq!(shown.layout, expected.layout);
     assert!(!harness.state().is_dirty());
+}
+
+#[test]
+fn export_writes_charts_and_csv_to_the_picked_folder() {
+    let (mut harness, picker) = harness();
+    let directory = tempfile::tempdir().unwrap();
+    *picker.next.borrow_mut() = Some(directory.path().to_path_buf());
+    click_menu(&mut harness, "File", "Export charts and CSV…");
+    let written: Vec<String> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(written.len(), 5, "{written:?}");
+    assert!(harness
+        .state()
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.starts_with("Exported 5 files")));
+}
+
+#[test]
+fn planner_finds_and_applies_instance_counts() {
+    let (mut harness, _) = harness_of_height(2400.0);
+    // The default preset at its own peak (243 req/s) with a 200 ms p99 goal.
+    assert_eq!(harness.state().plan_goal.rps, 243.0);
+    harness.state_mut().plan_goal.p99_ms = 200.0;
+    harness.get_by_label("Plan").click();
+    harness.run_steps(3);
+    let plan = harness.state().plan.clone().unwrap().unwrap();
+    assert!(plan.met);
+    assert!(plan.worst_p99_ms <= 200.0);
+    harness.get_by_label("Apply plan").click();
+    harness.run_steps(3);
+    for row in &plan.rows {
+        assert_eq!(
+            harness.state().topology.node(row.id).unwrap().instances,
+            row.instances
+        );
+    }
+    let report = harness.state().report().unwrap();
+    assert!(report.classes.iter().all(|c| c.latency_ms.p99 <= 200.0));
 }

@@ -23,6 +23,10 @@ pub trait FilePicker {
     fn open_file(&mut self) -> Option<PathBuf>;
     /// Where to save, or `None` if the user cancelled.
     fn save_file(&mut self, suggested_name: &str) -> Option<PathBuf>;
+    /// A folder to export into, or `None` if the user cancelled.
+    fn pick_folder(&mut self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The platform's dialogs (rfd).
@@ -40,6 +44,10 @@ impl FilePicker for NativePicker {
             .add_filter("Staircase topology", &["ron"])
             .set_file_name(suggested_name)
             .save_file()
+    }
+
+    fn pick_folder(&mut self) -> Option<PathBuf> {
+        rfd::FileDialog::new().pick_folder()
     }
 }
 
@@ -61,6 +69,12 @@ pub enum Command {
     /// Runs the inner command only if the document has no unsaved changes (after a save that
     /// the user may have cancelled).
     IfSaved(Box<Command>),
+    /// Writes the charts (PNG, SVG) and the per-node CSV into a folder the user picks.
+    Export,
+    /// Computes the cheapest instance counts for the planner's goal.
+    Plan,
+    /// Applies the last plan's instance counts to the document.
+    ApplyPlan,
 }
 
 impl Command {
@@ -114,6 +128,14 @@ pub struct StaircaseApp {
     pub percentiles_pending: bool,
     /// Time of the current frame, seconds.
     now: f64,
+    /// A message about the last export or plan.
+    pub notice: Option<String>,
+    /// The SLO planner's goal: req/s and p99 in ms.
+    pub plan_goal: crate::planner::Goal,
+    /// The last plan, or why it failed.
+    pub plan: Option<Result<crate::planner::Plan, String>>,
+    /// Cost against p99 for instance counts of the bottleneck tier.
+    pub instance_sweep: Option<(String, Vec<crate::sweep::InstancePoint>)>,
 }
 
 impl StaircaseApp {
@@ -140,6 +162,13 @@ impl StaircaseApp {
             frame_seconds: 0.0,
             percentiles_pending: false,
             now: 0.0,
+            notice: None,
+            plan_goal: crate::planner::Goal {
+                rps: 1000.0,
+                p99_ms: 200.0,
+            },
+            plan: None,
+            instance_sweep: None,
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -224,6 +253,17 @@ impl StaircaseApp {
         let headroom = self.report().and_then(|r| r.headroom);
         let loads = load_multipliers(headroom, 24);
         self.sweep = load_sweep(&self.topology, &Params::default(), &loads).ok();
+        let bottleneck = self
+            .report()
+            .and_then(|r| r.bottleneck.as_ref())
+            .and_then(|b| self.topology.node(b.id))
+            .map(|n| (n.id, n.name.clone(), n.instances));
+        self.instance_sweep = bottleneck.and_then(|(id, name, instances)| {
+            let counts = crate::sweep::instance_counts(instances, 12);
+            crate::sweep::instance_sweep(&self.topology, id, &counts)
+                .ok()
+                .map(|points| (name, points))
+        });
         self.sweep_for = Some(self.topology.clone());
     }
 
@@ -282,6 +322,22 @@ impl StaircaseApp {
                 let index = self.topology.nodes.len();
                 self.add_node(kind, canvas::default_position(index));
             }
+            Command::Export => self.export(),
+            Command::Plan => {
+                self.plan = Some(
+                    crate::planner::plan(
+                        &self.topology,
+                        &self.plan_goal,
+                        crate::catalog::Catalog::builtin(),
+                    )
+                    .map_err(|e| e.to_string()),
+                );
+            }
+            Command::ApplyPlan => {
+                if let Some(Ok(plan)) = &self.plan {
+                    self.topology = plan.apply(&self.topology);
+                }
+            }
             Command::IfSaved(inner) => {
                 if !self.is_dirty() {
                     self.run_confirmed(*inner, ctx);
@@ -336,6 +392,51 @@ impl StaircaseApp {
         }
     }
 
+    fn export(&mut self) {
+        let Some(folder) = self.picker.pick_folder() else {
+            return;
+        };
+        let Ok(report) = self.report.clone() else {
+            self.error = Some("nothing to export: the topology does not solve".into());
+            return;
+        };
+        let loads = load_multipliers(report.headroom, 40);
+        let result = load_sweep(&self.topology, &Params::default(), &loads)
+            .map_err(|e| e.to_string())
+            .and_then(|sweep| {
+                let stem = self
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.file_stem())
+                    .map_or_else(|| "topology".to_string(), |s| s.to_string_lossy().into());
+                let name = if self.topology.name.is_empty() {
+                    stem.clone()
+                } else {
+                    self.topology.name.clone()
+                };
+                use crate::export::Format;
+                crate::export::export_all(
+                    &report,
+                    &sweep,
+                    &name,
+                    &folder,
+                    &stem,
+                    &[Format::Png, Format::Svg, Format::Csv],
+                )
+                .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(paths) => {
+                self.notice = Some(format!(
+                    "Exported {} files to {}",
+                    paths.len(),
+                    folder.display()
+                ));
+            }
+            Err(error) => self.error = Some(error),
+        }
+    }
+
     /// Forgets the unsaved changes (the user chose to discard them).
     pub fn discard_changes(&mut self) {
         self.saved = self.topology.clone();
@@ -361,6 +462,10 @@ impl StaircaseApp {
         self.solved_for = Some(self.topology.clone());
         self.percentiles_pending = false;
         self.select_bottleneck();
+        self.plan = None;
+        if let Some(offered) = self.report().map(|r| r.offered_rps).filter(|r| *r > 0.0) {
+            self.plan_goal.rps = offered.round().max(1.0);
+        }
     }
 
     /// Opens `path`; on failure shows the error and keeps the current document.
@@ -491,6 +596,8 @@ impl StaircaseApp {
                         self.ensure_solved();
                         ui.separator();
                         panels::metrics(self, ui);
+                        ui.separator();
+                        panels::planner(self, ui, &mut commands);
                     });
             });
         self.ensure_sweep(now);
@@ -501,6 +608,14 @@ impl StaircaseApp {
                 panels::plots(self, ui);
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(notice) = self.notice.clone() {
+                ui.horizontal(|ui| {
+                    ui.label(&notice);
+                    if ui.button("OK").clicked() {
+                        self.notice = None;
+                    }
+                });
+            }
             if let Some(error) = self.error.clone() {
                 ui.horizontal(|ui| {
                     ui.colored_label(theme::ERROR_TEXT, &error);

@@ -44,6 +44,10 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 commands.push(Command::SaveAs);
             }
             ui.separator();
+            if ui.button("Export charts and CSV…").clicked() {
+                commands.push(Command::Export);
+            }
+            ui.separator();
             if ui.button("Quit").clicked() {
                 commands.push(Command::Quit);
             }
@@ -689,7 +693,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
 
 /// Latency against load (p50 and p99 per class, knee marked) and cost per tier.
 pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
-    ui.columns(2, |columns| {
+    ui.columns(3, |columns| {
         let ui = &mut columns[0];
         ui.label(RichText::new("Latency vs load multiplier").strong());
         let sweep = app.sweep.as_ref();
@@ -760,7 +764,94 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
                     .collect();
                 plot.bar_chart(BarChart::new("cost", bars).color(theme::COST_BAR));
             });
+        let ui = &mut columns[2];
+        let title = app.instance_sweep.as_ref().map_or_else(
+            || "Cost vs p99".to_string(),
+            |(name, _)| format!("Cost vs p99 as {name} grows"),
+        );
+        ui.label(RichText::new(title).strong())
+            .on_hover_text("Each point is the whole topology solved with that many instances of the bottleneck tier; overloaded counts are left out.");
+        Plot::new("cost-p99-plot")
+            .x_axis_label("$/month")
+            .y_axis_label("worst p99 ms")
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                let Some((_, points)) = &app.instance_sweep else {
+                    return;
+                };
+                let series: Vec<[f64; 2]> = points
+                    .iter()
+                    .filter_map(|p| p.worst_p99_ms.map(|ms| [p.monthly_cost_usd, ms]))
+                    .collect();
+                plot.line(Line::new("p99", PlotPoints::from(series.clone())).color(theme::P99_LINE));
+                plot.points(
+                    egui_plot::Points::new("instances", PlotPoints::from(series))
+                        .radius(3.0)
+                        .color(theme::P99_LINE),
+                );
+            });
     });
+}
+
+/// The SLO planner: a goal, the cheapest plan found by the model, and a button to apply it.
+pub fn planner(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    ui.heading("SLO planner");
+    ui.horizontal(|ui| {
+        ui.add(
+            DragValue::new(&mut app.plan_goal.rps)
+                .range(1.0..=1e9)
+                .speed(10.0)
+                .suffix(" req/s"),
+        );
+        ui.add(
+            DragValue::new(&mut app.plan_goal.p99_ms)
+                .range(0.1..=1e6)
+                .speed(1.0)
+                .prefix("p99 ≤ ")
+                .suffix(" ms"),
+        );
+        if ui
+            .button("Plan")
+            .on_hover_text("Cheapest instance counts per tier that carry this rate with every class's p99 under the goal.")
+            .clicked()
+        {
+            commands.push(Command::Plan);
+        }
+    });
+    match &app.plan {
+        None => {}
+        Some(Err(error)) => {
+            ui.colored_label(theme::ERROR_TEXT, error);
+        }
+        Some(Ok(plan)) => {
+            if let Some(reason) = &plan.reason {
+                ui.colored_label(theme::ERROR_TEXT, reason);
+            }
+            egui::Grid::new("plan-grid").striped(true).show(ui, |ui| {
+                ui.label("tier node");
+                ui.label("now");
+                ui.label("plan");
+                ui.label("$/month");
+                ui.end_row();
+                for row in &plan.rows {
+                    ui.label(&row.name);
+                    ui.label(row.instances_before.to_string());
+                    ui.label(row.instances.to_string());
+                    ui.label(format!("{:.0}", row.monthly_cost_usd));
+                    ui.end_row();
+                }
+            });
+            ui.label(format!(
+                "worst p99 {:.1} ms, ${:.0}/month{}",
+                plan.worst_p99_ms,
+                plan.monthly_cost_usd,
+                if plan.met { "" } else { " (goal not met)" }
+            ));
+            if plan.met && ui.button("Apply plan").clicked() {
+                commands.push(Command::ApplyPlan);
+            }
+        }
+    }
 }
 
 /// Asks what to do with unsaved changes before a command that would lose them.
