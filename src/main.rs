@@ -80,6 +80,23 @@ enum Command {
     },
 }
 
+/// Writes a line to standard output; a closed pipe (`staircase presets | head -1`) ends the
+/// program quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
+/// Like [`say!`] without the newline.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 /// An error caused by the input (exit code 2), as opposed to the environment (exit code 1).
 #[derive(Debug)]
 struct InputError(String);
@@ -95,6 +112,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`staircase presets | head -1`): nothing to say.
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("staircase: {error:#}");
             if error.downcast_ref::<InputError>().is_some() {
@@ -131,7 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let topology = preset
                     .load()
                     .with_context(|| format!("preset {}", preset.file))?;
-                println!(
+                say!(
                     "{:<36} {}",
                     preset.file.trim_end_matches(".ron"),
                     topology.name
@@ -164,7 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let written =
                 staircase::export::export_all(&report, &sweep, &name, &out, &stem, &formats)?;
             for path in written {
-                println!("{}", path.display());
+                say!("{}", path.display());
             }
             Ok(())
         }
@@ -180,22 +207,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 staircase::planner::plan(&topology, &goal, staircase::catalog::Catalog::builtin())
                     .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&plan)?);
+                say!("{}", serde_json::to_string_pretty(&plan)?);
             } else {
-                println!(
+                say!(
                     "goal {rps} req/s (load x{:.3}), p99 <= {p99_ms} ms: {}",
                     plan.load_multiplier,
                     if plan.met { "met" } else { "NOT met" }
                 );
                 if let Some(reason) = &plan.reason {
-                    println!("{reason}");
+                    say!("{reason}");
                 }
-                println!(
+                say!(
                     "{:>5} {:<28} {:<10} {:>8} {:>8} {:>12}",
-                    "id", "name", "tier", "before", "plan", "$/month"
+                    "id",
+                    "name",
+                    "tier",
+                    "before",
+                    "plan",
+                    "$/month"
                 );
                 for row in &plan.rows {
-                    println!(
+                    say!(
                         "{:>5} {:<28} {:<10} {:>8} {:>8} {:>12.2}",
                         row.id,
                         row.name,
@@ -205,9 +237,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         row.monthly_cost_usd
                     );
                 }
-                println!(
+                say!(
                     "worst p99 {:.2} ms, monthly cost ${:.2}",
-                    plan.worst_p99_ms, plan.monthly_cost_usd
+                    plan.worst_p99_ms,
+                    plan.monthly_cost_usd
                 );
             }
             Ok(())
@@ -232,7 +265,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     std::hint::black_box(report);
                 }
                 times.sort_by(f64::total_cmp);
-                println!(
+                say!(
                     "{size:>8} nodes  median {:>9.3} ms  min {:>9.3} ms  per node {:>7.3} us  ({} solves{})",
                     times[times.len() / 2],
                     times[0],
@@ -259,10 +292,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let report = solver::solve(&topology, &params)
                 .map_err(|e| InputError(format!("{}: {e}", source_label(&file, &preset))))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!("{}", topology.name);
-                print!("{}", report.to_table());
+                say!("{}", topology.name);
+                say_raw!("{}", report.to_table());
             }
             Ok(())
         }
