@@ -31,6 +31,33 @@ impl SplitMix {
     }
 }
 
+/// The smallest network: a Client sending `rate` req/s of reads to one node of `kind` with
+/// `instances` instances of one server each, `capacity_rps` per instance and no fixed latency.
+/// Textbook cases (M/M/1, M/M/c, M/M/c/K) and sizing examples start from it.
+pub fn station(rate: f64, kind: NodeKind, instances: u32, capacity_rps: f64) -> Topology {
+    let mut node = Node::of_kind(2, kind);
+    node.instances = instances;
+    node.concurrency = 1;
+    node.capacity_rps = Some(capacity_rps);
+    node.base_latency_ms = 0.0;
+    Topology {
+        name: "station".into(),
+        workloads: vec![Workload {
+            name: "w".into(),
+            client: 1,
+            rate: Rate::PerSecond(rate),
+            peak_multiplier: 1.0,
+            read: 1.0,
+            write: 0.0,
+            background: 0.0,
+            region: String::new(),
+        }],
+        nodes: vec![Node::of_kind(1, NodeKind::Client), node],
+        edges: vec![Edge::route(1, 2)],
+        ..Topology::default()
+    }
+}
+
 /// A layered architecture of `node_count` nodes: one client, a load balancer, then layers of
 /// app servers, caches and databases about √n wide, each node routing to two nodes of the next
 /// layer. Every queue has at most 128 servers; capacities are sized for 30–80% utilization.

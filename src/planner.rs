@@ -245,27 +245,11 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Edge, Node, NodeKind, Rate, Workload};
+    use crate::model::{NodeKind, Rate};
 
     /// Client → app tier of 300 req/s single-threaded instances (each its own M/M/1 queue).
     fn app_tier(instances: u32) -> Topology {
-        let mut app = Node::of_kind(2, NodeKind::AppServer);
-        app.instances = instances;
-        app.concurrency = 1;
-        app.base_latency_ms = 0.0;
-        Topology {
-            workloads: vec![Workload {
-                name: "w".into(),
-                client: 1,
-                rate: Rate::PerSecond(1_000.0),
-                read: 1.0,
-                write: 0.0,
-                ..Workload::default()
-            }],
-            nodes: vec![Node::of_kind(1, NodeKind::Client), app],
-            edges: vec![Edge::route(1, 2)],
-            ..Topology::default()
-        }
+        crate::generate::station(1_000.0, NodeKind::AppServer, instances, 300.0)
     }
 
     #[test]

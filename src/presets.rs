@@ -37,17 +37,13 @@ pub const PRESETS: &[Preset] = presets![
     "company-discord.ron",
 ];
 
-/// The eight scaling stages, in order.
-pub const STAGES: [&str; 8] = [
-    "stage-1-single-box.ron",
-    "stage-2-split-db.ron",
-    "stage-3-cache.ron",
-    "stage-4-load-balancer.ron",
-    "stage-5-read-replicas.ron",
-    "stage-6-sharding.ron",
-    "stage-7-async-queue.ron",
-    "stage-8-multi-region.ron",
-];
+/// The eight scaling stages, in order (the presets whose file starts with `stage-`).
+pub fn stages() -> Vec<&'static Preset> {
+    PRESETS
+        .iter()
+        .filter(|p| p.file.starts_with("stage-"))
+        .collect()
+}
 
 /// The preset the app opens with.
 pub const DEFAULT_PRESET: &str = "stage-3-cache.ron";

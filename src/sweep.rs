@@ -170,22 +170,7 @@ mod tests {
     fn instance_sweep_trades_cost_for_p99() {
         // Two app servers at 300 req/s offered 500 req/s: one instance is overloaded (no p99),
         // more instances cost more and lower the p99.
-        let mut app = Node::of_kind(2, NodeKind::AppServer);
-        app.concurrency = 1;
-        app.base_latency_ms = 0.0;
-        let topology = Topology {
-            workloads: vec![Workload {
-                name: "w".into(),
-                client: 1,
-                rate: Rate::PerSecond(500.0),
-                read: 1.0,
-                write: 0.0,
-                ..Workload::default()
-            }],
-            nodes: vec![Node::of_kind(1, NodeKind::Client), app],
-            edges: vec![Edge::route(1, 2)],
-            ..Topology::default()
-        };
+        let topology = crate::generate::station(500.0, NodeKind::AppServer, 1, 300.0);
         let points = instance_sweep(&topology, 2, &[1, 2, 4]).unwrap();
         assert_eq!(points[0].worst_p99_ms, None);
         let (two, four) = (&points[1], &points[2]);

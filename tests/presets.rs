@@ -6,7 +6,7 @@ mod common;
 use common::{assert_all_finite, assert_conservation, assert_littles_law, single_station};
 use staircase::advisor::advise;
 use staircase::model::{Edge, EdgeKind, Node, NodeKind, Rate, Topology, Workload};
-use staircase::presets::{self, PRESETS, STAGES};
+use staircase::presets::{self, PRESETS};
 use staircase::{solve, Params, Report};
 
 fn load(file: &str) -> Topology {
@@ -296,26 +296,28 @@ const EXPECTED_BOTTLENECK: [&str; 7] = [
 
 #[test]
 fn the_staircase_each_stage_relieves_the_last_bottleneck() {
+    let stages: Vec<&str> = presets::stages().iter().map(|p| p.file).collect();
+    assert_eq!(stages.len(), 8);
     for k in 0..7 {
-        let current = load(STAGES[k]);
+        let current = load(stages[k]);
         let report = solved(&current);
         let bottleneck = report.bottleneck.as_ref().expect("a bottleneck");
-        assert_eq!(bottleneck.name, EXPECTED_BOTTLENECK[k], "{}", STAGES[k]);
+        assert_eq!(bottleneck.name, EXPECTED_BOTTLENECK[k], "{}", stages[k]);
         assert!(
             bottleneck.utilization >= 0.7,
             "{} is at its trigger (70%)",
-            STAGES[k]
+            stages[k]
         );
         // The next stage, at this stage's workload, has more headroom.
-        let mut next = load(STAGES[k + 1]);
+        let mut next = load(stages[k + 1]);
         next.workloads = current.workloads.clone();
         let next_report = solved(&next);
         let (before, after) = (report.headroom.unwrap(), next_report.headroom.unwrap());
         assert!(
             after > before,
             "{} → {}: headroom {before} → {after}",
-            STAGES[k],
-            STAGES[k + 1]
+            stages[k],
+            stages[k + 1]
         );
         // And the advisor names that next stage.
         let advice = advise(&current, &report);
@@ -323,7 +325,7 @@ fn the_staircase_each_stage_relieves_the_last_bottleneck() {
             advice.first().and_then(|a| a.stage),
             Some(k as u8 + 2),
             "{}: {advice:?}",
-            STAGES[k]
+            stages[k]
         );
     }
 }

@@ -1,32 +1,15 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use staircase::model::{Edge, Node, NodeKind, Rate, Topology, Workload};
+use staircase::generate::station;
+use staircase::model::{NodeKind, Topology};
 use staircase::Report;
 
 /// Client → one `Service` station with `servers` servers of rate `mu` each, at rate `lambda`.
 pub fn single_station(lambda: f64, servers: u32, mu: f64, buffer: Option<u32>) -> Topology {
-    let mut station = Node::of_kind(2, NodeKind::Service);
-    station.instances = servers;
-    station.concurrency = 1;
-    station.capacity_rps = Some(mu);
-    station.queue_limit = buffer;
-    Topology {
-        name: "station".into(),
-        workloads: vec![Workload {
-            name: "w".into(),
-            client: 1,
-            rate: Rate::PerSecond(lambda),
-            peak_multiplier: 1.0,
-            read: 1.0,
-            write: 0.0,
-            background: 0.0,
-            region: String::new(),
-        }],
-        nodes: vec![Node::of_kind(1, NodeKind::Client), station],
-        edges: vec![Edge::route(1, 2)],
-        ..Topology::default()
-    }
+    let mut topology = station(lambda, NodeKind::Service, servers, mu);
+    topology.nodes[1].queue_limit = buffer;
+    topology
 }
 
 /// Every number in the report is finite (serde_json turns NaN and infinity into null, so a
