@@ -17,6 +17,7 @@ pub mod queueing;
 pub mod report;
 pub mod solver;
 pub mod sweep;
+pub mod timeline;
 
 pub use model::Topology;
 pub use report::Report;

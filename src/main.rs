@@ -66,6 +66,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Step a scenario through time: a day of diurnal load, spikes, backlogs and cost.
+    Timeline {
+        /// A .ron topology file.
+        file: PathBuf,
+        /// Simulated hours.
+        #[arg(long, default_value_t = 24.0)]
+        hours: f64,
+        /// Step, seconds.
+        #[arg(long, default_value_t = 300.0)]
+        step: f64,
+        /// Hold the peak rate instead of following a day.
+        #[arg(long)]
+        flat: bool,
+        /// A spike START_S:DURATION_S:MULTIPLIER, e.g. 64800:1200:10 (10x for 20 minutes at 18:00).
+        #[arg(long, value_parser = parse_spike)]
+        spike: Vec<staircase::timeline::Spike>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time the solver on generated topologies (use a release build).
     Bench {
         /// Node counts to generate.
@@ -245,6 +265,62 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Timeline {
+            file,
+            hours,
+            step,
+            flat,
+            spike,
+            json,
+        }) => {
+            let topology = load_input(Some(&file), None)?;
+            let scenario = staircase::timeline::Scenario {
+                duration_s: hours * 3600.0,
+                step_s: step,
+                diurnal: !flat,
+                spikes: spike,
+                ..Default::default()
+            };
+            let timeline = staircase::timeline::run(&topology, &scenario)
+                .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&timeline)?);
+                return Ok(());
+            }
+            say!(
+                "{:>8} {:>7} {:>12} {:>12} {:>10} {:>14} {:>10}",
+                "time",
+                "load",
+                "offered/s",
+                "served/s",
+                "dropped/s",
+                "backlog",
+                "$/hour"
+            );
+            let every = (timeline.steps.len() / 48).max(1);
+            for step in timeline.steps.iter().step_by(every) {
+                let seconds = step.t_s as u64;
+                say!(
+                    "{:>5}:{:02} {:>7.3} {:>12.1} {:>12.1} {:>10.1} {:>14.0} {:>10.2}",
+                    seconds / 3600,
+                    seconds % 3600 / 60,
+                    step.load_multiplier,
+                    step.offered_rps,
+                    step.served_rps,
+                    step.dropped_rps,
+                    step.backlog.values().fold(0.0, |total, b| total + b),
+                    step.cost_per_hour_usd
+                );
+            }
+            say!("cost of the period ${:.2}", timeline.cost_usd);
+            if !timeline.single_points_of_failure.is_empty() {
+                say!(
+                    "single points of failure: {}",
+                    timeline.single_points_of_failure.join(", ")
+                );
+            }
+            Ok(())
+        }
         Some(Command::Bench {
             sizes,
             repeat,
@@ -300,6 +376,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn parse_spike(text: &str) -> Result<staircase::timeline::Spike, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let [start, duration, multiplier] = parts.as_slice() else {
+        return Err(format!(
+            "expected START_S:DURATION_S:MULTIPLIER, found \"{text}\""
+        ));
+    };
+    let number = |field: &str, value: &str| {
+        value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| format!("{field} must be a non-negative number, found \"{value}\""))
+    };
+    Ok(staircase::timeline::Spike {
+        start_s: number("start", start)?,
+        duration_s: number("duration", duration)?,
+        multiplier: number("multiplier", multiplier)?,
+    })
 }
 
 fn source_label(file: &Option<PathBuf>, preset: &Option<String>) -> String {

@@ -1,0 +1,476 @@
+//! Time: a scenario (diurnal load, spikes, autoscaling, failures) stepped through the solver,
+//! with fluid backlogs carried from step to step.
+//!
+//! Each step solves the topology as it stands at that moment (load multiplier, live instances,
+//! failed nodes, cache warmth) and moves every node's backlog by (arrivals − capacity)·Δt,
+//! never below zero: a queue fills while arrivals exceed capacity and drains at
+//! capacity − arrivals afterwards. The burst a draining queue sends downstream is not modelled.
+
+use crate::model::{NodeId, NodeKind, Topology};
+use crate::solver::{solve, Params, SolveError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A temporary load multiplier.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spike {
+    pub start_s: f64,
+    pub duration_s: f64,
+    pub multiplier: f64,
+}
+
+/// Target-tracking autoscaling of one node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Autoscale {
+    pub node: NodeId,
+    /// Utilization the policy aims for (0.6 = 60% CPU).
+    pub target_utilization: f64,
+    pub min: u32,
+    pub max: u32,
+    /// Provision + boot + health check: time from decision to serving.
+    pub cold_start_s: f64,
+    /// Time after an action before the next one.
+    pub cooldown_s: f64,
+}
+
+/// Something that breaks at a moment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FailureKind {
+    /// `count` instances of the node stop (at least one stays).
+    InstancesDown { node: NodeId, count: u32 },
+    /// The node and its wires are gone.
+    NodeDown { node: NodeId },
+    /// The cache is emptied; its hit ratio climbs back linearly over `warmup_s`.
+    CacheFlush { node: NodeId, warmup_s: f64 },
+    /// Every node in the region is gone (traffic fails over where the graph allows).
+    RegionLost { region: String },
+}
+
+/// A failure at `at_s` seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub at_s: f64,
+    pub kind: FailureKind,
+}
+
+/// What happens over time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub duration_s: f64,
+    pub step_s: f64,
+    /// Follow a day: the trough (06:00) at the average rate, the peak (18:00) at the peak rate.
+    /// Without it the load stays at the peak rate times the profile.
+    pub diurnal: bool,
+    /// Piecewise-constant load multipliers (from time, multiplier); empty means 1.
+    pub profile: Vec<(f64, f64)>,
+    pub spikes: Vec<Spike>,
+    pub autoscale: Vec<Autoscale>,
+    pub failures: Vec<Failure>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            duration_s: 86_400.0,
+            step_s: 300.0,
+            diurnal: true,
+            profile: Vec::new(),
+            spikes: Vec::new(),
+            autoscale: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+}
+
+/// The system at one step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    pub t_s: f64,
+    pub load_multiplier: f64,
+    pub offered_rps: f64,
+    pub served_rps: f64,
+    pub dropped_rps: f64,
+    /// Requests waiting in fluid backlogs, per node with one.
+    pub backlog: BTreeMap<NodeId, f64>,
+    /// Live instances of the autoscaled nodes.
+    pub instances: BTreeMap<NodeId, u32>,
+    /// Monthly cost rate at this step, USD per hour.
+    pub cost_per_hour_usd: f64,
+}
+
+/// A whole run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Timeline {
+    pub steps: Vec<Step>,
+    /// Cost of the simulated period, USD.
+    pub cost_usd: f64,
+    /// Nodes on a synchronous path with a single instance: their failure stops traffic.
+    pub single_points_of_failure: Vec<String>,
+}
+
+/// Why a scenario could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TimelineError {
+    #[error(
+        "the step must be positive and at most the duration, found {step_s} s over {duration_s} s"
+    )]
+    BadStep { step_s: f64, duration_s: f64 },
+    #[error("at t = {t_s} s: {source}")]
+    Solve { t_s: f64, source: SolveError },
+}
+
+/// Load multiplier at `t` seconds: diurnal curve × profile × spikes.
+pub fn load_at(scenario: &Scenario, peak_multiplier: f64, t: f64) -> f64 {
+    let mut load = 1.0;
+    if scenario.diurnal {
+        // Peak at 18:00, trough at 06:00; the trough is the average rate (1/peak of the peak).
+        let phase = 2.0 * std::f64::consts::PI * (t - 6.0 * 3600.0) / 86_400.0;
+        let trough = 1.0 / peak_multiplier.max(1.0);
+        load *= trough + (1.0 - trough) * (1.0 - phase.cos()) / 2.0;
+    }
+    if let Some(&(_, multiplier)) = scenario.profile.iter().rev().find(|(from, _)| *from <= t) {
+        load *= multiplier;
+    }
+    for spike in &scenario.spikes {
+        if t >= spike.start_s && t < spike.start_s + spike.duration_s {
+            load *= spike.multiplier;
+        }
+    }
+    load
+}
+
+/// Scaling decisions waiting for their cold start.
+struct Pending {
+    ready_at: f64,
+    instances: u32,
+}
+
+/// Runs `scenario` on `topology`.
+pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, TimelineError> {
+    if !(scenario.step_s > 0.0 && scenario.step_s <= scenario.duration_s) {
+        return Err(TimelineError::BadStep {
+            step_s: scenario.step_s,
+            duration_s: scenario.duration_s,
+        });
+    }
+    let peak = topology
+        .workloads
+        .iter()
+        .map(|w| w.peak_multiplier)
+        .fold(1.0, f64::max);
+    let mut live: BTreeMap<NodeId, u32> = scenario
+        .autoscale
+        .iter()
+        .filter_map(|a| {
+            topology
+                .node(a.node)
+                .map(|n| (a.node, n.instances.clamp(a.min, a.max)))
+        })
+        .collect();
+    let mut pending: BTreeMap<NodeId, Pending> = BTreeMap::new();
+    let mut last_action: BTreeMap<NodeId, f64> = BTreeMap::new();
+    let mut backlog: BTreeMap<NodeId, f64> = BTreeMap::new();
+    let mut steps = Vec::new();
+    let mut cost_usd = 0.0;
+    let step_count = (scenario.duration_s / scenario.step_s).round() as usize;
+    let mut previous: Option<crate::report::Report> = None;
+    for index in 0..=step_count {
+        let t = index as f64 * scenario.step_s;
+        // Instances that finished their cold start now serve.
+        for (node, decision) in std::mem::take(&mut pending) {
+            if decision.ready_at <= t {
+                live.insert(node, decision.instances);
+            } else {
+                pending.insert(node, decision);
+            }
+        }
+        // Fluid backlogs over the interval just ended, at that interval's rates (the report
+        // of its start): capacity is what a node completes at full utilization.
+        if let Some(previous) = &previous {
+            advance_backlogs(&mut backlog, previous, scenario.step_s);
+        }
+        let current = topology_at(topology, scenario, &live, t);
+        let load = load_at(scenario, peak, t);
+        let params = Params {
+            load_multiplier: load,
+            class_percentiles: false,
+            ..Params::default()
+        };
+        let report =
+            solve(&current, &params).map_err(|source| TimelineError::Solve { t_s: t, source })?;
+        let dt = if index == 0 { 0.0 } else { scenario.step_s };
+        // Target tracking: instances × utilization / target, within bounds, after cooldown.
+        for policy in &scenario.autoscale {
+            let Some(figures) = report.node(policy.node) else {
+                continue;
+            };
+            let instances = live.get(&policy.node).copied().unwrap_or(policy.min);
+            let cooled = last_action
+                .get(&policy.node)
+                .is_none_or(|at| t - at >= policy.cooldown_s);
+            if !cooled || pending.contains_key(&policy.node) {
+                continue;
+            }
+            let wanted =
+                (f64::from(instances) * figures.offered_utilization / policy.target_utilization)
+                    .ceil()
+                    .clamp(f64::from(policy.min), f64::from(policy.max)) as u32;
+            if wanted > instances {
+                pending.insert(
+                    policy.node,
+                    Pending {
+                        ready_at: t + policy.cold_start_s,
+                        instances: wanted,
+                    },
+                );
+                last_action.insert(policy.node, t);
+            } else if wanted < instances {
+                live.insert(policy.node, wanted);
+                last_action.insert(policy.node, t);
+            }
+        }
+        let cost_per_hour = report.monthly_cost_usd / 730.0;
+        cost_usd += cost_per_hour * dt / 3600.0;
+        steps.push(Step {
+            t_s: t,
+            load_multiplier: load,
+            offered_rps: report.offered_rps,
+            served_rps: report.served_rps,
+            dropped_rps: report.dropped_rps,
+            backlog: backlog.clone(),
+            instances: live.clone(),
+            cost_per_hour_usd: cost_per_hour,
+        });
+        previous = Some(report);
+    }
+    Ok(Timeline {
+        steps,
+        cost_usd,
+        single_points_of_failure: single_points_of_failure(topology),
+    })
+}
+
+/// Moves every node's backlog by (arrivals − capacity)·`dt`, never below zero.
+fn advance_backlogs(backlog: &mut BTreeMap<NodeId, f64>, report: &crate::report::Report, dt: f64) {
+    for node in &report.nodes {
+        if node.utilization <= 0.0 {
+            continue;
+        }
+        let capacity = node.throughput_rps / node.utilization;
+        let queued = backlog.get(&node.id).copied().unwrap_or(0.0);
+        let next = queued + (node.arrival_rps - capacity) * dt;
+        // A residue below a billionth of a step's work is rounding: the queue is empty.
+        if next > 1e-9 * (capacity * dt).max(1.0) {
+            backlog.insert(node.id, next);
+        } else {
+            backlog.remove(&node.id);
+        }
+    }
+}
+
+/// The topology at time `t`: live instance counts and the failures that have happened.
+fn topology_at(
+    topology: &Topology,
+    scenario: &Scenario,
+    live: &BTreeMap<NodeId, u32>,
+    t: f64,
+) -> Topology {
+    let mut current = topology.clone();
+    for node in &mut current.nodes {
+        if let Some(&instances) = live.get(&node.id) {
+            node.instances = instances;
+        }
+    }
+    let mut removed: Vec<NodeId> = Vec::new();
+    for failure in scenario.failures.iter().filter(|f| f.at_s <= t) {
+        match &failure.kind {
+            FailureKind::InstancesDown { node, count } => {
+                if let Some(n) = current.nodes.iter_mut().find(|n| n.id == *node) {
+                    n.instances = n.instances.saturating_sub(*count).max(1);
+                }
+            }
+            FailureKind::NodeDown { node } => removed.push(*node),
+            FailureKind::CacheFlush { node, warmup_s } => {
+                let warmth = if *warmup_s > 0.0 {
+                    ((t - failure.at_s) / warmup_s).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                if let Some(n) = current.nodes.iter_mut().find(|n| n.id == *node) {
+                    if let NodeKind::Cache { hit_ratio } | NodeKind::Cdn { hit_ratio } = &mut n.kind
+                    {
+                        *hit_ratio *= warmth;
+                    }
+                }
+            }
+            FailureKind::RegionLost { region } => removed.extend(
+                current
+                    .nodes
+                    .iter()
+                    .filter(|n| &n.region == region && n.kind != NodeKind::Client)
+                    .map(|n| n.id),
+            ),
+        }
+    }
+    if !removed.is_empty() {
+        current.nodes.retain(|n| !removed.contains(&n.id));
+        current
+            .edges
+            .retain(|e| !removed.contains(&e.from) && !removed.contains(&e.to));
+        current.layout.retain(|id, _| !removed.contains(id));
+    }
+    current
+}
+
+/// Nodes with a single instance that some client waits for (not clients themselves).
+pub fn single_points_of_failure(topology: &Topology) -> Vec<String> {
+    let Ok(report) = solve(
+        topology,
+        &Params {
+            class_percentiles: false,
+            ..Params::default()
+        },
+    ) else {
+        return Vec::new();
+    };
+    let queued: Vec<NodeId> = report.async_bottleneck.iter().map(|b| b.id).collect();
+    topology
+        .nodes
+        .iter()
+        .zip(&report.nodes)
+        .filter(|(node, figures)| {
+            node.kind != NodeKind::Client
+                && node.instances == 1
+                && figures.arrival_rps > 0.0
+                && !queued.contains(&node.id)
+                && !matches!(node.kind, NodeKind::ShardGroup { shards, .. } if shards > 1)
+        })
+        .map(|(node, _)| node.name.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::station;
+
+    fn flat(duration_s: f64, step_s: f64) -> Scenario {
+        Scenario {
+            duration_s,
+            step_s,
+            diurnal: false,
+            ..Scenario::default()
+        }
+    }
+
+    #[test]
+    fn fluid_backlog_fills_and_drains() {
+        // M/M/4 at 25/s per server (capacity 100/s); 130/s for 60 s, then 70/s: the backlog
+        // reaches (130 − 100) × 60 = 1,800 at 60 s and drains at 30/s, empty at 120 s.
+        let topology = station(100.0, NodeKind::Service, 4, 25.0);
+        let scenario = Scenario {
+            profile: vec![(0.0, 1.3), (60.0, 0.7)],
+            ..flat(180.0, 1.0)
+        };
+        let timeline = run(&topology, &scenario).unwrap();
+        let at = |t: f64| {
+            timeline
+                .steps
+                .iter()
+                .find(|s| (s.t_s - t).abs() < 1e-9)
+                .and_then(|s| s.backlog.get(&2).copied())
+                .unwrap_or(0.0)
+        };
+        assert!((at(60.0) - 1_800.0).abs() < 1e-6, "{}", at(60.0));
+        assert!((at(90.0) - 900.0).abs() < 1e-6);
+        let empty = timeline
+            .steps
+            .iter()
+            .find(|s| s.t_s > 60.0 && s.backlog.is_empty())
+            .unwrap();
+        assert!((empty.t_s - 120.0).abs() < 1e-9, "drained at {}", empty.t_s);
+    }
+
+    #[test]
+    fn autoscaling_lags_by_its_cold_start() {
+        // Two 100 req/s servers at 100 req/s (50%); at 100 s the load triples. Target 60%:
+        // ceil(2 × 1.5 / 0.6) = 5 instances, serving only after the 90 s cold start.
+        let topology = station(100.0, NodeKind::AppServer, 2, 100.0);
+        let scenario = Scenario {
+            profile: vec![(0.0, 1.0), (100.0, 3.0)],
+            autoscale: vec![Autoscale {
+                node: 2,
+                target_utilization: 0.6,
+                min: 1,
+                max: 20,
+                cold_start_s: 90.0,
+                cooldown_s: 300.0,
+            }],
+            ..flat(400.0, 10.0)
+        };
+        let timeline = run(&topology, &scenario).unwrap();
+        let instances_at = |t: f64| {
+            timeline
+                .steps
+                .iter()
+                .find(|s| (s.t_s - t).abs() < 1e-9)
+                .map(|s| s.instances[&2])
+                .unwrap()
+        };
+        assert_eq!(instances_at(90.0), 2);
+        assert_eq!(instances_at(180.0), 2, "still booting");
+        assert_eq!(instances_at(190.0), 5, "ready after 90 s");
+        // While waiting, the overloaded tier built a backlog: (300 − 200) × 90 s.
+        let at_190 = timeline.steps.iter().find(|s| s.t_s == 190.0).unwrap();
+        assert!((at_190.backlog[&2] - 9_000.0).abs() < 1e-6);
+        // The day's cost reflects the extra instances.
+        assert!(
+            timeline.steps.last().unwrap().cost_per_hour_usd > timeline.steps[0].cost_per_hour_usd
+        );
+    }
+
+    #[test]
+    fn cache_flush_raises_database_load_by_the_miss_factor() {
+        // 90% hits: the database sees 10% of reads; flushed, it sees all of them (10x).
+        let mut topology = station(1_000.0, NodeKind::Cache { hit_ratio: 0.9 }, 1, 1e6);
+        let mut database = crate::model::Node::of_kind(3, NodeKind::Service);
+        database.capacity_rps = Some(5_000.0);
+        topology.nodes.push(database);
+        topology.edges.push(crate::model::Edge::route(2, 3));
+        let scenario = Scenario {
+            failures: vec![Failure {
+                at_s: 60.0,
+                kind: FailureKind::CacheFlush {
+                    node: 2,
+                    warmup_s: 600.0,
+                },
+            }],
+            ..flat(660.0, 60.0)
+        };
+        let timeline = run(&topology, &scenario).unwrap();
+        let database_load = |t: f64| {
+            let current = topology_at(&topology, &scenario, &BTreeMap::new(), t);
+            solve(&current, &Params::default())
+                .unwrap()
+                .node(3)
+                .unwrap()
+                .arrival_rps
+        };
+        assert!((database_load(0.0) - 100.0).abs() < 1e-9);
+        assert!((database_load(60.0) / database_load(0.0) - 10.0).abs() < 1e-9);
+        // Half warm after 300 s: hit ratio 0.45, the database sees 55%.
+        assert!((database_load(360.0) - 550.0).abs() < 1e-9);
+        assert_eq!(timeline.steps.len(), 12);
+    }
+
+    #[test]
+    fn single_instances_on_the_request_path_are_listed() {
+        let topology = station(10.0, NodeKind::AppServer, 1, 100.0);
+        assert_eq!(
+            single_points_of_failure(&topology),
+            vec!["AppServer 2".to_string()]
+        );
+        let redundant = station(10.0, NodeKind::AppServer, 2, 100.0);
+        assert!(single_points_of_failure(&redundant).is_empty());
+    }
+}
