@@ -234,3 +234,27 @@ fn planner_finds_and_applies_instance_counts() {
     let report = harness.state().report().unwrap();
     assert!(report.classes.iter().all(|c| c.latency_ms.p99 <= 200.0));
 }
+
+#[test]
+fn timeline_window_runs_a_day() {
+    let (mut harness, _) = harness();
+    click_menu(&mut harness, "Simulate", "A day on the timeline…");
+    assert!(harness.state().timeline.open);
+    harness.state_mut().timeline.spike_multiplier = 3.0;
+    harness.get_by_label("Run").click();
+    harness.run_steps(3);
+    let timeline = harness.state().timeline.result.clone().unwrap().unwrap();
+    assert_eq!(timeline.steps.len(), 289);
+    // The 3x spike at 18:00 overloads the single app server: a backlog builds while the new
+    // instances boot (one 5-minute step later).
+    let spike = timeline
+        .steps
+        .iter()
+        .find(|s| s.t_s >= 18.0 * 3600.0 + 300.0)
+        .unwrap();
+    assert!(spike.backlog.values().sum::<f64>() > 0.0);
+    assert!(timeline
+        .single_points_of_failure
+        .contains(&"App server".to_string()));
+    harness.get_by_label_contains("cost of the period");
+}

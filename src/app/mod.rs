@@ -75,6 +75,8 @@ pub enum Command {
     Plan,
     /// Applies the last plan's instance counts to the document.
     ApplyPlan,
+    /// Runs the timeline scenario set in the timeline window.
+    RunTimeline,
 }
 
 impl Command {
@@ -136,6 +138,8 @@ pub struct StaircaseApp {
     pub plan: Option<Result<crate::planner::Plan, String>>,
     /// Cost against p99 for instance counts of the bottleneck tier.
     pub instance_sweep: Option<(String, Vec<crate::sweep::InstancePoint>)>,
+    /// The timeline window's settings and last run.
+    pub timeline: panels::TimelineState,
 }
 
 impl StaircaseApp {
@@ -169,6 +173,7 @@ impl StaircaseApp {
             },
             plan: None,
             instance_sweep: None,
+            timeline: panels::TimelineState::default(),
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -331,6 +336,12 @@ impl StaircaseApp {
                         crate::catalog::Catalog::builtin(),
                     )
                     .map_err(|e| e.to_string()),
+                );
+            }
+            Command::RunTimeline => {
+                let scenario = self.timeline.scenario(&self.topology, self.report());
+                self.timeline.result = Some(
+                    crate::timeline::run(&self.topology, &scenario).map_err(|e| e.to_string()),
                 );
             }
             Command::ApplyPlan => {
@@ -628,6 +639,7 @@ impl StaircaseApp {
             let actions = self.canvas.show(ui, &self.topology, report.as_ref());
             commands.extend(actions.into_iter().map(Command::Canvas));
         });
+        panels::timeline_window(self, &ctx, &mut commands);
         panels::unsaved_prompt(self, &ctx, &mut commands);
         // Canvas positions are part of the document (metadata beside the model); they are read
         // before the commands run, since a command may replace the document.

@@ -52,6 +52,12 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 commands.push(Command::Quit);
             }
         });
+        ui.menu_button("Simulate", |ui| {
+            if ui.button("A day on the timeline…").clicked() {
+                app.timeline.open = true;
+                ui.close();
+            }
+        });
         ui.menu_button("Edit", |ui| {
             if ui.button("Undo").clicked() {
                 commands.push(Command::Undo);
@@ -879,4 +885,187 @@ pub fn unsaved_prompt(app: &mut StaircaseApp, ctx: &egui::Context, commands: &mu
             }
         });
     });
+}
+
+/// Settings of the timeline window and its last run.
+pub struct TimelineState {
+    pub open: bool,
+    pub hours: f64,
+    pub spike_hour: f64,
+    pub spike_minutes: f64,
+    pub spike_multiplier: f64,
+    pub autoscale: bool,
+    pub target_utilization: f64,
+    pub cold_start_s: f64,
+    pub cache_flush: bool,
+    pub cache_flush_hour: f64,
+    pub result: Option<Result<crate::timeline::Timeline, String>>,
+}
+
+impl Default for TimelineState {
+    fn default() -> Self {
+        TimelineState {
+            open: false,
+            hours: 24.0,
+            spike_hour: 18.0,
+            spike_minutes: 20.0,
+            spike_multiplier: 1.0,
+            autoscale: true,
+            target_utilization: 0.6,
+            cold_start_s: 180.0,
+            cache_flush: false,
+            cache_flush_hour: 12.0,
+            result: None,
+        }
+    }
+}
+
+impl TimelineState {
+    /// The scenario these settings describe: a day, an optional spike, autoscaling of the
+    /// bottleneck tier, an optional cache flush on the first cache.
+    pub fn scenario(
+        &self,
+        topology: &crate::model::Topology,
+        report: Option<&crate::report::Report>,
+    ) -> crate::timeline::Scenario {
+        use crate::timeline::{Autoscale, Failure, FailureKind, Scenario, Spike};
+        let mut scenario = Scenario {
+            duration_s: self.hours * 3600.0,
+            step_s: (self.hours * 3600.0 / 288.0).max(1.0),
+            ..Scenario::default()
+        };
+        if self.spike_multiplier != 1.0 {
+            scenario.spikes.push(Spike {
+                start_s: self.spike_hour * 3600.0,
+                duration_s: self.spike_minutes * 60.0,
+                multiplier: self.spike_multiplier,
+            });
+        }
+        if self.autoscale {
+            if let Some(node) = report
+                .and_then(|r| r.bottleneck.as_ref())
+                .and_then(|b| topology.node(b.id))
+            {
+                scenario.autoscale.push(Autoscale {
+                    node: node.id,
+                    target_utilization: self.target_utilization,
+                    min: 1,
+                    max: (node.instances * 10).max(10),
+                    cold_start_s: self.cold_start_s,
+                    cooldown_s: 300.0,
+                });
+            }
+        }
+        if self.cache_flush {
+            if let Some(cache) = topology
+                .nodes
+                .iter()
+                .find(|n| matches!(n.kind, NodeKind::Cache { .. }))
+            {
+                scenario.failures.push(Failure {
+                    at_s: self.cache_flush_hour * 3600.0,
+                    kind: FailureKind::CacheFlush {
+                        node: cache.id,
+                        warmup_s: 600.0,
+                    },
+                });
+            }
+        }
+        scenario
+    }
+}
+
+/// The timeline window: scenario settings, then load, backlog, instances and cost over time.
+pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &mut Vec<Command>) {
+    let mut open = app.timeline.open;
+    egui::Window::new("Timeline")
+        .open(&mut open)
+        .default_size([760.0, 560.0])
+        .show(ctx, |ui| {
+            let state = &mut app.timeline;
+            ui.horizontal(|ui| {
+                ui.label("Hours");
+                ui.add(DragValue::new(&mut state.hours).range(0.1..=168.0));
+                ui.separator();
+                ui.label("Spike ×");
+                ui.add(DragValue::new(&mut state.spike_multiplier).range(0.0..=100.0).speed(0.1));
+                ui.label("at hour");
+                ui.add(DragValue::new(&mut state.spike_hour).range(0.0..=168.0));
+                ui.label("for");
+                ui.add(DragValue::new(&mut state.spike_minutes).range(0.0..=10_000.0).suffix(" min"));
+            });
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut state.autoscale, "autoscale the bottleneck tier")
+                    .on_hover_text("Target tracking: instances × utilization / target, after a cold start, 5 min cooldown.");
+                ui.add(egui::Slider::new(&mut state.target_utilization, 0.2..=0.95).text("target"));
+                ui.add(DragValue::new(&mut state.cold_start_s).range(0.0..=3600.0).suffix(" s cold start"));
+            });
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut state.cache_flush, "flush the cache at hour");
+                ui.add(DragValue::new(&mut state.cache_flush_hour).range(0.0..=168.0));
+                if ui.button("Run").clicked() {
+                    commands.push(Command::RunTimeline);
+                }
+            });
+            match &state.result {
+                None => {
+                    ui.label("Set a scenario and press Run.");
+                }
+                Some(Err(error)) => {
+                    ui.colored_label(theme::ERROR_TEXT, error);
+                }
+                Some(Ok(timeline)) => {
+                    ui.label(format!(
+                        "cost of the period ${:.2}; single points of failure: {}",
+                        timeline.cost_usd,
+                        if timeline.single_points_of_failure.is_empty() {
+                            "none".to_string()
+                        } else {
+                            timeline.single_points_of_failure.join(", ")
+                        }
+                    ));
+                    let hours = |t: f64| t / 3600.0;
+                    let series = |pick: &dyn Fn(&crate::timeline::Step) -> f64| -> Vec<[f64; 2]> {
+                        timeline.steps.iter().map(|s| [hours(s.t_s), pick(s)]).collect()
+                    };
+                    ui.columns(2, |columns| {
+                        Plot::new("timeline-load")
+                            .height(200.0)
+                            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+                            .x_axis_label("hour")
+                            .y_axis_label("req/s")
+                            .show(&mut columns[0], |plot| {
+                                plot.line(Line::new("offered", PlotPoints::from(series(&|s| s.offered_rps))).color(theme::P50_LINE));
+                                plot.line(Line::new("served", PlotPoints::from(series(&|s| s.served_rps))).color(theme::HEALTHY));
+                                plot.line(Line::new("dropped", PlotPoints::from(series(&|s| s.dropped_rps))).color(theme::SATURATED));
+                            });
+                        Plot::new("timeline-backlog")
+                            .height(200.0)
+                            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+                            .x_axis_label("hour")
+                            .y_axis_label("requests waiting")
+                            .show(&mut columns[1], |plot| {
+                                plot.line(Line::new("backlog", PlotPoints::from(series(&|s| s.backlog.values().fold(0.0, |a, b| a + b)))).color(theme::WARM));
+                            });
+                    });
+                    ui.columns(2, |columns| {
+                        Plot::new("timeline-instances")
+                            .height(160.0)
+                            .x_axis_label("hour")
+                            .y_axis_label("instances")
+                            .show(&mut columns[0], |plot| {
+                                plot.line(Line::new("instances", PlotPoints::from(series(&|s| s.instances.values().map(|i| f64::from(*i)).fold(0.0, |a, b| a + b)))).color(theme::P99_LINE));
+                            });
+                        Plot::new("timeline-cost")
+                            .height(160.0)
+                            .x_axis_label("hour")
+                            .y_axis_label("$/hour")
+                            .show(&mut columns[1], |plot| {
+                                plot.line(Line::new("cost", PlotPoints::from(series(&|s| s.cost_per_hour_usd))).color(theme::COST_BAR));
+                            });
+                    });
+                }
+            }
+        });
+    app.timeline.open = open;
 }
