@@ -1,5 +1,6 @@
 //! Exports: the latency-versus-load and cost-per-tier charts as PNG or SVG (plotters, with the
-//! app's bundled font, no system font libraries) and the per-node report as CSV. Every file is
+//! app's bundled font, no system font libraries), the per-node report and the load sweep
+//! (throughput and percentiles against load) as CSV. Every file is
 //! written to a temporary name and renamed into place.
 
 use crate::document::write_atomically;
@@ -328,6 +329,49 @@ pub fn nodes_csv(report: &Report) -> Result<String, ExportError> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The load sweep as CSV: per load multiplier, offered, served and dropped req/s (the
+/// throughput curve) and each class's p50/p95/p99.
+pub fn sweep_csv(sweep: &LoadSweep) -> Result<String, ExportError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let names: Vec<String> = sweep
+        .points
+        .first()
+        .map(|p| p.classes.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    let mut header = vec![
+        "load".to_string(),
+        "offered_rps".to_string(),
+        "served_rps".to_string(),
+        "dropped_rps".to_string(),
+    ];
+    for name in &names {
+        for level in ["p50_ms", "p95_ms", "p99_ms"] {
+            header.push(format!("{name} {level}"));
+        }
+    }
+    writer.write_record(&header)?;
+    for point in &sweep.points {
+        let mut row = vec![
+            point.load.to_string(),
+            point.offered_rps.to_string(),
+            point.served_rps.to_string(),
+            point.dropped_rps.to_string(),
+        ];
+        for class in &point.classes {
+            row.extend([
+                class.p50_ms.to_string(),
+                class.p95_ms.to_string(),
+                class.p99_ms.to_string(),
+            ]);
+        }
+        writer.write_record(&row)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Writes the charts and the CSV for `formats` into `folder`, named after `stem`; returns the
 /// paths written.
 pub fn export_all(
@@ -370,7 +414,10 @@ pub fn export_all(
                     cost_svg(report, &cost_title)?.as_bytes(),
                 )?;
             }
-            Format::Csv => write(format!("{stem}-nodes.csv"), nodes_csv(report)?.as_bytes())?,
+            Format::Csv => {
+                write(format!("{stem}-nodes.csv"), nodes_csv(report)?.as_bytes())?;
+                write(format!("{stem}-sweep.csv"), sweep_csv(sweep)?.as_bytes())?;
+            }
         }
     }
     Ok(written)

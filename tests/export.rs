@@ -148,3 +148,23 @@ fn cli_export_writes_every_format() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown format \"gif\""));
     assert!("png".parse::<Format>().is_ok());
 }
+
+#[test]
+fn sweep_csv_has_the_throughput_curve() {
+    let (_, sweep) = stage_four();
+    let text = export::sweep_csv(&sweep).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "load");
+    assert_eq!(&headers[2], "served_rps");
+    assert!(headers.iter().any(|h| h == "users/read p99_ms"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), sweep.points.len());
+    for (row, point) in rows.iter().zip(&sweep.points) {
+        assert_eq!(row[0].parse::<f64>().unwrap(), point.load);
+        assert_eq!(row[2].parse::<f64>().unwrap(), point.served_rps);
+    }
+    // Below the knee, throughput follows the offered load: 5,787 req/s per unit of load.
+    let last = sweep.points.last().unwrap();
+    assert!((last.served_rps - 5_787.037 * last.load).abs() < 0.01 * last.served_rps);
+}
