@@ -237,6 +237,20 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         let Some(model) = self.topology.node(id) else {
             return;
         };
+        // Zoomed far out the text is unreadable: draw only the utilization bar (cheaper too).
+        let scale = ui
+            .ctx()
+            .layer_transform_to_global(ui.layer_id())
+            .map_or(1.0, |t| t.scaling);
+        if scale < 0.5 {
+            if let Some(figures) = self.figures(id).filter(|_| model.capacity_rps.is_some()) {
+                let bar = egui::ProgressBar::new(figures.utilization.clamp(0.0, 1.0) as f32)
+                    .fill(theme::utilization_color(figures.offered_utilization))
+                    .desired_width(130.0);
+                ui.add(bar);
+            }
+            return;
+        }
         ui.vertical(|ui| {
             ui.set_max_width(150.0);
             ui.label(

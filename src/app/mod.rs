@@ -126,6 +126,9 @@ pub struct StaircaseApp {
     pub(crate) workload_index: usize,
     /// Frame time of the last frames, seconds (shown in the status bar).
     pub frame_seconds: f64,
+    /// Smoothed wall time between frames, seconds (rendering included).
+    pub frame_interval: f64,
+    last_frame_at: Option<std::time::Instant>,
     /// The end-to-end percentiles of the report are out of date (being recomputed).
     pub percentiles_pending: bool,
     /// Time of the current frame, seconds.
@@ -164,6 +167,8 @@ impl StaircaseApp {
             close_confirmed: false,
             workload_index: 0,
             frame_seconds: 0.0,
+            frame_interval: 0.0,
+            last_frame_at: None,
             percentiles_pending: false,
             now: 0.0,
             notice: None,
@@ -561,6 +566,14 @@ impl StaircaseApp {
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         let started = std::time::Instant::now();
+        if let Some(previous) = self.last_frame_at.replace(started) {
+            let interval = (started - previous).as_secs_f64();
+            self.frame_interval = if self.frame_interval == 0.0 {
+                interval
+            } else {
+                0.9 * self.frame_interval + 0.1 * interval
+            };
+        }
         let now = ctx.input(|i| i.time);
         self.now = now;
         let before = self.topology.clone();

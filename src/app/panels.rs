@@ -84,6 +84,10 @@ pub fn status_bar(app: &StaircaseApp, ui: &mut Ui) {
         ui.separator();
         ui.label(format!("frame {:.1} ms", app.frame_seconds * 1000.0))
             .on_hover_text("Time to build the last frame, solve included.");
+        if app.frame_interval > 0.0 && app.frame_interval < 1.0 {
+            ui.label(format!("{:.0} fps", 1.0 / app.frame_interval))
+                .on_hover_text("Frames per second while the window keeps repainting (dragging, panning); rendering included.");
+        }
         if app.is_dirty() {
             ui.separator();
             ui.label("unsaved changes");
