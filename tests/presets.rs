@@ -20,6 +20,15 @@ fn solved(topology: &Topology) -> Report {
     solve(topology, &Params::default()).expect("solves")
 }
 
+/// The report at the workloads' average rate instead of their peak.
+fn solved_at_average(topology: &Topology) -> Report {
+    let params = Params {
+        at_peak: false,
+        ..Params::default()
+    };
+    solve(topology, &params).expect("solves")
+}
+
 fn node_named<'a>(report: &'a Report, name: &str) -> &'a staircase::report::NodeReport {
     report
         .nodes
@@ -74,14 +83,7 @@ fn daily_volume_to_average_and_peak() {
     let topology = load("stage-4-load-balancer.ron");
     let peak = solved(&topology);
     assert_eq!(peak.offered_rps.round(), 5_787.0);
-    let average = solve(
-        &topology,
-        &Params {
-            at_peak: false,
-            ..Params::default()
-        },
-    )
-    .unwrap();
+    let average = solved_at_average(&topology);
     assert_eq!(average.offered_rps.round(), 1_157.0);
 }
 
@@ -258,14 +260,7 @@ fn photo_feed_exercise_end_to_end() {
     // Article 000's exercise: 225M requests/day → 2,604 req/s; 4x peak ≈ 10,400; feed reads
     // 9,259/s at 95% hits → ~463 DB reads/s → one replica of 1,500; ~1,157 writes/s, no shards.
     let topology = load("exercise-photo-feed.ron");
-    let average = solve(
-        &topology,
-        &Params {
-            at_peak: false,
-            ..Params::default()
-        },
-    )
-    .unwrap();
+    let average = solved_at_average(&topology);
     assert_eq!(average.offered_rps.round(), 2_604.0);
     let report = solved(&topology);
     assert!((report.offered_rps - 10_416.7).abs() < 0.1);

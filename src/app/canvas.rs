@@ -134,6 +134,13 @@ pub fn default_position(index: usize) -> Position {
     }
 }
 
+/// The utilization bar of a node: filled to its busy fraction, coloured by its offered load.
+fn utilization_bar(figures: &NodeReport) -> egui::ProgressBar {
+    egui::ProgressBar::new(figures.utilization.clamp(0.0, 1.0) as f32)
+        .fill(theme::utilization_color(figures.offered_utilization))
+        .desired_width(130.0)
+}
+
 struct Viewer<'a> {
     topology: &'a Topology,
     report: Option<&'a Report>,
@@ -174,13 +181,12 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
     ) {
         let id = snarl[node];
         let title = self.title(&id);
-        let mut text = RichText::new(title).strong().color(self.color(id));
-        if self.is_bottleneck(id) {
-            text = RichText::new(format!("⚠ {}", self.title(&id)))
-                .strong()
-                .color(theme::BOTTLENECK);
-        }
-        ui.label(text);
+        let text = if self.is_bottleneck(id) {
+            RichText::new(format!("⚠ {title}")).color(theme::BOTTLENECK)
+        } else {
+            RichText::new(title).color(self.color(id))
+        };
+        ui.label(text.strong());
     }
 
     fn inputs(&mut self, node: &NodeId) -> usize {
@@ -244,10 +250,7 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
             .map_or(1.0, |t| t.scaling);
         if scale < 0.5 {
             if let Some(figures) = self.figures(id).filter(|_| model.capacity_rps.is_some()) {
-                let bar = egui::ProgressBar::new(figures.utilization.clamp(0.0, 1.0) as f32)
-                    .fill(theme::utilization_color(figures.offered_utilization))
-                    .desired_width(130.0);
-                ui.add(bar);
+                ui.add(utilization_bar(figures));
             }
             return;
         }
@@ -261,10 +264,8 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
                 return;
             };
             if model.capacity_rps.is_some() {
-                let bar = egui::ProgressBar::new(figures.utilization.clamp(0.0, 1.0) as f32)
-                    .fill(theme::utilization_color(figures.offered_utilization))
-                    .text(format!("ρ {:.0}%", figures.offered_utilization * 100.0))
-                    .desired_width(130.0);
+                let bar = utilization_bar(figures)
+                    .text(format!("ρ {:.0}%", figures.offered_utilization * 100.0));
                 ui.add(bar).on_hover_text(
                     "Utilization ρ = λ/(c·μ) of the busiest queue: arrivals over capacity.",
                 );
