@@ -66,6 +66,17 @@ pub fn advise(topology: &Topology, report: &Report) -> Vec<Advice> {
             }
         }
     }
+    for database in &topology.nodes {
+        if let Some(demand) = crate::solver::connection_demand(topology, database) {
+            advice.push(Advice {
+                trigger: demand,
+                next_move: "Put a connection pooler (PgBouncer) in front of the database, sized \
+                            to its max_connections."
+                    .into(),
+                stage: None,
+            });
+        }
+    }
     for node in &report.nodes {
         let Some(model) = topology.node(node.id) else {
             continue;

@@ -222,6 +222,9 @@ pub fn solve_with(
                 node.id, node.name, result.backlog, horizon
             ));
         }
+        if let Some(demand) = connection_demand(topology, node) {
+            warnings.push(demand);
+        }
         if node.pricing == Pricing::Spot && node.instance_type.is_empty() {
             warnings.push(format!(
                 "node {} \"{}\" is marked spot but has no instance type",
@@ -341,6 +344,59 @@ pub fn solve_with(
         nodes: node_reports,
         tiers,
         warnings,
+    })
+}
+
+/// When the app servers and workers wired straight to a database could hold more connections
+/// (instances × concurrency each) than its `max_connections` allows, the warning that says so
+/// (article 004: 20 servers × 25 threads = 500 against 400). The excess waits for a connection:
+/// the database serves at most `max_connections` queries per instance, and the rest queue.
+/// A connection pooler in front bounds the demand by its pool size instead.
+pub fn connection_demand(topology: &Topology, database: &crate::model::Node) -> Option<String> {
+    let NodeKind::Database {
+        max_connections, ..
+    } = database.kind
+    else {
+        return None;
+    };
+    let mut wanted: u64 = 0;
+    let mut parts = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for edge in topology.edges.iter().filter(|e| e.to == database.id) {
+        if !seen.insert(edge.from) || matches!(edge.kind, EdgeKind::Retry(_)) {
+            continue;
+        }
+        let Some(source) = topology.node(edge.from) else {
+            continue;
+        };
+        let connections = match source.kind {
+            NodeKind::AppServer | NodeKind::Workers | NodeKind::Service => {
+                u64::from(source.instances) * u64::from(source.concurrency)
+            }
+            NodeKind::ConnectionPooler { pool_size } => {
+                u64::from(source.instances) * u64::from(pool_size)
+            }
+            _ => continue,
+        };
+        wanted += connections;
+        parts.push(format!(
+            "{} ({} × {})",
+            source.name,
+            source.instances,
+            connections / u64::from(source.instances.max(1))
+        ));
+    }
+    let allowed = u64::from(max_connections) * u64::from(database.instances);
+    (wanted > allowed).then(|| {
+        format!(
+            "node {} \"{}\": {} can open {wanted} connections but max_connections allows {allowed}; \
+             {} requests wait for a connection at peak concurrency (a connection pooler in front \
+             bounds this)",
+            database.id,
+            database.name,
+            parts.join(" + "),
+            wanted - allowed
+        )
     })
 }
 

@@ -339,3 +339,64 @@ fn advisor_stays_quiet_with_room_to_spare() {
     let report = solved(&topology);
     assert!(advise(&topology, &report).is_empty());
 }
+
+#[test]
+fn too_many_connections_are_flagged() {
+    // Article 004: 20 app servers × 25 worker threads = 500 connections, max_connections 400.
+    let mut topology = load("stage-4-load-balancer.ron");
+    let app = topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == "App servers")
+        .unwrap();
+    app.instances = 20;
+    app.concurrency = 25;
+    if let NodeKind::Database {
+        max_connections, ..
+    } = &mut topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == "Postgres primary")
+        .unwrap()
+        .kind
+    {
+        *max_connections = 400;
+    }
+    let report = solved(&topology);
+    let warning = report
+        .warnings
+        .iter()
+        .find(|w| w.contains("max_connections"))
+        .expect("a connection warning");
+    assert!(
+        warning.contains("App servers (20 × 25) can open 500 connections"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("allows 400; 100 requests wait"),
+        "{warning}"
+    );
+    assert!(advise(&topology, &report)
+        .iter()
+        .any(|a| a.next_move.contains("connection pooler")));
+    // With a pooler of 100 connections in front, the demand fits.
+    let pooler_id = topology.next_id();
+    let mut pooler = Node::of_kind(pooler_id, NodeKind::ConnectionPooler { pool_size: 100 });
+    pooler.capacity_rps = Some(1e6);
+    topology.nodes.push(pooler);
+    for edge in &mut topology.edges {
+        if edge.to == 5 && edge.from == 3 {
+            edge.to = pooler_id;
+        }
+    }
+    topology.edges.push(Edge::route(pooler_id, 5));
+    let report = solved(&topology);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .all(|w| !w.contains("max_connections")),
+        "{:?}",
+        report.warnings
+    );
+}
