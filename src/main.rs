@@ -82,6 +82,9 @@ enum Command {
         /// A spike START_S:DURATION_S:MULTIPLIER, e.g. 64800:1200:10 (10x for 20 minutes at 18:00).
         #[arg(long, value_parser = parse_spike)]
         spike: Vec<staircase::timeline::Spike>,
+        /// Also write every step as CSV to this file.
+        #[arg(long)]
+        csv: Option<PathBuf>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -271,6 +274,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             step,
             flat,
             spike,
+            csv,
             json,
         }) => {
             let topology = load_input(Some(&file), None)?;
@@ -283,25 +287,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let timeline = staircase::timeline::run(&topology, &scenario)
                 .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
+            if let Some(path) = &csv {
+                staircase::document::write_atomically(path, timeline.to_csv()?.as_bytes())?;
+            }
             if json {
                 say!("{}", serde_json::to_string_pretty(&timeline)?);
                 return Ok(());
             }
             say!(
-                "{:>8} {:>7} {:>12} {:>12} {:>10} {:>14} {:>10}",
+                "{:>8} {:>7} {:>12} {:>12} {:>10} {:>14} {:>10} {:>10}",
                 "time",
                 "load",
                 "offered/s",
                 "served/s",
                 "dropped/s",
                 "backlog",
+                "p99 ms",
                 "$/hour"
             );
             let every = (timeline.steps.len() / 48).max(1);
             for step in timeline.steps.iter().step_by(every) {
                 let seconds = step.t_s as u64;
                 say!(
-                    "{:>5}:{:02} {:>7.3} {:>12.1} {:>12.1} {:>10.1} {:>14.0} {:>10.2}",
+                    "{:>5}:{:02} {:>7.3} {:>12.1} {:>12.1} {:>10.1} {:>14.0} {:>10} {:>10.2}",
                     seconds / 3600,
                     seconds % 3600 / 60,
                     step.load_multiplier,
@@ -309,6 +317,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     step.served_rps,
                     step.dropped_rps,
                     step.backlog.values().fold(0.0, |total, b| total + b),
+                    step.worst_p99_ms
+                        .map_or_else(|| "-".to_string(), |p| format!("{p:.1}")),
                     step.cost_per_hour_usd
                 );
             }

@@ -96,7 +96,14 @@ pub struct Step {
     pub instances: BTreeMap<NodeId, u32>,
     /// Monthly cost rate at this step, USD per hour.
     pub cost_per_hour_usd: f64,
+    /// The worst p99 of any request class, ms, plus the time to get through the largest
+    /// backlog (computed for topologies of up to [`P99_NODE_LIMIT`] nodes, where the inversion
+    /// is cheap enough for every step).
+    pub worst_p99_ms: Option<f64>,
 }
+
+/// Largest topology whose end-to-end p99 is computed at every step.
+pub const P99_NODE_LIMIT: usize = 60;
 
 /// A whole run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -191,9 +198,10 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
         }
         let current = topology_at(topology, scenario, &live, t);
         let load = load_at(scenario, peak, t);
+        let with_p99 = current.nodes.len() <= P99_NODE_LIMIT;
         let params = Params {
             load_multiplier: load,
-            class_percentiles: false,
+            class_percentiles: with_p99,
             ..Params::default()
         };
         let report =
@@ -240,6 +248,14 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
             backlog: backlog.clone(),
             instances: live.clone(),
             cost_per_hour_usd: cost_per_hour,
+            worst_p99_ms: with_p99.then(|| {
+                let steady = report
+                    .classes
+                    .iter()
+                    .map(|c| c.latency_ms.p99)
+                    .fold(0.0, f64::max);
+                steady + backlog_wait_ms(&backlog, &report)
+            }),
         });
         previous = Some(report);
     }
@@ -248,6 +264,19 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
         cost_usd,
         single_points_of_failure: single_points_of_failure(topology),
     })
+}
+
+/// The longest time a new request waits behind a backlog: the largest backlog ÷ capacity of
+/// any node, in ms (a request that reaches that node queues behind all of it).
+fn backlog_wait_ms(backlog: &BTreeMap<NodeId, f64>, report: &crate::report::Report) -> f64 {
+    backlog
+        .iter()
+        .filter_map(|(id, queued)| {
+            let node = report.node(*id)?;
+            (node.utilization > 0.0).then(|| queued / (node.throughput_rps / node.utilization))
+        })
+        .fold(0.0, f64::max)
+        * 1000.0
 }
 
 /// Moves every node's backlog by (arrivals − capacity)·`dt`, never below zero.
@@ -349,6 +378,47 @@ pub fn single_points_of_failure(topology: &Topology) -> Vec<String> {
         .collect()
 }
 
+impl Timeline {
+    /// The timeline as CSV: time, load, offered/served/dropped req/s, total backlog, live
+    /// instances of the autoscaled nodes, worst p99 and cost per hour.
+    pub fn to_csv(&self) -> Result<String, csv::Error> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record([
+            "t_s",
+            "load",
+            "offered_rps",
+            "served_rps",
+            "dropped_rps",
+            "backlog",
+            "instances",
+            "worst_p99_ms",
+            "cost_per_hour_usd",
+        ])?;
+        for step in &self.steps {
+            writer.write_record([
+                step.t_s.to_string(),
+                step.load_multiplier.to_string(),
+                step.offered_rps.to_string(),
+                step.served_rps.to_string(),
+                step.dropped_rps.to_string(),
+                step.backlog.values().fold(0.0, |a, b| a + b).to_string(),
+                step.instances
+                    .values()
+                    .map(|i| u64::from(*i))
+                    .sum::<u64>()
+                    .to_string(),
+                step.worst_p99_ms
+                    .map_or_else(String::new, |p| p.to_string()),
+                step.cost_per_hour_usd.to_string(),
+            ])?;
+        }
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| csv::Error::from(e.into_error()))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +452,28 @@ mod tests {
                 .unwrap_or(0.0)
         };
         assert!((at(60.0) - 1_800.0).abs() < 1e-6, "{}", at(60.0));
+        // While a backlog stands, new requests wait behind it: 1,800 at 100/s is 18 s more.
+        let p99 = |t: f64| {
+            timeline
+                .steps
+                .iter()
+                .find(|s| s.t_s == t)
+                .unwrap()
+                .worst_p99_ms
+                .unwrap()
+        };
+        assert!(p99(60.0) - p99(150.0) > 18_000.0);
+        assert!(p99(30.0) > p99(150.0));
+        let csv = timeline.to_csv().unwrap();
+        assert_eq!(csv.lines().count(), timeline.steps.len() + 1);
+        assert!(
+            csv.lines()
+                .nth(61)
+                .unwrap()
+                .starts_with("60,0.7,70,70,0,1800"),
+            "{}",
+            csv.lines().nth(61).unwrap()
+        );
         assert!((at(90.0) - 900.0).abs() < 1e-6);
         let empty = timeline
             .steps

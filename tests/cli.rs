@@ -164,3 +164,34 @@ fn a_closed_pipe_ends_quietly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn timeline_writes_every_step_as_csv() {
+    let folder = tempfile::tempdir().unwrap();
+    let csv = folder.path().join("day.csv");
+    let (code, stdout, stderr) = staircase(&[
+        "timeline",
+        &preset_path("stage-3-cache.ron"),
+        "--hours",
+        "1",
+        "--step",
+        "600",
+        "--spike",
+        "0:1200:2",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("cost of the period $"), "{stdout}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 1 + 7, "{text}");
+    // A bad spike is refused with the expected form.
+    let (code, _, stderr) = staircase(&[
+        "timeline",
+        &preset_path("stage-3-cache.ron"),
+        "--spike",
+        "soon",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("START_S:DURATION_S:MULTIPLIER"), "{stderr}");
+}

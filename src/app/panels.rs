@@ -1062,12 +1062,27 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             });
                         Plot::new("timeline-cost")
                             .height(160.0)
+                            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                             .x_axis_label("hour")
                             .y_axis_label("$/hour")
                             .show(&mut columns[1], |plot| {
-                                plot.line(Line::new("cost", PlotPoints::from(series(&|s| s.cost_per_hour_usd))).color(theme::COST_BAR));
+                                plot.line(Line::new("cost $/hour", PlotPoints::from(series(&|s| s.cost_per_hour_usd))).color(theme::COST_BAR));
                             });
                     });
+                    let p99: Vec<[f64; 2]> = timeline
+                        .steps
+                        .iter()
+                        .filter_map(|s| s.worst_p99_ms.map(|p| [hours(s.t_s), p]))
+                        .collect();
+                    if !p99.is_empty() {
+                        Plot::new("timeline-p99")
+                            .height(140.0)
+                            .x_axis_label("hour")
+                            .y_axis_label("worst p99 ms")
+                            .show(ui, |plot| {
+                                plot.line(Line::new("p99", PlotPoints::from(p99)).color(theme::P99_LINE));
+                            });
+                    }
                 }
             }
         });
