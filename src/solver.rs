@@ -182,6 +182,22 @@ pub fn solve_with(
     let linear = propagate(topology, &compiled, &external(false), horizon, false)?;
     let average = propagate(topology, &compiled, &external(true), horizon, false)?;
 
+    let mut warnings = Vec::new();
+    for (k, class) in compiled.classes.iter().enumerate() {
+        let client = &compiled.nodes[class.client];
+        let leaves = compiled.out_edges[class.client]
+            .iter()
+            .any(|edge| edge.served_factor(k) > 0.0 && !edge.is_call);
+        if client.finish[k] == 0.0 && !leaves && class.rate > 0.0 {
+            warnings.push(format!(
+                "workload \"{}\": {} requests have no route from client \"{}\"; they all fail",
+                class.workload,
+                class.kind.label(),
+                topology.nodes[class.client].name
+            ));
+        }
+    }
+
     // Per-node figures.
     let node_results: Vec<NodeResult> = map_indices(node_count, params.parallel, |v| {
         node_result(
@@ -195,7 +211,6 @@ pub fn solve_with(
         )
     });
 
-    let mut warnings = Vec::new();
     let mut node_reports = Vec::with_capacity(node_count);
     let mut tiers: BTreeMap<String, f64> = BTreeMap::new();
     for (v, node) in topology.nodes.iter().enumerate() {
@@ -741,7 +756,13 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 0.0
             };
             let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
-            nodes[v].finish[k] = 1.0 - forwarded;
+            // A client is where requests start, not where they are answered: with nowhere to
+            // send a class, its requests fail (they are counted as dropped, with a warning).
+            nodes[v].finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() {
+                0.0
+            } else {
+                1.0 - forwarded
+            };
             for &position in &eligible {
                 let share = forwarded * weight(position) / total_weight;
                 outs[position].factors[k] = share;

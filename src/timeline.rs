@@ -19,12 +19,28 @@ pub struct Spike {
     pub multiplier: f64,
 }
 
-/// Target-tracking autoscaling of one node.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How an autoscaler decides the instance count.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Policy {
+    /// instances × utilization / target, rounded up.
+    #[default]
+    TargetTracking,
+    /// Add (or remove, when negative) instances by the highest band the utilization is in:
+    /// (utilization at or above, change), e.g. [(0.8, 2), (0.95, 5), (0.0, -1)] applied from
+    /// the highest threshold down; the first band that matches wins.
+    Step(Vec<(f64, i32)>),
+    /// Set the count at fixed times: (from second, instances), e.g. a morning scale-up.
+    Scheduled(Vec<(f64, u32)>),
+}
+
+/// Autoscaling of one node.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Autoscale {
     pub node: NodeId,
-    /// Utilization the policy aims for (0.6 = 60% CPU).
+    /// Utilization a target-tracking policy aims for (0.6 = 60% CPU).
     pub target_utilization: f64,
+    /// How the instance count is decided.
+    pub policy: Policy,
     pub min: u32,
     pub max: u32,
     /// Provision + boot + health check: time from decision to serving.
@@ -44,6 +60,14 @@ pub enum FailureKind {
     CacheFlush { node: NodeId, warmup_s: f64 },
     /// Every node in the region is gone (traffic fails over where the graph allows).
     RegionLost { region: String },
+    /// A read replica lags its primary for `lag_s`: the `fresh_read_share` of its reads that
+    /// must see recent writes find stale data and are retried on `primary`.
+    ReplicaLag {
+        replica: NodeId,
+        primary: NodeId,
+        lag_s: f64,
+        fresh_read_share: f64,
+    },
 }
 
 /// A failure at `at_s` seconds.
@@ -213,16 +237,38 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
                 continue;
             };
             let instances = live.get(&policy.node).copied().unwrap_or(policy.min);
+            // A schedule is not a reaction: it has no cooldown.
+            let cooldown = match policy.policy {
+                Policy::Scheduled(_) => 0.0,
+                _ => policy.cooldown_s,
+            };
             let cooled = last_action
                 .get(&policy.node)
-                .is_none_or(|at| t - at >= policy.cooldown_s);
+                .is_none_or(|at| t - at >= cooldown);
             if !cooled || pending.contains_key(&policy.node) {
                 continue;
             }
-            let wanted =
-                (f64::from(instances) * figures.offered_utilization / policy.target_utilization)
-                    .ceil()
-                    .clamp(f64::from(policy.min), f64::from(policy.max)) as u32;
+            let utilization = figures.offered_utilization;
+            let raw = match &policy.policy {
+                Policy::TargetTracking => {
+                    (f64::from(instances) * utilization / policy.target_utilization).ceil()
+                }
+                Policy::Step(bands) => {
+                    let mut sorted = bands.clone();
+                    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    let change = sorted
+                        .iter()
+                        .find(|(threshold, _)| utilization >= *threshold)
+                        .map_or(0, |(_, change)| *change);
+                    f64::from(instances) + f64::from(change)
+                }
+                Policy::Scheduled(times) => times
+                    .iter()
+                    .filter(|(from, _)| *from <= t)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map_or(f64::from(instances), |(_, count)| f64::from(*count)),
+            };
+            let wanted = raw.clamp(f64::from(policy.min), f64::from(policy.max)) as u32;
             if wanted > instances {
                 pending.insert(
                     policy.node,
@@ -331,6 +377,29 @@ fn topology_at(
                         *hit_ratio *= warmth;
                     }
                 }
+            }
+            FailureKind::ReplicaLag {
+                replica,
+                primary,
+                lag_s,
+                fresh_read_share,
+            } => {
+                if t >= failure.at_s + lag_s {
+                    continue;
+                }
+                // The replica answers the reads that may be stale and passes the others on,
+                // like a cache that misses the fresh share.
+                let Some(node) = current.nodes.iter_mut().find(|n| n.id == *replica) else {
+                    continue;
+                };
+                node.tier = node.tier().to_string();
+                node.kind = NodeKind::Cache {
+                    hit_ratio: (1.0 - fresh_read_share).clamp(0.0, 1.0),
+                };
+                current.edges.push(crate::model::Edge {
+                    classes: vec![crate::model::ClassKind::Read],
+                    ..crate::model::Edge::route(*replica, *primary)
+                });
             }
             FailureKind::RegionLost { region } => removed.extend(
                 current
@@ -493,6 +562,7 @@ mod tests {
             autoscale: vec![Autoscale {
                 node: 2,
                 target_utilization: 0.6,
+                policy: Policy::TargetTracking,
                 min: 1,
                 max: 20,
                 cold_start_s: 90.0,
@@ -519,6 +589,63 @@ mod tests {
         assert!(
             timeline.steps.last().unwrap().cost_per_hour_usd > timeline.steps[0].cost_per_hour_usd
         );
+    }
+
+    #[test]
+    fn step_and_scheduled_policies() {
+        // Step: above 90% add 3 instances, below 30% remove one.
+        let topology = station(100.0, NodeKind::AppServer, 2, 100.0);
+        let step_policy = Autoscale {
+            node: 2,
+            target_utilization: 0.6,
+            policy: Policy::Step(vec![(0.9, 3), (0.3, 0), (0.0, -1)]),
+            min: 1,
+            max: 20,
+            cold_start_s: 60.0,
+            cooldown_s: 120.0,
+        };
+        let scenario = Scenario {
+            profile: vec![(0.0, 1.0), (100.0, 2.0), (400.0, 0.2)],
+            autoscale: vec![step_policy.clone()],
+            ..flat(800.0, 20.0)
+        };
+        let timeline = run(&topology, &scenario).unwrap();
+        let at = |t: f64| {
+            timeline
+                .steps
+                .iter()
+                .find(|s| s.t_s == t)
+                .unwrap()
+                .instances[&2]
+        };
+        // 200 req/s on 2 × 100: 100% ≥ 90% at 100 s → +3 after the 60 s cold start.
+        assert_eq!(at(140.0), 2);
+        assert_eq!(at(160.0), 5);
+        // At 0.2 load (40 req/s on 5: 8%) it steps down one at a time, one per 120 s cooldown;
+        // removing instances takes effect at once.
+        assert_eq!(at(380.0), 5);
+        assert_eq!(at(400.0), 4);
+        assert_eq!(at(500.0), 4);
+        assert_eq!(at(520.0), 3);
+        // Scheduled: 6 instances from 300 s, ready after the cold start, no cooldown.
+        let scheduled = Scenario {
+            autoscale: vec![Autoscale {
+                policy: Policy::Scheduled(vec![(300.0, 6)]),
+                ..step_policy
+            }],
+            ..flat(600.0, 20.0)
+        };
+        let timeline = run(&topology, &scheduled).unwrap();
+        let at = |t: f64| {
+            timeline
+                .steps
+                .iter()
+                .find(|s| s.t_s == t)
+                .unwrap()
+                .instances[&2]
+        };
+        assert_eq!(at(280.0), 2);
+        assert_eq!(at(360.0), 6);
     }
 
     #[test]
@@ -553,6 +680,113 @@ mod tests {
         // Half warm after 300 s: hit ratio 0.45, the database sees 55%.
         assert!((database_load(360.0) - 550.0).abs() < 1e-9);
         assert_eq!(timeline.steps.len(), 12);
+    }
+
+    #[test]
+    fn replica_lag_sends_fresh_reads_to_the_primary() {
+        // Client → replica; primary beside it. While the replica lags, 30% of its reads retry
+        // on the primary.
+        let mut topology = station(1_000.0, NodeKind::ReadReplica, 2, 2_000.0);
+        topology.nodes.push(crate::model::Node::of_kind(
+            3,
+            NodeKind::Database {
+                read_capacity_rps: 4_000.0,
+                write_capacity_rps: 2_000.0,
+                max_connections: 400,
+            },
+        ));
+        let scenario = Scenario {
+            failures: vec![Failure {
+                at_s: 60.0,
+                kind: FailureKind::ReplicaLag {
+                    replica: 2,
+                    primary: 3,
+                    lag_s: 120.0,
+                    fresh_read_share: 0.3,
+                },
+            }],
+            ..flat(300.0, 60.0)
+        };
+        let primary_reads = |t: f64| {
+            let current = topology_at(&topology, &scenario, &BTreeMap::new(), t);
+            let report = solve(&current, &Params::default()).unwrap();
+            report.node(3).unwrap().arrival_rps
+        };
+        assert_eq!(primary_reads(0.0), 0.0);
+        assert!((primary_reads(60.0) - 300.0).abs() < 1e-9);
+        assert!((primary_reads(120.0) - 300.0).abs() < 1e-9);
+        assert_eq!(primary_reads(180.0), 0.0, "caught up after 120 s");
+        assert!(run(&topology, &scenario).is_ok());
+    }
+
+    #[test]
+    fn losing_a_region_fails_over_and_raises_the_round_trip() {
+        use crate::model::{Edge, LbPolicy, Node, Region, RegionLink};
+        // Tokyo users resolve through GeoDNS to the Tokyo region (3 ms) or Virginia (155 ms).
+        let mut topology = station(100.0, NodeKind::Dns { geo: true }, 1, 1e6);
+        topology.nodes[1].capacity_rps = None;
+        topology.regions = vec![
+            Region {
+                name: "ap-northeast".into(),
+                lat: 35.7,
+                lon: 139.7,
+            },
+            Region {
+                name: "tokyo".into(),
+                lat: 35.7,
+                lon: 139.7,
+            },
+            Region {
+                name: "us-east".into(),
+                lat: 38.9,
+                lon: -77.4,
+            },
+        ];
+        topology.settings.region_rtt_ms = vec![
+            RegionLink {
+                a: "ap-northeast".into(),
+                b: "tokyo".into(),
+                rtt_ms: 3.0,
+            },
+            RegionLink {
+                a: "tokyo".into(),
+                b: "us-east".into(),
+                rtt_ms: 155.0,
+            },
+        ];
+        topology.workloads[0].region = "ap-northeast".into();
+        topology.nodes[0].region = "tokyo".into();
+        topology.nodes[1].region = "tokyo".into();
+        for (id, region) in [(3, "ap-northeast"), (4, "us-east")] {
+            let mut balancer = Node::of_kind(
+                id,
+                NodeKind::LoadBalancer {
+                    policy: LbPolicy::RoundRobin,
+                },
+            );
+            balancer.capacity_rps = None;
+            balancer.base_latency_ms = 0.0;
+            balancer.region = region.into();
+            topology.nodes.push(balancer);
+            topology.edges.push(Edge::route(2, id));
+        }
+        let scenario = Scenario {
+            failures: vec![Failure {
+                at_s: 60.0,
+                kind: FailureKind::RegionLost {
+                    region: "ap-northeast".into(),
+                },
+            }],
+            ..flat(120.0, 60.0)
+        };
+        let mean = |t: f64| {
+            let current = topology_at(&topology, &scenario, &BTreeMap::new(), t);
+            solve(&current, &Params::default()).unwrap().classes[0]
+                .latency_ms
+                .mean
+        };
+        assert!((mean(0.0) - 3.0).abs() < 1e-9);
+        assert!((mean(60.0) - 155.0).abs() < 1e-9);
     }
 
     #[test]

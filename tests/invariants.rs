@@ -223,3 +223,21 @@ fn retry_storm_with_no_way_out_is_a_clear_error() {
     let a = node.arrival_rps / 10.0;
     assert!((blocking - a / (1.0 + a)).abs() < 1e-9);
 }
+
+#[test]
+fn an_unwired_client_fails_its_requests_with_a_warning() {
+    let mut topology = common::single_station(50.0, 1, 100.0, None);
+    topology.edges.clear();
+    let report = solve(&topology, &Params::default()).unwrap();
+    assert_eq!(report.served_rps, 0.0);
+    assert_eq!(report.dropped_rps, 50.0);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("no route from client")),
+        "{:?}",
+        report.warnings
+    );
+    assert_conservation(&report, "unwired");
+}

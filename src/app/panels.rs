@@ -953,6 +953,7 @@ impl TimelineState {
                 scenario.autoscale.push(Autoscale {
                     node: node.id,
                     target_utilization: self.target_utilization,
+                    policy: crate::timeline::Policy::TargetTracking,
                     min: 1,
                     max: (node.instances * 10).max(10),
                     cold_start_s: self.cold_start_s,
