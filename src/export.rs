@@ -221,6 +221,133 @@ fn draw_cost<DB: DrawingBackend>(
     root.present().map_err(|e| e.to_string())
 }
 
+/// Draws offered, served and dropped req/s and the backlog-adjusted p99 over a timeline.
+fn draw_timeline<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    timeline: &crate::timeline::Timeline,
+    title: &str,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let hours = |t: f64| t / 3600.0;
+    let end = timeline
+        .steps
+        .last()
+        .map_or(1.0, |s| hours(s.t_s))
+        .max(1e-3);
+    let top = timeline
+        .steps
+        .iter()
+        .map(|s| s.offered_rps.max(s.served_rps))
+        .fold(0.0, f64::max)
+        .max(1e-3)
+        * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0.0..end, 0.0..top)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("time (hours)")
+        .y_desc("requests per second")
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (label, color, pick) in [
+        (
+            "offered",
+            P50,
+            (|s: &crate::timeline::Step| s.offered_rps) as fn(&_) -> f64,
+        ),
+        ("served", BAR, |s| s.served_rps),
+        ("dropped", KNEE, |s| s.dropped_rps),
+    ] {
+        let series: Vec<(f64, f64)> = timeline
+            .steps
+            .iter()
+            .map(|s| (hours(s.t_s), pick(s)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(series, color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The timeline chart as SVG text.
+pub fn timeline_svg(
+    timeline: &crate::timeline::Timeline,
+    title: &str,
+) -> Result<String, ExportError> {
+    let mut text = String::new();
+    draw_timeline(
+        SVGBackend::with_string(&mut text, CHART_SIZE).into_drawing_area(),
+        timeline,
+        title,
+    )
+    .map_err(draw_error("the timeline chart"))?;
+    Ok(text)
+}
+
+/// The timeline chart as PNG bytes.
+pub fn timeline_png(
+    timeline: &crate::timeline::Timeline,
+    title: &str,
+) -> Result<Vec<u8>, ExportError> {
+    png_bytes("the timeline chart", |area| {
+        draw_timeline(area, timeline, title)
+    })
+}
+
+/// Writes the timeline chart (PNG and SVG) and its CSV into `folder`; returns the paths.
+pub fn export_timeline(
+    timeline: &crate::timeline::Timeline,
+    name: &str,
+    folder: &Path,
+    stem: &str,
+) -> Result<Vec<PathBuf>, ExportError> {
+    std::fs::create_dir_all(folder).map_err(|source| ExportError::Folder {
+        path: folder.display().to_string(),
+        source,
+    })?;
+    let title = format!("{name}: traffic over time");
+    let files = [
+        (
+            format!("{stem}-timeline.png"),
+            timeline_png(timeline, &title)?,
+        ),
+        (
+            format!("{stem}-timeline.svg"),
+            timeline_svg(timeline, &title)?.into_bytes(),
+        ),
+        (
+            format!("{stem}-timeline.csv"),
+            timeline.to_csv()?.into_bytes(),
+        ),
+    ];
+    let mut written = Vec::new();
+    for (file, bytes) in files {
+        let path = folder.join(file);
+        write_atomically(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// The latency-versus-load chart as SVG text.
 pub fn latency_svg(sweep: &LoadSweep, title: &str) -> Result<String, ExportError> {
     let mut text = String::new();

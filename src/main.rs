@@ -85,6 +85,9 @@ enum Command {
         /// Also write every step as CSV to this file.
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// Also write the timeline chart (PNG, SVG) and CSV into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -275,6 +278,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             flat,
             spike,
             csv,
+            out,
             json,
         }) => {
             let topology = load_input(Some(&file), None)?;
@@ -289,6 +293,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
             if let Some(path) = &csv {
                 staircase::document::write_atomically(path, timeline.to_csv()?.as_bytes())?;
+            }
+            if let Some(folder) = &out {
+                let stem = file.file_stem().map_or_else(
+                    || "topology".to_string(),
+                    |s| s.to_string_lossy().into_owned(),
+                );
+                let name = if topology.name.is_empty() {
+                    stem.clone()
+                } else {
+                    topology.name.clone()
+                };
+                for path in staircase::export::export_timeline(&timeline, &name, folder, &stem)? {
+                    eprintln!("wrote {}", path.display());
+                }
             }
             if json {
                 say!("{}", serde_json::to_string_pretty(&timeline)?);

@@ -168,3 +168,34 @@ fn sweep_csv_has_the_throughput_curve() {
     let last = sweep.points.last().unwrap();
     assert!((last.served_rps - 5_787.037 * last.load).abs() < 0.01 * last.served_rps);
 }
+
+#[test]
+fn timeline_chart_exports() {
+    let topology = presets::find("stage-3-cache").unwrap().load().unwrap();
+    let scenario = staircase::timeline::Scenario {
+        duration_s: 3600.0,
+        step_s: 300.0,
+        ..Default::default()
+    };
+    let timeline = staircase::timeline::run(&topology, &scenario).unwrap();
+    let svg = export::timeline_svg(&timeline, "a day").unwrap();
+    let document = roxmltree::Document::parse(&svg).expect("valid SVG/XML");
+    let texts: Vec<&str> = document
+        .descendants()
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    for expected in [
+        "a day",
+        "time (hours)",
+        "requests per second",
+        "offered",
+        "served",
+        "dropped",
+    ] {
+        assert!(texts.contains(&expected), "missing {expected}");
+    }
+    let png = export::timeline_png(&timeline, "a day").unwrap();
+    let image = image::load_from_memory(&png).unwrap();
+    assert_eq!((image.width(), image.height()), CHART_SIZE);
+}

@@ -237,7 +237,7 @@ fn planner_finds_and_applies_instance_counts() {
 
 #[test]
 fn timeline_window_runs_a_day() {
-    let (mut harness, _) = harness();
+    let (mut harness, picker) = harness();
     click_menu(&mut harness, "Simulate", "A day on the timeline…");
     assert!(harness.state().timeline.open);
     harness.state_mut().timeline.spike_multiplier = 3.0;

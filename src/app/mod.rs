@@ -77,6 +77,8 @@ pub enum Command {
     ApplyPlan,
     /// Runs the timeline scenario set in the timeline window.
     RunTimeline,
+    /// Writes the last timeline's chart and CSV into a folder the user picks.
+    ExportTimeline,
 }
 
 impl Command {
@@ -348,6 +350,34 @@ impl StaircaseApp {
                 self.timeline.result = Some(
                     crate::timeline::run(&self.topology, &scenario).map_err(|e| e.to_string()),
                 );
+            }
+            Command::ExportTimeline => {
+                let Some(Ok(timeline)) = self.timeline.result.clone() else {
+                    return;
+                };
+                let Some(folder) = self.picker.pick_folder() else {
+                    return;
+                };
+                let stem = self
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.file_stem())
+                    .map_or_else(|| "topology".to_string(), |s| s.to_string_lossy().into());
+                let name = if self.topology.name.is_empty() {
+                    stem.clone()
+                } else {
+                    self.topology.name.clone()
+                };
+                match crate::export::export_timeline(&timeline, &name, &folder, &stem) {
+                    Ok(paths) => {
+                        self.notice = Some(format!(
+                            "Exported {} files to {}",
+                            paths.len(),
+                            folder.display()
+                        ));
+                    }
+                    Err(error) => self.error = Some(error.to_string()),
+                }
             }
             Command::ApplyPlan => {
                 if let Some(Ok(plan)) = &self.plan {

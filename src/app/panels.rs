@@ -1011,6 +1011,9 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                 if ui.button("Run").clicked() {
                     commands.push(Command::RunTimeline);
                 }
+                if matches!(state.result, Some(Ok(_))) && ui.button("Export…").clicked() {
+                    commands.push(Command::ExportTimeline);
+                }
             });
             match &state.result {
                 None => {
