@@ -257,4 +257,17 @@ fn timeline_window_runs_a_day() {
         .single_points_of_failure
         .contains(&"App server".to_string()));
     harness.get_by_label_contains("cost of the period");
+    // Its chart and CSV export through the picker.
+    let directory = tempfile::tempdir().unwrap();
+    *picker.next.borrow_mut() = Some(directory.path().to_path_buf());
+    harness.get_by_label("Export…").click();
+    harness.run_steps(3);
+    let png = directory.path().join("topology-timeline.png");
+    let image = image::open(&png).unwrap();
+    assert_eq!(
+        (image.width(), image.height()),
+        staircase::export::CHART_SIZE
+    );
+    let csv = std::fs::read_to_string(directory.path().join("topology-timeline.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 290);
 }
