@@ -341,6 +341,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             say!("cost of the period ${:.2}", timeline.cost_usd);
+            for (spike, drain) in scenario.spikes.iter().zip(&timeline.drain_after_spikes_s) {
+                match drain {
+                    Some(seconds) => say!(
+                        "spike x{} at {} s: backlogs drained {seconds:.0} s after it ended",
+                        spike.multiplier,
+                        spike.start_s
+                    ),
+                    None => say!(
+                        "spike x{} at {} s: backlogs not drained by the end",
+                        spike.multiplier,
+                        spike.start_s
+                    ),
+                }
+            }
             if !timeline.single_points_of_failure.is_empty() {
                 say!(
                     "single points of failure: {}",

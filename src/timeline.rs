@@ -137,6 +137,9 @@ pub struct Timeline {
     pub cost_usd: f64,
     /// Nodes on a synchronous path with a single instance: their failure stops traffic.
     pub single_points_of_failure: Vec<String>,
+    /// Per spike, seconds from its end until every backlog is empty (`None`: not within the
+    /// simulated period).
+    pub drain_after_spikes_s: Vec<Option<f64>>,
 }
 
 /// Why a scenario could not run.
@@ -305,10 +308,22 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
         });
         previous = Some(report);
     }
+    let drain_after_spikes_s = scenario
+        .spikes
+        .iter()
+        .map(|spike| {
+            let end = spike.start_s + spike.duration_s;
+            steps
+                .iter()
+                .find(|s| s.t_s >= end && s.backlog.is_empty())
+                .map(|s| s.t_s - end)
+        })
+        .collect();
     Ok(Timeline {
         steps,
         cost_usd,
         single_points_of_failure: single_points_of_failure(topology),
+        drain_after_spikes_s,
     })
 }
 
@@ -550,6 +565,19 @@ mod tests {
             .find(|s| s.t_s > 60.0 && s.backlog.is_empty())
             .unwrap();
         assert!((empty.t_s - 120.0).abs() < 1e-9, "drained at {}", empty.t_s);
+        // The same as a spike: 1.3x for 60 s on a 0.7x base drains 60 s after it ends.
+        let as_spike = Scenario {
+            profile: vec![(0.0, 0.7)],
+            spikes: vec![Spike {
+                start_s: 0.0,
+                duration_s: 60.0,
+                multiplier: 1.3 / 0.7,
+            }],
+            ..flat(180.0, 1.0)
+        };
+        let timeline = run(&topology, &as_spike).unwrap();
+        let drain = timeline.drain_after_spikes_s[0].unwrap();
+        assert!((drain - 60.0).abs() < 1e-9, "{drain}");
     }
 
     #[test]

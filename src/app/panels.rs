@@ -903,6 +903,12 @@ pub struct TimelineState {
     pub cold_start_s: f64,
     pub cache_flush: bool,
     pub cache_flush_hour: f64,
+    /// Lose instances of the bottleneck tier at an hour.
+    pub instances_down: u32,
+    pub instances_down_hour: f64,
+    /// Lose a whole region at an hour (empty: none).
+    pub region_lost: String,
+    pub region_lost_hour: f64,
     pub result: Option<Result<crate::timeline::Timeline, String>>,
 }
 
@@ -919,6 +925,10 @@ impl Default for TimelineState {
             cold_start_s: 180.0,
             cache_flush: false,
             cache_flush_hour: 12.0,
+            instances_down: 0,
+            instances_down_hour: 14.0,
+            region_lost: String::new(),
+            region_lost_hour: 16.0,
             result: None,
         }
     }
@@ -961,6 +971,24 @@ impl TimelineState {
                 });
             }
         }
+        let bottleneck = report.and_then(|r| r.bottleneck.as_ref()).map(|b| b.id);
+        if let Some(node) = bottleneck.filter(|_| self.instances_down > 0) {
+            scenario.failures.push(Failure {
+                at_s: self.instances_down_hour * 3600.0,
+                kind: FailureKind::InstancesDown {
+                    node,
+                    count: self.instances_down,
+                },
+            });
+        }
+        if !self.region_lost.is_empty() {
+            scenario.failures.push(Failure {
+                at_s: self.region_lost_hour * 3600.0,
+                kind: FailureKind::RegionLost {
+                    region: self.region_lost.clone(),
+                },
+            });
+        }
         if self.cache_flush {
             if let Some(cache) = topology
                 .nodes
@@ -987,6 +1015,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
         .open(&mut open)
         .default_size([760.0, 560.0])
         .show(ctx, |ui| {
+            let regions: Vec<String> = app.topology.regions.iter().map(|r| r.name.clone()).collect();
             let state = &mut app.timeline;
             ui.horizontal(|ui| {
                 ui.label("Hours");
@@ -1006,6 +1035,19 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                 ui.add(DragValue::new(&mut state.cold_start_s).range(0.0..=3600.0).suffix(" s cold start"));
             });
             ui.horizontal(|ui| {
+                ui.label("Lose");
+                ui.add(DragValue::new(&mut state.instances_down).range(0..=1000));
+                ui.label("bottleneck instances at hour");
+                ui.add(DragValue::new(&mut state.instances_down_hour).range(0.0..=168.0));
+                if !regions.is_empty() {
+                    ui.separator();
+                    ui.label("Lose region");
+                    region_picker(ui, "timeline-region", &mut state.region_lost, &regions);
+                    ui.label("at hour");
+                    ui.add(DragValue::new(&mut state.region_lost_hour).range(0.0..=168.0));
+                }
+            });
+            ui.horizontal(|ui| {
                 ui.checkbox(&mut state.cache_flush, "flush the cache at hour");
                 ui.add(DragValue::new(&mut state.cache_flush_hour).range(0.0..=168.0));
                 if ui.button("Run").clicked() {
@@ -1023,6 +1065,12 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                     ui.colored_label(theme::ERROR_TEXT, error);
                 }
                 Some(Ok(timeline)) => {
+                    for drain in &timeline.drain_after_spikes_s {
+                        ui.label(match drain {
+                            Some(seconds) => format!("backlogs drained {seconds:.0} s after the spike"),
+                            None => "backlogs not drained by the end".to_string(),
+                        });
+                    }
                     ui.label(format!(
                         "cost of the period ${:.2}; single points of failure: {}",
                         timeline.cost_usd,
