@@ -78,13 +78,60 @@ const P99: RGBColor = RGBColor(230, 90, 40);
 const KNEE: RGBColor = RGBColor(200, 30, 30);
 const BAR: RGBColor = RGBColor(70, 160, 100);
 
+/// A chart with f64 axes on both sides.
+type LineChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// The frame shared by the line charts: white background, title, labelled axes and grid.
+fn line_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<LineChart<'a, DB>, String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// The legend of a line chart, top left.
+fn draw_legend<'a, DB: DrawingBackend + 'a>(chart: &mut LineChart<'a, DB>) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Draws latency (p50, p95, p99 per class) against load multiplier, with the knee marked.
 fn draw_latency<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     sweep: &LoadSweep,
     title: &str,
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
     let max_load = sweep
         .points
         .iter()
@@ -99,20 +146,13 @@ fn draw_latency<DB: DrawingBackend>(
         .fold(0.0, f64::max)
         .max(1e-3)
         * 1.1;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 26))
-        .margin(16)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..max_load, 0.0..max_ms)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("load multiplier (x design load)")
-        .y_desc("response time (ms)")
-        .label_style(("sans-serif", 16))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let mut chart = line_chart(
+        &root,
+        title,
+        0.0..max_load,
+        0.0..max_ms,
+        ("load multiplier (x design load)", "response time (ms)"),
+    )?;
     let class_count = sweep.points.first().map_or(0, |p| p.classes.len());
     for index in 0..class_count {
         let name = sweep.points[0].classes[index].name.clone();
@@ -150,14 +190,7 @@ fn draw_latency<DB: DrawingBackend>(
             .label(format!("knee: bottleneck at utilization 1 (x{knee:.2})"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], KNEE.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_legend(&mut chart)?;
     root.present().map_err(|e| e.to_string())
 }
 
@@ -227,7 +260,6 @@ fn draw_timeline<DB: DrawingBackend>(
     timeline: &crate::timeline::Timeline,
     title: &str,
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
     let hours = |t: f64| t / 3600.0;
     let end = timeline
         .steps
@@ -241,20 +273,13 @@ fn draw_timeline<DB: DrawingBackend>(
         .fold(0.0, f64::max)
         .max(1e-3)
         * 1.1;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 26))
-        .margin(16)
-        .x_label_area_size(50)
-        .y_label_area_size(90)
-        .build_cartesian_2d(0.0..end, 0.0..top)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("time (hours)")
-        .y_desc("requests per second")
-        .label_style(("sans-serif", 16))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let mut chart = line_chart(
+        &root,
+        title,
+        0.0..end,
+        0.0..top,
+        ("time (hours)", "requests per second"),
+    )?;
     for (label, color, pick) in [
         (
             "offered",
@@ -277,14 +302,7 @@ fn draw_timeline<DB: DrawingBackend>(
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_legend(&mut chart)?;
     root.present().map_err(|e| e.to_string())
 }
 
@@ -346,6 +364,21 @@ pub fn export_timeline(
         written.push(path);
     }
     Ok(written)
+}
+
+/// File stem and chart title name for exports of a document: the file's stem (or
+/// "topology" when unsaved), and the topology's name (or that stem when it has none).
+pub fn export_names(path: Option<&Path>, topology_name: &str) -> (String, String) {
+    let stem = path.and_then(|p| p.file_stem()).map_or_else(
+        || "topology".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let name = if topology_name.is_empty() {
+        stem.clone()
+    } else {
+        topology_name.to_string()
+    };
+    (stem, name)
 }
 
 /// The latency-versus-load chart as SVG text.

@@ -205,15 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let loads = staircase::sweep::load_multipliers(report.headroom, 40);
             let sweep = staircase::sweep::load_sweep(&topology, &Params::default(), &loads)
                 .map_err(|e| InputError(format!("{label}: {e}")))?;
-            let stem = file.file_stem().map_or_else(
-                || "topology".to_string(),
-                |s| s.to_string_lossy().into_owned(),
-            );
-            let name = if topology.name.is_empty() {
-                stem.clone()
-            } else {
-                topology.name.clone()
-            };
+            let (stem, name) = staircase::export::export_names(Some(&file), &topology.name);
             let written =
                 staircase::export::export_all(&report, &sweep, &name, &out, &stem, &formats)?;
             for path in written {
@@ -295,15 +287,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 staircase::document::write_atomically(path, timeline.to_csv()?.as_bytes())?;
             }
             if let Some(folder) = &out {
-                let stem = file.file_stem().map_or_else(
-                    || "topology".to_string(),
-                    |s| s.to_string_lossy().into_owned(),
-                );
-                let name = if topology.name.is_empty() {
-                    stem.clone()
-                } else {
-                    topology.name.clone()
-                };
+                let (stem, name) = staircase::export::export_names(Some(&file), &topology.name);
                 for path in staircase::export::export_timeline(&timeline, &name, folder, &stem)? {
                     eprintln!("wrote {}", path.display());
                 }

@@ -619,6 +619,16 @@ mod tests {
         );
     }
 
+    /// Live instances of `node` at the step at `t` seconds.
+    fn instances_at(timeline: &Timeline, node: NodeId, t: f64) -> u32 {
+        timeline
+            .steps
+            .iter()
+            .find(|s| s.t_s == t)
+            .map(|s| s.instances[&node])
+            .expect("a step at that time")
+    }
+
     #[test]
     fn step_and_scheduled_policies() {
         // Step: above 90% add 3 instances, below 30% remove one.
@@ -638,14 +648,7 @@ mod tests {
             ..flat(800.0, 20.0)
         };
         let timeline = run(&topology, &scenario).unwrap();
-        let at = |t: f64| {
-            timeline
-                .steps
-                .iter()
-                .find(|s| s.t_s == t)
-                .unwrap()
-                .instances[&2]
-        };
+        let at = |t: f64| instances_at(&timeline, 2, t);
         // 200 req/s on 2 × 100: 100% ≥ 90% at 100 s → +3 after the 60 s cold start.
         assert_eq!(at(140.0), 2);
         assert_eq!(at(160.0), 5);
@@ -664,14 +667,7 @@ mod tests {
             ..flat(600.0, 20.0)
         };
         let timeline = run(&topology, &scheduled).unwrap();
-        let at = |t: f64| {
-            timeline
-                .steps
-                .iter()
-                .find(|s| s.t_s == t)
-                .unwrap()
-                .instances[&2]
-        };
+        let at = |t: f64| instances_at(&timeline, 2, t);
         assert_eq!(at(280.0), 2);
         assert_eq!(at(360.0), 6);
     }

@@ -358,16 +358,8 @@ impl StaircaseApp {
                 let Some(folder) = self.picker.pick_folder() else {
                     return;
                 };
-                let stem = self
-                    .path
-                    .as_ref()
-                    .and_then(|p| p.file_stem())
-                    .map_or_else(|| "topology".to_string(), |s| s.to_string_lossy().into());
-                let name = if self.topology.name.is_empty() {
-                    stem.clone()
-                } else {
-                    self.topology.name.clone()
-                };
+                let (stem, name) =
+                    crate::export::export_names(self.path.as_deref(), &self.topology.name);
                 match crate::export::export_timeline(&timeline, &name, &folder, &stem) {
                     Ok(paths) => {
                         self.notice = Some(format!(
@@ -450,16 +442,8 @@ impl StaircaseApp {
         let result = load_sweep(&self.topology, &Params::default(), &loads)
             .map_err(|e| e.to_string())
             .and_then(|sweep| {
-                let stem = self
-                    .path
-                    .as_ref()
-                    .and_then(|p| p.file_stem())
-                    .map_or_else(|| "topology".to_string(), |s| s.to_string_lossy().into());
-                let name = if self.topology.name.is_empty() {
-                    stem.clone()
-                } else {
-                    self.topology.name.clone()
-                };
+                let (stem, name) =
+                    crate::export::export_names(self.path.as_deref(), &self.topology.name);
                 use crate::export::Format;
                 crate::export::export_all(
                     &report,
