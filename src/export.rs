@@ -437,6 +437,14 @@ pub fn cost_png(report: &Report, title: &str) -> Result<Vec<u8>, ExportError> {
     png_bytes("the cost chart", |area| draw_cost(area, report, title))
 }
 
+/// The text written into an in-memory CSV writer.
+pub(crate) fn csv_text(writer: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// The CSV header of the per-node table.
 pub const CSV_HEADER: [&str; 17] = [
     "id",
@@ -483,10 +491,7 @@ pub fn nodes_csv(report: &Report) -> Result<String, ExportError> {
             node.monthly_cost_usd.to_string(),
         ])?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(csv_text(writer)?)
 }
 
 /// The load sweep as CSV: per load multiplier, offered, served and dropped req/s (the
@@ -526,10 +531,7 @@ pub fn sweep_csv(sweep: &LoadSweep) -> Result<String, ExportError> {
         }
         writer.write_record(&row)?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(csv_text(writer)?)
 }
 
 /// Writes the charts and the CSV for `formats` into `folder`, named after `stem`; returns the

@@ -318,7 +318,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     step.offered_rps,
                     step.served_rps,
                     step.dropped_rps,
-                    step.backlog.values().fold(0.0, |total, b| total + b),
+                    step.total_backlog(),
                     step.worst_p99_ms
                         .map_or_else(|| "-".to_string(), |p| format!("{p:.1}")),
                     step.cost_per_hour_usd

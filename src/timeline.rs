@@ -129,6 +129,15 @@ pub struct Step {
 /// Largest topology whose end-to-end p99 is computed at every step.
 pub const P99_NODE_LIMIT: usize = 60;
 
+impl Step {
+    /// Requests waiting in all backlogs together.
+    pub fn total_backlog(&self) -> f64 {
+        self.backlog
+            .values()
+            .fold(0.0, |total, queued| total + queued)
+    }
+}
+
 /// A whole run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Timeline {
@@ -485,7 +494,7 @@ impl Timeline {
                 step.offered_rps.to_string(),
                 step.served_rps.to_string(),
                 step.dropped_rps.to_string(),
-                step.backlog.values().fold(0.0, |a, b| a + b).to_string(),
+                step.total_backlog().to_string(),
                 step.instances
                     .values()
                     .map(|i| u64::from(*i))
@@ -496,10 +505,7 @@ impl Timeline {
                 step.cost_per_hour_usd.to_string(),
             ])?;
         }
-        let bytes = writer
-            .into_inner()
-            .map_err(|e| csv::Error::from(e.into_error()))?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        crate::export::csv_text(writer)
     }
 }
 

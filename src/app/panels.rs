@@ -1101,7 +1101,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .x_axis_label("hour")
                             .y_axis_label("requests waiting")
                             .show(&mut columns[1], |plot| {
-                                plot.line(Line::new("backlog", PlotPoints::from(series(&|s| s.backlog.values().fold(0.0, |a, b| a + b)))).color(theme::WARM));
+                                plot.line(Line::new("backlog", PlotPoints::from(series(&|s| s.total_backlog()))).color(theme::WARM));
                             });
                     });
                     ui.columns(2, |columns| {
