@@ -662,8 +662,9 @@ impl StaircaseApp {
                     }
                 });
             }
-            let report = self.report.as_ref().ok().cloned();
-            let actions = self.canvas.show(ui, &self.topology, report.as_ref());
+            let actions = self
+                .canvas
+                .show(ui, &self.topology, self.report.as_ref().ok());
             commands.extend(actions.into_iter().map(Command::Canvas));
         });
         panels::timeline_window(self, &ctx, &mut commands);
