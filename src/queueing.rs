@@ -328,14 +328,24 @@ fn solve_finite(
             mean_queue += (n as u64 - servers) as f64 * p;
         }
     }
-    let throughput = input.arrival * (1.0 - blocking);
+    // 1 − B summed from the states that admit an arrival: at huge loads B is within an ulp of 1,
+    // and the subtraction would lose the accepted share (and push utilization above 1).
+    let accepted: f64 = log_weights[..capacity_states as usize].iter().sum::<f64>() / total;
+    let throughput = input.arrival * accepted;
+    // The busy share E[min(N, c)]/c (= λ(1 − B)/(c·μ)): a sum of terms no larger than those of
+    // `total`, so rounding can never carry it above 1.
+    let busy: f64 = log_weights
+        .iter()
+        .enumerate()
+        .map(|(n, weight)| weight * (n as f64).min(c) / c)
+        .sum();
+    let utilization = busy / total;
     let mean_wait = if throughput > 0.0 {
         mean_queue / throughput
     } else {
         0.0
     };
     // An accepted arrival that finds n ≥ c present waits n − c + 1 departures at rate c·μ.
-    let accepted = 1.0 - blocking;
     let stage_probs: Vec<f64> = (servers..capacity_states)
         .map(|n| probability(n as usize) / accepted)
         .collect();
@@ -350,7 +360,7 @@ fn solve_finite(
     PoolSolution {
         throughput,
         dropped: input.arrival * blocking,
-        utilization: throughput * input.mean_service / c,
+        utilization,
         offered_utilization,
         mean_wait,
         mean_queue,
@@ -694,6 +704,25 @@ mod tests {
         };
         let p99 = quantile(0.99, 10.0, |t| mmc_response_tail(p_wait, rate, 1.0, t));
         assert!((p99 - 100f64.ln() * 10.0).abs() < 1e-6, "p99 = {p99}");
+    }
+
+    #[test]
+    fn mmck_at_huge_load_carries_at_most_its_capacity() {
+        // λ = 1.9·10⁷ against 6 servers of μ = 4.33 and 3 waiting places: almost every arrival
+        // is blocked, the servers are busy all the time, and never more than busy.
+        let (servers, service_rate) = (6u64, 4.33);
+        let pool = solve_pool(&PoolInput {
+            arrival: 1.9e7,
+            servers,
+            mean_service: 1.0 / service_rate,
+            service_scv: 1.0,
+            buffer: Some(3),
+            overload_horizon: 60.0,
+        });
+        let capacity = servers as f64 * service_rate;
+        assert!(pool.utilization <= 1.0, "ρ = {}", pool.utilization);
+        assert!((pool.throughput - capacity).abs() < 1e-5 * capacity);
+        assert!((pool.throughput + pool.dropped - 1.9e7).abs() < 1e-6);
     }
 
     #[test]

@@ -53,8 +53,8 @@ pub enum SolveError {
     #[error("load multiplier must be a finite number from 0 to 1e6, found {0}")]
     BadLoad(f64),
     #[error(
-        "the traffic equations do not converge: the loop through \"{node}\" sends back as much \
-         traffic as it receives (retries or routing cycles with no way out)"
+        "the traffic equations do not converge: the loop through \"{node}\" sends back at least \
+         as much traffic as it receives (retries, calls or routing cycles with no way out)"
     )]
     Diverged { node: String },
     #[error("the traffic equations did not settle after {passes} passes (last change {change:e})")]
@@ -178,6 +178,7 @@ pub fn solve_with(
         }
         rates
     };
+    check_loops(topology, &compiled, horizon)?;
     let flows = propagate(topology, &compiled, &external(false), horizon, true)?;
     let linear = propagate(topology, &compiled, &external(false), horizon, false)?;
     let average = propagate(topology, &compiled, &external(true), horizon, false)?;
@@ -870,6 +871,35 @@ fn pool_inputs(node: &CompiledNode, arrivals: &[f64], horizon: f64) -> Option<Ve
             })
             .collect(),
     )
+}
+
+/// Rejects a loop that multiplies the requests going round it (a gain of one or more), even
+/// when the offered traffic never enters it without drops: the smallest trickle of retries
+/// into such a loop grows until something saturates, so the linear view (zero flow) and the
+/// blocking view (a self-sustaining storm) would disagree. Seeds one request of each class at
+/// every node that class can reach and solves the linear traffic equations from there.
+fn check_loops(topology: &Topology, compiled: &Compiled, horizon: f64) -> Result<(), SolveError> {
+    if compiled.acyclic {
+        return Ok(());
+    }
+    let class_count = compiled.classes.len();
+    let mut seed = vec![0.0; compiled.nodes.len() * class_count];
+    let mut stack = Vec::new();
+    for (k, class) in compiled.classes.iter().enumerate() {
+        stack.push(class.client);
+        while let Some(v) = stack.pop() {
+            if seed[v * class_count + k] > 0.0 {
+                continue;
+            }
+            seed[v * class_count + k] = 1.0;
+            for edge in &compiled.out_edges[v] {
+                if edge.factors[k] > 0.0 && seed[edge.to * class_count + k] == 0.0 {
+                    stack.push(edge.to);
+                }
+            }
+        }
+    }
+    propagate(topology, compiled, &seed, horizon, false).map(|_| ())
 }
 
 /// Solves the traffic equations. With `blocking` false, no node drops or caps throughput
