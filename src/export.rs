@@ -446,7 +446,7 @@ pub(crate) fn csv_text(writer: csv::Writer<Vec<u8>>) -> Result<String, csv::Erro
 }
 
 /// The CSV header of the per-node table.
-pub const CSV_HEADER: [&str; 17] = [
+pub const CSV_HEADER: [&str; 18] = [
     "id",
     "name",
     "kind",
@@ -459,6 +459,7 @@ pub const CSV_HEADER: [&str; 17] = [
     "utilization",
     "queue_len",
     "in_system",
+    "connection_wait_ms",
     "mean_ms",
     "p50_ms",
     "p95_ms",
@@ -484,6 +485,7 @@ pub fn nodes_csv(report: &Report) -> Result<String, ExportError> {
             node.utilization.to_string(),
             node.queue_len.to_string(),
             node.in_system.to_string(),
+            node.connection_wait_ms.to_string(),
             node.latency_ms.mean.to_string(),
             node.latency_ms.p50.to_string(),
             node.latency_ms.p95.to_string(),

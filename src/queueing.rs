@@ -100,8 +100,21 @@ pub enum WaitDist {
         stage_probs: Vec<f64>,
         stage_rate: f64,
     },
-    /// Fluid overload: arrivals over the horizon wait uniformly between 0 and `max`.
-    Uniform { max: f64 },
+    /// Fluid overload: with probability `p_wait`, a wait uniform between 0 and `max`, cut off
+    /// at `cap` (`cap` = `max` for no cut-off). A queue overloaded over the horizon has
+    /// `p_wait` 1 and `cap` = `max`; the cut-off and the probability describe the parts of
+    /// that wait spent in front of and behind a connection limit.
+    Uniform { p_wait: f64, max: f64, cap: f64 },
+    /// Waits with probability `p_wait` for a geometric number of exponential stages
+    /// (P(j stages) = (1 − ratio)·ratio^{j−1}, each of rate `stage_rate`), but for at most
+    /// `cap` stages: the wait inside a database that holds `cap` more requests than it has
+    /// servers, when the rest wait for a connection in front of it.
+    CappedStages {
+        p_wait: f64,
+        ratio: f64,
+        stage_rate: f64,
+        cap: u64,
+    },
 }
 
 impl WaitDist {
@@ -111,7 +124,38 @@ impl WaitDist {
             WaitDist::Zero => 1.0,
             WaitDist::Exponential { p_wait, .. } => 1.0 - p_wait,
             WaitDist::ErlangMix { stage_probs, .. } => 1.0 - stage_probs.iter().sum::<f64>(),
-            WaitDist::Uniform { .. } => 0.0,
+            WaitDist::Uniform { p_wait, .. } | WaitDist::CappedStages { p_wait, .. } => {
+                1.0 - p_wait
+            }
+        }
+    }
+
+    /// Mean wait.
+    pub fn mean(&self) -> f64 {
+        match self {
+            WaitDist::Zero => 0.0,
+            WaitDist::Exponential { p_wait, rate } => p_wait / rate,
+            WaitDist::ErlangMix {
+                stage_probs,
+                stage_rate,
+            } => {
+                stage_probs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, p)| (j + 1) as f64 * p)
+                    .sum::<f64>()
+                    / stage_rate
+            }
+            WaitDist::Uniform { p_wait, max, cap } => p_wait * (cap - cap * cap / (2.0 * max)),
+            WaitDist::CappedStages {
+                p_wait,
+                ratio,
+                stage_rate,
+                cap,
+            } => {
+                // E[min(J, cap)] = Σ_{j=1..cap} P(J ≥ j) = (1 − ratio^cap)/(1 − ratio).
+                p_wait * (1.0 - ratio.powf(*cap as f64)) / ((1.0 - ratio) * stage_rate)
+            }
         }
     }
 
@@ -137,13 +181,36 @@ impl WaitDist {
                 }
                 total
             }
-            WaitDist::Uniform { max } => {
-                let x = s * *max;
-                if x.norm() < 1e-8 {
-                    one - x * 0.5
+            WaitDist::Uniform { p_wait, max, cap } => {
+                // (1/max)·∫₀^cap e^{−st} dt + (1 − cap/max)·e^{−s·cap}.
+                let x = s * *cap;
+                let spread = if x.norm() < 1e-3 {
+                    // (1 − e^{−x})/x by its series, free of cancellation near 0.
+                    (one - x * (one - x * (one - x * 0.25) / 3.0) * 0.5) * (*cap / *max)
                 } else {
-                    (one - (-x).exp()) / x
-                }
+                    (one - (-x).exp()) / (s * *max)
+                };
+                let waited = spread + (-x).exp() * (1.0 - *cap / *max);
+                one * (1.0 - p_wait) + waited * *p_wait
+            }
+            WaitDist::CappedStages {
+                p_wait,
+                ratio,
+                stage_rate,
+                cap,
+            } => {
+                // Σ_{j<cap} (1 − r)·r^{j−1}·z^j + r^{cap−1}·z^cap with z = θ/(s + θ).
+                let z = *stage_rate / (s + *stage_rate);
+                let rz = z * *ratio;
+                let below = cap.saturating_sub(1) as f64;
+                let geometric = if (one - rz).norm() < 1e-12 {
+                    one * below
+                } else {
+                    (one - rz.powf(below)) / (one - rz)
+                };
+                let waited =
+                    z * geometric * (1.0 - ratio) + z.powf(*cap as f64) * ratio.powf(below);
+                one * (1.0 - p_wait) + waited * *p_wait
             }
         }
     }
@@ -243,7 +310,11 @@ pub fn solve_pool(input: &PoolInput) -> PoolSolution {
             mean_in_system: mean_queue + c,
             backlog_growth: growth,
             wait: if max_wait > 0.0 {
-                WaitDist::Uniform { max: max_wait }
+                WaitDist::Uniform {
+                    p_wait: 1.0,
+                    max: max_wait,
+                    cap: max_wait,
+                }
             } else {
                 WaitDist::Zero
             },
@@ -272,6 +343,122 @@ pub fn solve_pool(input: &PoolInput) -> PoolSolution {
         mean_in_system: mean_queue + offered_load,
         backlog_growth: 0.0,
         wait,
+    }
+}
+
+/// The wait of a FIFO pool split at a connection limit: the part spent waiting for one of
+/// the connections (at the pool that holds them) and the part spent inside the database.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionSplit {
+    /// Wait for a free connection.
+    pub pool: WaitDist,
+    /// Wait inside the database, behind the queries already holding connections.
+    pub database: WaitDist,
+}
+
+/// Splits the wait of `solution` for a database whose `servers` run queries while up to
+/// `slots` more requests hold a connection and wait inside it: an arrival that finds n
+/// requests present waits n − c + 1 departures in all, of which max(n − c − slots + 1, 0)
+/// for a connection (the pool) and the rest inside the database. `capacity` is c·μ.
+///
+/// For M/M/c the departures ahead of a waiting arrival are geometric with ratio ρ, so the
+/// wait for a connection is again exponential: P(wait for a connection) = C(c, a)·ρ^slots with
+/// the rate c·μ − λ of the whole wait, and the mean splits in ρ^slots and 1 − ρ^slots.
+///
+/// ```
+/// use staircase::queueing::{solve_pool, split_at_connections, PoolInput};
+/// // M/M/16 at ρ = 0.9 behind a pool of 20 connections: 4 waiting places inside the database.
+/// let input = PoolInput { arrival: 14.4, servers: 16, mean_service: 1.0, service_scv: 1.0,
+///     buffer: None, overload_horizon: 60.0 };
+/// let pool = solve_pool(&input);
+/// let split = split_at_connections(&pool, 16.0, 4);
+/// let share = 0.9f64.powi(4);
+/// assert!((split.pool.mean() - pool.mean_wait * share).abs() < 1e-12);
+/// assert!((split.database.mean() - pool.mean_wait * (1.0 - share)).abs() < 1e-12);
+/// ```
+pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) -> ConnectionSplit {
+    let whole = || ConnectionSplit {
+        pool: solution.wait.clone(),
+        database: WaitDist::Zero,
+    };
+    match &solution.wait {
+        WaitDist::Zero => ConnectionSplit {
+            pool: WaitDist::Zero,
+            database: WaitDist::Zero,
+        },
+        _ if slots == 0 => whole(),
+        &WaitDist::Exponential { p_wait, rate } => {
+            let ratio = solution.offered_utilization;
+            if !(ratio > 0.0 && ratio < 1.0) {
+                return whole();
+            }
+            ConnectionSplit {
+                pool: WaitDist::Exponential {
+                    p_wait: p_wait * ratio.powf(slots as f64),
+                    rate,
+                },
+                database: WaitDist::CappedStages {
+                    p_wait,
+                    ratio,
+                    stage_rate: rate / (1.0 - ratio),
+                    cap: slots,
+                },
+            }
+        }
+        WaitDist::ErlangMix {
+            stage_probs,
+            stage_rate,
+        } => {
+            let slots = usize::try_from(slots).unwrap_or(usize::MAX);
+            let mut database = stage_probs.clone();
+            let mut pool = Vec::new();
+            if database.len() > slots {
+                pool = database.split_off(slots);
+                if let Some(last) = database.last_mut() {
+                    *last += pool.iter().sum::<f64>();
+                }
+            }
+            let mix = |stage_probs: Vec<f64>| {
+                if stage_probs.iter().any(|p| *p > 0.0) {
+                    WaitDist::ErlangMix {
+                        stage_probs,
+                        stage_rate: *stage_rate,
+                    }
+                } else {
+                    WaitDist::Zero
+                }
+            };
+            ConnectionSplit {
+                pool: mix(pool),
+                database: mix(database),
+            }
+        }
+        &WaitDist::Uniform { p_wait, max, cap } => {
+            // In a fluid backlog the database holds its `slots` waiting requests for
+            // slots/(c·μ) seconds; any wait beyond that is spent waiting for a connection.
+            let inside = slots as f64 / capacity;
+            let pool = if cap > inside && max > inside {
+                WaitDist::Uniform {
+                    p_wait: p_wait * (max - inside) / max,
+                    max: max - inside,
+                    cap: cap - inside,
+                }
+            } else {
+                WaitDist::Zero
+            };
+            ConnectionSplit {
+                pool,
+                database: WaitDist::Uniform {
+                    p_wait,
+                    max,
+                    cap: cap.min(inside),
+                },
+            }
+        }
+        WaitDist::CappedStages { .. } => ConnectionSplit {
+            pool: WaitDist::Zero,
+            database: solution.wait.clone(),
+        },
     }
 }
 
@@ -704,6 +891,94 @@ mod tests {
         };
         let p99 = quantile(0.99, 10.0, |t| mmc_response_tail(p_wait, rate, 1.0, t));
         assert!((p99 - 100f64.ln() * 10.0).abs() < 1e-6, "p99 = {p99}");
+    }
+
+    /// −d/ds of the transform at 0, by a central difference.
+    fn mean_from_transform(dist: &WaitDist) -> f64 {
+        let h = 1e-6;
+        let at = |x: f64| dist.lst(Complex64::new(x, 0.0)).re;
+        -(at(h) - at(-h)) / (2.0 * h)
+    }
+
+    #[test]
+    fn capped_stages_match_the_explicit_erlang_mix() {
+        // Geometric stages (ratio 0.8) cut off at 5: the same as listing the five stage counts.
+        let (p_wait, ratio, stage_rate, cap) = (0.6, 0.8, 3.0, 5u64);
+        let capped = WaitDist::CappedStages {
+            p_wait,
+            ratio,
+            stage_rate,
+            cap,
+        };
+        let mut stage_probs: Vec<f64> = (1..cap)
+            .map(|j| p_wait * (1.0 - ratio) * ratio.powi(j as i32 - 1))
+            .collect();
+        stage_probs.push(p_wait * ratio.powi(cap as i32 - 1));
+        let explicit = WaitDist::ErlangMix {
+            stage_probs,
+            stage_rate,
+        };
+        for s in [
+            Complex64::new(0.0, 0.0),
+            Complex64::new(0.5, 2.0),
+            Complex64::new(3.0, -7.0),
+        ] {
+            assert!((capped.lst(s) - explicit.lst(s)).norm() < 1e-12, "at {s}");
+        }
+        assert!((capped.mean() - explicit.mean()).abs() < 1e-12);
+        assert!((capped.mean() - mean_from_transform(&capped)).abs() < 1e-6);
+        assert!((capped.zero_mass() - explicit.zero_mass()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_cut_off_uniform_wait_has_the_mean_of_its_transform() {
+        for dist in [
+            WaitDist::Uniform {
+                p_wait: 1.0,
+                max: 2.0,
+                cap: 2.0,
+            },
+            WaitDist::Uniform {
+                p_wait: 0.7,
+                max: 2.0,
+                cap: 0.5,
+            },
+        ] {
+            assert!((dist.lst(Complex64::new(0.0, 0.0)).re - 1.0).abs() < 1e-12);
+            assert!(
+                (dist.mean() - mean_from_transform(&dist)).abs() < 1e-6,
+                "{dist:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn connection_split_keeps_the_whole_mean() {
+        // Finite buffer (M/M/2/10), infinite (M/M/2) and fluid overload, 3 slots inside.
+        let mut input = PoolInput {
+            arrival: 1.7,
+            servers: 2,
+            mean_service: 1.0,
+            service_scv: 1.0,
+            buffer: Some(8),
+            overload_horizon: 60.0,
+        };
+        for (buffer, arrival) in [(Some(8), 1.7), (None, 1.7), (None, 2.5)] {
+            input.buffer = buffer;
+            input.arrival = arrival;
+            let pool = solve_pool(&input);
+            let split = split_at_connections(&pool, 2.0, 3);
+            let total = split.pool.mean() + split.database.mean();
+            assert!(
+                (total - pool.mean_wait).abs() < 1e-9 * pool.mean_wait,
+                "{buffer:?} {arrival}: {total} vs {}",
+                pool.mean_wait
+            );
+            assert!(split.pool.mean() > 0.0 && split.database.mean() > 0.0);
+        }
+        // No slots inside: all of the wait is for a connection.
+        let pool = solve_pool(&input);
+        assert_eq!(split_at_connections(&pool, 2.0, 0).pool, pool.wait);
     }
 
     #[test]

@@ -53,7 +53,12 @@ pub struct NodeReport {
     /// Mean number of requests waiting (not in service).
     pub queue_len: f64,
     /// Mean number of requests in the node (waiting, in service or in its fixed delay).
+    /// Requests waiting for a database connection count at the pool that holds the
+    /// connections (a pooler, or the app servers), not at the database.
     pub in_system: f64,
+    /// Mean time a request served here waits for a database connection (ms; included in
+    /// `latency_ms`): non-zero on poolers and app servers whose pools run out.
+    pub connection_wait_ms: f64,
     pub latency_ms: Latency,
     pub monthly_cost_usd: f64,
     pub status: Status,
@@ -210,6 +215,13 @@ impl Report {
                 node.latency_ms.p50,
                 node.latency_ms.p99,
                 node.monthly_cost_usd
+            );
+        }
+        for node in self.nodes.iter().filter(|n| n.connection_wait_ms > 0.0) {
+            let _ = writeln!(
+                out,
+                "{} (id {}) waits {:.2} ms on average for a database connection (in its queue and p99)",
+                node.name, node.id, node.connection_wait_ms
             );
         }
         let _ = writeln!(out, "\n{:<16} {:>12}", "tier", "$/month");

@@ -14,8 +14,8 @@
 use crate::catalog::Catalog;
 use crate::model::{ClassKind, EdgeKind, Invalid, LbPolicy, NodeKind, Pricing, Topology};
 use crate::queueing::{
-    mmc_response_tail, percentiles_with_atoms, quantile, solve_pool, PoolInput, PoolSolution,
-    ServiceShape, WaitDist,
+    mmc_response_tail, percentiles_with_atoms, quantile, solve_pool, split_at_connections,
+    PoolInput, PoolSolution, ServiceShape, WaitDist,
 };
 use crate::report::{Bottleneck, ClassReport, Latency, NodeReport, Report, Status, TierCost};
 use num_complex::Complex64;
@@ -136,6 +136,13 @@ struct CompiledNode {
     finish: Vec<f64>,
     /// A queue acknowledges at once: downstream work does not add to the caller's latency.
     detaches: bool,
+    /// Under a connection limit: how many requests beyond the servers may hold a connection
+    /// and wait inside each queue (the others wait for a connection).
+    connection_slots: Option<u64>,
+    /// The nodes whose pools hold the connections (poolers, else app servers and workers).
+    pool_holders: Vec<usize>,
+    /// A cache (for finding who holds the connections behind it).
+    is_cache: bool,
 }
 
 struct Compiled {
@@ -212,6 +219,8 @@ pub fn solve_with(
         )
     });
 
+    let shown = attribute_connection_waits(&compiled, &flows, &node_results, horizon);
+
     let mut node_reports = Vec::with_capacity(node_count);
     let mut tiers: BTreeMap<String, f64> = BTreeMap::new();
     for (v, node) in topology.nodes.iter().enumerate() {
@@ -260,9 +269,10 @@ pub fn solve_with(
             backlog_growth_rps: result.backlog,
             utilization: result.utilization,
             offered_utilization: result.offered_utilization,
-            queue_len: result.queue_len,
-            in_system: result.in_system,
-            latency_ms: result.latency.scaled(1000.0),
+            queue_len: result.queue_len + shown[v].queue_delta,
+            in_system: result.in_system + shown[v].queue_delta,
+            connection_wait_ms: shown[v].connection_wait * 1000.0,
+            latency_ms: shown[v].latency.unwrap_or(result.latency).scaled(1000.0),
             monthly_cost_usd: cost,
             status: result.status,
         });
@@ -561,13 +571,7 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                         policy: LbPolicy::LeastConnections,
                     }
                 }));
-        let mut per_instance = u64::from(node.concurrency);
-        if let NodeKind::Database {
-            max_connections, ..
-        } = node.kind
-        {
-            per_instance = per_instance.min(u64::from(max_connections));
-        }
+        let per_instance = u64::from(node.concurrency);
         let instances = u64::from(node.instances);
         let mut groups = match node.kind {
             NodeKind::ShardGroup {
@@ -610,23 +614,72 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 servers: per_instance,
             }],
         };
-        // A connection pooler in front caps how many queries run at once behind it.
-        let pool_caps: Vec<u64> = route_in[v]
+        // Connections: a pooler in front holds its pool (pool size × instances) and a database
+        // accepts `max_connections` per instance. A request holds a connection while it waits
+        // inside and while it runs, so the tighter limit caps the queries that run at once
+        // and, beyond the servers, how many may wait inside; the rest wait for a connection at
+        // whoever holds the pool: the pooler, or else the app servers' own pools.
+        let mut feeders_once = route_in[v].clone();
+        feeders_once.sort_unstable();
+        feeders_once.dedup();
+        let poolers: Vec<usize> = feeders_once
             .iter()
-            .filter_map(|&u| match topology.nodes[u].kind {
-                NodeKind::ConnectionPooler { pool_size } => {
-                    Some(u64::from(pool_size) * u64::from(topology.nodes[u].instances))
-                }
-                _ => None,
-            })
+            .copied()
+            .filter(|&u| matches!(topology.nodes[u].kind, NodeKind::ConnectionPooler { .. }))
             .collect();
-        if !pool_caps.is_empty() {
-            let total_cap: u64 = pool_caps.iter().sum();
+        let pooled_connections: u64 = poolers
+            .iter()
+            .map(|&u| match topology.nodes[u].kind {
+                NodeKind::ConnectionPooler { pool_size } => {
+                    u64::from(pool_size) * u64::from(topology.nodes[u].instances)
+                }
+                _ => 0,
+            })
+            .sum();
+        let database_connections = match node.kind {
+            NodeKind::Database {
+                max_connections, ..
+            } => Some(u64::from(max_connections) * instances),
+            _ => None,
+        };
+        let connection_limit = match (poolers.is_empty(), database_connections) {
+            (false, Some(allowed)) => Some(pooled_connections.min(allowed)),
+            (false, None) => Some(pooled_connections),
+            (true, allowed) => allowed,
+        };
+        let mut connection_slots = None;
+        let mut pool_holders = Vec::new();
+        if let Some(limit) = connection_limit {
             let queues: u64 = groups.iter().map(|g| g.count).sum();
-            let per_queue = (total_cap / queues.max(1)).max(1);
+            let per_queue = (limit / queues.max(1)).max(1);
             for group in &mut groups {
                 group.servers = group.servers.min(per_queue);
             }
+            let servers = groups.iter().map(|g| g.servers).max().unwrap_or(1);
+            connection_slots = Some(per_queue - servers.min(per_queue));
+            pool_holders = if poolers.is_empty() {
+                // App servers wired to the database, and those behind a cache in front of it
+                // (cache-aside: the app sends the miss query over its own connection).
+                let holds = |u: usize| {
+                    matches!(
+                        topology.nodes[u].kind,
+                        NodeKind::AppServer | NodeKind::Workers | NodeKind::Service
+                    )
+                };
+                let mut holders: Vec<usize> = feeders_once
+                    .iter()
+                    .flat_map(|&u| match topology.nodes[u].kind {
+                        NodeKind::Cache { .. } => route_in[u].clone(),
+                        _ => vec![u],
+                    })
+                    .filter(|&u| u != v && holds(u))
+                    .collect();
+                holders.sort_unstable();
+                holders.dedup();
+                holders
+            } else {
+                poolers
+            };
         }
         let service = node.capacity_rps.map(|capacity| {
             classes
@@ -658,6 +711,9 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             base: node.base_latency_ms / 1000.0,
             finish: vec![1.0; class_count],
             detaches: node.kind == NodeKind::Queue,
+            connection_slots,
+            pool_holders,
+            is_cache: matches!(node.kind, NodeKind::Cache { .. }),
         });
     }
 
@@ -1170,7 +1226,7 @@ fn node_result(
             .map(|(m, w)| m * w)
             .sum()
     };
-    let latency = node_percentiles(node, service, &class_weights, &waits, mean);
+    let latency = node_percentiles(node, &class_weights, &waits, mean, &[]);
     let status = if arrival <= 0.0 {
         Status::Idle
     } else if backlog > 0.0 {
@@ -1203,19 +1259,195 @@ fn node_result(
     }
 }
 
+/// The waits for a database connection that a node's requests make at the pool it holds:
+/// `visits` per request on average, each drawn from the mixture `mix` (weight, wait).
+#[derive(Clone, Debug, Default)]
+struct HeldPoolWait {
+    visits: f64,
+    mix: Vec<(f64, WaitDist)>,
+}
+
+impl HeldPoolWait {
+    /// Transform of the total wait: ⌊visits⌋ waits, and one more with the fractional part's
+    /// probability (exact for a fixed number of independent visits).
+    fn lst(&self, s: Complex64) -> Complex64 {
+        let one_visit: Complex64 = self.mix.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
+        let (whole, fraction) = self.split_visits();
+        one_visit.powi(whole) * (one_visit * fraction + (1.0 - fraction))
+    }
+
+    /// Probability of not waiting at all.
+    fn zero_mass(&self) -> f64 {
+        let one_visit: f64 = self.mix.iter().map(|(w, dist)| w * dist.zero_mass()).sum();
+        let (whole, fraction) = self.split_visits();
+        one_visit.powi(whole) * (one_visit * fraction + (1.0 - fraction))
+    }
+
+    fn split_visits(&self) -> (i32, f64) {
+        let whole = self.visits.floor().clamp(0.0, 1e6);
+        (whole as i32, (self.visits - whole).clamp(0.0, 1.0))
+    }
+}
+
+/// Requests per second that pool holder `holder` sends to `database`: directly, and through
+/// the caches between them (their misses, in proportion to what the holder sends each cache).
+fn sent_through_caches(compiled: &Compiled, flows: &Flows, holder: usize, database: usize) -> f64 {
+    let class_count = compiled.classes.len();
+    let mut sent = flow_between(compiled, flows, holder, database);
+    for edge in &compiled.out_edges[holder] {
+        let cache = edge.to;
+        if !compiled.nodes[cache].is_cache || cache == database {
+            continue;
+        }
+        let into_cache: f64 = flows.arrivals[cache * class_count..(cache + 1) * class_count]
+            .iter()
+            .sum();
+        if into_cache > 0.0 {
+            let share = flow_between(compiled, flows, holder, cache) / into_cache;
+            sent += share * flow_between(compiled, flows, cache, database);
+        }
+    }
+    sent
+}
+
+/// Requests per second that node `from` sends to node `to` along its route and call edges.
+fn flow_between(compiled: &Compiled, flows: &Flows, from: usize, to: usize) -> f64 {
+    let class_count = compiled.classes.len();
+    let arrivals = &flows.arrivals[from * class_count..(from + 1) * class_count];
+    compiled.out_edges[from]
+        .iter()
+        .filter(|edge| edge.to == to)
+        .map(|edge| {
+            arrivals
+                .iter()
+                .enumerate()
+                .map(|(k, a)| a * flows.served_ratio[from] * edge.served_factor(k))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// How a node is shown once waits for a connection are moved to the pools that hold them.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Shown {
+    /// Requests waiting for a connection, moved here (a pool holder) or away (a database).
+    queue_delta: f64,
+    /// Mean wait for a connection per request served here, in seconds (pool holders).
+    connection_wait: f64,
+    /// Response time with the move applied (`None`: unchanged).
+    latency: Option<Latency>,
+}
+
+/// Moves the part of each database's wait that is spent waiting for a connection (see
+/// [`split_at_connections`]) from the database to the nodes whose pools hold its connections,
+/// in proportion to the traffic each sends it. Queue lengths move with Little's law
+/// (L = λ·W on both sides), so totals and end-to-end figures do not change: only where the
+/// wait is shown does.
+fn attribute_connection_waits(
+    compiled: &Compiled,
+    flows: &Flows,
+    results: &[NodeResult],
+    horizon: f64,
+) -> Vec<Shown> {
+    let class_count = compiled.classes.len();
+    let node_count = compiled.nodes.len();
+    let mut shown = vec![Shown::default(); node_count];
+    let mut held: Vec<Vec<HeldPoolWait>> = vec![Vec::new(); node_count];
+    let mut inside_waits: Vec<Option<Vec<(f64, WaitDist)>>> = vec![None; node_count];
+    for (v, node) in compiled.nodes.iter().enumerate() {
+        let result = &results[v];
+        let Some(slots) = node.connection_slots else {
+            continue;
+        };
+        if node.pool_holders.is_empty() || result.throughput <= 0.0 || result.arrival <= 0.0 {
+            continue;
+        }
+        let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+        let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
+            continue;
+        };
+        let mut pool_queue = 0.0;
+        let mut pool_mix = Vec::new();
+        let mut split_waits = Vec::new();
+        for ((pool, group), input) in flows.pools[v].iter().zip(&node.groups).zip(&inputs) {
+            let carried = pool.throughput * group.count as f64;
+            let weight = carried / result.throughput;
+            let capacity = group.servers as f64 / input.mean_service;
+            let split = split_at_connections(pool, capacity, slots);
+            pool_queue += carried * split.pool.mean();
+            pool_mix.push((weight, split.pool));
+            split_waits.push((weight, split.database, pool.wait.clone()));
+        }
+        if pool_queue.is_nan() || pool_queue <= 0.0 {
+            continue;
+        }
+        let mean_pool_wait = pool_queue / result.throughput;
+        let mut held_share = 0.0;
+        for &holder in &node.pool_holders {
+            let sent = sent_through_caches(compiled, flows, holder, v);
+            let holder_throughput = results[holder].throughput;
+            if sent.is_nan() || sent <= 0.0 || holder_throughput <= 0.0 {
+                continue;
+            }
+            let share = sent / result.arrival;
+            held_share += share;
+            let moved = share * pool_queue;
+            shown[holder].queue_delta += moved;
+            shown[holder].connection_wait += moved / holder_throughput;
+            held[holder].push(HeldPoolWait {
+                visits: moved / (holder_throughput * mean_pool_wait),
+                mix: pool_mix.clone(),
+            });
+        }
+        let held_share: f64 = held_share.min(1.0);
+        shown[v].queue_delta -= held_share * pool_queue;
+        inside_waits[v] = Some(
+            split_waits
+                .into_iter()
+                .flat_map(|(weight, inside, whole)| {
+                    [
+                        (weight * held_share, inside),
+                        (weight * (1.0 - held_share), whole),
+                    ]
+                })
+                .filter(|(weight, _)| *weight > 0.0)
+                .collect(),
+        );
+    }
+    for (v, node) in compiled.nodes.iter().enumerate() {
+        let result = &results[v];
+        if shown[v].queue_delta == 0.0 || result.throughput <= 0.0 {
+            continue;
+        }
+        let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+        let class_weights: Vec<f64> = arrivals.iter().map(|a| a / result.arrival).collect();
+        let mean = result.latency.mean + shown[v].queue_delta / result.throughput;
+        let waits = inside_waits[v].as_deref().unwrap_or(&result.waits);
+        shown[v].latency = Some(node_percentiles(
+            node,
+            &class_weights,
+            waits,
+            mean,
+            &held[v],
+        ));
+    }
+    shown
+}
+
 /// Node response-time percentiles: closed form for a single M/M/c queue, transform inversion
 /// for mixtures (shards, classes with different service rates, finite buffers, non-exponential
-/// service, overload).
+/// service, overload, waits for a connection at a pool the node holds).
 fn node_percentiles(
     node: &CompiledNode,
-    service: &[f64],
     class_weights: &[f64],
     waits: &[(f64, WaitDist)],
     mean: f64,
+    held: &[HeldPoolWait],
 ) -> Latency {
     let base = node.base;
     let queue_mean = mean - base;
-    if service.is_empty() || queue_mean <= 0.0 {
+    let service = node.service.as_deref().unwrap_or(&[]);
+    if queue_mean <= 0.0 || (service.is_empty() && held.is_empty()) {
         return Latency {
             mean,
             p50: mean,
@@ -1225,37 +1457,38 @@ fn node_percentiles(
     }
     // Closed form whenever every component is an exponential (or no) wait followed by an
     // exponential service: a mixture over pool groups and classes of M/M/c response times.
-    let components: Option<Vec<(f64, f64, f64, f64)>> = if node.shape == ServiceShape::Exponential {
-        waits
-            .iter()
-            .map(|(group_weight, dist)| match dist {
-                WaitDist::Zero => Some((*group_weight, 0.0, 1.0)),
-                WaitDist::Exponential { p_wait, rate } => Some((*group_weight, *p_wait, *rate)),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()
-            .map(|groups| {
-                groups
-                    .iter()
-                    .flat_map(|&(group_weight, p_wait, rate)| {
-                        service
-                            .iter()
-                            .zip(class_weights)
-                            .filter(|(_, class_weight)| **class_weight > 0.0)
-                            .map(move |(mean_service, class_weight)| {
-                                (
-                                    group_weight * class_weight,
-                                    p_wait,
-                                    rate,
-                                    1.0 / mean_service,
-                                )
-                            })
-                    })
-                    .collect()
-            })
-    } else {
-        None
-    };
+    let components: Option<Vec<(f64, f64, f64, f64)>> =
+        if node.shape == ServiceShape::Exponential && held.is_empty() {
+            waits
+                .iter()
+                .map(|(group_weight, dist)| match dist {
+                    WaitDist::Zero => Some((*group_weight, 0.0, 1.0)),
+                    WaitDist::Exponential { p_wait, rate } => Some((*group_weight, *p_wait, *rate)),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(|groups| {
+                    groups
+                        .iter()
+                        .flat_map(|&(group_weight, p_wait, rate)| {
+                            service
+                                .iter()
+                                .zip(class_weights)
+                                .filter(|(_, class_weight)| **class_weight > 0.0)
+                                .map(move |(mean_service, class_weight)| {
+                                    (
+                                        group_weight * class_weight,
+                                        p_wait,
+                                        rate,
+                                        1.0 / mean_service,
+                                    )
+                                })
+                        })
+                        .collect()
+                })
+        } else {
+            None
+        };
     const LEVELS: [f64; 3] = [0.50, 0.95, 0.99];
     let [p50, p95, p99] = match components {
         Some(components) => LEVELS.map(|p| {
@@ -1271,16 +1504,22 @@ fn node_percentiles(
             })
         }),
         None => {
+            let no_held_wait: f64 = held.iter().map(HeldPoolWait::zero_mass).product();
             let mut atoms = Vec::new();
             for (k, weight) in class_weights.iter().enumerate() {
                 for (time, mass) in own_atoms(node, waits, k) {
-                    atoms.push((time - base, mass * weight));
+                    atoms.push((time - base, mass * weight * no_held_wait));
                 }
             }
             let atoms = merge_atoms(atoms);
             let found = percentiles_with_atoms(queue_mean, &LEVELS, &atoms, |points, values| {
                 for (s, value) in points.iter().zip(values.iter_mut()) {
-                    *value = queue_lst(node, service, class_weights, waits, *s);
+                    let own = if service.is_empty() {
+                        Complex64::new(1.0, 0.0)
+                    } else {
+                        queue_lst(node, service, class_weights, waits, *s)
+                    };
+                    *value = held.iter().fold(own, |total, pool| total * pool.lst(*s));
                 }
             });
             [found[0], found[1], found[2]]

@@ -92,8 +92,9 @@ fn csv_rows_match_the_report() {
         assert_eq!(&row[1], node.name);
         assert_eq!(row[6].parse::<f64>().unwrap(), node.arrival_rps);
         assert_eq!(row[9].parse::<f64>().unwrap(), node.utilization);
-        assert_eq!(row[15].parse::<f64>().unwrap(), node.latency_ms.p99);
-        assert_eq!(row[16].parse::<f64>().unwrap(), node.monthly_cost_usd);
+        assert_eq!(row[12].parse::<f64>().unwrap(), node.connection_wait_ms);
+        assert_eq!(row[16].parse::<f64>().unwrap(), node.latency_ms.p99);
+        assert_eq!(row[17].parse::<f64>().unwrap(), node.monthly_cost_usd);
     }
 }
 

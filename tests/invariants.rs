@@ -41,11 +41,14 @@ fn random_topology(seed: u64, calm: bool) -> Topology {
             NodeKind::Database {
                 read_capacity_rps,
                 write_capacity_rps,
-                ..
+                max_connections,
             } => {
                 *read_capacity_rps = 1.0 + rng.unit() * 3000.0;
                 *write_capacity_rps = 1.0 + rng.unit() * 1000.0;
+                // Tight enough that connections run out and waits move to the pools.
+                *max_connections = rng.between(1, 40) as u32;
             }
+            NodeKind::ConnectionPooler { pool_size } => *pool_size = rng.between(1, 40) as u32,
             _ => {}
         }
         let mut node = Node::of_kind(id, kind);

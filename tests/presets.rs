@@ -400,3 +400,69 @@ fn too_many_connections_are_flagged() {
         report.warnings
     );
 }
+
+#[test]
+fn connection_exhaustion_queues_at_the_app_servers_pools() {
+    // Article 004's 20 app servers × 25 threads against max_connections 400, with a primary
+    // too small for its load (1,000 reads/s, 500 writes/s): the primary saturates and its
+    // backlog grows. At most 400 requests hold a connection (32 running, 368 waiting inside);
+    // the rest wait in the app servers' pools, so the wait shows there.
+    let mut topology = load("stage-4-load-balancer.ron");
+    let app = topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == "App servers")
+        .unwrap();
+    app.instances = 20;
+    app.concurrency = 25;
+    app.capacity_rps = Some(1000.0);
+    let primary = topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == "Postgres primary")
+        .unwrap();
+    primary.kind = NodeKind::Database {
+        read_capacity_rps: 1000.0,
+        write_capacity_rps: 500.0,
+        max_connections: 400,
+    };
+    let report = solved(&topology);
+    assert_littles_law(&report, "exhausted");
+    assert_conservation(&report, "exhausted");
+    let app = node_named(&report, "App servers");
+    let database = node_named(&report, "Postgres primary");
+    assert!(database.backlog_growth_rps > 0.0);
+    assert!(app.connection_wait_ms > 100.0, "{}", app.connection_wait_ms);
+    // Inside the database a request waits behind at most the 368 others holding connections:
+    // 368 departures at its capacity (the throughput it carries when saturated).
+    let inside_ms = 368.0 / database.throughput_rps * 1000.0;
+    let service_ms = 32.0 / database.throughput_rps * 1000.0;
+    assert!(
+        database.latency_ms.mean <= 1.0 + inside_ms + service_ms + 1e-6,
+        "{} vs {}",
+        database.latency_ms.mean,
+        1.0 + inside_ms + service_ms
+    );
+    assert!(app.queue_len > 100.0 * database.queue_len);
+
+    // With connections to spare, the same wait is all at the database; end to end nothing
+    // changes, because only where the wait is shown moved.
+    if let NodeKind::Database {
+        max_connections, ..
+    } = &mut topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == "Postgres primary")
+        .unwrap()
+        .kind
+    {
+        *max_connections = 1_000_000;
+    }
+    let roomy = solved(&topology);
+    assert_eq!(node_named(&roomy, "App servers").connection_wait_ms, 0.0);
+    for (a, b) in report.classes.iter().zip(&roomy.classes) {
+        assert!((a.latency_ms.mean - b.latency_ms.mean).abs() < 1e-9 * b.latency_ms.mean);
+    }
+    let total = |r: &Report| r.nodes.iter().map(|n| n.in_system).sum::<f64>();
+    assert!((total(&report) - total(&roomy)).abs() < 1e-9 * total(&roomy));
+}

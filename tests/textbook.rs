@@ -221,3 +221,69 @@ fn distance_gives_fiber_round_trip() {
     let rtt_ms = 2.0 * km / 200.0;
     assert!((rtt_ms - 108.0).abs() < 1.0);
 }
+
+/// Client → pooler (`pool_size` connections, no delay of its own) → M/M/16 with μ = 1 at λ.
+fn pooled_station(lambda: f64, pool_size: u32) -> Topology {
+    let mut topology = single_station(lambda, 16, 1.0, None);
+    topology.nodes[1].id = 3;
+    topology.edges[0].to = 3;
+    let mut pooler = Node::of_kind(2, NodeKind::ConnectionPooler { pool_size });
+    pooler.capacity_rps = None;
+    pooler.base_latency_ms = 0.0;
+    topology.nodes.insert(1, pooler);
+    topology.edges = vec![Edge::route(1, 2), Edge::route(2, 3)];
+    topology
+}
+
+#[test]
+fn pool_exhaustion_shows_as_queueing_at_the_pooler() {
+    // M/M/16 at ρ = 0.9 behind a pool of 20 connections: the database holds at most 4 waiting
+    // requests. An arrival waits for a connection when it finds 20 or more present, with
+    // probability C(16, 14.4)·ρ⁴, and then for an Exp(cμ − λ) time (memoryless): the pooler
+    // shows Lq·ρ⁴ waiting, the database the other Lq·(1 − ρ⁴).
+    let (lambda, rho) = (14.4, 0.9);
+    let erlang_c = staircase::queueing::erlang_c(16, lambda);
+    let lq = erlang_c * rho / (1.0 - rho);
+    let share = rho.powi(4);
+    let report = solve(&pooled_station(lambda, 20), &Params::default()).unwrap();
+    assert_littles_law(&report, "pooled");
+    let pooler = report.node(2).unwrap();
+    let database = report.node(3).unwrap();
+    assert!(
+        relative(pooler.queue_len, lq * share) < 1e-9,
+        "{}",
+        pooler.queue_len
+    );
+    assert!(relative(database.queue_len, lq * (1.0 - share)) < 1e-9);
+    let connection_wait_ms = erlang_c * share / (16.0 - lambda) * 1000.0;
+    assert!(relative(pooler.connection_wait_ms, connection_wait_ms) < 1e-9);
+    assert!(relative(pooler.latency_ms.mean, connection_wait_ms) < 1e-9);
+    // The pooler's time is 0 with probability 1 − C·ρ⁴, else Exp(1.6): a closed-form p99.
+    let p99_ms = (erlang_c * share / 0.01).ln() / (16.0 - lambda) * 1000.0;
+    assert!(
+        relative(pooler.latency_ms.p99, p99_ms) < 2e-3,
+        "pooler p99 {} vs {p99_ms}",
+        pooler.latency_ms.p99
+    );
+
+    // Where the wait is shown changes nothing end to end: a pool too large to run out
+    // gives the same mean and p99 (now all of the wait is at the database).
+    let roomy = solve(&pooled_station(lambda, 100_000), &Params::default()).unwrap();
+    assert!(roomy.node(2).unwrap().connection_wait_ms < 1e-300);
+    let (pooled, unpooled) = (
+        &report.class("w/read").unwrap().latency_ms,
+        &roomy.class("w/read").unwrap().latency_ms,
+    );
+    assert!(relative(pooled.mean, unpooled.mean) < 1e-12);
+    assert!(relative(pooled.p99, unpooled.p99) < 1e-9);
+    assert!(relative(roomy.node(3).unwrap().queue_len, lq) < 1e-9);
+
+    // A pool smaller than the servers: only 10 queries run at once and every wait is for a
+    // connection, at the pooler (M/M/10 at λ = 8).
+    let report = solve(&pooled_station(8.0, 10), &Params::default()).unwrap();
+    let database = report.node(3).unwrap();
+    assert_eq!(database.servers, 10);
+    assert!(database.queue_len.abs() < 1e-12);
+    let expected = staircase::queueing::erlang_c(10, 8.0) * 0.8 / 0.2;
+    assert!(relative(report.node(2).unwrap().queue_len, expected) < 1e-9);
+}

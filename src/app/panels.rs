@@ -679,6 +679,17 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
                     ui.label(format!("{:.2}", node.in_system))
                         .on_hover_text("Little's law: L = X·W (throughput × mean latency)");
                     ui.end_row();
+                    if node.connection_wait_ms > 0.0 {
+                        ui.label("waiting for a connection");
+                        ui.label(format!("{:.2} ms mean", node.connection_wait_ms))
+                            .on_hover_text(
+                                "Time requests wait here for a database connection because \
+                                 every connection of the pool is held (included in L and in \
+                                 the latency below). The database shows only the wait of the \
+                                 requests already holding one.",
+                            );
+                        ui.end_row();
+                    }
                     ui.label("mean / p99");
                     ui.label(format!(
                         "{:.2} / {:.2} ms",
