@@ -466,3 +466,44 @@ fn connection_exhaustion_queues_at_the_app_servers_pools() {
     let total = |r: &Report| r.nodes.iter().map(|n| n.in_system).sum::<f64>();
     assert!((total(&report) - total(&roomy)).abs() < 1e-9 * total(&roomy));
 }
+
+#[test]
+fn a_pool_of_twenty_cannot_hold_a_hundred_busy_connections() {
+    // Article 004: 2,000 req/s whose queries hold a connection for 50 ms need 2,000 × 0.05 =
+    // 100 connections at any moment (Little's law); a pool of 20 becomes the bottleneck and
+    // requests queue for a free connection; a pool of 100+ moves the bottleneck elsewhere.
+    let pooled = |pool_size: u32| {
+        let mut topology = single_station(2000.0, 1, 4000.0, None);
+        // One database of 200 query slots at 50 ms each (4,000 queries/s if it had them all).
+        let database = &mut topology.nodes[1];
+        database.id = 3;
+        database.concurrency = 200;
+        let mut pooler = Node::of_kind(2, NodeKind::ConnectionPooler { pool_size });
+        pooler.capacity_rps = None;
+        pooler.base_latency_ms = 0.0;
+        topology.nodes.insert(1, pooler);
+        topology.edges = vec![Edge::route(1, 2), Edge::route(2, 3)];
+        solved(&topology)
+    };
+    let starved = pooled(20);
+    assert_littles_law(&starved, "pool 20");
+    let database = starved.node(3).unwrap();
+    // 20 connections at 50 ms carry 400 queries/s; the other 1,600/s pile up at the pooler.
+    assert_eq!(database.servers, 20);
+    assert!((database.throughput_rps - 400.0).abs() < 1e-9);
+    assert!((database.backlog_growth_rps - 1600.0).abs() < 1e-9);
+    assert!((database.in_system - 20.0).abs() < 1e-9, "{}", database.in_system);
+    let pooler = starved.node(2).unwrap();
+    assert!(pooler.queue_len > 1000.0 && pooler.connection_wait_ms > 1000.0);
+    assert_eq!(starved.bottleneck.as_ref().unwrap().id, 3);
+
+    let roomy = pooled(120);
+    assert_littles_law(&roomy, "pool 120");
+    let database = roomy.node(3).unwrap();
+    // Busy connections by Little's law: exactly 2,000 × 0.05 = 100 (the wait for one of the
+    // 120 is shown at the pooler).
+    assert!((database.in_system - 100.0).abs() < 1e-9, "{}", database.in_system);
+    assert!((database.utilization - 100.0 / 120.0).abs() < 1e-12);
+    assert!(roomy.node(2).unwrap().connection_wait_ms < 0.1);
+    assert!(roomy.headroom.unwrap() > 1.19);
+}
