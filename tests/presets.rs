@@ -492,7 +492,11 @@ fn a_pool_of_twenty_cannot_hold_a_hundred_busy_connections() {
     assert_eq!(database.servers, 20);
     assert!((database.throughput_rps - 400.0).abs() < 1e-9);
     assert!((database.backlog_growth_rps - 1600.0).abs() < 1e-9);
-    assert!((database.in_system - 20.0).abs() < 1e-9, "{}", database.in_system);
+    assert!(
+        (database.in_system - 20.0).abs() < 1e-9,
+        "{}",
+        database.in_system
+    );
     let pooler = starved.node(2).unwrap();
     assert!(pooler.queue_len > 1000.0 && pooler.connection_wait_ms > 1000.0);
     assert_eq!(starved.bottleneck.as_ref().unwrap().id, 3);
@@ -502,7 +506,11 @@ fn a_pool_of_twenty_cannot_hold_a_hundred_busy_connections() {
     let database = roomy.node(3).unwrap();
     // Busy connections by Little's law: exactly 2,000 × 0.05 = 100 (the wait for one of the
     // 120 is shown at the pooler).
-    assert!((database.in_system - 100.0).abs() < 1e-9, "{}", database.in_system);
+    assert!(
+        (database.in_system - 100.0).abs() < 1e-9,
+        "{}",
+        database.in_system
+    );
     assert!((database.utilization - 100.0 / 120.0).abs() < 1e-12);
     assert!(roomy.node(2).unwrap().connection_wait_ms < 0.1);
     assert!(roomy.headroom.unwrap() > 1.19);

@@ -27,6 +27,53 @@ pub struct Canvas {
     snarl: Snarl<NodeId>,
     by_id: HashMap<NodeId, egui_snarl::NodeId>,
     structure: (BTreeSet<NodeId>, BTreeSet<(NodeId, NodeId)>),
+    /// Each node's rectangle in graph space, as last drawn (for fitting the view).
+    node_rects: HashMap<egui_snarl::NodeId, egui::Rect>,
+    /// Frames left during which the view is fitted to the nodes (node sizes settle over the
+    /// first frames after a rebuild, so the fit is applied more than once).
+    fit_frames: u8,
+}
+
+/// Screen margin kept around the nodes when fitting the view, in points.
+const FIT_MARGIN: f32 = 16.0;
+/// Smallest zoom the fit may choose: below it node bodies show only their utilization bar.
+/// A graph too large for the view at this zoom shows its top-left part (where the clients
+/// are); pan or zoom out for the rest.
+const MIN_FIT_SCALE: f32 = 0.5;
+
+/// The transform (graph → screen) that shows all of `nodes` inside `view`, at most at 100%.
+pub fn fit_transform(nodes: egui::Rect, view: egui::Rect) -> egui::emath::TSTransform {
+    let room =
+        (view.size() - egui::vec2(2.0 * FIT_MARGIN, 2.0 * FIT_MARGIN)).max(egui::Vec2::splat(1.0));
+    let size = nodes.size().max(egui::Vec2::splat(1.0));
+    let scaling = (room / size).min_elem().clamp(MIN_FIT_SCALE, 1.0);
+    // Centred along each axis where the nodes fit; else their top or left edge at the margin.
+    let place = |view_min: f32, view_center: f32, room: f32, low: f32, center: f32, extent: f32| {
+        if extent * scaling <= room {
+            view_center - center * scaling
+        } else {
+            view_min + FIT_MARGIN - low * scaling
+        }
+    };
+    let translation = egui::vec2(
+        place(
+            view.min.x,
+            view.center().x,
+            room.x,
+            nodes.min.x,
+            nodes.center().x,
+            size.x,
+        ),
+        place(
+            view.min.y,
+            view.center().y,
+            room.y,
+            nodes.min.y,
+            nodes.center().y,
+            size.y,
+        ),
+    );
+    egui::emath::TSTransform::new(translation, scaling)
 }
 
 fn structure_of(topology: &Topology) -> (BTreeSet<NodeId>, BTreeSet<(NodeId, NodeId)>) {
@@ -49,6 +96,7 @@ impl Canvas {
         if structure != self.structure {
             self.snarl = Snarl::new();
             self.by_id.clear();
+            self.node_rects.clear();
             for (index, node) in topology.nodes.iter().enumerate() {
                 let position = topology
                     .layout
@@ -101,6 +149,11 @@ impl Canvas {
             .collect()
     }
 
+    /// Fits the view to all nodes over the next frames (after open, new, or on request).
+    pub fn request_fit(&mut self) {
+        self.fit_frames = 3;
+    }
+
     /// Draws the canvas and returns what the user did.
     pub fn show(
         &mut self,
@@ -108,10 +161,30 @@ impl Canvas {
         topology: &Topology,
         report: Option<&Report>,
     ) -> Vec<CanvasAction> {
+        let nodes_known = !self.node_rects.is_empty()
+            && self
+                .snarl
+                .node_ids()
+                .all(|(snarl_id, _)| self.node_rects.contains_key(&snarl_id));
+        let fit = if self.fit_frames > 0 && nodes_known {
+            self.fit_frames -= 1;
+            let bounds = self
+                .node_rects
+                .values()
+                .fold(egui::Rect::NOTHING, |all, rect| all.union(*rect));
+            Some(fit_transform(bounds, ui.available_rect_before_wrap()))
+        } else {
+            None
+        };
+        if fit.is_some() || self.fit_frames > 0 {
+            ui.ctx().request_repaint();
+        }
         let mut viewer = Viewer {
             topology,
             report,
             actions: Vec::new(),
+            fit,
+            node_rects: &mut self.node_rects,
         };
         let mut style = SnarlStyle::new();
         style.bg_pattern = None;
@@ -145,6 +218,9 @@ struct Viewer<'a> {
     topology: &'a Topology,
     report: Option<&'a Report>,
     actions: Vec<CanvasAction>,
+    /// A view transform to impose this frame (fit to the nodes).
+    fit: Option<egui::emath::TSTransform>,
+    node_rects: &'a mut HashMap<egui_snarl::NodeId, egui::Rect>,
 }
 
 impl Viewer<'_> {
@@ -189,6 +265,26 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         ui.label(text.strong());
     }
 
+    fn current_transform(
+        &mut self,
+        to_global: &mut egui::emath::TSTransform,
+        _snarl: &mut Snarl<NodeId>,
+    ) {
+        if let Some(fit) = self.fit {
+            *to_global = fit;
+        }
+    }
+
+    fn final_node_rect(
+        &mut self,
+        node: egui_snarl::NodeId,
+        rect: egui::Rect,
+        _ui: &mut Ui,
+        _snarl: &mut Snarl<NodeId>,
+    ) {
+        self.node_rects.insert(node, rect);
+    }
+
     fn inputs(&mut self, node: &NodeId) -> usize {
         match self.topology.node(*node).map(|n| &n.kind) {
             Some(NodeKind::Client) => 0,
@@ -206,12 +302,10 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         ui: &mut Ui,
         snarl: &mut Snarl<NodeId>,
     ) -> impl egui_snarl::ui::SnarlPin + 'static {
+        // No label: the body already shows what arrives (served + dropped + backlog), and a
+        // narrow node keeps graphs readable when the view is fitted to them.
         let id = snarl[pin.id.node];
-        if let Some(figures) = self.figures(id) {
-            ui.label(
-                RichText::new(format!("{:.0}/s", figures.arrival_rps)).color(theme::MUTED_TEXT),
-            );
-        }
+        let _ = ui;
         PinInfo::circle().with_fill(self.color(id))
     }
 
@@ -284,6 +378,18 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
                     format!("backlog +{:.1} req/s", figures.backlog_growth_rps),
                 );
             }
+            if figures.connection_wait_ms >= 0.05 {
+                ui.colored_label(
+                    theme::WARM,
+                    format!(
+                        "waits {:.1} ms for a connection",
+                        figures.connection_wait_ms
+                    ),
+                )
+                .on_hover_text(
+                    "Every database connection of this pool is held: requests queue here for one.",
+                );
+            }
             if self.is_bottleneck(id) {
                 ui.colored_label(theme::BOTTLENECK, "bottleneck");
             }
@@ -351,5 +457,37 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
             self.actions.push(CanvasAction::Remove(snarl[node]));
             ui.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_shows_every_node_centred_or_from_the_top_left() {
+        let view = egui::Rect::from_min_size(egui::pos2(250.0, 30.0), egui::vec2(650.0, 500.0));
+        // Small graph: 100% zoom, centred.
+        let nodes = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(400.0, 200.0));
+        let fit = fit_transform(nodes, view);
+        assert_eq!(fit.scaling, 1.0);
+        let shown = fit * nodes;
+        assert!((shown.center() - view.center()).length() < 1e-3);
+        // Wide graph: zoomed out until it fits inside the margins.
+        let nodes = egui::Rect::from_min_max(egui::pos2(-50.0, 0.0), egui::pos2(1150.0, 300.0));
+        let fit = fit_transform(nodes, view);
+        let shown = fit * nodes;
+        assert!(fit.scaling < 1.0 && fit.scaling >= MIN_FIT_SCALE);
+        assert!(
+            view.shrink(FIT_MARGIN - 1e-3).contains_rect(shown),
+            "{shown:?}"
+        );
+        // Too wide even at the smallest zoom: its left edge at the margin, centred vertically.
+        let nodes = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(5000.0, 300.0));
+        let fit = fit_transform(nodes, view);
+        let shown = fit * nodes;
+        assert_eq!(fit.scaling, MIN_FIT_SCALE);
+        assert!((shown.min.x - (view.min.x + FIT_MARGIN)).abs() < 1e-3);
+        assert!((shown.center().y - view.center().y).abs() < 1e-3);
     }
 }

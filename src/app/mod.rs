@@ -79,6 +79,8 @@ pub enum Command {
     RunTimeline,
     /// Writes the last timeline's chart and CSV into a folder the user picks.
     ExportTimeline,
+    /// Zooms and pans the canvas so that every node is in view.
+    FitView,
 }
 
 impl Command {
@@ -292,6 +294,7 @@ impl StaircaseApp {
     fn run_confirmed(&mut self, command: Command, ctx: &egui::Context) {
         match command {
             Command::New => self.replace_document(Topology::default(), None),
+            Command::FitView => self.canvas.request_fit(),
             Command::Open => {
                 if let Some(path) = self.picker.open_file() {
                     self.open_path(&path);
@@ -493,6 +496,7 @@ impl StaircaseApp {
         self.percentiles_pending = false;
         self.select_bottleneck();
         self.plan = None;
+        self.canvas.request_fit();
         if let Some(offered) = self.report().map(|r| r.offered_rps).filter(|r| *r > 0.0) {
             self.plan_goal.rps = offered.round().max(1.0);
         }

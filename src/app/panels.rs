@@ -69,6 +69,15 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 commands.push(Command::DeleteSelected);
             }
         });
+        ui.menu_button("View", |ui| {
+            if ui
+                .button("Fit all nodes")
+                .on_hover_text("Zooms and pans so every node is in view (double-clicking the canvas does the same).")
+                .clicked()
+            {
+                commands.push(Command::FitView);
+            }
+        });
         ui.separator();
         ui.label(RichText::new(&app.topology.name).strong());
     });
