@@ -1327,6 +1327,9 @@ fn flow_between(compiled: &Compiled, flows: &Flows, from: usize, to: usize) -> f
         .sum()
 }
 
+/// A mean wait for a connection below which it is not moved to the pool holders (seconds).
+const NEGLIGIBLE_CONNECTION_WAIT_S: f64 = 1e-6;
+
 /// How a node is shown once waits for a connection are moved to the pools that hold them.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Shown {
@@ -1354,6 +1357,8 @@ fn attribute_connection_waits(
     let mut shown = vec![Shown::default(); node_count];
     let mut held: Vec<Vec<HeldPoolWait>> = vec![Vec::new(); node_count];
     let mut inside_waits: Vec<Option<Vec<(f64, WaitDist)>>> = vec![None; node_count];
+    // Whether a node's percentiles change visibly (and are inverted again).
+    let mut reshape = vec![false; node_count];
     for (v, node) in compiled.nodes.iter().enumerate() {
         let result = &results[v];
         let Some(slots) = node.connection_slots else {
@@ -1382,6 +1387,10 @@ fn attribute_connection_waits(
             continue;
         }
         let mean_pool_wait = pool_queue / result.throughput;
+        // Below a microsecond the move changes no percentile shown: the means and queue
+        // lengths move (exactly), but the percentiles are not inverted again (that costs a
+        // transform inversion per node).
+        let visible = mean_pool_wait >= NEGLIGIBLE_CONNECTION_WAIT_S;
         let mut held_share = 0.0;
         for &holder in &node.pool_holders {
             let sent = sent_through_caches(compiled, flows, holder, v);
@@ -1394,6 +1403,7 @@ fn attribute_connection_waits(
             let moved = share * pool_queue;
             shown[holder].queue_delta += moved;
             shown[holder].connection_wait += moved / holder_throughput;
+            reshape[holder] |= visible;
             held[holder].push(HeldPoolWait {
                 visits: moved / (holder_throughput * mean_pool_wait),
                 mix: pool_mix.clone(),
@@ -1401,6 +1411,7 @@ fn attribute_connection_waits(
         }
         let held_share: f64 = held_share.min(1.0);
         shown[v].queue_delta -= held_share * pool_queue;
+        reshape[v] |= visible;
         inside_waits[v] = Some(
             split_waits
                 .into_iter()
@@ -1422,6 +1433,13 @@ fn attribute_connection_waits(
         let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
         let class_weights: Vec<f64> = arrivals.iter().map(|a| a / result.arrival).collect();
         let mean = result.latency.mean + shown[v].queue_delta / result.throughput;
+        if !reshape[v] {
+            shown[v].latency = Some(Latency {
+                mean,
+                ..result.latency
+            });
+            continue;
+        }
         let waits = inside_waits[v].as_deref().unwrap_or(&result.waits);
         shown[v].latency = Some(node_percentiles(
             node,
