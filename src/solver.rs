@@ -220,6 +220,18 @@ pub fn solve_with(
     });
 
     let shown = attribute_connection_waits(&compiled, &flows, &node_results, horizon);
+    let node_index: HashMap<crate::model::NodeId, usize> = topology
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(v, node)| (node.id, v))
+        .collect();
+    let mut edges_into: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    for (e, edge) in topology.edges.iter().enumerate() {
+        if let Some(&v) = node_index.get(&edge.to) {
+            edges_into[v].push(e);
+        }
+    }
 
     let mut node_reports = Vec::with_capacity(node_count);
     let mut tiers: BTreeMap<String, f64> = BTreeMap::new();
@@ -247,8 +259,11 @@ pub fn solve_with(
                 node.id, node.name, result.backlog, horizon
             ));
         }
-        if let Some(demand) = connection_demand(topology, node) {
-            warnings.push(demand);
+        if matches!(node.kind, NodeKind::Database { .. }) {
+            let edges_in = edges_into[v].iter().map(|&e| &topology.edges[e]);
+            if let Some(demand) = connection_demand_over(topology, node, edges_in) {
+                warnings.push(demand);
+            }
         }
         if node.pricing == Pricing::Spot && node.instance_type.is_empty() {
             warnings.push(format!(
@@ -379,6 +394,19 @@ pub fn solve_with(
 /// the database serves at most `max_connections` queries per instance, and the rest queue.
 /// A connection pooler in front bounds the demand by its pool size instead.
 pub fn connection_demand(topology: &Topology, database: &crate::model::Node) -> Option<String> {
+    connection_demand_over(
+        topology,
+        database,
+        topology.edges.iter().filter(|e| e.to == database.id),
+    )
+}
+
+/// [`connection_demand`] over the edges into `database`, found by the caller.
+fn connection_demand_over<'a>(
+    topology: &Topology,
+    database: &crate::model::Node,
+    edges_in: impl Iterator<Item = &'a crate::model::Edge>,
+) -> Option<String> {
     let NodeKind::Database {
         max_connections, ..
     } = database.kind
@@ -388,7 +416,7 @@ pub fn connection_demand(topology: &Topology, database: &crate::model::Node) -> 
     let mut wanted: u64 = 0;
     let mut parts = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for edge in topology.edges.iter().filter(|e| e.to == database.id) {
+    for edge in edges_in {
         if !seen.insert(edge.from) || matches!(edge.kind, EdgeKind::Retry(_)) {
             continue;
         }
