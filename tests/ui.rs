@@ -271,3 +271,47 @@ fn timeline_window_runs_a_day() {
     let csv = std::fs::read_to_string(directory.path().join("topology-timeline.csv")).unwrap();
     assert_eq!(csv.lines().count(), 290);
 }
+
+#[test]
+fn an_opened_preset_is_fitted_into_the_canvas() {
+    // Stage 5 spans more than the canvas at 100%: after opening it (and after View → Fit all
+    // nodes) every node lies between the palette and the inspector.
+    let (mut harness, _) = harness();
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Open preset").click();
+    harness.run_steps(2);
+    harness.get_by_label("stage-5-read-replicas").click();
+    harness.run_steps(6);
+    let inside = |harness: &Harness<'static, StaircaseApp>| {
+        let left = harness.get_by_label("+ ConnectionPooler").rect().max.x;
+        let right = harness.get_by_label("Inspector").rect().min.x;
+        // Node widgets report graph coordinates; the canvas layer's transform maps them to
+        // the screen.
+        let canvas_layer = egui::LayerId::new(
+            egui::Order::Background,
+            egui::Id::new(staircase::app::CANVAS_ID),
+        );
+        let to_screen = harness
+            .ctx
+            .layer_transform_to_global(canvas_layer)
+            .expect("the canvas has a view transform");
+        for title in [
+            "Users",
+            "Load balancer",
+            "Redis",
+            "Read replicas",
+            "PgBouncer",
+        ] {
+            let rect = to_screen * harness.get_by_label(title).rect();
+            assert!(
+                rect.min.x > left && rect.max.x < right,
+                "{title} at {rect:?}, canvas between {left} and {right}"
+            );
+        }
+    };
+    inside(&harness);
+    click_menu(&mut harness, "View", "Fit all nodes");
+    harness.run_steps(4);
+    inside(&harness);
+}

@@ -3,6 +3,7 @@
 //! action is a [`Command`] handled in [`StaircaseApp::run`]; panels only read the [`Report`].
 
 mod canvas;
+pub use canvas::CANVAS_ID;
 mod panels;
 pub mod theme;
 
