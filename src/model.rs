@@ -347,38 +347,96 @@ pub struct Node {
     pub name: String,
     pub kind: NodeKind,
     /// Identical instances (per shard for a ShardGroup).
-    #[serde(deserialize_with = "checked::instances")]
+    #[serde(
+        deserialize_with = "checked::instances",
+        skip_serializing_if = "defaults::is_one"
+    )]
     pub instances: u32,
     /// Requests one instance works on at once (threads, workers, cores).
-    #[serde(deserialize_with = "checked::concurrency")]
+    #[serde(
+        deserialize_with = "checked::concurrency",
+        skip_serializing_if = "defaults::is_one"
+    )]
     pub concurrency: u32,
     /// Requests per second one instance completes at full load; `None` means no queueing at all
     /// (a pure delay, like a client or an external API with unknown limits).
-    #[serde(deserialize_with = "checked::optional_capacity")]
+    #[serde(
+        deserialize_with = "checked::optional_capacity",
+        skip_serializing_if = "defaults::is_default_capacity"
+    )]
     pub capacity_rps: Option<f64>,
     /// Waiting places per queue beyond the servers; `None` is unlimited, `Some(0)` drops any
     /// request that finds every server busy.
-    #[serde(deserialize_with = "checked::queue_limit")]
+    #[serde(
+        deserialize_with = "checked::queue_limit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub queue_limit: Option<u32>,
     /// Fixed latency added to every request (network, disk seek, third-party API), ms.
-    #[serde(deserialize_with = "checked::latency_ms")]
+    #[serde(
+        deserialize_with = "checked::latency_ms",
+        skip_serializing_if = "defaults::is_zero"
+    )]
     pub base_latency_ms: f64,
     /// Coefficient of variation of the service time (1 exponential, 0 constant).
-    #[serde(deserialize_with = "checked::cv")]
+    #[serde(
+        deserialize_with = "checked::cv",
+        skip_serializing_if = "defaults::is_one_f64"
+    )]
     pub service_cv: f64,
     /// Instance type from the price catalog (empty: none).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub instance_type: String,
+    #[serde(skip_serializing_if = "defaults::is_on_demand")]
     pub pricing: Pricing,
     /// Flat managed-service fee per month, USD.
-    #[serde(deserialize_with = "checked::money")]
+    #[serde(
+        deserialize_with = "checked::money",
+        skip_serializing_if = "defaults::is_zero"
+    )]
     pub monthly_fee_usd: f64,
     /// Usage fee per million requests served, USD.
-    #[serde(deserialize_with = "checked::money")]
+    #[serde(
+        deserialize_with = "checked::money",
+        skip_serializing_if = "defaults::is_zero"
+    )]
     pub usd_per_million_requests: f64,
     /// Region name (empty: none).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub region: String,
     /// Cost tier override (empty: the kind's tier).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub tier: String,
+}
+
+/// Tests for fields left out of saved files when they hold their default value (files stay
+/// short and readable; loading fills the defaults back in).
+mod defaults {
+    use super::{EdgeKind, Pricing};
+
+    pub fn is_one(value: &u32) -> bool {
+        *value == 1
+    }
+
+    pub fn is_one_f64(value: &f64) -> bool {
+        *value == 1.0
+    }
+
+    pub fn is_zero(value: &f64) -> bool {
+        *value == 0.0
+    }
+
+    pub fn is_default_capacity(value: &Option<f64>) -> bool {
+        *value == super::Node::default().capacity_rps
+    }
+
+    pub fn is_on_demand(value: &Pricing) -> bool {
+        *value == Pricing::OnDemand
+    }
+
+    pub fn is_route(value: &EdgeKind) -> bool {
+        *value == EdgeKind::Route
+    }
 }
 
 impl Default for Node {
@@ -477,11 +535,16 @@ pub enum EdgeKind {
 pub struct Edge {
     pub from: NodeId,
     pub to: NodeId,
+    #[serde(skip_serializing_if = "defaults::is_route")]
     pub kind: EdgeKind,
     /// Relative share among the route edges that carry the same class.
-    #[serde(deserialize_with = "checked::weight")]
+    #[serde(
+        deserialize_with = "checked::weight",
+        skip_serializing_if = "defaults::is_one_f64"
+    )]
     pub weight: f64,
     /// Classes this edge carries; empty means the target kind's default.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<ClassKind>,
 }
 

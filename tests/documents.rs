@@ -182,3 +182,31 @@ fn failed_save_keeps_the_old_file() {
     let leftovers = std::fs::read_dir(directory.path()).unwrap().count();
     assert_eq!(leftovers, 1);
 }
+
+#[test]
+fn saved_files_leave_out_default_values_and_load_them_back() {
+    use staircase::model::{Edge, Node, NodeKind, Pricing, Topology};
+    let mut topology = Topology::default();
+    topology.nodes.push(Node::of_kind(1, NodeKind::Client));
+    let mut service = Node::of_kind(2, NodeKind::Service);
+    service.capacity_rps = None;
+    service.pricing = Pricing::Spot;
+    topology.nodes.push(service);
+    topology.edges.push(Edge::route(1, 2));
+    let text = document::to_string(&topology).unwrap();
+    // Defaults are not written: no instance count of 1, no on-demand pricing, no route kind
+    // or weight 1 on the edge. Values that differ from the default are, `None` included.
+    for absent in [
+        "instances:",
+        "OnDemand",
+        "weight:",
+        "kind: Route",
+        "service_cv:",
+    ] {
+        assert!(!text.contains(absent), "{absent} in\n{text}");
+    }
+    for present in ["pricing: Spot", "capacity_rps: None"] {
+        assert!(text.contains(present), "{present} missing in\n{text}");
+    }
+    assert_eq!(document::parse(&text, "short.ron").unwrap(), topology);
+}
