@@ -1,5 +1,7 @@
 //! Reading and writing `.ron` files: round trips, determinism, and clear errors on bad input.
 
+mod common;
+
 use staircase::document::{self, DocumentError};
 use staircase::presets;
 
@@ -209,4 +211,72 @@ fn saved_files_leave_out_default_values_and_load_them_back() {
         assert!(text.contains(present), "{present} missing in\n{text}");
     }
     assert_eq!(document::parse(&text, "short.ron").unwrap(), topology);
+}
+
+mod damaged_files {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A preset's text with `cut` bytes removed at `at` and `insert` put in their place.
+    fn damaged(text: &str, at: usize, cut: usize, insert: &str) -> String {
+        let mut at = at % (text.len() + 1);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mut end = (at + cut).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        format!("{}{insert}{}", &text[..at], &text[end..])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// Whatever is done to a file, loading it either works (and the model then solves to
+        /// finite figures or a clear error) or names the file and a line:column; never a panic.
+        #[test]
+        fn damaged_presets_load_or_fail_with_a_location(
+            preset in 0..presets::PRESETS.len(),
+            at in any::<usize>(),
+            cut in 0usize..40,
+            insert in prop_oneof![
+                Just(String::new()),
+                Just("-".to_string()),
+                Just("1e308".to_string()),
+                Just("(".to_string()),
+                Just(")".to_string()),
+                Just("\"".to_string()),
+                Just("NaN".to_string()),
+                Just("inf".to_string()),
+                Just(", x: 1".to_string()),
+                "[ -~]{0,12}",
+            ],
+        ) {
+            let original = std::fs::read_to_string(format!(
+                "{}/presets/{}",
+                env!("CARGO_MANIFEST_DIR"),
+                presets::PRESETS[preset].file
+            ))
+            .unwrap();
+            let text = damaged(&original, at, cut, &insert);
+            match document::parse(&text, "damaged.ron") {
+                Ok(topology) => {
+                    if let Ok(report) = staircase::solve(&topology, &staircase::Params::default()) {
+                        common::assert_all_finite(&report);
+                    }
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    prop_assert!(message.starts_with("damaged.ron"), "{message}");
+                    if matches!(error, DocumentError::Parse { .. }) {
+                        prop_assert!(
+                            message.split(':').nth(1).is_some_and(|line| line.trim().parse::<u32>().is_ok()),
+                            "no line in {message}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
