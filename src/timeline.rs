@@ -444,6 +444,32 @@ fn topology_at(
     current
 }
 
+/// The tier an autoscaler would grow: the busiest node of a kind that scales out by adding
+/// identical instances (app servers, workers, generic services, read replicas). A primary
+/// database or a shard group does not: more of them means resharding, not a scaling policy.
+pub fn scalable_tier<'a>(
+    topology: &'a Topology,
+    report: &crate::report::Report,
+) -> Option<&'a crate::model::Node> {
+    topology
+        .nodes
+        .iter()
+        .filter(|node| {
+            node.capacity_rps.is_some()
+                && matches!(
+                    node.kind,
+                    NodeKind::AppServer
+                        | NodeKind::Workers
+                        | NodeKind::Service
+                        | NodeKind::ReadReplica
+                )
+        })
+        .filter_map(|node| Some((node, report.node(node.id)?.offered_utilization)))
+        .filter(|(_, utilization)| *utilization > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(node, _)| node)
+}
+
 /// Nodes with a single instance that some client waits for (not clients themselves).
 pub fn single_points_of_failure(topology: &Topology) -> Vec<String> {
     let Ok(report) = solve(

@@ -515,3 +515,23 @@ fn a_pool_of_twenty_cannot_hold_a_hundred_busy_connections() {
     assert!(roomy.node(2).unwrap().connection_wait_ms < 0.1);
     assert!(roomy.headroom.unwrap() > 1.19);
 }
+
+#[test]
+fn autoscaling_grows_a_tier_that_scales_out_not_the_primary() {
+    // In stage 5 the primary database is the bottleneck (writes), but a primary does not
+    // scale out by adding instances: the autoscaler takes the busiest stateless tier.
+    let topology = load("stage-5-read-replicas.ron");
+    let report = solved(&topology);
+    assert_eq!(report.bottleneck.as_ref().unwrap().name, "Postgres primary");
+    let tier = staircase::timeline::scalable_tier(&topology, &report).unwrap();
+    assert!(
+        matches!(tier.kind, NodeKind::AppServer | NodeKind::ReadReplica),
+        "{}",
+        tier.name
+    );
+    let busiest = ["App servers", "Read replicas"]
+        .map(|name| node_named(&report, name).offered_utilization)
+        .into_iter()
+        .fold(0.0, f64::max);
+    assert_eq!(node_named(&report, &tier.name).offered_utilization, busiest);
+}

@@ -804,6 +804,9 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
         Plot::new("cost-p99-plot")
             .x_axis_label("$/month")
             .y_axis_label("worst p99 ms")
+            // From zero: a flat curve (more instances no longer help) reads as flat, and a
+            // change of a few hundredths of a millisecond is not blown up to fill the plot.
+            .include_y(0.0)
             .allow_scroll(false)
             .show(ui, |plot| {
                 let Some((_, points)) = &app.instance_sweep else {
@@ -956,7 +959,7 @@ impl Default for TimelineState {
 
 impl TimelineState {
     /// The scenario these settings describe: a day, an optional spike, autoscaling of the
-    /// bottleneck tier, an optional cache flush on the first cache.
+    /// busiest tier that scales out, an optional cache flush on the first cache.
     pub fn scenario(
         &self,
         topology: &crate::model::Topology,
@@ -976,10 +979,7 @@ impl TimelineState {
             });
         }
         if self.autoscale {
-            if let Some(node) = report
-                .and_then(|r| r.bottleneck.as_ref())
-                .and_then(|b| topology.node(b.id))
-            {
+            if let Some(node) = report.and_then(|r| crate::timeline::scalable_tier(topology, r)) {
                 scenario.autoscale.push(Autoscale {
                     node: node.id,
                     target_utilization: self.target_utilization,
@@ -1036,6 +1036,10 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
         .default_size([760.0, 560.0])
         .show(ctx, |ui| {
             let regions: Vec<String> = app.topology.regions.iter().map(|r| r.name.clone()).collect();
+            let tier = app
+                .report()
+                .and_then(|r| crate::timeline::scalable_tier(&app.topology, r))
+                .map_or_else(|| "the busiest scalable tier".to_string(), |n| n.name.clone());
             let state = &mut app.timeline;
             ui.horizontal(|ui| {
                 ui.label("Hours");
@@ -1049,7 +1053,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                 ui.add(DragValue::new(&mut state.spike_minutes).range(0.0..=10_000.0).suffix(" min"));
             });
             ui.horizontal(|ui| {
-                ui.checkbox(&mut state.autoscale, "autoscale the bottleneck tier")
+                ui.checkbox(&mut state.autoscale, format!("autoscale {tier}"))
                     .on_hover_text("Target tracking: instances × utilization / target, after a cold start, 5 min cooldown.");
                 ui.add(egui::Slider::new(&mut state.target_utilization, 0.2..=0.95).text("target"));
                 ui.add(DragValue::new(&mut state.cold_start_s).range(0.0..=3600.0).suffix(" s cold start"));
@@ -1120,6 +1124,9 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                             .x_axis_label("hour")
                             .y_axis_label("requests waiting")
+                            // No backlog is a line on the floor, not in the middle of ±10.
+                            .include_y(0.0)
+                            .include_y(1.0)
                             .show(&mut columns[1], |plot| {
                                 plot.line(Line::new("backlog", PlotPoints::from(series(&|s| s.total_backlog()))).color(theme::WARM));
                             });
@@ -1151,6 +1158,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .height(140.0)
                             .x_axis_label("hour")
                             .y_axis_label("worst p99 ms")
+                            .include_y(0.0)
                             .show(ui, |plot| {
                                 plot.line(Line::new("p99", PlotPoints::from(p99)).color(theme::P99_LINE));
                             });
