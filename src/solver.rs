@@ -1530,8 +1530,9 @@ fn node_percentiles(
                                     )
                                 })
                         })
-                        .collect()
+                        .collect::<Vec<_>>()
                 })
+                .map(merge_equal_components)
         } else {
             None
         };
@@ -1577,6 +1578,23 @@ fn node_percentiles(
         p95: base + p95,
         p99: base + p99,
     }
+}
+
+/// Adds up the weights of mixture components (weight, p_wait, wait rate, service rate) that
+/// are the same distribution, e.g. classes with one service time: fewer terms to evaluate in
+/// every step of the quantile search, and the same mixture.
+fn merge_equal_components(components: Vec<(f64, f64, f64, f64)>) -> Vec<(f64, f64, f64, f64)> {
+    let mut merged: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(components.len());
+    for component in components {
+        match merged
+            .iter_mut()
+            .find(|m| (m.1, m.2, m.3) == (component.1, component.2, component.3))
+        {
+            Some(existing) => existing.0 += component.0,
+            None => merged.push(component),
+        }
+    }
+    merged
 }
 
 /// Transform of a node's queueing response (wait + service), mixed over classes and pools.
