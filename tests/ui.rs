@@ -315,3 +315,45 @@ fn an_opened_preset_is_fitted_into_the_canvas() {
     harness.run_steps(4);
     inside(&harness);
 }
+
+#[test]
+fn a_pool_that_runs_out_shows_its_wait_on_the_canvas_and_in_the_inspector() {
+    // Stage 5 with PgBouncer's pool cut from 300 to 36 connections (4 beyond the primary's 32
+    // query slots) at 15% more traffic: requests queue at the pooler for a connection.
+    let (mut harness, picker) = harness();
+    let mut topology = presets::PRESETS
+        .iter()
+        .find(|p| p.file == "stage-5-read-replicas.ron")
+        .unwrap()
+        .load()
+        .unwrap();
+    for node in &mut topology.nodes {
+        if let staircase::model::NodeKind::ConnectionPooler { pool_size } = &mut node.kind {
+            *pool_size = 36;
+        }
+    }
+    if let staircase::model::Rate::PerDay(per_day) = &mut topology.workloads[0].rate {
+        *per_day *= 1.15;
+    }
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("pool.ron");
+    staircase::document::save(&path, &topology).unwrap();
+    *picker.next.borrow_mut() = Some(path);
+    click_menu(&mut harness, "File", "Open…");
+    let report = harness.state().report().unwrap().clone();
+    let pooler = report.nodes.iter().find(|n| n.name == "PgBouncer").unwrap();
+    assert!(
+        pooler.connection_wait_ms > 1.0,
+        "{}",
+        pooler.connection_wait_ms
+    );
+    // The node body says it, with the model's figure.
+    harness.get_by_label(&format!(
+        "waits {:.1} ms for a connection",
+        pooler.connection_wait_ms
+    ));
+    // Selecting the pooler shows the same figure in the inspector.
+    harness.state_mut().selected = Some(pooler.id);
+    harness.run_steps(2);
+    harness.get_by_label(&format!("{:.2} ms mean", pooler.connection_wait_ms));
+}
