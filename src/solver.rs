@@ -333,8 +333,8 @@ pub fn solve_with(
     let pick = |sync: bool| -> Option<(usize, f64)> {
         let mut best: Option<(usize, f64)> = None;
         for (v, result) in node_results.iter().enumerate() {
-            if synchronous[v] == sync && result.linear_utilization > best.map_or(0.0, |(_, u)| u) {
-                best = Some((v, result.linear_utilization));
+            if synchronous[v] == sync && result.saturation > best.map_or(0.0, |(_, u)| u) {
+                best = Some((v, result.saturation));
             }
         }
         best
@@ -347,10 +347,15 @@ pub fn solve_with(
             name: node.name.clone(),
             utilization,
             reason: format!(
-                "its busiest queue is offered {:.1}% of its capacity ({:.1} of {:.1} req/s per queue)",
+                "its busiest queue is offered {:.1}% of its capacity ({:.1} of {:.1} req/s per queue{})",
                 utilization * 100.0,
-                result.linear_busiest_arrival,
-                result.busiest_capacity
+                result.busiest_arrival,
+                result.busiest_capacity,
+                if result.retried {
+                    ", retries of dropped requests included"
+                } else {
+                    ""
+                }
             ),
         }
     };
@@ -1111,9 +1116,12 @@ struct NodeResult {
     in_system: f64,
     latency: Latency,
     status: Status,
-    linear_utilization: f64,
-    linear_busiest_arrival: f64,
+    /// Offered utilization of the busiest queue that decides the bottleneck and the headroom.
+    saturation: f64,
+    busiest_arrival: f64,
     busiest_capacity: f64,
+    /// The saturation comes from the solved traffic, retries included (not the linear view).
+    retried: bool,
     average_throughput: f64,
     /// Per class: mean response at this node (seconds, including the fixed delay).
     class_mean: Vec<f64>,
@@ -1171,9 +1179,10 @@ fn node_result(
             } else {
                 Status::Idle
             },
-            linear_utilization: 0.0,
-            linear_busiest_arrival: 0.0,
+            saturation: 0.0,
+            busiest_arrival: 0.0,
             busiest_capacity: 0.0,
+            retried: false,
             average_throughput,
             class_mean: vec![node.base; class_count],
             waits: vec![(1.0, WaitDist::Zero)],
@@ -1199,17 +1208,30 @@ fn node_result(
     }
     let in_system = in_queues + throughput * node.base;
 
-    // Linear (offered) view for the bottleneck.
+    // The bottleneck's measure: the offered load of the busiest queue in the linear view
+    // (every node passes all it receives, so the load scales with the multiplier). Retries of
+    // drops add load that view cannot see: where the solved traffic overloads a queue beyond
+    // what the linear view offers it, that counts, so a retry storm at the current load is
+    // never reported as headroom.
     let linear_inputs = pool_inputs(node, linear_arrivals, horizon).unwrap_or_default();
-    let mut linear_utilization: f64 = 0.0;
-    let mut linear_busiest_arrival = 0.0;
+    let mut saturation: f64 = 0.0;
+    let mut busiest_arrival = 0.0;
     let mut busiest_capacity = 0.0;
     for input in &linear_inputs {
         let offered = input.arrival * input.mean_service / input.servers as f64;
-        if offered > linear_utilization {
-            linear_utilization = offered;
-            linear_busiest_arrival = input.arrival;
+        if offered > saturation {
+            saturation = offered;
+            busiest_arrival = input.arrival;
             busiest_capacity = input.servers as f64 / input.mean_service;
+        }
+    }
+    let mut retried = false;
+    for pool in pools {
+        if pool.offered_utilization >= 1.0 && pool.offered_utilization > saturation * (1.0 + 1e-9) {
+            saturation = pool.offered_utilization;
+            busiest_arrival = pool.throughput + pool.dropped + pool.backlog_growth;
+            busiest_capacity = busiest_arrival / pool.offered_utilization;
+            retried = true;
         }
     }
 
@@ -1278,9 +1300,10 @@ fn node_result(
         in_system,
         latency,
         status,
-        linear_utilization,
-        linear_busiest_arrival,
+        saturation,
+        busiest_arrival,
         busiest_capacity,
+        retried,
         average_throughput,
         class_mean,
         waits,

@@ -283,3 +283,42 @@ fn a_multiplying_loop_fed_only_by_retries_is_a_clear_error() {
     assert_conservation(&report, "gain 0.5");
     assert_littles_law(&report, "gain 0.5");
 }
+
+#[test]
+fn a_retry_storm_at_the_current_load_leaves_no_headroom() {
+    // Service 2 (μ = 100, no waiting place) gets 60 req/s: ρ = 0.6 in the linear view, which
+    // sees no retries. But 90% of its drops are retried through Service 3 (μ = 50), which
+    // calls it three times per request: the solved traffic overloads both. Found by proptest
+    // (seed 3093332075540213991).
+    let mut topology = common::single_station(60.0, 1, 100.0, Some(0));
+    let mut amplifier = Node::of_kind(3, NodeKind::Service);
+    amplifier.capacity_rps = Some(50.0);
+    topology.nodes.push(amplifier);
+    topology.edges.push(Edge {
+        kind: EdgeKind::Retry(0.9),
+        ..Edge::route(2, 3)
+    });
+    topology.edges.push(Edge {
+        kind: EdgeKind::Call(3),
+        ..Edge::route(3, 2)
+    });
+    let report = solve(&topology, &Params::default()).unwrap();
+    assert_conservation(&report, "storm");
+    let (front, amplifier) = (report.node(2).unwrap(), report.node(3).unwrap());
+    // Service 3 is capped at 50 req/s, so Service 2 settles at 60 + 3 × 50 = 210 req/s.
+    assert!(
+        (front.arrival_rps - 210.0).abs() < 1e-6,
+        "{}",
+        front.arrival_rps
+    );
+    assert!(amplifier.backlog_growth_rps > 0.0);
+    let headroom = report.headroom.unwrap();
+    assert!((headroom - 100.0 / 210.0).abs() < 1e-9, "{headroom}");
+    let bottleneck = report.bottleneck.unwrap();
+    assert_eq!(bottleneck.id, 2);
+    assert!(
+        bottleneck.reason.contains("retries"),
+        "{}",
+        bottleneck.reason
+    );
+}
