@@ -147,6 +147,8 @@ struct CompiledNode {
 
 struct Compiled {
     classes: Vec<Class>,
+    /// Per node: the nodes wired to it by routes and calls (one entry per wire).
+    feeders: Vec<Vec<usize>>,
     nodes: Vec<CompiledNode>,
     in_flows: Vec<Vec<InFlow>>,
     out_edges: Vec<Vec<OutEdge>>,
@@ -220,18 +222,6 @@ pub fn solve_with(
     });
 
     let shown = attribute_connection_waits(&compiled, &flows, &node_results, horizon);
-    let node_index: HashMap<crate::model::NodeId, usize> = topology
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(v, node)| (node.id, v))
-        .collect();
-    let mut edges_into: Vec<Vec<usize>> = vec![Vec::new(); node_count];
-    for (e, edge) in topology.edges.iter().enumerate() {
-        if let Some(&v) = node_index.get(&edge.to) {
-            edges_into[v].push(e);
-        }
-    }
 
     let mut node_reports = Vec::with_capacity(node_count);
     let mut tiers: BTreeMap<String, f64> = BTreeMap::new();
@@ -259,11 +249,9 @@ pub fn solve_with(
                 node.id, node.name, result.backlog, horizon
             ));
         }
-        if matches!(node.kind, NodeKind::Database { .. }) {
-            let edges_in = edges_into[v].iter().map(|&e| &topology.edges[e]);
-            if let Some(demand) = connection_demand_over(topology, node, edges_in) {
-                warnings.push(demand);
-            }
+        let feeders = compiled.feeders[v].iter().map(|&u| &topology.nodes[u]);
+        if let Some(demand) = connection_demand_from(node, feeders) {
+            warnings.push(demand);
         }
         if node.pricing == Pricing::Spot && node.instance_type.is_empty() {
             warnings.push(format!(
@@ -395,22 +383,23 @@ pub fn solve_with(
 
 /// When the app servers and workers wired straight to a database could hold more connections
 /// (instances × concurrency each) than its `max_connections` allows, the warning that says so
-/// (article 004: 20 servers × 25 threads = 500 against 400). The excess waits for a connection:
-/// the database serves at most `max_connections` queries per instance, and the rest queue.
+/// (article 004: 20 servers × 25 threads = 500 against 400). At most `max_connections` per
+/// instance hold a connection; the excess waits for one in the app servers' own pools.
 /// A connection pooler in front bounds the demand by its pool size instead.
 pub fn connection_demand(topology: &Topology, database: &crate::model::Node) -> Option<String> {
-    connection_demand_over(
-        topology,
-        database,
-        topology.edges.iter().filter(|e| e.to == database.id),
-    )
+    let feeders = topology
+        .edges
+        .iter()
+        .filter(|e| e.to == database.id && !matches!(e.kind, EdgeKind::Retry(_)))
+        .filter_map(|e| topology.node(e.from));
+    connection_demand_from(database, feeders)
 }
 
-/// [`connection_demand`] over the edges into `database`, found by the caller.
-fn connection_demand_over<'a>(
-    topology: &Topology,
+/// [`connection_demand`] from the nodes wired to `database` by routes and calls (repeats
+/// allowed), found by the caller.
+fn connection_demand_from<'a>(
     database: &crate::model::Node,
-    edges_in: impl Iterator<Item = &'a crate::model::Edge>,
+    feeders: impl Iterator<Item = &'a crate::model::Node>,
 ) -> Option<String> {
     let NodeKind::Database {
         max_connections, ..
@@ -421,13 +410,10 @@ fn connection_demand_over<'a>(
     let mut wanted: u64 = 0;
     let mut parts = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for edge in edges_in {
-        if !seen.insert(edge.from) || matches!(edge.kind, EdgeKind::Retry(_)) {
+    for source in feeders {
+        if !seen.insert(source.id) {
             continue;
         }
-        let Some(source) = topology.node(edge.from) else {
-            continue;
-        };
         let connections = match source.kind {
             NodeKind::AppServer | NodeKind::Workers | NodeKind::Service => {
                 u64::from(source.instances) * u64::from(source.concurrency)
@@ -904,6 +890,7 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
     order.extend((0..node_count).filter(|&v| !placed[v]));
     Compiled {
         classes,
+        feeders: route_in,
         nodes,
         in_flows,
         out_edges,
