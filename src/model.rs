@@ -339,6 +339,16 @@ pub enum Pricing {
     Spot,
 }
 
+/// The item of `items` whose id (read by `id_of`) is `id`. Nodes are kept sorted by id
+/// (saved files, the solver's order), so a binary search finds them; a hit is always right,
+/// and a miss falls back to a scan for lists that are not sorted.
+pub fn find_by_id<T>(items: &[T], id: NodeId, id_of: impl Fn(&T) -> NodeId) -> Option<&T> {
+    match items.binary_search_by_key(&id, &id_of) {
+        Ok(index) => Some(&items[index]),
+        Err(_) => items.iter().find(|item| id_of(item) == id),
+    }
+}
+
 /// One box on the canvas: a tier of identical instances.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -635,12 +645,7 @@ impl Topology {
 
     /// The node with `id`.
     pub fn node(&self, id: NodeId) -> Option<&Node> {
-        // Nodes are kept sorted by id (saved files, the solver's order): a binary search
-        // finds them; a hit is always right, and a miss falls back to a scan.
-        match self.nodes.binary_search_by_key(&id, |node| node.id) {
-            Ok(index) => Some(&self.nodes[index]),
-            Err(_) => self.nodes.iter().find(|node| node.id == id),
-        }
+        find_by_id(&self.nodes, id, |node| node.id)
     }
 
     /// The next unused node id.
@@ -1052,5 +1057,21 @@ pub mod checked {
             )));
         }
         Ok(edges)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_by_id_searches_sorted_lists_and_scans_unsorted_ones() {
+        let sorted = [1u32, 3, 7, 9];
+        assert_eq!(find_by_id(&sorted, 7, |id| *id), Some(&7));
+        assert_eq!(find_by_id(&sorted, 4, |id| *id), None);
+        let unsorted = [9u32, 1, 7, 3];
+        for id in unsorted {
+            assert_eq!(find_by_id(&unsorted, id, |item| *item), Some(&id));
+        }
     }
 }

@@ -125,12 +125,7 @@ pub struct Report {
 impl Report {
     /// The report of the node with `id`.
     pub fn node(&self, id: NodeId) -> Option<&NodeReport> {
-        // Nodes are kept sorted by id (saved files, the solver's order): a binary search
-        // finds them; a hit is always right, and a miss falls back to a scan.
-        match self.nodes.binary_search_by_key(&id, |node| node.id) {
-            Ok(index) => Some(&self.nodes[index]),
-            Err(_) => self.nodes.iter().find(|node| node.id == id),
-        }
+        crate::model::find_by_id(&self.nodes, id, |node| node.id)
     }
 
     /// The class report called `name` (`workload/class`).
