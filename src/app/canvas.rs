@@ -48,31 +48,14 @@ pub fn fit_transform(nodes: egui::Rect, view: egui::Rect) -> egui::emath::TSTran
     let size = nodes.size().max(egui::Vec2::splat(1.0));
     let scaling = (room / size).min_elem().clamp(MIN_FIT_SCALE, 1.0);
     // Centred along each axis where the nodes fit; else their top or left edge at the margin.
-    let place = |view_min: f32, view_center: f32, room: f32, low: f32, center: f32, extent: f32| {
-        if extent * scaling <= room {
-            view_center - center * scaling
+    let place = |axis: usize| {
+        if size[axis] * scaling <= room[axis] {
+            view.center()[axis] - nodes.center()[axis] * scaling
         } else {
-            view_min + FIT_MARGIN - low * scaling
+            view.min[axis] + FIT_MARGIN - nodes.min[axis] * scaling
         }
     };
-    let translation = egui::vec2(
-        place(
-            view.min.x,
-            view.center().x,
-            room.x,
-            nodes.min.x,
-            nodes.center().x,
-            size.x,
-        ),
-        place(
-            view.min.y,
-            view.center().y,
-            room.y,
-            nodes.min.y,
-            nodes.center().y,
-            size.y,
-        ),
-    );
+    let translation = egui::vec2(place(0), place(1));
     egui::emath::TSTransform::new(translation, scaling)
 }
 
@@ -161,12 +144,15 @@ impl Canvas {
         topology: &Topology,
         report: Option<&Report>,
     ) -> Vec<CanvasAction> {
-        let nodes_known = !self.node_rects.is_empty()
-            && self
-                .snarl
-                .node_ids()
-                .all(|(snarl_id, _)| self.node_rects.contains_key(&snarl_id));
-        let fit = if self.fit_frames > 0 && nodes_known {
+        // Only while a fit is pending: every node must have been drawn once (its size known).
+        let fit_ready = || {
+            !self.node_rects.is_empty()
+                && self
+                    .snarl
+                    .node_ids()
+                    .all(|(snarl_id, _)| self.node_rects.contains_key(&snarl_id))
+        };
+        let fit = if self.fit_frames > 0 && fit_ready() {
             self.fit_frames -= 1;
             let bounds = self
                 .node_rects
