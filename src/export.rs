@@ -114,6 +114,21 @@ fn line_chart<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
+/// Draws `series` as a line labelled `label`, with a matching swatch in the legend.
+fn draw_labelled_line<'a, DB: DrawingBackend + 'a>(
+    chart: &mut LineChart<'a, DB>,
+    series: Vec<(f64, f64)>,
+    style: ShapeStyle,
+    label: impl Into<String>,
+) -> Result<(), String> {
+    chart
+        .draw_series(LineSeries::new(series, style))
+        .map_err(|e| e.to_string())?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    Ok(())
+}
+
 /// The legend of a line chart, top left.
 fn draw_legend<'a, DB: DrawingBackend + 'a>(chart: &mut LineChart<'a, DB>) -> Result<(), String> {
     chart
@@ -171,24 +186,21 @@ fn draw_latency<DB: DrawingBackend>(
                 .filter_map(|p| p.classes.get(index).map(|c| (p.load, pick(c))))
                 .collect();
             let style = color.mix(1.0 - 0.5 * index as f64 / class_count.max(1) as f64);
-            chart
-                .draw_series(LineSeries::new(series, style.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(format!("{name} {label}"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], style.stroke_width(2))
-                });
+            draw_labelled_line(
+                &mut chart,
+                series,
+                style.stroke_width(2),
+                format!("{name} {label}"),
+            )?;
         }
     }
     if let Some(knee) = sweep.knee {
-        chart
-            .draw_series(LineSeries::new(
-                vec![(knee, 0.0), (knee, max_ms)],
-                KNEE.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
-            .label(format!("knee: bottleneck at utilization 1 (x{knee:.2})"))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], KNEE.stroke_width(2)));
+        draw_labelled_line(
+            &mut chart,
+            vec![(knee, 0.0), (knee, max_ms)],
+            KNEE.stroke_width(2),
+            format!("knee: bottleneck at utilization 1 (x{knee:.2})"),
+        )?;
     }
     draw_legend(&mut chart)?;
     root.present().map_err(|e| e.to_string())
@@ -294,13 +306,7 @@ fn draw_timeline<DB: DrawingBackend>(
             .iter()
             .map(|s| (hours(s.t_s), pick(s)))
             .collect();
-        chart
-            .draw_series(LineSeries::new(series, color.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+        draw_labelled_line(&mut chart, series, color.stroke_width(2), label)?;
     }
     draw_legend(&mut chart)?;
     root.present().map_err(|e| e.to_string())
