@@ -571,10 +571,17 @@ impl Default for Edge {
 }
 
 impl Edge {
+    /// A route edge of weight 1 carrying the target's default classes.
     pub fn route(from: NodeId, to: NodeId) -> Edge {
+        Edge::of_kind(from, to, EdgeKind::Route)
+    }
+
+    /// An edge of `kind` (route, calls or retries) with weight 1 and the default classes.
+    pub fn of_kind(from: NodeId, to: NodeId, kind: EdgeKind) -> Edge {
         Edge {
             from,
             to,
+            kind,
             ..Edge::default()
         }
     }

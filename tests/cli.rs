@@ -1,22 +1,9 @@
 //! The `staircase` command line: output shape, exit codes and error messages.
 
+mod common;
+
+use common::{preset_path, staircase};
 use std::process::Command;
-
-fn staircase(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_staircase"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn preset_path(name: &str) -> String {
-    format!("{}/presets/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 #[test]
 fn solve_json_has_the_documented_fields() {

@@ -253,12 +253,9 @@ mod damaged_files {
                 "[ -~]{0,12}",
             ],
         ) {
-            let original = std::fs::read_to_string(format!(
-                "{}/presets/{}",
-                env!("CARGO_MANIFEST_DIR"),
-                presets::PRESETS[preset].file
-            ))
-            .unwrap();
+            let original =
+                std::fs::read_to_string(common::preset_path(presets::PRESETS[preset].file))
+                    .unwrap();
             let text = damaged(&original, at, cut, &insert);
             match document::parse(&text, "damaged.ron") {
                 Ok(topology) => {

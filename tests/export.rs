@@ -1,6 +1,8 @@
 //! Exported charts and tables: PNGs decode at the chart size, SVGs parse as XML with titled,
 //! labelled axes, CSV rows match the report; the CLI writes them all.
 
+mod common;
+
 use staircase::export::{self, Format, CHART_SIZE, CSV_HEADER};
 use staircase::presets;
 use staircase::sweep::{load_multipliers, load_sweep};
@@ -102,23 +104,19 @@ fn csv_rows_match_the_report() {
 fn cli_export_writes_every_format() {
     let folder = tempfile::tempdir().unwrap();
     let out = folder.path().join("charts");
-    let preset = format!("{}/presets/stage-3-cache.ron", env!("CARGO_MANIFEST_DIR"));
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_staircase"))
-        .args([
+    let preset = common::preset_path("stage-3-cache.ron");
+    let export = |format: &str| {
+        common::staircase(&[
             "export",
             &preset,
             "--out",
             out.to_str().unwrap(),
             "--format",
-            "png,svg,csv",
+            format,
         ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    };
+    let (code, _, stderr) = export("png,svg,csv");
+    assert_eq!(code, 0, "{stderr}");
     for name in [
         "latency.png",
         "cost.png",
@@ -130,19 +128,9 @@ fn cli_export_writes_every_format() {
         assert!(path.metadata().unwrap().len() > 100, "{}", path.display());
     }
     // A bad format is refused with exit code 2.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_staircase"))
-        .args([
-            "export",
-            &preset,
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            "gif",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown format \"gif\""));
+    let (code, _, stderr) = export("gif");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown format \"gif\""));
     assert!("png".parse::<Format>().is_ok());
 }
 

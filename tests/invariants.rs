@@ -208,10 +208,9 @@ fn retry_storm_with_no_way_out_is_a_clear_error() {
     // Every drop is retried into the same full queue of zero waiting places, at 10x overload:
     // the retry loop diverges, and the solver says so instead of looping or returning infinity.
     let mut topology = common::single_station(1000.0, 1, 10.0, Some(0));
-    topology.edges.push(Edge {
-        kind: EdgeKind::Retry(1.0),
-        ..Edge::route(2, 2)
-    });
+    topology
+        .edges
+        .push(Edge::of_kind(2, 2, EdgeKind::Retry(1.0)));
     match solve(&topology, &Params::default()) {
         Err(SolveError::Diverged { node }) => assert_eq!(node, "Service 2"),
         other => panic!("expected divergence, got {other:?}"),
@@ -255,14 +254,10 @@ fn a_multiplying_loop_fed_only_by_retries_is_a_clear_error() {
     for id in [3, 4] {
         topology.nodes.push(Node::of_kind(id, NodeKind::Service));
     }
-    topology.edges.push(Edge {
-        kind: EdgeKind::Retry(0.5),
-        ..Edge::route(2, 3)
-    });
-    topology.edges.push(Edge {
-        kind: EdgeKind::Call(2),
-        ..Edge::route(3, 4)
-    });
+    topology
+        .edges
+        .push(Edge::of_kind(2, 3, EdgeKind::Retry(0.5)));
+    topology.edges.push(Edge::of_kind(3, 4, EdgeKind::Call(2)));
     topology.edges.push(Edge::route(4, 3));
     match solve(&topology, &Params::default()) {
         Err(SolveError::Diverged { node }) => assert!(node == "Service 3" || node == "Service 4"),
@@ -294,14 +289,10 @@ fn a_retry_storm_at_the_current_load_leaves_no_headroom() {
     let mut amplifier = Node::of_kind(3, NodeKind::Service);
     amplifier.capacity_rps = Some(50.0);
     topology.nodes.push(amplifier);
-    topology.edges.push(Edge {
-        kind: EdgeKind::Retry(0.9),
-        ..Edge::route(2, 3)
-    });
-    topology.edges.push(Edge {
-        kind: EdgeKind::Call(3),
-        ..Edge::route(3, 2)
-    });
+    topology
+        .edges
+        .push(Edge::of_kind(2, 3, EdgeKind::Retry(0.9)));
+    topology.edges.push(Edge::of_kind(3, 2, EdgeKind::Call(3)));
     let report = solve(&topology, &Params::default()).unwrap();
     assert_conservation(&report, "storm");
     let (front, amplifier) = (report.node(2).unwrap(), report.node(3).unwrap());

@@ -37,6 +37,37 @@ fn node_named<'a>(report: &'a Report, name: &str) -> &'a staircase::report::Node
         .unwrap_or_else(|| panic!("no node {name}"))
 }
 
+/// The node of `topology` called `name`, to edit.
+fn model_node_named<'a>(topology: &'a mut Topology, name: &str) -> &'a mut Node {
+    topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == name)
+        .unwrap_or_else(|| panic!("no node {name}"))
+}
+
+/// Stage 4 with article 004's 20 app servers × 25 worker threads and a primary that accepts
+/// `max_connections`.
+fn stage_4_with_article_threads(max_connections: u32) -> Topology {
+    let mut topology = load("stage-4-load-balancer.ron");
+    let app = model_node_named(&mut topology, "App servers");
+    app.instances = 20;
+    app.concurrency = 25;
+    set_max_connections(&mut topology, max_connections);
+    topology
+}
+
+/// Sets the stage-4 primary's `max_connections`.
+fn set_max_connections(topology: &mut Topology, allowed: u32) {
+    let NodeKind::Database {
+        max_connections, ..
+    } = &mut model_node_named(topology, "Postgres primary").kind
+    else {
+        panic!("the primary is a database");
+    };
+    *max_connections = allowed;
+}
+
 #[test]
 fn every_preset_solves_with_sound_figures() {
     for preset in PRESETS {
@@ -343,25 +374,7 @@ fn advisor_stays_quiet_with_room_to_spare() {
 #[test]
 fn too_many_connections_are_flagged() {
     // Article 004: 20 app servers × 25 worker threads = 500 connections, max_connections 400.
-    let mut topology = load("stage-4-load-balancer.ron");
-    let app = topology
-        .nodes
-        .iter_mut()
-        .find(|n| n.name == "App servers")
-        .unwrap();
-    app.instances = 20;
-    app.concurrency = 25;
-    if let NodeKind::Database {
-        max_connections, ..
-    } = &mut topology
-        .nodes
-        .iter_mut()
-        .find(|n| n.name == "Postgres primary")
-        .unwrap()
-        .kind
-    {
-        *max_connections = 400;
-    }
+    let mut topology = stage_4_with_article_threads(400);
     let report = solved(&topology);
     let warning = report
         .warnings
@@ -407,21 +420,9 @@ fn connection_exhaustion_queues_at_the_app_servers_pools() {
     // too small for its load (1,000 reads/s, 500 writes/s): the primary saturates and its
     // backlog grows. At most 400 requests hold a connection (32 running, 368 waiting inside);
     // the rest wait in the app servers' pools, so the wait shows there.
-    let mut topology = load("stage-4-load-balancer.ron");
-    let app = topology
-        .nodes
-        .iter_mut()
-        .find(|n| n.name == "App servers")
-        .unwrap();
-    app.instances = 20;
-    app.concurrency = 25;
-    app.capacity_rps = Some(1000.0);
-    let primary = topology
-        .nodes
-        .iter_mut()
-        .find(|n| n.name == "Postgres primary")
-        .unwrap();
-    primary.kind = NodeKind::Database {
+    let mut topology = stage_4_with_article_threads(400);
+    model_node_named(&mut topology, "App servers").capacity_rps = Some(1000.0);
+    model_node_named(&mut topology, "Postgres primary").kind = NodeKind::Database {
         read_capacity_rps: 1000.0,
         write_capacity_rps: 500.0,
         max_connections: 400,
@@ -447,17 +448,7 @@ fn connection_exhaustion_queues_at_the_app_servers_pools() {
 
     // With connections to spare, the same wait is all at the database; end to end nothing
     // changes, because only where the wait is shown moved.
-    if let NodeKind::Database {
-        max_connections, ..
-    } = &mut topology
-        .nodes
-        .iter_mut()
-        .find(|n| n.name == "Postgres primary")
-        .unwrap()
-        .kind
-    {
-        *max_connections = 1_000_000;
-    }
+    set_max_connections(&mut topology, 1_000_000);
     let roomy = solved(&topology);
     assert_eq!(node_named(&roomy, "App servers").connection_wait_ms, 0.0);
     for (a, b) in report.classes.iter().zip(&roomy.classes) {

@@ -175,16 +175,23 @@ fn cancelling_the_prompt_keeps_unsaved_work() {
     assert!(harness.query_by_label("Unsaved changes").is_none());
 }
 
-#[test]
-fn presets_open_from_the_menu() {
-    let (mut harness, _) = harness();
+/// File → Open preset → `name` (the file name without `.ron`).
+fn open_preset(harness: &mut Harness<'static, StaircaseApp>, name: &str) {
     harness.get_by_label("File").click();
     harness.run_steps(2);
     harness.get_by_label_contains("Open preset").click();
     harness.run_steps(2);
-    let first = presets::PRESETS[0].file.trim_end_matches(".ron");
-    harness.get_by_label(first).click();
+    harness.get_by_label(name).click();
     harness.run_steps(3);
+}
+
+#[test]
+fn presets_open_from_the_menu() {
+    let (mut harness, _) = harness();
+    open_preset(
+        &mut harness,
+        presets::PRESETS[0].file.trim_end_matches(".ron"),
+    );
     assert!(harness.state().error.is_none());
     let expected = presets::PRESETS[0].load().unwrap();
     let shown = harness.state().topology.clone();
@@ -277,12 +284,8 @@ fn an_opened_preset_is_fitted_into_the_canvas() {
     // Stage 5 spans more than the canvas at 100%: after opening it (and after View → Fit all
     // nodes) every node lies between the palette and the inspector.
     let (mut harness, _) = harness();
-    harness.get_by_label("File").click();
-    harness.run_steps(2);
-    harness.get_by_label_contains("Open preset").click();
-    harness.run_steps(2);
-    harness.get_by_label("stage-5-read-replicas").click();
-    harness.run_steps(6);
+    open_preset(&mut harness, "stage-5-read-replicas");
+    harness.run_steps(3);
     let inside = |harness: &Harness<'static, StaircaseApp>| {
         let left = harness.get_by_label("+ ConnectionPooler").rect().max.x;
         let right = harness.get_by_label("Inspector").rect().min.x;

@@ -88,3 +88,21 @@ pub fn assert_conservation(report: &Report, context: &str) {
         total
     );
 }
+
+/// Runs the `staircase` binary with `args`: (exit code, stdout, stderr).
+pub fn staircase(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_staircase"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The path of the built-in preset file `name`.
+pub fn preset_path(name: &str) -> String {
+    format!("{}/presets/{name}", env!("CARGO_MANIFEST_DIR"))
+}
