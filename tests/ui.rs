@@ -4,7 +4,7 @@
 use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use staircase::app::{FilePicker, StaircaseApp};
+use staircase::app::{FilePicker, Picked, StaircaseApp};
 use staircase::presets;
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -17,16 +17,16 @@ struct FakePicker {
 }
 
 impl FilePicker for FakePicker {
-    fn open_file(&mut self) -> Option<PathBuf> {
-        self.next.borrow_mut().take()
+    fn open_file(&mut self) -> Picked {
+        self.next.borrow_mut().take().into()
     }
 
-    fn save_file(&mut self, _suggested_name: &str) -> Option<PathBuf> {
-        self.next.borrow_mut().take()
+    fn save_file(&mut self, _suggested_name: &str) -> Picked {
+        self.next.borrow_mut().take().into()
     }
 
-    fn pick_folder(&mut self) -> Option<PathBuf> {
-        self.next.borrow_mut().take()
+    fn pick_folder(&mut self) -> Picked {
+        self.next.borrow_mut().take().into()
     }
 }
 

@@ -4,7 +4,10 @@
 
 mod canvas;
 pub use canvas::CANVAS_ID;
+mod dialogs;
+pub use dialogs::{suggested_file_name, FileAction, FilePicker, NativePicker, PathDialog, Picked};
 mod panels;
+pub mod recovery;
 pub mod theme;
 
 use crate::document;
@@ -17,40 +20,6 @@ use canvas::{Canvas, CanvasAction};
 use egui::util::undoer::Undoer;
 use egui::{Key, KeyboardShortcut, Modifiers};
 use std::path::{Path, PathBuf};
-
-/// Native file dialogs, behind a trait so that tests can answer them.
-pub trait FilePicker {
-    /// A file to open, or `None` if the user cancelled.
-    fn open_file(&mut self) -> Option<PathBuf>;
-    /// Where to save, or `None` if the user cancelled.
-    fn save_file(&mut self, suggested_name: &str) -> Option<PathBuf>;
-    /// A folder to export into, or `None` if the user cancelled.
-    fn pick_folder(&mut self) -> Option<PathBuf> {
-        None
-    }
-}
-
-/// The platform's dialogs (rfd).
-pub struct NativePicker;
-
-impl FilePicker for NativePicker {
-    fn open_file(&mut self) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .add_filter("Staircase topology", &["ron"])
-            .pick_file()
-    }
-
-    fn save_file(&mut self, suggested_name: &str) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .add_filter("Staircase topology", &["ron"])
-            .set_file_name(suggested_name)
-            .save_file()
-    }
-
-    fn pick_folder(&mut self) -> Option<PathBuf> {
-        rfd::FileDialog::new().pick_folder()
-    }
-}
 
 /// Everything the user can ask for from menus, shortcuts and the canvas.
 #[derive(Clone, Debug, PartialEq)]
@@ -148,6 +117,10 @@ pub struct StaircaseApp {
     pub instance_sweep: Option<(String, Vec<crate::sweep::InstancePoint>)>,
     /// The timeline window's settings and last run.
     pub timeline: panels::TimelineState,
+    /// The in-app path dialog, open while it waits for an answer.
+    pub path_dialog: Option<PathDialog>,
+    /// Autosave, crash recovery and the data directory.
+    session: recovery::Session,
 }
 
 impl StaircaseApp {
@@ -184,6 +157,8 @@ impl StaircaseApp {
             plan: None,
             instance_sweep: None,
             timeline: panels::TimelineState::default(),
+            path_dialog: None,
+            session: recovery::Session::default(),
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -198,18 +173,28 @@ impl StaircaseApp {
             .map(|b| b.id);
     }
 
-    /// The app as eframe starts it: the default preset, or `file` if given, and the recent
-    /// files from the previous session.
+    /// The app as eframe starts it: the default preset, or `file` if given (a file that cannot
+    /// be opened shows its error over the default preset), the recent files, and autosaves
+    /// to restore, from the user's data directory.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>, file: Option<PathBuf>) -> Self {
         let topology = presets::default_topology().unwrap_or_default();
-        let mut app = StaircaseApp::new(topology, Box::new(NativePicker));
-        if let Some(storage) = cc.storage {
+        let mut app = StaircaseApp::new(topology, Box::new(NativePicker::default()));
+        if let Some(data_dir) = recovery::default_data_dir() {
+            app = app.with_data_dir(data_dir);
+        }
+        if let Some(storage) = cc.storage.filter(|_| app.recent.is_empty()) {
             app.recent = eframe::get_value(storage, RECENT_KEY).unwrap_or_default();
         }
+        app.with_file(file.as_deref())
+    }
+
+    /// Opens `file`, if given; when it cannot be opened, the error banner names the file, line
+    /// and column, and the current document stays.
+    pub fn with_file(mut self, file: Option<&Path>) -> Self {
         if let Some(path) = file {
-            app.open_path(&path);
+            self.open_path(path);
         }
-        app
+        self
     }
 
     /// Whether the document differs from the file it came from.
@@ -296,11 +281,7 @@ impl StaircaseApp {
         match command {
             Command::New => self.replace_document(Topology::default(), None),
             Command::FitView => self.canvas.request_fit(),
-            Command::Open => {
-                if let Some(path) = self.picker.open_file() {
-                    self.open_path(&path);
-                }
-            }
+            Command::Open => self.ask_path(FileAction::Open),
             Command::OpenPath(path) => self.open_path(&path),
             Command::OpenPreset(file) => match presets::find(file).map(|p| p.load()) {
                 Some(Ok(topology)) => self.replace_document(topology, None),
@@ -311,15 +292,7 @@ impl StaircaseApp {
                 Some(path) => self.save_to(&path),
                 None => self.run_confirmed(Command::SaveAs, ctx),
             },
-            Command::SaveAs => {
-                let suggested = self.path.as_ref().and_then(|p| p.file_name()).map_or_else(
-                    || "topology.ron".to_string(),
-                    |n| n.to_string_lossy().into(),
-                );
-                if let Some(path) = self.picker.save_file(&suggested) {
-                    self.save_to(&path);
-                }
-            }
+            Command::SaveAs => self.ask_path(FileAction::SaveAs),
             Command::Undo => {
                 if let Some(state) = self.undoer.undo(&self.topology) {
                     self.topology = state.clone();
@@ -338,7 +311,7 @@ impl StaircaseApp {
                 let index = self.topology.nodes.len();
                 self.add_node(kind, canvas::default_position(index));
             }
-            Command::Export => self.export(),
+            Command::Export => self.ask_path(FileAction::ExportCharts),
             Command::Plan => {
                 self.plan = Some(
                     crate::planner::plan(
@@ -355,34 +328,18 @@ impl StaircaseApp {
                     crate::timeline::run(&self.topology, &scenario).map_err(|e| e.to_string()),
                 );
             }
-            Command::ExportTimeline => {
-                let Some(Ok(timeline)) = self.timeline.result.clone() else {
-                    return;
-                };
-                let Some(folder) = self.picker.pick_folder() else {
-                    return;
-                };
-                let (stem, name) =
-                    crate::export::export_names(self.path.as_deref(), &self.topology.name);
-                match crate::export::export_timeline(&timeline, &name, &folder, &stem) {
-                    Ok(paths) => {
-                        self.notice = Some(format!(
-                            "Exported {} files to {}",
-                            paths.len(),
-                            folder.display()
-                        ));
-                    }
-                    Err(error) => self.error = Some(error.to_string()),
-                }
-            }
+            Command::ExportTimeline => self.ask_path(FileAction::ExportTimeline),
             Command::ApplyPlan => {
                 if let Some(Ok(plan)) = &self.plan {
                     self.topology = plan.apply(&self.topology);
                 }
             }
             Command::IfSaved(inner) => {
-                if !self.is_dirty() {
-                    self.run_confirmed(*inner, ctx);
+                // A save through the in-app dialog runs `inner` once the user answers.
+                if let Some(inner) = self.after_save_dialog(*inner) {
+                    if !self.is_dirty() {
+                        self.run_confirmed(inner, ctx);
+                    }
                 }
             }
             Command::DeleteSelected => {
@@ -434,10 +391,7 @@ impl StaircaseApp {
         }
     }
 
-    fn export(&mut self) {
-        let Some(folder) = self.picker.pick_folder() else {
-            return;
-        };
+    fn export(&mut self, folder: &Path) {
         let Ok(report) = self.report.clone() else {
             self.error = Some("nothing to export: the topology does not solve".into());
             return;
@@ -453,7 +407,7 @@ impl StaircaseApp {
                     &report,
                     &sweep,
                     &name,
-                    &folder,
+                    folder,
                     &stem,
                     &[Format::Png, Format::Svg, Format::Csv],
                 )
@@ -530,6 +484,7 @@ impl StaircaseApp {
         self.recent.retain(|p| p != path);
         self.recent.insert(0, path.to_path_buf());
         self.recent.truncate(MAX_RECENT);
+        self.store_recent();
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) -> Vec<Command> {
@@ -673,6 +628,8 @@ impl StaircaseApp {
             commands.extend(actions.into_iter().map(Command::Canvas));
         });
         panels::timeline_window(self, &ctx, &mut commands);
+        recovery::restore_prompt(self, &ctx);
+        dialogs::path_dialog(self, &ctx, &mut commands);
         panels::unsaved_prompt(self, &ctx, &mut commands);
         // Canvas positions are part of the document (metadata beside the model); they are read
         // before the commands run, since a command may replace the document.
@@ -707,6 +664,7 @@ impl StaircaseApp {
             ctx.request_repaint_after(std::time::Duration::from_secs_f64(SWEEP_SETTLE_SECONDS));
         }
         self.undoer.feed_state(now, &self.topology);
+        self.autosave_tick(&ctx);
         ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.window_title()));
         self.frame_seconds = started.elapsed().as_secs_f64();
     }
@@ -719,6 +677,11 @@ impl eframe::App for StaircaseApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, RECENT_KEY, &self.recent);
+    }
+
+    /// A clean exit leaves no autosave behind.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.remove_autosave();
     }
 }
 
