@@ -536,3 +536,40 @@ fn open_does_not_refuse_a_broken_file_before_the_window_but_solve_exits_2() {
     let stderr = String::from_utf8_lossy(&solve.stderr);
     assert!(stderr.contains(&format!("{path}:2:")), "{stderr}");
 }
+
+#[test]
+fn two_left_behind_are_offered_one_after_the_other_without_losing_either() {
+    let folder = tempfile::tempdir().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut first = default_topology();
+    first.name = "First".into();
+    let mut second = default_topology();
+    second.name = "Second".into();
+    left_behind(first, None).write(data_dir.path()).unwrap();
+    let mut older = left_behind(second, None);
+    older.saved_at_unix_s -= 60;
+    older.write(data_dir.path()).unwrap();
+
+    let picker = FakePicker::default();
+    let mut harness = harness_of(app_with(picker.clone(), data_dir.path()));
+    // The older one first.
+    harness.get_by_label_contains("'Second' (never saved)");
+    harness.get_by_label("Restore").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().topology.name, "Second");
+    // The other waits while the restored work is unsaved ...
+    assert!(harness.query_by_label("Restore unsaved work?").is_none());
+    *picker.next.borrow_mut() = Some(folder.path().join("second.ron"));
+    click_menu(&mut harness, "File", "Save As…");
+    // ... and comes once it is saved.
+    harness.get_by_label_contains("'First' (never saved)");
+    harness.get_by_label("Restore").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().topology.name, "First");
+    assert_eq!(
+        document::load(&folder.path().join("second.ron"))
+            .unwrap()
+            .name,
+        "Second"
+    );
+}

@@ -62,8 +62,8 @@ impl NativePicker {
         match dialog() {
             Some(path) => Picked::Path(path),
             None if started.elapsed() < IMPLAUSIBLY_FAST => {
-                let reason = "the system file dialog closed without showing (no XDG desktop \
-                              portal answered and zenity did not run)"
+                let reason = "it closed at once without showing (no XDG desktop portal \
+                              answered, and zenity did not run)"
                     .to_string();
                 self.unavailable = Some(reason.clone());
                 Picked::Unavailable(reason)
@@ -403,14 +403,11 @@ pub fn path_dialog(app: &mut StaircaseApp, ctx: &egui::Context, commands: &mut V
     egui::Modal::new(egui::Id::new("path-dialog")).show(ctx, |ui| {
         ui.set_width(560.0);
         ui.heading(dialog.action.title());
-        ui.label(
-            RichText::new(format!(
-                "The system file dialog is not used: {}. Type a path, or pick from the list. \
-                 Installing xdg-desktop-portal-gtk or zenity brings the system dialog back.",
-                dialog.reason
-            ))
-            .small(),
-        );
+        ui.label(format!(
+            "The system file dialog is not used: {}. Type a path, or pick from the list. \
+             Installing xdg-desktop-portal-gtk or zenity brings the system dialog back.",
+            dialog.reason
+        ));
         ui.separator();
         answer = listing(ui, dialog);
         let field = ui
@@ -489,6 +486,7 @@ fn listing(ui: &mut egui::Ui, dialog: &PathDialog) -> Option<Answer> {
     egui::ScrollArea::vertical()
         .id_salt("path-dialog-listing")
         .max_height(260.0)
+        .auto_shrink([false, true])
         .show(ui, |ui| {
             if dialog.entries.is_empty() && dialog.listing_error.is_none() {
                 ui.weak(if dialog.action.wants_folder() {

@@ -216,14 +216,19 @@ fn write_ron(file: &Path, value: &impl Serialize) -> Result<(), RecoveryError> {
     Ok(())
 }
 
-/// When process `pid` started (field 22 of `/proc/PID/stat`), or `None` if it does not run
-/// (or this system has no `/proc`).
+/// When process `pid` started (field 22 of `/proc/PID/stat`), or `None` if it does not run:
+/// no such process, a zombie that was killed but not yet reaped, or no `/proc` on this system.
 fn process_started(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces; field 22 is the
-    // 20th after it.
+    // The command name (field 2) is in parentheses and may hold spaces; the state (field 3)
+    // follows it, and field 22 is the 20th after the state.
     let (_, after_name) = stat.rsplit_once(')')?;
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = after_name.split_whitespace();
+    let state = fields.next()?;
+    if matches!(state, "Z" | "X" | "x") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 fn unix_now() -> u64 {
@@ -410,6 +415,10 @@ impl StaircaseApp {
 
 /// Offers to restore work left by an instance that did not close normally.
 pub fn restore_prompt(app: &mut StaircaseApp, ctx: &egui::Context) {
+    // A further offer waits until the work restored first is saved or discarded.
+    if app.is_dirty() {
+        return;
+    }
     let Some((_, autosave)) = app.session.offers.first() else {
         return;
     };
@@ -473,6 +482,28 @@ mod tests {
             ..this
         };
         assert!(!reused.writer_is_running());
+    }
+
+    #[test]
+    fn a_killed_process_not_yet_reaped_does_not_run() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(process_started(pid).is_some());
+        child.kill().unwrap();
+        // Until `wait`, the child is a zombie with an entry in /proc.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+        assert_eq!(process_started(pid), None);
+        child.wait().unwrap();
     }
 
     #[test]
