@@ -51,10 +51,23 @@ pub struct NativePicker {
 
 impl NativePicker {
     fn ask(&mut self, dialog: impl FnOnce() -> Option<PathBuf>) -> Picked {
+        let missing = match self.unavailable {
+            Some(_) => None,
+            None => missing_dialog_service(),
+        };
+        self.ask_with(missing, dialog)
+    }
+
+    /// [`Self::ask`] with the environment's verdict given (`missing`: why there is no dialog).
+    fn ask_with(
+        &mut self,
+        missing: Option<String>,
+        dialog: impl FnOnce() -> Option<PathBuf>,
+    ) -> Picked {
         if let Some(reason) = &self.unavailable {
             return Picked::Unavailable(reason.clone());
         }
-        if let Some(reason) = missing_dialog_service() {
+        if let Some(reason) = missing {
             self.unavailable = Some(reason.clone());
             return Picked::Unavailable(reason);
         }
@@ -544,6 +557,38 @@ mod tests {
         assert!(dialog_service_verdict(false, false).is_some());
         assert_eq!(dialog_service_verdict(true, false), None);
         assert_eq!(dialog_service_verdict(false, true), None);
+    }
+
+    #[test]
+    fn a_dialog_that_answers_nothing_at_once_was_never_shown() {
+        let mut picker = NativePicker::default();
+        assert_eq!(
+            picker.ask_with(None, || Some(PathBuf::from("/a.ron"))),
+            Picked::Path("/a.ron".into())
+        );
+        let slow_cancel = || {
+            std::thread::sleep(IMPLAUSIBLY_FAST + Duration::from_millis(50));
+            None
+        };
+        assert_eq!(picker.ask_with(None, slow_cancel), Picked::Cancelled);
+        assert!(matches!(
+            picker.ask_with(None, || None),
+            Picked::Unavailable(reason) if reason.contains("closed at once")
+        ));
+        // From then on the system dialog is not tried again.
+        let mut tried = false;
+        let answer = picker.ask_with(None, || {
+            tried = true;
+            Some(PathBuf::from("/b.ron"))
+        });
+        assert!(matches!(answer, Picked::Unavailable(_)) && !tried);
+    }
+
+    #[test]
+    fn a_missing_service_is_reported_without_trying_the_dialog() {
+        let mut picker = NativePicker::default();
+        let answer = picker.ask_with(Some("no bus".into()), || panic!("not tried"));
+        assert_eq!(answer, Picked::Unavailable("no bus".into()));
     }
 
     #[test]
