@@ -297,6 +297,7 @@ fn autosave_is_written_after_a_change_and_removed_after_saving() {
     harness.run_steps(((AUTOSAVE_DELAY_SECONDS - 1.0) / STEP_SECONDS) as usize);
     assert!(!autosave.exists(), "not before the delay");
     harness.run_steps((2.0 / STEP_SECONDS) as usize);
+    harness.state_mut().wait_for_autosave();
     let written = Autosave::read(&autosave).unwrap();
     assert_eq!(written.topology, harness.state().topology);
     assert_eq!(written.pid, std::process::id());
@@ -305,6 +306,7 @@ fn autosave_is_written_after_a_change_and_removed_after_saving() {
     // A later change is autosaved again.
     edit(&mut harness, "more work");
     harness.run_steps((AUTOSAVE_DELAY_SECONDS / STEP_SECONDS) as usize + 2);
+    harness.state_mut().wait_for_autosave();
     assert_eq!(
         Autosave::read(&autosave).unwrap().topology.name,
         "more work"
@@ -323,6 +325,7 @@ fn quitting_after_discard_closes_and_leaves_no_autosave() {
     let autosave = harness.state().autosave_file().unwrap();
     edit(&mut harness, "throwaway");
     harness.run_steps((AUTOSAVE_DELAY_SECONDS / STEP_SECONDS) as usize + 2);
+    harness.state_mut().wait_for_autosave();
     assert!(autosave.exists());
     click_menu(&mut harness, "File", "Quit");
     harness.get_by_label("Save changes to 'throwaway' before quitting?");
@@ -379,6 +382,7 @@ fn after_an_unclean_exit_the_next_start_offers_to_restore() {
     assert_eq!(state.path.as_deref(), Some(original.as_path()));
     assert!(state.is_dirty(), "restored work is unsaved");
     assert!(!left_file.exists(), "the offered autosave is taken over");
+    harness.state_mut().wait_for_autosave();
     let mine = Autosave::read(&harness.state().autosave_file().unwrap()).unwrap();
     assert_eq!(mine.topology.name, "Plan, edited");
     assert_eq!(mine.path.as_deref(), Some(original.as_path()));
@@ -572,4 +576,31 @@ fn two_left_behind_are_offered_one_after_the_other_without_losing_either() {
             .name,
         "Second"
     );
+}
+
+#[test]
+fn an_autosave_that_cannot_be_written_says_so_once() {
+    let folder = tempfile::tempdir().unwrap();
+    // A data "directory" that is a file: nothing can be written under it.
+    let not_a_folder = folder.path().join("data");
+    std::fs::write(&not_a_folder, "").unwrap();
+    let mut harness = harness_of(app_with(FakePicker::default(), &not_a_folder));
+    harness.state_mut().error = None;
+    edit(&mut harness, "unsaved");
+    harness.run_steps((AUTOSAVE_DELAY_SECONDS / STEP_SECONDS) as usize + 2);
+    harness.state_mut().wait_for_autosave();
+    let error = harness.state().error.clone().expect("the failure is shown");
+    assert!(error.starts_with("autosave failed: "), "{error}");
+    assert!(
+        error.contains(&not_a_folder.display().to_string()),
+        "{error}"
+    );
+    harness.run_steps(2);
+    harness.get_by_label(&error);
+    // Dismissed, it does not come back while the same failure lasts.
+    harness.state_mut().error = None;
+    edit(&mut harness, "more");
+    harness.run_steps((AUTOSAVE_DELAY_SECONDS / STEP_SECONDS) as usize + 2);
+    harness.state_mut().wait_for_autosave();
+    assert_eq!(harness.state().error, None);
 }

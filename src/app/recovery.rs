@@ -278,14 +278,22 @@ fn age_text(seconds: u64) -> String {
     format!("{count} {unit}{} ago", if count == 1 { "" } else { "s" })
 }
 
+/// A write of this process's autosave on its own thread, so that serializing and flushing a
+/// large document never holds up a frame.
+type AutosaveWriter = std::thread::JoinHandle<Result<PathBuf, RecoveryError>>;
+
+/// Between checks on an autosave being written, seconds.
+const WRITER_POLL_SECONDS: f64 = 0.1;
+
 /// The app's autosave and data-directory state.
 #[derive(Default)]
 pub struct Session {
     /// Where autosaves and recent files go; `None` keeps everything in memory (tests that do
     /// not inject a directory never touch the user's).
     pub data_dir: Option<PathBuf>,
-    /// This process's autosave file and what it holds, once written.
-    written: Option<(PathBuf, Topology, Option<PathBuf>)>,
+    /// The document and path of the last autosave started (the file may still be written).
+    written: Option<(Topology, Option<PathBuf>)>,
+    writer: Option<AutosaveWriter>,
     /// When the pending autosave is due (app time, seconds).
     due: Option<f64>,
     /// Autosaves left by instances that did not close normally, to offer one by one.
@@ -330,54 +338,94 @@ impl StaircaseApp {
     }
 
     /// Autosaves the document [`AUTOSAVE_DELAY_SECONDS`] after a change while it has unsaved
-    /// changes; removes the autosave once there are none.
+    /// changes (on a background thread); removes the autosave once there are none.
     pub(super) fn autosave_tick(&mut self, ctx: &egui::Context) {
         let Some(data_dir) = self.session.data_dir.clone() else {
             return;
         };
+        let poll = std::time::Duration::from_secs_f64(WRITER_POLL_SECONDS);
+        if self
+            .session
+            .writer
+            .as_ref()
+            .is_some_and(|w| w.is_finished())
+        {
+            self.wait_for_autosave();
+        }
+        let writing = self.session.writer.is_some();
         if !self.is_dirty() {
             self.session.due = None;
-            self.remove_autosave();
+            if writing {
+                // Removed once the write in progress has landed.
+                ctx.request_repaint_after(poll);
+            } else {
+                self.remove_autosave();
+            }
             return;
         }
         let current = self
             .session
             .written
             .as_ref()
-            .is_some_and(|(_, topology, path)| *topology == self.topology && *path == self.path);
+            .is_some_and(|(topology, path)| *topology == self.topology && *path == self.path);
         if current {
             self.session.due = None;
+            if writing {
+                ctx.request_repaint_after(poll);
+            }
             return;
         }
         let now = self.now;
         let due = *self.session.due.get_or_insert(now + AUTOSAVE_DELAY_SECONDS);
-        if now < due {
-            ctx.request_repaint_after(std::time::Duration::from_secs_f64(due - now));
+        if now < due || writing {
+            let wait = if writing {
+                WRITER_POLL_SECONDS
+            } else {
+                due - now
+            };
+            ctx.request_repaint_after(std::time::Duration::from_secs_f64(wait));
             return;
         }
         self.session.due = None;
         let autosave = Autosave::of_this_process(self.topology.clone(), self.path.clone());
-        match autosave.write(&data_dir) {
-            Ok(file) => {
-                self.session.written = Some((file, autosave.topology, autosave.path));
-                self.session.failure = None;
-            }
-            Err(error) => {
-                let message = format!("autosave failed: {error}");
-                if self.session.failure.as_ref() != Some(&message) {
-                    self.error = Some(message.clone());
-                    self.session.failure = Some(message);
-                }
-                // Mark it as written so that it is retried after the next change only.
-                self.session.written = Some((PathBuf::new(), self.topology.clone(), None));
-            }
+        self.session.written = Some((self.topology.clone(), self.path.clone()));
+        let spawned = std::thread::Builder::new()
+            .name("autosave".into())
+            .spawn(move || autosave.write(&data_dir));
+        match spawned {
+            Ok(writer) => self.session.writer = Some(writer),
+            Err(error) => self.show_autosave_failure(&error.to_string()),
+        }
+        ctx.request_repaint_after(poll);
+    }
+
+    /// Waits for the autosave being written, if any, and reports a failure.
+    pub fn wait_for_autosave(&mut self) {
+        let Some(writer) = self.session.writer.take() else {
+            return;
+        };
+        match writer.join() {
+            Ok(Ok(_)) => self.session.failure = None,
+            Ok(Err(error)) => self.show_autosave_failure(&error.to_string()),
+            Err(_) => self.show_autosave_failure("the autosave thread stopped"),
+        }
+    }
+
+    /// Shows an autosave failure once (not again every few seconds while it lasts). The
+    /// document is retried after its next change.
+    fn show_autosave_failure(&mut self, error: &str) {
+        let message = format!("autosave failed: {error}");
+        if self.session.failure.as_ref() != Some(&message) {
+            self.error = Some(message.clone());
+            self.session.failure = Some(message);
         }
     }
 
     /// Removes this app's autosave (the document was saved or discarded, or the app quits).
     pub fn remove_autosave(&mut self) {
-        if let Some((file, _, _)) = self.session.written.take() {
-            if !file.as_os_str().is_empty() {
+        self.wait_for_autosave();
+        if self.session.written.take().is_some() {
+            if let Some(file) = self.autosave_file() {
                 // Best effort: a file already gone is what we want.
                 let _ = std::fs::remove_file(file);
             }
