@@ -512,7 +512,10 @@ fn listing(ui: &mut egui::Ui, dialog: &PathDialog) -> Option<Answer> {
                 let path = dialog.directory.join(&entry.name);
                 if entry.is_folder {
                     if ui
-                        .selectable_label(false, format!("📁 {}", entry.name))
+                        .selectable_label(
+                            false,
+                            format!("{}{}", entry.name, std::path::MAIN_SEPARATOR),
+                        )
                         .clicked()
                     {
                         answer = Some(Answer::Enter(path));
