@@ -8,19 +8,18 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use egui_kittest::Harness;
-use staircase::app::{FilePicker, StaircaseApp};
+use staircase::app::{FilePicker, Picked, StaircaseApp};
 use staircase::generate::layered;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 struct NoDialogs;
 
 impl FilePicker for NoDialogs {
-    fn open_file(&mut self) -> Option<PathBuf> {
-        None
+    fn open_file(&mut self) -> Picked {
+        Picked::Cancelled
     }
-    fn save_file(&mut self, _suggested_name: &str) -> Option<PathBuf> {
-        None
+    fn save_file(&mut self, _suggested_name: &str) -> Picked {
+        Picked::Cancelled
     }
 }
 

@@ -19,8 +19,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Open a topology file in the app.
-    Open { file: PathBuf },
+    /// Open a topology file in the app (a file that cannot be read shows its error there).
+    Open {
+        /// A .ron topology file; without it the app starts on the default preset (the
+        /// desktop entry's `%f` is empty when no file was chosen).
+        file: Option<PathBuf>,
+    },
     /// Solve a topology and print its report.
     Solve {
         /// A .ron topology file.
@@ -178,7 +182,7 @@ fn load_input(file: Option<&Path>, preset: Option<&str>) -> anyhow::Result<Topol
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => launch(None),
-        Some(Command::Open { file }) => launch(Some(file)),
+        Some(Command::Open { file }) => launch(file),
         Some(Command::Presets) => {
             for preset in presets::PRESETS {
                 let topology = preset
@@ -434,11 +438,10 @@ fn source_label(file: &Option<PathBuf>, preset: &Option<String>) -> String {
     }
 }
 
+/// Opens the window. A file that cannot be opened does not stop it: the app shows the error
+/// (file:line:column) in its banner over the default document, since a user who launched it
+/// from a file manager sees no terminal.
 fn launch(file: Option<PathBuf>) -> anyhow::Result<()> {
-    if let Some(path) = &file {
-        // Refuse a broken file before opening a window, with the same message as `solve`.
-        load_input(Some(path), None)?;
-    }
     presets::default_topology().context("the default preset")?;
     staircase::app::run_native(file).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

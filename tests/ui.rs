@@ -2,9 +2,12 @@
 //! figures on screen. File dialogs are answered by a fake picker.
 
 use egui::{Key, Modifiers};
-use egui_kittest::kittest::{By, Queryable};
+use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use staircase::app::{FilePicker, StaircaseApp};
+#[path = "support/menu.rs"]
+mod menu;
+use menu::click_menu;
+use staircase::app::{FilePicker, Picked, StaircaseApp};
 use staircase::presets;
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -18,16 +21,16 @@ struct FakePicker {
 }
 
 impl FilePicker for FakePicker {
-    fn open_file(&mut self) -> Option<PathBuf> {
-        self.next.borrow_mut().take()
+    fn open_file(&mut self) -> Picked {
+        self.next.borrow_mut().take().into()
     }
 
-    fn save_file(&mut self, _suggested_name: &str) -> Option<PathBuf> {
-        self.next.borrow_mut().take()
+    fn save_file(&mut self, _suggested_name: &str) -> Picked {
+        self.next.borrow_mut().take().into()
     }
 
-    fn pick_folder(&mut self) -> Option<PathBuf> {
-        self.next.borrow_mut().take()
+    fn pick_folder(&mut self) -> Picked {
+        self.next.borrow_mut().take().into()
     }
 }
 
@@ -45,20 +48,6 @@ fn harness_of_height(height: f32) -> (Harness<'static, StaircaseApp>, FakePicker
         .build_ui_state(|ui, app: &mut StaircaseApp| app.frame(ui), app);
     harness.run_steps(3);
     (harness, picker)
-}
-
-fn click_menu(harness: &mut Harness<'static, StaircaseApp>, menu: &str, item: &str) {
-    harness.get_by_label(menu).click();
-    harness.run_steps(2);
-    // A menu item's label may end with its shortcut ("Open… Ctrl+O").
-    let with_shortcut = format!("{item} ");
-    harness
-        .get(By::new().predicate(|node| {
-            node.label()
-                .is_some_and(|label| label == item || label.starts_with(&with_shortcut))
-        }))
-        .click();
-    harness.run_steps(3);
 }
 
 #[test]

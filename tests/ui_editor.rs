@@ -6,21 +6,20 @@ use egui::{Event, Key, Modifiers, PointerButton, Pos2};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use staircase::app::selection::Selection;
-use staircase::app::{Command, FilePicker, StaircaseApp};
+use staircase::app::{Command, FilePicker, Picked, StaircaseApp};
 use staircase::model::{NodeId, Topology};
 use staircase::{document, presets};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::Duration;
 
 struct NoDialogs;
 
 impl FilePicker for NoDialogs {
-    fn open_file(&mut self) -> Option<PathBuf> {
-        None
+    fn open_file(&mut self) -> Picked {
+        Picked::Cancelled
     }
-    fn save_file(&mut self, _suggested_name: &str) -> Option<PathBuf> {
-        None
+    fn save_file(&mut self, _suggested_name: &str) -> Picked {
+        Picked::Cancelled
     }
 }
 

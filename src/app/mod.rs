@@ -4,9 +4,12 @@
 
 mod canvas;
 pub use canvas::CANVAS_ID;
+mod dialogs;
+pub use dialogs::{suggested_file_name, FileAction, FilePicker, NativePicker, PathDialog, Picked};
 mod inspector;
 pub mod jobs;
 mod panels;
+pub mod recovery;
 pub mod selection;
 pub mod theme;
 
@@ -23,40 +26,6 @@ use jobs::Job;
 use selection::{Pick, Selection};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Native file dialogs, behind a trait so that tests can answer them.
-pub trait FilePicker {
-    /// A file to open, or `None` if the user cancelled.
-    fn open_file(&mut self) -> Option<PathBuf>;
-    /// Where to save, or `None` if the user cancelled.
-    fn save_file(&mut self, suggested_name: &str) -> Option<PathBuf>;
-    /// A folder to export into, or `None` if the user cancelled.
-    fn pick_folder(&mut self) -> Option<PathBuf> {
-        None
-    }
-}
-
-/// The platform's dialogs (rfd).
-pub struct NativePicker;
-
-impl FilePicker for NativePicker {
-    fn open_file(&mut self) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .add_filter("Staircase topology", &["ron"])
-            .pick_file()
-    }
-
-    fn save_file(&mut self, suggested_name: &str) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .add_filter("Staircase topology", &["ron"])
-            .set_file_name(suggested_name)
-            .save_file()
-    }
-
-    fn pick_folder(&mut self) -> Option<PathBuf> {
-        rfd::FileDialog::new().pick_folder()
-    }
-}
 
 /// Everything the user can ask for from menus, shortcuts and the canvas.
 #[derive(Clone, Debug, PartialEq)]
@@ -221,6 +190,10 @@ pub struct StaircaseApp {
     title: String,
     /// The document the running sweeps were started for.
     sweeps_started_for: Option<Topology>,
+    /// The in-app path dialog, open while it waits for an answer.
+    pub path_dialog: Option<PathDialog>,
+    /// Autosave, crash recovery and the data directory.
+    session: recovery::Session,
 }
 
 impl StaircaseApp {
@@ -260,6 +233,8 @@ impl StaircaseApp {
             background: Background::default(),
             title: String::new(),
             sweeps_started_for: None,
+            path_dialog: None,
+            session: recovery::Session::default(),
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -284,18 +259,28 @@ impl StaircaseApp {
         self.selection.single()
     }
 
-    /// The app as eframe starts it: the default preset, or `file` if given, and the recent
-    /// files from the previous session.
+    /// The app as eframe starts it: the default preset, or `file` if given (a file that cannot
+    /// be opened shows its error over the default preset), the recent files, and autosaves
+    /// to restore, from the user's data directory.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>, file: Option<PathBuf>) -> Self {
         let topology = presets::default_topology().unwrap_or_default();
-        let mut app = StaircaseApp::new(topology, Box::new(NativePicker));
-        if let Some(storage) = cc.storage {
+        let mut app = StaircaseApp::new(topology, Box::new(NativePicker::default()));
+        if let Some(data_dir) = recovery::default_data_dir() {
+            app = app.with_data_dir(data_dir);
+        }
+        if let Some(storage) = cc.storage.filter(|_| app.recent.is_empty()) {
             app.recent = eframe::get_value(storage, RECENT_KEY).unwrap_or_default();
         }
+        app.with_file(file.as_deref())
+    }
+
+    /// Opens `file`, if given; when it cannot be opened, the error banner names the file, line
+    /// and column, and the current document stays.
+    pub fn with_file(mut self, file: Option<&Path>) -> Self {
         if let Some(path) = file {
-            app.open_path(&path);
+            self.open_path(path);
         }
-        app
+        self
     }
 
     /// Whether the document differs from the file it came from.
@@ -411,11 +396,7 @@ impl StaircaseApp {
         match command {
             Command::New => self.replace_document(Topology::default(), None),
             Command::FitView => self.canvas.request_fit(),
-            Command::Open => {
-                if let Some(path) = self.picker.open_file() {
-                    self.open_path(&path);
-                }
-            }
+            Command::Open => self.ask_path(FileAction::Open),
             Command::OpenPath(path) => self.open_path(&path),
             Command::OpenPreset(file) => match presets::find(file).map(|p| p.load()) {
                 Some(Ok(topology)) => self.replace_document(topology, None),
@@ -426,15 +407,7 @@ impl StaircaseApp {
                 Some(path) => self.save_to(&path),
                 None => self.run_confirmed(Command::SaveAs, ctx),
             },
-            Command::SaveAs => {
-                let suggested = self.path.as_ref().and_then(|p| p.file_name()).map_or_else(
-                    || "topology.ron".to_string(),
-                    |n| n.to_string_lossy().into(),
-                );
-                if let Some(path) = self.picker.save_file(&suggested) {
-                    self.save_to(&path);
-                }
-            }
+            Command::SaveAs => self.ask_path(FileAction::SaveAs),
             Command::Undo => {
                 if let Some(state) = self.undoer.undo(&self.topology) {
                     self.topology = state.clone();
@@ -451,18 +424,21 @@ impl StaircaseApp {
                 self.close_confirmed = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
-            Command::Export => self.export(),
+            Command::Export => self.ask_path(FileAction::ExportCharts),
             Command::Plan => self.start_plan(ctx),
             Command::RunTimeline => self.start_timeline(ctx),
-            Command::ExportTimeline => self.export_timeline(),
+            Command::ExportTimeline => self.ask_path(FileAction::ExportTimeline),
             Command::ApplyPlan => {
                 if let Some(Ok(plan)) = &self.plan {
                     self.topology = plan.apply(&self.topology);
                 }
             }
             Command::IfSaved(inner) => {
-                if !self.is_dirty() {
-                    self.run_confirmed(*inner, ctx);
+                // A save through the in-app dialog runs `inner` once the user answers.
+                if let Some(inner) = self.after_save_dialog(*inner) {
+                    if !self.is_dirty() {
+                        self.run_confirmed(inner, ctx);
+                    }
                 }
             }
             command => self.edit(command, ctx),
@@ -742,30 +718,7 @@ impl StaircaseApp {
         }
     }
 
-    fn export_timeline(&mut self) {
-        let Some(Ok(timeline)) = self.timeline.result.clone() else {
-            return;
-        };
-        let Some(folder) = self.picker.pick_folder() else {
-            return;
-        };
-        let (stem, name) = crate::export::export_names(self.path.as_deref(), &self.topology.name);
-        match crate::export::export_timeline(&timeline, &name, &folder, &stem) {
-            Ok(paths) => {
-                self.notice = Some(format!(
-                    "Exported {} files to {}",
-                    paths.len(),
-                    folder.display()
-                ));
-            }
-            Err(error) => self.error = Some(error.to_string()),
-        }
-    }
-
-    fn export(&mut self) {
-        let Some(folder) = self.picker.pick_folder() else {
-            return;
-        };
+    fn export(&mut self, folder: &Path) {
         let Ok(report) = self.report.clone() else {
             self.error = Some("nothing to export: the topology does not solve".into());
             return;
@@ -781,7 +734,7 @@ impl StaircaseApp {
                     &report,
                     &sweep,
                     &name,
-                    &folder,
+                    folder,
                     &stem,
                     &[Format::Png, Format::Svg, Format::Csv],
                 )
@@ -860,6 +813,7 @@ impl StaircaseApp {
         self.recent.retain(|p| p != path);
         self.recent.insert(0, path.to_path_buf());
         self.recent.truncate(MAX_RECENT);
+        self.store_recent();
     }
 
     /// Keyboard shortcuts and the clipboard events of the platform. Editing keys act on the
@@ -878,7 +832,7 @@ impl StaircaseApp {
             (keys::QUIT, Command::Quit),
         ];
         // Text fields and open prompts keep their keys (Escape closes a prompt, not a selection).
-        let typing = ctx.egui_wants_keyboard_input() || self.pending.is_some();
+        let typing = ctx.egui_wants_keyboard_input() || self.modal_open();
         ctx.input_mut(|input| {
             for (shortcut, command) in global {
                 if input.consume_shortcut(&shortcut) {
@@ -916,6 +870,13 @@ impl StaircaseApp {
             }
         });
         commands
+    }
+
+    /// Whether a prompt or dialog is open (it takes the keyboard, Escape included).
+    fn modal_open(&self) -> bool {
+        self.pending.is_some()
+            || self.path_dialog.is_some()
+            || (!self.is_dirty() && !self.session.offers.is_empty())
     }
 
     fn window_title(&self) -> String {
@@ -984,6 +945,7 @@ impl StaircaseApp {
             ctx.request_repaint_after(Duration::from_millis(200));
         }
         self.undoer.feed_state(self.now, &self.topology);
+        self.autosave_tick(&ctx);
         let title = self.window_title();
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
@@ -1048,6 +1010,8 @@ impl StaircaseApp {
             commands.extend(actions.into_iter().map(Command::Canvas));
         });
         panels::timeline_window(self, ctx, &mut commands);
+        recovery::restore_prompt(self, ctx);
+        dialogs::path_dialog(self, ctx, &mut commands);
         panels::unsaved_prompt(self, ctx, &mut commands);
         commands
     }
@@ -1175,6 +1139,11 @@ impl eframe::App for StaircaseApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, RECENT_KEY, &self.recent);
+    }
+
+    /// A clean exit leaves no autosave behind.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.remove_autosave();
     }
 }
 

@@ -687,9 +687,10 @@ pub fn unsaved_prompt(app: &mut StaircaseApp, ctx: &egui::Context, commands: &mu
     let Some(pending) = app.pending.clone() else {
         return;
     };
+    let question = app.unsaved_question(&pending);
     egui::Modal::new(egui::Id::new("unsaved-prompt")).show(ctx, |ui| {
         ui.heading("Unsaved changes");
-        ui.label("The document has changes that are not saved.");
+        ui.label(question);
         ui.horizontal(|ui| {
             if ui.button("Save").clicked() {
                 app.pending = None;
@@ -706,6 +707,9 @@ pub fn unsaved_prompt(app: &mut StaircaseApp, ctx: &egui::Context, commands: &mu
                 app.pending = None;
             }
         });
+        if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
+            app.pending = None;
+        }
     });
 }
 
