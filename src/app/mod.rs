@@ -2,9 +2,13 @@
 //! files, recent files, undo and an unsaved-changes prompt. Every menu, toolbar and shortcut
 //! action is a [`Command`] handled in [`StaircaseApp::run`]; panels only read the [`Report`].
 
+mod about;
+mod browser;
 mod canvas;
 pub use canvas::CANVAS_ID;
+pub mod format;
 mod panels;
+mod planning;
 pub mod theme;
 
 use crate::document;
@@ -148,6 +152,8 @@ pub struct StaircaseApp {
     pub instance_sweep: Option<(String, Vec<crate::sweep::InstancePoint>)>,
     /// The timeline window's settings and last run.
     pub timeline: panels::TimelineState,
+    /// The preset browser window (File → Open preset…).
+    pub browser: browser::PresetBrowser,
 }
 
 impl StaircaseApp {
@@ -184,6 +190,7 @@ impl StaircaseApp {
             plan: None,
             instance_sweep: None,
             timeline: panels::TimelineState::default(),
+            browser: browser::PresetBrowser::default(),
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -376,9 +383,7 @@ impl StaircaseApp {
                 }
             }
             Command::ApplyPlan => {
-                if let Some(Ok(plan)) = &self.plan {
-                    self.topology = plan.apply(&self.topology);
-                }
+                self.apply_plan();
             }
             Command::IfSaved(inner) => {
                 if !self.is_dirty() {
@@ -496,11 +501,8 @@ impl StaircaseApp {
         self.solved_for = Some(self.topology.clone());
         self.percentiles_pending = false;
         self.select_bottleneck();
-        self.plan = None;
+        self.reset_planner();
         self.canvas.request_fit();
-        if let Some(offered) = self.report().map(|r| r.offered_rps).filter(|r| *r > 0.0) {
-            self.plan_goal.rps = offered.round().max(1.0);
-        }
     }
 
     /// Opens `path`; on failure shows the error and keeps the current document.
@@ -634,6 +636,8 @@ impl StaircaseApp {
                 egui::ScrollArea::vertical()
                     .id_salt("right-scroll")
                     .show(ui, |ui| {
+                        about::about_section(self, ui);
+                        ui.separator();
                         panels::inspector(self, ui);
                         // Edits above are solved before the figures below are drawn.
                         self.ensure_solved();
@@ -673,6 +677,7 @@ impl StaircaseApp {
             commands.extend(actions.into_iter().map(Command::Canvas));
         });
         panels::timeline_window(self, &ctx, &mut commands);
+        self.browser.show(&ctx, &mut commands);
         panels::unsaved_prompt(self, &ctx, &mut commands);
         // Canvas positions are part of the document (metadata beside the model); they are read
         // before the commands run, since a command may replace the document.
