@@ -2,7 +2,7 @@
 //! figures on screen. File dialogs are answered by a fake picker.
 
 use egui::{Key, Modifiers};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use staircase::app::{FilePicker, StaircaseApp};
 use staircase::presets;
@@ -175,13 +175,21 @@ fn cancelling_the_prompt_keeps_unsaved_work() {
     assert!(harness.query_by_label("Unsaved changes").is_none());
 }
 
-/// File → Open preset → `name` (the file name without `.ron`).
+/// File → Open preset… → the entry of `name` (the file name without `.ron`) → Open.
 fn open_preset(harness: &mut Harness<'static, StaircaseApp>, name: &str) {
+    let title = presets::find(name).expect("a preset").info().unwrap().title;
     harness.get_by_label("File").click();
     harness.run_steps(2);
-    harness.get_by_label_contains("Open preset").click();
+    harness.get_by_label("Open preset…").click();
     harness.run_steps(2);
-    harness.get_by_label(name).click();
+    // The entry in the list (the title may also be the open document's name in the menu bar).
+    harness
+        .get_all_by_label(&title)
+        .find(|node| node.accesskit_node().role() != egui::accesskit::Role::Label)
+        .expect("the preset's entry in the browser")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Open").click();
     harness.run_steps(3);
 }
 
@@ -352,11 +360,14 @@ fn a_pool_that_runs_out_shows_its_wait_on_the_canvas_and_in_the_inspector() {
     );
     // The node body says it, with the model's figure.
     harness.get_by_label(&format!(
-        "waits {:.1} ms for a connection",
-        pooler.connection_wait_ms
+        "waits {} for a connection",
+        staircase::app::format::duration_ms(pooler.connection_wait_ms)
     ));
     // Selecting the pooler shows the same figure in the inspector.
     harness.state_mut().selected = Some(pooler.id);
     harness.run_steps(2);
-    harness.get_by_label(&format!("{:.2} ms mean", pooler.connection_wait_ms));
+    harness.get_by_label(&format!(
+        "{} mean",
+        staircase::app::format::duration_ms(pooler.connection_wait_ms)
+    ));
 }

@@ -61,18 +61,21 @@ impl PresetBrowser {
         let shelves = self.shelves.get_or_insert_with(read_shelves);
         let mut open = self.open;
         let mut chosen = None;
+        // Tall enough for a shelf or two, never taller than the window.
+        let height = (ctx.content_rect().height() - 160.0).clamp(200.0, 640.0);
         egui::Window::new("Open preset")
             .open(&mut open)
-            .default_size([720.0, 480.0])
+            .default_size([760.0, height + 80.0])
             .collapsible(false)
             .show(ctx, |ui| {
                 ui.columns(2, |columns| {
-                    egui::ScrollArea::vertical().id_salt("preset-list").show(
-                        &mut columns[0],
-                        |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("preset-list")
+                        .max_height(height)
+                        .auto_shrink([false, true])
+                        .show(&mut columns[0], |ui| {
                             chosen = list(ui, shelves, &mut self.selected).or(chosen);
-                        },
-                    );
+                        });
                     let info = self.selected.and_then(|file| {
                         shelves
                             .iter()
@@ -80,7 +83,7 @@ impl PresetBrowser {
                             .filter_map(|e| e.as_ref().ok())
                             .find(|info| info.file == file)
                     });
-                    chosen = details(&mut columns[1], info).or(chosen);
+                    chosen = details(&mut columns[1], info, height - 120.0).or(chosen);
                 });
             });
         self.open = open;
@@ -131,7 +134,7 @@ fn list(
 }
 
 /// The selected preset's title and whole description, and the Open button.
-fn details(ui: &mut Ui, info: Option<&PresetInfo>) -> Option<&'static str> {
+fn details(ui: &mut Ui, info: Option<&PresetInfo>, height: f32) -> Option<&'static str> {
     let Some(info) = info else {
         ui.label("Select a preset to read what it shows.");
         return None;
@@ -156,6 +159,7 @@ fn details(ui: &mut Ui, info: Option<&PresetInfo>) -> Option<&'static str> {
     }
     egui::ScrollArea::vertical()
         .id_salt("preset-description")
+        .max_height(height)
         .show(ui, |ui| {
             ui.label(&info.description);
         });
