@@ -10,10 +10,10 @@ use staircase::presets;
 /// Paths of every number in `value` that is a negative zero.
 fn negative_zeros(value: &serde_json::Value, path: &str, found: &mut Vec<String>) {
     match value {
-        serde_json::Value::Number(n) => {
-            if n.as_f64().is_some_and(|x| x == 0.0 && x.is_sign_negative()) {
-                found.push(path.to_string());
-            }
+        serde_json::Value::Number(n)
+            if n.as_f64().is_some_and(|x| x == 0.0 && x.is_sign_negative()) =>
+        {
+            found.push(path.to_string());
         }
         serde_json::Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {

@@ -40,10 +40,13 @@ fn read_shelves() -> Vec<Shelf> {
         .collect()
 }
 
+/// The line under a title: the first sentence, after the stage unless the title names it.
 fn stage_line(info: &PresetInfo) -> String {
     match info.stage {
-        Some(stage) => format!("Stage {stage} · {}", info.summary),
-        None => info.summary.clone(),
+        Some(stage) if !info.title.starts_with(&format!("Stage {stage}")) => {
+            format!("Stage {stage} · {}", info.summary)
+        }
+        _ => info.summary.clone(),
     }
 }
 
@@ -121,11 +124,14 @@ fn list(
             if response.double_clicked() {
                 chosen = Some(info.file);
             }
-            ui.label(
-                RichText::new(stage_line(info))
-                    .small()
-                    .color(theme::MUTED_TEXT),
-            );
+            // Left-aligned: the column's justified layout would stretch the words apart.
+            ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+                ui.label(
+                    RichText::new(stage_line(info))
+                        .small()
+                        .color(theme::MUTED_TEXT),
+                );
+            });
             ui.add_space(4.0);
         }
         ui.add_space(8.0);
@@ -135,6 +141,17 @@ fn list(
 
 /// The selected preset's title and whole description, and the Open button.
 fn details(ui: &mut Ui, info: Option<&PresetInfo>, height: f32) -> Option<&'static str> {
+    ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+        details_left_aligned(ui, info, height)
+    })
+    .inner
+}
+
+fn details_left_aligned(
+    ui: &mut Ui,
+    info: Option<&PresetInfo>,
+    height: f32,
+) -> Option<&'static str> {
     let Some(info) = info else {
         ui.label("Select a preset to read what it shows.");
         return None;

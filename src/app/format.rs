@@ -80,6 +80,9 @@ pub fn grouped(value: f64, decimals: usize) -> String {
 
 /// A count or ratio with the precision of its magnitude: "12,345", "42.5", "0.37".
 pub fn number(value: f64) -> String {
+    if shown_value(value, 2) == 0.0 {
+        return "0".to_string();
+    }
     grouped(value, decimals_for(shown_value(value, 2)))
 }
 
@@ -118,7 +121,7 @@ pub fn duration_is_zero(ms: f64) -> bool {
 
 /// A latency of requests of which `served_rps` complete per second: [`NONE`] when none do
 /// (all dropped, or no traffic: a figure of 0 ms would claim they are instant). A trickle
-/// that does complete keeps its real latency, even where its rate prints as "0.00 req/s".
+/// that does complete keeps its real latency, even where its rate prints as "0 req/s".
 pub fn latency_ms(ms: f64, served_rps: f64) -> String {
     if served_rps.abs() < NOISE {
         NONE.to_string()
@@ -189,7 +192,9 @@ mod tests {
         assert_eq!(money(-0.0), "$0.00");
         assert_eq!(money(-1e-10), "$0.00");
         assert_eq!(per_month(-0.0), "$0.00/month");
-        assert_eq!(rate(-1e-11), "0.00 req/s");
+        assert_eq!(rate(-1e-11), "0 req/s");
+        assert_eq!(rate(0.004), "0 req/s");
+        assert_eq!(number(-0.0), "0");
         assert_eq!(percent(-1e-12, 1), "0.0%");
         assert_eq!(duration_ms(-0.0), "0.00 ms");
         assert_eq!(money(-5.0), "-$5.00");
@@ -198,7 +203,7 @@ mod tests {
 
     #[test]
     fn alarms_follow_the_figure_as_shown() {
-        // A backlog of 0.004 req/s prints as "0.00 req/s": no alarm.
+        // A backlog of 0.004 req/s prints as "0 req/s": no alarm.
         assert!(rate_is_zero(0.004));
         assert!(rate_is_zero(-1e-10));
         assert!(rate_is_zero(0.0));
