@@ -101,13 +101,16 @@ pub fn rate_is_zero(rps: f64) -> bool {
     shown_value(rps, decimals_for(rps)) == 0.0
 }
 
-/// A duration given in milliseconds: "0.42 ms", "42.1 ms", "421 ms", "1.23 s", "1,234 s".
+/// A duration given in milliseconds: "0 ms", "0.42 ms", "42.1 ms", "421 ms", "1.23 s",
+/// "1,234 s".
 pub fn duration_ms(ms: f64) -> String {
     if !ms.is_finite() {
         return grouped(ms, 0);
     }
     let shown_ms = shown_value(ms, decimals_for(ms));
-    if shown_ms.abs() < 1000.0 {
+    if shown_ms == 0.0 {
+        "0 ms".to_string()
+    } else if shown_ms.abs() < 1000.0 {
         format!("{} ms", grouped(ms, decimals_for(ms)))
     } else {
         format!("{} s", number(ms / 1000.0))
@@ -163,6 +166,17 @@ pub fn multiplier(factor: f64) -> String {
     format!("×{}", grouped(factor, 2))
 }
 
+/// A plot axis label for a grid mark `step` apart from its neighbours: as many decimals as
+/// the step needs, thousands separated ("300,000", "0.25").
+pub fn axis(value: f64, step: f64) -> String {
+    let decimals = if step.is_finite() && step > 0.0 && step < 1.0 {
+        (-step.log10()).ceil().clamp(0.0, 6.0) as usize
+    } else {
+        0
+    };
+    grouped(value, decimals)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,7 +210,8 @@ mod tests {
         assert_eq!(rate(0.004), "0 req/s");
         assert_eq!(number(-0.0), "0");
         assert_eq!(percent(-1e-12, 1), "0.0%");
-        assert_eq!(duration_ms(-0.0), "0.00 ms");
+        assert_eq!(duration_ms(-0.0), "0 ms");
+        assert_eq!(duration_ms(0.001), "0 ms");
         assert_eq!(money(-5.0), "-$5.00");
         assert!(shown_value(-0.0, 1).is_sign_positive());
     }
@@ -231,6 +246,9 @@ mod tests {
         assert_eq!(percent(0.8123, 1), "81.2%");
         assert_eq!(percent(0.8123, 0), "81%");
         assert_eq!(multiplier(1.2345), "×1.23");
+        assert_eq!(axis(300_000.0, 100_000.0), "300,000");
+        assert_eq!(axis(0.25, 0.05), "0.25");
+        assert_eq!(axis(-1e-12, 0.1), "0.0");
     }
 
     #[test]

@@ -205,7 +205,13 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
             let mut per_day = workload.rate.per_second() * SECONDS_PER_DAY;
             let speed = per_day.max(1000.0) * 0.005;
             if ui
-                .add(DragValue::new(&mut per_day).range(0.0..=1e13).speed(speed))
+                .add(
+                    DragValue::new(&mut per_day)
+                        .range(0.0..=1e13)
+                        .speed(speed)
+                        .custom_formatter(|n, _| format::grouped(n, 0))
+                        .custom_parser(|text| text.replace(',', "").trim().parse().ok()),
+                )
                 .on_hover_text("Average volume; divided by 86,400 s for the average rate.")
                 .changed()
             {
@@ -753,6 +759,7 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
             .x_axis_label("load ×")
             .y_axis_label("ms")
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
             .allow_scroll(false)
             .show(ui, |plot| {
                 let Some(sweep) = sweep else {
@@ -796,6 +803,7 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
         let tiers = app.report().map(|r| r.tiers.clone()).unwrap_or_default();
         Plot::new("cost-plot")
             .y_axis_label("$/month")
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
             .allow_scroll(false)
             .x_axis_formatter({
                 let names: Vec<String> = tiers.iter().map(|t| t.tier.clone()).collect();
@@ -826,6 +834,8 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
         Plot::new("cost-p99-plot")
             .x_axis_label("$/month")
             .y_axis_label("worst p99 ms")
+            .x_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
             // From zero: a flat curve (more instances no longer help) reads as flat, and a
             // change of a few hundredths of a millisecond is not blown up to fill the plot.
             .include_y(0.0)
@@ -1143,6 +1153,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                             .x_axis_label("hour")
                             .y_axis_label("req/s")
+                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
                             .show(&mut columns[0], |plot| {
                                 plot.line(Line::new("offered", PlotPoints::from(series(&|s| s.offered_rps))).color(theme::P50_LINE));
                                 plot.line(Line::new("served", PlotPoints::from(series(&|s| s.served_rps))).color(theme::HEALTHY));
@@ -1153,6 +1164,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                             .x_axis_label("hour")
                             .y_axis_label("requests waiting")
+                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
                             // No backlog is a line on the floor, not in the middle of ±10.
                             .include_y(0.0)
                             .include_y(1.0)
@@ -1173,6 +1185,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                             .x_axis_label("hour")
                             .y_axis_label("$/hour")
+                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
                             .show(&mut columns[1], |plot| {
                                 plot.line(Line::new("cost $/hour", PlotPoints::from(series(&|s| s.cost_per_hour_usd))).color(theme::COST_BAR));
                             });
