@@ -29,12 +29,15 @@ fn goal_rate(rps: f64) -> f64 {
 
 impl StaircaseApp {
     /// Starts the planner over for a newly opened document: no plan, and the goal's rate at
-    /// the document's peak (the solved offered rate where there is one).
+    /// the document's own peak (the solved offered rate at load ×1; the what-if load is not
+    /// part of the document).
     pub(super) fn reset_planner(&mut self) {
         self.plan = None;
+        let load = self.load_multiplier;
         let offered = self
             .report()
-            .map(|r| r.offered_rps)
+            .filter(|_| load > 0.0)
+            .map(|r| r.offered_rps / load)
             .unwrap_or_else(|| peak_rate(&self.topology));
         self.plan_goal.rps = if offered > 0.0 {
             goal_rate(offered)
