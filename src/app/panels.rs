@@ -246,9 +246,13 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
             if ui
                 .add(
                     DragValue::new(&mut per_day)
-                        .range(0.0..=1e13)
+                        .range(0.0..=crate::model::checked::MAX_RATE)
                         .speed(speed)
-                        .custom_formatter(|n, _| format::grouped(n, 0))
+                        .clamp_existing_to_range(false)
+                        // Thousands separated; whole numbers unless the file has a fraction.
+                        .custom_formatter(|n, _| {
+                            format::grouped(n, if n.fract() == 0.0 { 0 } else { 2 })
+                        })
                         .custom_parser(|text| text.replace(',', "").trim().parse().ok()),
                 )
                 .on_hover_text("Average volume; divided by 86,400 s for the average rate.")
@@ -260,8 +264,9 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
             ui.label("Peak ×");
             ui.add(
                 DragValue::new(&mut workload.peak_multiplier)
-                    .range(1.0..=100.0)
-                    .speed(0.05),
+                    .range(1.0..=1000.0)
+                    .speed(0.05)
+                    .clamp_existing_to_range(false),
             )
             .on_hover_text("Peak over average: 3–5× for consumer traffic.");
             ui.end_row();
