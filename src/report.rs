@@ -4,6 +4,10 @@ use crate::model::{ClassKind, NodeId};
 use serde::Serialize;
 use std::fmt::Write as _;
 
+/// Negative figures closer to zero than this are rounding noise (see
+/// [`Report::without_negative_zeros`]).
+const NEGATIVE_NOISE: f64 = 1e-9;
+
 /// Mean and percentiles of a response time, in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Latency {
@@ -133,6 +137,75 @@ impl Report {
         self.classes.iter().find(|class| class.name == name)
     }
 
+    /// The report with every figure that is zero up to rounding noise (a negative zero, such
+    /// as the empty sum of tier costs, or a negative within 1e-9 of zero) set to +0, so that
+    /// no file or screen shows "-0.0". Positive figures are kept as they are.
+    pub fn without_negative_zeros(mut self) -> Report {
+        fn fix(value: &mut f64) {
+            if *value <= 0.0 && *value > -NEGATIVE_NOISE {
+                *value = 0.0;
+            }
+        }
+        fn fix_latency(latency: &mut Latency) {
+            for value in [
+                &mut latency.mean,
+                &mut latency.p50,
+                &mut latency.p95,
+                &mut latency.p99,
+            ] {
+                fix(value);
+            }
+        }
+        for value in [
+            &mut self.load_multiplier,
+            &mut self.offered_rps,
+            &mut self.served_rps,
+            &mut self.dropped_rps,
+            &mut self.backlog_rps,
+            &mut self.monthly_cost_usd,
+        ] {
+            fix(value);
+        }
+        for value in [&mut self.headroom, &mut self.async_headroom]
+            .into_iter()
+            .flatten()
+        {
+            fix(value);
+        }
+        for bottleneck in [&mut self.bottleneck, &mut self.async_bottleneck]
+            .into_iter()
+            .flatten()
+        {
+            fix(&mut bottleneck.utilization);
+        }
+        for class in &mut self.classes {
+            fix(&mut class.offered_rps);
+            fix(&mut class.served_rps);
+            fix_latency(&mut class.latency_ms);
+        }
+        for node in &mut self.nodes {
+            for value in [
+                &mut node.arrival_rps,
+                &mut node.throughput_rps,
+                &mut node.dropped_rps,
+                &mut node.backlog_growth_rps,
+                &mut node.utilization,
+                &mut node.offered_utilization,
+                &mut node.queue_len,
+                &mut node.in_system,
+                &mut node.connection_wait_ms,
+                &mut node.monthly_cost_usd,
+            ] {
+                fix(value);
+            }
+            fix_latency(&mut node.latency_ms);
+        }
+        for tier in &mut self.tiers {
+            fix(&mut tier.monthly_cost_usd);
+        }
+        self
+    }
+
     /// A plain-text table for terminals.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
@@ -242,5 +315,52 @@ fn truncate(text: &str, width: usize) -> String {
         let mut short: String = text.chars().take(width - 1).collect();
         short.push('…');
         short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        Report {
+            load_multiplier: 1.0,
+            at_peak: true,
+            offered_rps: 10.0,
+            served_rps: 10.0,
+            dropped_rps: -1e-12,
+            backlog_rps: -0.0,
+            monthly_cost_usd: -0.0,
+            bottleneck: None,
+            headroom: Some(2.0),
+            async_bottleneck: None,
+            async_headroom: None,
+            classes: Vec::new(),
+            nodes: Vec::new(),
+            tiers: vec![TierCost {
+                tier: "app".into(),
+                monthly_cost_usd: -0.0,
+            }],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn negative_zeros_and_noise_become_zero_and_real_figures_stay() {
+        let fixed = report().without_negative_zeros();
+        for value in [
+            fixed.dropped_rps,
+            fixed.backlog_rps,
+            fixed.monthly_cost_usd,
+            fixed.tiers[0].monthly_cost_usd,
+        ] {
+            assert_eq!(value, 0.0);
+            assert!(value.is_sign_positive());
+        }
+        assert_eq!(fixed.offered_rps, 10.0);
+        assert_eq!(fixed.headroom, Some(2.0));
+        let json = serde_json::to_string(&fixed).unwrap();
+        assert!(!json.contains("-0.0"), "{json}");
+        assert!(!json.contains("e-12"), "{json}");
     }
 }

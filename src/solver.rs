@@ -378,7 +378,8 @@ pub fn solve_with(
         nodes: node_reports,
         tiers,
         warnings,
-    })
+    }
+    .without_negative_zeros())
 }
 
 /// When the app servers and workers wired straight to a database could hold more connections

@@ -2,37 +2,17 @@
 //! figures on screen. File dialogs are answered by a fake picker.
 
 use egui::{Key, Modifiers};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
+#[path = "support/picker.rs"]
+mod picker;
+use picker::FakePicker;
 #[path = "support/menu.rs"]
 mod menu;
 use menu::click_menu;
-use staircase::app::{FilePicker, Picked, StaircaseApp};
+use staircase::app::StaircaseApp;
 use staircase::presets;
-use std::cell::RefCell;
-use std::path::PathBuf;
-use std::rc::Rc;
 use std::time::Duration;
-
-/// Answers file dialogs with whatever the test put in `next`.
-#[derive(Clone, Default)]
-struct FakePicker {
-    next: Rc<RefCell<Option<PathBuf>>>,
-}
-
-impl FilePicker for FakePicker {
-    fn open_file(&mut self) -> Picked {
-        self.next.borrow_mut().take().into()
-    }
-
-    fn save_file(&mut self, _suggested_name: &str) -> Picked {
-        self.next.borrow_mut().take().into()
-    }
-
-    fn pick_folder(&mut self) -> Picked {
-        self.next.borrow_mut().take().into()
-    }
-}
 
 fn harness() -> (Harness<'static, StaircaseApp>, FakePicker) {
     harness_of_height(800.0)
@@ -172,13 +152,21 @@ fn cancelling_the_prompt_keeps_unsaved_work() {
     assert!(harness.query_by_label("Unsaved changes").is_none());
 }
 
-/// File → Open preset → `name` (the file name without `.ron`).
+/// File → Open preset… → the entry of `name` (the file name without `.ron`) → Open.
 fn open_preset(harness: &mut Harness<'static, StaircaseApp>, name: &str) {
+    let title = presets::find(name).expect("a preset").info().unwrap().title;
     harness.get_by_label("File").click();
     harness.run_steps(2);
-    harness.get_by_label_contains("Open preset").click();
+    harness.get_by_label("Open preset…").click();
     harness.run_steps(2);
-    harness.get_by_label(name).click();
+    // The entry in the list (the title may also be the open document's name in the menu bar).
+    harness
+        .get_all_by_label(&title)
+        .find(|node| node.accesskit_node().role() != egui::accesskit::Role::Label)
+        .expect("the preset's entry in the browser")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Open").click();
     harness.run_steps(3);
 }
 
@@ -350,11 +338,14 @@ fn a_pool_that_runs_out_shows_its_wait_on_the_canvas_and_in_the_inspector() {
     );
     // The node body says it, with the model's figure.
     harness.get_by_label(&format!(
-        "waits {:.1} ms for a connection",
-        pooler.connection_wait_ms
+        "waits {} for a connection",
+        staircase::app::format::duration_ms(pooler.connection_wait_ms)
     ));
     // Selecting the pooler shows the same figure in the inspector.
     harness.state_mut().select_node(pooler.id);
     harness.run_steps(2);
-    harness.get_by_label(&format!("{:.2} ms mean", pooler.connection_wait_ms));
+    harness.get_by_label(&format!(
+        "{} mean",
+        staircase::app::format::duration_ms(pooler.connection_wait_ms)
+    ));
 }

@@ -2,7 +2,7 @@
 //! report, and turns the user's gestures into [`CanvasAction`]s for the app to apply.
 
 use super::selection::{Pick, Selection};
-use super::theme;
+use super::{format, theme};
 use crate::model::{ClassKind, EdgeKind, NodeId, NodeKind, Position, Topology};
 use crate::report::{NodeReport, Report};
 use egui::emath::TSTransform;
@@ -687,39 +687,52 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         ui.vertical(|ui| {
             ui.set_max_width(150.0);
             ui.label(
-                RichText::new(format!("{} × {}", model.kind.label(), model.instances))
-                    .color(theme::MUTED_TEXT),
+                RichText::new(format!(
+                    "{} × {}",
+                    model.kind.label(),
+                    format::count(model.instances)
+                ))
+                .color(theme::MUTED_TEXT),
             );
             let Some(figures) = self.figures(id) else {
                 return;
             };
             if model.capacity_rps.is_some() {
-                let bar = utilization_bar(figures)
-                    .text(format!("ρ {:.0}%", figures.offered_utilization * 100.0));
+                let bar = utilization_bar(figures).text(format!(
+                    "ρ {}",
+                    format::percent(figures.offered_utilization, 0)
+                ));
                 ui.add(bar).on_hover_text(
                     "Utilization ρ = λ/(c·μ) of the busiest queue: arrivals over capacity.",
                 );
             }
-            ui.label(format!("{:.0} req/s", figures.throughput_rps));
-            ui.label(format!("p99 {:.1} ms", figures.latency_ms.p99));
-            if figures.dropped_rps > 0.0 {
+            ui.label(format::rate(figures.throughput_rps));
+            ui.label(format!(
+                "p99 {}",
+                format::latency_ms(figures.latency_ms.p99, figures.throughput_rps)
+            ));
+            // Alarms only for figures that show as more than zero.
+            if figures.dropped_rps > 0.0 && !format::rate_is_zero(figures.dropped_rps) {
                 ui.colored_label(
                     theme::SATURATED,
-                    format!("dropping {:.1} req/s", figures.dropped_rps),
+                    format!("dropping {}", format::rate(figures.dropped_rps)),
                 );
             }
-            if figures.backlog_growth_rps > 0.0 {
+            if figures.backlog_growth_rps > 0.0 && !format::rate_is_zero(figures.backlog_growth_rps)
+            {
                 ui.colored_label(
                     theme::SATURATED,
-                    format!("backlog +{:.1} req/s", figures.backlog_growth_rps),
+                    format!("backlog +{}", format::rate(figures.backlog_growth_rps)),
                 );
             }
-            if figures.connection_wait_ms >= 0.05 {
+            if figures.connection_wait_ms > 0.0
+                && !format::duration_is_zero(figures.connection_wait_ms)
+            {
                 ui.colored_label(
                     theme::WARM,
                     format!(
-                        "waits {:.1} ms for a connection",
-                        figures.connection_wait_ms
+                        "waits {} for a connection",
+                        format::duration_ms(figures.connection_wait_ms)
                     ),
                 )
                 .on_hover_text(

@@ -2,13 +2,17 @@
 //! files, recent files, undo and an unsaved-changes prompt. Every menu, toolbar and shortcut
 //! action is a [`Command`] handled in [`StaircaseApp::run`]; panels only read the [`Report`].
 
+mod about;
+mod browser;
 mod canvas;
 pub use canvas::CANVAS_ID;
 mod dialogs;
 pub use dialogs::{suggested_file_name, FileAction, FilePicker, NativePicker, PathDialog, Picked};
+pub mod format;
 mod inspector;
 pub mod jobs;
 mod panels;
+mod planning;
 pub mod recovery;
 pub mod selection;
 pub mod theme;
@@ -194,6 +198,8 @@ pub struct StaircaseApp {
     pub path_dialog: Option<PathDialog>,
     /// Autosave, crash recovery and the data directory.
     session: recovery::Session,
+    /// The preset browser window (File → Open preset…).
+    pub browser: browser::PresetBrowser,
 }
 
 impl StaircaseApp {
@@ -235,6 +241,7 @@ impl StaircaseApp {
             sweeps_started_for: None,
             path_dialog: None,
             session: recovery::Session::default(),
+            browser: browser::PresetBrowser::default(),
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -429,9 +436,7 @@ impl StaircaseApp {
             Command::RunTimeline => self.start_timeline(ctx),
             Command::ExportTimeline => self.ask_path(FileAction::ExportTimeline),
             Command::ApplyPlan => {
-                if let Some(Ok(plan)) = &self.plan {
-                    self.topology = plan.apply(&self.topology);
-                }
+                self.apply_plan();
             }
             Command::IfSaved(inner) => {
                 // A save through the in-app dialog runs `inner` once the user answers.
@@ -777,13 +782,10 @@ impl StaircaseApp {
         self.percentiles_pending = false;
         self.background.solve.cancel();
         self.select_bottleneck();
-        self.plan = None;
         self.background.plan.cancel();
         self.sweeps = None;
+        self.reset_planner();
         self.canvas.request_fit();
-        if let Some(offered) = self.report().map(|r| r.offered_rps).filter(|r| *r > 0.0) {
-            self.plan_goal.rps = (offered / self.load_multiplier).round().max(1.0);
-        }
     }
 
     /// Opens `path`; on failure shows the error and keeps the current document.
@@ -982,6 +984,8 @@ impl StaircaseApp {
                 egui::ScrollArea::vertical()
                     .id_salt("right-scroll")
                     .show(ui, |ui| {
+                        about::about_section(self, ui);
+                        ui.separator();
                         inspector::inspector(self, ui);
                         // Edits above are solved before the figures below are drawn.
                         self.ensure_solved(ctx);
@@ -1012,6 +1016,7 @@ impl StaircaseApp {
         panels::timeline_window(self, ctx, &mut commands);
         recovery::restore_prompt(self, ctx);
         dialogs::path_dialog(self, ctx, &mut commands);
+        self.browser.show(ctx, &mut commands);
         panels::unsaved_prompt(self, ctx, &mut commands);
         commands
     }

@@ -1,9 +1,8 @@
 //! The panels around the canvas: menus, palette, workload, inspector, metrics, plots, prompts.
 //! They edit the document or read the report; none of them computes a figure of its own.
 
-use super::{keys, theme, Command, StaircaseApp};
+use super::{format, keys, theme, Command, StaircaseApp};
 use crate::model::{NodeKind, Rate, Workload, SECONDS_PER_DAY};
-use crate::presets;
 use egui::{DragValue, RichText, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
 
@@ -70,14 +69,16 @@ fn file_menu(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         commands.push(Command::Open);
         ui.close();
     }
-    ui.menu_button("Open preset", |ui| {
-        for preset in presets::PRESETS {
-            if ui.button(preset.file.trim_end_matches(".ron")).clicked() {
-                commands.push(Command::OpenPreset(preset.file));
-                ui.close();
-            }
-        }
-    });
+    if ui
+        .button("Open preset…")
+        .on_hover_text(
+            "Browse the built-in designs: the scaling staircase, real companies, exercises.",
+        )
+        .clicked()
+    {
+        app.browser.show_window();
+        ui.close();
+    }
     ui.menu_button("Open recent", |ui| {
         if app.recent.is_empty() {
             ui.label("No recent files");
@@ -114,14 +115,14 @@ pub fn status_bar(app: &StaircaseApp, ui: &mut Ui) {
     ui.horizontal(|ui| {
         ui.label(format!(
             "{} nodes, {} wires",
-            app.topology.nodes.len(),
-            app.topology.edges.len()
+            format::count(app.topology.nodes.len() as u64),
+            format::count(app.topology.edges.len() as u64)
         ));
         ui.separator();
-        ui.label(format!("frame {:.1} ms", app.frame_seconds * 1000.0))
+        ui.label(format!("frame {}", format::duration_ms(app.frame_seconds * 1000.0)))
             .on_hover_text("Time to build the last frame, solve included.");
         if app.frame_interval > 0.0 && app.frame_interval < 1.0 {
-            ui.label(format!("{:.0} fps", 1.0 / app.frame_interval))
+            ui.label(format!("{} fps", format::grouped(1.0 / app.frame_interval, 0)))
                 .on_hover_text("Frames per second while the window keeps repainting (dragging, panning); rendering included.");
         }
         if app.is_dirty() {
@@ -134,7 +135,7 @@ pub fn status_bar(app: &StaircaseApp, ui: &mut Ui) {
             ui.add(
                 egui::ProgressBar::new(done)
                     .desired_width(90.0)
-                    .text(format!("{what} {seconds:.1} s")),
+                    .text(format!("{what} {}", format::duration_ms(seconds * 1000.0))),
             )
             .on_hover_text("Computing in the background; the canvas and inspector stay live.");
         }
@@ -247,7 +248,12 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
                     DragValue::new(&mut per_day)
                         .range(0.0..=crate::model::checked::MAX_RATE)
                         .speed(speed)
-                        .clamp_existing_to_range(false),
+                        .clamp_existing_to_range(false)
+                        // Thousands separated; whole numbers unless the file has a fraction.
+                        .custom_formatter(|n, _| {
+                            format::grouped(n, if n.fract() == 0.0 { 0 } else { 2 })
+                        })
+                        .custom_parser(|text| text.replace(',', "").trim().parse().ok()),
                 )
                 .on_hover_text("Average volume; divided by 86,400 s for the average rate.")
                 .changed()
@@ -301,14 +307,18 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
         workload.write = write;
         workload.background = (1.0 - read - write).max(0.0);
     }
-    ui.label(format!("async {:.0}%", workload.background * 100.0));
+    ui.label(format!("async {}", format::percent(workload.background, 0)));
 
     // Step 0 of article 000: average and peak rate, and the servers they need.
     let average = workload.rate.per_second();
     let peak = average * workload.peak_multiplier;
     ui.separator();
-    ui.label(format!("average {average:.0} req/s, peak {peak:.0} req/s"))
-        .on_hover_text("requests/day ÷ 86,400, then × peak multiplier");
+    ui.label(format!(
+        "average {}, peak {}",
+        format::rate(average),
+        format::rate(peak)
+    ))
+    .on_hover_text("requests/day ÷ 86,400, then × peak multiplier");
     let app_capacity = app
         .topology
         .nodes
@@ -319,7 +329,11 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
         let servers = (peak / capacity).ceil();
         let with_headroom = (servers * 1.3).ceil();
         ui.label(format!(
-            "app servers: ceil({peak:.0} / {capacity:.0}) = {servers:.0}, {with_headroom:.0} with 30% headroom"
+            "app servers: ceil({} / {}) = {}, {} with 30% headroom",
+            format::number(peak),
+            format::number(capacity),
+            format::grouped(servers, 0),
+            format::grouped(with_headroom, 0)
         ))
         .on_hover_text("Per-server capacity from the first AppServer node.");
     }
@@ -372,33 +386,34 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
     };
     egui::Grid::new("totals").num_columns(2).show(ui, |ui| {
         ui.label("Offered");
-        ui.label(format!("{:.1} req/s", report.offered_rps))
+        ui.label(format::rate(report.offered_rps))
             .on_hover_text("Sum of the workloads at peak × load multiplier.");
         ui.end_row();
         ui.label("Served");
-        ui.label(format!("{:.1} req/s", report.served_rps))
+        ui.label(format::rate(report.served_rps))
             .on_hover_text("Requests that complete end to end.");
         ui.end_row();
         ui.label("Dropped");
-        let color = if report.dropped_rps > 0.0 {
-            theme::SATURATED
-        } else {
+        // Red only for a drop that shows: "0 req/s" is not an alarm.
+        let color = if format::rate_is_zero(report.dropped_rps) {
             theme::MUTED_TEXT
+        } else {
+            theme::SATURATED
         };
-        ui.colored_label(color, format!("{:.1} req/s", report.dropped_rps))
+        ui.colored_label(color, format::rate(report.dropped_rps))
             .on_hover_text("Refused by full queues (M/M/c/K blocking) and not retried.");
         ui.end_row();
-        if report.backlog_rps > 0.0 {
+        if report.backlog_rps > 0.0 && !format::rate_is_zero(report.backlog_rps) {
             ui.label("Backlog");
             ui.colored_label(
                 theme::SATURATED,
-                format!("+{:.1} req/s", report.backlog_rps),
+                format!("+{}", format::rate(report.backlog_rps)),
             )
             .on_hover_text("Arrivals above capacity pile up: the queue grows without bound.");
             ui.end_row();
         }
         ui.label("Monthly cost");
-        ui.label(format!("${:.2}", report.monthly_cost_usd))
+        ui.label(format::per_month(report.monthly_cost_usd))
             .on_hover_text("instances × hourly price × 730 h + managed fees");
         ui.end_row();
         ui.label("Headroom");
@@ -406,7 +421,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
             Some(headroom) => ui
                 .colored_label(
                     theme::utilization_color(1.0 / headroom),
-                    format!("×{headroom:.2} load"),
+                    format!("{} load", format::multiplier(headroom)),
                 )
                 .on_hover_text("Load multiplier at which the bottleneck reaches ρ = 1."),
             None => ui.label("unbounded"),
@@ -428,7 +443,10 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
         ui.label(RichText::new("Advisor").strong());
         const SHOWN: usize = 4;
         if advice.len() > SHOWN {
-            ui.label(format!("{} triggers; the first {SHOWN}:", advice.len()));
+            ui.label(format!(
+                "{} triggers; the first {SHOWN}:",
+                format::count(advice.len() as u64)
+            ));
         }
         for item in advice.iter().take(SHOWN) {
             let stage = item
@@ -447,17 +465,18 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
         .show(ui, |ui| {
             ui.label("class");
             ui.label("req/s");
-            ui.label("p50 ms").on_hover_text("Median response time.");
-            ui.label("p99 ms").on_hover_text(
+            ui.label("p50").on_hover_text("Median response time.");
+            ui.label("p99").on_hover_text(
                 "99th percentile from the distribution of the path mix (transform inversion), \
              not a sum of per-hop percentiles.",
             );
             ui.end_row();
             for class in &report.classes {
                 ui.label(&class.name);
-                ui.label(format!("{:.1}", class.offered_rps));
-                ui.label(format!("{:.2}", class.latency_ms.p50));
-                ui.label(format!("{:.2}", class.latency_ms.p99));
+                ui.label(format::number(class.offered_rps));
+                // A class whose requests are all dropped has no response time.
+                ui.label(format::latency_ms(class.latency_ms.p50, class.served_rps));
+                ui.label(format::latency_ms(class.latency_ms.p99, class.served_rps));
                 ui.end_row();
             }
         });
@@ -469,38 +488,44 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
                 .num_columns(2)
                 .show(ui, |ui| {
                     ui.label("arrival λ");
-                    ui.label(format!("{:.2} req/s", node.arrival_rps));
+                    ui.label(format::rate(node.arrival_rps));
                     ui.end_row();
                     ui.label("utilization ρ");
-                    ui.label(format!("{:.1}%", node.utilization * 100.0))
+                    ui.label(format::percent(node.utilization, 1))
                         .on_hover_text("ρ = λ/(c·μ) for the busiest queue of this node");
                     ui.end_row();
                     ui.label("in queue L_q");
-                    ui.label(format!("{:.2}", node.queue_len));
+                    ui.label(format::number(node.queue_len));
                     ui.end_row();
                     ui.label("in node L");
-                    ui.label(format!("{:.2}", node.in_system))
+                    ui.label(format::number(node.in_system))
                         .on_hover_text("Little's law: L = X·W (throughput × mean latency)");
                     ui.end_row();
-                    if node.connection_wait_ms > 0.0 {
+                    if node.connection_wait_ms > 0.0
+                        && !format::duration_is_zero(node.connection_wait_ms)
+                    {
                         ui.label("waiting for a connection");
-                        ui.label(format!("{:.2} ms mean", node.connection_wait_ms))
-                            .on_hover_text(
-                                "Time requests wait here for a database connection because \
+                        ui.label(format!(
+                            "{} mean",
+                            format::duration_ms(node.connection_wait_ms)
+                        ))
+                        .on_hover_text(
+                            "Time requests wait here for a database connection because \
                                  every connection of the pool is held (included in L and in \
                                  the latency below). The database shows only the wait of the \
                                  requests already holding one.",
-                            );
+                        );
                         ui.end_row();
                     }
                     ui.label("mean / p99");
                     ui.label(format!(
-                        "{:.2} / {:.2} ms",
-                        node.latency_ms.mean, node.latency_ms.p99
+                        "{} / {}",
+                        format::latency_ms(node.latency_ms.mean, node.throughput_rps),
+                        format::latency_ms(node.latency_ms.p99, node.throughput_rps)
                     ));
                     ui.end_row();
                     ui.label("cost");
-                    ui.label(format!("${:.2}/month", node.monthly_cost_usd));
+                    ui.label(format::per_month(node.monthly_cost_usd));
                     ui.end_row();
                 });
         }
@@ -508,7 +533,11 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
     ui.separator();
     ui.label(RichText::new("Cost per tier").strong());
     for tier in &report.tiers {
-        ui.label(format!("{:<12} ${:.2}", tier.tier, tier.monthly_cost_usd));
+        ui.label(format!(
+            "{}: {}",
+            tier.tier,
+            format::per_month(tier.monthly_cost_usd)
+        ));
     }
     for warning in &report.warnings {
         ui.colored_label(theme::WARM, warning);
@@ -525,6 +554,7 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
             .x_axis_label("load ×")
             .y_axis_label("ms")
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
             .allow_scroll(false)
             .show(ui, |plot| {
                 let Some(sweep) = sweep else {
@@ -568,6 +598,7 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
         let tiers = app.report().map(|r| r.tiers.clone()).unwrap_or_default();
         Plot::new("cost-plot")
             .y_axis_label("$/month")
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
             .allow_scroll(false)
             .x_axis_formatter({
                 let names: Vec<String> = tiers.iter().map(|t| t.tier.clone()).collect();
@@ -599,6 +630,8 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
         Plot::new("cost-p99-plot")
             .x_axis_label("$/month")
             .y_axis_label("worst p99 ms")
+            .x_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
             // From zero: a flat curve (more instances no longer help) reads as flat, and a
             // change of a few hundredths of a millisecond is not blown up to fill the plot.
             .include_y(0.0)
@@ -627,7 +660,7 @@ pub fn planner(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>)
     ui.horizontal(|ui| {
         ui.add(
             DragValue::new(&mut app.plan_goal.rps)
-                .range(1.0..=1e9)
+                .range(0.01..=1e9)
                 .speed(10.0)
                 .suffix(" req/s"),
         );
@@ -662,20 +695,27 @@ pub fn planner(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>)
                 ui.label("$/month");
                 ui.end_row();
                 for row in &plan.rows {
+                    // "now" is the open document's count (it follows an applied plan and undo).
+                    let now = app.topology.node(row.id).map(|n| n.instances);
                     ui.label(&row.name);
-                    ui.label(row.instances_before.to_string());
-                    ui.label(row.instances.to_string());
-                    ui.label(format!("{:.0}", row.monthly_cost_usd));
+                    ui.label(now.map_or_else(|| format::NONE.to_string(), format::count));
+                    ui.label(format::count(row.instances));
+                    ui.label(format::money_whole(row.monthly_cost_usd));
                     ui.end_row();
                 }
             });
             ui.label(format!(
-                "worst p99 {:.1} ms, ${:.0}/month{}",
-                plan.worst_p99_ms,
-                plan.monthly_cost_usd,
+                "worst p99 {}, {}/month{}",
+                format::duration_ms(plan.worst_p99_ms),
+                format::money_whole(plan.monthly_cost_usd),
                 if plan.met { "" } else { " (goal not met)" }
             ));
-            if plan.met && ui.button("Apply plan").clicked() {
+            let pending = plan.rows.iter().any(|row| {
+                app.topology
+                    .node(row.id)
+                    .is_some_and(|n| n.instances != row.instances)
+            });
+            if plan.met && pending && ui.button("Apply plan").clicked() {
                 commands.push(Command::ApplyPlan);
             }
         }
@@ -890,13 +930,13 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                 Some(Ok(timeline)) => {
                     for drain in &timeline.drain_after_spikes_s {
                         ui.label(match drain {
-                            Some(seconds) => format!("backlogs drained {seconds:.0} s after the spike"),
+                            Some(seconds) => format!("backlogs drained {} after the spike", format::duration_ms(seconds * 1000.0)),
                             None => "backlogs not drained by the end".to_string(),
                         });
                     }
                     ui.label(format!(
-                        "cost of the period ${:.2}; single points of failure: {}",
-                        timeline.cost_usd,
+                        "cost of the period {}; single points of failure: {}",
+                        format::money(timeline.cost_usd),
                         if timeline.single_points_of_failure.is_empty() {
                             "none".to_string()
                         } else {
@@ -913,6 +953,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                             .x_axis_label("hour")
                             .y_axis_label("req/s")
+                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
                             .show(&mut columns[0], |plot| {
                                 plot.line(Line::new("offered", PlotPoints::from(series(&|s| s.offered_rps))).color(theme::P50_LINE));
                                 plot.line(Line::new("served", PlotPoints::from(series(&|s| s.served_rps))).color(theme::HEALTHY));
@@ -923,6 +964,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                             .x_axis_label("hour")
                             .y_axis_label("requests waiting")
+                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
                             // No backlog is a line on the floor, not in the middle of ±10.
                             .include_y(0.0)
                             .include_y(1.0)
@@ -943,6 +985,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                             .x_axis_label("hour")
                             .y_axis_label("$/hour")
+                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
                             .show(&mut columns[1], |plot| {
                                 plot.line(Line::new("cost $/hour", PlotPoints::from(series(&|s| s.cost_per_hour_usd))).color(theme::COST_BAR));
                             });
