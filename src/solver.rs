@@ -72,6 +72,8 @@ struct Class {
     rate: f64,
     /// Requests per second at the workload's average (for usage fees).
     average_rate: f64,
+    /// Size of one response, KB (for per-GB transfer fees).
+    payload_kb: f64,
 }
 
 /// A set of identical queues inside a node.
@@ -197,7 +199,7 @@ pub fn solve_with(
         let client = &compiled.nodes[class.client];
         let leaves = compiled.out_edges[class.client]
             .iter()
-            .any(|edge| edge.served_factor(k) > 0.0 && !edge.is_call);
+            .any(|edge| edge.served_factor(k) > 0.0);
         if client.finish[k] == 0.0 && !leaves && class.rate > 0.0 {
             warnings.push(format!(
                 "workload \"{}\": {} requests have no route from client \"{}\"; they all fail",
@@ -241,7 +243,9 @@ pub fn solve_with(
         let seconds_per_month = catalog.hours_per_month * 3600.0;
         let cost = hourly * catalog.hours_per_month * node.billed_instances()
             + node.monthly_fee_usd
-            + node.usd_per_million_requests * result.average_throughput * seconds_per_month / 1e6;
+            + node.usd_per_million_requests * result.average_throughput * seconds_per_month / 1e6
+            + node.usd_per_gb * average_gb_per_second(&compiled, &average, v) * seconds_per_month
+            + node.storage_gb * catalog.storage_per_gb_month(node.storage_tier);
         *tiers.entry(node.tier().to_string()).or_default() += cost;
         if result.status == Status::Overloaded {
             warnings.push(format!(
@@ -560,6 +564,7 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                     region: region.clone(),
                     rate: solved * fraction,
                     average_rate: average * fraction,
+                    payload_kb: workload.payload_kb,
                 });
             }
         }
@@ -834,7 +839,9 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
             // A client is where requests start, not where they are answered: with nowhere to
             // send a class, its requests fail (they are counted as dropped, with a warning).
-            nodes[v].finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() {
+            // A client that calls servers one after another (call edges) is answered by them.
+            let calls_out = outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
+            nodes[v].finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
                 0.0
             } else {
                 1.0 - forwarded
@@ -897,6 +904,18 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
         order,
         acyclic,
     }
+}
+
+/// Gigabytes per second of responses node `v` sends at the workloads' average rates: each
+/// class's traffic through the node times its response size.
+fn average_gb_per_second(compiled: &Compiled, average: &Flows, v: usize) -> f64 {
+    let class_count = compiled.classes.len();
+    compiled
+        .classes
+        .iter()
+        .zip(&average.arrivals[v * class_count..(v + 1) * class_count])
+        .map(|(class, rate)| rate * class.payload_kb / crate::model::KB_PER_GB)
+        .sum()
 }
 
 /// Arrival rates per node and class, and the pool solutions that go with them.
