@@ -896,7 +896,12 @@ impl Topology {
                 .and_then(|_| checked::in_range("write", workload.write, 0.0, 1.0))
                 .and_then(|_| checked::in_range("async", workload.background, 0.0, 1.0))
                 .and_then(|_| {
-                    checked::in_range("payload_kb", workload.payload_kb, 0.0, checked::MAX_PAYLOAD_KB)
+                    checked::in_range(
+                        "payload_kb",
+                        workload.payload_kb,
+                        0.0,
+                        checked::MAX_PAYLOAD_KB,
+                    )
                 })
                 .map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
             let sum = workload.read + workload.write + workload.background;

@@ -841,11 +841,12 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             // send a class, its requests fail (they are counted as dropped, with a warning).
             // A client that calls servers one after another (call edges) is answered by them.
             let calls_out = outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
-            nodes[v].finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
-                0.0
-            } else {
-                1.0 - forwarded
-            };
+            nodes[v].finish[k] =
+                if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
+                    0.0
+                } else {
+                    1.0 - forwarded
+                };
             for &position in &eligible {
                 let share = forwarded * weight(position) / total_weight;
                 outs[position].factors[k] = share;
