@@ -360,3 +360,20 @@ fn a_pool_that_runs_out_shows_its_wait_on_the_canvas_and_in_the_inspector() {
     harness.run_steps(2);
     harness.get_by_label(&format!("{:.2} ms mean", pooler.connection_wait_ms));
 }
+
+#[test]
+fn from_your_measurements_opens_a_calibrated_document() {
+    // Simulate → From your measurements…: article 002's starting point (100 RPS, 200 ms,
+    // DB CPU 90%, app CPU 30%) calibrates to a model whose database is the bottleneck.
+    let (mut harness, _) = harness();
+    click_menu(&mut harness, "Simulate", "From your measurements…");
+    harness
+        .get_by_label("Bottleneck: Database, headroom ×1.11 now and ×1.11 at the measured peak.");
+    harness.get_by_label("Open as a new document").click();
+    harness.run_steps(3);
+    let state = harness.state();
+    assert_eq!(state.topology.name, "From your measurements");
+    let report = state.report().expect("solved");
+    assert_eq!(report.bottleneck.as_ref().unwrap().name, "Database");
+    assert!(!state.calibrate.open);
+}

@@ -4,6 +4,7 @@
 
 mod canvas;
 pub use canvas::CANVAS_ID;
+mod calibrate;
 mod panels;
 pub mod theme;
 
@@ -82,6 +83,8 @@ pub enum Command {
     ExportTimeline,
     /// Zooms and pans the canvas so that every node is in view.
     FitView,
+    /// Replaces the document with a topology built in a dialog (From your measurements).
+    OpenTopology(Box<Topology>),
 }
 
 impl Command {
@@ -93,6 +96,7 @@ impl Command {
                 | Command::Open
                 | Command::OpenPath(_)
                 | Command::OpenPreset(_)
+                | Command::OpenTopology(_)
                 | Command::Quit
         )
     }
@@ -148,6 +152,8 @@ pub struct StaircaseApp {
     pub instance_sweep: Option<(String, Vec<crate::sweep::InstancePoint>)>,
     /// The timeline window's settings and last run.
     pub timeline: panels::TimelineState,
+    /// The From your measurements dialog.
+    pub calibrate: calibrate::CalibrateDialog,
 }
 
 impl StaircaseApp {
@@ -184,6 +190,7 @@ impl StaircaseApp {
             plan: None,
             instance_sweep: None,
             timeline: panels::TimelineState::default(),
+            calibrate: calibrate::CalibrateDialog::default(),
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -296,6 +303,7 @@ impl StaircaseApp {
         match command {
             Command::New => self.replace_document(Topology::default(), None),
             Command::FitView => self.canvas.request_fit(),
+            Command::OpenTopology(topology) => self.replace_document(*topology, None),
             Command::Open => {
                 if let Some(path) = self.picker.open_file() {
                     self.open_path(&path);
@@ -673,6 +681,9 @@ impl StaircaseApp {
             commands.extend(actions.into_iter().map(Command::Canvas));
         });
         panels::timeline_window(self, &ctx, &mut commands);
+        if let Some(topology) = self.calibrate.show(&ctx) {
+            commands.push(Command::OpenTopology(Box::new(topology)));
+        }
         panels::unsaved_prompt(self, &ctx, &mut commands);
         // Canvas positions are part of the document (metadata beside the model); they are read
         // before the commands run, since a command may replace the document.

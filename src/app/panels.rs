@@ -57,6 +57,10 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 app.timeline.open = true;
                 ui.close();
             }
+            if ui.button("From your measurements…").clicked() {
+                app.calibrate.open = true;
+                ui.close();
+            }
         });
         ui.menu_button("Edit", |ui| {
             if ui.button("Undo").clicked() {
