@@ -377,3 +377,33 @@ fn from_your_measurements_opens_a_calibrated_document() {
     assert_eq!(report.bottleneck.as_ref().unwrap().name, "Database");
     assert!(!state.calibrate.open);
 }
+
+#[test]
+fn timeline_window_autoscales_within_min_max_with_a_step_policy() {
+    let (mut harness, _) = harness();
+    let topology = presets::find("article-004-black-friday")
+        .unwrap()
+        .load()
+        .unwrap();
+    let report = staircase::solve(&topology, &staircase::Params::default()).unwrap();
+    let state = &mut harness.state_mut().timeline;
+    state.min_instances = 20;
+    state.max_instances = 80;
+    state.step_policy = "50:10,40:0,0:-1".into();
+    let scenario = state
+        .scenario(&topology, Some(&report))
+        .expect("a scenario");
+    let autoscale = &scenario.autoscale[0];
+    assert_eq!((autoscale.min, autoscale.max), (20, 80));
+    assert_eq!(
+        autoscale.policy,
+        staircase::timeline::Policy::Step(vec![(0.5, 10), (0.4, 0), (0.0, -1)])
+    );
+    state.step_policy = "fifty".into();
+    let error = state.scenario(&topology, Some(&report)).unwrap_err();
+    assert!(error.contains("AT_PERCENT:CHANGE"), "{error}");
+    state.step_policy.clear();
+    state.min_instances = 90;
+    let error = state.scenario(&topology, Some(&report)).unwrap_err();
+    assert!(error.contains("min 90, max 80"), "{error}");
+}

@@ -359,9 +359,9 @@ impl StaircaseApp {
             }
             Command::RunTimeline => {
                 let scenario = self.timeline.scenario(&self.topology, self.report());
-                self.timeline.result = Some(
-                    crate::timeline::run(&self.topology, &scenario).map_err(|e| e.to_string()),
-                );
+                self.timeline.result = Some(scenario.and_then(|scenario| {
+                    crate::timeline::run(&self.topology, &scenario).map_err(|e| e.to_string())
+                }));
             }
             Command::ExportTimeline => {
                 let Some(Ok(timeline)) = self.timeline.result.clone() else {
