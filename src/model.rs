@@ -237,7 +237,8 @@ pub enum LbPolicy {
 pub enum NodeKind {
     /// A source of traffic (a workload enters here). No queueing.
     Client,
-    /// Name resolution; with `geo` it sends each workload to targets in the workload's region.
+    /// Name resolution; with `geo` it sends each workload to targets in the workload's region
+    /// (or, when none is there, to the targets nearest to its users).
     Dns {
         geo: bool,
     },

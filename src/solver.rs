@@ -112,9 +112,20 @@ struct OutEdge {
     is_call: bool,
     count: u32,
     rtt: f64,
+    /// Per class, when the round trip depends on who sends the request: out of a DNS node
+    /// with no region, the hop goes from the users (the class's client) to the server the
+    /// name resolves to, not from the DNS node.
+    class_rtt: Option<Vec<f64>>,
 }
 
 impl OutEdge {
+    /// Round trip of this hop for class `k`, seconds.
+    fn rtt(&self, k: usize) -> f64 {
+        self.class_rtt
+            .as_ref()
+            .map_or(self.rtt, |per_class| per_class[k])
+    }
+
     /// Requests of class `k` this edge carries per request served at its source, for the
     /// response-time recursion (retries carry drops, not served requests, and count for none).
     fn served_factor(&self, k: usize) -> f64 {
@@ -769,6 +780,17 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 let edge = &topology.edges[e];
                 let to = edge_ends[e].1;
                 let rtt = region_rtt(topology, &node.region, &topology.nodes[to].region);
+                let class_rtt = (matches!(node.kind, NodeKind::Dns { .. })
+                    && node.region.is_empty())
+                .then(|| {
+                    classes
+                        .iter()
+                        .map(|class| {
+                            let users = &topology.nodes[class.client].region;
+                            region_rtt(topology, users, &topology.nodes[to].region)
+                        })
+                        .collect()
+                });
                 let (source, is_call, count, factors) = match edge.kind {
                     EdgeKind::Route => (Source::Served, false, 1, vec![0.0; class_count]),
                     EdgeKind::Call(count) => {
@@ -795,6 +817,7 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                     is_call,
                     count,
                     rtt,
+                    class_rtt,
                 }
             })
             .collect();
@@ -815,6 +838,14 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                     |position: &usize| topology.nodes[outs[*position].to].region == class.region;
                 if eligible.iter().any(is_local) {
                     eligible.retain(is_local);
+                } else {
+                    // No target in the workload's region: the ones nearest to the users.
+                    let users = &topology.nodes[class.client].region;
+                    let distance = |position: &usize| {
+                        region_rtt(topology, users, &topology.nodes[outs[*position].to].region)
+                    };
+                    let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
+                    eligible.retain(|position| distance(position) <= nearest);
                 }
             }
             let best = eligible
@@ -1758,14 +1789,14 @@ fn class_result(
                     if f <= 0.0 {
                         continue;
                     }
-                    let hop_shift = edge.rtt + shift[edge.to];
+                    let hop_shift = edge.rtt(k) + shift[edge.to];
                     if edge.is_call {
-                        m += f * (edge.rtt + mean[edge.to]);
+                        m += f * (edge.rtt(k) + mean[edge.to]);
                         own_shift += f * hop_shift;
                         c *= completion[edge.to].powi(edge.count as i32);
                         d *= no_drop[edge.to].powi(edge.count as i32);
                     } else {
-                        route_mean += f * (edge.rtt + mean[edge.to]);
+                        route_mean += f * (edge.rtt(k) + mean[edge.to]);
                         route_shift = route_shift.min(hop_shift);
                         route_c += f * completion[edge.to];
                         route_d += f * no_drop[edge.to];
@@ -1904,10 +1935,14 @@ fn class_atoms(
                 }
                 if edge.is_call {
                     for _ in 0..edge.count {
-                        own = convolve(&own, &atoms[edge.to], edge.rtt);
+                        own = convolve(&own, &atoms[edge.to], edge.rtt(k));
                     }
                 } else {
-                    route.extend(atoms[edge.to].iter().map(|&(t, m)| (t + edge.rtt, m * f)));
+                    route.extend(
+                        atoms[edge.to]
+                            .iter()
+                            .map(|&(t, m)| (t + edge.rtt(k), m * f)),
+                    );
                 }
             }
         }
@@ -2002,7 +2037,7 @@ fn class_transform(
             if !node.detaches {
                 for edge in &compiled.out_edges[v] {
                     if edge.served_factor(k) > 0.0 && !edge.is_call {
-                        route_shift = route_shift.min(edge.rtt + shift[edge.to]);
+                        route_shift = route_shift.min(edge.rtt(k) + shift[edge.to]);
                     }
                 }
             }
@@ -2037,7 +2072,7 @@ fn class_transform(
                     let extra = if edge.is_call {
                         0.0
                     } else {
-                        edge.rtt + shift[edge.to] - route_shift
+                        edge.rtt(k) + shift[edge.to] - route_shift
                     };
                     if edge.is_call {
                         for j in 0..width {

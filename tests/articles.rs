@@ -863,3 +863,64 @@ fn article_004_netflix_open_connect_and_geodns() {
     assert!(close(node(&report, "Zuul US").arrival_rps, 20_000.0, 1e-6));
     assert!(close(node(&report, "Zuul EU").arrival_rps, 12_000.0, 1e-6));
 }
+
+#[test]
+fn geodns_counts_the_users_round_trip_and_picks_the_nearest_region() {
+    // Tokyo users resolve through a GeoDNS node with no region of its own: the hop to the
+    // server it picks costs the users' round trip to that server's region.
+    use staircase::model::{Region, RegionLink};
+    let mut topology = single_station(10.0, 1, 1e6, None);
+    topology.regions = vec![
+        Region {
+            name: "ap-northeast".into(),
+            lat: 35.7,
+            lon: 139.7,
+        },
+        Region {
+            name: "tokyo".into(),
+            lat: 35.7,
+            lon: 139.7,
+        },
+        Region {
+            name: "us-east".into(),
+            lat: 38.9,
+            lon: -77.4,
+        },
+    ];
+    topology.settings.region_rtt_ms = vec![
+        RegionLink {
+            a: "ap-northeast".into(),
+            b: "tokyo".into(),
+            rtt_ms: 3.0,
+        },
+        RegionLink {
+            a: "tokyo".into(),
+            b: "us-east".into(),
+            rtt_ms: 155.0,
+        },
+    ];
+    topology.nodes[0].region = "tokyo".into();
+    topology.nodes[1].capacity_rps = None;
+    topology.nodes[1].region = "us-east".into();
+    let mut dns = Node::of_kind(3, NodeKind::Dns { geo: true });
+    dns.capacity_rps = None;
+    dns.base_latency_ms = 0.0;
+    topology.nodes.push(dns);
+    topology.edges = vec![Edge::route(1, 3), Edge::route(3, 2)];
+    let mean = |t: &Topology| solved(t).classes[0].latency_ms.mean;
+    // Only a US server: 155 ms.
+    assert!(close(mean(&topology), 155.0, 1e-9), "{}", mean(&topology));
+    // A Tokyo server too, and the workload names no region: the nearest one, 3 ms away.
+    let mut local = Node::of_kind(4, NodeKind::Service);
+    local.capacity_rps = None;
+    local.region = "ap-northeast".into();
+    topology.nodes.push(local);
+    topology.edges.push(Edge::route(3, 4));
+    let report = solved(&topology);
+    assert!(close(report.classes[0].latency_ms.mean, 3.0, 1e-9));
+    assert!(close(report.node(4).unwrap().arrival_rps, 10.0, 1e-9));
+    assert_eq!(report.node(2).unwrap().arrival_rps, 0.0);
+    // A workload that names us-east goes there, paying the ocean.
+    topology.workloads[0].region = "us-east".into();
+    assert!(close(mean(&topology), 155.0, 1e-9));
+}
