@@ -632,7 +632,7 @@ fn article_004_littles_law_pool_cases() {
     );
     assert_eq!(database.servers, 100);
     // 2,000 req/s: 23.2 in flight with the cache (80% at 2 ms, 20% at 50 ms), 100 without.
-    let mut topology = load("article-004-pool-cached-api.ron");
+    let mut topology = load("article-004-exercise-pool-cached-api.ron");
     let in_flight = |r: &Report| r.nodes.iter().map(|n| n.in_system).sum::<f64>();
     let cached = solved(&topology);
     assert!(
@@ -656,7 +656,7 @@ fn article_004_littles_law_pool_cases() {
 #[test]
 fn article_004_black_friday_autoscaling() {
     // 4 servers at 50% normally; 20x for six hours; min 20, max 80, target 50% CPU.
-    let topology = load("article-004-black-friday.ron");
+    let topology = load("article-004-exercise-black-friday.ron");
     let app = topology
         .nodes
         .iter()
@@ -701,7 +701,7 @@ fn article_004_black_friday_autoscaling() {
     // The same from the command line, with a step policy instead.
     let (code, stdout, stderr) = staircase(&[
         "timeline",
-        &common::preset_path("article-004-black-friday.ron"),
+        &common::preset_path("article-004-exercise-black-friday.ron"),
         "--flat",
         "--hours",
         "12",
@@ -747,7 +747,7 @@ fn step_policies_and_schedules_parse_or_say_why_not() {
         .contains("whole number"));
     let (code, _, stderr) = staircase(&[
         "timeline",
-        &common::preset_path("article-004-black-friday.ron"),
+        &common::preset_path("article-004-exercise-black-friday.ron"),
         "--min",
         "9",
         "--max",
@@ -793,7 +793,7 @@ fn article_004_recipe_app_stages() {
 fn article_004_blog_needs_no_scaling() {
     // 500 visitors × 3 pages = 1,500 requests/day = 0.017 req/s; in 8 hours 0.05 req/s;
     // a 10x spike 0.5 req/s on a 50 req/s VPS is 1%.
-    let topology = load("article-004-blog.ron");
+    let topology = load("article-004-exercise-blog.ron");
     assert!(close(
         solved_at_average(&topology).offered_rps,
         0.01736,
@@ -817,10 +817,10 @@ fn article_004_blog_needs_no_scaling() {
 fn article_004_photo_roadmap_rates_and_cost() {
     // 50 views per user per day: ~0.6, ~6, ~60, ~600 req/s (article), 0.58, 5.8, 57.9, 579.
     for (file, users) in [
-        ("article-004-photo-1k-users.ron", 1_000.0),
-        ("article-004-photo-10k-users.ron", 10_000.0),
-        ("article-004-photo-100k-users.ron", 100_000.0),
-        ("article-004-photo-1m-users.ron", 1_000_000.0),
+        ("article-004-exercise-photo-1k-users.ron", 1_000.0),
+        ("article-004-exercise-photo-10k-users.ron", 10_000.0),
+        ("article-004-exercise-photo-100k-users.ron", 100_000.0),
+        ("article-004-exercise-photo-1m-users.ron", 1_000_000.0),
     ] {
         let report = solved_at_average(&load(file));
         let views = report.class("viewers/read").unwrap().offered_rps;
@@ -830,14 +830,14 @@ fn article_004_photo_roadmap_rates_and_cost() {
         assert!(close(uploads, users * 2.0 / 7.0, 1e-3), "{file}: {uploads}");
     }
     // At 1M users: the article's ~$2–5K a month.
-    let cost = solved(&load("article-004-photo-1m-users.ron")).monthly_cost_usd;
+    let cost = solved(&load("article-004-exercise-photo-1m-users.ron")).monthly_cost_usd;
     assert!((2_000.0..=5_000.0).contains(&cost), "{cost}");
 }
 
 #[test]
 fn article_004_websocket_fan_out() {
     // 100K users × 1 message/min = 1,667 messages/s; × 20 members = 33K deliveries/s.
-    let report = solved(&load("article-004-websocket-chat.ron"));
+    let report = solved(&load("article-004-exercise-websocket-chat.ron"));
     assert!(close(
         node(&report, "Redis Pub/Sub").arrival_rps,
         1_666.667,

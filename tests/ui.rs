@@ -381,7 +381,7 @@ fn from_your_measurements_opens_a_calibrated_document() {
 #[test]
 fn timeline_window_autoscales_within_min_max_with_a_step_policy() {
     let (mut harness, _) = harness();
-    let topology = presets::find("article-004-black-friday")
+    let topology = presets::find("article-004-exercise-black-friday")
         .unwrap()
         .load()
         .unwrap();
