@@ -254,7 +254,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .load()
                     .with_context(|| format!("preset {}", preset.file))?;
                 say!(
-                    "{:<36} {}",
+                    "{:<44} {}",
                     preset.file.trim_end_matches(".ron"),
                     topology.name
                 );

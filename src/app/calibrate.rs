@@ -7,21 +7,12 @@ use crate::model::Topology;
 use egui::{DragValue, Ui};
 
 /// The dialog's state: whether it is open, the figures typed so far and their calibration.
+#[derive(Default)]
 pub struct CalibrateDialog {
     pub open: bool,
     measured: Measurements,
     /// The calibration of `measured` (or why it failed), recomputed when a figure changes.
     result: Option<Result<Calibration, String>>,
-}
-
-impl Default for CalibrateDialog {
-    fn default() -> Self {
-        CalibrateDialog {
-            open: false,
-            measured: Measurements::default(),
-            result: None,
-        }
-    }
 }
 
 impl CalibrateDialog {
