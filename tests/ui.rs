@@ -2,13 +2,14 @@
 //! figures on screen. File dialogs are answered by a fake picker.
 
 use egui::{Key, Modifiers};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{By, Queryable};
 use egui_kittest::Harness;
 use staircase::app::{FilePicker, StaircaseApp};
 use staircase::presets;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::Duration;
 
 /// Answers file dialogs with whatever the test put in `next`.
 #[derive(Clone, Default)]
@@ -49,7 +50,14 @@ fn harness_of_height(height: f32) -> (Harness<'static, StaircaseApp>, FakePicker
 fn click_menu(harness: &mut Harness<'static, StaircaseApp>, menu: &str, item: &str) {
     harness.get_by_label(menu).click();
     harness.run_steps(2);
-    harness.get_by_label(item).click();
+    // A menu item's label may end with its shortcut ("Open… Ctrl+O").
+    let with_shortcut = format!("{item} ");
+    harness
+        .get(By::new().predicate(|node| {
+            node.label()
+                .is_some_and(|label| label == item || label.starts_with(&with_shortcut))
+        }))
+        .click();
     harness.run_steps(3);
 }
 
@@ -78,7 +86,7 @@ fn palette_adds_a_node() {
 #[test]
 fn editing_a_parameter_changes_the_figures_and_undo_restores_them() {
     let (mut harness, _) = harness();
-    harness.state_mut().selected = Some(2); // the app server
+    harness.state_mut().select_node(2); // the app server
     harness.run_steps(2);
     let utilization_before = harness
         .state()
@@ -226,7 +234,9 @@ fn planner_finds_and_applies_instance_counts() {
     assert_eq!(harness.state().plan_goal.rps, 243.0);
     harness.state_mut().plan_goal.p99_ms = 200.0;
     harness.get_by_label("Plan").click();
-    harness.run_steps(3);
+    harness.run_steps(1);
+    harness.state_mut().settle(Duration::from_secs(60));
+    harness.run_steps(2);
     let plan = harness.state().plan.clone().unwrap().unwrap();
     assert!(plan.met);
     assert!(plan.worst_p99_ms <= 200.0);
@@ -249,7 +259,9 @@ fn timeline_window_runs_a_day() {
     assert!(harness.state().timeline.open);
     harness.state_mut().timeline.spike_multiplier = 3.0;
     harness.get_by_label("Run").click();
-    harness.run_steps(3);
+    harness.run_steps(1);
+    harness.state_mut().settle(Duration::from_secs(60));
+    harness.run_steps(2);
     let timeline = harness.state().timeline.result.clone().unwrap().unwrap();
     assert_eq!(timeline.steps.len(), 289);
     // The 3x spike at 18:00 overloads the single app server: a backlog builds while the new
@@ -291,10 +303,7 @@ fn an_opened_preset_is_fitted_into_the_canvas() {
         let right = harness.get_by_label("Inspector").rect().min.x;
         // Node widgets report graph coordinates; the canvas layer's transform maps them to
         // the screen.
-        let canvas_layer = egui::LayerId::new(
-            egui::Order::Background,
-            egui::Id::new(staircase::app::CANVAS_ID),
-        );
+        let canvas_layer = harness.state().canvas_layer();
         let to_screen = harness
             .ctx
             .layer_transform_to_global(canvas_layer)
@@ -356,7 +365,7 @@ fn a_pool_that_runs_out_shows_its_wait_on_the_canvas_and_in_the_inspector() {
         pooler.connection_wait_ms
     ));
     // Selecting the pooler shows the same figure in the inspector.
-    harness.state_mut().selected = Some(pooler.id);
+    harness.state_mut().select_node(pooler.id);
     harness.run_steps(2);
     harness.get_by_label(&format!("{:.2} ms mean", pooler.connection_wait_ms));
 }

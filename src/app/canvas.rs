@@ -1,13 +1,17 @@
 //! The node-graph canvas (egui-snarl): shows the document's nodes and wires, coloured by the
 //! report, and turns the user's gestures into [`CanvasAction`]s for the app to apply.
 
+use super::selection::{Pick, Selection};
 use super::theme;
-use crate::model::{NodeId, NodeKind, Position, Topology};
+use crate::model::{ClassKind, EdgeKind, NodeId, NodeKind, Position, Topology};
 use crate::report::{NodeReport, Report};
-use egui::{Color32, Id, RichText, Ui};
-use egui_snarl::ui::{PinInfo, SnarlStyle, SnarlViewer, SnarlWidget};
+use egui::emath::TSTransform;
+use egui::{Color32, Id, Pos2, RichText, Shape, Stroke, Ui};
+use egui_snarl::ui::{PinInfo, PinWireInfo, SnarlPin, SnarlStyle, SnarlViewer, SnarlWidget};
 use egui_snarl::{InPin, InPinId, OutPin, OutPinId, Snarl};
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 /// The id of the canvas widget (for selection queries).
 pub const CANVAS_ID: &str = "staircase-canvas";
@@ -19,7 +23,17 @@ pub enum CanvasAction {
     Remove(NodeId),
     Connect(NodeId, NodeId),
     Disconnect(NodeId, NodeId),
+    /// A primary click on a node, a wire or empty canvas; `toggle` with Shift or Ctrl held.
+    Click {
+        pick: Option<Pick>,
+        toggle: bool,
+    },
+    /// Nodes swept by a rubber band (Shift+drag): added to the selection.
+    SelectMore(Vec<NodeId>),
 }
+
+/// Where each pin was drawn this frame, in graph coordinates (the wires are drawn from them).
+type PinPositions = Rc<RefCell<HashMap<(egui_snarl::NodeId, bool), Pos2>>>;
 
 /// The snarl graph mirroring the document's structure.
 #[derive(Default)]
@@ -32,6 +46,15 @@ pub struct Canvas {
     /// Frames left during which the view is fitted to the nodes (node sizes settle over the
     /// first frames after a rebuild, so the fit is applied more than once).
     fit_frames: u8,
+    /// The view (graph → screen) as last drawn, and the canvas rectangle on screen.
+    view: Option<TSTransform>,
+    viewport: Option<egui::Rect>,
+    /// A view to restore on the next frame (after the snarl state was reset).
+    restore_view: Option<TSTransform>,
+    /// Snarl keeps a selection of its own that cannot be cleared from outside; the app owns
+    /// the selection, so snarl's is absorbed and then reset by starting a fresh widget state.
+    generation: u64,
+    pins: PinPositions,
 }
 
 /// Screen margin kept around the nodes when fitting the view, in points.
@@ -124,65 +147,332 @@ impl Canvas {
             .collect()
     }
 
-    /// The document ids of the nodes selected on the canvas.
-    pub fn selected(&self, ctx: &egui::Context) -> Vec<NodeId> {
-        egui_snarl::ui::get_selected_nodes(Id::new(CANVAS_ID), ctx)
-            .into_iter()
-            .filter_map(|snarl_id| self.snarl.get_node(snarl_id).copied())
-            .collect()
-    }
-
     /// Fits the view to all nodes over the next frames (after open, new, or on request).
     pub fn request_fit(&mut self) {
         self.fit_frames = 3;
     }
 
-    /// Draws the canvas and returns what the user did.
+    /// The layer the canvas draws its nodes in.
+    pub fn layer(&self) -> egui::LayerId {
+        egui::LayerId::new(egui::Order::Background, self.widget_id())
+    }
+
+    /// The canvas rectangle on screen as last drawn.
+    pub fn viewport(&self) -> Option<egui::Rect> {
+        self.viewport
+    }
+
+    /// The id of the snarl widget this frame.
+    fn widget_id(&self) -> Id {
+        Id::new(CANVAS_ID).with(self.generation)
+    }
+
+    /// Where a new node goes: the centre of what the canvas shows, moved down and right until
+    /// it does not sit on another node.
+    pub fn visible_spot(&self, topology: &Topology) -> Option<Position> {
+        let view = self.view?;
+        let viewport = self.viewport.filter(|v| v.is_positive())?;
+        // A node is about 170 × 120 points: put its centre at the centre of the view.
+        let centre = view.inverse() * viewport.center() - egui::vec2(85.0, 60.0);
+        let mut spot = Position {
+            x: centre.x,
+            y: centre.y,
+        };
+        let taken = |p: &Position| {
+            topology
+                .layout
+                .values()
+                .any(|q| (q.x - p.x).abs() < 12.0 && (q.y - p.y).abs() < 12.0)
+        };
+        for _ in 0..50 {
+            if !taken(&spot) {
+                break;
+            }
+            spot.x += 24.0;
+            spot.y += 24.0;
+        }
+        Some(spot)
+    }
+
+    /// Moves nodes on the canvas at once (the rest of a selection following a dragged node).
+    pub fn set_positions(&mut self, positions: &[(NodeId, Position)]) {
+        for (id, position) in positions {
+            if let Some(info) = self
+                .by_id
+                .get(id)
+                .and_then(|&snarl_id| self.snarl.get_node_info_mut(snarl_id))
+            {
+                info.pos = egui::pos2(position.x, position.y);
+            }
+        }
+    }
+
+    /// Each node's rectangle on screen as last drawn (for tests and hit testing).
+    pub fn screen_rects(&self) -> Vec<(NodeId, egui::Rect)> {
+        let Some(view) = self.view else {
+            return Vec::new();
+        };
+        self.node_rects
+            .iter()
+            .filter_map(|(snarl_id, rect)| Some((*self.snarl.get_node(*snarl_id)?, view * *rect)))
+            .collect()
+    }
+
+    /// Each wire's end points on screen as last drawn: (from, to, start, end).
+    pub fn screen_wires(&self) -> Vec<(NodeId, NodeId, Pos2, Pos2)> {
+        let Some(view) = self.view else {
+            return Vec::new();
+        };
+        let pins = self.pins.borrow();
+        self.structure
+            .1
+            .iter()
+            .filter_map(|(from, to)| {
+                let start = pins.get(&(*self.by_id.get(from)?, true))?;
+                let end = pins.get(&(*self.by_id.get(to)?, false))?;
+                Some((*from, *to, view * *start, view * *end))
+            })
+            .collect()
+    }
+
+    /// Draws the canvas and returns what the user did. `selection` is drawn highlighted.
     pub fn show(
         &mut self,
         ui: &mut Ui,
         topology: &Topology,
         report: Option<&Report>,
+        selection: &Selection,
     ) -> Vec<CanvasAction> {
-        // Only while a fit is pending: every node must have been drawn once (its size known).
-        let fit_ready = || {
-            !self.node_rects.is_empty()
-                && self
-                    .snarl
-                    .node_ids()
-                    .all(|(snarl_id, _)| self.node_rects.contains_key(&snarl_id))
-        };
-        let fit = if self.fit_frames > 0 && fit_ready() {
-            self.fit_frames -= 1;
-            let bounds = self
-                .node_rects
-                .values()
-                .fold(egui::Rect::NOTHING, |all, rect| all.union(*rect));
-            Some(fit_transform(bounds, ui.available_rect_before_wrap()))
-        } else {
-            None
-        };
+        self.viewport = Some(ui.available_rect_before_wrap());
+        let fit = self.pending_fit(ui);
         if fit.is_some() || self.fit_frames > 0 {
             ui.ctx().request_repaint();
         }
+        self.pins.borrow_mut().clear();
         let mut viewer = Viewer {
             topology,
             report,
+            selection,
             actions: Vec::new(),
-            fit,
+            impose: fit.or(self.restore_view.take()),
+            view: self.view,
             node_rects: &mut self.node_rects,
+            pins: self.pins.clone(),
+            wire_slot: None,
         };
-        let mut style = SnarlStyle::new();
-        style.bg_pattern = None;
-        // The first view fits the nodes' corners; at most 100% keeps whole nodes in view.
-        style.max_scale = Some(1.0);
-        SnarlWidget::new().id(Id::new(CANVAS_ID)).style(style).show(
+        let widget_id = Id::new(CANVAS_ID).with(self.generation);
+        let response = SnarlWidget::new().id(widget_id).style(canvas_style()).show(
             &mut self.snarl,
             &mut viewer,
             ui,
         );
-        viewer.actions
+        let Viewer {
+            mut actions,
+            view,
+            wire_slot,
+            ..
+        } = viewer;
+        self.view = view;
+        if let (Some((painter, slot)), Some(view)) = (wire_slot, view) {
+            let wires = self.wire_shapes(topology, report, selection, view.scaling);
+            painter.set(slot, Shape::Vec(wires));
+        }
+        actions.extend(self.click(ui, &response));
+        actions.extend(self.absorb_snarl_selection(ui.ctx()));
+        actions
     }
+
+    /// The fit transform to impose this frame, once every node has been drawn (sized).
+    fn pending_fit(&mut self, ui: &Ui) -> Option<TSTransform> {
+        let fit_ready = !self.node_rects.is_empty()
+            && self
+                .snarl
+                .node_ids()
+                .all(|(snarl_id, _)| self.node_rects.contains_key(&snarl_id));
+        if self.fit_frames == 0 || !fit_ready {
+            return None;
+        }
+        self.fit_frames -= 1;
+        let bounds = self
+            .node_rects
+            .values()
+            .fold(egui::Rect::NOTHING, |all, rect| all.union(*rect));
+        Some(fit_transform(bounds, ui.available_rect_before_wrap()))
+    }
+
+    /// A primary click on the canvas: what it hit (node first, then wire), and whether Shift
+    /// or Ctrl was held. Clicks on menus and windows above the canvas are not ours.
+    fn click(&self, ui: &Ui, response: &egui::Response) -> Option<CanvasAction> {
+        let ctx = ui.ctx();
+        let (clicked, position, modifiers) = ctx.input(|i| {
+            (
+                i.pointer.primary_clicked(),
+                i.pointer.interact_pos(),
+                i.modifiers,
+            )
+        });
+        let position = position.filter(|_| clicked)?;
+        // Snarl's response spans everything; the canvas is the rectangle it was given.
+        if !self.viewport.is_some_and(|v| v.contains(position)) {
+            return None;
+        }
+        let _ = response;
+        let on_canvas = ctx
+            .layer_id_at(position)
+            .is_none_or(|layer| layer.order == egui::Order::Background);
+        if !on_canvas {
+            return None;
+        }
+        let toggle = modifiers.shift || modifiers.command;
+        let node = self
+            .screen_rects()
+            .into_iter()
+            .find(|(_, rect)| rect.contains(position))
+            .map(|(id, _)| Pick::Node(id));
+        let pick = node.or_else(|| {
+            self.screen_wires()
+                .into_iter()
+                .find(|(_, _, start, end)| wire_hit(*start, *end, position, 6.0))
+                .map(|(from, to, _, _)| Pick::Wire(from, to))
+        });
+        Some(CanvasAction::Click { pick, toggle })
+    }
+
+    /// Takes the nodes snarl selected itself (a Shift+drag rubber band, Shift+click) into the
+    /// app's selection, then starts snarl afresh so it holds no selection of its own (it would
+    /// otherwise drag and highlight its stale set).
+    fn absorb_snarl_selection(&mut self, ctx: &egui::Context) -> Option<CanvasAction> {
+        let chosen = egui_snarl::ui::get_selected_nodes(self.widget_id(), ctx);
+        if chosen.is_empty() {
+            return None;
+        }
+        let clicked = ctx.input(|i| i.pointer.primary_clicked());
+        self.generation += 1;
+        self.restore_view = self.view;
+        self.node_rects.clear();
+        ctx.request_repaint();
+        // A click was handled as a click; only a rubber band adds what it swept.
+        (!clicked).then(|| {
+            CanvasAction::SelectMore(
+                chosen
+                    .into_iter()
+                    .filter_map(|snarl_id| self.snarl.get_node(snarl_id).copied())
+                    .collect(),
+            )
+        })
+    }
+
+    /// The wires, drawn by the app (snarl's own are transparent): coloured by the load of
+    /// their target, dashed for async hand-offs, dotted for retries, highlighted when
+    /// selected. Coordinates are graph coordinates (the canvas layer is transformed).
+    fn wire_shapes(
+        &self,
+        topology: &Topology,
+        report: Option<&Report>,
+        selection: &Selection,
+        scaling: f32,
+    ) -> Vec<Shape> {
+        let pins = self.pins.borrow();
+        let mut shapes = Vec::new();
+        for (from, to) in &self.structure.1 {
+            let ends = self
+                .by_id
+                .get(from)
+                .zip(self.by_id.get(to))
+                .and_then(|(a, b)| Some((*pins.get(&(*a, true))?, *pins.get(&(*b, false))?)));
+            let Some((start, end)) = ends else {
+                continue;
+            };
+            let color = report
+                .and_then(|r| r.node(*to))
+                .map_or(theme::IDLE, |f| theme::status_color(f.status));
+            let selected = selection.wire == Some((*from, *to));
+            let width = if selected { 4.0 } else { 2.0 } / scaling.max(0.25);
+            let stroke = Stroke::new(width, if selected { theme::SELECTION } else { color });
+            let points = bezier_points(start, end);
+            let kinds: Vec<&EdgeKind> = topology
+                .edges
+                .iter()
+                .filter(|e| e.from == *from && e.to == *to)
+                .map(|e| &e.kind)
+                .collect();
+            let asynchronous = topology
+                .edges
+                .iter()
+                .filter(|e| e.from == *from && e.to == *to)
+                .all(|e| e.classes == [ClassKind::Async])
+                || topology
+                    .node(*to)
+                    .is_some_and(|n| matches!(n.kind, NodeKind::Queue));
+            if kinds.iter().all(|k| matches!(k, EdgeKind::Retry(_))) {
+                shapes.extend(Shape::dotted_line(
+                    &points,
+                    stroke.color,
+                    6.0 / scaling.max(0.25),
+                    width * 0.6,
+                ));
+            } else if asynchronous {
+                shapes.extend(Shape::dashed_line(
+                    &points,
+                    stroke,
+                    10.0 / scaling.max(0.25),
+                    6.0 / scaling.max(0.25),
+                ));
+            } else {
+                shapes.push(Shape::line(points, stroke));
+            }
+        }
+        shapes
+    }
+}
+
+/// Pin size and wire curvature shared by snarl's (invisible, hit-tested) wires and ours.
+const PIN_SIZE: f32 = 10.0;
+const WIRE_FRAME: f32 = 40.0;
+
+fn canvas_style() -> SnarlStyle {
+    let mut style = SnarlStyle::new();
+    style.bg_pattern = None;
+    // The first view fits the nodes' corners; at most 100% keeps whole nodes in view.
+    style.max_scale = Some(1.0);
+    style.pin_size = Some(PIN_SIZE);
+    style.wire_frame_size = Some(WIRE_FRAME);
+    style.wire_style = Some(egui_snarl::ui::WireStyle::Bezier3);
+    style.centering = Some(true);
+    style
+}
+
+/// The wire from `start` to `end` as snarl shapes it (a cubic Bézier leaving and entering
+/// horizontally), sampled as a polyline.
+pub fn bezier_points(start: Pos2, end: Pos2) -> Vec<Pos2> {
+    let frame = WIRE_FRAME.min((end - start).length() / 6.0);
+    let control = [
+        start,
+        start + egui::vec2(frame, 0.0),
+        end - egui::vec2(frame, 0.0),
+        end,
+    ];
+    (0..=24)
+        .map(|step| {
+            let t = step as f32 / 24.0;
+            let u = 1.0 - t;
+            let weights = [u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t];
+            control
+                .iter()
+                .zip(weights)
+                .fold(Pos2::ZERO, |sum, (p, w)| sum + p.to_vec2() * w)
+        })
+        .collect()
+}
+
+/// Whether `position` lies within `tolerance` of the wire from `start` to `end`.
+fn wire_hit(start: Pos2, end: Pos2, position: Pos2, tolerance: f32) -> bool {
+    bezier_points(start, end).windows(2).any(|segment| {
+        let (a, b) = (segment[0], segment[1]);
+        let along = b - a;
+        let t = ((position - a).dot(along) / along.length_sq().max(1e-6)).clamp(0.0, 1.0);
+        (a + along * t).distance(position) <= tolerance
+    })
 }
 
 /// Where a node without a stored position goes: a grid.
@@ -203,10 +493,38 @@ fn utilization_bar(figures: &NodeReport) -> egui::ProgressBar {
 struct Viewer<'a> {
     topology: &'a Topology,
     report: Option<&'a Report>,
+    selection: &'a Selection,
     actions: Vec<CanvasAction>,
-    /// A view transform to impose this frame (fit to the nodes).
-    fit: Option<egui::emath::TSTransform>,
+    /// A view transform to impose this frame (fit to the nodes, or restored after a reset).
+    impose: Option<TSTransform>,
+    /// The view as snarl has it this frame.
+    view: Option<TSTransform>,
     node_rects: &'a mut HashMap<egui_snarl::NodeId, egui::Rect>,
+    pins: PinPositions,
+    /// Where the wires go in the canvas layer's shape list (behind the nodes).
+    wire_slot: Option<(egui::Painter, egui::layers::ShapeIdx)>,
+}
+
+/// A pin that remembers where snarl drew it, so the app can draw and hit-test the wires.
+struct RecordedPin {
+    info: PinInfo,
+    key: (egui_snarl::NodeId, bool),
+    pins: PinPositions,
+}
+
+impl SnarlPin for RecordedPin {
+    fn draw(
+        self,
+        snarl_style: &SnarlStyle,
+        style: &egui::Style,
+        rect: egui::Rect,
+        painter: &egui::Painter,
+    ) -> PinWireInfo {
+        self.pins.borrow_mut().insert(self.key, rect.center());
+        let mut wire = self.info.draw(snarl_style, style, rect, painter);
+        wire.color = Color32::TRANSPARENT;
+        wire
+    }
 }
 
 impl Viewer<'_> {
@@ -251,13 +569,38 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         ui.label(text.strong());
     }
 
-    fn current_transform(
+    fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<NodeId>) {
+        if let Some(view) = self.impose {
+            *to_global = view;
+        }
+        self.view = Some(*to_global);
+    }
+
+    fn draw_background(
         &mut self,
-        to_global: &mut egui::emath::TSTransform,
-        _snarl: &mut Snarl<NodeId>,
+        _background: Option<&egui_snarl::ui::BackgroundPattern>,
+        _viewport: &egui::Rect,
+        _snarl_style: &SnarlStyle,
+        _style: &egui::Style,
+        painter: &egui::Painter,
+        _snarl: &Snarl<NodeId>,
     ) {
-        if let Some(fit) = self.fit {
-            *to_global = fit;
+        let slot = painter.add(Shape::Noop);
+        self.wire_slot = Some((painter.clone(), slot));
+    }
+
+    fn node_frame(
+        &mut self,
+        default: egui::Frame,
+        node: egui_snarl::NodeId,
+        _inputs: &[InPin],
+        _outputs: &[OutPin],
+        snarl: &Snarl<NodeId>,
+    ) -> egui::Frame {
+        if self.selection.nodes.contains(&snarl[node]) {
+            default.stroke(Stroke::new(2.5, theme::SELECTION))
+        } else {
+            default
         }
     }
 
@@ -292,7 +635,11 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         // narrow node keeps graphs readable when the view is fitted to them.
         let id = snarl[pin.id.node];
         let _ = ui;
-        PinInfo::circle().with_fill(self.color(id))
+        RecordedPin {
+            info: PinInfo::circle().with_fill(self.color(id)),
+            key: (pin.id.node, false),
+            pins: self.pins.clone(),
+        }
     }
 
     fn show_output(
@@ -303,8 +650,11 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
     ) -> impl egui_snarl::ui::SnarlPin + 'static {
         let id = snarl[pin.id.node];
         let _ = ui;
-        let color = self.color(id);
-        PinInfo::circle().with_fill(color).with_wire_color(color)
+        RecordedPin {
+            info: PinInfo::circle().with_fill(self.color(id)),
+            key: (pin.id.node, true),
+            pins: self.pins.clone(),
+        }
     }
 
     fn has_body(&mut self, _node: &NodeId) -> bool {

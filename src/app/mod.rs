@@ -5,19 +5,25 @@
 mod canvas;
 pub use canvas::CANVAS_ID;
 mod calibrate;
+mod inspector;
+pub mod jobs;
 mod panels;
+pub mod selection;
 pub mod theme;
 
 use crate::document;
-use crate::model::{Edge, Node, NodeId, Topology};
+use crate::model::{Edge, Node, NodeId, Position, Topology};
 use crate::presets;
 use crate::report::Report;
 use crate::solver::{solve, Params};
-use crate::sweep::{load_multipliers, load_sweep, LoadSweep};
+use crate::sweep::{load_multipliers, load_sweep, InstancePoint, LoadSweep};
 use canvas::{Canvas, CanvasAction};
 use egui::util::undoer::Undoer;
-use egui::{Key, KeyboardShortcut, Modifiers};
+use egui::{Key, Modifiers};
+use jobs::Job;
+use selection::{Pick, Selection};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Native file dialogs, behind a trait so that tests can answer them.
 pub trait FilePicker {
@@ -67,7 +73,18 @@ pub enum Command {
     Quit,
     Canvas(CanvasAction),
     AddNode(crate::model::NodeKind),
+    /// Removes the selected nodes with their wires, or the selected wire.
     DeleteSelected,
+    SelectAll,
+    ClearSelection,
+    /// Copies the selected nodes and the wires between them (to the system clipboard too).
+    Copy,
+    /// Copies, then deletes the selection.
+    Cut,
+    /// Pastes a fragment: the system clipboard's text when it is one, else the app's own.
+    Paste(Option<String>),
+    /// Copies and pastes the selection in one step, without touching the clipboard.
+    Duplicate,
     /// Runs the inner command only if the document has no unsaved changes (after a save that
     /// the user may have cancelled).
     IfSaved(Box<Command>),
@@ -102,12 +119,59 @@ impl Command {
     }
 }
 
+/// Keyboard shortcuts, shown beside their menu items.
+pub mod keys {
+    use egui::{Key, KeyboardShortcut, Modifiers};
+    const fn command(key: Key) -> KeyboardShortcut {
+        KeyboardShortcut::new(Modifiers::COMMAND, key)
+    }
+    pub const NEW: KeyboardShortcut = command(Key::N);
+    pub const OPEN: KeyboardShortcut = command(Key::O);
+    pub const SAVE: KeyboardShortcut = command(Key::S);
+    pub const SAVE_AS: KeyboardShortcut =
+        KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
+    pub const UNDO: KeyboardShortcut = command(Key::Z);
+    pub const REDO: KeyboardShortcut =
+        KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z);
+    pub const REDO_Y: KeyboardShortcut = command(Key::Y);
+    pub const COPY: KeyboardShortcut = command(Key::C);
+    pub const CUT: KeyboardShortcut = command(Key::X);
+    pub const PASTE: KeyboardShortcut = command(Key::V);
+    pub const DUPLICATE: KeyboardShortcut = command(Key::D);
+    pub const SELECT_ALL: KeyboardShortcut = command(Key::A);
+    pub const FIT: KeyboardShortcut = command(Key::Num0);
+    pub const QUIT: KeyboardShortcut = command(Key::Q);
+    pub const DELETE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Delete);
+    pub const ESCAPE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Escape);
+}
+
 const RECENT_KEY: &str = "staircase.recent";
 const MAX_RECENT: usize = 8;
-/// Above this many nodes, end-to-end percentiles wait for edits to settle.
+/// Above this many nodes, end-to-end percentiles are solved in the background once edits
+/// settle; smaller documents are solved in full on the frame of the edit.
 const LIVE_PERCENTILE_NODES: usize = 60;
-/// Debounce of the load sweep while the document keeps changing, seconds.
+/// Debounce of background work while the document keeps changing, seconds.
 const SWEEP_SETTLE_SECONDS: f64 = 0.25;
+
+/// The sweeps behind the plots, computed in the background for one document and load.
+pub struct Sweeps {
+    pub for_topology: Topology,
+    pub load: Option<LoadSweep>,
+    /// Cost against p99 for instance counts of the bottleneck tier.
+    pub instances: Option<(String, Vec<InstancePoint>)>,
+}
+
+/// Background jobs of the app.
+#[derive(Default)]
+struct Background {
+    /// The full report (end-to-end percentiles included) of a large document.
+    solve: Job<(Topology, f64, Result<Report, String>)>,
+    sweeps: Job<Sweeps>,
+    plan: Job<Result<crate::planner::Plan, String>>,
+    timeline: Job<Result<crate::timeline::Timeline, String>>,
+    /// A full report taken by `settle`, applied once the other jobs are collected.
+    solve_done: Option<(Topology, f64, Result<Report, String>)>,
+}
 
 /// The application state.
 pub struct StaircaseApp {
@@ -119,11 +183,15 @@ pub struct StaircaseApp {
     undoer: Undoer<Topology>,
     /// The solved report of the current document, or why it could not be solved.
     pub report: Result<Report, String>,
-    solved_for: Option<Topology>,
-    pub sweep: Option<LoadSweep>,
-    sweep_for: Option<Topology>,
+    /// The document and what-if load the report belongs to.
+    solved_for: Option<(Topology, f64)>,
+    /// The sweeps behind the plots (from the background).
+    pub sweeps: Option<Sweeps>,
     last_edit_time: f64,
-    pub selected: Option<NodeId>,
+    /// What the user selected on the canvas.
+    pub selection: Selection,
+    /// The last copied fragment (also put on the system clipboard).
+    clipboard: Option<String>,
     picker: Box<dyn FilePicker>,
     pub recent: Vec<PathBuf>,
     /// A message for the user (failed load or save), shown until dismissed.
@@ -144,16 +212,21 @@ pub struct StaircaseApp {
     now: f64,
     /// A message about the last export or plan.
     pub notice: Option<String>,
+    /// What-if load multiplier: every workload × this (not part of the document).
+    pub load_multiplier: f64,
     /// The SLO planner's goal: req/s and p99 in ms.
     pub plan_goal: crate::planner::Goal,
     /// The last plan, or why it failed.
     pub plan: Option<Result<crate::planner::Plan, String>>,
-    /// Cost against p99 for instance counts of the bottleneck tier.
-    pub instance_sweep: Option<(String, Vec<crate::sweep::InstancePoint>)>,
     /// The timeline window's settings and last run.
     pub timeline: panels::TimelineState,
     /// The From your measurements dialog.
     pub calibrate: calibrate::CalibrateDialog,
+    background: Background,
+    /// The window title last sent (sent again only when it changes).
+    title: String,
+    /// The document the running sweeps were started for.
+    sweeps_started_for: Option<Topology>,
 }
 
 impl StaircaseApp {
@@ -166,10 +239,10 @@ impl StaircaseApp {
             undoer: Undoer::default(),
             report: Err("not solved yet".into()),
             solved_for: None,
-            sweep: None,
-            sweep_for: None,
+            sweeps: None,
             last_edit_time: f64::NEG_INFINITY,
-            selected: None,
+            selection: Selection::default(),
+            clipboard: None,
             picker,
             recent: Vec::new(),
             error: None,
@@ -183,14 +256,17 @@ impl StaircaseApp {
             percentiles_pending: false,
             now: 0.0,
             notice: None,
+            load_multiplier: 1.0,
             plan_goal: crate::planner::Goal {
                 rps: 1000.0,
                 p99_ms: 200.0,
             },
             plan: None,
-            instance_sweep: None,
             timeline: panels::TimelineState::default(),
             calibrate: calibrate::CalibrateDialog::default(),
+            background: Background::default(),
+            title: String::new(),
+            sweeps_started_for: None,
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -199,10 +275,20 @@ impl StaircaseApp {
 
     /// Selects the bottleneck node, so the inspector opens on what limits the system.
     fn select_bottleneck(&mut self) {
-        self.selected = self
+        self.selection = self
             .report()
             .and_then(|r| r.bottleneck.as_ref())
-            .map(|b| b.id);
+            .map_or_else(Selection::default, |b| Selection::only(b.id));
+    }
+
+    /// Selects only node `id` (as a click on it does).
+    pub fn select_node(&mut self, id: NodeId) {
+        self.selection = Selection::only(id);
+    }
+
+    /// The single selected node, if exactly one is selected.
+    pub fn selected(&self) -> Option<NodeId> {
+        self.selection.single()
     }
 
     /// The app as eframe starts it: the default preset, or `file` if given, and the recent
@@ -229,64 +315,93 @@ impl StaircaseApp {
         self.report.as_ref().ok()
     }
 
-    /// Solves the document if it changed since the last solve. On large topologies, while the
-    /// user keeps editing, the end-to-end percentiles (the costly part) wait until the
-    /// document settles; every other figure is solved on the same frame.
-    pub fn ensure_solved(&mut self) {
-        let current = self
-            .solved_for
-            .as_ref()
-            .is_some_and(|solved| solved.same_model(&self.topology));
-        if current && !self.percentiles_pending {
-            return;
+    /// The solver's parameters for the document as shown (with the what-if load).
+    fn params(&self, class_percentiles: bool) -> Params {
+        Params {
+            load_multiplier: self.load_multiplier,
+            class_percentiles,
+            ..Params::default()
         }
+    }
+
+    /// Solves the document if it (or the what-if load) changed since the last solve. Small
+    /// documents are solved in full at once; on large ones every figure but the end-to-end
+    /// percentiles is solved at once, and the full report follows from the background.
+    pub fn ensure_solved(&mut self, ctx: &egui::Context) {
+        let current = self.solved_for.as_ref().is_some_and(|(solved, load)| {
+            solved.same_model(&self.topology) && *load == self.load_multiplier
+        });
         if !current {
             // Any change to the model counts as an edit, wherever it came from.
             self.last_edit_time = self.now;
+            let large = self.topology.nodes.len() > LIVE_PERCENTILE_NODES;
+            self.report = solve(&self.topology, &self.params(!large)).map_err(|e| e.to_string());
+            self.solved_for = Some((self.topology.clone(), self.load_multiplier));
+            self.percentiles_pending = large && self.report.is_ok();
+            self.background.solve.cancel();
         }
-        let large = self.topology.nodes.len() > LIVE_PERCENTILE_NODES;
-        let editing = self.now - self.last_edit_time < SWEEP_SETTLE_SECONDS;
-        let defer = large && editing;
-        if current && defer {
-            return;
+        if self.percentiles_pending && !self.background.solve.is_running() {
+            let waited = self.now - self.last_edit_time;
+            if waited < SWEEP_SETTLE_SECONDS {
+                ctx.request_repaint_after(Duration::from_secs_f64(SWEEP_SETTLE_SECONDS - waited));
+                return;
+            }
+            let topology = self.topology.clone();
+            let params = self.params(true);
+            self.background.solve.start(ctx, move |_| {
+                let report = solve(&topology, &params).map_err(|e| e.to_string());
+                (topology, params.load_multiplier, report)
+            });
         }
-        let params = Params {
-            class_percentiles: !defer,
-            ..Params::default()
-        };
-        self.report = solve(&self.topology, &params).map_err(|e| e.to_string());
-        self.percentiles_pending = defer;
-        self.solved_for = Some(self.topology.clone());
     }
 
-    /// Recomputes the latency-versus-load sweep once the document has settled.
-    fn ensure_sweep(&mut self, now: f64) {
-        if self
-            .sweep_for
+    /// Takes finished background work whose document is still the current one.
+    fn collect_background(&mut self) {
+        let same = |topology: &Topology, load: f64, app: &StaircaseApp| {
+            topology.same_model(&app.topology) && load == app.load_multiplier
+        };
+        if let Some((topology, load, report)) = self.background.solve.poll() {
+            if same(&topology, load, self) {
+                self.report = report;
+                self.percentiles_pending = false;
+            }
+        }
+        if let Some(sweeps) = self.background.sweeps.poll() {
+            self.sweeps = Some(sweeps);
+        }
+        if let Some(plan) = self.background.plan.poll() {
+            self.plan = Some(plan);
+        }
+        if let Some(timeline) = self.background.timeline.poll() {
+            self.timeline.result = Some(timeline);
+        }
+    }
+
+    /// Starts the sweeps behind the plots once the document has settled.
+    fn ensure_sweeps(&mut self, ctx: &egui::Context) {
+        let current = self
+            .sweeps
             .as_ref()
-            .is_some_and(|swept| swept.same_model(&self.topology))
-        {
+            .is_some_and(|s| s.for_topology.same_model(&self.topology));
+        let started = self
+            .sweeps_started_for
+            .as_ref()
+            .is_some_and(|t| t.same_model(&self.topology));
+        if current || self.background.sweeps.is_running() && started {
             return;
         }
+        let waited = self.now - self.last_edit_time;
         let small = self.topology.nodes.len() <= LIVE_PERCENTILE_NODES;
-        if !small && now - self.last_edit_time < SWEEP_SETTLE_SECONDS {
+        if !small && waited < SWEEP_SETTLE_SECONDS {
+            ctx.request_repaint_after(Duration::from_secs_f64(SWEEP_SETTLE_SECONDS - waited));
             return;
         }
-        let headroom = self.report().and_then(|r| r.headroom);
-        let loads = load_multipliers(headroom, 24);
-        self.sweep = load_sweep(&self.topology, &Params::default(), &loads).ok();
-        let bottleneck = self
-            .report()
-            .and_then(|r| r.bottleneck.as_ref())
-            .and_then(|b| self.topology.node(b.id))
-            .map(|n| (n.id, n.name.clone(), n.instances));
-        self.instance_sweep = bottleneck.and_then(|(id, name, instances)| {
-            let counts = crate::sweep::instance_counts(instances, 12);
-            crate::sweep::instance_sweep(&self.topology, id, &counts)
-                .ok()
-                .map(|points| (name, points))
+        let topology = self.topology.clone();
+        let report = self.report().cloned();
+        self.sweeps_started_for = Some(topology.clone());
+        self.background.sweeps.start(ctx, move |progress| {
+            compute_sweeps(topology, report.as_ref(), progress)
         });
-        self.sweep_for = Some(self.topology.clone());
     }
 
     /// Runs `command`, asking first when it would discard unsaved changes.
@@ -331,58 +446,23 @@ impl StaircaseApp {
             Command::Undo => {
                 if let Some(state) = self.undoer.undo(&self.topology) {
                     self.topology = state.clone();
+                    self.selection.retain_existing(&self.topology);
                 }
             }
             Command::Redo => {
                 if let Some(state) = self.undoer.redo(&self.topology) {
                     self.topology = state.clone();
+                    self.selection.retain_existing(&self.topology);
                 }
             }
             Command::Quit => {
                 self.close_confirmed = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
-            Command::AddNode(kind) => {
-                let index = self.topology.nodes.len();
-                self.add_node(kind, canvas::default_position(index));
-            }
             Command::Export => self.export(),
-            Command::Plan => {
-                self.plan = Some(
-                    crate::planner::plan(
-                        &self.topology,
-                        &self.plan_goal,
-                        crate::catalog::Catalog::builtin(),
-                    )
-                    .map_err(|e| e.to_string()),
-                );
-            }
-            Command::RunTimeline => {
-                let scenario = self.timeline.scenario(&self.topology, self.report());
-                self.timeline.result = Some(scenario.and_then(|scenario| {
-                    crate::timeline::run(&self.topology, &scenario).map_err(|e| e.to_string())
-                }));
-            }
-            Command::ExportTimeline => {
-                let Some(Ok(timeline)) = self.timeline.result.clone() else {
-                    return;
-                };
-                let Some(folder) = self.picker.pick_folder() else {
-                    return;
-                };
-                let (stem, name) =
-                    crate::export::export_names(self.path.as_deref(), &self.topology.name);
-                match crate::export::export_timeline(&timeline, &name, &folder, &stem) {
-                    Ok(paths) => {
-                        self.notice = Some(format!(
-                            "Exported {} files to {}",
-                            paths.len(),
-                            folder.display()
-                        ));
-                    }
-                    Err(error) => self.error = Some(error.to_string()),
-                }
-            }
+            Command::Plan => self.start_plan(ctx),
+            Command::RunTimeline => self.start_timeline(ctx),
+            Command::ExportTimeline => self.export_timeline(),
             Command::ApplyPlan => {
                 if let Some(Ok(plan)) = &self.plan {
                     self.topology = plan.apply(&self.topology);
@@ -393,35 +473,90 @@ impl StaircaseApp {
                     self.run_confirmed(*inner, ctx);
                 }
             }
-            Command::DeleteSelected => {
-                if let Some(id) = self.selected.take() {
-                    self.remove_node(id);
-                }
-            }
-            Command::Canvas(action) => match action {
-                CanvasAction::Add(kind, position) => self.add_node(kind, position),
-                CanvasAction::Remove(id) => self.remove_node(id),
-                CanvasAction::Connect(from, to) => {
-                    if !self
-                        .topology
-                        .edges
-                        .iter()
-                        .any(|e| e.from == from && e.to == to)
-                    {
-                        self.topology.edges.push(Edge::route(from, to));
-                        self.topology.normalize();
-                    }
-                }
-                CanvasAction::Disconnect(from, to) => {
-                    self.topology
-                        .edges
-                        .retain(|e| !(e.from == from && e.to == to));
-                }
-            },
+            command => self.edit(command, ctx),
         }
     }
 
-    fn add_node(&mut self, kind: crate::model::NodeKind, position: crate::model::Position) {
+    /// Commands that edit the document or the selection.
+    fn edit(&mut self, command: Command, ctx: &egui::Context) {
+        match command {
+            Command::AddNode(kind) => {
+                let position = self
+                    .canvas
+                    .visible_spot(&self.topology)
+                    .unwrap_or_else(|| canvas::default_position(self.topology.nodes.len()));
+                self.add_node(kind, position);
+            }
+            Command::DeleteSelected => self.delete_selection(),
+            Command::SelectAll => {
+                self.selection = Selection {
+                    nodes: self.topology.nodes.iter().map(|n| n.id).collect(),
+                    wire: None,
+                };
+            }
+            Command::ClearSelection => self.selection.clear(),
+            Command::Copy => self.copy(ctx),
+            Command::Cut => {
+                self.copy(ctx);
+                self.delete_selection();
+            }
+            Command::Paste(text) => {
+                let fragment = text
+                    .as_deref()
+                    .and_then(selection::parse_fragment)
+                    .or_else(|| {
+                        self.clipboard
+                            .as_deref()
+                            .and_then(selection::parse_fragment)
+                    });
+                match fragment {
+                    Some(fragment) => self.paste(&fragment),
+                    None => self.notice = Some("Nothing to paste: copy nodes first.".into()),
+                }
+            }
+            Command::Duplicate => {
+                let fragment = selection::copy_fragment(&self.topology, &self.selection.nodes)
+                    .as_deref()
+                    .and_then(selection::parse_fragment);
+                if let Some(fragment) = fragment {
+                    self.paste(&fragment);
+                }
+            }
+            Command::Canvas(action) => self.canvas_action(action),
+            _ => {}
+        }
+    }
+
+    fn canvas_action(&mut self, action: CanvasAction) {
+        match action {
+            CanvasAction::Add(kind, position) => self.add_node(kind, position),
+            CanvasAction::Remove(id) => {
+                self.remove_nodes(&[id]);
+                self.selection.retain_existing(&self.topology);
+            }
+            CanvasAction::Connect(from, to) => {
+                if !self
+                    .topology
+                    .edges
+                    .iter()
+                    .any(|e| e.from == from && e.to == to)
+                {
+                    self.topology.edges.push(Edge::route(from, to));
+                    self.topology.normalize();
+                }
+            }
+            CanvasAction::Disconnect(from, to) => {
+                self.topology
+                    .edges
+                    .retain(|e| !(e.from == from && e.to == to));
+                self.selection.retain_existing(&self.topology);
+            }
+            CanvasAction::Click { pick, toggle } => self.selection.click(pick, toggle),
+            CanvasAction::SelectMore(nodes) => self.selection.extend(nodes),
+        }
+    }
+
+    fn add_node(&mut self, kind: crate::model::NodeKind, position: Position) {
         let id = self.topology.next_id();
         let mut node = Node::of_kind(id, kind);
         if let Some(region) = self.topology.regions.first() {
@@ -429,16 +564,203 @@ impl StaircaseApp {
         }
         self.topology.nodes.push(node);
         self.topology.layout.insert(id, position);
-        self.selected = Some(id);
+        self.selection = Selection::only(id);
     }
 
-    fn remove_node(&mut self, id: NodeId) {
-        self.topology.nodes.retain(|n| n.id != id);
-        self.topology.edges.retain(|e| e.from != id && e.to != id);
-        self.topology.layout.remove(&id);
-        self.topology.workloads.retain(|w| w.client != id);
-        if self.selected == Some(id) {
-            self.selected = None;
+    fn remove_nodes(&mut self, ids: &[NodeId]) {
+        let gone = |id: &NodeId| ids.contains(id);
+        self.topology.nodes.retain(|n| !gone(&n.id));
+        self.topology
+            .edges
+            .retain(|e| !gone(&e.from) && !gone(&e.to));
+        self.topology.layout.retain(|id, _| !gone(id));
+        self.topology.workloads.retain(|w| !gone(&w.client));
+    }
+
+    /// Deletes every selected node with its wires, or the selected wire; nothing stays selected.
+    fn delete_selection(&mut self) {
+        let nodes: Vec<NodeId> = self.selection.nodes.iter().copied().collect();
+        self.remove_nodes(&nodes);
+        if let Some((from, to)) = self.selection.wire {
+            self.topology
+                .edges
+                .retain(|e| !(e.from == from && e.to == to));
+        }
+        self.selection.clear();
+    }
+
+    fn copy(&mut self, ctx: &egui::Context) {
+        if let Some(text) = selection::copy_fragment(&self.topology, &self.selection.nodes) {
+            ctx.copy_text(text.clone());
+            self.clipboard = Some(text);
+        }
+    }
+
+    /// Pastes `fragment` beside its original when that is in view (a further step for each
+    /// paste), else at the centre of the view; the pasted nodes become the selection.
+    fn paste(&mut self, fragment: &Topology) {
+        let corner = fragment
+            .layout
+            .values()
+            .fold(None, |low: Option<Position>, p| {
+                Some(low.map_or(*p, |l| Position {
+                    x: l.x.min(p.x),
+                    y: l.y.min(p.y),
+                }))
+            })
+            .unwrap_or_default();
+        let step = selection::PASTE_OFFSET;
+        let mut offset = Position { x: step, y: step };
+        let occupied = |offset: Position, topology: &Topology| {
+            topology.layout.values().any(|p| {
+                (p.x - corner.x - offset.x).abs() < 1.0 && (p.y - corner.y - offset.y).abs() < 1.0
+            })
+        };
+        let beside_original = self
+            .topology
+            .layout
+            .values()
+            .any(|p| (p.x - corner.x).abs() < 1.0 && (p.y - corner.y).abs() < 1.0);
+        if beside_original {
+            while occupied(offset, &self.topology) && offset.x < step * 100.0 {
+                offset.x += step;
+                offset.y += step;
+            }
+        } else if let Some(spot) = self.canvas.visible_spot(&self.topology) {
+            offset = Position {
+                x: spot.x - corner.x,
+                y: spot.y - corner.y,
+            };
+        }
+        let added = selection::paste_fragment(&mut self.topology, fragment, offset);
+        self.selection = Selection {
+            nodes: added.into_iter().collect(),
+            wire: None,
+        };
+    }
+
+    fn start_plan(&mut self, ctx: &egui::Context) {
+        let topology = self.topology.clone();
+        let goal = self.plan_goal;
+        self.background.plan.start(ctx, move |_| {
+            crate::planner::plan(&topology, &goal, crate::catalog::Catalog::builtin())
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    fn start_timeline(&mut self, ctx: &egui::Context) {
+        let scenario = match self.timeline.scenario(&self.topology, self.report()) {
+            Ok(scenario) => scenario,
+            Err(error) => {
+                self.timeline.result = Some(Err(error));
+                return;
+            }
+        };
+        let topology = self.topology.clone();
+        self.background.timeline.start(ctx, move |_| {
+            crate::timeline::run(&topology, &scenario).map_err(|e| e.to_string())
+        });
+    }
+
+    /// The state of the background work, for the status bar: (what, share done, seconds).
+    pub fn background_status(&self) -> Vec<(&'static str, f32, f64)> {
+        let jobs = [
+            ("percentiles", self.background.solve.status()),
+            ("sweeps", self.background.sweeps.status()),
+            ("planner", self.background.plan.status()),
+            ("timeline", self.background.timeline.status()),
+        ];
+        jobs.into_iter()
+            .filter_map(|(name, status)| status.map(|(f, t)| (name, f, t.as_secs_f64())))
+            .collect()
+    }
+
+    /// The canvas layer (its transform maps node widgets to the screen).
+    pub fn canvas_layer(&self) -> egui::LayerId {
+        self.canvas.layer()
+    }
+
+    /// Each node's rectangle on screen as last drawn.
+    pub fn canvas_node_rects(&self) -> Vec<(NodeId, egui::Rect)> {
+        self.canvas.screen_rects()
+    }
+
+    /// Each wire's middle point on screen as last drawn: (from, to, point).
+    pub fn canvas_wire_midpoints(&self) -> Vec<(NodeId, NodeId, egui::Pos2)> {
+        self.canvas
+            .screen_wires()
+            .into_iter()
+            .map(|(from, to, start, end)| (from, to, canvas::bezier_points(start, end)[12]))
+            .collect()
+    }
+
+    /// The canvas rectangle on screen as last drawn.
+    pub fn canvas_rect(&self) -> Option<egui::Rect> {
+        self.canvas.viewport()
+    }
+
+    /// Whether the planner or the timeline is computing (their buttons show a spinner).
+    pub fn planning(&self) -> bool {
+        self.background.plan.is_running()
+    }
+
+    pub fn timeline_running(&self) -> bool {
+        self.background.timeline.is_running()
+    }
+
+    /// Blocks until every background job has finished and takes the results (tests and
+    /// benchmarks; the app itself never waits).
+    pub fn settle(&mut self, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let jobs = &mut self.background;
+            if let Some(result) = jobs.solve.wait(left) {
+                jobs.solve_done = Some(result);
+            }
+            if let Some(result) = jobs.sweeps.wait(left) {
+                self.sweeps = Some(result);
+            }
+            if let Some(result) = jobs.plan.wait(left) {
+                self.plan = Some(result);
+            }
+            if let Some(result) = jobs.timeline.wait(left) {
+                self.timeline.result = Some(result);
+            }
+            if let Some((topology, load, report)) = self.background.solve_done.take() {
+                if topology.same_model(&self.topology) && load == self.load_multiplier {
+                    self.report = report;
+                    self.percentiles_pending = false;
+                }
+            }
+            let jobs = &self.background;
+            if !(jobs.solve.is_running()
+                || jobs.sweeps.is_running()
+                || jobs.plan.is_running()
+                || jobs.timeline.is_running())
+            {
+                break;
+            }
+        }
+    }
+
+    fn export_timeline(&mut self) {
+        let Some(Ok(timeline)) = self.timeline.result.clone() else {
+            return;
+        };
+        let Some(folder) = self.picker.pick_folder() else {
+            return;
+        };
+        let (stem, name) = crate::export::export_names(self.path.as_deref(), &self.topology.name);
+        match crate::export::export_timeline(&timeline, &name, &folder, &stem) {
+            Ok(paths) => {
+                self.notice = Some(format!(
+                    "Exported {} files to {}",
+                    paths.len(),
+                    folder.display()
+                ));
+            }
+            Err(error) => self.error = Some(error.to_string()),
         }
     }
 
@@ -496,18 +818,20 @@ impl StaircaseApp {
         self.topology = topology;
         self.path = path;
         self.undoer = Undoer::default();
-        self.selected = None;
         self.workload_index = 0;
         self.error = None;
         // A newly opened document is solved in full at once.
-        self.report = solve(&self.topology, &Params::default()).map_err(|e| e.to_string());
-        self.solved_for = Some(self.topology.clone());
+        self.report = solve(&self.topology, &self.params(true)).map_err(|e| e.to_string());
+        self.solved_for = Some((self.topology.clone(), self.load_multiplier));
         self.percentiles_pending = false;
+        self.background.solve.cancel();
         self.select_bottleneck();
         self.plan = None;
+        self.background.plan.cancel();
+        self.sweeps = None;
         self.canvas.request_fit();
         if let Some(offered) = self.report().map(|r| r.offered_rps).filter(|r| *r > 0.0) {
-            self.plan_goal.rps = offered.round().max(1.0);
+            self.plan_goal.rps = (offered / self.load_multiplier).round().max(1.0);
         }
     }
 
@@ -540,34 +864,58 @@ impl StaircaseApp {
         self.recent.truncate(MAX_RECENT);
     }
 
+    /// Keyboard shortcuts and the clipboard events of the platform. Editing keys act on the
+    /// canvas only while no text field has the keyboard.
     fn shortcuts(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
-        let bindings = [
-            (Modifiers::COMMAND | Modifiers::SHIFT, Key::Z, Command::Redo),
-            (
-                Modifiers::COMMAND | Modifiers::SHIFT,
-                Key::S,
-                Command::SaveAs,
-            ),
-            (Modifiers::COMMAND, Key::Z, Command::Undo),
-            (Modifiers::COMMAND, Key::Y, Command::Redo),
-            (Modifiers::COMMAND, Key::N, Command::New),
-            (Modifiers::COMMAND, Key::O, Command::Open),
-            (Modifiers::COMMAND, Key::S, Command::Save),
+        let global = [
+            (keys::REDO, Command::Redo),
+            (keys::SAVE_AS, Command::SaveAs),
+            (keys::UNDO, Command::Undo),
+            (keys::REDO_Y, Command::Redo),
+            (keys::NEW, Command::New),
+            (keys::OPEN, Command::Open),
+            (keys::SAVE, Command::Save),
+            (keys::FIT, Command::FitView),
+            (keys::QUIT, Command::Quit),
         ];
+        let typing = ctx.egui_wants_keyboard_input();
         ctx.input_mut(|input| {
-            for (modifiers, key, command) in bindings {
-                if input.consume_shortcut(&KeyboardShortcut::new(modifiers, key)) {
+            for (shortcut, command) in global {
+                if input.consume_shortcut(&shortcut) {
                     commands.push(command);
                 }
             }
+            if typing {
+                return;
+            }
+            let editing = [
+                (keys::COPY, Command::Copy),
+                (keys::CUT, Command::Cut),
+                (keys::PASTE, Command::Paste(None)),
+                (keys::DUPLICATE, Command::Duplicate),
+                (keys::SELECT_ALL, Command::SelectAll),
+                (keys::DELETE, Command::DeleteSelected),
+                (keys::ESCAPE, Command::ClearSelection),
+            ];
+            for (shortcut, command) in editing {
+                if input.consume_shortcut(&shortcut) {
+                    commands.push(command);
+                }
+            }
+            if input.consume_key(Modifiers::NONE, Key::Backspace) {
+                commands.push(Command::DeleteSelected);
+            }
+            // The platform turns Ctrl+C/X/V into these events (with the clipboard's text).
+            for event in &input.events {
+                match event {
+                    egui::Event::Copy => commands.push(Command::Copy),
+                    egui::Event::Cut => commands.push(Command::Cut),
+                    egui::Event::Paste(text) => commands.push(Command::Paste(Some(text.clone()))),
+                    _ => {}
+                }
+            }
         });
-        if !ctx.egui_wants_keyboard_input()
-            && ctx.input(|i| i.key_pressed(Key::Delete))
-            && self.selected.is_some()
-        {
-            commands.push(Command::DeleteSelected);
-        }
         commands
     }
 
@@ -589,10 +937,8 @@ impl StaircaseApp {
         )
     }
 
-    /// One frame of the whole UI.
-    pub fn frame(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        let started = std::time::Instant::now();
+    /// Measures the time between frames (shown in the status bar).
+    fn time_frame(&mut self, started: std::time::Instant) {
         if let Some(previous) = self.last_frame_at.replace(started) {
             let interval = (started - previous).as_secs_f64();
             self.frame_interval = if self.frame_interval == 0.0 {
@@ -601,10 +947,17 @@ impl StaircaseApp {
                 0.9 * self.frame_interval + 0.1 * interval
             };
         }
-        let now = ctx.input(|i| i.time);
-        self.now = now;
+    }
+
+    /// One frame of the whole UI.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        let started = std::time::Instant::now();
+        self.time_frame(started);
+        self.now = ctx.input(|i| i.time);
         let before = self.topology.clone();
 
+        self.collect_background();
         for command in self.shortcuts(&ctx) {
             self.run(command, &ctx);
         }
@@ -614,8 +967,34 @@ impl StaircaseApp {
             self.pending = Some(Command::Quit);
         }
         self.canvas.sync_from(&self.topology);
-        self.ensure_solved();
+        self.ensure_solved(&ctx);
 
+        let mut commands = self.panels(ui, &ctx);
+        self.follow_dragged_node();
+        for command in commands.drain(..) {
+            self.run(command, &ctx);
+        }
+        self.selection.retain_existing(&self.topology);
+        if !self.topology.same_model(&before) {
+            self.ensure_solved(&ctx);
+            ctx.request_repaint();
+        }
+        self.ensure_sweeps(&ctx);
+        if self.background_status().iter().any(|(_, _, _)| true) {
+            // Progress bars move while work runs; results themselves wake the UI up.
+            ctx.request_repaint_after(Duration::from_millis(200));
+        }
+        self.undoer.feed_state(self.now, &self.topology);
+        let title = self.window_title();
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+        self.frame_seconds = started.elapsed().as_secs_f64();
+    }
+
+    /// Draws the panels and the canvas; returns the commands they asked for.
+    fn panels(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| {
             panels::menu_bar(self, ui, &mut commands);
@@ -642,16 +1021,17 @@ impl StaircaseApp {
                 egui::ScrollArea::vertical()
                     .id_salt("right-scroll")
                     .show(ui, |ui| {
-                        panels::inspector(self, ui);
+                        inspector::inspector(self, ui);
                         // Edits above are solved before the figures below are drawn.
-                        self.ensure_solved();
+                        self.ensure_solved(ctx);
                         ui.separator();
+                        panels::what_if(self, ui);
+                        self.ensure_solved(ctx);
                         panels::metrics(self, ui);
                         ui.separator();
                         panels::planner(self, ui, &mut commands);
                     });
             });
-        self.ensure_sweep(now);
         egui::Panel::bottom("plots")
             .resizable(true)
             .default_size(230.0)
@@ -659,67 +1039,136 @@ impl StaircaseApp {
                 panels::plots(self, ui);
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            if let Some(notice) = self.notice.clone() {
-                ui.horizontal(|ui| {
-                    ui.label(&notice);
-                    if ui.button("OK").clicked() {
-                        self.notice = None;
-                    }
-                });
-            }
-            if let Some(error) = self.error.clone() {
-                ui.horizontal(|ui| {
-                    ui.colored_label(theme::ERROR_TEXT, &error);
-                    if ui.button("Dismiss").clicked() {
-                        self.error = None;
-                    }
-                });
-            }
-            let actions = self
-                .canvas
-                .show(ui, &self.topology, self.report.as_ref().ok());
+            self.banners(ui);
+            let actions = self.canvas.show(
+                ui,
+                &self.topology,
+                self.report.as_ref().ok(),
+                &self.selection,
+            );
             commands.extend(actions.into_iter().map(Command::Canvas));
         });
-        panels::timeline_window(self, &ctx, &mut commands);
-        if let Some(topology) = self.calibrate.show(&ctx) {
+        panels::timeline_window(self, ctx, &mut commands);
+        if let Some(topology) = self.calibrate.show(ctx) {
             commands.push(Command::OpenTopology(Box::new(topology)));
         }
-        panels::unsaved_prompt(self, &ctx, &mut commands);
-        // Canvas positions are part of the document (metadata beside the model); they are read
-        // before the commands run, since a command may replace the document.
-        for (id, position) in self.canvas.positions() {
-            let stored = self.topology.layout.get(&id).copied();
-            let moved = stored
-                .is_none_or(|p| (p.x - position.x).abs() > 0.5 || (p.y - position.y).abs() > 0.5);
-            if moved && self.topology.node(id).is_some() {
-                self.topology.layout.insert(id, position);
+        panels::unsaved_prompt(self, ctx, &mut commands);
+        commands
+    }
+
+    /// The notice and error banners above the canvas.
+    fn banners(&mut self, ui: &mut egui::Ui) {
+        if let Some(notice) = self.notice.clone() {
+            ui.horizontal(|ui| {
+                ui.label(&notice);
+                if ui.button("OK").clicked() {
+                    self.notice = None;
+                }
+            });
+        }
+        if let Some(error) = self.error.clone() {
+            ui.horizontal(|ui| {
+                ui.colored_label(theme::ERROR_TEXT, &error);
+                if ui.button("Dismiss").clicked() {
+                    self.error = None;
+                }
+            });
+        }
+    }
+
+    /// Canvas positions are part of the document (metadata beside the model). A node dragged
+    /// while others are selected with it brings them along by the same distance.
+    fn follow_dragged_node(&mut self) {
+        let moved: Vec<(NodeId, Position)> = self
+            .canvas
+            .positions()
+            .into_iter()
+            .filter(|(id, position)| {
+                let stored = self.topology.layout.get(id).copied();
+                self.topology.node(*id).is_some()
+                    && stored.is_none_or(|p| {
+                        (p.x - position.x).abs() > 0.5 || (p.y - position.y).abs() > 0.5
+                    })
+            })
+            .collect();
+        let mut followers = Vec::new();
+        if let [(dragged, position)] = moved.as_slice() {
+            if self.selection.nodes.contains(dragged) {
+                if let Some(old) = self.topology.layout.get(dragged).copied() {
+                    let (dx, dy) = (position.x - old.x, position.y - old.y);
+                    for id in self.selection.nodes.iter().filter(|id| *id != dragged) {
+                        if let Some(p) = self.topology.layout.get(id).copied() {
+                            followers.push((
+                                *id,
+                                Position {
+                                    x: p.x + dx,
+                                    y: p.y + dy,
+                                },
+                            ));
+                        }
+                    }
+                }
             }
         }
+        self.canvas.set_positions(&followers);
+        for (id, position) in moved.into_iter().chain(followers) {
+            self.topology.layout.insert(id, position);
+        }
+    }
+}
 
-        for command in commands {
-            self.run(command, &ctx);
+/// The load sweep and the instance sweep of the bottleneck tier, in chunks so that progress
+/// shows and a newer document can cancel them.
+fn compute_sweeps(
+    topology: Topology,
+    report: Option<&Report>,
+    progress: &jobs::Progress,
+) -> Sweeps {
+    let headroom = report.and_then(|r| r.headroom);
+    let loads = load_multipliers(headroom, 24);
+    let bottleneck = report
+        .and_then(|r| r.bottleneck.as_ref())
+        .and_then(|b| topology.node(b.id))
+        .map(|n| (n.id, n.name.clone(), n.instances));
+    let counts = bottleneck
+        .as_ref()
+        .map(|(_, _, instances)| crate::sweep::instance_counts(*instances, 12))
+        .unwrap_or_default();
+    const CHUNK: usize = 4;
+    progress.set_total((loads.len().div_ceil(CHUNK) + counts.len().div_ceil(CHUNK)) as u32);
+    let mut points = Vec::new();
+    let mut knee = None;
+    let mut failed = false;
+    for chunk in loads.chunks(CHUNK) {
+        if progress.cancelled() {
+            break;
         }
-        if let Some(&id) = self.canvas.selected(&ctx).first() {
-            self.selected = Some(id);
+        match load_sweep(&topology, &Params::default(), chunk) {
+            Ok(sweep) => {
+                knee = sweep.knee;
+                points.extend(sweep.points);
+            }
+            Err(_) => failed = true,
         }
-        if !self.topology.same_model(&before) {
-            self.last_edit_time = now;
-            self.ensure_solved();
-            ctx.request_repaint();
+        progress.step();
+    }
+    let load = (!failed).then_some(LoadSweep { points, knee });
+    let mut instance_points = Vec::new();
+    if let Some((id, _, _)) = &bottleneck {
+        for chunk in counts.chunks(CHUNK) {
+            if progress.cancelled() {
+                break;
+            }
+            if let Ok(more) = crate::sweep::instance_sweep(&topology, *id, chunk) {
+                instance_points.extend(more);
+            }
+            progress.step();
         }
-        if self.percentiles_pending {
-            ctx.request_repaint_after(std::time::Duration::from_secs_f64(SWEEP_SETTLE_SECONDS));
-        }
-        if !self
-            .sweep_for
-            .as_ref()
-            .is_some_and(|swept| swept.same_model(&self.topology))
-        {
-            ctx.request_repaint_after(std::time::Duration::from_secs_f64(SWEEP_SETTLE_SECONDS));
-        }
-        self.undoer.feed_state(now, &self.topology);
-        ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.window_title()));
-        self.frame_seconds = started.elapsed().as_secs_f64();
+    }
+    Sweeps {
+        instances: bottleneck.map(|(_, name, _)| (name, instance_points)),
+        for_topology: topology,
+        load,
     }
 }
 

@@ -1,55 +1,53 @@
 //! The panels around the canvas: menus, palette, workload, inspector, metrics, plots, prompts.
 //! They edit the document or read the report; none of them computes a figure of its own.
 
-use super::{theme, Command, StaircaseApp};
-use crate::catalog::Catalog;
-use crate::model::{EdgeKind, LbPolicy, NodeKind, Pricing, Rate, Workload, SECONDS_PER_DAY};
+use super::{keys, theme, Command, StaircaseApp};
+use crate::model::{NodeKind, Rate, Workload, SECONDS_PER_DAY};
 use crate::presets;
 use egui::{DragValue, RichText, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
 
+/// A menu item with its keyboard shortcut shown beside it.
+fn item(ui: &mut Ui, label: &str, shortcut: Option<&egui::KeyboardShortcut>) -> egui::Response {
+    let mut button = egui::Button::new(label);
+    if let Some(shortcut) = shortcut {
+        button = button.shortcut_text(ui.ctx().format_shortcut(shortcut));
+    }
+    ui.add(button)
+}
+
 pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     egui::MenuBar::new().ui(ui, |ui| {
-        ui.menu_button("File", |ui| {
-            if ui.button("New").clicked() {
-                commands.push(Command::New);
-            }
-            if ui.button("Open…").clicked() {
-                commands.push(Command::Open);
-            }
-            ui.menu_button("Open preset", |ui| {
-                for preset in presets::PRESETS {
-                    if ui.button(preset.file.trim_end_matches(".ron")).clicked() {
-                        commands.push(Command::OpenPreset(preset.file));
-                        ui.close();
-                    }
+        ui.menu_button("File", |ui| file_menu(app, ui, commands));
+        ui.menu_button("Edit", |ui| {
+            let entries = [
+                ("Undo", &keys::UNDO, Command::Undo),
+                ("Redo", &keys::REDO, Command::Redo),
+                ("Cut", &keys::CUT, Command::Cut),
+                ("Copy", &keys::COPY, Command::Copy),
+                ("Paste", &keys::PASTE, Command::Paste(None)),
+                ("Duplicate", &keys::DUPLICATE, Command::Duplicate),
+                ("Delete", &keys::DELETE, Command::DeleteSelected),
+                ("Select all", &keys::SELECT_ALL, Command::SelectAll),
+                ("Select none", &keys::ESCAPE, Command::ClearSelection),
+            ];
+            for (index, (label, shortcut, command)) in entries.into_iter().enumerate() {
+                if index == 2 || index == 7 {
+                    ui.separator();
                 }
-            });
-            ui.menu_button("Open recent", |ui| {
-                if app.recent.is_empty() {
-                    ui.label("No recent files");
+                if item(ui, label, Some(shortcut)).clicked() {
+                    commands.push(command);
+                    ui.close();
                 }
-                for path in app.recent.clone() {
-                    if ui.button(path.display().to_string()).clicked() {
-                        commands.push(Command::OpenPath(path));
-                        ui.close();
-                    }
-                }
-            });
-            ui.separator();
-            if ui.button("Save").clicked() {
-                commands.push(Command::Save);
             }
-            if ui.button("Save As…").clicked() {
-                commands.push(Command::SaveAs);
-            }
-            ui.separator();
-            if ui.button("Export charts and CSV…").clicked() {
-                commands.push(Command::Export);
-            }
-            ui.separator();
-            if ui.button("Quit").clicked() {
-                commands.push(Command::Quit);
+        });
+        ui.menu_button("View", |ui| {
+            if item(ui, "Fit all nodes", Some(&keys::FIT))
+                .on_hover_text("Zooms and pans so every node is in view (double-clicking the canvas does the same).")
+                .clicked()
+            {
+                commands.push(Command::FitView);
+                ui.close();
             }
         });
         ui.menu_button("Simulate", |ui| {
@@ -62,29 +60,58 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 ui.close();
             }
         });
-        ui.menu_button("Edit", |ui| {
-            if ui.button("Undo").clicked() {
-                commands.push(Command::Undo);
-            }
-            if ui.button("Redo").clicked() {
-                commands.push(Command::Redo);
-            }
-            if ui.button("Delete selected node").clicked() {
-                commands.push(Command::DeleteSelected);
-            }
-        });
-        ui.menu_button("View", |ui| {
-            if ui
-                .button("Fit all nodes")
-                .on_hover_text("Zooms and pans so every node is in view (double-clicking the canvas does the same).")
-                .clicked()
-            {
-                commands.push(Command::FitView);
-            }
-        });
         ui.separator();
         ui.label(RichText::new(&app.topology.name).strong());
     });
+}
+
+fn file_menu(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    if item(ui, "New", Some(&keys::NEW)).clicked() {
+        commands.push(Command::New);
+        ui.close();
+    }
+    if item(ui, "Open…", Some(&keys::OPEN)).clicked() {
+        commands.push(Command::Open);
+        ui.close();
+    }
+    ui.menu_button("Open preset", |ui| {
+        for preset in presets::PRESETS {
+            if ui.button(preset.file.trim_end_matches(".ron")).clicked() {
+                commands.push(Command::OpenPreset(preset.file));
+                ui.close();
+            }
+        }
+    });
+    ui.menu_button("Open recent", |ui| {
+        if app.recent.is_empty() {
+            ui.label("No recent files");
+        }
+        for path in app.recent.clone() {
+            if ui.button(path.display().to_string()).clicked() {
+                commands.push(Command::OpenPath(path));
+                ui.close();
+            }
+        }
+    });
+    ui.separator();
+    if item(ui, "Save", Some(&keys::SAVE)).clicked() {
+        commands.push(Command::Save);
+        ui.close();
+    }
+    if item(ui, "Save As…", Some(&keys::SAVE_AS)).clicked() {
+        commands.push(Command::SaveAs);
+        ui.close();
+    }
+    ui.separator();
+    if ui.button("Export charts and CSV…").clicked() {
+        commands.push(Command::Export);
+        ui.close();
+    }
+    ui.separator();
+    if item(ui, "Quit", Some(&keys::QUIT)).clicked() {
+        commands.push(Command::Quit);
+        ui.close();
+    }
 }
 
 pub fn status_bar(app: &StaircaseApp, ui: &mut Ui) {
@@ -104,6 +131,16 @@ pub fn status_bar(app: &StaircaseApp, ui: &mut Ui) {
         if app.is_dirty() {
             ui.separator();
             ui.label("unsaved changes");
+        }
+        for (what, done, seconds) in app.background_status() {
+            ui.separator();
+            ui.spinner();
+            ui.add(
+                egui::ProgressBar::new(done)
+                    .desired_width(90.0)
+                    .text(format!("{what} {seconds:.1} s")),
+            )
+            .on_hover_text("Computing in the background; the canvas and inspector stay live.");
         }
     });
 }
@@ -286,7 +323,7 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
     }
 }
 
-fn region_picker(ui: &mut Ui, id: &str, region: &mut String, regions: &[String]) {
+pub(super) fn region_picker(ui: &mut Ui, id: &str, region: &mut String, regions: &[String]) {
     egui::ComboBox::from_id_salt(id)
         .selected_text(if region.is_empty() {
             "none".to_string()
@@ -301,273 +338,24 @@ fn region_picker(ui: &mut Ui, id: &str, region: &mut String, regions: &[String])
         });
 }
 
-/// Edits the selected node and its outgoing wires.
-pub fn inspector(app: &mut StaircaseApp, ui: &mut Ui) {
-    ui.heading("Inspector");
-    let Some(id) = app.selected else {
-        ui.label("Select a node on the canvas to edit it.");
-        return;
-    };
-    let regions: Vec<String> = app
-        .topology
-        .regions
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
-    let catalog = Catalog::builtin();
-    let Some(node) = app.topology.nodes.iter_mut().find(|n| n.id == id) else {
-        app.selected = None;
-        return;
-    };
-    egui::Grid::new("inspector-grid")
-        .num_columns(2)
-        .show(ui, |ui| {
-            ui.label("Name");
-            ui.text_edit_singleline(&mut node.name);
-            ui.end_row();
-            ui.label("Kind");
-            ui.label(node.kind.label());
-            ui.end_row();
-            kind_fields(ui, &mut node.kind);
-            ui.label("Instances");
-            ui.add(egui::Slider::new(&mut node.instances, 1..=200).logarithmic(true))
-                .on_hover_text("Identical instances (per shard for a shard group).");
-            ui.end_row();
-            ui.label("Concurrency");
-            ui.add(DragValue::new(&mut node.concurrency).range(1..=10_000))
-                .on_hover_text("Requests one instance works on at once (threads, cores).");
-            ui.end_row();
-            ui.label("Capacity");
-            let mut limited = node.capacity_rps.is_some();
-            ui.horizontal(|ui| {
-                if ui.checkbox(&mut limited, "capacity limit").changed() {
-                    node.capacity_rps = if limited { Some(100.0) } else { None };
-                }
-                if let Some(capacity) = node.capacity_rps.as_mut() {
-                    let speed = *capacity * 0.01;
-                    ui.add(
-                        DragValue::new(capacity)
-                            .range(0.001..=1e9)
-                            .speed(speed)
-                            .suffix(" req/s per instance"),
-                    );
-                } else {
-                    ui.label("no queueing (pure delay)");
-                }
-            });
-            ui.end_row();
-            ui.label("Queue limit");
-            let mut bounded = node.queue_limit.is_some();
-            ui.horizontal(|ui| {
-                if ui.checkbox(&mut bounded, "bounded").changed() {
-                    node.queue_limit = if bounded { Some(100) } else { None };
-                }
-                if let Some(limit) = node.queue_limit.as_mut() {
-                    ui.add(
-                        DragValue::new(limit)
-                            .range(0..=1_000_000)
-                            .suffix(" waiting"),
-                    );
-                } else {
-                    ui.label("unlimited");
-                }
-            })
-            .response
-            .on_hover_text("A full queue drops new requests (M/M/c/K).");
-            ui.end_row();
-            ui.label("Base latency");
-            ui.add(
-                DragValue::new(&mut node.base_latency_ms)
-                    .range(0.0..=1e6)
-                    .speed(0.1)
-                    .suffix(" ms"),
-            );
-            ui.end_row();
-            ui.label("Service cv");
-            ui.add(egui::Slider::new(&mut node.service_cv, 0.0..=4.0))
-                .on_hover_text(
-                    "Coefficient of variation of the service time: 1 exponential, 0 constant \
-                     (Allen-Cunneen scales the wait by (1 + cv²)/2).",
-                );
-            ui.end_row();
-            ui.label("Instance type");
-            egui::ComboBox::from_id_salt("instance-type")
-                .selected_text(if node.instance_type.is_empty() {
-                    "none".to_string()
-                } else {
-                    node.instance_type.clone()
-                })
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut node.instance_type, String::new(), "none");
-                    for instance in &catalog.instance_types {
-                        let monthly = instance.on_demand_hourly * catalog.hours_per_month;
-                        ui.selectable_value(
-                            &mut node.instance_type,
-                            instance.name.clone(),
-                            format!(
-                                "{} ({} vCPU, {} GiB) ${monthly:.2}/mo",
-                                instance.name, instance.vcpu, instance.memory_gib
-                            ),
-                        );
-                    }
-                });
-            ui.end_row();
-            ui.label("Pricing");
-            egui::ComboBox::from_id_salt("pricing")
-                .selected_text(format!("{:?}", node.pricing))
-                .show_ui(ui, |ui| {
-                    for pricing in [Pricing::OnDemand, Pricing::Reserved, Pricing::Spot] {
-                        ui.selectable_value(&mut node.pricing, pricing, format!("{pricing:?}"));
-                    }
-                });
-            ui.end_row();
-            ui.label("Managed fee");
-            ui.add(
-                DragValue::new(&mut node.monthly_fee_usd)
-                    .range(0.0..=1e9)
-                    .prefix("$")
-                    .suffix("/month"),
-            );
-            ui.end_row();
-            if !regions.is_empty() {
-                ui.label("Region");
-                region_picker(ui, "node-region", &mut node.region, &regions);
-                ui.end_row();
-            }
-        });
-    ui.separator();
-    ui.label(RichText::new("Outgoing wires").strong());
-    let names: std::collections::HashMap<u32, String> = app
-        .topology
-        .nodes
-        .iter()
-        .map(|n| (n.id, n.name.clone()))
-        .collect();
-    for (index, edge) in app
-        .topology
-        .edges
-        .iter_mut()
-        .enumerate()
-        .filter(|(_, e)| e.from == id)
-    {
-        ui.horizontal(|ui| {
-            ui.label(format!(
-                "to {}",
-                names.get(&edge.to).cloned().unwrap_or_default()
-            ));
-            let label = match edge.kind {
-                EdgeKind::Route => "route".to_string(),
-                EdgeKind::Call(n) => format!("call ×{n}"),
-                EdgeKind::Retry(p) => format!("retry {:.0}%", p * 100.0),
-            };
-            egui::ComboBox::from_id_salt(("edge-kind", index))
-                .selected_text(label)
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut edge.kind, EdgeKind::Route, "route (share by weight)");
-                    ui.selectable_value(&mut edge.kind, EdgeKind::Call(1), "call (every request)");
-                    ui.selectable_value(&mut edge.kind, EdgeKind::Retry(0.5), "retry drops");
-                });
-            match &mut edge.kind {
-                EdgeKind::Route => {
-                    ui.add(
-                        DragValue::new(&mut edge.weight)
-                            .range(0.001..=1e6)
-                            .speed(0.05)
-                            .prefix("w "),
-                    );
-                }
-                EdgeKind::Call(count) => {
-                    ui.add(DragValue::new(count).range(1..=1000).suffix(" calls"));
-                }
-                EdgeKind::Retry(fraction) => {
-                    ui.add(egui::Slider::new(fraction, 0.0..=1.0));
-                }
-            }
-        });
-    }
-}
-
-fn kind_fields(ui: &mut Ui, kind: &mut NodeKind) {
-    match kind {
-        NodeKind::Cdn { hit_ratio } | NodeKind::Cache { hit_ratio } => {
-            ui.label("Hit ratio");
-            ui.add(egui::Slider::new(hit_ratio, 0.0..=1.0))
-                .on_hover_text("Share of reads answered here; misses go downstream.");
-            ui.end_row();
+/// The what-if load: every workload times a factor, solved live (not saved in the document).
+pub fn what_if(app: &mut StaircaseApp, ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        ui.label("What-if load ×");
+        ui.add(
+            egui::Slider::new(&mut app.load_multiplier, 0.1..=10.0)
+                .logarithmic(true)
+                .clamping(egui::SliderClamping::Edits)
+                .max_decimals(2),
+        )
+        .on_hover_text(
+            "Multiplies every workload's rate; every figure follows. A view setting: the \
+             document is not changed (the CLI's --load).",
+        );
+        if app.load_multiplier != 1.0 && ui.button("Reset").clicked() {
+            app.load_multiplier = 1.0;
         }
-        NodeKind::Dns { geo } => {
-            ui.label("GeoDNS");
-            ui.checkbox(geo, "send users to their region");
-            ui.end_row();
-        }
-        NodeKind::LoadBalancer { policy } => {
-            ui.label("Policy");
-            egui::ComboBox::from_id_salt("lb-policy")
-                .selected_text(format!("{policy:?}"))
-                .show_ui(ui, |ui| {
-                    for option in [
-                        LbPolicy::RoundRobin,
-                        LbPolicy::LeastConnections,
-                        LbPolicy::Weighted,
-                        LbPolicy::IpHash,
-                    ] {
-                        ui.selectable_value(policy, option, format!("{option:?}"));
-                    }
-                })
-                .response
-                .on_hover_text(
-                    "Least connections acts as one shared queue (M/M/c); the others give each \
-                     instance its own queue.",
-                );
-            ui.end_row();
-        }
-        NodeKind::Database {
-            read_capacity_rps,
-            write_capacity_rps,
-            max_connections,
-        } => {
-            ui.label("Reads/s");
-            ui.add(
-                DragValue::new(read_capacity_rps)
-                    .range(0.001..=1e9)
-                    .suffix(" per instance"),
-            );
-            ui.end_row();
-            ui.label("Writes/s");
-            ui.add(
-                DragValue::new(write_capacity_rps)
-                    .range(0.001..=1e9)
-                    .suffix(" per instance"),
-            );
-            ui.end_row();
-            ui.label("Max connections");
-            ui.add(DragValue::new(max_connections).range(1..=1_000_000));
-            ui.end_row();
-        }
-        NodeKind::ShardGroup {
-            shards,
-            hot_shard_skew,
-        } => {
-            ui.label("Shards");
-            if ui.add(DragValue::new(shards).range(1..=100_000)).changed() {
-                *hot_shard_skew = hot_shard_skew.min(f64::from(*shards));
-            }
-            ui.end_row();
-            ui.label("Hot-shard skew");
-            ui.add(egui::Slider::new(
-                hot_shard_skew,
-                1.0..=f64::from(*shards).max(1.0),
-            ))
-            .on_hover_text("The hottest shard gets this many times the average share.");
-            ui.end_row();
-        }
-        NodeKind::ConnectionPooler { pool_size } => {
-            ui.label("Pool size");
-            ui.add(DragValue::new(pool_size).range(1..=1_000_000));
-            ui.end_row();
-        }
-        _ => {}
-    }
+    });
 }
 
 /// Totals, classes, cost per tier, headroom and the bottleneck.
@@ -671,7 +459,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
                 ui.end_row();
             }
         });
-    if let Some(id) = app.selected {
+    if let Some(id) = app.selected() {
         if let Some(node) = report.node(id) {
             ui.separator();
             ui.label(RichText::new(format!("Selected: {}", node.name)).strong());
@@ -730,7 +518,7 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
     ui.columns(3, |columns| {
         let ui = &mut columns[0];
         ui.label(RichText::new("Latency vs load multiplier").strong());
-        let sweep = app.sweep.as_ref();
+        let sweep = app.sweeps.as_ref().and_then(|s| s.load.as_ref());
         Plot::new("latency-plot")
             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
             .x_axis_label("load ×")
@@ -771,7 +559,7 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
                 if let Some(knee) = sweep.knee {
                     plot.vline(VLine::new("knee (ρ = 1)", knee).color(theme::KNEE_LINE));
                 }
-                plot.vline(VLine::new("now", 1.0).color(theme::MUTED_TEXT));
+                plot.vline(VLine::new("now", app.load_multiplier).color(theme::MUTED_TEXT));
             });
         let ui = &mut columns[1];
         ui.label(RichText::new("Monthly cost per tier").strong());
@@ -799,7 +587,8 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
                 plot.bar_chart(BarChart::new("cost", bars).color(theme::COST_BAR));
             });
         let ui = &mut columns[2];
-        let title = app.instance_sweep.as_ref().map_or_else(
+        let instance_sweep = app.sweeps.as_ref().and_then(|s| s.instances.as_ref());
+        let title = instance_sweep.map_or_else(
             || "Cost vs p99".to_string(),
             |(name, _)| format!("Cost vs p99 as {name} grows"),
         );
@@ -813,7 +602,7 @@ pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
             .include_y(0.0)
             .allow_scroll(false)
             .show(ui, |plot| {
-                let Some((_, points)) = &app.instance_sweep else {
+                let Some((_, points)) = instance_sweep else {
                     return;
                 };
                 let series: Vec<[f64; 2]> = points
