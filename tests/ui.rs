@@ -416,3 +416,24 @@ fn timeline_window_autoscales_within_min_max_with_a_step_policy() {
     let error = state.scenario(&topology, Some(&report)).unwrap_err();
     assert!(error.contains("min 90, max 80"), "{error}");
 }
+
+#[test]
+fn transfer_and_storage_prices_are_edited_in_the_inspector() {
+    // Article 004's CDN bill: the CDN's $/GB in the inspector, the response size in the
+    // workload panel; raising the price to Fastly's $0.12 raises the monthly cost by $70.
+    let (mut harness, _) = harness();
+    let topology = presets::find("article-004-cdn-cost")
+        .unwrap()
+        .load()
+        .unwrap();
+    harness.state_mut().topology = topology;
+    harness.state_mut().selection = staircase::app::selection::Selection::only(2);
+    harness.run_steps(3);
+    harness.get_by_label("Response size");
+    harness.get_by_label("/GB sent");
+    let before = harness.state().report().unwrap().monthly_cost_usd;
+    harness.state_mut().topology.nodes[1].usd_per_gb = 0.12;
+    harness.run_steps(3);
+    let after = harness.state().report().unwrap().monthly_cost_usd;
+    assert!((after - before - 70.0).abs() < 1e-6, "{before} → {after}");
+}

@@ -262,6 +262,15 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
             )
             .on_hover_text("Peak over average: 3–5× for consumer traffic.");
             ui.end_row();
+            ui.label("Response size");
+            ui.add(
+                DragValue::new(&mut workload.payload_kb)
+                    .range(0.0..=crate::model::checked::MAX_PAYLOAD_KB)
+                    .speed(1.0)
+                    .suffix(" KB"),
+            )
+            .on_hover_text("Average response, decimal KB: what per-GB transfer prices bill.");
+            ui.end_row();
             ui.label("Client");
             egui::ComboBox::from_id_salt("workload-client")
                 .selected_text(
