@@ -238,7 +238,8 @@ pub enum NodeKind {
     /// A source of traffic (a workload enters here). No queueing.
     Client,
     /// Name resolution; with `geo` it sends each workload to targets in the workload's region
-    /// (or, when none is there, to the targets nearest to its users).
+    /// (or, when none is there, to the targets nearest to its users). Without a region of its
+    /// own it stands for the lookup only: the hop to the target costs the users' round trip.
     Dns {
         geo: bool,
     },

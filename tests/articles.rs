@@ -924,3 +924,27 @@ fn geodns_counts_the_users_round_trip_and_picks_the_nearest_region() {
     topology.workloads[0].region = "us-east".into();
     assert!(close(mean(&topology), 155.0, 1e-9));
 }
+
+#[test]
+fn every_article_preset_cites_its_own_article() {
+    let articles = [
+        ("article-001-", "001_85886a9cb72e6d33.txt"),
+        ("article-002-", "002_0e7e0f797c9c98a6.txt"),
+        ("article-003-", "003_d73144a2f1351735.txt"),
+        ("article-004-", "004_3db2f34f4172a6bf.txt"),
+    ];
+    let mut counts = [0; 4];
+    for preset in presets::PRESETS {
+        for (index, (prefix, source)) in articles.iter().enumerate() {
+            if preset.file.starts_with(prefix) {
+                counts[index] += 1;
+                let topology = preset.load().unwrap();
+                assert!(topology.description.contains(source), "{}", preset.file);
+                assert!(topology
+                    .name
+                    .contains(&format!("Article {}", &prefix[8..11])));
+            }
+        }
+    }
+    assert!(counts.iter().all(|&n| n >= 5), "{counts:?}");
+}
