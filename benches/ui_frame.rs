@@ -1,13 +1,17 @@
 //! Frame time of the app on a 500-node topology while a node is dragged (CPU side: layout,
 //! canvas, panels, and the solve when the model changes). Goal: well under 16.7 ms (60 fps).
 //! Rendering is the GPU's part and is not included; kittest drives the UI headless.
+//!
+//! Two more figures are printed before the criterion groups (goals of the editor issue):
+//! frames the app asks for while nobody touches it (goal 0 over 2 s), and the worst frame in
+//! the second after an edit at 500 nodes, background work running (goal under 33 ms).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use egui_kittest::Harness;
 use staircase::app::{FilePicker, StaircaseApp};
 use staircase::generate::layered;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 struct NoDialogs;
 
@@ -21,7 +25,11 @@ impl FilePicker for NoDialogs {
 }
 
 fn harness(nodes: usize) -> Harness<'static, StaircaseApp> {
-    let app = StaircaseApp::new(layered(nodes, 3), Box::new(NoDialogs));
+    harness_of(layered(nodes, 3))
+}
+
+fn harness_of(topology: staircase::Topology) -> Harness<'static, StaircaseApp> {
+    let app = StaircaseApp::new(topology, Box::new(NoDialogs));
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .with_step_dt(1.0 / 60.0)
@@ -30,7 +38,65 @@ fn harness(nodes: usize) -> Harness<'static, StaircaseApp> {
     harness
 }
 
+/// Frames the app requests over `seconds` with no input, once its background work is done.
+fn idle_frames(harness: &mut Harness<'static, StaircaseApp>, seconds: f64) -> u32 {
+    harness.state_mut().settle(Duration::from_secs(120));
+    harness.run_steps(3);
+    let mut elapsed = 0.0;
+    let mut frames = 0;
+    loop {
+        let delay = harness
+            .output()
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .map_or(Duration::MAX, |v| v.repaint_delay);
+        if delay == Duration::MAX {
+            return frames;
+        }
+        elapsed += delay.as_secs_f64().max(1.0 / 60.0);
+        if elapsed > seconds {
+            return frames;
+        }
+        frames += 1;
+        harness.step();
+    }
+}
+
+/// The slowest of the frames drawn over one second after each of `edits` edits.
+fn worst_frame_after_edit(harness: &mut Harness<'static, StaircaseApp>, edits: u32) -> Duration {
+    harness.state_mut().settle(Duration::from_secs(120));
+    let mut worst = Duration::ZERO;
+    for edit in 0..edits {
+        harness.state_mut().topology.nodes[10].instances = 2 + edit % 5;
+        for _ in 0..60 {
+            let started = Instant::now();
+            harness.step();
+            worst = worst.max(started.elapsed());
+            std::thread::sleep(Duration::from_millis(16));
+        }
+    }
+    worst
+}
+
+fn report_goals() {
+    let mut small = harness_of(staircase::presets::default_topology().expect("default preset"));
+    println!(
+        "ui_frame: frames requested while idle over 2 s (default topology): {} (goal 0)",
+        idle_frames(&mut small, 2.0)
+    );
+    let mut large = harness(500);
+    println!(
+        "ui_frame: frames requested while idle over 2 s (500 nodes): {} (goal 0)",
+        idle_frames(&mut large, 2.0)
+    );
+    println!(
+        "ui_frame: worst frame in the second after an edit (500 nodes, 5 edits): {:.1} ms (goal < 33 ms)",
+        worst_frame_after_edit(&mut large, 5).as_secs_f64() * 1000.0
+    );
+}
+
 fn frames(c: &mut Criterion) {
+    report_goals();
     let mut group = c.benchmark_group("frame");
     group
         .sample_size(20)

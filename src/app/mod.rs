@@ -531,8 +531,13 @@ impl StaircaseApp {
         match action {
             CanvasAction::Add(kind, position) => self.add_node(kind, position),
             CanvasAction::Remove(id) => {
-                self.remove_nodes(&[id]);
-                self.selection.retain_existing(&self.topology);
+                // "Delete" on a selected node deletes the whole selection, as in other editors.
+                if self.selection.nodes.contains(&id) {
+                    self.delete_selection();
+                } else {
+                    self.remove_nodes(&[id]);
+                    self.selection.retain_existing(&self.topology);
+                }
             }
             CanvasAction::Connect(from, to) => {
                 if !self
@@ -610,18 +615,25 @@ impl StaircaseApp {
             })
             .unwrap_or_default();
         let step = selection::PASTE_OFFSET;
-        let mut offset = Position { x: step, y: step };
-        let occupied = |offset: Position, topology: &Topology| {
-            topology.layout.values().any(|p| {
-                (p.x - corner.x - offset.x).abs() < 1.0 && (p.y - corner.y - offset.y).abs() < 1.0
-            })
+        let near = |a: &Position, b: &Position| (a.x - b.x).abs() < 1.0 && (a.y - b.y).abs() < 1.0;
+        let shifted = |p: &Position, offset: Position| Position {
+            x: p.x + offset.x,
+            y: p.y + offset.y,
         };
-        let beside_original = self
-            .topology
+        // Copies of nodes still in this document go beside them (one more step for each
+        // paste already there); anything else goes where the user is looking.
+        let beside_original = fragment
             .layout
             .values()
-            .any(|p| (p.x - corner.x).abs() < 1.0 && (p.y - corner.y).abs() < 1.0);
+            .any(|p| self.topology.layout.values().any(|q| near(p, q)));
+        let mut offset = Position { x: step, y: step };
         if beside_original {
+            let occupied = |offset: Position, topology: &Topology| {
+                fragment.layout.values().any(|p| {
+                    let moved = shifted(p, offset);
+                    topology.layout.values().any(|q| near(&moved, q))
+                })
+            };
             while occupied(offset, &self.topology) && offset.x < step * 100.0 {
                 offset.x += step;
                 offset.y += step;
@@ -879,7 +891,8 @@ impl StaircaseApp {
             (keys::FIT, Command::FitView),
             (keys::QUIT, Command::Quit),
         ];
-        let typing = ctx.egui_wants_keyboard_input();
+        // Text fields and open prompts keep their keys (Escape closes a prompt, not a selection).
+        let typing = ctx.egui_wants_keyboard_input() || self.pending.is_some();
         ctx.input_mut(|input| {
             for (shortcut, command) in global {
                 if input.consume_shortcut(&shortcut) {

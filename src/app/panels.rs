@@ -247,7 +247,12 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
             let mut per_day = workload.rate.per_second() * SECONDS_PER_DAY;
             let speed = per_day.max(1000.0) * 0.005;
             if ui
-                .add(DragValue::new(&mut per_day).range(0.0..=1e13).speed(speed))
+                .add(
+                    DragValue::new(&mut per_day)
+                        .range(0.0..=crate::model::checked::MAX_RATE)
+                        .speed(speed)
+                        .clamp_existing_to_range(false),
+                )
                 .on_hover_text("Average volume; divided by 86,400 s for the average rate.")
                 .changed()
             {
@@ -257,8 +262,9 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
             ui.label("Peak ×");
             ui.add(
                 DragValue::new(&mut workload.peak_multiplier)
-                    .range(1.0..=100.0)
-                    .speed(0.05),
+                    .range(1.0..=1000.0)
+                    .speed(0.05)
+                    .clamp_existing_to_range(false),
             )
             .on_hover_text("Peak over average: 3–5× for consumer traffic.");
             ui.end_row();
