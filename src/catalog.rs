@@ -1,6 +1,6 @@
 //! The instance price catalog (`assets/prices.ron`, compiled in): hourly prices per instance type.
 
-use crate::model::Pricing;
+use crate::model::{Pricing, StorageTier};
 use serde::Deserialize;
 use std::sync::OnceLock;
 
@@ -16,13 +16,25 @@ pub struct InstanceType {
     pub source: String,
 }
 
-/// Hourly prices for instance types, with the reserved and spot discounts.
+/// Storage prices per GB-month, by tier.
+#[derive(Clone, Copy, Debug, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoragePrices {
+    pub hot: f64,
+    pub infrequent: f64,
+    pub archive: f64,
+}
+
+/// Hourly prices for instance types, with the reserved and spot discounts, and storage prices.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     pub hours_per_month: f64,
     pub reserved_discount: f64,
     pub spot_discount: f64,
+    /// USD per GB-month of stored data, by storage tier (article 004's tiering).
+    #[serde(default)]
+    pub storage_usd_per_gb_month: StoragePrices,
     pub instance_types: Vec<InstanceType>,
 }
 
@@ -44,6 +56,7 @@ impl Catalog {
                 hours_per_month: 730.0,
                 reserved_discount: 0.0,
                 spot_discount: 0.0,
+                storage_usd_per_gb_month: StoragePrices::default(),
                 instance_types: Vec::new(),
             })
         })
@@ -69,6 +82,28 @@ impl Catalog {
             Pricing::Reserved => base * (1.0 - self.reserved_discount),
             Pricing::Spot => base * (1.0 - self.spot_discount),
         })
+    }
+}
+
+impl Catalog {
+    /// Monthly price of one GB stored in `tier`.
+    ///
+    /// ```
+    /// use staircase::{catalog::Catalog, model::StorageTier};
+    /// // Article 004: 2 TB hot + 3 TB infrequent + 5 TB archive cost $217.50 a month.
+    /// let prices = Catalog::builtin();
+    /// let month = 2_000.0 * prices.storage_per_gb_month(StorageTier::Hot)
+    ///     + 3_000.0 * prices.storage_per_gb_month(StorageTier::Infrequent)
+    ///     + 5_000.0 * prices.storage_per_gb_month(StorageTier::Archive);
+    /// assert!((month - 217.5).abs() < 1e-9);
+    /// ```
+    pub fn storage_per_gb_month(&self, tier: StorageTier) -> f64 {
+        let prices = &self.storage_usd_per_gb_month;
+        match tier {
+            StorageTier::Hot => prices.hot,
+            StorageTier::Infrequent => prices.infrequent,
+            StorageTier::Archive => prices.archive,
+        }
     }
 }
 

@@ -51,6 +51,7 @@ pub fn station(rate: f64, kind: NodeKind, instances: u32, capacity_rps: f64) -> 
             write: 0.0,
             background: 0.0,
             region: String::new(),
+            payload_kb: 0.0,
         }],
         nodes: vec![Node::of_kind(1, NodeKind::Client), node],
         edges: vec![Edge::route(1, 2)],
@@ -88,6 +89,7 @@ pub fn layered(node_count: usize, seed: u64) -> Topology {
         write: 0.2,
         background: 0.0,
         region: String::new(),
+        payload_kb: 0.0,
     });
     let remaining = node_count - 2;
     let width = ((remaining as f64).sqrt().ceil() as usize).max(1);

@@ -1,11 +1,12 @@
 //! Staircase: draw a system architecture and see its queueing latency, bottleneck and cost.
 //!
-//! The engine (`advisor`, `model`, `queueing`, `solver`, `report`, `catalog`, `document`, `presets`,
+//! The engine (`advisor`, `calibrate`, `model`, `queueing`, `solver`, `report`, `catalog`, `document`, `presets`,
 //! `generate`, `sweep`) has no user-interface dependency; `solve(&Topology, &Params) -> Report`
 //! is pure. The desktop app lives in `app`.
 
 pub mod advisor;
 pub mod app;
+pub mod calibrate;
 pub mod catalog;
 pub mod document;
 pub mod export;

@@ -95,6 +95,75 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Autoscale the node with this id; without an id, the busiest tier that scales out.
+        /// Also on when --min, --max, --step-policy or --schedule is given.
+        #[arg(long, num_args = 0..=1)]
+        autoscale: Option<Option<u32>>,
+        /// Fewest instances the autoscaler keeps (default: the node's instances).
+        #[arg(long)]
+        min: Option<u32>,
+        /// Most instances the autoscaler may run (default: 10 × the node's instances).
+        #[arg(long)]
+        max: Option<u32>,
+        /// Target utilization of target tracking, percent.
+        #[arg(long, default_value_t = 60.0)]
+        target: f64,
+        /// A step policy instead of target tracking: bands AT_PERCENT:CHANGE, e.g.
+        /// "90:5,75:3,60:1,30:0,0:-1" (the highest band the utilization reaches applies).
+        #[arg(long, conflicts_with = "schedule")]
+        step_policy: Option<String>,
+        /// A schedule instead of target tracking: FROM_S:INSTANCES, e.g. "0:4,21600:20".
+        #[arg(long)]
+        schedule: Option<String>,
+        /// Seconds from a scaling decision until new instances serve.
+        #[arg(long, default_value_t = 120.0)]
+        cold_start: f64,
+        /// Seconds after a scaling action before the next.
+        #[arg(long, default_value_t = 300.0)]
+        cooldown: f64,
+    },
+    /// Build a topology from what one app tier and one database measure today, and show how
+    /// far the model's mean and p95 land from the measured ones (article 002's "know your numbers").
+    Calibrate {
+        /// Requests per second now.
+        #[arg(long)]
+        rps: f64,
+        /// Requests per second at peak (default: the current rate).
+        #[arg(long)]
+        peak_rps: Option<f64>,
+        /// Database queries per request.
+        #[arg(long, default_value_t = 1.0)]
+        queries: f64,
+        /// Mean response time now, ms.
+        #[arg(long)]
+        mean_ms: f64,
+        /// 95th percentile response time now, ms.
+        #[arg(long)]
+        p95_ms: f64,
+        /// Error rate now, percent.
+        #[arg(long, default_value_t = 0.0)]
+        error_percent: f64,
+        /// App server CPU now, percent.
+        #[arg(long)]
+        app_cpu: f64,
+        /// Database CPU now, percent.
+        #[arg(long)]
+        db_cpu: f64,
+        /// App server instances.
+        #[arg(long, default_value_t = 1)]
+        app_instances: u32,
+        /// Cores per app server.
+        #[arg(long, default_value_t = 2)]
+        app_cores: u32,
+        /// Cores of the database server.
+        #[arg(long, default_value_t = 4)]
+        db_cores: u32,
+        /// Write the calibrated topology to this .ron file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Time the solver on generated topologies (use a release build).
     Bench {
@@ -189,7 +258,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .load()
                     .with_context(|| format!("preset {}", preset.file))?;
                 say!(
-                    "{:<36} {}",
+                    "{:<44} {}",
                     preset.file.trim_end_matches(".ron"),
                     topology.name
                 );
@@ -276,15 +345,49 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             csv,
             out,
             json,
+            autoscale,
+            min,
+            max,
+            target,
+            step_policy,
+            schedule,
+            cold_start,
+            cooldown,
         }) => {
             let topology = load_input(Some(&file), None)?;
-            let scenario = staircase::timeline::Scenario {
+            let mut scenario = staircase::timeline::Scenario {
                 duration_s: hours * 3600.0,
                 step_s: step,
                 diurnal: !flat,
                 spikes: spike,
                 ..Default::default()
             };
+            let wanted = autoscale.is_some()
+                || min.is_some()
+                || max.is_some()
+                || step_policy.is_some()
+                || schedule.is_some();
+            if wanted {
+                let policy = match (&step_policy, &schedule) {
+                    (Some(text), _) => staircase::timeline::Policy::parse_steps(text),
+                    (None, Some(text)) => staircase::timeline::Policy::parse_schedule(text),
+                    (None, None) => Ok(staircase::timeline::Policy::TargetTracking),
+                }
+                .map_err(InputError)?;
+                let settings = staircase::timeline::AutoscaleSettings {
+                    node: autoscale.flatten(),
+                    min,
+                    max,
+                    target_utilization: target / 100.0,
+                    policy,
+                    cold_start_s: cold_start,
+                    cooldown_s: cooldown,
+                };
+                let autoscaled = settings
+                    .resolve(&topology)
+                    .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
+                scenario.autoscale.extend(autoscaled);
+            }
             let timeline = staircase::timeline::run(&topology, &scenario)
                 .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
             if let Some(path) = &csv {
@@ -348,6 +451,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "single points of failure: {}",
                     timeline.single_points_of_failure.join(", ")
                 );
+            }
+            Ok(())
+        }
+        Some(Command::Calibrate {
+            rps,
+            peak_rps,
+            queries,
+            mean_ms,
+            p95_ms,
+            error_percent,
+            app_cpu,
+            db_cpu,
+            app_instances,
+            app_cores,
+            db_cores,
+            out,
+            json,
+        }) => {
+            let measured = staircase::calibrate::Measurements {
+                current_rps: rps,
+                peak_rps: peak_rps.unwrap_or(rps),
+                db_queries_per_request: queries,
+                mean_response_ms: mean_ms,
+                p95_response_ms: p95_ms,
+                error_rate: error_percent / 100.0,
+                app_cpu: app_cpu / 100.0,
+                db_cpu: db_cpu / 100.0,
+                app_instances,
+                app_cores,
+                db_cores,
+            };
+            let calibration = staircase::calibrate::calibrate(&measured)
+                .map_err(|e| InputError(e.to_string()))?;
+            if let Some(path) = &out {
+                staircase::document::save(path, &calibration.topology)?;
+                eprintln!("wrote {}", path.display());
+            }
+            if json {
+                say!("{}", serde_json::to_string_pretty(&calibration)?);
+            } else {
+                say_raw!("{}", calibration.to_table());
             }
             Ok(())
         }

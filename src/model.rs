@@ -14,6 +14,10 @@ pub const MAX_NODES: usize = 200_000;
 pub const MAX_EDGES: usize = 1_000_000;
 /// Seconds in a day, for requests/day conversions.
 pub const SECONDS_PER_DAY: f64 = 86_400.0;
+/// Seconds in a billing month of 730 hours (the price catalog's month), for requests/month.
+pub const SECONDS_PER_MONTH: f64 = 730.0 * 3_600.0;
+/// Kilobytes in a gigabyte (decimal units, as cloud bills count them).
+pub const KB_PER_GB: f64 = 1e6;
 
 /// Identifier of a node, unique within a topology.
 pub type NodeId = u32;
@@ -113,6 +117,8 @@ pub enum Rate {
     PerDay(#[serde(deserialize_with = "checked::rate")] f64),
     /// Average requests per second.
     PerSecond(#[serde(deserialize_with = "checked::rate")] f64),
+    /// Average requests per billing month of 730 hours (page views a month, article 004).
+    PerMonth(#[serde(deserialize_with = "checked::rate")] f64),
 }
 
 impl Rate {
@@ -127,6 +133,7 @@ impl Rate {
         match self {
             Rate::PerDay(per_day) => per_day / SECONDS_PER_DAY,
             Rate::PerSecond(per_second) => per_second,
+            Rate::PerMonth(per_month) => per_month / SECONDS_PER_MONTH,
         }
     }
 }
@@ -153,6 +160,26 @@ pub struct Workload {
     pub background: f64,
     /// Where the users are (a region name, or empty).
     pub region: String,
+    /// Average size of one response, kilobytes (decimal): what per-GB transfer prices bill.
+    #[serde(
+        deserialize_with = "checked::payload",
+        skip_serializing_if = "defaults::is_zero"
+    )]
+    pub payload_kb: f64,
+}
+
+impl Workload {
+    /// Gigabytes a day the workload's responses carry at its average rate.
+    ///
+    /// ```
+    /// use staircase::model::{Rate, Workload};
+    /// // Article 001: 1,000,000 requests a day of 50 KB responses are 50 GB a day.
+    /// let workload = Workload { rate: Rate::PerDay(1e6), payload_kb: 50.0, ..Workload::default() };
+    /// assert!((workload.gb_per_day() - 50.0).abs() < 1e-9);
+    /// ```
+    pub fn gb_per_day(&self) -> f64 {
+        self.rate.per_second() * SECONDS_PER_DAY * self.payload_kb / KB_PER_GB
+    }
 }
 
 impl Default for Workload {
@@ -166,6 +193,7 @@ impl Default for Workload {
             write: 0.1,
             background: 0.0,
             region: String::new(),
+            payload_kb: 0.0,
         }
     }
 }
@@ -209,7 +237,9 @@ pub enum LbPolicy {
 pub enum NodeKind {
     /// A source of traffic (a workload enters here). No queueing.
     Client,
-    /// Name resolution; with `geo` it sends each workload to targets in the workload's region.
+    /// Name resolution; with `geo` it sends each workload to targets in the workload's region
+    /// (or, when none is there, to the targets nearest to its users). Without a region of its
+    /// own it stands for the lookup only: the hop to the target costs the users' round trip.
     Dns {
         geo: bool,
     },
@@ -339,6 +369,35 @@ pub enum Pricing {
     Spot,
 }
 
+/// Storage class of the data a node keeps (article 004's tiering): priced per GB-month in the
+/// catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StorageTier {
+    /// SSD-backed, instant access (block storage such as EBS gp3).
+    #[default]
+    Hot,
+    /// Infrequent-access object storage (such as S3 Standard-IA).
+    Infrequent,
+    /// Archive storage, retrieval in minutes to hours (such as S3 Glacier).
+    Archive,
+}
+
+impl StorageTier {
+    pub const ALL: [StorageTier; 3] = [
+        StorageTier::Hot,
+        StorageTier::Infrequent,
+        StorageTier::Archive,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StorageTier::Hot => "hot",
+            StorageTier::Infrequent => "infrequent",
+            StorageTier::Archive => "archive",
+        }
+    }
+}
+
 /// The item of `items` whose id (read by `id_of`) is `id`. Nodes are kept sorted by id
 /// (saved files, the solver's order), so a binary search finds them; a hit is always right,
 /// and a miss falls back to a scan for lists that are not sorted.
@@ -411,6 +470,22 @@ pub struct Node {
         skip_serializing_if = "defaults::is_zero"
     )]
     pub usd_per_million_requests: f64,
+    /// Transfer fee per GB of responses this node sends (CDN delivery, inter-region egress),
+    /// USD; the GB come from the workloads' `payload_kb` and the node's traffic.
+    #[serde(
+        deserialize_with = "checked::money",
+        skip_serializing_if = "defaults::is_zero"
+    )]
+    pub usd_per_gb: f64,
+    /// Data kept on this node, GB (billed per GB-month at the catalog price of its tier).
+    #[serde(
+        deserialize_with = "checked::storage",
+        skip_serializing_if = "defaults::is_zero"
+    )]
+    pub storage_gb: f64,
+    /// Storage class of `storage_gb`.
+    #[serde(skip_serializing_if = "defaults::is_hot")]
+    pub storage_tier: StorageTier,
     /// Region name (empty: none).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub region: String,
@@ -422,7 +497,11 @@ pub struct Node {
 /// Tests for fields left out of saved files when they hold their default value (files stay
 /// short and readable; loading fills the defaults back in).
 mod defaults {
-    use super::{EdgeKind, Pricing};
+    use super::{EdgeKind, Pricing, StorageTier};
+
+    pub fn is_hot(value: &StorageTier) -> bool {
+        *value == StorageTier::Hot
+    }
 
     pub fn is_one(value: &u32) -> bool {
         *value == 1
@@ -465,6 +544,9 @@ impl Default for Node {
             pricing: Pricing::OnDemand,
             monthly_fee_usd: 0.0,
             usd_per_million_requests: 0.0,
+            usd_per_gb: 0.0,
+            storage_gb: 0.0,
+            storage_tier: StorageTier::Hot,
             region: String::new(),
             tier: String::new(),
         }
@@ -806,7 +888,7 @@ impl Topology {
                 ));
             }
             let rate = match workload.rate {
-                Rate::PerDay(v) | Rate::PerSecond(v) => v,
+                Rate::PerDay(v) | Rate::PerSecond(v) | Rate::PerMonth(v) => v,
             };
             checked::in_range("rate", rate, 0.0, checked::MAX_RATE)
                 .and_then(|_| {
@@ -815,6 +897,14 @@ impl Topology {
                 .and_then(|_| checked::in_range("read", workload.read, 0.0, 1.0))
                 .and_then(|_| checked::in_range("write", workload.write, 0.0, 1.0))
                 .and_then(|_| checked::in_range("async", workload.background, 0.0, 1.0))
+                .and_then(|_| {
+                    checked::in_range(
+                        "payload_kb",
+                        workload.payload_kb,
+                        0.0,
+                        checked::MAX_PAYLOAD_KB,
+                    )
+                })
                 .map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
             let sum = workload.read + workload.write + workload.background;
             if (sum - 1.0).abs() > 1e-6 {
@@ -889,6 +979,8 @@ fn node_ranges(node: &Node) -> Result<(), String> {
         0.0,
         checked::MAX_MONEY,
     )?;
+    in_range("usd_per_gb", node.usd_per_gb, 0.0, checked::MAX_MONEY)?;
+    in_range("storage_gb", node.storage_gb, 0.0, checked::MAX_STORAGE_GB)?;
     match node.kind {
         NodeKind::Cdn { hit_ratio } | NodeKind::Cache { hit_ratio } => {
             in_range("hit_ratio", hit_ratio, 0.0, 1.0)
@@ -937,6 +1029,10 @@ pub mod checked {
     pub const MAX_CAPACITY: f64 = 1e9;
     pub const MAX_QUEUE_LIMIT: f64 = 1_000_000.0;
     pub const MAX_MONEY: f64 = 1e9;
+    /// 1 GB per response.
+    pub const MAX_PAYLOAD_KB: f64 = 1e6;
+    /// An exabyte.
+    pub const MAX_STORAGE_GB: f64 = 1e9;
 
     /// `Ok` when `value` is a finite number within [low, high], else what was expected.
     pub fn in_range(field: &str, value: f64, low: f64, high: f64) -> Result<(), String> {
@@ -999,6 +1095,8 @@ pub mod checked {
     number_field!(cv, "service_cv", 0.0, 10.0);
     number_field!(money, "amount in USD", 0.0, MAX_MONEY);
     number_field!(weight, "weight", 1e-9, 1e6);
+    number_field!(payload, "payload_kb", 0.0, MAX_PAYLOAD_KB);
+    number_field!(storage, "storage_gb", 0.0, MAX_STORAGE_GB);
     number_field!(skew, "hot_shard_skew", 1.0, 100_000.0);
     number_field!(latitude, "lat", -90.0, 90.0);
     number_field!(longitude, "lon", -180.0, 180.0);

@@ -72,6 +72,8 @@ struct Class {
     rate: f64,
     /// Requests per second at the workload's average (for usage fees).
     average_rate: f64,
+    /// Size of one response, KB (for per-GB transfer fees).
+    payload_kb: f64,
 }
 
 /// A set of identical queues inside a node.
@@ -110,9 +112,20 @@ struct OutEdge {
     is_call: bool,
     count: u32,
     rtt: f64,
+    /// Per class, when the round trip depends on who sends the request: out of a DNS node
+    /// with no region, the hop goes from the users (the class's client) to the server the
+    /// name resolves to, not from the DNS node.
+    class_rtt: Option<Vec<f64>>,
 }
 
 impl OutEdge {
+    /// Round trip of this hop for class `k`, seconds.
+    fn rtt(&self, k: usize) -> f64 {
+        self.class_rtt
+            .as_ref()
+            .map_or(self.rtt, |per_class| per_class[k])
+    }
+
     /// Requests of class `k` this edge carries per request served at its source, for the
     /// response-time recursion (retries carry drops, not served requests, and count for none).
     fn served_factor(&self, k: usize) -> f64 {
@@ -197,7 +210,7 @@ pub fn solve_with(
         let client = &compiled.nodes[class.client];
         let leaves = compiled.out_edges[class.client]
             .iter()
-            .any(|edge| edge.served_factor(k) > 0.0 && !edge.is_call);
+            .any(|edge| edge.served_factor(k) > 0.0);
         if client.finish[k] == 0.0 && !leaves && class.rate > 0.0 {
             warnings.push(format!(
                 "workload \"{}\": {} requests have no route from client \"{}\"; they all fail",
@@ -241,7 +254,9 @@ pub fn solve_with(
         let seconds_per_month = catalog.hours_per_month * 3600.0;
         let cost = hourly * catalog.hours_per_month * node.billed_instances()
             + node.monthly_fee_usd
-            + node.usd_per_million_requests * result.average_throughput * seconds_per_month / 1e6;
+            + node.usd_per_million_requests * result.average_throughput * seconds_per_month / 1e6
+            + node.usd_per_gb * average_gb_per_second(&compiled, &average, v) * seconds_per_month
+            + node.storage_gb * catalog.storage_per_gb_month(node.storage_tier);
         *tiers.entry(node.tier().to_string()).or_default() += cost;
         if result.status == Status::Overloaded {
             warnings.push(format!(
@@ -561,6 +576,7 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                     region: region.clone(),
                     rate: solved * fraction,
                     average_rate: average * fraction,
+                    payload_kb: workload.payload_kb,
                 });
             }
         }
@@ -765,6 +781,17 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 let edge = &topology.edges[e];
                 let to = edge_ends[e].1;
                 let rtt = region_rtt(topology, &node.region, &topology.nodes[to].region);
+                let class_rtt = (matches!(node.kind, NodeKind::Dns { .. })
+                    && node.region.is_empty())
+                .then(|| {
+                    classes
+                        .iter()
+                        .map(|class| {
+                            let users = &topology.nodes[class.client].region;
+                            region_rtt(topology, users, &topology.nodes[to].region)
+                        })
+                        .collect()
+                });
                 let (source, is_call, count, factors) = match edge.kind {
                     EdgeKind::Route => (Source::Served, false, 1, vec![0.0; class_count]),
                     EdgeKind::Call(count) => {
@@ -791,6 +818,7 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                     is_call,
                     count,
                     rtt,
+                    class_rtt,
                 }
             })
             .collect();
@@ -811,6 +839,14 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                     |position: &usize| topology.nodes[outs[*position].to].region == class.region;
                 if eligible.iter().any(is_local) {
                     eligible.retain(is_local);
+                } else {
+                    // No target in the workload's region: the ones nearest to the users.
+                    let users = &topology.nodes[class.client].region;
+                    let distance = |position: &usize| {
+                        region_rtt(topology, users, &topology.nodes[outs[*position].to].region)
+                    };
+                    let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
+                    eligible.retain(|position| distance(position) <= nearest);
                 }
             }
             let best = eligible
@@ -835,11 +871,14 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
             // A client is where requests start, not where they are answered: with nowhere to
             // send a class, its requests fail (they are counted as dropped, with a warning).
-            nodes[v].finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() {
-                0.0
-            } else {
-                1.0 - forwarded
-            };
+            // A client that calls servers one after another (call edges) is answered by them.
+            let calls_out = outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
+            nodes[v].finish[k] =
+                if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
+                    0.0
+                } else {
+                    1.0 - forwarded
+                };
             for &position in &eligible {
                 let share = forwarded * weight(position) / total_weight;
                 outs[position].factors[k] = share;
@@ -898,6 +937,18 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
         order,
         acyclic,
     }
+}
+
+/// Gigabytes per second of responses node `v` sends at the workloads' average rates: each
+/// class's traffic through the node times its response size.
+fn average_gb_per_second(compiled: &Compiled, average: &Flows, v: usize) -> f64 {
+    let class_count = compiled.classes.len();
+    compiled
+        .classes
+        .iter()
+        .zip(&average.arrivals[v * class_count..(v + 1) * class_count])
+        .map(|(class, rate)| rate * class.payload_kb / crate::model::KB_PER_GB)
+        .sum()
 }
 
 /// Arrival rates per node and class, and the pool solutions that go with them.
@@ -1739,14 +1790,14 @@ fn class_result(
                     if f <= 0.0 {
                         continue;
                     }
-                    let hop_shift = edge.rtt + shift[edge.to];
+                    let hop_shift = edge.rtt(k) + shift[edge.to];
                     if edge.is_call {
-                        m += f * (edge.rtt + mean[edge.to]);
+                        m += f * (edge.rtt(k) + mean[edge.to]);
                         own_shift += f * hop_shift;
                         c *= completion[edge.to].powi(edge.count as i32);
                         d *= no_drop[edge.to].powi(edge.count as i32);
                     } else {
-                        route_mean += f * (edge.rtt + mean[edge.to]);
+                        route_mean += f * (edge.rtt(k) + mean[edge.to]);
                         route_shift = route_shift.min(hop_shift);
                         route_c += f * completion[edge.to];
                         route_d += f * no_drop[edge.to];
@@ -1885,10 +1936,14 @@ fn class_atoms(
                 }
                 if edge.is_call {
                     for _ in 0..edge.count {
-                        own = convolve(&own, &atoms[edge.to], edge.rtt);
+                        own = convolve(&own, &atoms[edge.to], edge.rtt(k));
                     }
                 } else {
-                    route.extend(atoms[edge.to].iter().map(|&(t, m)| (t + edge.rtt, m * f)));
+                    route.extend(
+                        atoms[edge.to]
+                            .iter()
+                            .map(|&(t, m)| (t + edge.rtt(k), m * f)),
+                    );
                 }
             }
         }
@@ -1983,7 +2038,7 @@ fn class_transform(
             if !node.detaches {
                 for edge in &compiled.out_edges[v] {
                     if edge.served_factor(k) > 0.0 && !edge.is_call {
-                        route_shift = route_shift.min(edge.rtt + shift[edge.to]);
+                        route_shift = route_shift.min(edge.rtt(k) + shift[edge.to]);
                     }
                 }
             }
@@ -2018,7 +2073,7 @@ fn class_transform(
                     let extra = if edge.is_call {
                         0.0
                     } else {
-                        edge.rtt + shift[edge.to] - route_shift
+                        edge.rtt(k) + shift[edge.to] - route_shift
                     };
                     if edge.is_call {
                         for j in 0..width {

@@ -49,6 +49,124 @@ pub struct Autoscale {
     pub cooldown_s: f64,
 }
 
+impl Policy {
+    /// A step policy from bands `AT_PERCENT:CHANGE` separated by commas, e.g.
+    /// `"90:5,75:3,60:1,30:0,0:-1"`.
+    pub fn parse_steps(text: &str) -> Result<Policy, String> {
+        let mut bands = Vec::new();
+        for band in text.split(',') {
+            let (at, change) = band
+                .split_once(':')
+                .ok_or_else(|| format!("expected AT_PERCENT:CHANGE, found \"{band}\""))?;
+            let at: f64 = at
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && (0.0..=1000.0).contains(v))
+                .ok_or_else(|| {
+                    format!("a band's percent must be from 0 to 1000, found \"{at}\"")
+                })?;
+            let change: i32 = change
+                .trim()
+                .trim_start_matches('+')
+                .parse()
+                .ok()
+                .filter(|v: &i32| v.abs() <= 100_000)
+                .ok_or_else(|| {
+                    format!(
+                        "a band's change must be a whole number of instances, found \"{change}\""
+                    )
+                })?;
+            bands.push((at / 100.0, change));
+        }
+        Ok(Policy::Step(bands))
+    }
+
+    /// A schedule from `FROM_S:INSTANCES` pairs separated by commas, e.g. `"0:4,21600:20"`.
+    pub fn parse_schedule(text: &str) -> Result<Policy, String> {
+        let mut times = Vec::new();
+        for entry in text.split(',') {
+            let (from, count) = entry
+                .split_once(':')
+                .ok_or_else(|| format!("expected FROM_S:INSTANCES, found \"{entry}\""))?;
+            let from: f64 = from
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("a schedule time must be a non-negative number of seconds, found \"{from}\""))?;
+            let count: u32 = count
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &u32| (1..=100_000).contains(v))
+                .ok_or_else(|| format!("a scheduled count must be a whole number from 1 to 100000, found \"{count}\""))?;
+            times.push((from, count));
+        }
+        Ok(Policy::Scheduled(times))
+    }
+}
+
+/// Autoscaling as a user asks for it (the CLI's `timeline` flags, the timeline window): the
+/// node and bounds may be left for [`AutoscaleSettings::resolve`] to fill in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AutoscaleSettings {
+    /// The node to scale; `None` picks the busiest tier that scales out ([`scalable_tier`]).
+    pub node: Option<NodeId>,
+    /// Fewest instances; `None` keeps the node's own count as the floor.
+    pub min: Option<u32>,
+    /// Most instances; `None` allows ten times the node's count.
+    pub max: Option<u32>,
+    pub target_utilization: f64,
+    pub policy: Policy,
+    pub cold_start_s: f64,
+    pub cooldown_s: f64,
+}
+
+impl AutoscaleSettings {
+    /// The autoscaler these settings describe for `topology` (none when nothing scales out).
+    pub fn resolve(&self, topology: &Topology) -> Result<Option<Autoscale>, String> {
+        let node = match self.node {
+            Some(id) => topology
+                .node(id)
+                .ok_or_else(|| format!("node {id} does not exist"))?,
+            None => {
+                let report = solve(topology, &Params::default()).map_err(|e| e.to_string())?;
+                match scalable_tier(topology, &report) {
+                    Some(node) => node,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let min = self.min.unwrap_or(node.instances);
+        let max = self.max.unwrap_or(node.instances.saturating_mul(10)).max(1);
+        if min == 0 || min > max {
+            return Err(format!(
+                "autoscaling bounds must satisfy 1 <= min <= max, found min {min}, max {max}"
+            ));
+        }
+        let ok = |v: f64| v.is_finite() && v >= 0.0;
+        if !(self.target_utilization > 0.0 && self.target_utilization <= 1.0) {
+            return Err(format!(
+                "the target utilization must be above 0% and at most 100%, found {}%",
+                self.target_utilization * 100.0
+            ));
+        }
+        if !ok(self.cold_start_s) || !ok(self.cooldown_s) {
+            return Err("cold start and cooldown must be non-negative seconds".into());
+        }
+        Ok(Some(Autoscale {
+            node: node.id,
+            target_utilization: self.target_utilization,
+            policy: self.policy.clone(),
+            min,
+            max,
+            cold_start_s: self.cold_start_s,
+            cooldown_s: self.cooldown_s,
+        }))
+    }
+}
+
 /// Something that breaks at a moment.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FailureKind {

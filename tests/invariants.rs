@@ -110,6 +110,7 @@ fn random_topology(seed: u64, calm: bool) -> Topology {
         write,
         background: 1.0 - read - write,
         region: String::new(),
+        payload_kb: 0.0,
     });
     topology
         .validate()

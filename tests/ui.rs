@@ -349,3 +349,71 @@ fn a_pool_that_runs_out_shows_its_wait_on_the_canvas_and_in_the_inspector() {
         staircase::app::format::duration_ms(pooler.connection_wait_ms)
     ));
 }
+
+#[test]
+fn from_your_measurements_opens_a_calibrated_document() {
+    // Simulate → From your measurements…: article 002's starting point (100 RPS, 200 ms,
+    // DB CPU 90%, app CPU 30%) calibrates to a model whose database is the bottleneck.
+    let (mut harness, _) = harness();
+    click_menu(&mut harness, "Simulate", "From your measurements…");
+    harness
+        .get_by_label("Bottleneck: Database, headroom ×1.11 now and ×1.11 at the measured peak.");
+    harness.get_by_label("Open as a new document").click();
+    harness.run_steps(3);
+    let state = harness.state();
+    assert_eq!(state.topology.name, "From your measurements");
+    let report = state.report().expect("solved");
+    assert_eq!(report.bottleneck.as_ref().unwrap().name, "Database");
+    assert!(!state.calibrate.open);
+}
+
+#[test]
+fn timeline_window_autoscales_within_min_max_with_a_step_policy() {
+    let (mut harness, _) = harness();
+    let topology = presets::find("article-004-exercise-black-friday")
+        .unwrap()
+        .load()
+        .unwrap();
+    let report = staircase::solve(&topology, &staircase::Params::default()).unwrap();
+    let state = &mut harness.state_mut().timeline;
+    state.min_instances = 20;
+    state.max_instances = 80;
+    state.step_policy = "50:10,40:0,0:-1".into();
+    let scenario = state
+        .scenario(&topology, Some(&report))
+        .expect("a scenario");
+    let autoscale = &scenario.autoscale[0];
+    assert_eq!((autoscale.min, autoscale.max), (20, 80));
+    assert_eq!(
+        autoscale.policy,
+        staircase::timeline::Policy::Step(vec![(0.5, 10), (0.4, 0), (0.0, -1)])
+    );
+    state.step_policy = "fifty".into();
+    let error = state.scenario(&topology, Some(&report)).unwrap_err();
+    assert!(error.contains("AT_PERCENT:CHANGE"), "{error}");
+    state.step_policy.clear();
+    state.min_instances = 90;
+    let error = state.scenario(&topology, Some(&report)).unwrap_err();
+    assert!(error.contains("min 90, max 80"), "{error}");
+}
+
+#[test]
+fn transfer_and_storage_prices_are_edited_in_the_inspector() {
+    // Article 004's CDN bill: the CDN's $/GB in the inspector, the response size in the
+    // workload panel; raising the price to Fastly's $0.12 raises the monthly cost by $70.
+    let (mut harness, _) = harness();
+    let topology = presets::find("article-004-cdn-cost")
+        .unwrap()
+        .load()
+        .unwrap();
+    harness.state_mut().topology = topology;
+    harness.state_mut().selection = staircase::app::selection::Selection::only(2);
+    harness.run_steps(3);
+    harness.get_by_label("Response size");
+    harness.get_by_label("/GB sent");
+    let before = harness.state().report().unwrap().monthly_cost_usd;
+    harness.state_mut().topology.nodes[1].usd_per_gb = 0.12;
+    harness.run_steps(3);
+    let after = harness.state().report().unwrap().monthly_cost_usd;
+    assert!((after - before - 70.0).abs() < 1e-6, "{before} → {after}");
+}

@@ -5,9 +5,10 @@
 use super::{panels::region_picker, theme, StaircaseApp};
 use crate::catalog::Catalog;
 use crate::model::checked::{
-    MAX_CAPACITY, MAX_CONCURRENCY, MAX_INSTANCES, MAX_MONEY, MAX_QUEUE_LIMIT, MIN_CAPACITY,
+    MAX_CAPACITY, MAX_CONCURRENCY, MAX_INSTANCES, MAX_MONEY, MAX_QUEUE_LIMIT, MAX_STORAGE_GB,
+    MIN_CAPACITY,
 };
-use crate::model::{ClassKind, EdgeKind, LbPolicy, Node, NodeId, NodeKind, Pricing};
+use crate::model::{ClassKind, EdgeKind, LbPolicy, Node, NodeId, NodeKind, Pricing, StorageTier};
 use egui::{DragValue, RichText, Ui};
 use std::ops::RangeInclusive;
 
@@ -172,6 +173,28 @@ fn price_fields(ui: &mut Ui, node: &mut Node) {
         ui.label("$");
         number(ui, &mut node.monthly_fee_usd, 0.0..=MAX_MONEY);
         ui.label("/month");
+    });
+    ui.end_row();
+    ui.label("Transfer");
+    ui.horizontal(|ui| {
+        ui.label("$");
+        number(ui, &mut node.usd_per_gb, 0.0..=MAX_MONEY);
+        ui.label("/GB sent");
+    })
+    .response
+    .on_hover_text("CDN delivery or inter-region egress, billed on the workloads' response sizes.");
+    ui.end_row();
+    ui.label("Stored");
+    ui.horizontal(|ui| {
+        number(ui, &mut node.storage_gb, 0.0..=MAX_STORAGE_GB);
+        ui.label("GB");
+        egui::ComboBox::from_id_salt("storage-tier")
+            .selected_text(node.storage_tier.label())
+            .show_ui(ui, |ui| {
+                for tier in StorageTier::ALL {
+                    ui.selectable_value(&mut node.storage_tier, tier, tier.label());
+                }
+            });
     });
     ui.end_row();
 }

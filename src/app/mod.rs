@@ -6,6 +6,7 @@ mod about;
 mod browser;
 mod canvas;
 pub use canvas::CANVAS_ID;
+mod calibrate;
 mod dialogs;
 pub use dialogs::{suggested_file_name, FileAction, FilePicker, NativePicker, PathDialog, Picked};
 pub mod format;
@@ -72,6 +73,8 @@ pub enum Command {
     ExportTimeline,
     /// Zooms and pans the canvas so that every node is in view.
     FitView,
+    /// Replaces the document with a topology built in a dialog (From your measurements).
+    OpenTopology(Box<Topology>),
 }
 
 impl Command {
@@ -83,6 +86,7 @@ impl Command {
                 | Command::Open
                 | Command::OpenPath(_)
                 | Command::OpenPreset(_)
+                | Command::OpenTopology(_)
                 | Command::Quit
         )
     }
@@ -189,6 +193,8 @@ pub struct StaircaseApp {
     pub plan: Option<Result<crate::planner::Plan, String>>,
     /// The timeline window's settings and last run.
     pub timeline: panels::TimelineState,
+    /// The From your measurements dialog.
+    pub calibrate: calibrate::CalibrateDialog,
     background: Background,
     /// The window title last sent (sent again only when it changes).
     title: String,
@@ -236,6 +242,7 @@ impl StaircaseApp {
             },
             plan: None,
             timeline: panels::TimelineState::default(),
+            calibrate: calibrate::CalibrateDialog::default(),
             background: Background::default(),
             title: String::new(),
             sweeps_started_for: None,
@@ -403,6 +410,7 @@ impl StaircaseApp {
         match command {
             Command::New => self.replace_document(Topology::default(), None),
             Command::FitView => self.canvas.request_fit(),
+            Command::OpenTopology(topology) => self.replace_document(*topology, None),
             Command::Open => self.ask_path(FileAction::Open),
             Command::OpenPath(path) => self.open_path(&path),
             Command::OpenPreset(file) => match presets::find(file).map(|p| p.load()) {
@@ -634,7 +642,13 @@ impl StaircaseApp {
     }
 
     fn start_timeline(&mut self, ctx: &egui::Context) {
-        let scenario = self.timeline.scenario(&self.topology, self.report());
+        let scenario = match self.timeline.scenario(&self.topology, self.report()) {
+            Ok(scenario) => scenario,
+            Err(error) => {
+                self.timeline.result = Some(Err(error));
+                return;
+            }
+        };
         let topology = self.topology.clone();
         self.background.timeline.start(ctx, move |_| {
             crate::timeline::run(&topology, &scenario).map_err(|e| e.to_string())
@@ -1017,6 +1031,9 @@ impl StaircaseApp {
         recovery::restore_prompt(self, ctx);
         dialogs::path_dialog(self, ctx, &mut commands);
         self.browser.show(ctx, &mut commands);
+        if let Some(topology) = self.calibrate.show(ctx) {
+            commands.push(Command::OpenTopology(Box::new(topology)));
+        }
         panels::unsaved_prompt(self, ctx, &mut commands);
         commands
     }

@@ -54,6 +54,10 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 app.timeline.open = true;
                 ui.close();
             }
+            if ui.button("From your measurements…").clicked() {
+                app.calibrate.open = true;
+                ui.close();
+            }
         });
         ui.separator();
         ui.label(RichText::new(&app.topology.name).strong());
@@ -269,6 +273,15 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
                     .clamp_existing_to_range(false),
             )
             .on_hover_text("Peak over average: 3–5× for consumer traffic.");
+            ui.end_row();
+            ui.label("Response size");
+            ui.add(
+                DragValue::new(&mut workload.payload_kb)
+                    .range(0.0..=crate::model::checked::MAX_PAYLOAD_KB)
+                    .speed(1.0)
+                    .suffix(" KB"),
+            )
+            .on_hover_text("Average response, decimal KB: what per-GB transfer prices bill.");
             ui.end_row();
             ui.label("Client");
             egui::ComboBox::from_id_salt("workload-client")
@@ -763,6 +776,11 @@ pub struct TimelineState {
     pub autoscale: bool,
     pub target_utilization: f64,
     pub cold_start_s: f64,
+    /// Fewest and most instances the autoscaler may run (`max` 0: ten times the tier's count).
+    pub min_instances: u32,
+    pub max_instances: u32,
+    /// Step-policy bands `AT_PERCENT:CHANGE, …`; empty means target tracking.
+    pub step_policy: String,
     pub cache_flush: bool,
     pub cache_flush_hour: f64,
     /// Lose instances of the bottleneck tier at an hour.
@@ -785,6 +803,9 @@ impl Default for TimelineState {
             autoscale: true,
             target_utilization: 0.6,
             cold_start_s: 180.0,
+            min_instances: 1,
+            max_instances: 0,
+            step_policy: String::new(),
             cache_flush: false,
             cache_flush_hour: 12.0,
             instances_down: 0,
@@ -798,13 +819,14 @@ impl Default for TimelineState {
 
 impl TimelineState {
     /// The scenario these settings describe: a day, an optional spike, autoscaling of the
-    /// busiest tier that scales out, an optional cache flush on the first cache.
+    /// busiest tier that scales out, an optional cache flush on the first cache; an error
+    /// when the autoscaling settings do not make sense.
     pub fn scenario(
         &self,
         topology: &crate::model::Topology,
         report: Option<&crate::report::Report>,
-    ) -> crate::timeline::Scenario {
-        use crate::timeline::{Autoscale, Failure, FailureKind, Scenario, Spike};
+    ) -> Result<crate::timeline::Scenario, String> {
+        use crate::timeline::{AutoscaleSettings, Failure, FailureKind, Policy, Scenario, Spike};
         let mut scenario = Scenario {
             duration_s: self.hours * 3600.0,
             step_s: (self.hours * 3600.0 / 288.0).max(1.0),
@@ -819,15 +841,25 @@ impl TimelineState {
         }
         if self.autoscale {
             if let Some(node) = report.and_then(|r| crate::timeline::scalable_tier(topology, r)) {
-                scenario.autoscale.push(Autoscale {
-                    node: node.id,
+                let policy = if self.step_policy.trim().is_empty() {
+                    Policy::TargetTracking
+                } else {
+                    Policy::parse_steps(&self.step_policy)?
+                };
+                let settings = AutoscaleSettings {
+                    node: Some(node.id),
+                    min: Some(self.min_instances),
+                    max: Some(if self.max_instances == 0 {
+                        (node.instances * 10).max(10)
+                    } else {
+                        self.max_instances
+                    }),
                     target_utilization: self.target_utilization,
-                    policy: crate::timeline::Policy::TargetTracking,
-                    min: 1,
-                    max: (node.instances * 10).max(10),
+                    policy,
                     cold_start_s: self.cold_start_s,
                     cooldown_s: 300.0,
-                });
+                };
+                scenario.autoscale.extend(settings.resolve(topology)?);
             }
         }
         let bottleneck = report.and_then(|r| r.bottleneck.as_ref()).map(|b| b.id);
@@ -863,7 +895,7 @@ impl TimelineState {
                 });
             }
         }
-        scenario
+        Ok(scenario)
     }
 }
 
@@ -896,6 +928,16 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                     .on_hover_text("Target tracking: instances × utilization / target, after a cold start, 5 min cooldown.");
                 ui.add(egui::Slider::new(&mut state.target_utilization, 0.2..=0.95).text("target"));
                 ui.add(DragValue::new(&mut state.cold_start_s).range(0.0..=3600.0).suffix(" s cold start"));
+            });
+            ui.horizontal(|ui| {
+                ui.label("min");
+                ui.add(DragValue::new(&mut state.min_instances).range(1..=100_000));
+                ui.label("max");
+                ui.add(DragValue::new(&mut state.max_instances).range(0..=100_000))
+                    .on_hover_text("0: ten times the tier's instances.");
+                ui.label("step policy");
+                ui.add(egui::TextEdit::singleline(&mut state.step_policy).hint_text("90:5,75:3,30:0,0:-1").desired_width(180.0))
+                    .on_hover_text("Bands AT_PERCENT:CHANGE; the highest band the utilization reaches applies. Empty: target tracking.");
             });
             ui.horizontal(|ui| {
                 ui.label("Lose");
