@@ -46,39 +46,46 @@ pub fn load_multipliers(headroom: Option<f64>, count: usize) -> Vec<f64> {
     loads
 }
 
+/// The topology solved at one load multiplier, on the calling thread.
+pub fn load_point(
+    topology: &Topology,
+    params: &Params,
+    load: f64,
+) -> Result<SweepPoint, SolveError> {
+    let report = solve(
+        topology,
+        &Params {
+            load_multiplier: load,
+            parallel: false,
+            ..params.clone()
+        },
+    )?;
+    Ok(SweepPoint {
+        load,
+        offered_rps: report.offered_rps,
+        served_rps: report.served_rps,
+        dropped_rps: report.dropped_rps,
+        classes: report
+            .classes
+            .iter()
+            .map(|c| ClassPoint {
+                name: c.name.clone(),
+                p50_ms: c.latency_ms.p50,
+                p95_ms: c.latency_ms.p95,
+                p99_ms: c.latency_ms.p99,
+                mean_ms: c.latency_ms.mean,
+            })
+            .collect(),
+    })
+}
+
 /// Solves `topology` at each multiplier in `loads`, in parallel.
 pub fn load_sweep(
     topology: &Topology,
     params: &Params,
     loads: &[f64],
 ) -> Result<LoadSweep, SolveError> {
-    let solve_at = |load: f64| -> Result<SweepPoint, SolveError> {
-        let report = solve(
-            topology,
-            &Params {
-                load_multiplier: load,
-                parallel: false,
-                ..params.clone()
-            },
-        )?;
-        Ok(SweepPoint {
-            load,
-            offered_rps: report.offered_rps,
-            served_rps: report.served_rps,
-            dropped_rps: report.dropped_rps,
-            classes: report
-                .classes
-                .iter()
-                .map(|c| ClassPoint {
-                    name: c.name.clone(),
-                    p50_ms: c.latency_ms.p50,
-                    p95_ms: c.latency_ms.p95,
-                    p99_ms: c.latency_ms.p99,
-                    mean_ms: c.latency_ms.mean,
-                })
-                .collect(),
-        })
-    };
+    let solve_at = |load: f64| load_point(topology, params, load);
     #[cfg(feature = "parallel")]
     let points: Result<Vec<SweepPoint>, SolveError> = {
         use rayon::prelude::*;
@@ -110,37 +117,44 @@ pub struct InstancePoint {
     pub worst_p99_ms: Option<f64>,
 }
 
+/// The whole topology solved with `instances` instances of node `id`, on the calling thread.
+pub fn instance_point(
+    topology: &Topology,
+    id: crate::model::NodeId,
+    instances: u32,
+) -> Result<InstancePoint, SolveError> {
+    let mut variant = topology.clone();
+    if let Some(node) = variant.nodes.iter_mut().find(|n| n.id == id) {
+        node.instances = instances;
+    }
+    let report = solve(
+        &variant,
+        &Params {
+            parallel: false,
+            ..Params::default()
+        },
+    )?;
+    let stable = report.headroom.is_none_or(|h| h >= 1.0);
+    Ok(InstancePoint {
+        instances,
+        monthly_cost_usd: report.monthly_cost_usd,
+        worst_p99_ms: stable.then(|| {
+            report
+                .classes
+                .iter()
+                .map(|c| c.latency_ms.p99)
+                .fold(0.0, f64::max)
+        }),
+    })
+}
+
 /// Cost against p99 as the instance count of node `id` varies over `counts` (in parallel).
 pub fn instance_sweep(
     topology: &Topology,
     id: crate::model::NodeId,
     counts: &[u32],
 ) -> Result<Vec<InstancePoint>, SolveError> {
-    let solve_with = |instances: u32| -> Result<InstancePoint, SolveError> {
-        let mut variant = topology.clone();
-        if let Some(node) = variant.nodes.iter_mut().find(|n| n.id == id) {
-            node.instances = instances;
-        }
-        let report = solve(
-            &variant,
-            &Params {
-                parallel: false,
-                ..Params::default()
-            },
-        )?;
-        let stable = report.headroom.is_none_or(|h| h >= 1.0);
-        Ok(InstancePoint {
-            instances,
-            monthly_cost_usd: report.monthly_cost_usd,
-            worst_p99_ms: stable.then(|| {
-                report
-                    .classes
-                    .iter()
-                    .map(|c| c.latency_ms.p99)
-                    .fold(0.0, f64::max)
-            }),
-        })
-    };
+    let solve_with = |instances: u32| instance_point(topology, id, instances);
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;

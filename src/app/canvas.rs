@@ -373,6 +373,7 @@ impl Canvas {
         scaling: f32,
     ) -> Vec<Shape> {
         let pins = self.pins.borrow();
+        let styles = wire_styles(topology);
         let mut shapes = Vec::new();
         for (from, to) in &self.structure.1 {
             let ends = self
@@ -390,21 +391,8 @@ impl Canvas {
             let width = if selected { 4.0 } else { 2.0 } / scaling.max(0.25);
             let stroke = Stroke::new(width, if selected { theme::SELECTION } else { color });
             let points = bezier_points(start, end);
-            let kinds: Vec<&EdgeKind> = topology
-                .edges
-                .iter()
-                .filter(|e| e.from == *from && e.to == *to)
-                .map(|e| &e.kind)
-                .collect();
-            let asynchronous = topology
-                .edges
-                .iter()
-                .filter(|e| e.from == *from && e.to == *to)
-                .all(|e| e.classes == [ClassKind::Async])
-                || topology
-                    .node(*to)
-                    .is_some_and(|n| matches!(n.kind, NodeKind::Queue));
-            if kinds.iter().all(|k| matches!(k, EdgeKind::Retry(_))) {
+            let (retry, asynchronous) = styles.get(&(*from, *to)).copied().unwrap_or_default();
+            if retry {
                 shapes.extend(Shape::dotted_line(
                     &points,
                     stroke.color,
@@ -424,6 +412,24 @@ impl Canvas {
         }
         shapes
     }
+}
+
+/// How each wire is drawn, from all the edges between its two nodes (one pass over the
+/// edges): dotted when every edge is a retry, dashed when all carry only async work or the
+/// target is a queue.
+fn wire_styles(topology: &Topology) -> HashMap<(NodeId, NodeId), (bool, bool)> {
+    let mut styles: HashMap<(NodeId, NodeId), (bool, bool)> = HashMap::new();
+    for edge in &topology.edges {
+        let retry = matches!(edge.kind, EdgeKind::Retry(_));
+        let asynchronous = edge.classes == [ClassKind::Async]
+            || topology
+                .node(edge.to)
+                .is_some_and(|n| matches!(n.kind, NodeKind::Queue));
+        let style = styles.entry((edge.from, edge.to)).or_insert((true, true));
+        style.0 &= retry;
+        style.1 &= asynchronous;
+    }
+    styles
 }
 
 /// Pin size and wire curvature shared by snarl's (invisible, hit-tested) wires and ours.

@@ -41,6 +41,17 @@ impl Progress {
     }
 }
 
+/// Lowers the calling thread's scheduling priority (nice 10 on Linux), so that background
+/// work leaves the UI thread its core on a small machine. Elsewhere it does nothing.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; on Linux PRIO_PROCESS with id 0 applies
+    // to the calling thread. A failure leaves the priority as it was, which is harmless.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 /// A job that produces `T` in the background.
 pub struct Job<T> {
     running: Option<(Receiver<T>, Arc<Progress>, Instant)>,
@@ -70,6 +81,7 @@ impl<T: Send + 'static> Job<T> {
         let shared = progress.clone();
         let ctx = ctx.clone();
         let run = move || {
+            lower_priority();
             let result = work(&shared);
             if !shared.cancelled() {
                 // The receiver may be gone (replaced); then the result is simply dropped.

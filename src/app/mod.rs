@@ -339,7 +339,10 @@ impl StaircaseApp {
                 return;
             }
             let topology = self.topology.clone();
-            let params = self.params(true);
+            let params = Params {
+                parallel: false,
+                ..self.params(true)
+            };
             self.background.solve.start(ctx, move |_| {
                 let report = solve(&topology, &params).map_err(|e| e.to_string());
                 (topology, params.load_multiplier, report)
@@ -1099,15 +1102,27 @@ impl StaircaseApp {
     }
 }
 
-/// The load sweep and the instance sweep of the bottleneck tier, in chunks so that progress
-/// shows and a newer document can cancel them.
+/// The load sweep and the instance sweep of the bottleneck tier, one solve at a time on this
+/// (low-priority) thread, so that the UI keeps a core, progress shows and a newer document
+/// can cancel them.
 fn compute_sweeps(
     topology: Topology,
     report: Option<&Report>,
     progress: &jobs::Progress,
 ) -> Sweeps {
-    let headroom = report.and_then(|r| r.headroom);
-    let loads = load_multipliers(headroom, 24);
+    let serial = Params {
+        parallel: false,
+        ..Params::default()
+    };
+    let base = solve(
+        &topology,
+        &Params {
+            class_percentiles: false,
+            ..serial.clone()
+        },
+    );
+    let knee = base.as_ref().ok().and_then(|r| r.headroom);
+    let loads = load_multipliers(knee, 24);
     let bottleneck = report
         .and_then(|r| r.bottleneck.as_ref())
         .and_then(|b| topology.node(b.id))
@@ -1116,20 +1131,15 @@ fn compute_sweeps(
         .as_ref()
         .map(|(_, _, instances)| crate::sweep::instance_counts(*instances, 12))
         .unwrap_or_default();
-    const CHUNK: usize = 4;
-    progress.set_total((loads.len().div_ceil(CHUNK) + counts.len().div_ceil(CHUNK)) as u32);
+    progress.set_total((loads.len() + counts.len()) as u32);
     let mut points = Vec::new();
-    let mut knee = None;
-    let mut failed = false;
-    for chunk in loads.chunks(CHUNK) {
+    let mut failed = base.is_err();
+    for load in loads {
         if progress.cancelled() {
             break;
         }
-        match load_sweep(&topology, &Params::default(), chunk) {
-            Ok(sweep) => {
-                knee = sweep.knee;
-                points.extend(sweep.points);
-            }
+        match crate::sweep::load_point(&topology, &serial, load) {
+            Ok(point) => points.push(point),
             Err(_) => failed = true,
         }
         progress.step();
@@ -1137,12 +1147,12 @@ fn compute_sweeps(
     let load = (!failed).then_some(LoadSweep { points, knee });
     let mut instance_points = Vec::new();
     if let Some((id, _, _)) = &bottleneck {
-        for chunk in counts.chunks(CHUNK) {
+        for count in counts {
             if progress.cancelled() {
                 break;
             }
-            if let Ok(more) = crate::sweep::instance_sweep(&topology, *id, chunk) {
-                instance_points.extend(more);
+            if let Ok(point) = crate::sweep::instance_point(&topology, *id, count) {
+                instance_points.push(point);
             }
             progress.step();
         }
