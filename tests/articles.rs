@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{single_station, staircase};
+use common::{load_preset as load, single_station, solved, solved_at_average, staircase};
 use staircase::advisor::advise;
 use staircase::calibrate::{calibrate, Measurements};
 use staircase::model::{Edge, EdgeKind, Node, NodeKind, Rate, StorageTier, Topology};
@@ -14,25 +14,6 @@ use staircase::presets;
 use staircase::report::NodeReport;
 use staircase::timeline::{self, Autoscale, Policy, Scenario, Spike};
 use staircase::{solve, Params, Report};
-
-fn load(file: &str) -> Topology {
-    presets::find(file)
-        .unwrap_or_else(|| panic!("preset {file} is listed"))
-        .load()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn solved(topology: &Topology) -> Report {
-    solve(topology, &Params::default()).expect("solves")
-}
-
-fn solved_at_average(topology: &Topology) -> Report {
-    let params = Params {
-        at_peak: false,
-        ..Params::default()
-    };
-    solve(topology, &params).expect("solves")
-}
 
 fn node<'a>(report: &'a Report, name: &str) -> &'a NodeReport {
     report

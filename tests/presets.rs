@@ -3,31 +3,14 @@
 
 mod common;
 
-use common::{assert_all_finite, assert_conservation, assert_littles_law, single_station};
+use common::{
+    assert_all_finite, assert_conservation, assert_littles_law, load_preset as load,
+    single_station, solved, solved_at_average,
+};
 use staircase::advisor::advise;
 use staircase::model::{Edge, EdgeKind, Node, NodeKind, Rate, Topology, Workload};
 use staircase::presets::{self, PRESETS};
-use staircase::{solve, Params, Report};
-
-fn load(file: &str) -> Topology {
-    presets::find(file)
-        .unwrap_or_else(|| panic!("preset {file} is listed"))
-        .load()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn solved(topology: &Topology) -> Report {
-    solve(topology, &Params::default()).expect("solves")
-}
-
-/// The report at the workloads' average rate instead of their peak.
-fn solved_at_average(topology: &Topology) -> Report {
-    let params = Params {
-        at_peak: false,
-        ..Params::default()
-    };
-    solve(topology, &params).expect("solves")
-}
+use staircase::Report;
 
 fn node_named<'a>(report: &'a Report, name: &str) -> &'a staircase::report::NodeReport {
     report

@@ -6,25 +6,17 @@ use egui::{Event, Key, Modifiers, PointerButton, Pos2};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use staircase::app::selection::Selection;
-use staircase::app::{Command, FilePicker, Picked, StaircaseApp};
+use staircase::app::{Command, StaircaseApp};
 use staircase::model::{NodeId, Topology};
 use staircase::{document, presets};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-struct NoDialogs;
-
-impl FilePicker for NoDialogs {
-    fn open_file(&mut self) -> Picked {
-        Picked::Cancelled
-    }
-    fn save_file(&mut self, _suggested_name: &str) -> Picked {
-        Picked::Cancelled
-    }
-}
+#[path = "support/picker.rs"]
+mod picker;
 
 fn harness_of(topology: Topology, height: f32) -> Harness<'static, StaircaseApp> {
-    let app = StaircaseApp::new(topology, Box::new(NoDialogs));
+    let app = StaircaseApp::new(topology, Box::new(picker::FakePicker::default()));
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, height))
         .build_ui_state(|ui, app: &mut StaircaseApp| app.frame(ui), app);

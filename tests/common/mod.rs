@@ -106,3 +106,25 @@ pub fn staircase(args: &[&str]) -> (i32, String, String) {
 pub fn preset_path(name: &str) -> String {
     format!("{}/presets/{name}", env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A built-in preset by file name, loaded (the test fails with the loader's message if not).
+pub fn load_preset(file: &str) -> staircase::model::Topology {
+    staircase::presets::find(file)
+        .unwrap_or_else(|| panic!("preset {file} is listed"))
+        .load()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The report at the workloads' peak rate (the default parameters).
+pub fn solved(topology: &staircase::model::Topology) -> Report {
+    staircase::solve(topology, &staircase::Params::default()).expect("solves")
+}
+
+/// The report at the workloads' average rate instead of their peak.
+pub fn solved_at_average(topology: &staircase::model::Topology) -> Report {
+    let params = staircase::Params {
+        at_peak: false,
+        ..staircase::Params::default()
+    };
+    staircase::solve(topology, &params).expect("solves")
+}
