@@ -4,7 +4,7 @@
 use crate::model::{Invalid, Topology};
 use ron::extensions::Extensions;
 use std::fmt;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Largest file accepted, in bytes.
@@ -31,7 +31,7 @@ pub enum DocumentError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: the file is {bytes} bytes; at most {MAX_FILE_BYTES} are accepted")]
+    #[error("{path}: the file is at least {bytes} bytes; at most {MAX_FILE_BYTES} are accepted")]
     TooLarge { path: String, bytes: u64 },
     #[error("{path}:{location}: {message}")]
     Parse {
@@ -52,6 +52,25 @@ pub enum DocumentError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// Parses and validates a topology from the raw bytes of a file: a UTF-8 byte-order mark is
+/// skipped, and bytes that are not UTF-8 are an error at their line and column.
+pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<Topology, DocumentError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        // Everything before the bad byte is valid UTF-8.
+        let before = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
+        DocumentError::Parse {
+            path: path.to_string(),
+            location: location_at(&before, before.len()),
+            message: format!(
+                "byte 0x{:02X} is not UTF-8 text (save the file as UTF-8)",
+                bytes[error.valid_up_to()]
+            ),
+        }
+    })?;
+    parse(text, path)
 }
 
 /// Parses and validates a topology from `text`; `path` names the source in error messages.
@@ -79,11 +98,15 @@ pub fn parse(text: &str, path: &str) -> Result<Topology, DocumentError> {
 
 /// Finds the first occurrence of `needle` in `text` as a 1-based line and column.
 fn locate(text: &str, needle: &str) -> Option<Location> {
-    let offset = text.find(needle)?;
+    text.find(needle).map(|offset| location_at(text, offset))
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn location_at(text: &str, offset: usize) -> Location {
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Some(Location { line, column })
+    Location { line, column }
 }
 
 /// Reads, parses and validates the topology in `path`.
@@ -93,12 +116,20 @@ pub fn load(path: &Path) -> Result<Topology, DocumentError> {
         path: label.clone(),
         source,
     };
-    let bytes = std::fs::metadata(path).map_err(read_error)?.len();
-    if bytes > MAX_FILE_BYTES {
-        return Err(DocumentError::TooLarge { path: label, bytes });
+    // Read through a limit, not by the length the metadata reports: a device or a pipe
+    // (`/dev/zero`) reports 0 and never ends.
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(DocumentError::TooLarge {
+            path: label,
+            bytes: bytes.len() as u64,
+        });
     }
-    let text = std::fs::read_to_string(path).map_err(read_error)?;
-    parse(&text, &label)
+    parse_bytes(&bytes, &label)
 }
 
 /// The file text of `topology`: sorted, pretty, identical for identical models.

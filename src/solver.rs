@@ -259,6 +259,16 @@ pub fn solve_with(
                 node.id, node.name
             ));
         }
+        // A node passes on at most what arrives; what it does not serve or hold is dropped
+        // (summing the pools' shares can round a hair past the arrivals).
+        let arrival = figure(result.arrival);
+        let throughput = figure(result.throughput.min(arrival));
+        let backlog_growth = figure(result.backlog.min(arrival - throughput));
+        let dropped = if result.dropped > 0.0 {
+            figure(arrival - throughput - backlog_growth)
+        } else {
+            0.0
+        };
         node_reports.push(NodeReport {
             id: node.id,
             name: node.name.clone(),
@@ -266,17 +276,17 @@ pub fn solve_with(
             tier: node.tier().to_string(),
             instances: node.instances,
             servers: result.servers,
-            arrival_rps: result.arrival,
-            throughput_rps: result.throughput,
-            dropped_rps: result.dropped,
-            backlog_growth_rps: result.backlog,
-            utilization: result.utilization,
-            offered_utilization: result.offered_utilization,
-            queue_len: result.queue_len + shown[v].queue_delta,
-            in_system: result.in_system + shown[v].queue_delta,
-            connection_wait_ms: shown[v].connection_wait * 1000.0,
+            arrival_rps: arrival,
+            throughput_rps: throughput,
+            dropped_rps: dropped,
+            backlog_growth_rps: backlog_growth,
+            utilization: figure(result.utilization.min(1.0)),
+            offered_utilization: figure(result.offered_utilization),
+            queue_len: figure(result.queue_len + shown[v].queue_delta),
+            in_system: figure(result.in_system + shown[v].queue_delta),
+            connection_wait_ms: figure(shown[v].connection_wait * 1000.0),
             latency_ms: shown[v].latency.unwrap_or(result.latency).scaled(1000.0),
-            monthly_cost_usd: cost,
+            monthly_cost_usd: figure(cost),
             status: result.status,
         });
     }
@@ -299,20 +309,30 @@ pub fn solve_with(
             name: format!("{}/{}", class.workload, class.kind.label()),
             workload: class.workload.clone(),
             class: class.kind,
-            offered_rps: class.rate,
-            served_rps: class.rate * result.completion,
+            offered_rps: figure(class.rate),
+            served_rps: figure(class.rate * result.completion.min(1.0)),
             latency_ms: result.latency.scaled(1000.0),
         })
         .collect();
-    let offered: f64 = compiled.classes.iter().map(|c| c.rate).sum();
-    let served: f64 = classes.iter().map(|c| c.served_rps).sum();
-    let dropped: f64 = compiled
-        .classes
-        .iter()
-        .zip(&class_results)
-        .map(|(c, r)| c.rate * (1.0 - r.completion_without_backlog))
-        .sum();
-    let backlog = (offered - served - dropped).max(0.0);
+    // Sums start from +0 (an empty float sum is −0) and every total is clamped at zero.
+    let offered = figure(compiled.classes.iter().map(|c| c.rate).sum::<f64>());
+    let served = figure(
+        classes
+            .iter()
+            .map(|c| c.served_rps)
+            .sum::<f64>()
+            .min(offered),
+    );
+    let dropped = figure(
+        compiled
+            .classes
+            .iter()
+            .zip(&class_results)
+            .map(|(c, r)| c.rate * (1.0 - r.completion_without_backlog.min(1.0)))
+            .sum::<f64>()
+            .min(offered - served),
+    );
+    let backlog = figure(offered - served - dropped);
 
     // Bottleneck: the highest offered utilization under linear scaling of the load, among the
     // nodes on a synchronous path (a client waits for them). Nodes reached only behind a queue
@@ -321,7 +341,12 @@ pub fn solve_with(
     let pick = |sync: bool| -> Option<(usize, f64)> {
         let mut best: Option<(usize, f64)> = None;
         for (v, result) in node_results.iter().enumerate() {
-            if synchronous[v] == sync && result.saturation > best.map_or(0.0, |(_, u)| u) {
+            // A load so small that 1/saturation overflows names no bottleneck: its headroom
+            // would be infinite.
+            if synchronous[v] == sync
+                && result.saturation > best.map_or(0.0, |(_, u)| u)
+                && (1.0 / result.saturation).is_finite()
+            {
                 best = Some((v, result.saturation));
             }
         }
@@ -361,7 +386,7 @@ pub fn solve_with(
             monthly_cost_usd,
         })
         .collect::<Vec<_>>();
-    let monthly_cost_usd = tiers.iter().map(|t| t.monthly_cost_usd).sum();
+    let monthly_cost_usd = figure(tiers.iter().map(|t| t.monthly_cost_usd).sum::<f64>());
     Ok(Report {
         load_multiplier: params.load_multiplier,
         at_peak: params.at_peak,
@@ -379,6 +404,16 @@ pub fn solve_with(
         tiers,
         warnings,
     })
+}
+
+/// A figure for the report: a negative value or −0 left by rounding becomes +0 (NaN is kept,
+/// so that the invariant checks see it).
+fn figure(value: f64) -> f64 {
+    if value > 0.0 || value.is_nan() {
+        value
+    } else {
+        0.0
+    }
 }
 
 /// When the app servers and workers wired straight to a database could hold more connections
@@ -1117,12 +1152,13 @@ struct NodeResult {
 }
 
 impl Latency {
+    /// In other units (seconds to milliseconds), each figure at least +0.
     fn scaled(self, factor: f64) -> Latency {
         Latency {
-            mean: self.mean * factor,
-            p50: self.p50 * factor,
-            p95: self.p95 * factor,
-            p99: self.p99 * factor,
+            mean: figure(self.mean * factor),
+            p50: figure(self.p50 * factor),
+            p95: figure(self.p95 * factor),
+            p99: figure(self.p99 * factor),
         }
     }
 }
@@ -1706,32 +1742,24 @@ fn class_result(
     let passes = if cyclic { 10_000 } else { 1 };
     let start = compiled.classes[k].client;
 
-    // Exact mean, completion probabilities and the smallest constant delay (shift) of any path,
-    // all by the same recursion over the nodes the class can reach.
+    // Exact mean and the smallest constant delay (shift) of any path, by the same recursion
+    // over the nodes the class can reach (completion: [`completion_probabilities`]).
     let mut mean = vec![0.0; node_count];
     let mut shift = vec![0.0f64; node_count];
-    let mut completion = vec![1.0f64; node_count];
-    let mut no_drop = vec![1.0f64; node_count];
     for _ in 0..passes {
         let mut change: f64 = 0.0;
         for &v in &order {
             let node = &compiled.nodes[v];
             let mut m = results[v].class_mean[k];
             let mut own_shift = node.base + constant_service(node, k);
-            let mut c = flows.served_ratio[v];
-            let mut d = 1.0 - flows.drop_ratio[v];
             let mut route_mean = 0.0;
             let mut route_shift = if node.finish[k] > 0.0 {
                 0.0
             } else {
                 f64::INFINITY
             };
-            let mut route_c = node.finish[k];
-            let mut route_d = node.finish[k];
             if node.detaches {
                 route_shift = 0.0;
-                route_c = 1.0;
-                route_d = 1.0;
             } else {
                 for edge in &compiled.out_edges[v] {
                     let f = edge.served_factor(k);
@@ -1742,13 +1770,9 @@ fn class_result(
                     if edge.is_call {
                         m += f * (edge.rtt + mean[edge.to]);
                         own_shift += f * hop_shift;
-                        c *= completion[edge.to].powi(edge.count as i32);
-                        d *= no_drop[edge.to].powi(edge.count as i32);
                     } else {
                         route_mean += f * (edge.rtt + mean[edge.to]);
                         route_shift = route_shift.min(hop_shift);
-                        route_c += f * completion[edge.to];
-                        route_d += f * no_drop[edge.to];
                     }
                 }
             }
@@ -1761,8 +1785,6 @@ fn class_result(
                 change.max((own_shift + route_shift - shift[v]).abs() / new_mean.abs().max(1e-300));
             mean[v] = new_mean;
             shift[v] = own_shift + route_shift;
-            completion[v] = c * route_c;
-            no_drop[v] = d * route_d;
         }
         if change < 1e-13 {
             break;
@@ -1803,11 +1825,133 @@ fn class_result(
             p99: mean_latency,
         }
     };
+    let (completion, completion_without_backlog) = completion_probabilities(compiled, flows, k);
     ClassResult {
         latency,
-        completion: completion[start],
-        completion_without_backlog: no_drop[start],
+        completion,
+        completion_without_backlog,
     }
+}
+
+/// Most Gauss–Seidel passes over a class's nodes for its completion probabilities on a
+/// cyclic graph (each pass is linear in the edges; loops of gain below 1 settle long before).
+const MAX_COMPLETION_PASSES: usize = 2_000;
+
+/// Probability that a request of class `k` completes (is served end to end, counting the
+/// retries of its drops that succeed later), and that it is not dropped for good (it
+/// completes or waits in a growing backlog), from its client.
+///
+/// At node v with served share s, dropped share d and retry edges of fractions f_e:
+/// c_v = s·Π_calls c_t^n·(finish + Σ_routes f·c_t) + d·Σ_retries f_e·c_{t_e}, and the same
+/// with 1 − d (not dropped) in place of s for the second figure. A retry back into v itself
+/// is solved in closed form: c_v = rest/(1 − d·f_self). Other loops are iterated from 0
+/// upwards, so an unfinished iteration can only under-count (never serve more than offered).
+fn completion_probabilities(compiled: &Compiled, flows: &Flows, k: usize) -> (f64, f64) {
+    let (order, cyclic) = completion_order(compiled, flows, k);
+    let node_count = compiled.nodes.len();
+    let start = if cyclic { 0.0 } else { 1.0 };
+    let mut completion = vec![start; node_count];
+    let mut no_drop = vec![start; node_count];
+    let passes = if cyclic { MAX_COMPLETION_PASSES } else { 1 };
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in &order {
+            let node = &compiled.nodes[v];
+            let served = flows.served_ratio[v];
+            let dropped = flows.drop_ratio[v];
+            let (mut calls_c, mut calls_d) = (1.0, 1.0);
+            let (mut route_c, mut route_d) = if node.detaches {
+                (1.0, 1.0)
+            } else {
+                (node.finish[k], node.finish[k])
+            };
+            let (mut retry_c, mut retry_d, mut retry_self) = (0.0, 0.0, 0.0);
+            for edge in &compiled.out_edges[v] {
+                let f = edge.factors[k];
+                if f <= 0.0 {
+                    continue;
+                }
+                match edge.source {
+                    Source::Dropped if edge.to == v => retry_self += f,
+                    Source::Dropped => {
+                        retry_c += f * completion[edge.to];
+                        retry_d += f * no_drop[edge.to];
+                    }
+                    Source::Served if node.detaches => {}
+                    Source::Served if edge.is_call => {
+                        calls_c *= completion[edge.to].powi(edge.count as i32);
+                        calls_d *= no_drop[edge.to].powi(edge.count as i32);
+                    }
+                    Source::Served => {
+                        route_c += f * completion[edge.to];
+                        route_d += f * no_drop[edge.to];
+                    }
+                }
+            }
+            let solve = |first_try: f64, retried: f64| -> f64 {
+                let rest = first_try + dropped * retried;
+                let looped = dropped * retry_self;
+                let value = if looped < 1.0 {
+                    rest / (1.0 - looped)
+                } else if rest > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                };
+                value.clamp(0.0, 1.0)
+            };
+            let c = solve(served * calls_c * route_c, retry_c);
+            let d = solve((1.0 - dropped) * calls_d * route_d, retry_d);
+            change = change
+                .max((c - completion[v]).abs())
+                .max((d - no_drop[v]).abs());
+            completion[v] = c;
+            no_drop[v] = d;
+        }
+        if change < 1e-14 {
+            break;
+        }
+    }
+    let client = compiled.classes[k].client;
+    (completion[client], no_drop[client])
+}
+
+/// The nodes a request of class `k` can reach from its client, along routes and calls (not
+/// past a queue) and along the retries of nodes that drop, in post-order (on acyclic graphs
+/// every node after the nodes it sends to), and whether any loop was found.
+fn completion_order(compiled: &Compiled, flows: &Flows, k: usize) -> (Vec<usize>, bool) {
+    let start = compiled.classes[k].client;
+    let mut state = vec![0u8; compiled.nodes.len()]; // 0 new, 1 on stack, 2 done
+    let mut order = Vec::new();
+    let mut cyclic = false;
+    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+    state[start] = 1;
+    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+        let edges = &compiled.out_edges[v];
+        if *next < edges.len() {
+            let edge = &edges[*next];
+            *next += 1;
+            let followed = match edge.source {
+                Source::Dropped => flows.drop_ratio[v] > 0.0 && edge.to != v,
+                Source::Served => !compiled.nodes[v].detaches,
+            };
+            if followed && edge.factors[k] > 0.0 {
+                match state[edge.to] {
+                    0 => {
+                        state[edge.to] = 1;
+                        stack.push((edge.to, 0));
+                    }
+                    1 => cyclic = true,
+                    _ => {}
+                }
+            }
+        } else {
+            state[v] = 2;
+            order.push(v);
+            stack.pop();
+        }
+    }
+    (order, cyclic)
 }
 
 /// Most point masses tracked per class; beyond that they are left in the smoothed part.
