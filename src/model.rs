@@ -587,10 +587,16 @@ impl Edge {
     }
 }
 
+/// Largest canvas coordinate accepted, in points either way from the origin (the canvas and
+/// its wire drawing need finite positions; this is far beyond any drawing).
+pub const MAX_COORDINATE: f32 = 1e7;
+
 /// A canvas position.
 #[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Position {
+    #[serde(deserialize_with = "checked::coordinate")]
     pub x: f32,
+    #[serde(deserialize_with = "checked::coordinate")]
     pub y: f32,
 }
 
@@ -602,11 +608,45 @@ pub struct Invalid {
     pub item: String,
     /// What was expected.
     pub message: String,
-    /// Text to look for in the source file to point at the item.
-    pub anchor: Option<String>,
+    /// Where the item stands in the document, for pointing at it in the source file.
+    pub anchor: Option<Anchor>,
 }
 
-fn invalid(item: impl Into<String>, message: impl Into<String>, anchor: Option<String>) -> Invalid {
+/// An item of a topology by its place in the document (list positions in file order, as
+/// parsed, before any sorting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// A top-level field, e.g. `version`.
+    Field(&'static str),
+    /// The n-th entry of a top-level list (`nodes`, `edges`, `workloads`, `regions`).
+    Entry(&'static str, usize),
+    /// The n-th entry of `settings.region_rtt_ms`.
+    RegionLink(usize),
+}
+
+/// `text` as it may be echoed in a message: quoted, with control characters, quotes and
+/// backslashes escaped, and cut to [`ECHO_CHARS`] characters (a name can be a megabyte).
+pub fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for (count, ch) in text.chars().enumerate() {
+        if count == ECHO_CHARS {
+            out.push('…');
+            break;
+        }
+        if ch.is_control() || ch == '"' || ch == '\\' {
+            out.extend(ch.escape_default());
+        } else {
+            out.push(ch);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Most characters of user text echoed in a message.
+pub const ECHO_CHARS: usize = 60;
+
+fn invalid(item: impl Into<String>, message: impl Into<String>, anchor: Option<Anchor>) -> Invalid {
     Invalid {
         item: item.into(),
         message: message.into(),
@@ -670,7 +710,7 @@ impl Topology {
                     "this file is format version {}, but this build reads up to {FORMAT_VERSION}",
                     self.version
                 ),
-                Some("version".into()),
+                Some(Anchor::Field("version")),
             ));
         }
         if self.nodes.len() > MAX_NODES {
@@ -694,24 +734,42 @@ impl Topology {
             ));
         }
         let region_names: BTreeSet<&str> = self.regions.iter().map(|r| r.name.as_str()).collect();
-        for region in &self.regions {
+        for (index, region) in self.regions.iter().enumerate() {
             checked::in_range("latitude", region.lat, -90.0, 90.0)
                 .and_then(|_| checked::in_range("longitude", region.lon, -180.0, 180.0))
-                .map_err(|m| invalid(format!("region \"{}\"", region.name), m, None))?;
+                .map_err(|m| {
+                    invalid(
+                        format!("region {}", quoted(&region.name)),
+                        m,
+                        Some(Anchor::Entry("regions", index)),
+                    )
+                })?;
+        }
+        for (id, position) in &self.layout {
+            checked::coordinate_in_range(position.x)
+                .and_then(|_| checked::coordinate_in_range(position.y))
+                .map_err(|m| {
+                    invalid(
+                        format!("layout of node {id}"),
+                        m,
+                        Some(Anchor::Field("layout")),
+                    )
+                })?;
         }
         let known_region = |name: &str| name.is_empty() || region_names.contains(name);
-        for link in &self.settings.region_rtt_ms {
+        for (index, link) in self.settings.region_rtt_ms.iter().enumerate() {
+            let anchor = Some(Anchor::RegionLink(index));
             for end in [&link.a, &link.b] {
                 if !known_region(end) {
                     return Err(invalid(
                         "settings.region_rtt_ms",
-                        format!("unknown region \"{end}\""),
-                        Some(format!("\"{end}\"")),
+                        format!("unknown region {}", quoted(end)),
+                        anchor,
                     ));
                 }
             }
             checked::in_range("rtt_ms", link.rtt_ms, 0.0, 1e6)
-                .map_err(|m| invalid("settings.region_rtt_ms", m, None))?;
+                .map_err(|m| invalid("settings.region_rtt_ms", m, anchor))?;
         }
         let settings = &self.settings;
         checked::in_range("fiber_km_per_ms", settings.fiber_km_per_ms, 1.0, 300.0)
@@ -722,13 +780,13 @@ impl Topology {
             .and_then(|_| {
                 checked::in_range("overload_horizon_s", settings.overload_horizon_s, 0.0, 1e6)
             })
-            .map_err(|m| invalid("settings", m, None))?;
+            .map_err(|m| invalid("settings", m, Some(Anchor::Field("settings"))))?;
 
         // Item names are only formatted when something is wrong: this runs on every solve.
-        let node_item = |node: &Node| format!("node {} \"{}\"", node.id, node.name);
-        let node_anchor = |node: &Node| Some(format!("id: {},", node.id));
+        let node_item = |node: &Node| format!("node {} {}", node.id, quoted(&node.name));
         let mut ids: HashMap<NodeId, &Node> = HashMap::with_capacity(self.nodes.len());
-        for node in &self.nodes {
+        for (index, node) in self.nodes.iter().enumerate() {
+            let node_anchor = |_: &Node| Some(Anchor::Entry("nodes", index));
             if ids.insert(node.id, node).is_some() {
                 return Err(invalid(
                     node_item(node),
@@ -739,15 +797,15 @@ impl Topology {
             if !known_region(&node.region) {
                 return Err(invalid(
                     node_item(node),
-                    format!("unknown region \"{}\"", node.region),
+                    format!("unknown region {}", quoted(&node.region)),
                     node_anchor(node),
                 ));
             }
             node_ranges(node).map_err(|m| invalid(node_item(node), m, node_anchor(node)))?;
         }
-        for edge in &self.edges {
+        for (index, edge) in self.edges.iter().enumerate() {
             let item = || format!("edge {} → {}", edge.from, edge.to);
-            let anchor = || Some(format!("from: {},", edge.from));
+            let anchor = || Some(Anchor::Entry("edges", index));
             for end in [edge.from, edge.to] {
                 if !ids.contains_key(&end) {
                     return Err(invalid(
@@ -775,9 +833,9 @@ impl Topology {
                 .map_err(|m| invalid(item(), m, anchor()))?;
         }
         let mut workload_names = BTreeSet::new();
-        for workload in &self.workloads {
-            let item = format!("workload \"{}\"", workload.name);
-            let anchor = Some(format!("\"{}\"", workload.name));
+        for (index, workload) in self.workloads.iter().enumerate() {
+            let item = format!("workload {}", quoted(&workload.name));
+            let anchor = Some(Anchor::Entry("workloads", index));
             if !workload_names.insert(workload.name.as_str()) {
                 return Err(invalid(item, "another workload has this name", anchor));
             }
@@ -801,7 +859,7 @@ impl Topology {
             if !known_region(&workload.region) {
                 return Err(invalid(
                     item,
-                    format!("unknown region \"{}\"", workload.region),
+                    format!("unknown region {}", quoted(&workload.region)),
                     anchor,
                 ));
             }
@@ -1010,6 +1068,30 @@ pub mod checked {
     whole_field!(connections, "connections", 1.0, 1e6);
     whole_field!(shards, "shards", 1.0, 100_000.0);
     whole_field!(calls, "call count", 1.0, 1000.0);
+
+    /// `Ok` when `value` is a finite canvas coordinate within ±[`super::MAX_COORDINATE`].
+    pub fn coordinate_in_range(value: f32) -> Result<(), String> {
+        let limit = super::MAX_COORDINATE;
+        if value.is_finite() && value.abs() <= limit {
+            Ok(())
+        } else {
+            Err(format!(
+                "a layout position must be a number from -{limit} to {limit}, found {value}"
+            ))
+        }
+    }
+
+    pub fn coordinate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        // Checked before narrowing: 1e39 would become an infinite f32.
+        if !(value.is_finite() && value.abs() <= f64::from(super::MAX_COORDINATE)) {
+            return Err(D::Error::custom(format!(
+                "a layout position must be a number from -{0} to {0}, found {value}",
+                super::MAX_COORDINATE
+            )));
+        }
+        Ok(value as f32)
+    }
 
     pub fn optional_capacity<'de, D: Deserializer<'de>>(
         deserializer: D,
