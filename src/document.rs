@@ -122,14 +122,16 @@ pub fn parse(text: &str, path: &str) -> Result<Topology, DocumentError> {
 /// Where `anchor` stands in `text` (a document that parsed), as a line and column.
 fn locate_anchor(text: &str, anchor: Anchor) -> Option<Location> {
     let spans = Spans::of(text);
+    let entry = |list: &str, index: usize| spans.entries.get(list)?.get(index).copied();
     let offset = match anchor {
-        Anchor::Field(name) => spans.fields.get(name).copied(),
-        Anchor::Entry(list, index) => spans.entries.get(list)?.get(index).copied(),
-        Anchor::RegionLink(index) => spans
-            .entries
-            .get("settings.region_rtt_ms")?
-            .get(index)
-            .copied(),
+        Anchor::Version => spans.fields.get("version").copied(),
+        Anchor::Settings => spans.fields.get("settings").copied(),
+        Anchor::Layout => spans.fields.get("layout").copied(),
+        Anchor::Node(index) => entry("nodes", index),
+        Anchor::Edge(index) => entry("edges", index),
+        Anchor::Workload(index) => entry("workloads", index),
+        Anchor::Region(index) => entry("regions", index),
+        Anchor::RegionLink(index) => entry("settings.region_rtt_ms", index),
     }?;
     Some(location_at(text, offset))
 }
@@ -481,12 +483,12 @@ mod tests {
     fn anchors_point_at_their_entries_past_strings_and_comments() {
         let text = "Topology(\n  description: \"nodes: [(from: 1,\", // edges: [\n  nodes: [\n    (id: 7, name: \"x)]\"), /* ( */ (id: 1_000),\n  ],\n  settings: (region_rtt_ms: [ (a: r#\"\"]\"#, b: \"y\"), (a: 'x', b: \"z\") ]),\n  edges: [(from: 0b101, to: -0)],\n)";
         let at = |anchor| locate_anchor(text, anchor).map(|l| (l.line, l.column));
-        assert_eq!(at(Anchor::Entry("nodes", 0)), Some((4, 5)));
-        assert_eq!(at(Anchor::Entry("nodes", 1)), Some((4, 35)));
-        assert_eq!(at(Anchor::Entry("nodes", 2)), None);
+        assert_eq!(at(Anchor::Node(0)), Some((4, 5)));
+        assert_eq!(at(Anchor::Node(1)), Some((4, 35)));
+        assert_eq!(at(Anchor::Node(2)), None);
         assert_eq!(at(Anchor::RegionLink(1)), Some((6, 53)));
-        assert_eq!(at(Anchor::Entry("edges", 0)), Some((7, 11)));
-        assert_eq!(at(Anchor::Field("settings")), Some((6, 3)));
+        assert_eq!(at(Anchor::Edge(0)), Some((7, 11)));
+        assert_eq!(at(Anchor::Settings), Some((6, 3)));
     }
 
     #[test]

@@ -616,10 +616,20 @@ pub struct Invalid {
 /// parsed, before any sorting).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Anchor {
-    /// A top-level field, e.g. `version`.
-    Field(&'static str),
-    /// The n-th entry of a top-level list (`nodes`, `edges`, `workloads`, `regions`).
-    Entry(&'static str, usize),
+    /// The top-level `version` field.
+    Version,
+    /// The top-level `settings` field.
+    Settings,
+    /// The top-level `layout` field.
+    Layout,
+    /// The n-th entry of `nodes`.
+    Node(usize),
+    /// The n-th entry of `edges`.
+    Edge(usize),
+    /// The n-th entry of `workloads`.
+    Workload(usize),
+    /// The n-th entry of `regions`.
+    Region(usize),
     /// The n-th entry of `settings.region_rtt_ms`.
     RegionLink(usize),
 }
@@ -710,7 +720,7 @@ impl Topology {
                     "this file is format version {}, but this build reads up to {FORMAT_VERSION}",
                     self.version
                 ),
-                Some(Anchor::Field("version")),
+                Some(Anchor::Version),
             ));
         }
         if self.nodes.len() > MAX_NODES {
@@ -741,20 +751,14 @@ impl Topology {
                     invalid(
                         format!("region {}", quoted(&region.name)),
                         m,
-                        Some(Anchor::Entry("regions", index)),
+                        Some(Anchor::Region(index)),
                     )
                 })?;
         }
         for (id, position) in &self.layout {
             checked::coordinate_in_range(position.x)
                 .and_then(|_| checked::coordinate_in_range(position.y))
-                .map_err(|m| {
-                    invalid(
-                        format!("layout of node {id}"),
-                        m,
-                        Some(Anchor::Field("layout")),
-                    )
-                })?;
+                .map_err(|m| invalid(format!("layout of node {id}"), m, Some(Anchor::Layout)))?;
         }
         let known_region = |name: &str| name.is_empty() || region_names.contains(name);
         for (index, link) in self.settings.region_rtt_ms.iter().enumerate() {
@@ -780,13 +784,13 @@ impl Topology {
             .and_then(|_| {
                 checked::in_range("overload_horizon_s", settings.overload_horizon_s, 0.0, 1e6)
             })
-            .map_err(|m| invalid("settings", m, Some(Anchor::Field("settings"))))?;
+            .map_err(|m| invalid("settings", m, Some(Anchor::Settings)))?;
 
         // Item names are only formatted when something is wrong: this runs on every solve.
         let node_item = |node: &Node| format!("node {} {}", node.id, quoted(&node.name));
         let mut ids: HashMap<NodeId, &Node> = HashMap::with_capacity(self.nodes.len());
         for (index, node) in self.nodes.iter().enumerate() {
-            let node_anchor = |_: &Node| Some(Anchor::Entry("nodes", index));
+            let node_anchor = |_: &Node| Some(Anchor::Node(index));
             if ids.insert(node.id, node).is_some() {
                 return Err(invalid(
                     node_item(node),
@@ -805,7 +809,7 @@ impl Topology {
         }
         for (index, edge) in self.edges.iter().enumerate() {
             let item = || format!("edge {} → {}", edge.from, edge.to);
-            let anchor = || Some(Anchor::Entry("edges", index));
+            let anchor = || Some(Anchor::Edge(index));
             for end in [edge.from, edge.to] {
                 if !ids.contains_key(&end) {
                     return Err(invalid(
@@ -835,7 +839,7 @@ impl Topology {
         let mut workload_names = BTreeSet::new();
         for (index, workload) in self.workloads.iter().enumerate() {
             let item = format!("workload {}", quoted(&workload.name));
-            let anchor = Some(Anchor::Entry("workloads", index));
+            let anchor = Some(Anchor::Workload(index));
             if !workload_names.insert(workload.name.as_str()) {
                 return Err(invalid(item, "another workload has this name", anchor));
             }
@@ -873,7 +877,7 @@ impl Topology {
                 .and_then(|_| checked::in_range("read", workload.read, 0.0, 1.0))
                 .and_then(|_| checked::in_range("write", workload.write, 0.0, 1.0))
                 .and_then(|_| checked::in_range("async", workload.background, 0.0, 1.0))
-                .map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
+                .map_err(|m| invalid(item.clone(), m, anchor))?;
             let sum = workload.read + workload.write + workload.background;
             if (sum - 1.0).abs() > 1e-6 {
                 return Err(invalid(
