@@ -80,18 +80,60 @@ pub fn idle_weight_ratio(servers: u64, load: f64) -> f64 {
     ratio
 }
 
+/// A logarithm held as k·L + rest, for a whole k and the log ratio L of a geometric sum: two
+/// such logs of long sums differ by (k₁ − k₂)·L + (rest₁ − rest₂) without the rounding of
+/// two numbers near 10⁶·L.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SplitLog {
+    powers: f64,
+    rest: f64,
+}
+
+impl SplitLog {
+    /// L^powers alone (ln ρ^i = i·L).
+    fn power(powers: u64) -> SplitLog {
+        SplitLog {
+            powers: powers as f64,
+            rest: 0.0,
+        }
+    }
+
+    fn value(self, log_ratio: f64) -> f64 {
+        if self.powers == 0.0 {
+            self.rest
+        } else {
+            self.powers * log_ratio + self.rest
+        }
+    }
+
+    /// e^{self − other}.
+    fn ratio_to(self, other: SplitLog, log_ratio: f64) -> f64 {
+        let powers = self.powers - other.powers;
+        let from_powers = if powers == 0.0 {
+            0.0
+        } else {
+            powers * log_ratio
+        };
+        (from_powers + (self.rest - other.rest)).exp()
+    }
+}
+
 /// ln Σ_{i<m} e^{i·L}: the log of a geometric sum of m terms of ratio e^L, without overflow
 /// for long sums that grow and without cancellation near ratio 1 (−∞ for m = 0).
-fn log_geometric_sum(terms: u64, log_ratio: f64) -> f64 {
+fn log_geometric_sum(terms: u64, log_ratio: f64) -> SplitLog {
     let m = terms as f64;
+    let rest = |rest: f64| SplitLog { powers: 0.0, rest };
     if terms == 0 {
-        f64::NEG_INFINITY
+        rest(f64::NEG_INFINITY)
     } else if log_ratio == 0.0 {
-        m.ln()
+        rest(m.ln())
     } else if log_ratio < 0.0 {
-        ((m * log_ratio).exp_m1() / log_ratio.exp_m1()).ln()
+        rest(((m * log_ratio).exp_m1() / log_ratio.exp_m1()).ln())
     } else {
-        (m - 1.0) * log_ratio + (-(-m * log_ratio).exp_m1()).ln() - (-(-log_ratio).exp_m1()).ln()
+        SplitLog {
+            powers: m - 1.0,
+            rest: (-(-m * log_ratio).exp_m1()).ln() - (-(-log_ratio).exp_m1()).ln(),
+        }
     }
 }
 
@@ -118,18 +160,26 @@ fn exp_m1(x: Complex64) -> Complex64 {
     }
 }
 
-/// Σ_{i<m} wⁱ divided by e^{log_scale}, for w = e^l with |w| at most the ratio whose sum has
-/// that log (so the result stays bounded).
-fn scaled_geometric_sum(terms: u64, l: Complex64, log_scale: f64) -> Complex64 {
+/// Σ_{i<m} (ρz)ⁱ / Σ_{i<m} ρⁱ for ρ = e^{log_ratio} and |z| ≤ 1 (so the result stays
+/// bounded), with `scale` = [`log_geometric_sum`] of the denominator.
+fn scaled_geometric_sum(
+    terms: u64,
+    log_z: Complex64,
+    log_ratio: f64,
+    scale: SplitLog,
+) -> Complex64 {
     let m = terms as f64;
+    let l = log_z + log_ratio;
     if terms == 0 {
         Complex64::new(0.0, 0.0)
     } else if l.norm() < 1e-300 {
-        Complex64::new(m * (-log_scale).exp(), 0.0)
+        Complex64::new(m * (-scale.value(log_ratio)).exp(), 0.0)
     } else if l.re > 0.0 {
-        ((l * (m - 1.0)) - log_scale).exp() * (-exp_m1(-l * m)) / (-exp_m1(-l))
+        // (ρz)^{m−1} / ρ^{powers} = z^{m−1}·ρ^{m−1−powers}.
+        let exponent = log_z * (m - 1.0) + (m - 1.0 - scale.powers) * log_ratio - scale.rest;
+        exponent.exp() * (-exp_m1(-l * m)) / (-exp_m1(-l))
     } else {
-        exp_m1(l * m) / exp_m1(l) * (-log_scale).exp()
+        exp_m1(l * m) / exp_m1(l) * (-scale.value(log_ratio)).exp()
     }
 }
 
@@ -321,7 +371,7 @@ impl WaitDist {
                 let z = *stage_rate / (s + *stage_rate);
                 let log_ratio = ratio.ln();
                 let scale = log_geometric_sum(*stages, log_ratio);
-                let waited = z * scaled_geometric_sum(*stages, z.ln() + log_ratio, scale);
+                let waited = z * scaled_geometric_sum(*stages, z.ln(), log_ratio, scale);
                 one * (1.0 - p_wait) + waited * *p_wait
             }
             WaitDist::CappedStages {
@@ -637,10 +687,14 @@ fn split_geometric(
     let log_ratio = ratio.ln();
     let log_total = log_geometric_sum(stages, log_ratio);
     // P(J > slots) = ρ^slots·Σ_{i<stages−slots} ρⁱ / Σ_{i<stages} ρⁱ.
-    let beyond =
-        (slots as f64 * log_ratio + log_geometric_sum(stages - slots, log_ratio) - log_total).exp();
+    let tail = log_geometric_sum(stages - slots, log_ratio);
+    let beyond = SplitLog {
+        powers: slots as f64 + tail.powers,
+        rest: tail.rest,
+    }
+    .ratio_to(log_total, log_ratio);
     let mut stage_probs: Vec<f64> = (0..slots)
-        .map(|i| p_wait * (i as f64 * log_ratio - log_total).exp())
+        .map(|i| p_wait * SplitLog::power(i).ratio_to(log_total, log_ratio))
         .collect();
     if let Some(last) = stage_probs.last_mut() {
         *last += p_wait * beyond;
@@ -712,14 +766,22 @@ fn solve_finite_closed(
     // Weights, all divided by e^scale: idle states, busy states n ≥ c, and those n < K.
     let log_busy = log_geometric_sum(buffer + 1, log_rho);
     let log_admitting_busy = log_geometric_sum(buffer, log_rho);
-    let scale = idle.ln().max(log_busy);
-    let idle_weight = (idle.ln() - scale).exp();
-    let total = idle_weight + (log_busy - scale).exp();
-    let blocking = (buffer as f64 * log_rho - scale).exp() / total;
-    let waiting = (log_admitting_busy - scale).exp() / total;
+    let log_idle = SplitLog {
+        powers: 0.0,
+        rest: idle.ln(),
+    };
+    let scale = if log_idle.value(log_rho) > log_busy.value(log_rho) {
+        log_idle
+    } else {
+        log_busy
+    };
+    let idle_weight = log_idle.ratio_to(scale, log_rho);
+    let total = idle_weight + log_busy.ratio_to(scale, log_rho);
+    let blocking = SplitLog::power(buffer).ratio_to(scale, log_rho) / total;
+    let waiting = log_admitting_busy.ratio_to(scale, log_rho) / total;
     let accepted = idle_weight / total + waiting;
     let throughput = input.arrival * accepted;
-    let busy_share = (log_busy - scale).exp() / total;
+    let busy_share = log_busy.ratio_to(scale, log_rho) / total;
     let mean_queue = busy_share * truncated_geometric_mean(buffer, log_rho);
     let utilization = (offered_utilization * accepted).min(1.0);
     let p_wait = if accepted > 0.0 {
@@ -733,7 +795,7 @@ fn solve_finite_closed(
     } else if buffer <= MAX_LISTED_STAGES {
         WaitDist::ErlangMix {
             stage_probs: (0..buffer)
-                .map(|i| p_wait * (i as f64 * log_rho - log_admitting_busy).exp())
+                .map(|i| p_wait * SplitLog::power(i).ratio_to(log_admitting_busy, log_rho))
                 .collect(),
             stage_rate,
         }

@@ -1032,7 +1032,14 @@ fn propagate(
     };
     let total_external: f64 = external.iter().sum();
     let limit = 1e9 * (1.0 + total_external);
-    let max_passes = if compiled.acyclic { 1 } else { 100_000 };
+    let edge_count: usize = compiled.out_edges.iter().map(Vec::len).sum();
+    let max_passes = if compiled.acyclic {
+        1
+    } else {
+        pass_budget(node_count + edge_count, 100_000)
+    };
+    // The last three passes' arrivals, for Aitken's extrapolation of slow loops.
+    let mut history: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut incoming = vec![0.0; class_count];
     let mut last_change = 0.0;
     // Divergence check: a loop that converges shrinks its growth geometrically; one that
@@ -1097,6 +1104,16 @@ fn propagate(
         if compiled.acyclic || (pass > 0 && change < 1e-12) {
             return Ok(flows);
         }
+        if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 2 {
+            history[0].clone_from(&flows.arrivals);
+        } else if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 1 {
+            history[1].clone_from(&flows.arrivals);
+        } else if pass % ACCELERATE_EVERY == 0
+            && pass > 0
+            && history[1].len() == flows.arrivals.len()
+        {
+            extrapolate(&history, &mut flows.arrivals);
+        }
         if (pass + 1) % CHECK_EVERY == 0 {
             let total: f64 = flows.arrivals.iter().sum();
             let growth = total - checkpoint_total;
@@ -1123,6 +1140,36 @@ fn propagate(
         passes: max_passes,
         change: last_change,
     })
+}
+
+/// Work (node and edge visits) the fixed-point iterations of one solve may spend per loop: a
+/// pass over a large cyclic graph is dear, so it gets fewer passes.
+const WORK_BUDGET: usize = 30_000_000;
+
+/// Passes of an iteration whose one pass costs `work_per_pass`: as many as the budget
+/// allows, at least 200 and at most `most`.
+fn pass_budget(work_per_pass: usize, most: usize) -> usize {
+    (WORK_BUDGET / work_per_pass.max(1)).clamp(200.min(most), most)
+}
+
+/// Passes between Aitken extrapolations of the traffic equations.
+const ACCELERATE_EVERY: usize = 20;
+
+/// Aitken's Δ² step for each arrival rate that has been converging steadily over the last
+/// three passes (`history` and `current`): a loop whose gain is close to 1 converges
+/// geometrically with ratio r per pass, and x + Δ·r/(1 − r) jumps to its limit. Rates that
+/// oscillate, grow or barely move are left for the plain iteration.
+fn extrapolate(history: &[Vec<f64>; 2], current: &mut [f64]) {
+    for ((x0, x1), x2) in history[0].iter().zip(&history[1]).zip(current.iter_mut()) {
+        let (step, last) = (x1 - x0, *x2 - x1);
+        if step == 0.0 || last == 0.0 {
+            continue;
+        }
+        let ratio = last / step;
+        if ratio > 0.0 && ratio < 0.999_999 && last.abs() > 1e-15 * x2.abs() {
+            *x2 = (*x2 + last * ratio / (1.0 - ratio)).max(0.0);
+        }
+    }
 }
 
 /// Per-node results kept for the end-to-end step.
