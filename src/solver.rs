@@ -1853,8 +1853,11 @@ fn class_result(
             &[0.50, 0.95, 0.99],
             &atoms,
             |points, values| {
-                let computed =
-                    class_transform(compiled, results, k, &order, passes, &shift, points);
+                let computed = if cyclic {
+                    class_transform(compiled, results, k, &order, passes, &shift, points)
+                } else {
+                    class_transform_acyclic(compiled, results, k, &order, &shift, points)
+                };
                 values.copy_from_slice(&computed);
             },
         );
@@ -2136,6 +2139,118 @@ impl DelayFactors {
             None => (-points[j] * self.delay).exp(),
         }
     }
+}
+
+/// The route shift of node `v` for class `k`: the smallest constant delay of a route out of
+/// it (0 when a request may finish here or the node detaches).
+fn route_shift_of(compiled: &Compiled, v: usize, k: usize, shift: &[f64]) -> f64 {
+    let node = &compiled.nodes[v];
+    let mut route_shift = if node.finish[k] > 0.0 || node.detaches {
+        0.0
+    } else {
+        f64::INFINITY
+    };
+    if !node.detaches {
+        for edge in &compiled.out_edges[v] {
+            if edge.served_factor(k) > 0.0 && !edge.is_call {
+                route_shift = route_shift.min(edge.rtt + shift[edge.to]);
+            }
+        }
+    }
+    if route_shift.is_finite() {
+        route_shift
+    } else {
+        0.0
+    }
+}
+
+/// The transform of node `v`'s own response (its wait and service) at each point.
+fn own_transform(
+    node: &CompiledNode,
+    result: &NodeResult,
+    k: usize,
+    points: &[Complex64],
+) -> Vec<Complex64> {
+    points
+        .iter()
+        .map(|&s| match node.service.as_ref() {
+            Some(service) => {
+                let wait: Complex64 = result.waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
+                if node.shape == ServiceShape::Deterministic {
+                    wait
+                } else {
+                    wait * node.shape.lst(service[k], s)
+                }
+            }
+            None => Complex64::new(1.0, 0.0),
+        })
+        .collect()
+}
+
+/// [`class_transform`] on an acyclic graph, with memory for the nodes in progress only: nodes
+/// are taken children first (`order`), and each, once done, is folded into its callers'
+/// products and its routers' sums and dropped. A chain or a fan-out of 100,000 nodes then
+/// holds a few transforms at a time instead of one per node.
+fn class_transform_acyclic(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    k: usize,
+    order: &[usize],
+    shift: &[f64],
+    points: &[Complex64],
+) -> Vec<Complex64> {
+    let width = points.len();
+    let one = Complex64::new(1.0, 0.0);
+    let start = compiled.classes[k].client;
+    let mut reached = vec![false; compiled.nodes.len()];
+    let mut route_shifts = vec![0.0; compiled.nodes.len()];
+    for &v in order {
+        reached[v] = true;
+        route_shifts[v] = route_shift_of(compiled, v, k, shift);
+    }
+    // Per node in progress: (product of its calls' transforms, sum over its routes).
+    let mut pending: HashMap<usize, (Vec<Complex64>, Vec<Complex64>)> = HashMap::new();
+    for &v in order {
+        let node = &compiled.nodes[v];
+        let (calls, routes) = pending
+            .remove(&v)
+            .unwrap_or_else(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
+        let finish = if node.detaches { 1.0 } else { node.finish[k] };
+        let mut psi = own_transform(node, &results[v], k, points);
+        for j in 0..width {
+            psi[j] *= if node.detaches {
+                one
+            } else {
+                calls[j] * (routes[j] + finish)
+            };
+        }
+        if v == start {
+            return psi;
+        }
+        for flow in &compiled.in_flows[v] {
+            let u = flow.from;
+            let edge = &compiled.out_edges[u][flow.edge];
+            let f = edge.served_factor(k);
+            if !reached[u] || compiled.nodes[u].detaches || f <= 0.0 || u == v {
+                continue;
+            }
+            let (calls, routes) = pending
+                .entry(u)
+                .or_insert_with(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
+            if edge.is_call {
+                for j in 0..width {
+                    calls[j] *= psi[j].powi(edge.count as i32);
+                }
+            } else {
+                let extra = edge.rtt + shift[v] - route_shifts[u];
+                let mut delays = DelayFactors::new(points, extra.max(0.0));
+                for j in 0..width {
+                    routes[j] += delays.next(points, j) * psi[j] * f;
+                }
+            }
+        }
+    }
+    vec![one; width]
 }
 
 /// Transform of the end-to-end response time of class `k` minus its smallest constant delay
