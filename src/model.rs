@@ -12,6 +12,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const MAX_NODES: usize = 200_000;
 /// Most edges a topology may hold.
 pub const MAX_EDGES: usize = 1_000_000;
+/// Most servers (instances × concurrency, summed over the nodes) a topology may hold: the
+/// queueing formulas cost about √servers per node, and this keeps a whole solve bounded.
+pub const MAX_TOTAL_SERVERS: u64 = 1_000_000_000;
 /// Seconds in a day, for requests/day conversions.
 pub const SECONDS_PER_DAY: f64 = 86_400.0;
 
@@ -789,6 +792,21 @@ impl Topology {
         // Item names are only formatted when something is wrong: this runs on every solve.
         let node_item = |node: &Node| format!("node {} {}", node.id, quoted(&node.name));
         let mut ids: HashMap<NodeId, &Node> = HashMap::with_capacity(self.nodes.len());
+        let servers: u64 = self
+            .nodes
+            .iter()
+            .map(|node| u64::from(node.instances) * u64::from(node.concurrency))
+            .sum();
+        if servers > MAX_TOTAL_SERVERS {
+            return Err(invalid(
+                "nodes",
+                format!(
+                    "{servers} servers (instances × concurrency) in all; at most \
+                     {MAX_TOTAL_SERVERS} are solved"
+                ),
+                None,
+            ));
+        }
         for (index, node) in self.nodes.iter().enumerate() {
             let node_anchor = |_: &Node| Some(Anchor::Node(index));
             if ids.insert(node.id, node).is_some() {
