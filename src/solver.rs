@@ -59,6 +59,18 @@ pub enum SolveError {
     Diverged { node: String },
     #[error("the traffic equations did not settle after {passes} passes (last change {change:e})")]
     NotConverged { passes: usize, change: f64 },
+    #[error(
+        "this topology would take about {seconds:.1} s to solve ({nodes} nodes, {inverted} of \
+         them with non-exponential waits or service, {visits} node visits by the end-to-end \
+         percentiles); at most {MAX_SOLVE_SECONDS} s is spent on one solve: use fewer nodes, \
+         or exponential service and no queue limit on most of them"
+    )]
+    TooMuchWork {
+        seconds: f64,
+        nodes: usize,
+        inverted: usize,
+        visits: usize,
+    },
 }
 
 /// Classes of one topology: one per workload and request kind with a non-zero share.
@@ -189,6 +201,7 @@ pub fn solve_with(
     };
     check_loops(topology, &compiled, horizon)?;
     let flows = propagate(topology, &compiled, &external(false), horizon, true)?;
+    check_work(&compiled, &flows, params)?;
     let linear = propagate(topology, &compiled, &external(false), horizon, false)?;
     let average = propagate(topology, &compiled, &external(true), horizon, false)?;
 
@@ -1140,6 +1153,53 @@ fn propagate(
         passes: max_passes,
         change: last_change,
     })
+}
+
+/// Longest a solve may be expected to take (estimated by [`check_work`]), in seconds.
+pub const MAX_SOLVE_SECONDS: f64 = 1.5;
+
+/// Refuses a solve whose cost, estimated from what it must compute, is beyond
+/// [`MAX_SOLVE_SECONDS`]. Measured per item on a release build here (2 cores): about 15 µs per
+/// node for the traffic and the closed forms, 1 ms per node whose percentiles need a transform
+/// inversion (non-exponential service, finite buffers, overload), and 90 µs (0.9 ms when the
+/// node is of the latter kind) per node each class's end-to-end transform visits.
+fn check_work(compiled: &Compiled, flows: &Flows, params: &Params) -> Result<(), SolveError> {
+    let inverted: Vec<bool> = compiled
+        .nodes
+        .iter()
+        .zip(&flows.pools)
+        .map(|(node, pools)| {
+            node.service.is_some()
+                && (node.shape != ServiceShape::Exponential
+                    || pools.iter().any(|pool| {
+                        !matches!(pool.wait, WaitDist::Zero | WaitDist::Exponential { .. })
+                    }))
+        })
+        .collect();
+    let inverted_count = inverted.iter().filter(|heavy| **heavy).count();
+    let nodes = compiled.nodes.len();
+    let mut micros = 15.0 * nodes as f64 + 1_000.0 * inverted_count as f64;
+    let mut visits = 0;
+    if params.class_percentiles {
+        for k in 0..compiled.classes.len() {
+            let (order, _) = reachable_reverse_order(compiled, k);
+            visits += order.len();
+            micros += order
+                .iter()
+                .map(|&v| if inverted[v] { 900.0 } else { 90.0 })
+                .sum::<f64>();
+        }
+    }
+    let seconds = micros / 1e6;
+    if seconds > MAX_SOLVE_SECONDS {
+        return Err(SolveError::TooMuchWork {
+            seconds,
+            nodes,
+            inverted: inverted_count,
+            visits,
+        });
+    }
+    Ok(())
 }
 
 /// Work (node and edge visits) the fixed-point iterations of one solve may spend per loop: a

@@ -167,6 +167,12 @@ pub enum TimelineError {
         duration_s: f64,
         steps: f64,
     },
+    #[error(
+        "{steps} steps of a {nodes}-node topology is {} node solves; at most {MAX_NODE_STEPS} \
+         are simulated (use a longer step or a shorter period)",
+        (*steps as u64) * (*nodes as u64)
+    )]
+    TooLarge { steps: usize, nodes: usize },
     #[error("at t = {t_s} s: {source}")]
     Solve { t_s: f64, source: SolveError },
 }
@@ -200,6 +206,9 @@ struct Pending {
 /// Most steps a scenario may take (each one is a solve): a week in 1-minute steps.
 pub const MAX_STEPS: usize = 10_080;
 
+/// Most steps × nodes a scenario may take: a day in 5-minute steps of a 35,000-node topology.
+pub const MAX_NODE_STEPS: u64 = 10_000_000;
+
 /// Runs `scenario` on `topology`.
 pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, TimelineError> {
     if !(scenario.step_s > 0.0
@@ -220,6 +229,13 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
         });
     }
     let step_count = step_count as usize;
+    let node_steps = (step_count as u64 + 1) * topology.nodes.len() as u64;
+    if node_steps > MAX_NODE_STEPS {
+        return Err(TimelineError::TooLarge {
+            steps: step_count + 1,
+            nodes: topology.nodes.len(),
+        });
+    }
     let peak = topology
         .workloads
         .iter()

@@ -290,3 +290,56 @@ fn an_endless_file_is_read_through_a_limit() {
         "{stderr}"
     );
 }
+
+/// Client → a chain of `length` Service nodes of μ = 100 at 50 req/s.
+fn chain(length: u32, cv: f64, queue_limit: Option<u32>) -> staircase::Topology {
+    let mut topology = single_station(50.0, 1, 100.0, queue_limit);
+    topology.nodes[1].service_cv = cv;
+    for id in 3..=length + 1 {
+        let mut node = topology.nodes[1].clone();
+        node.id = id;
+        topology.nodes.push(node);
+        topology.edges.push(Edge::route(id - 1, id));
+    }
+    topology
+}
+
+#[test]
+fn a_solve_beyond_its_time_budget_is_refused_before_it_starts() {
+    // 1,000 exponential stations in a chain: about 15 + 90 µs each, well within 1.5 s.
+    let light = chain(1_000, 1.0, None);
+    assert_eq!(solved(&light).nodes.len(), 1_001);
+    // The same chain with a service cv of 0.5 and 20 waiting places: every node needs its own
+    // transform inversion and a dearer end-to-end transform, about 1.9 ms each: 5.7 s.
+    let heavy = chain(3_000, 0.5, Some(20));
+    match solve(&heavy, &Params::default()) {
+        Err(staircase::SolveError::TooMuchWork {
+            nodes, inverted, ..
+        }) => {
+            assert_eq!((nodes, inverted), (3_001, 3_000));
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|r| r.served_rps)),
+    }
+    // Without end-to-end percentiles, 300 such nodes fit (about 0.3 s).
+    let shorter = chain(300, 0.5, Some(20));
+    let params = Params {
+        class_percentiles: false,
+        ..Params::default()
+    };
+    assert!(solve(&shorter, &params).is_ok());
+}
+
+#[test]
+fn a_timeline_is_bounded_in_steps_times_nodes() {
+    let topology = chain(1_000, 1.0, None);
+    let scenario = staircase::timeline::Scenario {
+        duration_s: 10_080.0 * 60.0,
+        step_s: 60.0,
+        ..Default::default()
+    };
+    let error = staircase::timeline::run(&topology, &scenario).unwrap_err();
+    assert!(
+        error.to_string().contains("node solves; at most 10000000"),
+        "{error}"
+    );
+}

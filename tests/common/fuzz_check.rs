@@ -38,7 +38,11 @@ pub fn check_document(bytes: &[u8]) -> Result<(), String> {
             }
             let _ = report.to_table();
         }
-        Err(SolveError::Diverged { .. } | SolveError::NotConverged { .. }) => return Ok(()),
+        Err(
+            SolveError::Diverged { .. }
+            | SolveError::NotConverged { .. }
+            | SolveError::TooMuchWork { .. },
+        ) => return Ok(()),
         Err(error) => {
             return Err(format!(
                 "a valid document is refused by the solver: {error}"
@@ -66,7 +70,10 @@ pub fn check_document(bytes: &[u8]) -> Result<(), String> {
             Ok(())
         }
         Err(timeline::TimelineError::Solve {
-            source: SolveError::Diverged { .. } | SolveError::NotConverged { .. },
+            source:
+                SolveError::Diverged { .. }
+                | SolveError::NotConverged { .. }
+                | SolveError::TooMuchWork { .. },
             ..
         }) => Ok(()),
         Err(error) => Err(format!("the timeline fails: {error}")),
