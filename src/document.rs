@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Largest file accepted, in bytes (a topology at the node and edge limits fits in less).
-pub const MAX_FILE_BYTES: u64 = 128 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Most characters of a parser message shown (it may quote the file).
 const MESSAGE_CHARS: usize = 240;

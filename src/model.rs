@@ -9,9 +9,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// Version of the file format written by this build.
 pub const FORMAT_VERSION: u32 = 1;
 /// Most nodes a topology may hold.
-pub const MAX_NODES: usize = 200_000;
+pub const MAX_NODES: usize = 100_000;
 /// Most edges a topology may hold.
-pub const MAX_EDGES: usize = 1_000_000;
+pub const MAX_EDGES: usize = 400_000;
+/// Most regions, workloads and measured region round trips a topology may hold (each).
+pub const MAX_LIST: usize = 10_000;
 /// Most servers (instances × concurrency, summed over the nodes) a topology may hold: the
 /// queueing formulas cost about √servers per node, and this keeps a whole solve bounded.
 pub const MAX_TOTAL_SERVERS: u64 = 1_000_000_000;
@@ -30,7 +32,9 @@ pub struct Topology {
     pub name: String,
     pub description: String,
     pub settings: Settings,
+    #[serde(deserialize_with = "checked::short_list")]
     pub regions: Vec<Region>,
+    #[serde(deserialize_with = "checked::short_list")]
     pub workloads: Vec<Workload>,
     #[serde(deserialize_with = "checked::node_list")]
     pub nodes: Vec<Node>,
@@ -70,6 +74,7 @@ pub struct Settings {
     #[serde(deserialize_with = "checked::latency_ms")]
     pub same_region_rtt_ms: f64,
     /// Measured round-trip times between regions that replace the distance estimate.
+    #[serde(deserialize_with = "checked::short_list")]
     pub region_rtt_ms: Vec<RegionLink>,
     /// How long an overload is assumed to have lasted when its backlog is reported, seconds.
     #[serde(deserialize_with = "checked::horizon")]
@@ -736,6 +741,19 @@ impl Topology {
                 None,
             ));
         }
+        for (name, count) in [
+            ("regions", self.regions.len()),
+            ("workloads", self.workloads.len()),
+            ("settings.region_rtt_ms", self.settings.region_rtt_ms.len()),
+        ] {
+            if count > MAX_LIST {
+                return Err(invalid(
+                    name,
+                    format!("{count} entries; at most {MAX_LIST} are supported"),
+                    None,
+                ));
+            }
+        }
         if self.edges.len() > MAX_EDGES {
             return Err(invalid(
                 "edges",
@@ -1142,32 +1160,66 @@ pub mod checked {
         Ok(Some(limit as u32))
     }
 
+    /// A list of at most `limit` entries, refused at entry `limit + 1` (the rest of the file
+    /// is not read into memory first).
+    fn limited_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+        limit: usize,
+        what: &'static str,
+    ) -> Result<Vec<T>, D::Error> {
+        struct Limited<T> {
+            limit: usize,
+            what: &'static str,
+            item: std::marker::PhantomData<T>,
+        }
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Limited<T> {
+            type Value = Vec<T>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(formatter, "a list of at most {} {}", self.limit, self.what)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<T>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    if items.len() == self.limit {
+                        return Err(A::Error::custom(format!(
+                            "more than {} {}; at most {} are supported",
+                            self.limit, self.what, self.limit
+                        )));
+                    }
+                    items.push(item);
+                }
+                Ok(items)
+            }
+        }
+        deserializer.deserialize_seq(Limited {
+            limit,
+            what,
+            item: std::marker::PhantomData,
+        })
+    }
+
+    /// A list of at most [`super::MAX_LIST`] entries (regions, workloads, round trips).
+    pub fn short_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<T>, D::Error> {
+        limited_list(deserializer, super::MAX_LIST, "entries")
+    }
+
     pub fn node_list<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<super::Node>, D::Error> {
-        let nodes = Vec::<super::Node>::deserialize(deserializer)?;
-        if nodes.len() > super::MAX_NODES {
-            return Err(D::Error::custom(format!(
-                "{} nodes; at most {} are supported",
-                nodes.len(),
-                super::MAX_NODES
-            )));
-        }
-        Ok(nodes)
+        limited_list(deserializer, super::MAX_NODES, "nodes")
     }
 
     pub fn edge_list<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<super::Edge>, D::Error> {
-        let edges = Vec::<super::Edge>::deserialize(deserializer)?;
-        if edges.len() > super::MAX_EDGES {
-            return Err(D::Error::custom(format!(
-                "{} edges; at most {} are supported",
-                edges.len(),
-                super::MAX_EDGES
-            )));
-        }
-        Ok(edges)
+        limited_list(deserializer, super::MAX_EDGES, "edges")
     }
 }
 

@@ -119,7 +119,7 @@ fn a_million_nodes_is_refused() {
     text.push_str("])");
     let message = error_of(&text);
     assert!(
-        message.contains("1000000 nodes; at most 200000"),
+        message.contains("more than 100000 nodes; at most 100000"),
         "{message}"
     );
     assert!(message.starts_with("bad.ron:1:"), "{message}");

@@ -275,7 +275,7 @@ fn bench_arguments_are_checked() {
     let (code, _, stderr) = staircase(&["bench", "--sizes", "100000000"]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("--sizes must be node counts from 1 to 200000"),
+        stderr.contains("--sizes must be node counts from 1 to 100000"),
         "{stderr}"
     );
 }
