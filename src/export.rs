@@ -58,7 +58,30 @@ fn draw_error(chart: &'static str) -> impl Fn(String) -> ExportError {
     move |message| ExportError::Draw { chart, message }
 }
 
-/// Makes the bundled font available to the bitmap backend (once).
+/// An axis range plotters can divide into ticks: finite ends and a width that is not lost in
+/// rounding (a non-finite or zero-width range makes its tick search loop without end).
+fn axis_range(range: std::ops::Range<f64>) -> std::ops::Range<f64> {
+    const LARGEST: f64 = 1e15;
+    let start = if range.start.is_finite() {
+        range.start.clamp(-LARGEST, LARGEST)
+    } else {
+        0.0
+    };
+    let end = if range.end.is_finite() {
+        range.end.clamp(-LARGEST, LARGEST)
+    } else {
+        start + 1.0
+    };
+    let least_width = 1e-9 * start.abs().max(end.abs()).max(1e-3);
+    if end - start >= least_width {
+        start..end
+    } else {
+        start..start + least_width.max(1e-3)
+    }
+}
+
+/// Makes the bundled font available to the plotting backends (once): the bitmap backend
+/// draws with it, and the SVG backend measures text with it.
 fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -102,7 +125,7 @@ fn line_chart<'a, DB: DrawingBackend>(
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(90)
-        .build_cartesian_2d(x, y)
+        .build_cartesian_2d(axis_range(x), axis_range(y))
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
@@ -121,6 +144,10 @@ fn draw_labelled_line<'a, DB: DrawingBackend + 'a>(
     style: ShapeStyle,
     label: impl Into<String>,
 ) -> Result<(), String> {
+    // A point the chart cannot place is left out rather than handed to the backend.
+    let series = series
+        .into_iter()
+        .filter(|(x, y)| x.is_finite() && y.is_finite());
     chart
         .draw_series(LineSeries::new(series, style))
         .map_err(|e| e.to_string())?
@@ -226,7 +253,10 @@ fn draw_cost<DB: DrawingBackend>(
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(90)
-        .build_cartesian_2d(-0.5..(tiers.len() as f64 - 0.5).max(0.5), 0.0..max_cost)
+        .build_cartesian_2d(
+            -0.5..(tiers.len() as f64 - 0.5).max(0.5),
+            axis_range(0.0..max_cost),
+        )
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
@@ -317,6 +347,7 @@ pub fn timeline_svg(
     timeline: &crate::timeline::Timeline,
     title: &str,
 ) -> Result<String, ExportError> {
+    register_font();
     let mut text = String::new();
     draw_timeline(
         SVGBackend::with_string(&mut text, CHART_SIZE).into_drawing_area(),
@@ -389,6 +420,7 @@ pub fn export_names(path: Option<&Path>, topology_name: &str) -> (String, String
 
 /// The latency-versus-load chart as SVG text.
 pub fn latency_svg(sweep: &LoadSweep, title: &str) -> Result<String, ExportError> {
+    register_font();
     let mut text = String::new();
     draw_latency(
         SVGBackend::with_string(&mut text, CHART_SIZE).into_drawing_area(),
@@ -401,6 +433,7 @@ pub fn latency_svg(sweep: &LoadSweep, title: &str) -> Result<String, ExportError
 
 /// The cost-per-tier chart as SVG text.
 pub fn cost_svg(report: &Report, title: &str) -> Result<String, ExportError> {
+    register_font();
     let mut text = String::new();
     draw_cost(
         SVGBackend::with_string(&mut text, CHART_SIZE).into_drawing_area(),

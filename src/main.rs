@@ -500,14 +500,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             repeat,
             full,
         }) => {
+            check_bench_arguments(&sizes, repeat)?;
             for size in sizes {
                 let topology = staircase::generate::layered(size, 1);
                 let params = Params {
                     class_percentiles: full,
                     ..Params::default()
                 };
-                let mut times = Vec::with_capacity(repeat.max(1));
-                for _ in 0..repeat.max(1) {
+                let mut times = Vec::with_capacity(repeat);
+                for _ in 0..repeat {
                     let started = std::time::Instant::now();
                     let report =
                         solver::solve(&topology, &params).map_err(|e| InputError(e.to_string()))?;
@@ -550,6 +551,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Most solves per size `bench` runs.
+const MAX_BENCH_REPEAT: usize = 10_000;
+
+/// Refuses bench arguments that would run without end or exhaust memory.
+fn check_bench_arguments(sizes: &[usize], repeat: usize) -> Result<(), InputError> {
+    if !(1..=MAX_BENCH_REPEAT).contains(&repeat) {
+        return Err(InputError(format!(
+            "--repeat must be from 1 to {MAX_BENCH_REPEAT}, found {repeat}"
+        )));
+    }
+    let limit = staircase::model::MAX_NODES;
+    if let Some(size) = sizes.iter().find(|&&size| !(1..=limit).contains(&size)) {
+        return Err(InputError(format!(
+            "--sizes must be node counts from 1 to {limit}, found {size}"
+        )));
+    }
+    Ok(())
 }
 
 fn parse_spike(text: &str) -> Result<staircase::timeline::Spike, String> {

@@ -9,9 +9,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// Version of the file format written by this build.
 pub const FORMAT_VERSION: u32 = 1;
 /// Most nodes a topology may hold.
-pub const MAX_NODES: usize = 200_000;
+pub const MAX_NODES: usize = 100_000;
 /// Most edges a topology may hold.
-pub const MAX_EDGES: usize = 1_000_000;
+pub const MAX_EDGES: usize = 400_000;
+/// Most regions, workloads and measured region round trips a topology may hold (each).
+pub const MAX_LIST: usize = 10_000;
+/// Most servers (instances × concurrency, summed over the nodes) a topology may hold: the
+/// queueing formulas cost about √servers per node, and this keeps a whole solve bounded.
+pub const MAX_TOTAL_SERVERS: u64 = 1_000_000_000;
 /// Seconds in a day, for requests/day conversions.
 pub const SECONDS_PER_DAY: f64 = 86_400.0;
 /// Seconds in a billing month of 730 hours (the price catalog's month), for requests/month.
@@ -31,7 +36,9 @@ pub struct Topology {
     pub name: String,
     pub description: String,
     pub settings: Settings,
+    #[serde(deserialize_with = "checked::short_list")]
     pub regions: Vec<Region>,
+    #[serde(deserialize_with = "checked::short_list")]
     pub workloads: Vec<Workload>,
     #[serde(deserialize_with = "checked::node_list")]
     pub nodes: Vec<Node>,
@@ -71,6 +78,7 @@ pub struct Settings {
     #[serde(deserialize_with = "checked::latency_ms")]
     pub same_region_rtt_ms: f64,
     /// Measured round-trip times between regions that replace the distance estimate.
+    #[serde(deserialize_with = "checked::short_list")]
     pub region_rtt_ms: Vec<RegionLink>,
     /// How long an overload is assumed to have lasted when its backlog is reported, seconds.
     #[serde(deserialize_with = "checked::horizon")]
@@ -669,10 +677,16 @@ impl Edge {
     }
 }
 
+/// Largest canvas coordinate accepted, in points either way from the origin (the canvas and
+/// its wire drawing need finite positions; this is far beyond any drawing).
+pub const MAX_COORDINATE: f32 = 1e7;
+
 /// A canvas position.
 #[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Position {
+    #[serde(deserialize_with = "checked::coordinate")]
     pub x: f32,
+    #[serde(deserialize_with = "checked::coordinate")]
     pub y: f32,
 }
 
@@ -684,11 +698,55 @@ pub struct Invalid {
     pub item: String,
     /// What was expected.
     pub message: String,
-    /// Text to look for in the source file to point at the item.
-    pub anchor: Option<String>,
+    /// Where the item stands in the document, for pointing at it in the source file.
+    pub anchor: Option<Anchor>,
 }
 
-fn invalid(item: impl Into<String>, message: impl Into<String>, anchor: Option<String>) -> Invalid {
+/// An item of a topology by its place in the document (list positions in file order, as
+/// parsed, before any sorting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// The top-level `version` field.
+    Version,
+    /// The top-level `settings` field.
+    Settings,
+    /// The top-level `layout` field.
+    Layout,
+    /// The n-th entry of `nodes`.
+    Node(usize),
+    /// The n-th entry of `edges`.
+    Edge(usize),
+    /// The n-th entry of `workloads`.
+    Workload(usize),
+    /// The n-th entry of `regions`.
+    Region(usize),
+    /// The n-th entry of `settings.region_rtt_ms`.
+    RegionLink(usize),
+}
+
+/// `text` as it may be echoed in a message: quoted, with control characters, quotes and
+/// backslashes escaped, and cut to [`ECHO_CHARS`] characters (a name can be a megabyte).
+pub fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for (count, ch) in text.chars().enumerate() {
+        if count == ECHO_CHARS {
+            out.push('…');
+            break;
+        }
+        if ch.is_control() || ch == '"' || ch == '\\' {
+            out.extend(ch.escape_default());
+        } else {
+            out.push(ch);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Most characters of user text echoed in a message.
+pub const ECHO_CHARS: usize = 60;
+
+fn invalid(item: impl Into<String>, message: impl Into<String>, anchor: Option<Anchor>) -> Invalid {
     Invalid {
         item: item.into(),
         message: message.into(),
@@ -752,7 +810,7 @@ impl Topology {
                     "this file is format version {}, but this build reads up to {FORMAT_VERSION}",
                     self.version
                 ),
-                Some("version".into()),
+                Some(Anchor::Version),
             ));
         }
         if self.nodes.len() > MAX_NODES {
@@ -765,6 +823,19 @@ impl Topology {
                 None,
             ));
         }
+        for (name, count) in [
+            ("regions", self.regions.len()),
+            ("workloads", self.workloads.len()),
+            ("settings.region_rtt_ms", self.settings.region_rtt_ms.len()),
+        ] {
+            if count > MAX_LIST {
+                return Err(invalid(
+                    name,
+                    format!("{count} entries; at most {MAX_LIST} are supported"),
+                    None,
+                ));
+            }
+        }
         if self.edges.len() > MAX_EDGES {
             return Err(invalid(
                 "edges",
@@ -776,24 +847,36 @@ impl Topology {
             ));
         }
         let region_names: BTreeSet<&str> = self.regions.iter().map(|r| r.name.as_str()).collect();
-        for region in &self.regions {
+        for (index, region) in self.regions.iter().enumerate() {
             checked::in_range("latitude", region.lat, -90.0, 90.0)
                 .and_then(|_| checked::in_range("longitude", region.lon, -180.0, 180.0))
-                .map_err(|m| invalid(format!("region \"{}\"", region.name), m, None))?;
+                .map_err(|m| {
+                    invalid(
+                        format!("region {}", quoted(&region.name)),
+                        m,
+                        Some(Anchor::Region(index)),
+                    )
+                })?;
+        }
+        for (id, position) in &self.layout {
+            checked::coordinate_in_range(position.x)
+                .and_then(|_| checked::coordinate_in_range(position.y))
+                .map_err(|m| invalid(format!("layout of node {id}"), m, Some(Anchor::Layout)))?;
         }
         let known_region = |name: &str| name.is_empty() || region_names.contains(name);
-        for link in &self.settings.region_rtt_ms {
+        for (index, link) in self.settings.region_rtt_ms.iter().enumerate() {
+            let anchor = Some(Anchor::RegionLink(index));
             for end in [&link.a, &link.b] {
                 if !known_region(end) {
                     return Err(invalid(
                         "settings.region_rtt_ms",
-                        format!("unknown region \"{end}\""),
-                        Some(format!("\"{end}\"")),
+                        format!("unknown region {}", quoted(end)),
+                        anchor,
                     ));
                 }
             }
             checked::in_range("rtt_ms", link.rtt_ms, 0.0, 1e6)
-                .map_err(|m| invalid("settings.region_rtt_ms", m, None))?;
+                .map_err(|m| invalid("settings.region_rtt_ms", m, anchor))?;
         }
         let settings = &self.settings;
         checked::in_range("fiber_km_per_ms", settings.fiber_km_per_ms, 1.0, 300.0)
@@ -804,13 +887,28 @@ impl Topology {
             .and_then(|_| {
                 checked::in_range("overload_horizon_s", settings.overload_horizon_s, 0.0, 1e6)
             })
-            .map_err(|m| invalid("settings", m, None))?;
+            .map_err(|m| invalid("settings", m, Some(Anchor::Settings)))?;
 
         // Item names are only formatted when something is wrong: this runs on every solve.
-        let node_item = |node: &Node| format!("node {} \"{}\"", node.id, node.name);
-        let node_anchor = |node: &Node| Some(format!("id: {},", node.id));
+        let node_item = |node: &Node| format!("node {} {}", node.id, quoted(&node.name));
         let mut ids: HashMap<NodeId, &Node> = HashMap::with_capacity(self.nodes.len());
-        for node in &self.nodes {
+        let servers: u64 = self
+            .nodes
+            .iter()
+            .map(|node| u64::from(node.instances) * u64::from(node.concurrency))
+            .sum();
+        if servers > MAX_TOTAL_SERVERS {
+            return Err(invalid(
+                "nodes",
+                format!(
+                    "{servers} servers (instances × concurrency) in all; at most \
+                     {MAX_TOTAL_SERVERS} are solved"
+                ),
+                None,
+            ));
+        }
+        for (index, node) in self.nodes.iter().enumerate() {
+            let node_anchor = |_: &Node| Some(Anchor::Node(index));
             if ids.insert(node.id, node).is_some() {
                 return Err(invalid(
                     node_item(node),
@@ -821,15 +919,15 @@ impl Topology {
             if !known_region(&node.region) {
                 return Err(invalid(
                     node_item(node),
-                    format!("unknown region \"{}\"", node.region),
+                    format!("unknown region {}", quoted(&node.region)),
                     node_anchor(node),
                 ));
             }
             node_ranges(node).map_err(|m| invalid(node_item(node), m, node_anchor(node)))?;
         }
-        for edge in &self.edges {
+        for (index, edge) in self.edges.iter().enumerate() {
             let item = || format!("edge {} → {}", edge.from, edge.to);
-            let anchor = || Some(format!("from: {},", edge.from));
+            let anchor = || Some(Anchor::Edge(index));
             for end in [edge.from, edge.to] {
                 if !ids.contains_key(&end) {
                     return Err(invalid(
@@ -857,9 +955,9 @@ impl Topology {
                 .map_err(|m| invalid(item(), m, anchor()))?;
         }
         let mut workload_names = BTreeSet::new();
-        for workload in &self.workloads {
-            let item = format!("workload \"{}\"", workload.name);
-            let anchor = Some(format!("\"{}\"", workload.name));
+        for (index, workload) in self.workloads.iter().enumerate() {
+            let item = format!("workload {}", quoted(&workload.name));
+            let anchor = Some(Anchor::Workload(index));
             if !workload_names.insert(workload.name.as_str()) {
                 return Err(invalid(item, "another workload has this name", anchor));
             }
@@ -883,7 +981,7 @@ impl Topology {
             if !known_region(&workload.region) {
                 return Err(invalid(
                     item,
-                    format!("unknown region \"{}\"", workload.region),
+                    format!("unknown region {}", quoted(&workload.region)),
                     anchor,
                 ));
             }
@@ -905,7 +1003,7 @@ impl Topology {
                         checked::MAX_PAYLOAD_KB,
                     )
                 })
-                .map_err(|m| invalid(item.clone(), m, anchor.clone()))?;
+                .map_err(|m| invalid(item.clone(), m, anchor))?;
             let sum = workload.read + workload.write + workload.background;
             if (sum - 1.0).abs() > 1e-6 {
                 return Err(invalid(
@@ -1109,6 +1207,30 @@ pub mod checked {
     whole_field!(shards, "shards", 1.0, 100_000.0);
     whole_field!(calls, "call count", 1.0, 1000.0);
 
+    /// `Ok` when `value` is a finite canvas coordinate within ±[`super::MAX_COORDINATE`].
+    pub fn coordinate_in_range(value: f32) -> Result<(), String> {
+        let limit = super::MAX_COORDINATE;
+        if value.is_finite() && value.abs() <= limit {
+            Ok(())
+        } else {
+            Err(format!(
+                "a layout position must be a number from -{limit} to {limit}, found {value}"
+            ))
+        }
+    }
+
+    pub fn coordinate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        // Checked before narrowing: 1e39 would become an infinite f32.
+        if !(value.is_finite() && value.abs() <= f64::from(super::MAX_COORDINATE)) {
+            return Err(D::Error::custom(format!(
+                "a layout position must be a number from -{0} to {0}, found {value}",
+                super::MAX_COORDINATE
+            )));
+        }
+        Ok(value as f32)
+    }
+
     pub fn optional_capacity<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<f64>, D::Error> {
@@ -1136,32 +1258,66 @@ pub mod checked {
         Ok(Some(limit as u32))
     }
 
+    /// A list of at most `limit` entries, refused at entry `limit + 1` (the rest of the file
+    /// is not read into memory first).
+    fn limited_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+        limit: usize,
+        what: &'static str,
+    ) -> Result<Vec<T>, D::Error> {
+        struct Limited<T> {
+            limit: usize,
+            what: &'static str,
+            item: std::marker::PhantomData<T>,
+        }
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Limited<T> {
+            type Value = Vec<T>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(formatter, "a list of at most {} {}", self.limit, self.what)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<T>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    if items.len() == self.limit {
+                        return Err(A::Error::custom(format!(
+                            "more than {} {}; at most {} are supported",
+                            self.limit, self.what, self.limit
+                        )));
+                    }
+                    items.push(item);
+                }
+                Ok(items)
+            }
+        }
+        deserializer.deserialize_seq(Limited {
+            limit,
+            what,
+            item: std::marker::PhantomData,
+        })
+    }
+
+    /// A list of at most [`super::MAX_LIST`] entries (regions, workloads, round trips).
+    pub fn short_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<T>, D::Error> {
+        limited_list(deserializer, super::MAX_LIST, "entries")
+    }
+
     pub fn node_list<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<super::Node>, D::Error> {
-        let nodes = Vec::<super::Node>::deserialize(deserializer)?;
-        if nodes.len() > super::MAX_NODES {
-            return Err(D::Error::custom(format!(
-                "{} nodes; at most {} are supported",
-                nodes.len(),
-                super::MAX_NODES
-            )));
-        }
-        Ok(nodes)
+        limited_list(deserializer, super::MAX_NODES, "nodes")
     }
 
     pub fn edge_list<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<super::Edge>, D::Error> {
-        let edges = Vec::<super::Edge>::deserialize(deserializer)?;
-        if edges.len() > super::MAX_EDGES {
-            return Err(D::Error::custom(format!(
-                "{} edges; at most {} are supported",
-                edges.len(),
-                super::MAX_EDGES
-            )));
-        }
-        Ok(edges)
+        limited_list(deserializer, super::MAX_EDGES, "edges")
     }
 }
 

@@ -10,8 +10,9 @@ use std::f64::consts::PI;
 /// offered `offered_load` erlangs (a = λ/μ), by the numerically stable recursion
 /// B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
 ///
-/// For very large loads the recursion starts 40 standard deviations below `a`, where the
-/// influence of the starting value has decayed below double precision, so the cost is O(√a).
+/// For very large loads the recursion starts 12 standard deviations below `a`, where the
+/// influence of the starting value has decayed by e^{−72} (far below double precision), so
+/// the cost is O(√a).
 ///
 /// ```
 /// // Textbook value: a = 2 erlangs on 3 servers gives B = (8/6) / (1 + 2 + 2 + 8/6) = 4/19.
@@ -22,10 +23,10 @@ pub fn erlang_b(servers: u64, offered_load: f64) -> f64 {
     if offered_load <= 0.0 {
         return if servers == 0 { 1.0 } else { 0.0 };
     }
-    let spread = 40.0 * offered_load.sqrt() + 50.0;
+    let spread = poisson_spread(offered_load);
     let start = (offered_load - spread).floor().max(0.0) as u64;
     if (servers as f64) > offered_load + spread {
-        // The Poisson tail beyond 40 standard deviations is below 1e-300.
+        // The Poisson tail beyond 12 standard deviations is below 1e-31.
         return 0.0;
     }
     let mut inverse = 1.0; // 1/B(start), exact when start = 0, forgotten geometrically otherwise
@@ -33,6 +34,153 @@ pub fn erlang_b(servers: u64, offered_load: f64) -> f64 {
         inverse = 1.0 + (k as f64 / offered_load) * inverse;
     }
     1.0 / inverse
+}
+
+/// Twelve standard deviations of a Poisson count of mean `load`, plus a margin: beyond this,
+/// its probabilities are below e^{−72} of the largest.
+fn poisson_spread(load: f64) -> f64 {
+    12.0 * load.sqrt() + 50.0
+}
+
+/// R = Σ_{n<c} (aⁿ/n!) / (aᶜ/c!): the weight of the states with an idle server relative to
+/// the state with all `servers` busy, in an Erlang loss or delay system offered `load` = a.
+/// By R_k = (k/a)(1 + R_{k−1}) from 12 standard deviations below a (the start is forgotten
+/// as in [`erlang_b`]), or, when c is far below a, as the series c/a + c(c−1)/a² + … whose
+/// terms fall geometrically. Infinite when c is so far above a that all-busy never happens.
+/// Costs O(√a).
+///
+/// ```
+/// // a = 2 on c = 3: (1 + 2 + 2)/(8/6) = 3.75; Erlang B is 1/(1 + R) = 4/19.
+/// let r = staircase::queueing::idle_weight_ratio(3, 2.0);
+/// assert!((r - 3.75).abs() < 1e-12);
+/// ```
+pub fn idle_weight_ratio(servers: u64, load: f64) -> f64 {
+    let c = servers as f64;
+    let spread = poisson_spread(load);
+    if c > load + spread {
+        return f64::INFINITY;
+    }
+    let start = (load - spread).floor().max(0.0);
+    if c <= start {
+        // Far overloaded: each term is the last times (c − m)/a < 1.
+        let (mut term, mut sum) = (1.0, 0.0);
+        for m in 0..servers {
+            term *= (c - m as f64) / load;
+            sum += term;
+            if term <= 1e-17 * sum {
+                break;
+            }
+        }
+        return sum;
+    }
+    let mut ratio = 0.0;
+    for k in (start as u64 + 1)..=servers {
+        ratio = (k as f64 / load) * (1.0 + ratio);
+    }
+    ratio
+}
+
+/// A logarithm held as k·L + rest, for a whole k and the log ratio L of a geometric sum: two
+/// such logs of long sums differ by (k₁ − k₂)·L + (rest₁ − rest₂) without the rounding of
+/// two numbers near 10⁶·L.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SplitLog {
+    powers: f64,
+    rest: f64,
+}
+
+impl SplitLog {
+    /// L^powers alone (ln ρ^i = i·L).
+    fn power(powers: u64) -> SplitLog {
+        SplitLog {
+            powers: powers as f64,
+            rest: 0.0,
+        }
+    }
+
+    fn value(self, log_ratio: f64) -> f64 {
+        if self.powers == 0.0 {
+            self.rest
+        } else {
+            self.powers * log_ratio + self.rest
+        }
+    }
+
+    /// e^{self − other}.
+    fn ratio_to(self, other: SplitLog, log_ratio: f64) -> f64 {
+        let powers = self.powers - other.powers;
+        let from_powers = if powers == 0.0 {
+            0.0
+        } else {
+            powers * log_ratio
+        };
+        (from_powers + (self.rest - other.rest)).exp()
+    }
+}
+
+/// ln Σ_{i<m} e^{i·L}: the log of a geometric sum of m terms of ratio e^L, without overflow
+/// for long sums that grow and without cancellation near ratio 1 (−∞ for m = 0).
+fn log_geometric_sum(terms: u64, log_ratio: f64) -> SplitLog {
+    let m = terms as f64;
+    let rest = |rest: f64| SplitLog { powers: 0.0, rest };
+    if terms == 0 {
+        rest(f64::NEG_INFINITY)
+    } else if log_ratio == 0.0 {
+        rest(m.ln())
+    } else if log_ratio < 0.0 {
+        rest(((m * log_ratio).exp_m1() / log_ratio.exp_m1()).ln())
+    } else {
+        SplitLog {
+            powers: m - 1.0,
+            rest: (-(-m * log_ratio).exp_m1()).ln() - (-(-log_ratio).exp_m1()).ln(),
+        }
+    }
+}
+
+/// Mean of i on 0..=m with P(i) ∝ e^{i·L} (a geometric distribution cut at m):
+/// 1/(e^{−L} − 1) − (m + 1)/(e^{−(m+1)L} − 1), by its series m/2 + m(m+2)L/12 near L = 0.
+fn truncated_geometric_mean(m: u64, log_ratio: f64) -> f64 {
+    let m = m as f64;
+    let x = log_ratio;
+    if m == 0.0 {
+        0.0
+    } else if (x * (m + 1.0)).abs() < 1e-3 {
+        m / 2.0 + m * (m + 2.0) * x / 12.0
+    } else {
+        1.0 / (-x).exp_m1() - (m + 1.0) / (-(m + 1.0) * x).exp_m1()
+    }
+}
+
+/// e^x − 1 for a complex x, by its series near 0.
+fn exp_m1(x: Complex64) -> Complex64 {
+    if x.norm() < 1e-5 {
+        x * (x * (x / 6.0 + 0.5) + 1.0)
+    } else {
+        x.exp() - 1.0
+    }
+}
+
+/// Σ_{i<m} (ρz)ⁱ / Σ_{i<m} ρⁱ for ρ = e^{log_ratio} and |z| ≤ 1 (so the result stays
+/// bounded), with `scale` = [`log_geometric_sum`] of the denominator.
+fn scaled_geometric_sum(
+    terms: u64,
+    log_z: Complex64,
+    log_ratio: f64,
+    scale: SplitLog,
+) -> Complex64 {
+    let m = terms as f64;
+    let l = log_z + log_ratio;
+    if terms == 0 {
+        Complex64::new(0.0, 0.0)
+    } else if l.norm() < 1e-300 {
+        Complex64::new(m * (-scale.value(log_ratio)).exp(), 0.0)
+    } else if l.re > 0.0 {
+        // (ρz)^{m−1} / ρ^{powers} = z^{m−1}·ρ^{m−1−powers}.
+        let exponent = log_z * (m - 1.0) + (m - 1.0 - scale.powers) * log_ratio - scale.rest;
+        exponent.exp() * (-exp_m1(-l * m)) / (-exp_m1(-l))
+    } else {
+        exp_m1(l * m) / exp_m1(l) * (-scale.value(log_ratio)).exp()
+    }
 }
 
 /// Erlang C: the probability that an arrival has to wait in an M/M/c queue,
@@ -105,6 +253,15 @@ pub enum WaitDist {
     /// `p_wait` 1 and `cap` = `max`; the cut-off and the probability describe the parts of
     /// that wait spent in front of and behind a connection limit.
     Uniform { p_wait: f64, max: f64, cap: f64 },
+    /// Waits with probability `p_wait` for j of `stages` exponential stages of `stage_rate`,
+    /// P(j) ∝ ratio^{j−1} for j = 1..=stages: the M/M/c/K wait (ratio ρ, stages K − c) in
+    /// closed form, so that a long buffer costs no more than a short one.
+    Geometric {
+        p_wait: f64,
+        ratio: f64,
+        stages: u64,
+        stage_rate: f64,
+    },
     /// Waits with probability `p_wait` for a geometric number of exponential stages
     /// (P(j stages) = (1 − ratio)·ratio^{j−1}, each of rate `stage_rate`), but for at most
     /// `cap` stages: the wait inside a database that holds `cap` more requests than it has
@@ -124,9 +281,9 @@ impl WaitDist {
             WaitDist::Zero => 1.0,
             WaitDist::Exponential { p_wait, .. } => 1.0 - p_wait,
             WaitDist::ErlangMix { stage_probs, .. } => 1.0 - stage_probs.iter().sum::<f64>(),
-            WaitDist::Uniform { p_wait, .. } | WaitDist::CappedStages { p_wait, .. } => {
-                1.0 - p_wait
-            }
+            WaitDist::Uniform { p_wait, .. }
+            | WaitDist::CappedStages { p_wait, .. }
+            | WaitDist::Geometric { p_wait, .. } => 1.0 - p_wait,
         }
     }
 
@@ -147,6 +304,17 @@ impl WaitDist {
                     / stage_rate
             }
             WaitDist::Uniform { p_wait, max, cap } => p_wait * (cap - cap * cap / (2.0 * max)),
+            WaitDist::Geometric {
+                p_wait,
+                ratio,
+                stages,
+                stage_rate,
+            } => {
+                // E[J] = 1 + E[J − 1], with J − 1 a geometric cut at stages − 1.
+                let stages_mean =
+                    1.0 + truncated_geometric_mean(stages.saturating_sub(1), ratio.ln());
+                p_wait * stages_mean / stage_rate
+            }
             WaitDist::CappedStages {
                 p_wait,
                 ratio,
@@ -191,6 +359,19 @@ impl WaitDist {
                     (one - (-x).exp()) / (s * *max)
                 };
                 let waited = spread + (-x).exp() * (1.0 - *cap / *max);
+                one * (1.0 - p_wait) + waited * *p_wait
+            }
+            WaitDist::Geometric {
+                p_wait,
+                ratio,
+                stages,
+                stage_rate,
+            } => {
+                // z·Σ_{i<stages} (ρz)ⁱ / Σ_{i<stages} ρⁱ with z = θ/(s + θ).
+                let z = *stage_rate / (s + *stage_rate);
+                let log_ratio = ratio.ln();
+                let scale = log_geometric_sum(*stages, log_ratio);
+                let waited = z * scaled_geometric_sum(*stages, z.ln(), log_ratio, scale);
                 one * (1.0 - p_wait) + waited * *p_wait
             }
             WaitDist::CappedStages {
@@ -256,6 +437,10 @@ pub struct PoolSolution {
     pub wait: WaitDist,
 }
 
+/// Offered loads per server within this of 1 count as saturated (fluid overload): the
+/// steady-state formulas divide by 1 − ρ, which rounding makes arbitrary there.
+pub const SATURATION_EPSILON: f64 = 1e-9;
+
 /// Largest K (servers plus waiting places) solved exactly as M/M/c/K.
 pub const MAX_FINITE_STATES: u64 = 2_000_000;
 
@@ -294,20 +479,24 @@ pub fn solve_pool(input: &PoolInput) -> PoolSolution {
     if let Some(buffer) = input.buffer {
         return solve_finite(input, servers, buffer, offered_load, offered_utilization);
     }
-    if offered_utilization >= 1.0 {
+    if offered_utilization >= 1.0 - SATURATION_EPSILON {
+        // At (or within rounding of) saturation the steady state does not exist: treat it as
+        // the fluid overload, whose figures go to zero growth and zero wait as λ → c·μ.
         let capacity = c / input.mean_service;
-        let growth = input.arrival - capacity;
+        let growth = (input.arrival - capacity).max(0.0);
+        let throughput = input.arrival.min(capacity);
         let max_wait = growth * input.overload_horizon / capacity;
         let mean_wait = max_wait / 2.0;
-        let mean_queue = capacity * mean_wait;
+        let mean_queue = throughput * mean_wait;
+        let busy = (throughput * input.mean_service / c).min(1.0);
         return PoolSolution {
-            throughput: capacity,
+            throughput,
             dropped: 0.0,
-            utilization: 1.0,
+            utilization: busy,
             offered_utilization,
             mean_wait,
             mean_queue,
-            mean_in_system: mean_queue + c,
+            mean_in_system: mean_queue + busy * c,
             backlog_growth: growth,
             wait: if max_wait > 0.0 {
                 WaitDist::Uniform {
@@ -323,8 +512,9 @@ pub fn solve_pool(input: &PoolInput) -> PoolSolution {
     let p_wait = erlang_c(servers, offered_load);
     let variability = (1.0 + input.service_scv) / 2.0;
     // Textbook M/M/c: Lq = C·ρ/(1−ρ), Wq = C/(cμ − λ); both scaled by Allen-Cunneen.
-    let mean_queue = p_wait * offered_utilization / (1.0 - offered_utilization) * variability;
     let mean_wait = p_wait * input.mean_service / (c - offered_load) * variability;
+    // Lq = λ·Wq (Little): the same as C·ρ/(1−ρ) scaled, without a second rounding near ρ = 1.
+    let mean_queue = input.arrival * mean_wait;
     let wait = if p_wait > 0.0 && mean_wait > 0.0 {
         WaitDist::Exponential {
             p_wait,
@@ -455,6 +645,12 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
                 },
             }
         }
+        &WaitDist::Geometric {
+            p_wait,
+            ratio,
+            stages,
+            stage_rate,
+        } => split_geometric(p_wait, ratio, stages, stage_rate, slots),
         WaitDist::CappedStages { .. } => ConnectionSplit {
             pool: WaitDist::Zero,
             database: solution.wait.clone(),
@@ -462,9 +658,175 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
     }
 }
 
+/// Most waiting places inside a database listed stage by stage when a long M/M/c/K wait is
+/// split at a connection limit; beyond, the whole wait is shown inside the database.
+const MAX_LISTED_SLOTS: u64 = 65_536;
+
+/// [`split_at_connections`] for a [`WaitDist::Geometric`] wait of J stages: the pool waits
+/// the J − slots stages beyond the slots (again a cut geometric, of stages − slots), the
+/// database min(J, slots), listed stage by stage.
+fn split_geometric(
+    p_wait: f64,
+    ratio: f64,
+    stages: u64,
+    stage_rate: f64,
+    slots: u64,
+) -> ConnectionSplit {
+    let whole = WaitDist::Geometric {
+        p_wait,
+        ratio,
+        stages,
+        stage_rate,
+    };
+    if slots >= stages || slots > MAX_LISTED_SLOTS {
+        return ConnectionSplit {
+            pool: WaitDist::Zero,
+            database: whole,
+        };
+    }
+    let log_ratio = ratio.ln();
+    let log_total = log_geometric_sum(stages, log_ratio);
+    // P(J > slots) = ρ^slots·Σ_{i<stages−slots} ρⁱ / Σ_{i<stages} ρⁱ.
+    let tail = log_geometric_sum(stages - slots, log_ratio);
+    let beyond = SplitLog {
+        powers: slots as f64 + tail.powers,
+        rest: tail.rest,
+    }
+    .ratio_to(log_total, log_ratio);
+    let mut stage_probs: Vec<f64> = (0..slots)
+        .map(|i| p_wait * SplitLog::power(i).ratio_to(log_total, log_ratio))
+        .collect();
+    if let Some(last) = stage_probs.last_mut() {
+        *last += p_wait * beyond;
+    }
+    ConnectionSplit {
+        pool: WaitDist::Geometric {
+            p_wait: p_wait * beyond,
+            ratio,
+            stages: stages - slots,
+            stage_rate,
+        },
+        database: WaitDist::ErlangMix {
+            stage_probs,
+            stage_rate,
+        },
+    }
+}
+
+/// Largest K (servers plus waiting places) whose M/M/c/K states are listed one by one; larger
+/// systems are solved in closed form ([`solve_finite_closed`]).
+const MAX_LISTED_STATES: u64 = 4_096;
+
+/// Longest M/M/c/K wait listed stage by stage; longer ones are a [`WaitDist::Geometric`].
+const MAX_LISTED_STAGES: u64 = 1_024;
+
+/// M/M/c/K: by listing its states when there are few, else in closed form.
+fn solve_finite(
+    input: &PoolInput,
+    servers: u64,
+    buffer: u64,
+    offered_load: f64,
+    offered_utilization: f64,
+) -> PoolSolution {
+    if servers + buffer <= MAX_LISTED_STATES {
+        solve_finite_listed(input, servers, buffer, offered_load, offered_utilization)
+    } else {
+        solve_finite_closed(input, servers, buffer, offered_load, offered_utilization)
+    }
+}
+
+/// M/M/c/K in closed form, at a cost of O(√a) whatever K: relative to the all-busy state,
+/// the states with an idle server weigh R ([`idle_weight_ratio`]) and the states with
+/// n = c + i present weigh ρⁱ (i = 0..=b, a cut geometric, summed in log space so that
+/// neither ρ > 1 nor a long buffer overflows).
+fn solve_finite_closed(
+    input: &PoolInput,
+    servers: u64,
+    buffer: u64,
+    offered_load: f64,
+    offered_utilization: f64,
+) -> PoolSolution {
+    let c = servers as f64;
+    let idle = idle_weight_ratio(servers, offered_load);
+    if !idle.is_finite() {
+        // All servers are never busy at once: no request waits or is refused.
+        return PoolSolution {
+            throughput: input.arrival,
+            dropped: 0.0,
+            utilization: offered_utilization.min(1.0),
+            offered_utilization,
+            mean_wait: 0.0,
+            mean_queue: 0.0,
+            mean_in_system: offered_load,
+            backlog_growth: 0.0,
+            wait: WaitDist::Zero,
+        };
+    }
+    let log_rho = offered_utilization.ln();
+    // Weights, all divided by e^scale: idle states, busy states n ≥ c, and those n < K.
+    let log_busy = log_geometric_sum(buffer + 1, log_rho);
+    let log_admitting_busy = log_geometric_sum(buffer, log_rho);
+    let log_idle = SplitLog {
+        powers: 0.0,
+        rest: idle.ln(),
+    };
+    let scale = if log_idle.value(log_rho) > log_busy.value(log_rho) {
+        log_idle
+    } else {
+        log_busy
+    };
+    let idle_weight = log_idle.ratio_to(scale, log_rho);
+    let total = idle_weight + log_busy.ratio_to(scale, log_rho);
+    let blocking = SplitLog::power(buffer).ratio_to(scale, log_rho) / total;
+    let waiting = log_admitting_busy.ratio_to(scale, log_rho) / total;
+    let accepted = idle_weight / total + waiting;
+    let throughput = input.arrival * accepted;
+    let busy_share = log_busy.ratio_to(scale, log_rho) / total;
+    let mean_queue = busy_share * truncated_geometric_mean(buffer, log_rho);
+    let utilization = (offered_utilization * accepted).min(1.0);
+    let p_wait = if accepted > 0.0 {
+        waiting / accepted
+    } else {
+        0.0
+    };
+    let stage_rate = c / input.mean_service;
+    let wait = if p_wait.is_nan() || p_wait <= 0.0 {
+        WaitDist::Zero
+    } else if buffer <= MAX_LISTED_STAGES {
+        WaitDist::ErlangMix {
+            stage_probs: (0..buffer)
+                .map(|i| p_wait * SplitLog::power(i).ratio_to(log_admitting_busy, log_rho))
+                .collect(),
+            stage_rate,
+        }
+    } else {
+        WaitDist::Geometric {
+            p_wait,
+            ratio: offered_utilization,
+            stages: buffer,
+            stage_rate,
+        }
+    };
+    PoolSolution {
+        throughput,
+        dropped: input.arrival * blocking,
+        utilization,
+        offered_utilization,
+        mean_wait: if throughput > 0.0 {
+            mean_queue / throughput
+        } else {
+            0.0
+        },
+        mean_queue,
+        mean_in_system: mean_queue + c * utilization,
+        backlog_growth: 0.0,
+        wait,
+    }
+}
+
 /// M/M/c/K from its state distribution π_n ∝ aⁿ/n! (n ≤ c), π_c·ρ^{n−c} (n > c),
 /// computed in log space so that neither large loads nor long buffers overflow.
-fn solve_finite(
+fn solve_finite_listed(
     input: &PoolInput,
     servers: u64,
     buffer: u64,
@@ -998,6 +1360,111 @@ mod tests {
         assert!(pool.utilization <= 1.0, "ρ = {}", pool.utilization);
         assert!((pool.throughput - capacity).abs() < 1e-5 * capacity);
         assert!((pool.throughput + pool.dropped - 1.9e7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn closed_form_mmck_matches_the_listed_states() {
+        // Both ways of solving M/M/c/K on systems small enough to list (K up to 3,000), below,
+        // at and above saturation, with and without waiting places.
+        for (servers, buffer, arrival) in [
+            (1u64, 0u64, 0.7),
+            (3, 5, 2.0),
+            (4, 40, 4.0),
+            (8, 2_000, 7.9),
+            (8, 2_990, 8.0),
+            (2, 1_500, 2.3),
+            (16, 30, 400.0),
+            (5, 0, 9.0),
+        ] {
+            let input = PoolInput {
+                arrival,
+                servers,
+                mean_service: 1.0,
+                service_scv: 1.0,
+                buffer: Some(buffer),
+                overload_horizon: 60.0,
+            };
+            let a = arrival;
+            let rho = a / servers as f64;
+            let listed = solve_finite_listed(&input, servers, buffer, a, rho);
+            let closed = solve_finite_closed(&input, servers, buffer, a, rho);
+            let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-12);
+            let case = format!("c {servers} b {buffer} λ {arrival}");
+            assert!(
+                close(listed.throughput, closed.throughput),
+                "{case}: {listed:?} {closed:?}"
+            );
+            assert!(close(listed.dropped, closed.dropped), "{case}");
+            assert!(close(listed.utilization, closed.utilization), "{case}");
+            assert!(
+                close(listed.mean_queue, closed.mean_queue),
+                "{case}: {} {}",
+                listed.mean_queue,
+                closed.mean_queue
+            );
+            assert!(
+                close(listed.mean_in_system, closed.mean_in_system),
+                "{case}"
+            );
+            assert!(close(listed.wait.mean(), closed.wait.mean()), "{case}");
+            // The cut geometric wait against the same wait listed stage by stage.
+            if let WaitDist::ErlangMix {
+                stage_probs,
+                stage_rate,
+            } = &listed.wait
+            {
+                let geometric = WaitDist::Geometric {
+                    p_wait: stage_probs.iter().sum(),
+                    ratio: rho,
+                    stages: buffer,
+                    stage_rate: *stage_rate,
+                };
+                assert!(close(geometric.mean(), listed.wait.mean()), "{case}");
+                assert!(
+                    (geometric.zero_mass() - listed.wait.zero_mass()).abs() < 1e-12,
+                    "{case}"
+                );
+                for s in [
+                    Complex64::new(0.0, 0.0),
+                    Complex64::new(0.3, 2.0),
+                    Complex64::new(5.0, -40.0),
+                ] {
+                    let (g, l) = (geometric.lst(s), listed.wait.lst(s));
+                    assert!((g - l).norm() < 1e-10, "{case} at {s}: {g} vs {l}");
+                }
+                assert!(
+                    (geometric.mean() - mean_from_transform(&geometric)).abs()
+                        < 1e-5 * geometric.mean().max(1.0),
+                    "{case}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_million_waiting_places_cost_what_a_few_do() {
+        // K − c = 10⁶ at ρ = 1: every state is equally likely (1/(K + 1) each with c = 1), so
+        // blocking is 1/(10⁶ + 2) and the mean queue is the mean of 0..=10⁶ over the busy
+        // states: Lq = (10⁶ + 1)/(10⁶ + 2)·10⁶/2.
+        let buffer = 1_000_000u64;
+        let pool = solve_pool(&PoolInput {
+            arrival: 100.0,
+            servers: 1,
+            mean_service: 0.01,
+            service_scv: 1.0,
+            buffer: Some(buffer),
+            overload_horizon: 60.0,
+        });
+        let states = buffer as f64 + 2.0;
+        assert!((pool.dropped / 100.0 - 1.0 / states).abs() < 1e-12 / states);
+        let expected_queue = (states - 1.0) / states * buffer as f64 / 2.0;
+        assert!((pool.mean_queue - expected_queue).abs() < 1e-9 * expected_queue);
+        assert!(matches!(pool.wait, WaitDist::Geometric { .. }));
+        // Little: L = X·W.
+        assert!(
+            (pool.mean_in_system - pool.throughput * (pool.mean_wait + 0.01)).abs()
+                < 1e-6 * pool.mean_in_system
+        );
     }
 
     #[test]

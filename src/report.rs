@@ -76,10 +76,12 @@ pub struct ClassReport {
     pub workload: String,
     pub class: ClassKind,
     pub offered_rps: f64,
-    /// Completed end to end per second.
+    /// Completed end to end per second, counting requests whose drops were retried and then
+    /// served.
     pub served_rps: f64,
     /// Response time of completed requests, from the client until the answer returns
-    /// (for async work: until the queue acknowledges it).
+    /// (for async work: until the queue acknowledges it), along the paths a first attempt
+    /// takes: the extra time of a retried attempt is not included.
     pub latency_ms: Latency,
 }
 
@@ -206,6 +208,185 @@ impl Report {
         self
     }
 
+    /// Every way this report breaks the invariants any solve must keep, in words (empty when
+    /// it keeps them all). Checked by the property tests, the fuzz target and its regression
+    /// tests:
+    /// - every figure is finite and at least 0 (and never −0);
+    /// - served ≤ offered, for the whole system and per class; a node passes on at most what
+    ///   arrives, and arrivals = served + dropped + backlog growth, per node and in total;
+    /// - utilization at most 1; p50 ≤ p95 ≤ p99;
+    /// - a node's mean response time is at most its p99 where requests complete there. The
+    ///   documented exception: when fewer than 1% of requests wait (a constant service time
+    ///   with rare waits, a shard group whose hot shard holds under 1% of its requests in a
+    ///   backlog, or a pool holder of which under 1% of requests reach an overloaded
+    ///   database), the 99th percentile is a response without waiting and the rare waits
+    ///   lift the mean alone; the mean then exceeds p99 by at most the mean wait (queue
+    ///   length / throughput), since the fixed delay plus the mean service is never above p99;
+    /// - Little's law L = X·W on every node, saturated and overloaded ones included;
+    /// - a bottleneck is named exactly when there is a headroom, and that headroom is finite.
+    pub fn invariant_violations(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut figure = |what: &dyn Fn() -> String, value: f64| {
+            if !value.is_finite() || value < 0.0 || (value == 0.0 && value.is_sign_negative()) {
+                problems.push(format!("{} is {value:?}", what()));
+            }
+        };
+        let latency_figures = |l: &Latency| {
+            [
+                ("mean", l.mean),
+                ("p50", l.p50),
+                ("p95", l.p95),
+                ("p99", l.p99),
+            ]
+        };
+        for (name, value) in [
+            ("load_multiplier", self.load_multiplier),
+            ("offered_rps", self.offered_rps),
+            ("served_rps", self.served_rps),
+            ("dropped_rps", self.dropped_rps),
+            ("backlog_rps", self.backlog_rps),
+            ("monthly_cost_usd", self.monthly_cost_usd),
+        ] {
+            figure(&|| name.to_string(), value);
+        }
+        for (name, value) in [
+            ("headroom", self.headroom),
+            ("async_headroom", self.async_headroom),
+        ] {
+            if let Some(value) = value {
+                figure(&|| name.to_string(), value);
+            }
+        }
+        for bottleneck in self.bottleneck.iter().chain(&self.async_bottleneck) {
+            figure(
+                &|| format!("bottleneck {} utilization", bottleneck.id),
+                bottleneck.utilization,
+            );
+        }
+        for class in &self.classes {
+            figure(
+                &|| format!("class {} offered_rps", class.name),
+                class.offered_rps,
+            );
+            figure(
+                &|| format!("class {} served_rps", class.name),
+                class.served_rps,
+            );
+            for (name, value) in latency_figures(&class.latency_ms) {
+                figure(&|| format!("class {} {name}", class.name), value);
+            }
+        }
+        for node in &self.nodes {
+            for (name, value) in [
+                ("arrival_rps", node.arrival_rps),
+                ("throughput_rps", node.throughput_rps),
+                ("dropped_rps", node.dropped_rps),
+                ("backlog_growth_rps", node.backlog_growth_rps),
+                ("utilization", node.utilization),
+                ("offered_utilization", node.offered_utilization),
+                ("queue_len", node.queue_len),
+                ("in_system", node.in_system),
+                ("connection_wait_ms", node.connection_wait_ms),
+                ("monthly_cost_usd", node.monthly_cost_usd),
+            ] {
+                figure(&|| format!("node {} {name}", node.id), value);
+            }
+            for (name, value) in latency_figures(&node.latency_ms) {
+                figure(&|| format!("node {} {name}", node.id), value);
+            }
+        }
+        for tier in &self.tiers {
+            figure(
+                &|| format!("tier {} cost", tier.tier),
+                tier.monthly_cost_usd,
+            );
+        }
+        let close = |a: f64, b: f64, relative: f64| {
+            (a - b).abs() <= relative * a.abs().max(b.abs()).max(1.0)
+        };
+        if self.served_rps > self.offered_rps * (1.0 + 1e-9) {
+            problems.push(format!(
+                "served {} > offered {}",
+                self.served_rps, self.offered_rps
+            ));
+        }
+        let total = self.served_rps + self.dropped_rps + self.backlog_rps;
+        if !close(self.offered_rps, total, 1e-9) {
+            problems.push(format!(
+                "offered {} ≠ served + dropped + backlog {total}",
+                self.offered_rps
+            ));
+        }
+        for class in &self.classes {
+            if class.served_rps > class.offered_rps * (1.0 + 1e-9) {
+                problems.push(format!(
+                    "class {}: served {} > offered {}",
+                    class.name, class.served_rps, class.offered_rps
+                ));
+            }
+            check_order(
+                &mut problems,
+                &format!("class {}", class.name),
+                &class.latency_ms,
+            );
+        }
+        for node in &self.nodes {
+            let label = format!("node {} \"{}\"", node.id, node.name);
+            if node.throughput_rps > node.arrival_rps * (1.0 + 1e-9) {
+                problems.push(format!(
+                    "{label}: served {} > arrivals {}",
+                    node.throughput_rps, node.arrival_rps
+                ));
+            }
+            let out = node.throughput_rps + node.dropped_rps + node.backlog_growth_rps;
+            if !close(node.arrival_rps, out, 1e-9) {
+                problems.push(format!(
+                    "{label}: arrivals {} ≠ served + dropped + backlog {out}",
+                    node.arrival_rps
+                ));
+            }
+            if node.utilization > 1.0 {
+                problems.push(format!("{label}: utilization {}", node.utilization));
+            }
+            check_order(&mut problems, &label, &node.latency_ms);
+            if node.throughput_rps > 0.0 {
+                let mean_wait_ms = 1000.0 * node.queue_len / node.throughput_rps;
+                let limit = node.latency_ms.p99 + mean_wait_ms;
+                if node.latency_ms.mean > limit * (1.0 + 1e-3) + 1e-9 {
+                    problems.push(format!(
+                        "{label}: mean {} ms above p99 {} ms plus the mean wait {mean_wait_ms} ms",
+                        node.latency_ms.mean, node.latency_ms.p99
+                    ));
+                }
+            }
+            let from_law = node.throughput_rps * node.latency_ms.mean / 1000.0;
+            if !close(node.in_system, from_law, 1e-6) {
+                problems.push(format!(
+                    "{label}: Little's law: L = {} but X·W = {from_law}",
+                    node.in_system
+                ));
+            }
+        }
+        for (name, bottleneck, headroom) in [
+            ("bottleneck", &self.bottleneck, self.headroom),
+            (
+                "async bottleneck",
+                &self.async_bottleneck,
+                self.async_headroom,
+            ),
+        ] {
+            match (bottleneck, headroom) {
+                (Some(_), Some(h)) if h.is_finite() && h > 0.0 => {}
+                (None, None) => {}
+                (b, h) => problems.push(format!(
+                    "{name} {:?} with headroom {h:?}",
+                    b.as_ref().map(|b| b.id)
+                )),
+            }
+        }
+        problems
+    }
+
     /// A plain-text table for terminals.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
@@ -305,6 +486,19 @@ impl Report {
             let _ = writeln!(out, "warning: {warning}");
         }
         out
+    }
+}
+
+/// Records percentiles out of order (p50 ≤ p95 ≤ p99, within the inversion's accuracy).
+fn check_order(problems: &mut Vec<String>, label: &str, latency: &Latency) {
+    let slack = |value: f64| value * 1e-6 + 1e-9;
+    if latency.p50 > latency.p95 + slack(latency.p95)
+        || latency.p95 > latency.p99 + slack(latency.p99)
+    {
+        problems.push(format!(
+            "{label}: percentiles out of order: p50 {} p95 {} p99 {}",
+            latency.p50, latency.p95, latency.p99
+        ));
     }
 }
 

@@ -59,6 +59,18 @@ pub enum SolveError {
     Diverged { node: String },
     #[error("the traffic equations did not settle after {passes} passes (last change {change:e})")]
     NotConverged { passes: usize, change: f64 },
+    #[error(
+        "this topology would take about {seconds:.1} s to solve ({nodes} nodes, {inverted} of \
+         them with non-exponential waits or service, {visits} node visits by the end-to-end \
+         percentiles); at most {MAX_SOLVE_SECONDS} s is spent on one solve: use fewer nodes, \
+         or exponential service and no queue limit on most of them"
+    )]
+    TooMuchWork {
+        seconds: f64,
+        nodes: usize,
+        inverted: usize,
+        visits: usize,
+    },
 }
 
 /// Classes of one topology: one per workload and request kind with a non-zero share.
@@ -202,6 +214,7 @@ pub fn solve_with(
     };
     check_loops(topology, &compiled, horizon)?;
     let flows = propagate(topology, &compiled, &external(false), horizon, true)?;
+    check_work(&compiled, &flows, params)?;
     let linear = propagate(topology, &compiled, &external(false), horizon, false)?;
     let average = propagate(topology, &compiled, &external(true), horizon, false)?;
 
@@ -274,6 +287,16 @@ pub fn solve_with(
                 node.id, node.name
             ));
         }
+        // A node passes on at most what arrives; what it does not serve or hold is dropped
+        // (summing the pools' shares can round a hair past the arrivals).
+        let arrival = figure(result.arrival);
+        let throughput = figure(result.throughput.min(arrival));
+        let backlog_growth = figure(result.backlog.min(arrival - throughput));
+        let dropped = if result.dropped > 0.0 {
+            figure(arrival - throughput - backlog_growth)
+        } else {
+            0.0
+        };
         node_reports.push(NodeReport {
             id: node.id,
             name: node.name.clone(),
@@ -281,17 +304,17 @@ pub fn solve_with(
             tier: node.tier().to_string(),
             instances: node.instances,
             servers: result.servers,
-            arrival_rps: result.arrival,
-            throughput_rps: result.throughput,
-            dropped_rps: result.dropped,
-            backlog_growth_rps: result.backlog,
-            utilization: result.utilization,
-            offered_utilization: result.offered_utilization,
-            queue_len: result.queue_len + shown[v].queue_delta,
-            in_system: result.in_system + shown[v].queue_delta,
-            connection_wait_ms: shown[v].connection_wait * 1000.0,
+            arrival_rps: arrival,
+            throughput_rps: throughput,
+            dropped_rps: dropped,
+            backlog_growth_rps: backlog_growth,
+            utilization: figure(result.utilization.min(1.0)),
+            offered_utilization: figure(result.offered_utilization),
+            queue_len: figure(result.queue_len + shown[v].queue_delta),
+            in_system: figure(result.in_system + shown[v].queue_delta),
+            connection_wait_ms: figure(shown[v].connection_wait * 1000.0),
             latency_ms: shown[v].latency.unwrap_or(result.latency).scaled(1000.0),
-            monthly_cost_usd: cost,
+            monthly_cost_usd: figure(cost),
             status: result.status,
         });
     }
@@ -314,20 +337,30 @@ pub fn solve_with(
             name: format!("{}/{}", class.workload, class.kind.label()),
             workload: class.workload.clone(),
             class: class.kind,
-            offered_rps: class.rate,
-            served_rps: class.rate * result.completion,
+            offered_rps: figure(class.rate),
+            served_rps: figure(class.rate * result.completion.min(1.0)),
             latency_ms: result.latency.scaled(1000.0),
         })
         .collect();
-    let offered: f64 = compiled.classes.iter().map(|c| c.rate).sum();
-    let served: f64 = classes.iter().map(|c| c.served_rps).sum();
-    let dropped: f64 = compiled
-        .classes
-        .iter()
-        .zip(&class_results)
-        .map(|(c, r)| c.rate * (1.0 - r.completion_without_backlog))
-        .sum();
-    let backlog = (offered - served - dropped).max(0.0);
+    // Sums start from +0 (an empty float sum is −0) and every total is clamped at zero.
+    let offered = figure(compiled.classes.iter().map(|c| c.rate).sum::<f64>());
+    let served = figure(
+        classes
+            .iter()
+            .map(|c| c.served_rps)
+            .sum::<f64>()
+            .min(offered),
+    );
+    let dropped = figure(
+        compiled
+            .classes
+            .iter()
+            .zip(&class_results)
+            .map(|(c, r)| c.rate * (1.0 - r.completion_without_backlog.min(1.0)))
+            .sum::<f64>()
+            .min(offered - served),
+    );
+    let backlog = figure(offered - served - dropped);
 
     // Bottleneck: the highest offered utilization under linear scaling of the load, among the
     // nodes on a synchronous path (a client waits for them). Nodes reached only behind a queue
@@ -336,7 +369,12 @@ pub fn solve_with(
     let pick = |sync: bool| -> Option<(usize, f64)> {
         let mut best: Option<(usize, f64)> = None;
         for (v, result) in node_results.iter().enumerate() {
-            if synchronous[v] == sync && result.saturation > best.map_or(0.0, |(_, u)| u) {
+            // A load so small that 1/saturation overflows names no bottleneck: its headroom
+            // would be infinite.
+            if synchronous[v] == sync
+                && result.saturation > best.map_or(0.0, |(_, u)| u)
+                && (1.0 / result.saturation).is_finite()
+            {
                 best = Some((v, result.saturation));
             }
         }
@@ -376,7 +414,7 @@ pub fn solve_with(
             monthly_cost_usd,
         })
         .collect::<Vec<_>>();
-    let monthly_cost_usd = tiers.iter().map(|t| t.monthly_cost_usd).sum();
+    let monthly_cost_usd = figure(tiers.iter().map(|t| t.monthly_cost_usd).sum::<f64>());
     Ok(Report {
         load_multiplier: params.load_multiplier,
         at_peak: params.at_peak,
@@ -395,6 +433,16 @@ pub fn solve_with(
         warnings,
     }
     .without_negative_zeros())
+}
+
+/// A figure for the report: a negative value or −0 left by rounding becomes +0 (NaN is kept,
+/// so that the invariant checks see it).
+fn figure(value: f64) -> f64 {
+    if value > 0.0 || value.is_nan() {
+        value
+    } else {
+        0.0
+    }
 }
 
 /// When the app servers and workers wired straight to a database could hold more connections
@@ -1049,7 +1097,14 @@ fn propagate(
     };
     let total_external: f64 = external.iter().sum();
     let limit = 1e9 * (1.0 + total_external);
-    let max_passes = if compiled.acyclic { 1 } else { 100_000 };
+    let edge_count: usize = compiled.out_edges.iter().map(Vec::len).sum();
+    let max_passes = if compiled.acyclic {
+        1
+    } else {
+        pass_budget(node_count + edge_count, 100_000)
+    };
+    // The last three passes' arrivals, for Aitken's extrapolation of slow loops.
+    let mut history: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut incoming = vec![0.0; class_count];
     let mut last_change = 0.0;
     // Divergence check: a loop that converges shrinks its growth geometrically; one that
@@ -1114,6 +1169,16 @@ fn propagate(
         if compiled.acyclic || (pass > 0 && change < 1e-12) {
             return Ok(flows);
         }
+        if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 2 {
+            history[0].clone_from(&flows.arrivals);
+        } else if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 1 {
+            history[1].clone_from(&flows.arrivals);
+        } else if pass % ACCELERATE_EVERY == 0
+            && pass > 0
+            && history[1].len() == flows.arrivals.len()
+        {
+            extrapolate(&history, &mut flows.arrivals);
+        }
         if (pass + 1) % CHECK_EVERY == 0 {
             let total: f64 = flows.arrivals.iter().sum();
             let growth = total - checkpoint_total;
@@ -1140,6 +1205,83 @@ fn propagate(
         passes: max_passes,
         change: last_change,
     })
+}
+
+/// Longest a solve may be expected to take (estimated by [`check_work`]), in seconds.
+pub const MAX_SOLVE_SECONDS: f64 = 1.5;
+
+/// Refuses a solve whose cost, estimated from what it must compute, is beyond
+/// [`MAX_SOLVE_SECONDS`]. Measured per item on a release build here (2 cores): about 15 µs per
+/// node for the traffic and the closed forms, 1 ms per node whose percentiles need a transform
+/// inversion (non-exponential service, finite buffers, overload), and 90 µs (0.9 ms when the
+/// node is of the latter kind) per node each class's end-to-end transform visits.
+fn check_work(compiled: &Compiled, flows: &Flows, params: &Params) -> Result<(), SolveError> {
+    let inverted: Vec<bool> = compiled
+        .nodes
+        .iter()
+        .zip(&flows.pools)
+        .map(|(node, pools)| {
+            node.service.is_some()
+                && (node.shape != ServiceShape::Exponential
+                    || pools.iter().any(|pool| {
+                        !matches!(pool.wait, WaitDist::Zero | WaitDist::Exponential { .. })
+                    }))
+        })
+        .collect();
+    let inverted_count = inverted.iter().filter(|heavy| **heavy).count();
+    let nodes = compiled.nodes.len();
+    let mut micros = 15.0 * nodes as f64 + 1_000.0 * inverted_count as f64;
+    let mut visits = 0;
+    if params.class_percentiles {
+        for k in 0..compiled.classes.len() {
+            let (order, _) = reachable_reverse_order(compiled, k);
+            visits += order.len();
+            micros += order
+                .iter()
+                .map(|&v| if inverted[v] { 900.0 } else { 90.0 })
+                .sum::<f64>();
+        }
+    }
+    let seconds = micros / 1e6;
+    if seconds > MAX_SOLVE_SECONDS {
+        return Err(SolveError::TooMuchWork {
+            seconds,
+            nodes,
+            inverted: inverted_count,
+            visits,
+        });
+    }
+    Ok(())
+}
+
+/// Work (node and edge visits) the fixed-point iterations of one solve may spend per loop: a
+/// pass over a large cyclic graph is dear, so it gets fewer passes.
+const WORK_BUDGET: usize = 30_000_000;
+
+/// Passes of an iteration whose one pass costs `work_per_pass`: as many as the budget
+/// allows, at least 200 and at most `most`.
+fn pass_budget(work_per_pass: usize, most: usize) -> usize {
+    (WORK_BUDGET / work_per_pass.max(1)).clamp(200.min(most), most)
+}
+
+/// Passes between Aitken extrapolations of the traffic equations.
+const ACCELERATE_EVERY: usize = 20;
+
+/// Aitken's Δ² step for each arrival rate that has been converging steadily over the last
+/// three passes (`history` and `current`): a loop whose gain is close to 1 converges
+/// geometrically with ratio r per pass, and x + Δ·r/(1 − r) jumps to its limit. Rates that
+/// oscillate, grow or barely move are left for the plain iteration.
+fn extrapolate(history: &[Vec<f64>; 2], current: &mut [f64]) {
+    for ((x0, x1), x2) in history[0].iter().zip(&history[1]).zip(current.iter_mut()) {
+        let (step, last) = (x1 - x0, *x2 - x1);
+        if step == 0.0 || last == 0.0 {
+            continue;
+        }
+        let ratio = last / step;
+        if ratio > 0.0 && ratio < 0.999_999 && last.abs() > 1e-15 * x2.abs() {
+            *x2 = (*x2 + last * ratio / (1.0 - ratio)).max(0.0);
+        }
+    }
 }
 
 /// Per-node results kept for the end-to-end step.
@@ -1169,12 +1311,13 @@ struct NodeResult {
 }
 
 impl Latency {
+    /// In other units (seconds to milliseconds), each figure at least +0.
     fn scaled(self, factor: f64) -> Latency {
         Latency {
-            mean: self.mean * factor,
-            p50: self.p50 * factor,
-            p95: self.p95 * factor,
-            p99: self.p99 * factor,
+            mean: figure(self.mean * factor),
+            p50: figure(self.p50 * factor),
+            p95: figure(self.p95 * factor),
+            p99: figure(self.p99 * factor),
         }
     }
 }
@@ -1758,32 +1901,24 @@ fn class_result(
     let passes = if cyclic { 10_000 } else { 1 };
     let start = compiled.classes[k].client;
 
-    // Exact mean, completion probabilities and the smallest constant delay (shift) of any path,
-    // all by the same recursion over the nodes the class can reach.
+    // Exact mean and the smallest constant delay (shift) of any path, by the same recursion
+    // over the nodes the class can reach (completion: [`completion_probabilities`]).
     let mut mean = vec![0.0; node_count];
     let mut shift = vec![0.0f64; node_count];
-    let mut completion = vec![1.0f64; node_count];
-    let mut no_drop = vec![1.0f64; node_count];
     for _ in 0..passes {
         let mut change: f64 = 0.0;
         for &v in &order {
             let node = &compiled.nodes[v];
             let mut m = results[v].class_mean[k];
             let mut own_shift = node.base + constant_service(node, k);
-            let mut c = flows.served_ratio[v];
-            let mut d = 1.0 - flows.drop_ratio[v];
             let mut route_mean = 0.0;
             let mut route_shift = if node.finish[k] > 0.0 {
                 0.0
             } else {
                 f64::INFINITY
             };
-            let mut route_c = node.finish[k];
-            let mut route_d = node.finish[k];
             if node.detaches {
                 route_shift = 0.0;
-                route_c = 1.0;
-                route_d = 1.0;
             } else {
                 for edge in &compiled.out_edges[v] {
                     let f = edge.served_factor(k);
@@ -1794,13 +1929,9 @@ fn class_result(
                     if edge.is_call {
                         m += f * (edge.rtt(k) + mean[edge.to]);
                         own_shift += f * hop_shift;
-                        c *= completion[edge.to].powi(edge.count as i32);
-                        d *= no_drop[edge.to].powi(edge.count as i32);
                     } else {
                         route_mean += f * (edge.rtt(k) + mean[edge.to]);
                         route_shift = route_shift.min(hop_shift);
-                        route_c += f * completion[edge.to];
-                        route_d += f * no_drop[edge.to];
                     }
                 }
             }
@@ -1813,8 +1944,6 @@ fn class_result(
                 change.max((own_shift + route_shift - shift[v]).abs() / new_mean.abs().max(1e-300));
             mean[v] = new_mean;
             shift[v] = own_shift + route_shift;
-            completion[v] = c * route_c;
-            no_drop[v] = d * route_d;
         }
         if change < 1e-13 {
             break;
@@ -1836,8 +1965,11 @@ fn class_result(
             &[0.50, 0.95, 0.99],
             &atoms,
             |points, values| {
-                let computed =
-                    class_transform(compiled, results, k, &order, passes, &shift, points);
+                let computed = if cyclic {
+                    class_transform(compiled, results, k, &order, passes, &shift, points)
+                } else {
+                    class_transform_acyclic(compiled, results, k, &order, &shift, points)
+                };
                 values.copy_from_slice(&computed);
             },
         );
@@ -1855,11 +1987,133 @@ fn class_result(
             p99: mean_latency,
         }
     };
+    let (completion, completion_without_backlog) = completion_probabilities(compiled, flows, k);
     ClassResult {
         latency,
-        completion: completion[start],
-        completion_without_backlog: no_drop[start],
+        completion,
+        completion_without_backlog,
     }
+}
+
+/// Most Gauss–Seidel passes over a class's nodes for its completion probabilities on a
+/// cyclic graph (each pass is linear in the edges; loops of gain below 1 settle long before).
+const MAX_COMPLETION_PASSES: usize = 2_000;
+
+/// Probability that a request of class `k` completes (is served end to end, counting the
+/// retries of its drops that succeed later), and that it is not dropped for good (it
+/// completes or waits in a growing backlog), from its client.
+///
+/// At node v with served share s, dropped share d and retry edges of fractions f_e:
+/// c_v = s·Π_calls c_t^n·(finish + Σ_routes f·c_t) + d·Σ_retries f_e·c_{t_e}, and the same
+/// with 1 − d (not dropped) in place of s for the second figure. A retry back into v itself
+/// is solved in closed form: c_v = rest/(1 − d·f_self). Other loops are iterated from 0
+/// upwards, so an unfinished iteration can only under-count (never serve more than offered).
+fn completion_probabilities(compiled: &Compiled, flows: &Flows, k: usize) -> (f64, f64) {
+    let (order, cyclic) = completion_order(compiled, flows, k);
+    let node_count = compiled.nodes.len();
+    let start = if cyclic { 0.0 } else { 1.0 };
+    let mut completion = vec![start; node_count];
+    let mut no_drop = vec![start; node_count];
+    let passes = if cyclic { MAX_COMPLETION_PASSES } else { 1 };
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in &order {
+            let node = &compiled.nodes[v];
+            let served = flows.served_ratio[v];
+            let dropped = flows.drop_ratio[v];
+            let (mut calls_c, mut calls_d) = (1.0, 1.0);
+            let (mut route_c, mut route_d) = if node.detaches {
+                (1.0, 1.0)
+            } else {
+                (node.finish[k], node.finish[k])
+            };
+            let (mut retry_c, mut retry_d, mut retry_self) = (0.0, 0.0, 0.0);
+            for edge in &compiled.out_edges[v] {
+                let f = edge.factors[k];
+                if f <= 0.0 {
+                    continue;
+                }
+                match edge.source {
+                    Source::Dropped if edge.to == v => retry_self += f,
+                    Source::Dropped => {
+                        retry_c += f * completion[edge.to];
+                        retry_d += f * no_drop[edge.to];
+                    }
+                    Source::Served if node.detaches => {}
+                    Source::Served if edge.is_call => {
+                        calls_c *= completion[edge.to].powi(edge.count as i32);
+                        calls_d *= no_drop[edge.to].powi(edge.count as i32);
+                    }
+                    Source::Served => {
+                        route_c += f * completion[edge.to];
+                        route_d += f * no_drop[edge.to];
+                    }
+                }
+            }
+            let solve = |first_try: f64, retried: f64| -> f64 {
+                let rest = first_try + dropped * retried;
+                let looped = dropped * retry_self;
+                let value = if looped < 1.0 {
+                    rest / (1.0 - looped)
+                } else if rest > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                };
+                value.clamp(0.0, 1.0)
+            };
+            let c = solve(served * calls_c * route_c, retry_c);
+            let d = solve((1.0 - dropped) * calls_d * route_d, retry_d);
+            change = change
+                .max((c - completion[v]).abs())
+                .max((d - no_drop[v]).abs());
+            completion[v] = c;
+            no_drop[v] = d;
+        }
+        if change < 1e-14 {
+            break;
+        }
+    }
+    let client = compiled.classes[k].client;
+    (completion[client], no_drop[client])
+}
+
+/// The nodes a request of class `k` can reach from its client, along routes and calls (not
+/// past a queue) and along the retries of nodes that drop, in post-order (on acyclic graphs
+/// every node after the nodes it sends to), and whether any loop was found.
+fn completion_order(compiled: &Compiled, flows: &Flows, k: usize) -> (Vec<usize>, bool) {
+    let start = compiled.classes[k].client;
+    let mut state = vec![0u8; compiled.nodes.len()]; // 0 new, 1 on stack, 2 done
+    let mut order = Vec::new();
+    let mut cyclic = false;
+    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+    state[start] = 1;
+    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+        let edges = &compiled.out_edges[v];
+        if *next < edges.len() {
+            let edge = &edges[*next];
+            *next += 1;
+            let followed = match edge.source {
+                Source::Dropped => flows.drop_ratio[v] > 0.0 && edge.to != v,
+                Source::Served => !compiled.nodes[v].detaches,
+            };
+            if followed && edge.factors[k] > 0.0 {
+                match state[edge.to] {
+                    0 => {
+                        state[edge.to] = 1;
+                        stack.push((edge.to, 0));
+                    }
+                    1 => cyclic = true,
+                    _ => {}
+                }
+            }
+        } else {
+            state[v] = 2;
+            order.push(v);
+            stack.pop();
+        }
+    }
+    (order, cyclic)
 }
 
 /// Most point masses tracked per class; beyond that they are left in the smoothed part.
@@ -2001,6 +2255,118 @@ impl DelayFactors {
             None => (-points[j] * self.delay).exp(),
         }
     }
+}
+
+/// The route shift of node `v` for class `k`: the smallest constant delay of a route out of
+/// it (0 when a request may finish here or the node detaches).
+fn route_shift_of(compiled: &Compiled, v: usize, k: usize, shift: &[f64]) -> f64 {
+    let node = &compiled.nodes[v];
+    let mut route_shift = if node.finish[k] > 0.0 || node.detaches {
+        0.0
+    } else {
+        f64::INFINITY
+    };
+    if !node.detaches {
+        for edge in &compiled.out_edges[v] {
+            if edge.served_factor(k) > 0.0 && !edge.is_call {
+                route_shift = route_shift.min(edge.rtt + shift[edge.to]);
+            }
+        }
+    }
+    if route_shift.is_finite() {
+        route_shift
+    } else {
+        0.0
+    }
+}
+
+/// The transform of node `v`'s own response (its wait and service) at each point.
+fn own_transform(
+    node: &CompiledNode,
+    result: &NodeResult,
+    k: usize,
+    points: &[Complex64],
+) -> Vec<Complex64> {
+    points
+        .iter()
+        .map(|&s| match node.service.as_ref() {
+            Some(service) => {
+                let wait: Complex64 = result.waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
+                if node.shape == ServiceShape::Deterministic {
+                    wait
+                } else {
+                    wait * node.shape.lst(service[k], s)
+                }
+            }
+            None => Complex64::new(1.0, 0.0),
+        })
+        .collect()
+}
+
+/// [`class_transform`] on an acyclic graph, with memory for the nodes in progress only: nodes
+/// are taken children first (`order`), and each, once done, is folded into its callers'
+/// products and its routers' sums and dropped. A chain or a fan-out of 100,000 nodes then
+/// holds a few transforms at a time instead of one per node.
+fn class_transform_acyclic(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    k: usize,
+    order: &[usize],
+    shift: &[f64],
+    points: &[Complex64],
+) -> Vec<Complex64> {
+    let width = points.len();
+    let one = Complex64::new(1.0, 0.0);
+    let start = compiled.classes[k].client;
+    let mut reached = vec![false; compiled.nodes.len()];
+    let mut route_shifts = vec![0.0; compiled.nodes.len()];
+    for &v in order {
+        reached[v] = true;
+        route_shifts[v] = route_shift_of(compiled, v, k, shift);
+    }
+    // Per node in progress: (product of its calls' transforms, sum over its routes).
+    let mut pending: HashMap<usize, (Vec<Complex64>, Vec<Complex64>)> = HashMap::new();
+    for &v in order {
+        let node = &compiled.nodes[v];
+        let (calls, routes) = pending
+            .remove(&v)
+            .unwrap_or_else(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
+        let finish = if node.detaches { 1.0 } else { node.finish[k] };
+        let mut psi = own_transform(node, &results[v], k, points);
+        for j in 0..width {
+            psi[j] *= if node.detaches {
+                one
+            } else {
+                calls[j] * (routes[j] + finish)
+            };
+        }
+        if v == start {
+            return psi;
+        }
+        for flow in &compiled.in_flows[v] {
+            let u = flow.from;
+            let edge = &compiled.out_edges[u][flow.edge];
+            let f = edge.served_factor(k);
+            if !reached[u] || compiled.nodes[u].detaches || f <= 0.0 || u == v {
+                continue;
+            }
+            let (calls, routes) = pending
+                .entry(u)
+                .or_insert_with(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
+            if edge.is_call {
+                for j in 0..width {
+                    calls[j] *= psi[j].powi(edge.count as i32);
+                }
+            } else {
+                let extra = edge.rtt + shift[v] - route_shifts[u];
+                let mut delays = DelayFactors::new(points, extra.max(0.0));
+                for j in 0..width {
+                    routes[j] += delays.next(points, j) * psi[j] * f;
+                }
+            }
+        }
+    }
+    vec![one; width]
 }
 
 /// Transform of the end-to-end response time of class `k` minus its smallest constant delay

@@ -276,6 +276,21 @@ pub enum TimelineError {
         "the step must be positive and at most the duration, found {step_s} s over {duration_s} s"
     )]
     BadStep { step_s: f64, duration_s: f64 },
+    #[error(
+        "{duration_s:?} s in steps of {step_s:?} s is {steps:e} steps; at most {MAX_STEPS} are \
+         simulated (use a longer step or a shorter period)"
+    )]
+    TooManySteps {
+        step_s: f64,
+        duration_s: f64,
+        steps: f64,
+    },
+    #[error(
+        "{steps} steps of a {nodes}-node topology is {} node solves; at most {MAX_NODE_STEPS} \
+         are simulated (use a longer step or a shorter period)",
+        (*steps as u64) * (*nodes as u64)
+    )]
+    TooLarge { steps: usize, nodes: usize },
     #[error("at t = {t_s} s: {source}")]
     Solve { t_s: f64, source: SolveError },
 }
@@ -306,12 +321,37 @@ struct Pending {
     instances: u32,
 }
 
+/// Most steps a scenario may take (each one is a solve): a week in 1-minute steps.
+pub const MAX_STEPS: usize = 10_080;
+
+/// Most steps × nodes a scenario may take: a day in 5-minute steps of a 35,000-node topology.
+pub const MAX_NODE_STEPS: u64 = 10_000_000;
+
 /// Runs `scenario` on `topology`.
 pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, TimelineError> {
-    if !(scenario.step_s > 0.0 && scenario.step_s <= scenario.duration_s) {
+    if !(scenario.step_s > 0.0
+        && scenario.duration_s.is_finite()
+        && scenario.step_s <= scenario.duration_s)
+    {
         return Err(TimelineError::BadStep {
             step_s: scenario.step_s,
             duration_s: scenario.duration_s,
+        });
+    }
+    let step_count = (scenario.duration_s / scenario.step_s).round();
+    if step_count.is_nan() || step_count > MAX_STEPS as f64 {
+        return Err(TimelineError::TooManySteps {
+            step_s: scenario.step_s,
+            duration_s: scenario.duration_s,
+            steps: step_count,
+        });
+    }
+    let step_count = step_count as usize;
+    let node_steps = (step_count as u64 + 1) * topology.nodes.len() as u64;
+    if node_steps > MAX_NODE_STEPS {
+        return Err(TimelineError::TooLarge {
+            steps: step_count + 1,
+            nodes: topology.nodes.len(),
         });
     }
     let peak = topology
@@ -333,7 +373,6 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
     let mut backlog: BTreeMap<NodeId, f64> = BTreeMap::new();
     let mut steps = Vec::new();
     let mut cost_usd = 0.0;
-    let step_count = (scenario.duration_s / scenario.step_s).round() as usize;
     let mut previous: Option<crate::report::Report> = None;
     for index in 0..=step_count {
         let t = index as f64 * scenario.step_s;

@@ -119,7 +119,7 @@ fn a_million_nodes_is_refused() {
     text.push_str("])");
     let message = error_of(&text);
     assert!(
-        message.contains("1000000 nodes; at most 200000"),
+        message.contains("more than 100000 nodes; at most 100000"),
         "{message}"
     );
     assert!(message.starts_with("bad.ron:1:"), "{message}");
@@ -274,6 +274,259 @@ mod damaged_files {
                     }
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn an_edge_error_points_at_the_edge_not_at_text_that_looks_like_it() {
+    // The description holds the text "from: 1," first; the bad edge is the second one.
+    let text = GOOD
+        .replace(
+            "name: \"ok\",",
+            "name: \"ok\", description: \"(from: 1, to: 2)\",",
+        )
+        .replace(
+            "edges: [(from: 1, to: 2)],",
+            "edges: [\n        (from: 1, to: 2),\n        (from: 1, to: 9),\n    ],",
+        );
+    let message = error_of(&text);
+    assert!(message.starts_with("bad.ron:10:9: edge 1 → 9"), "{message}");
+}
+
+#[test]
+fn numbers_written_in_any_notation_are_found() {
+    // A duplicate id written as 1_000, 0b101 or -0: the error points at the second node.
+    for (first, second) in [("1_000", "1000"), ("5", "0b101"), ("0", "-0")] {
+        let text = GOOD
+            .replace("(id: 1, name: \"c\"", &format!("(id: {first}, name: \"c\""))
+            .replace(
+                "(id: 2, name: \"s\"",
+                &format!("(id: {second}, name: \"s\""),
+            )
+            .replace("client: 1", &format!("client: {first}"))
+            .replace(
+                "(from: 1, to: 2)",
+                &format!("(from: {first}, to: {second})"),
+            );
+        let message = error_of(&text);
+        assert!(
+            message.starts_with("bad.ron:6:9: node "),
+            "{second}: {message}"
+        );
+        assert!(
+            message.contains("this id is used by another node"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_is_an_error_at_its_line_and_column() {
+    let mut bytes = GOOD.replace("name: \"s\"", "name: \"s?\"").into_bytes();
+    let at = bytes.iter().position(|b| *b == b'?').unwrap();
+    bytes[at] = 0xFF;
+    let message = document::parse_bytes(&bytes, "bad.ron")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("bad.ron:6:25: byte 0xFF is not UTF-8"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let bytes = [b"\xEF\xBB\xBF".as_slice(), GOOD.as_bytes()].concat();
+    let topology = document::parse_bytes(&bytes, "bom.ron").unwrap();
+    assert_eq!(topology.nodes.len(), 2);
+}
+
+#[test]
+fn echoed_names_are_escaped_and_cut() {
+    // A megabyte-long name with a control character and a quote in it, on a node whose id is
+    // taken: the message quotes 60 characters of it, escaped.
+    let name = format!("a\u{7}\"{}", "x".repeat(1_000_000));
+    let text = GOOD.replace("(id: 2, name: \"s\"", &format!("(id: 1, name: {name:?}"));
+    let message = error_of(&text);
+    assert!(message.len() < 300, "{} bytes", message.len());
+    assert!(message.contains(r#"node 1 "a\u{7}\"xxx"#), "{message}");
+    assert!(message.contains("x…\""), "{message}");
+}
+
+#[test]
+fn layout_positions_must_be_finite_and_in_range() {
+    for bad in ["inf", "1e39", "NaN", "-2e7"] {
+        let text = GOOD.replace(
+            "edges: [(from: 1, to: 2)],",
+            &format!("edges: [(from: 1, to: 2)],\n    layout: {{1: (x: 0, y: {bad})}},"),
+        );
+        let message = error_of(&text);
+        assert!(message.starts_with("bad.ron:9:"), "{bad}: {message}");
+        assert!(
+            message.contains("a layout position must be a number from -10000000 to 10000000"),
+            "{message}"
+        );
+    }
+    // Built in code, the same check runs in validation.
+    let mut topology = document::parse(GOOD, "good.ron").unwrap();
+    topology.layout.insert(
+        1,
+        staircase::model::Position {
+            x: f32::INFINITY,
+            y: 0.0,
+        },
+    );
+    assert!(topology
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("layout of node 1"));
+}
+
+mod saves {
+    use super::*;
+    #[cfg(unix)]
+    use std::os::unix::fs::PermissionsExt;
+
+    fn good() -> staircase::Topology {
+        document::parse(GOOD, "good.ron").unwrap()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_save_keeps_the_permissions_of_the_file_it_replaces() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("t.ron");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        document::save(&path, &good()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_save_through_a_symlink_replaces_the_file_it_names() {
+        let directory = tempfile::tempdir().unwrap();
+        let real = directory.path().join("real.ron");
+        let link = directory.path().join("link.ron");
+        std::fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        document::save(&link, &good()).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(document::load(&real).unwrap().nodes.len(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_made_in_advance_at_a_temporary_name_is_not_followed() {
+        // The old scheme's predictable temporary name, pointing at a file of someone else's.
+        let directory = tempfile::tempdir().unwrap();
+        let victim = directory.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let path = directory.path().join("t.ron");
+        let predictable = directory
+            .path()
+            .join(format!(".t.ron.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &predictable).unwrap();
+        document::save(&path, &good()).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(document::load(&path).unwrap().nodes.len(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_and_fifos_are_refused() {
+        let error = document::save(std::path::Path::new("/dev/null"), &good()).unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+        let directory = tempfile::tempdir().unwrap();
+        let fifo = directory.path().join("pipe.ron");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|status| status.success()) {
+            let error = document::save(&fifo, &good()).unwrap_err();
+            assert!(error.to_string().contains("not a regular file"), "{error}");
+        }
+    }
+
+    #[test]
+    fn stale_temporaries_of_ours_are_removed_and_recent_ones_kept() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("t.ron");
+        let stale = directory.path().join(".t.ron.abc123.staircase-tmp");
+        let recent = directory.path().join(".t.ron.def456.staircase-tmp");
+        let unrelated = directory.path().join(".other.ron.abc123.staircase-tmp");
+        for file in [&stale, &recent, &unrelated] {
+            std::fs::write(file, "partial").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for file in [&stale, &unrelated] {
+            std::fs::File::options()
+                .write(true)
+                .open(file)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        document::save(&path, &good()).unwrap();
+        assert!(!stale.exists());
+        assert!(
+            recent.exists(),
+            "a save in progress elsewhere keeps its file"
+        );
+        assert!(
+            unrelated.exists(),
+            "another file's temporaries are not ours to judge"
+        );
+    }
+
+    /// Child side of the kill test: saves alternately two documents to the path in
+    /// `STAIRCASE_SAVE_LOOP` until it is killed.
+    #[test]
+    #[ignore = "run as the child of a_kill_during_save_never_leaves_a_partial_file"]
+    fn save_in_a_loop() {
+        let Ok(path) = std::env::var("STAIRCASE_SAVE_LOOP") else {
+            return;
+        };
+        let small = good();
+        let big = staircase::generate::layered(3_000, 1);
+        for round in 0.. {
+            let topology = if round % 2 == 0 { &big } else { &small };
+            document::save(std::path::Path::new(&path), topology).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_kill_during_save_never_leaves_a_partial_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("t.ron");
+        document::save(&path, &good()).unwrap();
+        for wait_ms in [150, 260, 370, 480] {
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "saves::save_in_a_loop",
+                    "--ignored",
+                    "--nocapture",
+                ])
+                .env("STAIRCASE_SAVE_LOOP", &path)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+            child.kill().unwrap();
+            child.wait().unwrap();
+            // Whatever moment the kill hit, the file is one whole document or the other.
+            let topology = document::load(&path).unwrap();
+            assert!(
+                matches!(topology.nodes.len(), 2 | 3_000),
+                "{}",
+                topology.nodes.len()
+            );
         }
     }
 }

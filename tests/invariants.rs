@@ -148,6 +148,24 @@ proptest! {
         }
     }
 
+    /// The invariants of `Report::invariant_violations` (every figure finite and ≥ 0, served ≤
+    /// offered, node mean ≤ p99, Little's law on every node, a finite headroom whenever a
+    /// bottleneck is named) on random topologies, at loads from a trickle to far past
+    /// saturation.
+    #[test]
+    fn every_report_keeps_the_invariants(seed in any::<u64>(), load in prop_oneof![0.0f64..3.0, 1e-12f64..1e-6, 1.0f64..1e4]) {
+        let topology = random_topology(seed, false);
+        let params = Params { load_multiplier: load, ..Params::default() };
+        match solve(&topology, &params) {
+            Ok(report) => {
+                let problems = report.invariant_violations();
+                prop_assert!(problems.is_empty(), "seed {seed} load {load}: {problems:#?}");
+            }
+            Err(SolveError::Diverged { .. } | SolveError::NotConverged { .. }) => {}
+            Err(other) => prop_assert!(false, "unexpected error {other}"),
+        }
+    }
+
     #[test]
     fn latency_rises_with_load_while_stable(seed in any::<u64>(), step in 1.01f64..1.5) {
         let topology = random_topology(seed, true);
