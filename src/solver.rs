@@ -21,6 +21,8 @@ use crate::report::{Bottleneck, ClassReport, Latency, NodeReport, Report, Status
 use num_complex::Complex64;
 use std::collections::{BTreeMap, HashMap};
 
+pub mod network;
+
 /// What to solve for.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Params {
