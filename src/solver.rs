@@ -719,7 +719,10 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 poolers
             };
         }
-        let service = node.capacity_rps.map(|capacity| {
+        // A client is where requests start: it never queues, whatever a file says of its
+        // capacity (a client written without `capacity_rps` would get the default 100 req/s).
+        let capacity = node.capacity_rps.filter(|_| node.kind != NodeKind::Client);
+        let service = capacity.map(|capacity| {
             classes
                 .iter()
                 .map(|class| {
@@ -1799,7 +1802,9 @@ fn class_result(
                         c *= completion[edge.to].powi(edge.count as i32);
                         d *= no_drop[edge.to].powi(edge.count as i32);
                     } else {
-                        route_mean += f * (edge.rtt(k) + mean[edge.to]);
+                        // Latency of completed requests: each branch weighs by the
+                        // requests that complete along it, not by its routing share.
+                        route_mean += f * completion[edge.to] * (edge.rtt(k) + mean[edge.to]);
                         route_shift = route_shift.min(hop_shift);
                         route_c += f * completion[edge.to];
                         route_d += f * no_drop[edge.to];
@@ -1809,6 +1814,11 @@ fn class_result(
             if !route_shift.is_finite() {
                 route_shift = 0.0;
             }
+            let route_mean = if route_c > 0.0 {
+                route_mean / route_c
+            } else {
+                0.0
+            };
             let new_mean = m + route_mean;
             change = change.max((new_mean - mean[v]).abs() / new_mean.abs().max(1e-300));
             change =
@@ -1828,7 +1838,7 @@ fn class_result(
         let atoms: Vec<(f64, f64)> = if cyclic {
             Vec::new()
         } else {
-            class_atoms(compiled, results, k, &order)
+            class_atoms(compiled, results, k, &order, &completion)
                 .into_iter()
                 .map(|(time, mass)| (time - offset, mass))
                 .collect()
@@ -1838,8 +1848,16 @@ fn class_result(
             &[0.50, 0.95, 0.99],
             &atoms,
             |points, values| {
-                let computed =
-                    class_transform(compiled, results, k, &order, passes, &shift, points);
+                let computed = class_transform(
+                    compiled,
+                    results,
+                    &completion,
+                    k,
+                    &order,
+                    passes,
+                    &shift,
+                    points,
+                );
                 values.copy_from_slice(&computed);
             },
         );
@@ -1906,6 +1924,7 @@ fn class_atoms(
     results: &[NodeResult],
     k: usize,
     order: &[usize],
+    completion: &[f64],
 ) -> Vec<(f64, f64)> {
     let convolve = |a: &[(f64, f64)], b: &[(f64, f64)], delay: f64| -> Vec<(f64, f64)> {
         let mut out = Vec::with_capacity(a.len() * b.len());
@@ -1923,10 +1942,11 @@ fn class_atoms(
         if own.is_empty() {
             continue;
         }
+        let completes = route_completion(compiled, completion, v, k);
         let mut route: Vec<(f64, f64)> = if node.detaches {
             vec![(0.0, 1.0)]
         } else if node.finish[k] > 0.0 {
-            vec![(0.0, node.finish[k])]
+            vec![(0.0, node.finish[k] / completes)]
         } else {
             Vec::new()
         };
@@ -1941,10 +1961,11 @@ fn class_atoms(
                         own = convolve(&own, &atoms[edge.to], edge.rtt(k));
                     }
                 } else {
+                    let weight = f * completion[edge.to] / completes;
                     route.extend(
                         atoms[edge.to]
                             .iter()
-                            .map(|&(t, m)| (t + edge.rtt(k), m * f)),
+                            .map(|&(t, m)| (t + edge.rtt(k), m * weight)),
                     );
                 }
             }
@@ -1956,6 +1977,24 @@ fn class_atoms(
         atoms[v] = combined;
     }
     std::mem::take(&mut atoms[compiled.classes[k].client])
+}
+
+/// The share of the requests served at node `v` whose route out completes (answered here, or
+/// completed downstream): the normaliser that weighs the branches of the path mix by
+/// completed requests. 1 when nothing completes (there is then no latency to weigh).
+fn route_completion(compiled: &Compiled, completion: &[f64], v: usize, k: usize) -> f64 {
+    let node = &compiled.nodes[v];
+    let completes = node.finish[k]
+        + compiled.out_edges[v]
+            .iter()
+            .filter(|edge| !edge.is_call)
+            .map(|edge| edge.served_factor(k) * completion[edge.to])
+            .sum::<f64>();
+    if completes > 0.0 {
+        completes
+    } else {
+        1.0
+    }
 }
 
 /// The service time of class `k` at `node` when it is a constant (deterministic service), else 0.
@@ -2011,9 +2050,11 @@ impl DelayFactors {
 /// computed as ψ_v = e^{s·shift_v}·φ_v so that only the random part is inverted (the Euler
 /// inversion is inaccurate for distributions that are a long constant delay plus a narrow
 /// spread). Every exponent stays non-positive, so nothing overflows.
+#[allow(clippy::too_many_arguments)]
 fn class_transform(
     compiled: &Compiled,
     results: &[NodeResult],
+    completion: &[f64],
     k: usize,
     order: &[usize],
     passes: usize,
@@ -2047,6 +2088,7 @@ fn class_transform(
             if !route_shift.is_finite() {
                 route_shift = 0.0;
             }
+            let completes = route_completion(compiled, completion, v, k);
             for (j, &s) in points.iter().enumerate() {
                 own[j] = match node.service.as_ref() {
                     Some(service) => {
@@ -2063,7 +2105,7 @@ fn class_transform(
                 route[j] = if node.detaches {
                     one
                 } else {
-                    Complex64::new(node.finish[k], 0.0)
+                    Complex64::new(node.finish[k] / completes, 0.0)
                 };
             }
             if !node.detaches {
@@ -2085,8 +2127,9 @@ fn class_transform(
                         // e^{−s·extra} along the points; on an evenly spaced grid (the Fourier
                         // inversion's) by one complex product per point instead of an exp.
                         let mut delays = DelayFactors::new(points, extra.max(0.0));
+                        let weight = f * completion[edge.to] / completes;
                         for j in 0..width {
-                            route[j] += delays.next(points, j) * psi[edge.to * width + j] * f;
+                            route[j] += delays.next(points, j) * psi[edge.to * width + j] * weight;
                         }
                     }
                 }

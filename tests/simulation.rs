@@ -111,3 +111,60 @@ fn replications_are_reproducible_from_the_seed() {
     let c = simulate(&topology, &SimParams { seed: 6, ..params }).unwrap();
     assert_ne!(a.nodes[1].latency_ms.mean, c.nodes[1].latency_ms.mean);
 }
+
+#[test]
+fn a_client_written_without_capacity_never_queues() {
+    // 500 req/s into a client with no `capacity_rps` (the field's default is 100 req/s for
+    // other nodes): no queue, no drops, no delay at the client.
+    let text = r#"(version: 1, name: "bare client",
+        workloads: [(name: "w", client: 1, rate: PerSecond(500.0), read: 1.0, write: 0.0, async: 0.0)],
+        nodes: [(id: 1, name: "Users", kind: Client),
+                (id: 2, name: "App", kind: Service, instances: 10, capacity_rps: 100.0)],
+        edges: [(from: 1, to: 2)])"#;
+    let topology = staircase::document::parse(text, "bare.ron").expect("parses");
+    let report = staircase::solve(&topology, &staircase::Params::default()).unwrap();
+    let client = report.node(1).unwrap();
+    assert_eq!(client.servers, 0);
+    assert_eq!(client.utilization, 0.0);
+    assert_eq!(client.latency_ms.mean, 0.0);
+    assert_eq!(client.throughput_rps, 500.0);
+    let sim = run(&topology, 20_000);
+    assert_eq!(sim.nodes[0].latency_ms.mean.mean, 0.0);
+    assert_eq!(sim.nodes[0].utilization.mean, 0.0);
+}
+
+#[test]
+fn end_to_end_latency_is_of_completed_requests() {
+    // Half the requests go to a small limited queue that drops about a fifth of them (M/M/1/3
+    // at ρ 0.9: blocking ρ³(1−ρ)/(1−ρ⁴) = 0.212), the other half to a roomy slow service that
+    // drops nothing. The completed requests lean towards the slow branch, and the model must
+    // weigh the branches by completions, as the simulation counts them.
+    let text = r#"(version: 1, name: "uneven drops",
+        workloads: [(name: "w", client: 1, rate: PerSecond(180.0), read: 1.0, write: 0.0, async: 0.0)],
+        nodes: [(id: 1, name: "Users", kind: Client, capacity_rps: None),
+                (id: 2, name: "Fast, small queue", kind: Service, capacity_rps: 100.0,
+                 queue_limit: Some(2)),
+                (id: 3, name: "Slow, roomy", kind: Service, instances: 40, capacity_rps: 100.0,
+                 base_latency_ms: 60.0)],
+        edges: [(from: 1, to: 2), (from: 1, to: 3)])"#;
+    let topology = staircase::document::parse(text, "uneven.ron").expect("parses");
+    let report = staircase::solve(&topology, &staircase::Params::default()).unwrap();
+    let dropped = report.node(2).unwrap().dropped_rps / 90.0;
+    assert!((dropped - 0.2120).abs() < 1e-3, "drop share {dropped}");
+    let model = &report.classes[0].latency_ms;
+    let sim = run(&topology, 100_000);
+    let simulated = &sim.classes[0].latency_ms;
+    for (what, model, simulated, tolerance) in [
+        ("mean", model.mean, simulated.mean, 0.03),
+        ("p50", model.p50, simulated.p50, 0.03),
+        ("p95", model.p95, simulated.p95, 0.03),
+    ] {
+        let difference = (model - simulated.mean).abs();
+        assert!(
+            difference <= tolerance * simulated.mean || difference <= simulated.half_width,
+            "{what}: model {model} vs simulated {} ± {}",
+            simulated.mean,
+            simulated.half_width
+        );
+    }
+}

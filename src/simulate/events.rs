@@ -161,7 +161,7 @@ fn histogram() -> Histogram<u64> {
 fn record(histogram: &mut Histogram<u64>, seconds: f64) {
     let nanos = (seconds.max(0.0) * 1e9).round() as u64;
     // Auto-resizing histograms accept any u64.
-    let _ = histogram.record(nanos.max(1));
+    let _ = histogram.record(nanos);
 }
 
 fn summary(histogram: &Histogram<u64>, sum: f64, count: u64) -> [f64; 4] {
