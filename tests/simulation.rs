@@ -168,3 +168,27 @@ fn end_to_end_latency_is_of_completed_requests() {
         );
     }
 }
+
+#[test]
+fn a_simulated_day_carries_the_stated_requests_per_day() {
+    // 8.64 million requests a day (100 req/s on average) with a peak of 5× at 18:00.
+    let mut topology = single_station(100.0, 20, 100.0, None);
+    topology.workloads[0].rate = staircase::model::Rate::PerDay(8.64e6);
+    topology.workloads[0].peak_multiplier = 5.0;
+    let timeline =
+        staircase::timeline::run(&topology, &staircase::timeline::Scenario::default()).unwrap();
+    let total: f64 = timeline.steps[1..]
+        .iter()
+        .map(|step| step.offered_rps * 300.0)
+        .sum();
+    assert!(
+        (total / 8.64e6 - 1.0).abs() < 0.005,
+        "a day carries {total}"
+    );
+    let peak = timeline
+        .steps
+        .iter()
+        .map(|s| s.offered_rps)
+        .fold(0.0, f64::max);
+    assert!((peak - 500.0).abs() < 1e-6, "peak {peak}");
+}

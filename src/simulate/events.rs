@@ -259,7 +259,7 @@ impl<'a> Engine<'a> {
                 break;
             }
             count += 1;
-            if count % (1 << 20) == 0 && !keep_going(event.time / self.config.end) {
+            if count.is_multiple_of(1 << 20) && !keep_going(event.time / self.config.end) {
                 return None;
             }
             let t = event.time;
