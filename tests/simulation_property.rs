@@ -1,7 +1,7 @@
 //! Model against simulation on random small topologies (exponential service, offered
 //! utilization at most 0.85, with and without caches, replicas, queue limits and calls):
 //! every figure within the tolerances wherever the simulation's own interval is
-//! tighter than the tolerance.
+//! tighter than half the tolerance.
 //!
 //! Retries of drops are left out: the model counts them as independent Poisson arrivals and
 //! a retried request as failed, while a simulated immediate retry finds the same full queue
@@ -167,7 +167,9 @@ fn check(seed: u64, multi_class: bool) -> Result<(), TestCaseError> {
         .rows
         .iter()
         .filter(|r| CHECKED.contains(&r.figure))
-        .filter(|r| r.simulated.half_width < r.tolerance * r.simulated.mean.abs())
+        // Held where the simulation's interval is at most half the tolerance, so a figure the
+        // model gets exactly (a rate) is not flagged by replication noise alone.
+        .filter(|r| r.simulated.half_width < 0.5 * r.tolerance * r.simulated.mean.abs())
         .collect();
     let differing: Vec<String> = tight
         .iter()
