@@ -16,6 +16,7 @@ pub mod planner;
 pub mod presets;
 pub mod queueing;
 pub mod report;
+pub mod simulate;
 pub mod solver;
 pub mod sweep;
 pub mod timeline;

@@ -176,6 +176,33 @@ enum Command {
         /// Also compute end-to-end percentiles.
         #[arg(long)]
         full: bool,
+        /// Time the simulator instead: node visits per second on one core.
+        #[arg(long)]
+        simulate: bool,
+    },
+    /// Simulate a topology and compare every figure with the model's.
+    Simulate {
+        /// A .ron topology file.
+        #[arg(required_unless_present = "preset")]
+        file: Option<PathBuf>,
+        /// Simulate a built-in preset instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        preset: Option<String>,
+        /// Multiply every workload by this factor.
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+        load: f64,
+        /// Requests entering per replication (after the warm-up).
+        #[arg(long, default_value_t = 200_000)]
+        customers: u64,
+        /// Independent replications (at least 2).
+        #[arg(long, default_value_t = 10)]
+        replications: u32,
+        /// Seed of the random streams (the same seed gives the same figures).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -495,10 +522,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Bench { simulate: true, .. }) => bench_simulation(),
+        Some(Command::Simulate {
+            file,
+            preset,
+            load,
+            customers,
+            replications,
+            seed,
+            json,
+        }) => {
+            let topology = load_input(file.as_deref(), preset.as_deref())?;
+            let params = staircase::simulate::SimParams {
+                load_multiplier: load,
+                customers,
+                replications,
+                seed,
+                ..Default::default()
+            };
+            simulate_and_compare(&topology, &params, &source_label(&file, &preset), json)
+        }
         Some(Command::Bench {
             sizes,
             repeat,
             full,
+            ..
         }) => {
             check_bench_arguments(&sizes, repeat)?;
             for size in sizes {
@@ -568,6 +616,80 @@ fn check_bench_arguments(sizes: &[usize], repeat: usize) -> Result<(), InputErro
         return Err(InputError(format!(
             "--sizes must be node counts from 1 to {limit}, found {size}"
         )));
+    }
+    Ok(())
+}
+
+/// Solves and simulates `topology`, then prints the comparison.
+fn simulate_and_compare(
+    topology: &Topology,
+    params: &staircase::simulate::SimParams,
+    label: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    use staircase::simulate::compare::Comparison;
+    let solve_params = Params {
+        load_multiplier: params.load_multiplier,
+        ..Params::default()
+    };
+    let model =
+        solver::solve(topology, &solve_params).map_err(|e| InputError(format!("{label}: {e}")))?;
+    let simulation = staircase::simulate::simulate(topology, params)
+        .map_err(|e| InputError(format!("{label}: {e}")))?;
+    let comparison = Comparison::new(&model, &simulation);
+    if json {
+        let value = serde_json::json!({
+            "model": model,
+            "simulation": simulation,
+            "comparison": comparison,
+        });
+        say!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    say!(
+        "{}: {} replications of {} requests (seed {}), 95% confidence intervals",
+        topology.name,
+        params.replications,
+        params.customers,
+        params.seed
+    );
+    say_raw!("{}", comparison.to_text());
+    let differing = comparison.differing().count();
+    say!(
+        "{differing} of {} figures differ beyond tolerance and noise (rates {:.0}%, means {:.0}%, p95 {:.0}%, p99 {:.0}%)",
+        comparison.rows.len(),
+        comparison.tolerances.rates * 100.0,
+        comparison.tolerances.means * 100.0,
+        comparison.tolerances.p95 * 100.0,
+        comparison.tolerances.p99 * 100.0
+    );
+    for warning in &model.warnings {
+        say!("model warning: {warning}");
+    }
+    Ok(())
+}
+
+/// Node visits per second of the simulator on one core, on the default preset.
+fn bench_simulation() -> anyhow::Result<()> {
+    let topology = presets::default_topology().context("the default preset")?;
+    let params = staircase::simulate::SimParams {
+        customers: 1_000_000,
+        replications: 2,
+        parallel: false,
+        ..Default::default()
+    };
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let simulation = staircase::simulate::simulate(&topology, &params)
+            .map_err(|e| InputError(e.to_string()))?;
+        let seconds = started.elapsed().as_secs_f64();
+        say!(
+            "simulate {}: {} node visits in {:.3} s on one core: {:.2} million visits/s",
+            topology.name,
+            simulation.visits,
+            seconds,
+            simulation.visits as f64 / seconds / 1e6
+        );
     }
     Ok(())
 }

@@ -21,6 +21,8 @@ use crate::report::{Bottleneck, ClassReport, Latency, NodeReport, Report, Status
 use num_complex::Complex64;
 use std::collections::{BTreeMap, HashMap};
 
+pub mod network;
+
 /// What to solve for.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Params {
@@ -765,7 +767,10 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 poolers
             };
         }
-        let service = node.capacity_rps.map(|capacity| {
+        // A client is where requests start: it never queues, whatever a file says of its
+        // capacity (a client written without `capacity_rps` would get the default 100 req/s).
+        let capacity = node.capacity_rps.filter(|_| node.kind != NodeKind::Client);
+        let service = capacity.map(|capacity| {
             classes
                 .iter()
                 .map(|class| {
@@ -1900,6 +1905,9 @@ fn class_result(
     let node_count = compiled.nodes.len();
     let passes = if cyclic { 10_000 } else { 1 };
     let start = compiled.classes[k].client;
+    // Per node, the share of its arrivals that complete: the branches of the path mix weigh
+    // by completed requests (the report's latency is that of completed requests).
+    let completion = completion_probabilities(compiled, flows, k);
 
     // Exact mean and the smallest constant delay (shift) of any path, by the same recursion
     // over the nodes the class can reach (completion: [`completion_probabilities`]).
@@ -1930,7 +1938,9 @@ fn class_result(
                         m += f * (edge.rtt(k) + mean[edge.to]);
                         own_shift += f * hop_shift;
                     } else {
-                        route_mean += f * (edge.rtt(k) + mean[edge.to]);
+                        // Latency of completed requests: each branch weighs by the
+                        // requests that complete along it, not by its routing share.
+                        route_mean += f * completion.0[edge.to] * (edge.rtt(k) + mean[edge.to]);
                         route_shift = route_shift.min(hop_shift);
                     }
                 }
@@ -1938,6 +1948,7 @@ fn class_result(
             if !route_shift.is_finite() {
                 route_shift = 0.0;
             }
+            let route_mean = route_mean / route_completion(compiled, &completion.0, v, k);
             let new_mean = m + route_mean;
             change = change.max((new_mean - mean[v]).abs() / new_mean.abs().max(1e-300));
             change =
@@ -1955,7 +1966,7 @@ fn class_result(
         let atoms: Vec<(f64, f64)> = if cyclic {
             Vec::new()
         } else {
-            class_atoms(compiled, results, k, &order)
+            class_atoms(compiled, results, k, &order, &completion.0)
                 .into_iter()
                 .map(|(time, mass)| (time - offset, mass))
                 .collect()
@@ -1966,9 +1977,19 @@ fn class_result(
             &atoms,
             |points, values| {
                 let computed = if cyclic {
-                    class_transform(compiled, results, k, &order, passes, &shift, points)
+                    let steps = TransformSteps {
+                        order: &order,
+                        passes,
+                        shift: &shift,
+                    };
+                    class_transform(compiled, results, &completion.0, k, &steps, points)
                 } else {
-                    class_transform_acyclic(compiled, results, k, &order, &shift, points)
+                    let steps = TransformSteps {
+                        order: &order,
+                        passes: 1,
+                        shift: &shift,
+                    };
+                    class_transform_acyclic(compiled, results, &completion.0, k, &steps, points)
                 };
                 values.copy_from_slice(&computed);
             },
@@ -1987,11 +2008,10 @@ fn class_result(
             p99: mean_latency,
         }
     };
-    let (completion, completion_without_backlog) = completion_probabilities(compiled, flows, k);
     ClassResult {
         latency,
-        completion,
-        completion_without_backlog,
+        completion: completion.0[start],
+        completion_without_backlog: completion.1[start],
     }
 }
 
@@ -2008,7 +2028,7 @@ const MAX_COMPLETION_PASSES: usize = 2_000;
 /// with 1 − d (not dropped) in place of s for the second figure. A retry back into v itself
 /// is solved in closed form: c_v = rest/(1 − d·f_self). Other loops are iterated from 0
 /// upwards, so an unfinished iteration can only under-count (never serve more than offered).
-fn completion_probabilities(compiled: &Compiled, flows: &Flows, k: usize) -> (f64, f64) {
+fn completion_probabilities(compiled: &Compiled, flows: &Flows, k: usize) -> (Vec<f64>, Vec<f64>) {
     let (order, cyclic) = completion_order(compiled, flows, k);
     let node_count = compiled.nodes.len();
     let start = if cyclic { 0.0 } else { 1.0 };
@@ -2074,8 +2094,7 @@ fn completion_probabilities(compiled: &Compiled, flows: &Flows, k: usize) -> (f6
             break;
         }
     }
-    let client = compiled.classes[k].client;
-    (completion[client], no_drop[client])
+    (completion, no_drop)
 }
 
 /// The nodes a request of class `k` can reach from its client, along routes and calls (not
@@ -2158,6 +2177,7 @@ fn class_atoms(
     results: &[NodeResult],
     k: usize,
     order: &[usize],
+    completion: &[f64],
 ) -> Vec<(f64, f64)> {
     let convolve = |a: &[(f64, f64)], b: &[(f64, f64)], delay: f64| -> Vec<(f64, f64)> {
         let mut out = Vec::with_capacity(a.len() * b.len());
@@ -2175,10 +2195,11 @@ fn class_atoms(
         if own.is_empty() {
             continue;
         }
+        let completes = route_completion(compiled, completion, v, k);
         let mut route: Vec<(f64, f64)> = if node.detaches {
             vec![(0.0, 1.0)]
         } else if node.finish[k] > 0.0 {
-            vec![(0.0, node.finish[k])]
+            vec![(0.0, node.finish[k] / completes)]
         } else {
             Vec::new()
         };
@@ -2193,10 +2214,11 @@ fn class_atoms(
                         own = convolve(&own, &atoms[edge.to], edge.rtt(k));
                     }
                 } else {
+                    let weight = f * completion[edge.to] / completes;
                     route.extend(
                         atoms[edge.to]
                             .iter()
-                            .map(|&(t, m)| (t + edge.rtt(k), m * f)),
+                            .map(|&(t, m)| (t + edge.rtt(k), m * weight)),
                     );
                 }
             }
@@ -2208,6 +2230,32 @@ fn class_atoms(
         atoms[v] = combined;
     }
     std::mem::take(&mut atoms[compiled.classes[k].client])
+}
+
+/// The share of the requests served at node `v` whose route out completes (answered here, or
+/// completed downstream): the normaliser that weighs the branches of the path mix by
+/// completed requests. 1 when nothing completes (there is then no latency to weigh).
+fn route_completion(compiled: &Compiled, completion: &[f64], v: usize, k: usize) -> f64 {
+    let node = &compiled.nodes[v];
+    let completes = node.finish[k]
+        + compiled.out_edges[v]
+            .iter()
+            .filter(|edge| !edge.is_call)
+            .map(|edge| edge.served_factor(k) * completion[edge.to])
+            .sum::<f64>();
+    if completes > 0.0 {
+        completes
+    } else {
+        1.0
+    }
+}
+
+/// How a class's end-to-end transform walks its nodes: the order (every node after the
+/// nodes it sends to), the passes (more than one on cyclic graphs) and each node's shift.
+struct TransformSteps<'a> {
+    order: &'a [usize],
+    passes: usize,
+    shift: &'a [f64],
 }
 
 /// The service time of class `k` at `node` when it is a constant (deterministic service), else 0.
@@ -2269,7 +2317,7 @@ fn route_shift_of(compiled: &Compiled, v: usize, k: usize, shift: &[f64]) -> f64
     if !node.detaches {
         for edge in &compiled.out_edges[v] {
             if edge.served_factor(k) > 0.0 && !edge.is_call {
-                route_shift = route_shift.min(edge.rtt + shift[edge.to]);
+                route_shift = route_shift.min(edge.rtt(k) + shift[edge.to]);
             }
         }
     }
@@ -2310,11 +2358,12 @@ fn own_transform(
 fn class_transform_acyclic(
     compiled: &Compiled,
     results: &[NodeResult],
+    completion: &[f64],
     k: usize,
-    order: &[usize],
-    shift: &[f64],
+    steps: &TransformSteps,
     points: &[Complex64],
 ) -> Vec<Complex64> {
+    let (order, shift) = (steps.order, steps.shift);
     let width = points.len();
     let one = Complex64::new(1.0, 0.0);
     let start = compiled.classes[k].client;
@@ -2331,7 +2380,11 @@ fn class_transform_acyclic(
         let (calls, routes) = pending
             .remove(&v)
             .unwrap_or_else(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
-        let finish = if node.detaches { 1.0 } else { node.finish[k] };
+        let finish = if node.detaches {
+            1.0
+        } else {
+            node.finish[k] / route_completion(compiled, completion, v, k)
+        };
         let mut psi = own_transform(node, &results[v], k, points);
         for j in 0..width {
             psi[j] *= if node.detaches {
@@ -2358,10 +2411,12 @@ fn class_transform_acyclic(
                     calls[j] *= psi[j].powi(edge.count as i32);
                 }
             } else {
-                let extra = edge.rtt + shift[v] - route_shifts[u];
+                let extra = edge.rtt(k) + shift[v] - route_shifts[u];
                 let mut delays = DelayFactors::new(points, extra.max(0.0));
+                // Branches weigh by the requests that complete along them.
+                let weight = f * completion[v] / route_completion(compiled, completion, u, k);
                 for j in 0..width {
-                    routes[j] += delays.next(points, j) * psi[j] * f;
+                    routes[j] += delays.next(points, j) * psi[j] * weight;
                 }
             }
         }
@@ -2378,12 +2433,12 @@ fn class_transform_acyclic(
 fn class_transform(
     compiled: &Compiled,
     results: &[NodeResult],
+    completion: &[f64],
     k: usize,
-    order: &[usize],
-    passes: usize,
-    shift: &[f64],
+    steps: &TransformSteps,
     points: &[Complex64],
 ) -> Vec<Complex64> {
+    let (order, passes, shift) = (steps.order, steps.passes, steps.shift);
     let width = points.len();
     let node_count = compiled.nodes.len();
     let one = Complex64::new(1.0, 0.0);
@@ -2411,6 +2466,7 @@ fn class_transform(
             if !route_shift.is_finite() {
                 route_shift = 0.0;
             }
+            let completes = route_completion(compiled, completion, v, k);
             for (j, &s) in points.iter().enumerate() {
                 own[j] = match node.service.as_ref() {
                     Some(service) => {
@@ -2427,7 +2483,7 @@ fn class_transform(
                 route[j] = if node.detaches {
                     one
                 } else {
-                    Complex64::new(node.finish[k], 0.0)
+                    Complex64::new(node.finish[k] / completes, 0.0)
                 };
             }
             if !node.detaches {
@@ -2449,8 +2505,9 @@ fn class_transform(
                         // e^{−s·extra} along the points; on an evenly spaced grid (the Fourier
                         // inversion's) by one complex product per point instead of an exp.
                         let mut delays = DelayFactors::new(points, extra.max(0.0));
+                        let weight = f * completion[edge.to] / completes;
                         for j in 0..width {
-                            route[j] += delays.next(points, j) * psi[edge.to * width + j] * f;
+                            route[j] += delays.next(points, j) * psi[edge.to * width + j] * weight;
                         }
                     }
                 }

@@ -200,7 +200,8 @@ pub struct Failure {
 pub struct Scenario {
     pub duration_s: f64,
     pub step_s: f64,
-    /// Follow a day: the trough (06:00) at the average rate, the peak (18:00) at the peak rate.
+    /// Follow a day: the peak (18:00) at the peak rate, a 24-hour mean at the average rate
+    /// (see [`diurnal_factor`]).
     /// Without it the load stays at the peak rate times the profile.
     pub diurnal: bool,
     /// Piecewise-constant load multipliers (from time, multiplier); empty means 1.
@@ -299,10 +300,7 @@ pub enum TimelineError {
 pub fn load_at(scenario: &Scenario, peak_multiplier: f64, t: f64) -> f64 {
     let mut load = 1.0;
     if scenario.diurnal {
-        // Peak at 18:00, trough at 06:00; the trough is the average rate (1/peak of the peak).
-        let phase = 2.0 * std::f64::consts::PI * (t - 6.0 * 3600.0) / 86_400.0;
-        let trough = 1.0 / peak_multiplier.max(1.0);
-        load *= trough + (1.0 - trough) * (1.0 - phase.cos()) / 2.0;
+        load *= diurnal_factor(peak_multiplier, t);
     }
     if let Some(&(_, multiplier)) = scenario.profile.iter().rev().find(|(from, _)| *from <= t) {
         load *= multiplier;
@@ -313,6 +311,60 @@ pub fn load_at(scenario: &Scenario, peak_multiplier: f64, t: f64) -> f64 {
         }
     }
     load
+}
+
+/// The day curve, as a share of the peak rate at `t` seconds after midnight: a peak of 1 at
+/// 18:00 and a 24-hour mean of 1/`peak_multiplier` (the average rate), so a day carries
+/// exactly the stated requests per day. The shape is floored at half the average rate and
+/// peaked like a von Mises density: floor + (1 − floor)·e^{κ(cos φ − 1)}, with φ the phase
+/// from 18:00 and κ found so the mean comes out right.
+///
+/// ```
+/// use staircase::timeline::diurnal_factor;
+/// // Peak 5×: the peak is 1 and the day's mean is 1/5 of it.
+/// assert!((diurnal_factor(5.0, 18.0 * 3600.0) - 1.0).abs() < 1e-12);
+/// let mean = (0..1440).map(|m| diurnal_factor(5.0, m as f64 * 60.0)).sum::<f64>() / 1440.0;
+/// assert!((mean - 0.2).abs() < 1e-6);
+/// ```
+pub fn diurnal_factor(peak_multiplier: f64, t: f64) -> f64 {
+    let peak = peak_multiplier.max(1.0);
+    if peak <= 1.0 {
+        return 1.0;
+    }
+    let floor = 0.5 / peak;
+    let kappa = diurnal_sharpness(peak);
+    let phase = 2.0 * std::f64::consts::PI * (t - 18.0 * 3600.0) / 86_400.0;
+    floor + (1.0 - floor) * (kappa * (phase.cos() - 1.0)).exp()
+}
+
+/// κ of [`diurnal_factor`] for `peak` (> 1): the day mean of e^{κ(cos φ − 1)} must be
+/// (1/peak − floor)/(1 − floor) = 1/(2·peak − 1). The mean falls from 1 at κ = 0 towards 0,
+/// so bisection on a one-minute grid (exact to rounding for this smooth periodic curve).
+fn diurnal_sharpness(peak: f64) -> f64 {
+    const POINTS: usize = 1440;
+    let target = 1.0 / (2.0 * peak - 1.0);
+    let mean = |kappa: f64| {
+        (0..POINTS)
+            .map(|i| {
+                let phase = 2.0 * std::f64::consts::PI * i as f64 / POINTS as f64;
+                (kappa * (phase.cos() - 1.0)).exp()
+            })
+            .sum::<f64>()
+            / POINTS as f64
+    };
+    let (mut low, mut high) = (0.0f64, 1.0f64);
+    while mean(high) > target && high < 1e7 {
+        high *= 2.0;
+    }
+    for _ in 0..60 {
+        let middle = 0.5 * (low + high);
+        if mean(middle) > target {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    0.5 * (low + high)
 }
 
 /// Scaling decisions waiting for their cold start.

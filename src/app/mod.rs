@@ -16,6 +16,7 @@ mod panels;
 mod planning;
 pub mod recovery;
 pub mod selection;
+pub mod simulation;
 pub mod theme;
 
 use crate::document;
@@ -73,6 +74,8 @@ pub enum Command {
     ExportTimeline,
     /// Zooms and pans the canvas so that every node is in view.
     FitView,
+    /// Simulates the document in the background and compares it with the model.
+    CheckWithSimulation,
     /// Replaces the document with a topology built in a dialog (From your measurements).
     OpenTopology(Box<Topology>),
 }
@@ -206,6 +209,8 @@ pub struct StaircaseApp {
     session: recovery::Session,
     /// The preset browser window (File → Open preset…).
     pub browser: browser::PresetBrowser,
+    /// Simulate → Check with simulation.
+    pub simulation: simulation::SimulationWindow,
 }
 
 impl StaircaseApp {
@@ -249,6 +254,7 @@ impl StaircaseApp {
             path_dialog: None,
             session: recovery::Session::default(),
             browser: browser::PresetBrowser::default(),
+            simulation: simulation::SimulationWindow::default(),
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -445,6 +451,10 @@ impl StaircaseApp {
             Command::Export => self.ask_path(FileAction::ExportCharts),
             Command::Plan => self.start_plan(ctx),
             Command::RunTimeline => self.start_timeline(ctx),
+            Command::CheckWithSimulation => {
+                self.simulation
+                    .start(ctx, &self.topology, self.load_multiplier)
+            }
             Command::ExportTimeline => self.ask_path(FileAction::ExportTimeline),
             Command::ApplyPlan => {
                 self.apply_plan();
@@ -1034,6 +1044,7 @@ impl StaircaseApp {
         recovery::restore_prompt(self, ctx);
         dialogs::path_dialog(self, ctx, &mut commands);
         self.browser.show(ctx, &mut commands);
+        self.simulation.show(ctx, &self.topology);
         if let Some(topology) = self.calibrate.show(ctx) {
             commands.push(Command::OpenTopology(Box::new(topology)));
         }

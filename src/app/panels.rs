@@ -58,6 +58,14 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 app.calibrate.open = true;
                 ui.close();
             }
+            if ui
+                .button("Check with simulation")
+                .on_hover_text("Simulates the design request by request and compares every figure with the model.")
+                .clicked()
+            {
+                commands.push(Command::CheckWithSimulation);
+                ui.close();
+            }
         });
         ui.separator();
         ui.label(RichText::new(&app.topology.name).strong());

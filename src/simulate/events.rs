@@ -1,0 +1,691 @@
+//! The discrete-event engine: one replication of the compiled network, with a binary-heap
+//! event list, FCFS queues with c servers and K − c waiting places, and the routing, calls,
+//! retries and delays of [`crate::solver::network`].
+
+use super::sampling::{exponential, unit, Family, Sampler};
+use crate::solver::network::{NetNode, Network, Split};
+use hdrhistogram::Histogram;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// No parent: a request that started at a client (or runs detached behind a queue).
+const NONE: u32 = u32::MAX;
+
+/// The window and randomness of one replication.
+#[derive(Clone, Copy, Debug)]
+pub struct RunConfig {
+    /// Simulated seconds discarded before measuring.
+    pub warmup: f64,
+    /// Simulated time at which the replication ends.
+    pub end: f64,
+    pub seed: u64,
+    pub family: Family,
+}
+
+/// Figures of one node in one replication (rates per second, latencies in seconds).
+#[derive(Clone, Debug, Default)]
+pub struct NodeFigures {
+    pub arrival: f64,
+    pub throughput: f64,
+    pub dropped: f64,
+    pub utilization: f64,
+    pub queue_len: f64,
+    pub in_system: f64,
+    pub latency: [f64; 4],
+}
+
+/// Figures of one class in one replication.
+#[derive(Clone, Debug, Default)]
+pub struct ClassFigures {
+    pub offered: f64,
+    pub served: f64,
+    pub latency: [f64; 4],
+}
+
+/// What one replication measured.
+#[derive(Clone, Debug, Default)]
+pub struct RunFigures {
+    pub nodes: Vec<NodeFigures>,
+    pub classes: Vec<ClassFigures>,
+    /// Node visits simulated (warm-up included), for the speed figure.
+    pub visits: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum EventKind {
+    /// The next request of a class enters at its client.
+    External(u32),
+    /// A request arrives at its node.
+    Arrive(u32),
+    /// A request's service ends at its queue.
+    ServiceDone(u32),
+    /// A request's fixed delay at its node ends.
+    OwnDone(u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Event {
+    time: f64,
+    seq: u64,
+    kind: EventKind,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Event {}
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Event {
+    /// Reversed, so the binary heap pops the earliest event first (ties in insertion order).
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .time
+            .total_cmp(&self.time)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+/// One request's visit state (a call makes a child; a route moves the same job on).
+#[derive(Clone, Copy, Debug)]
+struct Job {
+    class: u32,
+    node: u32,
+    parent: u32,
+    queue: u32,
+    /// When the request entered at its client (end to end), or when it was detached.
+    start: f64,
+    node_arrival: f64,
+    /// Next out edge to look at for calls, and calls left on the previous one.
+    next_edge: u32,
+    calls_left: u32,
+    failed: bool,
+    /// Started at a client: its end-to-end time is measured.
+    top: bool,
+    /// Already acknowledged at this queue node: the copy that carries the work on.
+    acknowledged: bool,
+}
+
+/// One FCFS queue with `servers` servers.
+#[derive(Clone, Debug)]
+struct Queue {
+    servers: u64,
+    buffer: Option<u64>,
+    busy: u64,
+    waiting: VecDeque<u32>,
+    last: f64,
+    busy_area: f64,
+    wait_area: f64,
+}
+
+/// Per-node counters over the measured window.
+struct NodeStats {
+    arrivals: u64,
+    done: u64,
+    drops: u64,
+    latency_sum: f64,
+    latency: Histogram<u64>,
+}
+
+struct ClassStats {
+    offered: u64,
+    served: u64,
+    latency_sum: f64,
+    latency: Histogram<u64>,
+}
+
+/// Per node: where its queues start, and the cumulative shares of its groups.
+struct NodeLayout {
+    first_queue: usize,
+    /// (cumulative share of the group, first queue of the group, queue count).
+    groups: Vec<(f64, usize, u64)>,
+    samplers: Vec<Sampler>,
+    /// Route edges per class (for cyclic splits) and the next turn.
+    cyclic_routes: Vec<Vec<u32>>,
+    route_turn: Vec<usize>,
+    instance_turn: usize,
+}
+
+fn histogram() -> Histogram<u64> {
+    // Nanoseconds, three significant digits, growing as needed.
+    Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"))
+}
+
+fn record(histogram: &mut Histogram<u64>, seconds: f64) {
+    let nanos = (seconds.max(0.0) * 1e9).round() as u64;
+    // Auto-resizing histograms accept any u64.
+    let _ = histogram.record(nanos);
+}
+
+fn summary(histogram: &Histogram<u64>, sum: f64, count: u64) -> [f64; 4] {
+    if count == 0 {
+        return [0.0; 4];
+    }
+    let at = |q: f64| histogram.value_at_quantile(q) as f64 / 1e9;
+    [sum / count as f64, at(0.50), at(0.95), at(0.99)]
+}
+
+/// The simulator state of one replication.
+pub struct Engine<'a> {
+    network: &'a Network,
+    config: RunConfig,
+    rng: SmallRng,
+    events: BinaryHeap<Event>,
+    seq: u64,
+    jobs: Vec<Job>,
+    free: Vec<u32>,
+    queues: Vec<Queue>,
+    layout: Vec<NodeLayout>,
+    node_stats: Vec<NodeStats>,
+    class_stats: Vec<ClassStats>,
+    visits: u64,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(network: &'a Network, config: RunConfig) -> Engine<'a> {
+        let mut queues = Vec::new();
+        let layout = network
+            .nodes
+            .iter()
+            .map(|node| layout_node(node, network.classes.len(), config.family, &mut queues))
+            .collect();
+        Engine {
+            network,
+            config,
+            rng: SmallRng::seed_from_u64(config.seed),
+            events: BinaryHeap::new(),
+            seq: 0,
+            jobs: Vec::new(),
+            free: Vec::new(),
+            queues,
+            layout,
+            node_stats: network
+                .nodes
+                .iter()
+                .map(|_| NodeStats {
+                    arrivals: 0,
+                    done: 0,
+                    drops: 0,
+                    latency_sum: 0.0,
+                    latency: histogram(),
+                })
+                .collect(),
+            class_stats: network
+                .classes
+                .iter()
+                .map(|_| ClassStats {
+                    offered: 0,
+                    served: 0,
+                    latency_sum: 0.0,
+                    latency: histogram(),
+                })
+                .collect(),
+            visits: 0,
+        }
+    }
+
+    fn schedule(&mut self, time: f64, kind: EventKind) {
+        self.seq += 1;
+        self.events.push(Event {
+            time,
+            seq: self.seq,
+            kind,
+        });
+    }
+
+    fn measured(&self, time: f64) -> bool {
+        time >= self.config.warmup && time < self.config.end
+    }
+
+    /// Runs the replication to its end, calling `keep_going` now and then with the share of
+    /// simulated time done; it stops early (returning `None`) when that says false.
+    pub fn run(mut self, keep_going: &mut dyn FnMut(f64) -> bool) -> Option<RunFigures> {
+        for (k, class) in self.network.classes.iter().enumerate() {
+            if class.rate > 0.0 {
+                let first = exponential(&mut self.rng, class.rate);
+                self.schedule(first, EventKind::External(k as u32));
+            }
+        }
+        let mut count: u64 = 0;
+        while let Some(event) = self.events.pop() {
+            if event.time >= self.config.end {
+                break;
+            }
+            count += 1;
+            if count.is_multiple_of(1 << 20) && !keep_going(event.time / self.config.end) {
+                return None;
+            }
+            let t = event.time;
+            match event.kind {
+                EventKind::External(k) => self.external(k, t),
+                EventKind::Arrive(job) => self.arrive(job, t),
+                EventKind::ServiceDone(job) => self.service_done(job, t),
+                EventKind::OwnDone(job) => self.own_done(job, t),
+            }
+        }
+        Some(self.figures())
+    }
+
+    fn new_job(&mut self, job: Job) -> u32 {
+        match self.free.pop() {
+            Some(id) => {
+                self.jobs[id as usize] = job;
+                id
+            }
+            None => {
+                self.jobs.push(job);
+                (self.jobs.len() - 1) as u32
+            }
+        }
+    }
+
+    fn external(&mut self, k: u32, t: f64) {
+        let class = &self.network.classes[k as usize];
+        let (client, rate) = (class.client as u32, class.rate);
+        if self.measured(t) {
+            self.class_stats[k as usize].offered += 1;
+        }
+        let id = self.new_job(Job {
+            class: k,
+            node: client,
+            parent: NONE,
+            queue: 0,
+            start: t,
+            node_arrival: t,
+            next_edge: 0,
+            calls_left: 0,
+            failed: false,
+            top: true,
+            acknowledged: false,
+        });
+        self.arrive(id, t);
+        let next = t + exponential(&mut self.rng, rate);
+        self.schedule(next, EventKind::External(k));
+    }
+
+    /// Advances a queue's time-weighted areas to `t` (only the measured window counts).
+    fn touch(&mut self, q: usize, t: f64) {
+        let (warmup, end) = (self.config.warmup, self.config.end);
+        let queue = &mut self.queues[q];
+        let from = queue.last.max(warmup);
+        let to = t.min(end);
+        if to > from {
+            queue.busy_area += queue.busy as f64 * (to - from);
+            queue.wait_area += queue.waiting.len() as f64 * (to - from);
+        }
+        queue.last = t;
+    }
+
+    fn pick_queue(&mut self, v: usize) -> usize {
+        let layout = &mut self.layout[v];
+        if self.network.nodes[v].instance_split == Split::Cyclic {
+            let (_, first, count) = layout.groups[0];
+            let turn = layout.instance_turn;
+            layout.instance_turn = (turn + 1) % count as usize;
+            return first + turn;
+        }
+        let u = unit(&mut self.rng);
+        let layout = &self.layout[v];
+        let (_, first, count) = layout
+            .groups
+            .iter()
+            .find(|(cumulative, _, _)| u < *cumulative)
+            .or(layout.groups.last())
+            .copied()
+            .unwrap_or((1.0, layout.first_queue, 1));
+        if count <= 1 {
+            first
+        } else {
+            first + (unit(&mut self.rng) * count as f64) as usize % count as usize
+        }
+    }
+
+    fn arrive(&mut self, id: u32, t: f64) {
+        self.visits += 1;
+        let job = &mut self.jobs[id as usize];
+        job.node_arrival = t;
+        job.acknowledged = false;
+        let v = job.node as usize;
+        if self.measured(t) {
+            self.node_stats[v].arrivals += 1;
+        }
+        let node = &self.network.nodes[v];
+        if node.service.is_none() {
+            self.after_service(id, t);
+            return;
+        }
+        let q = self.pick_queue(v);
+        self.jobs[id as usize].queue = q as u32;
+        self.touch(q, t);
+        let queue = &mut self.queues[q];
+        if queue.busy < queue.servers {
+            queue.busy += 1;
+            self.start_service(id, t);
+        } else if queue
+            .buffer
+            .is_some_and(|b| queue.waiting.len() as u64 >= b)
+        {
+            if self.measured(t) {
+                self.node_stats[v].drops += 1;
+            }
+            self.dropped(id, t);
+        } else {
+            queue.waiting.push_back(id);
+        }
+    }
+
+    fn start_service(&mut self, id: u32, t: f64) {
+        let job = self.jobs[id as usize];
+        let sampler = &self.layout[job.node as usize].samplers[job.class as usize];
+        let service = sampler.sample(&mut self.rng);
+        self.schedule(t + service, EventKind::ServiceDone(id));
+    }
+
+    fn service_done(&mut self, id: u32, t: f64) {
+        let q = self.jobs[id as usize].queue as usize;
+        self.touch(q, t);
+        match self.queues[q].waiting.pop_front() {
+            Some(next) => self.start_service(next, t),
+            None => self.queues[q].busy -= 1,
+        }
+        self.after_service(id, t);
+    }
+
+    fn after_service(&mut self, id: u32, t: f64) {
+        let base = self.network.nodes[self.jobs[id as usize].node as usize].base;
+        if base > 0.0 {
+            self.schedule(t + base, EventKind::OwnDone(id));
+        } else {
+            self.own_done(id, t);
+        }
+    }
+
+    fn own_done(&mut self, id: u32, t: f64) {
+        let job = self.jobs[id as usize];
+        let v = job.node as usize;
+        if self.measured(job.node_arrival) && t < self.config.end {
+            let stats = &mut self.node_stats[v];
+            stats.done += 1;
+            stats.latency_sum += t - job.node_arrival;
+            record(&mut stats.latency, t - job.node_arrival);
+        }
+        let job = &mut self.jobs[id as usize];
+        job.next_edge = 0;
+        job.calls_left = 0;
+        if self.network.nodes[v].detaches {
+            // The queue acknowledges the caller now; a detached copy carries the work on.
+            let mut copy = *job;
+            copy.parent = NONE;
+            copy.top = false;
+            copy.failed = false;
+            copy.acknowledged = true;
+            copy.start = t;
+            let copy = self.new_job(copy);
+            self.complete(id, t);
+            self.proceed(copy, t);
+        } else {
+            self.proceed(id, t);
+        }
+    }
+
+    /// After its own service and delay: the request makes its calls one after another, then
+    /// finishes here or moves on along a route.
+    fn proceed(&mut self, id: u32, t: f64) {
+        let job = self.jobs[id as usize];
+        let (v, k) = (job.node as usize, job.class as usize);
+        let node: &NetNode = &self.network.nodes[v];
+        if job.calls_left > 0 {
+            let edge = &node.edges[job.next_edge as usize - 1];
+            let (to, rtt) = (edge.to as u32, edge.rtt[k]);
+            self.jobs[id as usize].calls_left -= 1;
+            let child = self.new_job(Job {
+                node: to,
+                parent: id,
+                failed: false,
+                top: false,
+                next_edge: 0,
+                calls_left: 0,
+                ..job
+            });
+            self.schedule(t + rtt, EventKind::Arrive(child));
+            return;
+        }
+        let next_call = (job.next_edge as usize..node.edges.len())
+            .find(|&e| node.edges[e].call && node.edges[e].factors[k] > 0.0);
+        if let Some(e) = next_call {
+            let job = &mut self.jobs[id as usize];
+            job.next_edge = e as u32 + 1;
+            job.calls_left = node.edges[e].count;
+            self.proceed(id, t);
+            return;
+        }
+        self.route(id, t);
+    }
+
+    fn route(&mut self, id: u32, t: f64) {
+        let job = self.jobs[id as usize];
+        let (v, k) = (job.node as usize, job.class as usize);
+        let node = &self.network.nodes[v];
+        let u = unit(&mut self.rng);
+        if u < node.finish[k] {
+            self.complete(id, t);
+            return;
+        }
+        let chosen = match node.route_split {
+            Split::Cyclic => {
+                let layout = &mut self.layout[v];
+                let routes = &layout.cyclic_routes[k];
+                if routes.is_empty() {
+                    None
+                } else {
+                    let turn = layout.route_turn[k];
+                    layout.route_turn[k] = (turn + 1) % routes.len();
+                    Some(routes[turn] as usize)
+                }
+            }
+            Split::Random => {
+                let mut cumulative = node.finish[k];
+                let mut found = None;
+                let mut last = None;
+                for (e, edge) in node.edges.iter().enumerate() {
+                    if edge.call || edge.retry || edge.factors[k] <= 0.0 {
+                        continue;
+                    }
+                    cumulative += edge.factors[k];
+                    last = Some(e);
+                    if u < cumulative {
+                        found = Some(e);
+                        break;
+                    }
+                }
+                // Rounding can leave the last share a hair short of 1.
+                found.or(last)
+            }
+        };
+        match chosen {
+            Some(e) => {
+                let edge = &node.edges[e];
+                let (to, rtt) = (edge.to as u32, edge.rtt[k]);
+                self.jobs[id as usize].node = to;
+                self.schedule(t + rtt, EventKind::Arrive(id));
+            }
+            None => {
+                // Nowhere to go (a client with no route): the request fails.
+                self.jobs[id as usize].failed = true;
+                self.complete(id, t);
+            }
+        }
+    }
+
+    /// A request refused by a full queue: each retry edge sends it again with its share
+    /// (the first one taken carries the request on, further ones send copies); else it fails.
+    fn dropped(&mut self, id: u32, t: f64) {
+        let job = self.jobs[id as usize];
+        let (v, k) = (job.node as usize, job.class as usize);
+        let mut carried = false;
+        for e in 0..self.network.nodes[v].edges.len() {
+            let edge = &self.network.nodes[v].edges[e];
+            if !edge.retry || edge.factors[k] <= 0.0 {
+                continue;
+            }
+            let (to, rtt, share) = (edge.to as u32, edge.rtt[k], edge.factors[k]);
+            if unit(&mut self.rng) >= share {
+                continue;
+            }
+            let target = if carried {
+                self.new_job(Job {
+                    parent: NONE,
+                    top: false,
+                    ..job
+                })
+            } else {
+                carried = true;
+                id
+            };
+            self.jobs[target as usize].node = to;
+            self.schedule(t + rtt, EventKind::Arrive(target));
+        }
+        if !carried {
+            self.jobs[id as usize].failed = true;
+            self.complete(id, t);
+        }
+    }
+
+    /// The request's visit chain answered (or failed): its caller carries on.
+    fn complete(&mut self, id: u32, t: f64) {
+        let job = self.jobs[id as usize];
+        self.free.push(id);
+        if job.parent != NONE {
+            if job.failed {
+                self.jobs[job.parent as usize].failed = true;
+            }
+            self.proceed(job.parent, t);
+            return;
+        }
+        if job.top && !job.failed && self.measured(t) {
+            let stats = &mut self.class_stats[job.class as usize];
+            stats.served += 1;
+            if job.start >= self.config.warmup {
+                stats.latency_sum += t - job.start;
+                record(&mut stats.latency, t - job.start);
+            }
+        }
+    }
+
+    fn figures(mut self) -> RunFigures {
+        let end = self.config.end;
+        for q in 0..self.queues.len() {
+            self.touch(q, end);
+        }
+        let window = (end - self.config.warmup).max(f64::MIN_POSITIVE);
+        let nodes = self
+            .network
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(v, node)| {
+                let stats = &self.node_stats[v];
+                let layout = &self.layout[v];
+                let mut utilization: f64 = 0.0;
+                let (mut waiting, mut busy) = (0.0, 0.0);
+                for (group, &(_, first, count)) in node.groups.iter().zip(&layout.groups) {
+                    let queues = &self.queues[first..first + count as usize];
+                    let group_busy: f64 = queues.iter().map(|q| q.busy_area).sum();
+                    busy += group_busy;
+                    waiting += queues.iter().map(|q| q.wait_area).sum::<f64>();
+                    let capacity = window * (group.servers.max(1) * count) as f64;
+                    utilization = utilization.max(group_busy / capacity);
+                }
+                let throughput = stats.done as f64 / window;
+                NodeFigures {
+                    arrival: stats.arrivals as f64 / window,
+                    throughput,
+                    dropped: stats.drops as f64 / window,
+                    utilization,
+                    queue_len: waiting / window,
+                    in_system: (waiting + busy) / window + throughput * node.base,
+                    latency: summary(&stats.latency, stats.latency_sum, stats.done),
+                }
+            })
+            .collect();
+        let classes = self
+            .class_stats
+            .iter()
+            .map(|stats| {
+                let counted = stats.latency.len();
+                ClassFigures {
+                    offered: stats.offered as f64 / window,
+                    served: stats.served as f64 / window,
+                    latency: summary(&stats.latency, stats.latency_sum, counted),
+                }
+            })
+            .collect();
+        RunFigures {
+            nodes,
+            classes,
+            visits: self.visits,
+        }
+    }
+}
+
+/// The queues, group shares, samplers and round-robin turns of one node.
+fn layout_node(
+    node: &NetNode,
+    class_count: usize,
+    family: Family,
+    queues: &mut Vec<Queue>,
+) -> NodeLayout {
+    let first_queue = queues.len();
+    let mut groups = Vec::new();
+    let total: f64 = node.groups.iter().map(|g| g.share * g.count as f64).sum();
+    let mut cumulative = 0.0;
+    if node.service.is_some() {
+        for group in &node.groups {
+            cumulative += group.share * group.count as f64 / total.max(f64::MIN_POSITIVE);
+            groups.push((cumulative, queues.len(), group.count));
+            for _ in 0..group.count {
+                queues.push(Queue {
+                    servers: group.servers.max(1),
+                    buffer: node.buffer,
+                    busy: 0,
+                    waiting: VecDeque::new(),
+                    last: 0.0,
+                    busy_area: 0.0,
+                    wait_area: 0.0,
+                });
+            }
+        }
+    }
+    let samplers = match &node.service {
+        Some(service) => service
+            .iter()
+            .map(|&mean| Sampler::new(mean, node.service_cv, family))
+            .collect(),
+        None => Vec::new(),
+    };
+    let cyclic_routes = (0..class_count)
+        .map(|k| {
+            node.edges
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| !e.call && !e.retry && e.factors[k] > 0.0)
+                .map(|(e, _)| e as u32)
+                .collect()
+        })
+        .collect();
+    NodeLayout {
+        first_queue,
+        groups,
+        samplers,
+        cyclic_routes,
+        route_turn: vec![0; class_count],
+        instance_turn: 0,
+    }
+}

@@ -1,0 +1,168 @@
+//! The solver's compiled network, opened up for the simulator: the same classes, queues,
+//! routing shares, calls, retries and delays the solver works from, so a simulation checks
+//! exactly what the model computes.
+
+use super::{check_loops, compile, Source};
+use crate::model::{LbPolicy, NodeKind, Topology};
+use crate::solver::{Params, SolveError};
+
+/// How a node picks one of several places to send a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// At random, in proportion to the shares (weighted, IP hash, shard keys).
+    Random,
+    /// In turn, every k-th request to the same place (a true round robin).
+    Cyclic,
+}
+
+/// One request class: a workload's reads, writes or background jobs.
+#[derive(Clone, Debug)]
+pub struct NetClass {
+    /// `workload/class`, as in the report.
+    pub name: String,
+    /// Index of the client node the requests enter at.
+    pub client: usize,
+    /// Poisson arrival rate at the solved load, requests per second.
+    pub rate: f64,
+}
+
+/// A set of identical queues inside a node.
+#[derive(Clone, Copy, Debug)]
+pub struct NetGroup {
+    /// How many queues.
+    pub count: u64,
+    /// Fraction of the node's arrivals each of them receives.
+    pub share: f64,
+    /// Servers in each.
+    pub servers: u64,
+}
+
+/// A wire out of a node, for every class.
+#[derive(Clone, Debug)]
+pub struct NetEdge {
+    pub to: usize,
+    /// Carries dropped requests (a retry edge): `factors` is the share of drops sent again.
+    pub retry: bool,
+    /// A call edge: `count` sequential calls per served request.
+    pub call: bool,
+    pub count: u32,
+    /// Per class: routing share (route), calls per request (call) or retried share (retry).
+    pub factors: Vec<f64>,
+    /// Per class: round trip of the hop, seconds.
+    pub rtt: Vec<f64>,
+}
+
+/// One node as the solver models it.
+#[derive(Clone, Debug)]
+pub struct NetNode {
+    /// Per-class mean service time, seconds (`None`: a pure delay, no queue).
+    pub service: Option<Vec<f64>>,
+    /// Coefficient of variation of the service time.
+    pub service_cv: f64,
+    /// Waiting places beyond the servers in each queue (`None`: unlimited).
+    pub buffer: Option<u64>,
+    pub groups: Vec<NetGroup>,
+    /// Constant delay added to every visit, seconds.
+    pub base: f64,
+    /// Per class: share of served requests answered here.
+    pub finish: Vec<f64>,
+    /// A queue: acknowledges at once, the downstream work runs detached.
+    pub detaches: bool,
+    /// Under a connection limit: requests beyond the servers that may hold a connection.
+    pub connection_slots: Option<u64>,
+    /// Nodes whose pools hold the connections.
+    pub pool_holders: Vec<usize>,
+    /// How route edges are chosen.
+    pub route_split: Split,
+    /// How one of the node's identical queues is chosen.
+    pub instance_split: Split,
+    pub edges: Vec<NetEdge>,
+}
+
+/// The compiled network of `topology` at `params`.
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub classes: Vec<NetClass>,
+    pub nodes: Vec<NetNode>,
+}
+
+/// Compiles `topology` exactly as [`crate::solver::solve`] does, with the same checks (an
+/// invalid topology, a bad load or a multiplying loop is an error).
+pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveError> {
+    topology.validate()?;
+    if !(params.load_multiplier.is_finite() && (0.0..=1e6).contains(&params.load_multiplier)) {
+        return Err(SolveError::BadLoad(params.load_multiplier));
+    }
+    let compiled = compile(topology, params);
+    check_loops(topology, &compiled, topology.settings.overload_horizon_s)?;
+    let class_count = compiled.classes.len();
+    let is_round_robin = |v: usize| {
+        topology.nodes[v].kind
+            == NodeKind::LoadBalancer {
+                policy: LbPolicy::RoundRobin,
+            }
+    };
+    let classes = compiled
+        .classes
+        .iter()
+        .map(|class| NetClass {
+            name: format!("{}/{}", class.workload, class.kind.label()),
+            client: class.client,
+            rate: class.rate,
+        })
+        .collect();
+    let nodes = compiled
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(v, node)| {
+            let feeders = &compiled.feeders[v];
+            let single_group = node.groups.len() == 1 && node.groups[0].count > 1;
+            let instance_split = if single_group
+                && !feeders.is_empty()
+                && feeders.iter().all(|&u| is_round_robin(u))
+            {
+                Split::Cyclic
+            } else {
+                Split::Random
+            };
+            NetNode {
+                service: node.service.clone(),
+                service_cv: topology.nodes[v].service_cv,
+                buffer: node.buffer,
+                groups: node
+                    .groups
+                    .iter()
+                    .map(|g| NetGroup {
+                        count: g.count,
+                        share: g.share,
+                        servers: g.servers,
+                    })
+                    .collect(),
+                base: node.base,
+                finish: node.finish.clone(),
+                detaches: node.detaches,
+                connection_slots: node.connection_slots,
+                pool_holders: node.pool_holders.clone(),
+                route_split: if is_round_robin(v) {
+                    Split::Cyclic
+                } else {
+                    Split::Random
+                },
+                instance_split,
+                edges: compiled.out_edges[v]
+                    .iter()
+                    .map(|edge| NetEdge {
+                        to: edge.to,
+                        retry: edge.source == Source::Dropped,
+                        call: edge.is_call,
+                        count: edge.count,
+                        factors: edge.factors.clone(),
+                        rtt: (0..class_count).map(|k| edge.rtt(k)).collect(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Network { classes, nodes })
+}
