@@ -1,12 +1,17 @@
 //! The node-graph canvas (egui-snarl): shows the document's nodes and wires, coloured by the
 //! report, and turns the user's gestures into [`CanvasAction`]s for the app to apply.
 
+mod cards;
+
+pub use cards::NameShown;
+
 use super::selection::{Pick, Selection};
 use super::{format, theme};
 use crate::model::{ClassKind, EdgeKind, NodeId, NodeKind, Position, Topology};
 use crate::report::{NodeReport, Report};
+use cards::{Bar, Card, Line};
 use egui::emath::TSTransform;
-use egui::{Color32, Id, Pos2, RichText, Shape, Stroke, Ui};
+use egui::{Color32, Id, Pos2, Shape, Stroke, Ui};
 use egui_snarl::ui::{PinInfo, PinWireInfo, SnarlPin, SnarlStyle, SnarlViewer, SnarlWidget};
 use egui_snarl::{InPin, InPinId, OutPin, OutPinId, Snarl};
 use std::cell::RefCell;
@@ -55,14 +60,19 @@ pub struct Canvas {
     /// the selection, so snarl's is absorbed and then reset by starting a fresh widget state.
     generation: u64,
     pins: PinPositions,
+    /// Every node name as painted last frame (screen rectangle and font size).
+    names: Vec<NameShown>,
 }
 
 /// Screen margin kept around the nodes when fitting the view, in points.
 const FIT_MARGIN: f32 = 16.0;
-/// Smallest zoom the fit may choose: below it node bodies show only their utilization bar.
-/// A graph too large for the view at this zoom shows its top-left part (where the clients
-/// are); pan or zoom out for the rest.
-const MIN_FIT_SCALE: f32 = 0.5;
+/// Smallest zoom the fit may choose (node names stay legible at any zoom: they are painted at
+/// least 11 px high). A graph too large for the view even at this zoom shows its top-left part
+/// (where the clients are); pan for the rest.
+const MIN_FIT_SCALE: f32 = MIN_ZOOM;
+/// The zoom range of the canvas (25% to 400%).
+pub const MIN_ZOOM: f32 = 0.25;
+pub const MAX_ZOOM: f32 = 4.0;
 
 /// The transform (graph → screen) that shows all of `nodes` inside `view`, at most at 100%.
 pub fn fit_transform(nodes: egui::Rect, view: egui::Rect) -> egui::emath::TSTransform {
@@ -249,6 +259,7 @@ impl Canvas {
             ui.ctx().request_repaint();
         }
         self.pins.borrow_mut().clear();
+        let wheel = self.plain_wheel(ui.ctx());
         let mut viewer = Viewer {
             topology,
             report,
@@ -259,6 +270,9 @@ impl Canvas {
             node_rects: &mut self.node_rects,
             pins: self.pins.clone(),
             wire_slot: None,
+            cards: Vec::new(),
+            card_of: HashMap::new(),
+            wheel,
         };
         let widget_id = Id::new(CANVAS_ID).with(self.generation);
         let response = SnarlWidget::new().id(widget_id).style(canvas_style()).show(
@@ -270,6 +284,7 @@ impl Canvas {
             mut actions,
             view,
             wire_slot,
+            cards,
             ..
         } = viewer;
         self.view = view;
@@ -277,9 +292,51 @@ impl Canvas {
             let wires = self.wire_shapes(topology, report, selection, view.scaling);
             painter.set(slot, Shape::Vec(wires));
         }
+        self.names = match (view, self.viewport) {
+            (Some(view), Some(viewport)) => self.paint_cards(ui, &cards, view, viewport),
+            _ => Vec::new(),
+        };
         actions.extend(self.click(ui, &response));
         actions.extend(self.absorb_snarl_selection(ui.ctx()));
         actions
+    }
+
+    /// A scroll of the mouse wheel without modifiers over the canvas (not over a window).
+    fn plain_wheel(&self, ctx: &egui::Context) -> Option<(egui::Vec2, Pos2)> {
+        let viewport = self.viewport?;
+        let (delta, pointer, modifiers) =
+            ctx.input(|i| (i.smooth_scroll_delta, i.pointer.latest_pos(), i.modifiers));
+        let pointer = pointer.filter(|p| viewport.contains(*p))?;
+        let on_canvas = ctx
+            .layer_id_at(pointer)
+            .is_none_or(|layer| layer.order == egui::Order::Background);
+        (delta != egui::Vec2::ZERO && modifiers.is_none() && on_canvas).then_some((delta, pointer))
+    }
+
+    /// Paints the nodes' text in a layer above the canvas layer, without its transform, so
+    /// that glyphs are rasterized at their on-screen size.
+    fn paint_cards(
+        &self,
+        ui: &Ui,
+        cards: &[Card],
+        view: TSTransform,
+        viewport: egui::Rect,
+    ) -> Vec<NameShown> {
+        let layer = egui::LayerId::new(
+            egui::Order::Background,
+            Id::new("staircase-canvas-text").with(self.generation),
+        );
+        // Snarl's layer is a sublayer of the panel's; ours is registered after it (a sublayer
+        // keeps its place in the layer order), so it is painted right above it.
+        ui.ctx().set_sublayer(ui.layer_id(), layer);
+        let painter =
+            egui::Painter::new(ui.ctx().clone(), layer, viewport.intersect(ui.clip_rect()));
+        cards::paint(&painter, cards, view, ui.visuals())
+    }
+
+    /// Every node name as painted last frame: its screen rectangle and font size.
+    pub fn names_shown(&self) -> &[NameShown] {
+        &self.names
     }
 
     /// The fit transform to impose this frame, once every node has been drawn (sized).
@@ -433,8 +490,9 @@ const WIRE_FRAME: f32 = 40.0;
 fn canvas_style() -> SnarlStyle {
     let mut style = SnarlStyle::new();
     style.bg_pattern = None;
-    // The first view fits the nodes' corners; at most 100% keeps whole nodes in view.
-    style.max_scale = Some(1.0);
+    style.min_scale = Some(MIN_ZOOM);
+    style.max_scale = Some(MAX_ZOOM);
+    style.collapsible = Some(false);
     style.pin_size = Some(PIN_SIZE);
     style.wire_frame_size = Some(WIRE_FRAME);
     style.wire_style = Some(egui_snarl::ui::WireStyle::Bezier3);
@@ -483,11 +541,98 @@ pub fn default_position(index: usize) -> Position {
     }
 }
 
-/// The utilization bar of a node: filled to its busy fraction, coloured by its offered load.
-fn utilization_bar(figures: &NodeReport) -> egui::ProgressBar {
-    egui::ProgressBar::new(figures.utilization.clamp(0.0, 1.0) as f32)
-        .fill(theme::utilization_color(figures.offered_utilization))
-        .desired_width(130.0)
+/// Reserves a row of `height` graph units for `text` painted later in screen space; the row
+/// carries the text for screen readers and UI tests.
+fn reserve_text(ui: &mut Ui, text: &str, height: f32) -> egui::Rect {
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(cards::CARD_WIDTH, height), egui::Sense::hover());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Label, true, text));
+    rect
+}
+
+/// One line of figures in a node body.
+fn body_line(ui: &mut Ui, text: String, color: Color32) -> Line {
+    let rect = reserve_text(ui, &text, cards::LINE_HEIGHT);
+    Line { rect, text, color }
+}
+
+/// The figures a node body lists under its utilization bar; alarms only for figures that show
+/// as more than zero.
+fn figure_lines(figures: &NodeReport, bottleneck: bool) -> Vec<(String, Color32)> {
+    let mut lines = vec![
+        (format::rate(figures.throughput_rps), theme::BODY_TEXT),
+        (
+            format!(
+                "p99 {}",
+                format::latency_ms(figures.latency_ms.p99, figures.throughput_rps)
+            ),
+            theme::BODY_TEXT,
+        ),
+    ];
+    if figures.dropped_rps > 0.0 && !format::rate_is_zero(figures.dropped_rps) {
+        lines.push((
+            format!("dropping {}", format::rate(figures.dropped_rps)),
+            theme::SATURATED,
+        ));
+    }
+    if figures.backlog_growth_rps > 0.0 && !format::rate_is_zero(figures.backlog_growth_rps) {
+        lines.push((
+            format!("backlog +{}", format::rate(figures.backlog_growth_rps)),
+            theme::SATURATED,
+        ));
+    }
+    if figures.connection_wait_ms > 0.0 && !format::duration_is_zero(figures.connection_wait_ms) {
+        lines.push((
+            format!(
+                "waits {} for a connection",
+                format::duration_ms(figures.connection_wait_ms)
+            ),
+            theme::WARM,
+        ));
+    }
+    if bottleneck {
+        lines.push(("bottleneck".to_owned(), theme::BOTTLENECK));
+    }
+    lines
+}
+
+/// The glyph of a node kind (from the fonts egui bundles).
+fn kind_glyph(kind: &NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Client => "👤",
+        NodeKind::Dns { .. } => "📖",
+        NodeKind::Cdn { .. } => "🌐",
+        NodeKind::LoadBalancer { .. } => "⚖",
+        NodeKind::AppServer => "⚙",
+        NodeKind::Cache { .. } => "⚡",
+        NodeKind::Database { .. } => "🗄",
+        NodeKind::ReadReplica => "📑",
+        NodeKind::ShardGroup { .. } => "▦",
+        NodeKind::ConnectionPooler { .. } => "🔌",
+        NodeKind::Queue => "📨",
+        NodeKind::Workers => "🔧",
+        NodeKind::ObjectStorage => "📦",
+        NodeKind::ExternalService => "☁",
+        NodeKind::Service => "◆",
+    }
+}
+
+/// The mouse wheel without a modifier zooms about the pointer (as in Figma or draw.io), where
+/// egui's scene would have panned: undoes that pan and applies the zoom. Ctrl+wheel and pinch
+/// zoom through the scene itself.
+fn wheel_zooms(before: TSTransform, to_global: &mut TSTransform, wheel: (egui::Vec2, Pos2)) {
+    let (delta, pointer) = wheel;
+    let panned = TSTransform::from_translation(delta) * before;
+    let scene_panned = to_global.scaling == before.scaling
+        && (to_global.translation - panned.translation).length() < 0.01;
+    if !scene_panned {
+        return;
+    }
+    // egui's own Ctrl+wheel speed: a factor of e per 200 points of scrolling.
+    let factor = ((delta.x + delta.y) / 200.0).exp();
+    let scaling = (before.scaling * factor).clamp(MIN_ZOOM, MAX_ZOOM);
+    let in_graph = before.inverse() * pointer;
+    *to_global = TSTransform::new(pointer.to_vec2() - in_graph.to_vec2() * scaling, scaling);
 }
 
 struct Viewer<'a> {
@@ -503,6 +648,11 @@ struct Viewer<'a> {
     pins: PinPositions,
     /// Where the wires go in the canvas layer's shape list (behind the nodes).
     wire_slot: Option<(egui::Painter, egui::layers::ShapeIdx)>,
+    /// What each node shows, painted in screen space once snarl has laid the nodes out.
+    cards: Vec<Card>,
+    card_of: HashMap<egui_snarl::NodeId, usize>,
+    /// A plain mouse-wheel scroll over the canvas this frame, and where the pointer is.
+    wheel: Option<(egui::Vec2, Pos2)>,
 }
 
 /// A pin that remembers where snarl drew it, so the app can draw and hit-test the wires.
@@ -537,6 +687,26 @@ impl Viewer<'_> {
             .map_or(theme::IDLE, |f| theme::status_color(f.status))
     }
 
+    /// The card of `node`, started on first use (snarl lays out the body before the header).
+    fn card(&mut self, node: egui_snarl::NodeId, id: NodeId) -> &mut Card {
+        let index = *self.card_of.entry(node).or_insert_with(|| {
+            self.cards.push(Card {
+                id,
+                name: String::new(),
+                glyph: "",
+                kind_color: theme::IDLE,
+                status_color: theme::IDLE,
+                alarm: None,
+                header: egui::Rect::NOTHING,
+                lines: Vec::new(),
+                bar: None,
+                node: None,
+            });
+            self.cards.len() - 1
+        });
+        &mut self.cards[index]
+    }
+
     fn is_bottleneck(&self, id: NodeId) -> bool {
         self.report
             .and_then(|r| r.bottleneck.as_ref())
@@ -560,18 +730,54 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         snarl: &mut Snarl<NodeId>,
     ) {
         let id = snarl[node];
-        let title = self.title(&id);
-        let text = if self.is_bottleneck(id) {
-            RichText::new(format!("⚠ {title}")).color(theme::BOTTLENECK)
+        let name = self.title(&id);
+        // A name too long for one row at 100% gets two (the node keeps its size at every zoom).
+        let width = ui.fonts_mut(|fonts| {
+            fonts
+                .layout_no_wrap(
+                    name.clone(),
+                    egui::FontId::proportional(cards::NAME_SIZE),
+                    Color32::WHITE,
+                )
+                .size()
+                .x
+        });
+        let two_rows = width > cards::CARD_WIDTH - cards::GLYPH_ROOM - 4.0;
+        let height = cards::HEADER_HEIGHT * if two_rows { 1.8 } else { 1.0 };
+        let header = reserve_text(ui, &name, height);
+        let figures = self.figures(id);
+        let overloaded = figures.is_some_and(|f| {
+            f.offered_utilization >= 1.0
+                || (f.dropped_rps > 0.0 && !format::rate_is_zero(f.dropped_rps))
+        });
+        let alarm = if self.is_bottleneck(id) {
+            Some(theme::BOTTLENECK)
         } else {
-            RichText::new(title).color(self.color(id))
+            overloaded.then_some(theme::SATURATED)
         };
-        ui.label(text.strong());
+        let kind = self.topology.node(id).map(|n| &n.kind);
+        let name = if self.is_bottleneck(id) {
+            format!("⚠ {name}")
+        } else {
+            name
+        };
+        let glyph = kind.map_or("?", kind_glyph);
+        let kind_color = kind.map_or(theme::IDLE, theme::kind_color);
+        let status_color = self.color(id);
+        let card = self.card(node, id);
+        card.name = name;
+        card.glyph = glyph;
+        card.kind_color = kind_color;
+        card.status_color = status_color;
+        card.alarm = alarm;
+        card.header = header;
     }
 
     fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<NodeId>) {
         if let Some(view) = self.impose {
             *to_global = view;
+        } else if let (Some(before), Some(wheel)) = (self.view, self.wheel) {
+            wheel_zooms(before, to_global, wheel);
         }
         self.view = Some(*to_global);
     }
@@ -612,6 +818,9 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         _snarl: &mut Snarl<NodeId>,
     ) {
         self.node_rects.insert(node, rect);
+        if let Some(card) = self.card_of.get(&node).and_then(|&i| self.cards.get_mut(i)) {
+            card.node = Some(rect);
+        }
     }
 
     fn inputs(&mut self, node: &NodeId) -> usize {
@@ -673,76 +882,47 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         let Some(model) = self.topology.node(id) else {
             return;
         };
-        // Zoomed far out the text is unreadable: draw only the utilization bar (cheaper too).
-        let scale = ui
-            .ctx()
-            .layer_transform_to_global(ui.layer_id())
-            .map_or(1.0, |t| t.scaling);
-        if scale < 0.5 {
-            if let Some(figures) = self.figures(id).filter(|_| model.capacity_rps.is_some()) {
-                ui.add(utilization_bar(figures));
-            }
-            return;
-        }
+        let mut lines = Vec::new();
+        let mut bar = None;
         ui.vertical(|ui| {
-            ui.set_max_width(150.0);
-            ui.label(
-                RichText::new(format!(
-                    "{} × {}",
-                    model.kind.label(),
-                    format::count(model.instances)
-                ))
-                .color(theme::MUTED_TEXT),
+            ui.spacing_mut().item_spacing.y = 1.0;
+            let kind = format!(
+                "{} × {}",
+                model.kind.label(),
+                format::count(model.instances)
             );
-            let Some(figures) = self.figures(id) else {
-                return;
-            };
-            if model.capacity_rps.is_some() {
-                let bar = utilization_bar(figures).text(format!(
-                    "ρ {}",
-                    format::percent(figures.offered_utilization, 0)
-                ));
-                ui.add(bar).on_hover_text(
+            lines.push(body_line(ui, kind, theme::MUTED_TEXT));
+            let figures = self.figures(id);
+            if let Some(figures) = figures.filter(|_| model.capacity_rps.is_some()) {
+                let text = format!("ρ {}", format::percent(figures.offered_utilization, 0));
+                let (rect, response) = ui.allocate_exact_size(
+                    egui::vec2(cards::CARD_WIDTH, cards::LINE_HEIGHT - 2.0),
+                    egui::Sense::hover(),
+                );
+                let label = text.clone();
+                response.widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::WidgetType::ProgressIndicator, true, &label)
+                });
+                response.on_hover_text(
                     "Utilization ρ = λ/(c·μ) of the busiest queue: arrivals over capacity.",
                 );
+                bar = Some(Bar {
+                    rect,
+                    fraction: figures.utilization.clamp(0.0, 1.0) as f32,
+                    color: theme::utilization_color(figures.offered_utilization),
+                    text,
+                });
             }
-            ui.label(format::rate(figures.throughput_rps));
-            ui.label(format!(
-                "p99 {}",
-                format::latency_ms(figures.latency_ms.p99, figures.throughput_rps)
-            ));
-            // Alarms only for figures that show as more than zero.
-            if figures.dropped_rps > 0.0 && !format::rate_is_zero(figures.dropped_rps) {
-                ui.colored_label(
-                    theme::SATURATED,
-                    format!("dropping {}", format::rate(figures.dropped_rps)),
-                );
-            }
-            if figures.backlog_growth_rps > 0.0 && !format::rate_is_zero(figures.backlog_growth_rps)
-            {
-                ui.colored_label(
-                    theme::SATURATED,
-                    format!("backlog +{}", format::rate(figures.backlog_growth_rps)),
-                );
-            }
-            if figures.connection_wait_ms > 0.0
-                && !format::duration_is_zero(figures.connection_wait_ms)
-            {
-                ui.colored_label(
-                    theme::WARM,
-                    format!(
-                        "waits {} for a connection",
-                        format::duration_ms(figures.connection_wait_ms)
-                    ),
-                )
-                .on_hover_text(
-                    "Every database connection of this pool is held: requests queue here for one.",
-                );
-            }
-            if self.is_bottleneck(id) {
-                ui.colored_label(theme::BOTTLENECK, "bottleneck");
+            let Some(figures) = figures else {
+                return;
+            };
+            for (text, color) in figure_lines(figures, self.is_bottleneck(id)) {
+                lines.push(body_line(ui, text, color));
             }
         });
+        let card = self.card(node, id);
+        card.lines = lines;
+        card.bar = bar;
     }
 
     fn connect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<NodeId>) {

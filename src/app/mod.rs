@@ -687,6 +687,11 @@ impl StaircaseApp {
             .collect()
     }
 
+    /// Every node name as painted on the canvas last frame: screen rectangle and font size.
+    pub fn canvas_names(&self) -> Vec<canvas::NameShown> {
+        self.canvas.names_shown().to_vec()
+    }
+
     /// The canvas rectangle on screen as last drawn.
     pub fn canvas_rect(&self) -> Option<egui::Rect> {
         self.canvas.viewport()

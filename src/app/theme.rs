@@ -40,3 +40,34 @@ pub fn utilization_color(utilization: f64) -> Color32 {
         HEALTHY
     }
 }
+
+/// Glyph on a node's kind square.
+pub const GLYPH_TEXT: Color32 = Color32::from_rgb(250, 250, 252);
+/// Unfilled part of a utilization bar, and the figure written on it.
+pub const BAR_TRACK: Color32 = Color32::from_rgb(70, 72, 80);
+pub const BAR_TEXT: Color32 = Color32::from_rgb(245, 245, 248);
+
+/// The colour of a node kind (its glyph square and tile strip): related kinds share a hue
+/// family (edge in blue, compute in violet, data in teal and green, async in orange).
+pub fn kind_color(kind: &crate::model::NodeKind) -> Color32 {
+    use crate::model::NodeKind as K;
+    match kind {
+        K::Client => Color32::from_rgb(110, 120, 140),
+        K::Dns { .. } => Color32::from_rgb(70, 110, 190),
+        K::Cdn { .. } => Color32::from_rgb(50, 140, 200),
+        K::LoadBalancer { .. } => Color32::from_rgb(90, 100, 210),
+        K::AppServer => Color32::from_rgb(140, 90, 200),
+        K::Cache { .. } => Color32::from_rgb(200, 70, 90),
+        K::Database { .. } => Color32::from_rgb(30, 140, 120),
+        K::ReadReplica => Color32::from_rgb(60, 160, 140),
+        K::ShardGroup { .. } => Color32::from_rgb(40, 120, 100),
+        K::ConnectionPooler { .. } => Color32::from_rgb(100, 140, 60),
+        K::Queue => Color32::from_rgb(210, 120, 40),
+        K::Workers => Color32::from_rgb(180, 110, 60),
+        K::ObjectStorage => Color32::from_rgb(120, 110, 80),
+        K::ExternalService => Color32::from_rgb(130, 130, 130),
+        K::Service => Color32::from_rgb(120, 100, 170),
+    }
+}
+/// Figures in a node body.
+pub const BODY_TEXT: Color32 = Color32::from_rgb(215, 215, 222);
