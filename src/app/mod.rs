@@ -984,9 +984,11 @@ impl StaircaseApp {
         egui::Panel::bottom("status").show(ui, |ui| {
             panels::status_bar(self, ui);
         });
+        // First sizes leave the canvas room in small windows; the user's sizes are remembered.
+        let window = ctx.content_rect().size();
         egui::Panel::left("palette")
             .resizable(true)
-            .default_size(230.0)
+            .default_size((window.x * 0.19).clamp(180.0, 230.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
                     .id_salt("left-scroll")
@@ -998,9 +1000,12 @@ impl StaircaseApp {
             });
         egui::Panel::right("inspector")
             .resizable(true)
-            .default_size(320.0)
+            .default_size((window.x * 0.25).clamp(250.0, 320.0))
             .show(ui, |ui| {
-                egui::ScrollArea::vertical()
+                // Scrolling both ways at the panel's width: wide content never widens the panel
+                // (the canvas does not jump when another node is selected).
+                egui::ScrollArea::both()
+                    .auto_shrink([false, true])
                     .id_salt("right-scroll")
                     .show(ui, |ui| {
                         about::about_section(self, ui);
@@ -1018,7 +1023,7 @@ impl StaircaseApp {
             });
         egui::Panel::bottom("plots")
             .resizable(true)
-            .default_size(230.0)
+            .default_size((window.y * 0.3).clamp(170.0, 260.0))
             .show(ui, |ui| {
                 panels::plots(self, ui);
             });

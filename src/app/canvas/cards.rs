@@ -268,7 +268,12 @@ fn paint_tile(painter: &Painter, card: &Card, node: Rect, visuals: &egui::Visual
     let room = node.width().max(110.0);
     let text_color = visuals.strong_text_color();
     let galley = rows(painter, &card.name, MIN_TEXT_PX, text_color, room, 2);
-    let at = node.center() - galley.size() / 2.0;
+    // Centred on the tile, moved inward where it would stick out of the canvas.
+    let clip = painter.clip_rect();
+    let mut at = node.center() - galley.size() / 2.0;
+    at.x =
+        at.x.min(clip.max.x - galley.size().x - 2.0)
+            .max(clip.min.x + 2.0);
     let rect = Rect::from_min_size(at, galley.size());
     painter.rect_filled(
         rect.expand(1.5),
