@@ -75,3 +75,40 @@ fn after_fit_all_every_node_is_inside_the_canvas_with_a_legible_name() {
         }
     }
 }
+
+#[test]
+fn plot_legends_and_titles_stay_in_their_own_column() {
+    use egui_kittest::kittest::Queryable;
+    for preset in PRESETS {
+        for size in SIZES {
+            let mut harness = harness_of(preset, size);
+            harness
+                .state_mut()
+                .settle(std::time::Duration::from_secs(120));
+            harness.run_steps(4);
+            let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size.0, size.1));
+            let latency = harness.get_by_label("Latency vs load multiplier").rect();
+            let cost = harness.get_by_label("Monthly cost per tier").rect();
+            assert!(latency.max.x <= cost.min.x, "{preset} at {size:?}");
+            let classes: Vec<String> = harness
+                .state()
+                .report()
+                .expect("solved")
+                .classes
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
+            assert!(!classes.is_empty());
+            for class in classes {
+                let key = harness.get_by_label(&format!("■ {class}")).rect();
+                assert!(
+                    window.contains_rect(key)
+                        && key.max.x <= cost.min.x
+                        && key.min.y >= latency.max.y,
+                    "{preset} at {size:?}: legend entry {class} at {key:?}, next plot from {}",
+                    cost.min.x
+                );
+            }
+        }
+    }
+}

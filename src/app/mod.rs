@@ -1001,11 +1001,10 @@ impl StaircaseApp {
         egui::Panel::right("inspector")
             .resizable(true)
             .default_size((window.x * 0.25).clamp(250.0, 320.0))
+            // Wide inspector content (a database's fields) cannot take the canvas's room.
+            .max_size((window.x * 0.3).max(250.0))
             .show(ui, |ui| {
-                // Scrolling both ways at the panel's width: wide content never widens the panel
-                // (the canvas does not jump when another node is selected).
-                egui::ScrollArea::both()
-                    .auto_shrink([false, true])
+                egui::ScrollArea::vertical()
                     .id_salt("right-scroll")
                     .show(ui, |ui| {
                         about::about_section(self, ui);

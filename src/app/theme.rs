@@ -71,3 +71,23 @@ pub fn kind_color(kind: &crate::model::NodeKind) -> Color32 {
 }
 /// Figures in a node body.
 pub const BODY_TEXT: Color32 = Color32::from_rgb(215, 215, 222);
+
+/// One colour per request class in the plots (Okabe–Ito and Tableau hues, told apart also by
+/// readers with red–green colour blindness for the first eight).
+pub const CLASS_PALETTE: [Color32; 10] = [
+    Color32::from_rgb(86, 180, 233),
+    Color32::from_rgb(230, 159, 0),
+    Color32::from_rgb(0, 158, 115),
+    Color32::from_rgb(204, 121, 167),
+    Color32::from_rgb(240, 228, 66),
+    Color32::from_rgb(213, 94, 0),
+    Color32::from_rgb(0, 114, 178),
+    Color32::from_rgb(170, 170, 170),
+    Color32::from_rgb(148, 103, 189),
+    Color32::from_rgb(140, 86, 75),
+];
+
+/// The plot colour of class number `index`.
+pub fn class_color(index: usize) -> Color32 {
+    CLASS_PALETTE[index % CLASS_PALETTE.len()]
+}
