@@ -112,3 +112,26 @@ fn plot_legends_and_titles_stay_in_their_own_column() {
         }
     }
 }
+
+#[test]
+fn the_canvas_keeps_its_place_whatever_node_the_inspector_shows() {
+    // Selecting a database (the widest inspector) used to widen the right panel and shift the
+    // canvas; now every selection leaves the canvas where it was.
+    for size in SIZES {
+        let mut harness = harness_of("stage-8-multi-region", size);
+        let ids: Vec<_> = harness
+            .state()
+            .topology
+            .nodes
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        let before = harness.state().canvas_rect().expect("the canvas is drawn");
+        for id in ids {
+            harness.state_mut().select_node(id);
+            harness.run_steps(3);
+            let now = harness.state().canvas_rect().expect("the canvas is drawn");
+            assert_eq!(now, before, "at {size:?} with node {id} selected");
+        }
+    }
+}

@@ -288,12 +288,21 @@ impl Canvas {
             ..
         } = viewer;
         self.view = view;
+        let regions = self.region_frames(topology);
         if let (Some((painter, slot)), Some(view)) = (wire_slot, view) {
-            let wires = self.wire_shapes(topology, report, selection, view.scaling);
-            painter.set(slot, Shape::Vec(wires));
+            let mut shapes: Vec<Shape> = regions
+                .iter()
+                .map(|(_, rect)| Shape::rect_filled(*rect, 12.0, theme::REGION_FILL))
+                .collect();
+            shapes.extend(self.wire_shapes(topology, report, selection, view.scaling));
+            painter.set(slot, Shape::Vec(shapes));
         }
         self.names = match (view, self.viewport) {
-            (Some(view), Some(viewport)) => self.paint_cards(ui, &cards, view, viewport),
+            (Some(view), Some(viewport)) => {
+                let painter = self.text_painter(ui, viewport);
+                self.paint_region_labels(&painter, topology, &regions, view);
+                cards::paint(&painter, &cards, view, ui.visuals())
+            }
             _ => Vec::new(),
         };
         actions.extend(self.click(ui, &response));
@@ -313,15 +322,66 @@ impl Canvas {
         (delta != egui::Vec2::ZERO && modifiers.is_none() && on_canvas).then_some((delta, pointer))
     }
 
-    /// Paints the nodes' text in a layer above the canvas layer, without its transform, so
-    /// that glyphs are rasterized at their on-screen size.
-    fn paint_cards(
+    /// Each region's frame in graph units: the nodes placed in it, with a margin.
+    fn region_frames(&self, topology: &Topology) -> Vec<(String, egui::Rect)> {
+        let mut frames: std::collections::BTreeMap<&str, egui::Rect> = Default::default();
+        for node in &topology.nodes {
+            let rect = self
+                .by_id
+                .get(&node.id)
+                .and_then(|snarl_id| self.node_rects.get(snarl_id));
+            if let (false, Some(rect)) = (node.region.is_empty(), rect) {
+                let frame = frames.entry(&node.region).or_insert(egui::Rect::NOTHING);
+                *frame = frame.union(*rect);
+            }
+        }
+        frames
+            .into_iter()
+            .map(|(name, rect)| (name.to_owned(), rect.expand2(egui::vec2(14.0, 30.0))))
+            .collect()
+    }
+
+    /// Region names on their frames, and the round trip of each wire between two regions at
+    /// its middle (the model's figure: measured, or estimated from the distance).
+    fn paint_region_labels(
         &self,
-        ui: &Ui,
-        cards: &[Card],
+        painter: &egui::Painter,
+        topology: &Topology,
+        regions: &[(String, egui::Rect)],
         view: TSTransform,
-        viewport: egui::Rect,
-    ) -> Vec<NameShown> {
+    ) {
+        let font = egui::FontId::proportional((13.0 * view.scaling).clamp(11.0, 28.0));
+        for (name, rect) in regions {
+            let corner = view * (rect.min + egui::vec2(10.0, 6.0));
+            painter.text(
+                corner,
+                egui::Align2::LEFT_TOP,
+                name,
+                font.clone(),
+                theme::REGION_TEXT,
+            );
+        }
+        let region_of = |id: &NodeId| topology.node(*id).map(|n| n.region.as_str());
+        for (from, to, start, end) in self.screen_wires() {
+            let (Some(a), Some(b)) = (region_of(&from), region_of(&to)) else {
+                continue;
+            };
+            if a.is_empty() || b.is_empty() || a == b {
+                continue;
+            }
+            let rtt_ms = crate::solver::region_rtt(topology, a, b) * 1000.0;
+            let middle = bezier_points(start, end)[12];
+            let text = format!("↔ {}", format::duration_ms(rtt_ms));
+            let galley = painter.layout_no_wrap(text, font.clone(), theme::REGION_TEXT);
+            let rect = egui::Align2::CENTER_BOTTOM.anchor_size(middle, galley.size());
+            painter.rect_filled(rect.expand(2.0), 3.0, theme::REGION_LABEL_FILL);
+            painter.galley(rect.min, galley, theme::REGION_TEXT);
+        }
+    }
+
+    /// A painter above the canvas layer, without its transform, so that glyphs are
+    /// rasterized at their on-screen size.
+    fn text_painter(&self, ui: &Ui, viewport: egui::Rect) -> egui::Painter {
         let layer = egui::LayerId::new(
             egui::Order::Background,
             Id::new("staircase-canvas-text").with(self.generation),
@@ -329,9 +389,7 @@ impl Canvas {
         // Snarl's layer is a sublayer of the panel's; ours is registered after it (a sublayer
         // keeps its place in the layer order), so it is painted right above it.
         ui.ctx().set_sublayer(ui.layer_id(), layer);
-        let painter =
-            egui::Painter::new(ui.ctx().clone(), layer, viewport.intersect(ui.clip_rect()));
-        cards::paint(&painter, cards, view, ui.visuals())
+        egui::Painter::new(ui.ctx().clone(), layer, viewport.intersect(ui.clip_rect()))
     }
 
     /// Every node name as painted last frame: its screen rectangle and font size.

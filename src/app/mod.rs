@@ -1001,24 +1001,26 @@ impl StaircaseApp {
         egui::Panel::right("inspector")
             .resizable(true)
             .default_size((window.x * 0.25).clamp(250.0, 320.0))
-            // Wide inspector content (a database's fields) cannot take the canvas's room.
-            .max_size((window.x * 0.3).max(250.0))
             .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("right-scroll")
-                    .show(ui, |ui| {
-                        about::about_section(self, ui);
-                        ui.separator();
-                        inspector::inspector(self, ui);
-                        // Edits above are solved before the figures below are drawn.
-                        self.ensure_solved(ctx);
-                        ui.separator();
-                        panels::what_if(self, ui);
-                        self.ensure_solved(ctx);
-                        panels::metrics(self, ui);
-                        ui.separator();
-                        panels::planner(self, ui, &mut commands);
-                    });
+                // Wide content (a database's fields) is clipped rather than widening the panel:
+                // the canvas never jumps when another node is selected.
+                panels::keep_width(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("right-scroll")
+                        .show(ui, |ui| {
+                            about::about_section(self, ui);
+                            ui.separator();
+                            inspector::inspector(self, ui);
+                            // Edits above are solved before the figures below are drawn.
+                            self.ensure_solved(ctx);
+                            ui.separator();
+                            panels::what_if(self, ui);
+                            self.ensure_solved(ctx);
+                            panels::metrics(self, ui);
+                            ui.separator();
+                            panels::planner(self, ui, &mut commands);
+                        });
+                });
             });
         egui::Panel::bottom("plots")
             .resizable(true)

@@ -558,6 +558,24 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
 }
 
 /// Latency against load (p50 and p99 per class, knee marked) and cost per tier.
+/// Runs `add_contents` in the room `ui` has and claims exactly that width, whatever the
+/// contents' width: what is wider is clipped (a panel keeps the width the user gave it).
+pub fn keep_width(ui: &mut Ui, add_contents: impl FnOnce(&mut Ui)) {
+    let room = ui.available_rect_before_wrap();
+    let mut child = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(room)
+            .layout(egui::Layout::top_down(egui::Align::Min)),
+    );
+    child.set_clip_rect(room.intersect(ui.clip_rect()));
+    add_contents(&mut child);
+    let height = child.min_rect().height().min(room.height());
+    ui.allocate_rect(
+        egui::Rect::from_min_size(room.min, egui::vec2(room.width(), height)),
+        egui::Sense::hover(),
+    );
+}
+
 /// The three plots side by side in the bottom panel, each with a button that opens it large
 /// in a window of its own.
 pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
@@ -630,7 +648,7 @@ fn latency_legend(ui: &mut Ui, names: &[String]) {
             );
         }
         ui.label(
-            RichText::new("── p50  ╌╌ p95  ┈┈ p99")
+            RichText::new("—— p50   - - - p95   · · · p99")
                 .small()
                 .color(theme::MUTED_TEXT),
         );
@@ -683,35 +701,48 @@ fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
         });
 }
 
+/// Monthly cost per tier as horizontal bars: every bar carries its tier's name and cost
+/// (names on a horizontal axis would collide under narrow bars).
 fn cost_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
     let tiers = app.report().map(|r| r.tiers.clone()).unwrap_or_default();
+    let top = tiers.iter().map(|t| t.monthly_cost_usd).fold(0.0, f64::max);
     Plot::new(format!("cost-plot{salt}"))
-        .y_axis_label("$/month")
-        .x_axis_label("tier")
-        .y_axis_formatter(|mark, _| format!("${}", format::si_axis(mark.value, mark.step_size)))
-        .x_axis_formatter(|_, _| String::new())
-        .include_y(0.0)
+        .x_axis_label("$/month")
+        .x_axis_formatter(|mark, _| format!("${}", format::si_axis(mark.value, mark.step_size)))
+        .y_axis_formatter(|_, _| String::new())
+        .include_x(0.0)
+        // Room right of the longest bar for its label.
+        .include_x(top * 1.6)
+        .include_y(-0.6)
+        .include_y(tiers.len() as f64 - 0.4)
         .allow_scroll(false)
         .show(ui, |plot| {
-            let top = tiers.iter().map(|t| t.monthly_cost_usd).fold(0.0, f64::max);
             let bars = tiers
                 .iter()
                 .enumerate()
                 .map(|(i, t)| Bar::new(i as f64, t.monthly_cost_usd).name(&t.tier))
                 .collect();
-            plot.bar_chart(BarChart::new("cost", bars).color(theme::COST_BAR));
-            // Every bar carries its tier's name (axis ticks would skip some).
+            plot.bar_chart(
+                BarChart::new("cost", bars)
+                    .color(theme::COST_BAR)
+                    .horizontal()
+                    .width(0.7),
+            );
             for (i, tier) in tiers.iter().enumerate() {
+                let label = format!(
+                    "{} {}",
+                    tier.tier,
+                    format::money_whole(tier.monthly_cost_usd)
+                );
                 plot.text(
                     egui_plot::Text::new(
                         tier.tier.clone(),
-                        egui_plot::PlotPoint::new(i as f64, tier.monthly_cost_usd + top * 0.02),
-                        RichText::new(&tier.tier).small(),
+                        egui_plot::PlotPoint::new(tier.monthly_cost_usd + top * 0.02, i as f64),
+                        RichText::new(label).small(),
                     )
-                    .anchor(egui::Align2::CENTER_BOTTOM),
+                    .anchor(egui::Align2::LEFT_CENTER),
                 );
             }
-            plot.hline(egui_plot::HLine::new("", top * 1.12).color(egui::Color32::TRANSPARENT));
         });
 }
 

@@ -91,3 +91,8 @@ pub const CLASS_PALETTE: [Color32; 10] = [
 pub fn class_color(index: usize) -> Color32 {
     CLASS_PALETTE[index % CLASS_PALETTE.len()]
 }
+
+/// Region frames on the canvas (translucent), their names, and round-trip labels.
+pub const REGION_FILL: Color32 = Color32::from_rgba_premultiplied(40, 60, 90, 60);
+pub const REGION_TEXT: Color32 = Color32::from_rgb(150, 180, 220);
+pub const REGION_LABEL_FILL: Color32 = Color32::from_rgba_premultiplied(15, 20, 30, 200);
