@@ -2,8 +2,10 @@
 //! report, and turns the user's gestures into [`CanvasAction`]s for the app to apply.
 
 mod cards;
+mod overlay;
 
 pub use cards::NameShown;
+pub use overlay::CanvasOptions;
 
 use super::selection::{Pick, Selection};
 use super::{format, theme};
@@ -62,6 +64,10 @@ pub struct Canvas {
     pins: PinPositions,
     /// Every node name as painted last frame (screen rectangle and font size).
     names: Vec<NameShown>,
+    /// Grid, snapping and minimap as chosen in View.
+    options: CanvasOptions,
+    /// Node positions when the pointer went down (snapping moves only what a drag moved).
+    drag_start: HashMap<NodeId, Pos2>,
 }
 
 /// Screen margin kept around the nodes when fitting the view, in points.
@@ -259,6 +265,9 @@ impl Canvas {
             ui.ctx().request_repaint();
         }
         self.pins.borrow_mut().clear();
+        if ui.ctx().input(|i| i.pointer.any_pressed()) {
+            self.drag_start = self.node_positions();
+        }
         let wheel = self.plain_wheel(ui.ctx());
         let mut viewer = Viewer {
             topology,
@@ -273,6 +282,7 @@ impl Canvas {
             cards: Vec::new(),
             card_of: HashMap::new(),
             wheel,
+            grid: self.options.grid,
         };
         let widget_id = Id::new(CANVAS_ID).with(self.generation);
         let response = SnarlWidget::new().id(widget_id).style(canvas_style()).show(
@@ -292,7 +302,7 @@ impl Canvas {
         if let (Some((painter, slot)), Some(view)) = (wire_slot, view) {
             let mut shapes: Vec<Shape> = regions
                 .iter()
-                .map(|(_, rect)| Shape::rect_filled(*rect, 12.0, theme::REGION_FILL))
+                .map(|(_, rect)| Shape::rect_filled(*rect, 12.0, theme::region_fill()))
                 .collect();
             shapes.extend(self.wire_shapes(topology, report, selection, view.scaling));
             painter.set(slot, Shape::Vec(shapes));
@@ -301,10 +311,19 @@ impl Canvas {
             (Some(view), Some(viewport)) => {
                 let painter = self.text_painter(ui, viewport);
                 self.paint_region_labels(&painter, topology, &regions, view);
-                cards::paint(&painter, &cards, view, ui.visuals())
+                let names = cards::paint(&painter, &cards, view, ui.visuals());
+                if self.options.minimap {
+                    overlay::paint_minimap(&painter, viewport, &minimap_nodes(&cards), view);
+                }
+                names
             }
             _ => Vec::new(),
         };
+        self.snap_dropped_nodes(ui.ctx());
+        if let Some(moved) = self.minimap_click(ui.ctx(), &cards) {
+            self.restore_view = Some(moved);
+            ui.ctx().request_repaint();
+        }
         actions.extend(self.click(ui, &response));
         actions.extend(self.absorb_snarl_selection(ui.ctx()));
         actions
@@ -320,6 +339,59 @@ impl Canvas {
             .layer_id_at(pointer)
             .is_none_or(|layer| layer.order == egui::Order::Background);
         (delta != egui::Vec2::ZERO && modifiers.is_none() && on_canvas).then_some((delta, pointer))
+    }
+
+    /// Grid, snapping and minimap, for the View menu.
+    pub fn options_mut(&mut self) -> &mut CanvasOptions {
+        &mut self.options
+    }
+
+    fn node_positions(&self) -> HashMap<NodeId, Pos2> {
+        self.snarl
+            .nodes_pos_ids()
+            .map(|(_, pos, id)| (*id, pos))
+            .collect()
+    }
+
+    /// With snapping on, the nodes a drag moved land on the grid when the button is released.
+    fn snap_dropped_nodes(&mut self, ctx: &egui::Context) {
+        if !self.options.snap || !ctx.input(|i| i.pointer.any_released()) {
+            return;
+        }
+        let start = std::mem::take(&mut self.drag_start);
+        let moved: Vec<(NodeId, Position)> = self
+            .node_positions()
+            .into_iter()
+            .filter(|(id, pos)| start.get(id).is_some_and(|before| before != pos))
+            .map(|(id, pos)| {
+                let x = overlay::snapped(pos.x);
+                let y = overlay::snapped(pos.y);
+                (id, Position { x, y })
+            })
+            .collect();
+        self.set_positions(&moved);
+    }
+
+    /// A primary click in the minimap: the view centred on the point clicked.
+    fn minimap_click(&self, ctx: &egui::Context, cards: &[Card]) -> Option<TSTransform> {
+        let (view, viewport) = (self.view?, self.viewport?);
+        if !self.options.minimap {
+            return None;
+        }
+        let click = ctx.input(|i| {
+            i.pointer
+                .interact_pos()
+                .filter(|_| i.pointer.primary_clicked())
+        })?;
+        overlay::view_from_minimap(viewport, &minimap_nodes(cards), view, click)
+    }
+
+    /// Whether `position` (screen) is on the minimap (clicks there are not canvas clicks).
+    fn on_minimap(&self, position: Pos2) -> bool {
+        self.options.minimap
+            && self
+                .viewport
+                .is_some_and(|v| overlay::minimap_rect(v).contains(position))
     }
 
     /// Each region's frame in graph units: the nodes placed in it, with a margin.
@@ -358,7 +430,7 @@ impl Canvas {
                 egui::Align2::LEFT_TOP,
                 name,
                 font.clone(),
-                theme::REGION_TEXT,
+                theme::region_text(),
             );
         }
         let region_of = |id: &NodeId| topology.node(*id).map(|n| n.region.as_str());
@@ -372,10 +444,10 @@ impl Canvas {
             let rtt_ms = crate::solver::region_rtt(topology, a, b) * 1000.0;
             let middle = bezier_points(start, end)[12];
             let text = format!("↔ {}", format::duration_ms(rtt_ms));
-            let galley = painter.layout_no_wrap(text, font.clone(), theme::REGION_TEXT);
+            let galley = painter.layout_no_wrap(text, font.clone(), theme::region_text());
             let rect = egui::Align2::CENTER_BOTTOM.anchor_size(middle, galley.size());
-            painter.rect_filled(rect.expand(2.0), 3.0, theme::REGION_LABEL_FILL);
-            painter.galley(rect.min, galley, theme::REGION_TEXT);
+            painter.rect_filled(rect.expand(2.0), 3.0, theme::region_label_fill());
+            painter.galley(rect.min, galley, theme::region_text());
         }
     }
 
@@ -428,7 +500,7 @@ impl Canvas {
         });
         let position = position.filter(|_| clicked)?;
         // Snarl's response spans everything; the canvas is the rectangle it was given.
-        if !self.viewport.is_some_and(|v| v.contains(position)) {
+        if !self.viewport.is_some_and(|v| v.contains(position)) || self.on_minimap(position) {
             return None;
         }
         let _ = response;
@@ -503,7 +575,7 @@ impl Canvas {
                 .map_or(theme::IDLE, |f| theme::status_color(f.status));
             let selected = selection.wire == Some((*from, *to));
             let width = if selected { 4.0 } else { 2.0 } / scaling.max(0.25);
-            let stroke = Stroke::new(width, if selected { theme::SELECTION } else { color });
+            let stroke = Stroke::new(width, if selected { theme::selection() } else { color });
             let points = bezier_points(start, end);
             let kinds: Vec<&EdgeKind> = topology
                 .edges
@@ -599,6 +671,14 @@ pub fn default_position(index: usize) -> Position {
     }
 }
 
+/// The nodes as the minimap draws them: rectangle (graph units) and status colour.
+fn minimap_nodes(cards: &[Card]) -> Vec<(egui::Rect, Color32)> {
+    cards
+        .iter()
+        .filter_map(|card| Some((card.node?, card.status_color)))
+        .collect()
+}
+
 /// Reserves a row of `height` graph units for `text` painted later in screen space; the row
 /// carries the text for screen readers and UI tests.
 fn reserve_text(ui: &mut Ui, text: &str, height: f32) -> egui::Rect {
@@ -618,13 +698,13 @@ fn body_line(ui: &mut Ui, text: String, color: Color32) -> Line {
 /// as more than zero.
 fn figure_lines(figures: &NodeReport, bottleneck: bool) -> Vec<(String, Color32)> {
     let mut lines = vec![
-        (format::rate(figures.throughput_rps), theme::BODY_TEXT),
+        (format::rate(figures.throughput_rps), theme::body_text()),
         (
             format!(
                 "p99 {}",
                 format::latency_ms(figures.latency_ms.p99, figures.throughput_rps)
             ),
-            theme::BODY_TEXT,
+            theme::body_text(),
         ),
     ];
     if figures.dropped_rps > 0.0 && !format::rate_is_zero(figures.dropped_rps) {
@@ -711,6 +791,8 @@ struct Viewer<'a> {
     card_of: HashMap<egui_snarl::NodeId, usize>,
     /// A plain mouse-wheel scroll over the canvas this frame, and where the pointer is.
     wheel: Option<(egui::Vec2, Pos2)>,
+    /// Whether to draw the dotted grid.
+    grid: bool,
 }
 
 /// A pin that remembers where snarl drew it, so the app can draw and hit-test the wires.
@@ -843,12 +925,15 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
     fn draw_background(
         &mut self,
         _background: Option<&egui_snarl::ui::BackgroundPattern>,
-        _viewport: &egui::Rect,
+        viewport: &egui::Rect,
         _snarl_style: &SnarlStyle,
         _style: &egui::Style,
         painter: &egui::Painter,
         _snarl: &Snarl<NodeId>,
     ) {
+        if let (true, Some(view)) = (self.grid, self.view) {
+            painter.add(overlay::grid_mesh(*viewport, view.scaling));
+        }
         let slot = painter.add(Shape::Noop);
         self.wire_slot = Some((painter.clone(), slot));
     }
@@ -862,7 +947,7 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         snarl: &Snarl<NodeId>,
     ) -> egui::Frame {
         if self.selection.nodes.contains(&snarl[node]) {
-            default.stroke(Stroke::new(2.5, theme::SELECTION))
+            default.stroke(Stroke::new(2.5, theme::selection()))
         } else {
             default
         }
@@ -949,7 +1034,7 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
                 model.kind.label(),
                 format::count(model.instances)
             );
-            lines.push(body_line(ui, kind, theme::MUTED_TEXT));
+            lines.push(body_line(ui, kind, theme::muted_text()));
             let figures = self.figures(id);
             if let Some(figures) = figures.filter(|_| model.capacity_rps.is_some()) {
                 let text = format!("ρ {}", format::percent(figures.offered_utilization, 0));

@@ -1061,7 +1061,7 @@ impl StaircaseApp {
         }
         if let Some(error) = self.error.clone() {
             ui.horizontal(|ui| {
-                ui.colored_label(theme::ERROR_TEXT, &error);
+                ui.colored_label(theme::error_text(), &error);
                 if ui.button("Dismiss").clicked() {
                     self.error = None;
                 }

@@ -16,6 +16,8 @@ fn item(ui: &mut Ui, label: &str, shortcut: Option<&egui::KeyboardShortcut>) -> 
 }
 
 pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    // Colours of this frame follow the visuals egui chose (system, light or dark).
+    theme::set_dark(ui.visuals().dark_mode);
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| file_menu(app, ui, commands));
         ui.menu_button("Edit", |ui| {
@@ -48,6 +50,10 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 commands.push(Command::FitView);
                 ui.close();
             }
+            ui.separator();
+            canvas_toggles(app, ui);
+            ui.separator();
+            theme_choice(ui);
         });
         ui.menu_button("Simulate", |ui| {
             if ui.button("A day on the timeline…").clicked() {
@@ -62,6 +68,34 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
         ui.separator();
         ui.label(RichText::new(&app.topology.name).strong());
     });
+}
+
+/// View → theme: follow the system (the default), light or dark; egui remembers the choice.
+fn theme_choice(ui: &mut Ui) {
+    let before = ui.ctx().options(|o| o.theme_preference);
+    let mut chosen = before;
+    ui.label(RichText::new("Theme").small().color(theme::muted_text()));
+    ui.radio_value(
+        &mut chosen,
+        egui::ThemePreference::System,
+        "Follow the system",
+    );
+    ui.radio_value(&mut chosen, egui::ThemePreference::Light, "Light");
+    ui.radio_value(&mut chosen, egui::ThemePreference::Dark, "Dark");
+    if chosen != before {
+        ui.ctx().set_theme(chosen);
+    }
+}
+
+/// View → the canvas's grid, snapping and minimap.
+fn canvas_toggles(app: &mut StaircaseApp, ui: &mut Ui) {
+    let options = app.canvas.options_mut();
+    ui.checkbox(&mut options.grid, "Grid");
+    ui.add_enabled(
+        options.grid,
+        egui::Checkbox::new(&mut options.snap, "Snap to grid"),
+    );
+    ui.checkbox(&mut options.minimap, "Minimap");
 }
 
 fn file_menu(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
@@ -393,7 +427,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
     let report = match &app.report {
         Ok(report) => report,
         Err(error) => {
-            ui.colored_label(theme::ERROR_TEXT, error);
+            ui.colored_label(theme::error_text(), error);
             return;
         }
     };
@@ -409,7 +443,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
         ui.label("Dropped");
         // Red only for a drop that shows: "0 req/s" is not an alarm.
         let color = if format::rate_is_zero(report.dropped_rps) {
-            theme::MUTED_TEXT
+            theme::muted_text()
         } else {
             theme::SATURATED
         };
@@ -650,7 +684,7 @@ fn latency_legend(ui: &mut Ui, names: &[String]) {
         ui.label(
             RichText::new("—— p50   - - - p95   · · · p99")
                 .small()
-                .color(theme::MUTED_TEXT),
+                .color(theme::muted_text()),
         );
     });
 }
@@ -697,7 +731,7 @@ fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
             if let Some(knee) = sweep.knee {
                 plot.vline(VLine::new("knee (ρ = 1)", knee).color(theme::KNEE_LINE));
             }
-            plot.vline(VLine::new("now", app.load_multiplier).color(theme::MUTED_TEXT));
+            plot.vline(VLine::new("now", app.load_multiplier).color(theme::muted_text()));
         });
 }
 
@@ -808,11 +842,11 @@ pub fn planner(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>)
     match &app.plan {
         None => {}
         Some(Err(error)) => {
-            ui.colored_label(theme::ERROR_TEXT, error);
+            ui.colored_label(theme::error_text(), error);
         }
         Some(Ok(plan)) => {
             if let Some(reason) = &plan.reason {
-                ui.colored_label(theme::ERROR_TEXT, reason);
+                ui.colored_label(theme::error_text(), reason);
             }
             egui::Grid::new("plan-grid").striped(true).show(ui, |ui| {
                 ui.label("tier node");
@@ -1080,7 +1114,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                     ui.label("Set a scenario and press Run.");
                 }
                 Some(Err(error)) => {
-                    ui.colored_label(theme::ERROR_TEXT, error);
+                    ui.colored_label(theme::error_text(), error);
                 }
                 Some(Ok(timeline)) => {
                     for drain in &timeline.drain_after_spikes_s {

@@ -237,7 +237,7 @@ fn paint_card(
 
 /// The utilization bar, with its figure when `text_px` is given.
 fn paint_bar(painter: &Painter, bar: &Bar, rect: Rect, text_px: Option<f32>) {
-    painter.rect_filled(rect, 2.0, theme::BAR_TRACK);
+    painter.rect_filled(rect, 2.0, theme::bar_track());
     let mut filled = rect;
     filled.max.x = rect.min.x + rect.width() * bar.fraction.clamp(0.0, 1.0);
     painter.rect_filled(filled, 2.0, bar.color);
@@ -247,7 +247,7 @@ fn paint_bar(painter: &Painter, bar: &Bar, rect: Rect, text_px: Option<f32>) {
             egui::Align2::CENTER_CENTER,
             &bar.text,
             FontId::proportional(px),
-            theme::BAR_TEXT,
+            theme::bar_text(),
         );
     }
 }
