@@ -180,26 +180,7 @@ pub fn axis(value: f64, step: f64) -> String {
 /// A plot tick in SI units for grid marks `step` apart: "600k", "1.5M", "250"; the prefix
 /// follows the step so that every mark of an axis uses the same one.
 pub fn si_axis(value: f64, step: f64) -> String {
-    let step = if step.is_finite() && step > 0.0 {
-        step
-    } else {
-        1.0
-    };
-    let (unit, suffix) = if step >= 1e9 {
-        (1e9, "G")
-    } else if step >= 1e6 {
-        (1e6, "M")
-    } else if step >= 1e3 {
-        (1e3, "k")
-    } else {
-        (1.0, "")
-    };
-    let text = axis(value / unit, step / unit);
-    if text == "0" {
-        text
-    } else {
-        format!("{text}{suffix}")
-    }
+    crate::export::si_tick(value, step)
 }
 
 /// A latency tick in milliseconds, written in seconds once the marks are a second or more

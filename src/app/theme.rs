@@ -89,24 +89,12 @@ pub fn kind_color(kind: &crate::model::NodeKind) -> Color32 {
 }
 /// Figures in a node body.
 
-/// One colour per request class in the plots (Okabe–Ito and Tableau hues, told apart also by
-/// readers with red–green colour blindness for the first eight).
-pub const CLASS_PALETTE: [Color32; 10] = [
-    Color32::from_rgb(86, 180, 233),
-    Color32::from_rgb(230, 159, 0),
-    Color32::from_rgb(0, 158, 115),
-    Color32::from_rgb(204, 121, 167),
-    Color32::from_rgb(240, 228, 66),
-    Color32::from_rgb(213, 94, 0),
-    Color32::from_rgb(0, 114, 178),
-    Color32::from_rgb(170, 170, 170),
-    Color32::from_rgb(148, 103, 189),
-    Color32::from_rgb(140, 86, 75),
-];
-
 /// The plot colour of class number `index`.
+/// (the palette the exported charts use too, `export::CLASS_RGB`).
 pub fn class_color(index: usize) -> Color32 {
-    CLASS_PALETTE[index % CLASS_PALETTE.len()]
+    let palette = crate::export::CLASS_RGB;
+    let (r, g, b) = palette[index % palette.len()];
+    Color32::from_rgb(r, g, b)
 }
 
 /// Region frames on the canvas (translucent), their names, and round-trip labels.
@@ -195,7 +183,7 @@ pub fn region_label_fill() -> Color32 {
 /// Dots of the canvas grid.
 pub fn grid_dot() -> Color32 {
     pick(
-        Color32::from_rgb(58, 60, 68),
+        Color32::from_rgb(78, 82, 94),
         Color32::from_rgb(200, 202, 210),
         is_dark(),
     )
