@@ -135,3 +135,65 @@ fn the_canvas_keeps_its_place_whatever_node_the_inspector_shows() {
         }
     }
 }
+
+/// The view's zoom as the names show it: a name is painted at 14 px × zoom (never below 11).
+fn name_px(harness: &Harness<'static, StaircaseApp>) -> f32 {
+    harness
+        .state()
+        .canvas_names()
+        .iter()
+        .map(|n| n.font_px)
+        .fold(0.0, f32::max)
+}
+
+fn wheel(
+    harness: &mut Harness<'static, StaircaseApp>,
+    at: egui::Pos2,
+    dy: f32,
+    modifiers: egui::Modifiers,
+) {
+    harness.event(egui::Event::PointerMoved(at));
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, dy),
+        phase: egui::TouchPhase::Move,
+        modifiers,
+    });
+    harness.run_steps(3);
+}
+
+#[test]
+fn the_wheel_zooms_from_25_to_400_percent_and_text_is_painted_at_its_screen_size() {
+    let mut harness = harness_of("stage-3-cache", (1280.0, 800.0));
+    let canvas = harness.state().canvas_rect().expect("the canvas is drawn");
+    // Stage 3 fits at 100%: names at 14 px.
+    assert_eq!(name_px(&harness), 14.0);
+    for _ in 0..40 {
+        wheel(&mut harness, canvas.center(), 120.0, egui::Modifiers::NONE);
+    }
+    // At 400% the names are laid out at 56 px (glyphs rasterized at that size, not magnified).
+    assert_eq!(name_px(&harness), 56.0);
+    for _ in 0..80 {
+        wheel(&mut harness, canvas.center(), -120.0, egui::Modifiers::NONE);
+    }
+    // At 25% nodes are tiles whose names stay at 11 px.
+    assert_eq!(name_px(&harness), 11.0);
+    let names = harness.state().canvas_names();
+    assert!(names.iter().all(|n| n.font_px == 11.0));
+    // Ctrl+wheel zooms too (egui's own zoom gesture, like a pinch).
+    let width = |harness: &Harness<'static, StaircaseApp>| {
+        harness
+            .state()
+            .canvas_node_rects()
+            .iter()
+            .map(|(_, r)| r.width())
+            .fold(0.0, f32::max)
+    };
+    let before = width(&harness);
+    wheel(&mut harness, canvas.center(), 200.0, egui::Modifiers::CTRL);
+    assert!(
+        width(&harness) > 1.5 * before,
+        "{before} → {}",
+        width(&harness)
+    );
+}
