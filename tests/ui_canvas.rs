@@ -197,3 +197,30 @@ fn the_wheel_zooms_from_25_to_400_percent_and_text_is_painted_at_its_screen_size
         width(&harness)
     );
 }
+
+#[test]
+fn hovering_a_wire_tells_what_it_carries_and_the_load_where_it_arrives() {
+    use egui_kittest::kittest::Queryable;
+    let mut harness = harness_of("stage-3-cache", (1280.0, 800.0));
+    let topology = harness.state().topology.clone();
+    let report = harness.state().report().expect("solved").clone();
+    // A wire whose middle is not under a node.
+    let nodes = harness.state().canvas_node_rects();
+    let (from, to, middle) = harness
+        .state()
+        .canvas_wire_midpoints()
+        .into_iter()
+        .find(|(_, _, middle)| !nodes.iter().any(|(_, rect)| rect.contains(*middle)))
+        .expect("a wire with its middle in the open");
+    harness.event(egui::Event::PointerMoved(middle));
+    harness.run_steps(3);
+    let name = |id| topology.node(id).expect("node exists").name.clone();
+    harness.get_by_label(&format!("{} → {}", name(from), name(to)));
+    let target = report.node(to).expect("target solved");
+    harness.get_by_label(&format!(
+        "{} receives {} in all, ρ {}",
+        name(to),
+        staircase::app::format::rate(target.arrival_rps),
+        staircase::app::format::percent(target.offered_utilization, 0)
+    ));
+}

@@ -319,6 +319,7 @@ impl Canvas {
             }
             _ => Vec::new(),
         };
+        self.wire_tooltip(ui, topology, report);
         self.snap_dropped_nodes(ui.ctx());
         if let Some(moved) = self.minimap_click(ui.ctx(), &cards) {
             self.restore_view = Some(moved);
@@ -339,6 +340,87 @@ impl Canvas {
             .layer_id_at(pointer)
             .is_none_or(|layer| layer.order == egui::Order::Background);
         (delta != egui::Vec2::ZERO && modifiers.is_none() && on_canvas).then_some((delta, pointer))
+    }
+
+    /// The wire under the pointer (not over a node, a window or the minimap), if any.
+    fn hovered_wire(&self, ctx: &egui::Context) -> Option<(NodeId, NodeId)> {
+        let pointer = ctx.input(|i| i.pointer.hover_pos())?;
+        let on_canvas = self.viewport.is_some_and(|v| v.contains(pointer))
+            && !self.on_minimap(pointer)
+            && ctx
+                .layer_id_at(pointer)
+                .is_none_or(|layer| layer.order == egui::Order::Background);
+        let on_node = self
+            .screen_rects()
+            .iter()
+            .any(|(_, rect)| rect.contains(pointer));
+        if !on_canvas || on_node {
+            return None;
+        }
+        self.screen_wires()
+            .into_iter()
+            .find(|(_, _, start, end)| wire_hit(*start, *end, pointer, 6.0))
+            .map(|(from, to, _, _)| (from, to))
+    }
+
+    /// Hovering a wire tells what it is: its kinds and classes, the load where it arrives,
+    /// and the round trip when it crosses regions (all figures from the model).
+    fn wire_tooltip(&self, ui: &Ui, topology: &Topology, report: Option<&Report>) {
+        let Some((from, to)) = self.hovered_wire(ui.ctx()) else {
+            return;
+        };
+        let name = |id: NodeId| topology.node(id).map_or("?", |n| n.name.as_str());
+        let edges: Vec<&crate::model::Edge> = topology
+            .edges
+            .iter()
+            .filter(|e| e.from == from && e.to == to)
+            .collect();
+        egui::Tooltip::always_open(
+            ui.ctx().clone(),
+            ui.layer_id(),
+            Id::new(CANVAS_ID).with("wire-tooltip"),
+            egui::PopupAnchor::Pointer,
+        )
+        .show(|ui| {
+            ui.label(egui::RichText::new(format!("{} → {}", name(from), name(to))).strong());
+            for edge in &edges {
+                let classes = if edge.classes.is_empty() {
+                    "the target's default classes".to_owned()
+                } else {
+                    edge.classes
+                        .iter()
+                        .map(|c| c.label())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let kind = match edge.kind {
+                    EdgeKind::Route => format!("route, weight {}", format::number(edge.weight)),
+                    EdgeKind::Call(n) => format!("call ×{n}"),
+                    EdgeKind::Retry(p) => format!("retry {}", format::percent(p, 0)),
+                };
+                ui.label(format!("{kind}; carries {classes}"));
+            }
+            if let Some(figures) = report.and_then(|r| r.node(to)) {
+                ui.label(format!(
+                    "{} receives {} in all, ρ {}",
+                    name(to),
+                    format::rate(figures.arrival_rps),
+                    format::percent(figures.offered_utilization, 0)
+                ));
+            }
+            let regions = (topology.node(from), topology.node(to));
+            if let (Some(a), Some(b)) = regions {
+                if !a.region.is_empty() && !b.region.is_empty() && a.region != b.region {
+                    let rtt_ms = crate::solver::region_rtt(topology, &a.region, &b.region) * 1000.0;
+                    ui.label(format!(
+                        "{} → {}: round trip {}",
+                        a.region,
+                        b.region,
+                        format::duration_ms(rtt_ms)
+                    ));
+                }
+            }
+        });
     }
 
     /// Grid, snapping and minimap, for the View menu.
