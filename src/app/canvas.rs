@@ -304,7 +304,11 @@ impl Canvas {
                 .iter()
                 .map(|(_, rect)| Shape::rect_filled(*rect, 12.0, theme::region_fill()))
                 .collect();
-            shapes.extend(self.wire_shapes(topology, report, selection, view.scaling));
+            let flow_time = self.options.flow.then(|| ui.ctx().input(|i| i.time));
+            if flow_time.is_some() {
+                ui.ctx().request_repaint();
+            }
+            shapes.extend(self.wire_shapes(topology, report, selection, view.scaling, flow_time));
             painter.set(slot, Shape::Vec(shapes));
         }
         self.names = match (view, self.viewport) {
@@ -399,6 +403,9 @@ impl Canvas {
                     EdgeKind::Retry(p) => format!("retry {}", format::percent(p, 0)),
                 };
                 ui.label(format!("{kind}; carries {classes}"));
+            }
+            if let Some(rate) = self.wire_rate(report, to) {
+                ui.label(format!("carries {}", format::rate(rate)));
             }
             if let Some(figures) = report.and_then(|r| r.node(to)) {
                 ui.label(format!(
@@ -640,6 +647,7 @@ impl Canvas {
         report: Option<&Report>,
         selection: &Selection,
         scaling: f32,
+        flow_time: Option<f64>,
     ) -> Vec<Shape> {
         let pins = self.pins.borrow();
         let mut shapes = Vec::new();
@@ -656,7 +664,10 @@ impl Canvas {
                 .and_then(|r| r.node(*to))
                 .map_or(theme::IDLE, |f| theme::status_color(f.status));
             let selected = selection.wire == Some((*from, *to));
-            let width = if selected { 4.0 } else { 2.0 } / scaling.max(0.25);
+            // Wider for more traffic (log scale), in screen points at every zoom.
+            let rate = self.wire_rate(report, *to);
+            let screen_width = wire_width(rate) + if selected { 2.0 } else { 0.0 };
+            let width = screen_width / scaling;
             let stroke = Stroke::new(width, if selected { theme::selection() } else { color });
             let points = bezier_points(start, end);
             let kinds: Vec<&EdgeKind> = topology
@@ -688,11 +699,77 @@ impl Canvas {
                     6.0 / scaling.max(0.25),
                 ));
             } else {
-                shapes.push(Shape::line(points, stroke));
+                shapes.push(Shape::line(points.clone(), stroke));
+            }
+            if let (true, Some(time)) = (self.options.flow, flow_time) {
+                let dot =
+                    Shape::circle_filled(Pos2::ZERO, (0.5 * screen_width + 1.5) / scaling, color);
+                shapes.extend(
+                    flow_dots(&points, scaling, rate, time)
+                        .into_iter()
+                        .map(|at| {
+                            let mut dot = dot.clone();
+                            dot.translate(at.to_vec2());
+                            dot
+                        }),
+                );
             }
         }
         shapes
     }
+
+    /// The req/s a wire carries where the model says so: all traffic into a node with a
+    /// single incoming wire passes through that wire, so it is the node's arrival rate. The
+    /// report has no per-wire figures for nodes fed by several wires.
+    fn wire_rate(&self, report: Option<&Report>, to: NodeId) -> Option<f64> {
+        let feeding = self.structure.1.iter().filter(|(_, t)| *t == to).count();
+        (feeding == 1)
+            .then(|| report.and_then(|r| r.node(to)).map(|f| f.arrival_rps))
+            .flatten()
+    }
+}
+
+/// Screen width of a wire carrying `rate` req/s: 1.5 points plus 1.1 per decade of traffic,
+/// at most 9 (2 where the rate is not known).
+pub fn wire_width(rate: Option<f64>) -> f32 {
+    rate.map_or(2.0, |r| {
+        (1.0 + 1.1 * (1.0 + r.max(0.0)).log10() as f32).clamp(1.5, 9.0)
+    })
+}
+
+/// Screen distance between two flow dots, points.
+const FLOW_SPACING: f32 = 36.0;
+
+/// Where the flow dots of a wire are at `time` seconds (graph units): every
+/// [`FLOW_SPACING`] screen points along it, moving at 15 points per second plus 20 per decade
+/// of traffic (a slow 15 where the rate is not known).
+fn flow_dots(points: &[Pos2], scaling: f32, rate: Option<f64>, time: f64) -> Vec<Pos2> {
+    let speed = 15.0 + rate.map_or(0.0, |r| 20.0 * (1.0 + r.max(0.0)).log10());
+    let lengths: Vec<f32> = points
+        .windows(2)
+        .map(|pair| pair[0].distance(pair[1]) * scaling)
+        .collect();
+    let total: f32 = lengths.iter().sum();
+    if total < FLOW_SPACING {
+        return Vec::new();
+    }
+    let phase = (time * speed).rem_euclid(FLOW_SPACING as f64) as f32;
+    let mut dots = Vec::new();
+    let (mut walked, mut segment) = (0.0, 0);
+    let mut along = phase;
+    while along < total {
+        while segment < lengths.len() && walked + lengths[segment] < along {
+            walked += lengths[segment];
+            segment += 1;
+        }
+        let Some(length) = lengths.get(segment) else {
+            break;
+        };
+        let t = (along - walked) / length.max(1e-6);
+        dots.push(points[segment] + (points[segment + 1] - points[segment]) * t);
+        along += FLOW_SPACING;
+    }
+    dots
 }
 
 /// Pin size and wire curvature shared by snarl's (invisible, hit-tested) wires and ours.
@@ -1217,6 +1294,34 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wires_widen_by_decade_of_traffic() {
+        assert_eq!(wire_width(None), 2.0);
+        assert_eq!(wire_width(Some(0.0)), 1.5);
+        assert!((wire_width(Some(999.0)) - 4.3).abs() < 1e-4);
+        assert!(wire_width(Some(1e4)) > wire_width(Some(1e3)));
+        assert_eq!(wire_width(Some(1e12)), 9.0);
+    }
+
+    #[test]
+    fn flow_dots_are_evenly_spaced_and_move_faster_with_more_traffic() {
+        let line: Vec<Pos2> = (0..=24).map(|i| egui::pos2(i as f32 * 15.0, 0.0)).collect();
+        // 360 points long at 100%: ten dots 36 apart, the first at the phase.
+        let dots = flow_dots(&line, 1.0, None, 0.0);
+        assert_eq!(dots.len(), 10);
+        assert!(dots
+            .windows(2)
+            .all(|d| (d[1].x - d[0].x - FLOW_SPACING).abs() < 1e-3));
+        // After half a second: 7.5 points at the slow speed (15/s), 37.5 at 999 req/s (75/s),
+        // which wraps to 1.5.
+        assert!((flow_dots(&line, 1.0, None, 0.5)[0].x - 7.5).abs() < 1e-3);
+        assert!((flow_dots(&line, 1.0, Some(999.0), 0.5)[0].x - 1.5).abs() < 1e-3);
+        // Zoomed out to 50% the dots stay 36 screen points apart (72 graph units).
+        let half = flow_dots(&line, 0.5, None, 0.0);
+        assert_eq!(half.len(), 5);
+        assert!((half[1].x - half[0].x - 72.0).abs() < 1e-3);
+    }
 
     #[test]
     fn fit_shows_every_node_centred_or_from_the_top_left() {

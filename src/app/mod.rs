@@ -5,7 +5,7 @@
 mod about;
 mod browser;
 mod canvas;
-pub use canvas::CANVAS_ID;
+pub use canvas::{CanvasOptions, NameShown, CANVAS_ID};
 mod calibrate;
 mod dialogs;
 pub use dialogs::{suggested_file_name, FileAction, FilePicker, NativePicker, PathDialog, Picked};
@@ -685,6 +685,11 @@ impl StaircaseApp {
             .into_iter()
             .map(|(from, to, start, end)| (from, to, canvas::bezier_points(start, end)[12]))
             .collect()
+    }
+
+    /// The canvas's grid, snapping, minimap and flow animation (View menu).
+    pub fn canvas_options_mut(&mut self) -> &mut canvas::CanvasOptions {
+        self.canvas.options_mut()
     }
 
     /// Every node name as painted on the canvas last frame: screen rectangle and font size.

@@ -96,6 +96,8 @@ fn canvas_toggles(app: &mut StaircaseApp, ui: &mut Ui) {
         egui::Checkbox::new(&mut options.snap, "Snap to grid"),
     );
     ui.checkbox(&mut options.minimap, "Minimap");
+    ui.checkbox(&mut options.flow, "Animated flow")
+        .on_hover_text("Dots move along the wires, faster where more requests flow.");
 }
 
 fn file_menu(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {

@@ -19,6 +19,8 @@ pub struct CanvasOptions {
     pub grid: bool,
     pub snap: bool,
     pub minimap: bool,
+    /// Dots moving along the wires, faster where more traffic flows.
+    pub flow: bool,
 }
 
 impl Default for CanvasOptions {
@@ -27,6 +29,7 @@ impl Default for CanvasOptions {
             grid: true,
             snap: false,
             minimap: false,
+            flow: false,
         }
     }
 }
