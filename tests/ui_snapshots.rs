@@ -41,7 +41,7 @@ fn rendered(preset: &str, theme: egui::Theme) -> Harness<'static, StaircaseApp> 
 /// The status bar shows the time the last frame took, which differs from run to run: a few
 /// hundred pixels of its digits may differ, nothing else.
 fn options() -> SnapshotOptions {
-    SnapshotOptions::new().failed_pixel_count_threshold(600)
+    SnapshotOptions::new().max_failed_pixels(600)
 }
 
 #[test]

@@ -691,6 +691,9 @@ fn latency_legend(ui: &mut Ui, names: &[String]) {
     });
 }
 
+/// Which figure of a class a line shows.
+type Pick = fn(&crate::sweep::ClassPoint) -> f64;
+
 fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
     let sweep = app.sweeps.as_ref().and_then(|s| s.load.as_ref());
     let names: Vec<String> = sweep
@@ -717,7 +720,7 @@ fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
                         .collect()
                 };
                 let color = theme::class_color(index);
-                let percentiles: [(&str, fn(&crate::sweep::ClassPoint) -> f64, LineStyle); 3] = [
+                let percentiles: [(&str, Pick, LineStyle); 3] = [
                     ("p50", |c| c.p50_ms, LineStyle::Solid),
                     ("p95", |c| c.p95_ms, LineStyle::dashed_dense()),
                     ("p99", |c| c.p99_ms, LineStyle::dotted_dense()),

@@ -38,7 +38,6 @@ pub const P50_LINE: Color32 = Color32::from_rgb(90, 160, 255);
 pub const P99_LINE: Color32 = Color32::from_rgb(255, 120, 80);
 pub const KNEE_LINE: Color32 = Color32::from_rgb(220, 60, 50);
 pub const COST_BAR: Color32 = Color32::from_rgb(120, 190, 140);
-/// Outline of selected nodes and the selected wire.
 
 /// Colour of a node or wire by its status.
 pub fn status_color(status: Status) -> Color32 {
@@ -63,8 +62,6 @@ pub fn utilization_color(utilization: f64) -> Color32 {
 
 /// Glyph on a node's kind square.
 pub const GLYPH_TEXT: Color32 = Color32::from_rgb(250, 250, 252);
-/// Unfilled part of a utilization bar, and the figure written on it.
-
 /// The colour of a node kind (its glyph square and tile strip): related kinds share a hue
 /// family (edge in blue, compute in violet, data in teal and green, async in orange).
 pub fn kind_color(kind: &crate::model::NodeKind) -> Color32 {
@@ -87,17 +84,14 @@ pub fn kind_color(kind: &crate::model::NodeKind) -> Color32 {
         K::Service => Color32::from_rgb(120, 100, 170),
     }
 }
-/// Figures in a node body.
 
-/// The plot colour of class number `index`.
-/// (the palette the exported charts use too, `export::CLASS_RGB`).
+/// The plot colour of class number `index` (the palette the exported charts use too,
+/// `export::CLASS_RGB`).
 pub fn class_color(index: usize) -> Color32 {
     let palette = crate::export::CLASS_RGB;
     let (r, g, b) = palette[index % palette.len()];
     Color32::from_rgb(r, g, b)
 }
-
-/// Region frames on the canvas (translucent), their names, and round-trip labels.
 
 /// Muted text colour of the current theme.
 pub fn muted_text() -> Color32 {
