@@ -522,6 +522,9 @@ impl Canvas {
                 theme::region_text(),
             );
         }
+        if regions.is_empty() {
+            return;
+        }
         let region_of = |id: &NodeId| topology.node(*id).map(|n| n.region.as_str());
         for (from, to, start, end) in self.screen_wires() {
             let (Some(a), Some(b)) = (region_of(&from), region_of(&to)) else {
@@ -651,6 +654,7 @@ impl Canvas {
     ) -> Vec<Shape> {
         let pins = self.pins.borrow();
         let mut shapes = Vec::new();
+        let feeding = self.wires_into();
         for (from, to) in &self.structure.1 {
             let ends = self
                 .by_id
@@ -665,7 +669,7 @@ impl Canvas {
                 .map_or(theme::IDLE, |f| theme::status_color(f.status));
             let selected = selection.wire == Some((*from, *to));
             // Wider for more traffic (log scale), in screen points at every zoom.
-            let rate = self.wire_rate(report, *to);
+            let rate = wire_rate(&feeding, report, *to);
             let screen_width = wire_width(rate) + if selected { 2.0 } else { 0.0 };
             let width = screen_width / scaling;
             let stroke = Stroke::new(width, if selected { theme::selection() } else { color });
@@ -722,11 +726,24 @@ impl Canvas {
     /// single incoming wire passes through that wire, so it is the node's arrival rate. The
     /// report has no per-wire figures for nodes fed by several wires.
     fn wire_rate(&self, report: Option<&Report>, to: NodeId) -> Option<f64> {
-        let feeding = self.structure.1.iter().filter(|(_, t)| *t == to).count();
-        (feeding == 1)
-            .then(|| report.and_then(|r| r.node(to)).map(|f| f.arrival_rps))
-            .flatten()
+        wire_rate(&self.wires_into(), report, to)
     }
+
+    /// How many wires end at each node.
+    fn wires_into(&self) -> HashMap<NodeId, usize> {
+        let mut feeding = HashMap::new();
+        for (_, to) in &self.structure.1 {
+            *feeding.entry(*to).or_insert(0) += 1;
+        }
+        feeding
+    }
+}
+
+/// [`Canvas::wire_rate`] with the wires into each node counted once per frame.
+fn wire_rate(feeding: &HashMap<NodeId, usize>, report: Option<&Report>, to: NodeId) -> Option<f64> {
+    (feeding.get(&to) == Some(&1))
+        .then(|| report.and_then(|r| r.node(to)).map(|f| f.arrival_rps))
+        .flatten()
 }
 
 /// Screen width of a wire carrying `rate` req/s: 1.5 points plus 1.1 per decade of traffic,
