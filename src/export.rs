@@ -108,6 +108,8 @@ pub enum Dash {
 /// ```
 /// assert_eq!(staircase::export::si_tick(600_000.0, 100_000.0), "600k");
 /// assert_eq!(staircase::export::si_tick(1_500_000.0, 500_000.0), "1.5M");
+/// assert_eq!(staircase::export::si_tick(1_000_000.0, 500_000.0), "1M");
+/// assert_eq!(staircase::export::si_tick(500_000.0, 500_000.0), "500k");
 /// assert_eq!(staircase::export::si_tick(0.25, 0.05), "0.25");
 /// ```
 pub fn si_tick(value: f64, step: f64) -> String {
@@ -116,9 +118,10 @@ pub fn si_tick(value: f64, step: f64) -> String {
     } else {
         1.0
     };
+    // The prefix follows the value's magnitude, the decimals the step ("500k", "1.5M").
     let (unit, suffix) = [(1e9, "G"), (1e6, "M"), (1e3, "k")]
         .into_iter()
-        .find(|(unit, _)| step >= *unit)
+        .find(|(unit, _)| value.abs() >= *unit && step >= unit / 1000.0)
         .unwrap_or((1.0, ""));
     let decimals = if step / unit < 1.0 {
         (-(step / unit).log10()).ceil().clamp(0.0, 6.0) as usize
@@ -129,7 +132,11 @@ pub fn si_tick(value: f64, step: f64) -> String {
     if shown.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
         return "0".to_owned();
     }
-    format!("{shown:.decimals$}{suffix}")
+    let mut text = format!("{shown:.decimals$}");
+    if text.contains('.') {
+        text = text.trim_end_matches('0').trim_end_matches('.').to_owned();
+    }
+    format!("{text}{suffix}")
 }
 
 /// The step between the about ten ticks plotters puts on an axis spanning `span`.

@@ -183,10 +183,9 @@ pub fn si_axis(value: f64, step: f64) -> String {
     crate::export::si_tick(value, step)
 }
 
-/// A latency tick in milliseconds, written in seconds once the marks are a second or more
-/// apart ("250 ms", "1.5 s").
+/// A latency tick in milliseconds, written in seconds from one second up ("250 ms", "1.5 s").
 pub fn latency_axis(ms: f64, step_ms: f64) -> String {
-    if step_ms >= 1000.0 {
+    if ms.abs() >= 1000.0 || step_ms >= 1000.0 {
         format!("{} s", axis(ms / 1000.0, step_ms / 1000.0))
     } else {
         format!("{} ms", axis(ms, step_ms))
