@@ -224,3 +224,36 @@ fn hovering_a_wire_tells_what_it_carries_and_the_load_where_it_arrives() {
         staircase::app::format::percent(target.offered_utilization, 0)
     ));
 }
+
+#[test]
+fn every_preset_fits_at_1280_by_800_with_legible_names() {
+    for preset in presets::PRESETS {
+        let name = preset.file.trim_end_matches(".ron");
+        let harness = harness_of(name, (1280.0, 800.0));
+        let app = harness.state();
+        let canvas = app.canvas_rect().expect("the canvas is drawn");
+        let nodes = app.canvas_node_rects();
+        assert_eq!(nodes.len(), app.topology.nodes.len(), "{name}");
+        for (id, rect) in &nodes {
+            assert!(
+                canvas.contains_rect(*rect),
+                "{name}: node {id} at {rect:?} outside {canvas:?}"
+            );
+        }
+        let names = app.canvas_names();
+        assert_eq!(names.len(), nodes.len(), "{name}");
+        for shown in names {
+            assert!(
+                shown.font_px >= 11.0,
+                "{name}: node {} at {} px",
+                shown.id,
+                shown.font_px
+            );
+            assert!(
+                canvas.contains_rect(shown.rect),
+                "{name}: name of node {} clipped",
+                shown.id
+            );
+        }
+    }
+}
