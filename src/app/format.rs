@@ -185,7 +185,10 @@ pub fn si_axis(value: f64, step: f64) -> String {
 
 /// A latency tick in milliseconds, written in seconds from one second up ("250 ms", "1.5 s").
 pub fn latency_axis(ms: f64, step_ms: f64) -> String {
-    if ms.abs() >= 1000.0 || step_ms >= 1000.0 {
+    if ms == 0.0 {
+        // egui_plot gives the zero mark the coarsest step of the axis; it needs no unit.
+        "0".to_owned()
+    } else if ms.abs() >= 1000.0 {
         format!("{} s", axis(ms / 1000.0, step_ms / 1000.0))
     } else {
         format!("{} ms", axis(ms, step_ms))
@@ -205,6 +208,7 @@ mod tests {
         assert_eq!(si_axis(2.5, 0.5), "2.5");
         assert_eq!(latency_axis(250.0, 50.0), "250 ms");
         assert_eq!(latency_axis(1500.0, 500.0), "1.5 s");
+        assert_eq!(latency_axis(0.0, 1000.0), "0");
     }
 
     #[test]
