@@ -96,8 +96,82 @@ fn register_font() {
 
 /// The colours of the charts' series (matching the app's p50 and p99 lines).
 const P50: RGBColor = RGBColor(40, 110, 220);
-const P95: RGBColor = RGBColor(120, 60, 200);
-const P99: RGBColor = RGBColor(230, 90, 40);
+/// One colour per request class, in charts and in the app's plots (its theme module builds
+/// its plot palette from this list): Okabe–Ito hues first, told apart with red–green colour
+/// blindness too.
+pub const CLASS_RGB: [(u8, u8, u8); 10] = [
+    (86, 180, 233),
+    (230, 159, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (240, 228, 66),
+    (213, 94, 0),
+    (0, 114, 178),
+    (170, 170, 170),
+    (148, 103, 189),
+    (140, 86, 75),
+];
+
+/// The chart colour of class number `index`.
+fn class_color(index: usize) -> RGBColor {
+    let (r, g, b) = CLASS_RGB[index % CLASS_RGB.len()];
+    RGBColor(r, g, b)
+}
+
+/// How a percentile's line is drawn: p50 solid, p95 dashed, p99 dotted (charts and plots).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+/// A tick label in SI units for marks about `step` apart: "600k", "1.5M", "250", "0.25".
+///
+/// ```
+/// assert_eq!(staircase::export::si_tick(600_000.0, 100_000.0), "600k");
+/// assert_eq!(staircase::export::si_tick(1_500_000.0, 500_000.0), "1.5M");
+/// assert_eq!(staircase::export::si_tick(1_000_000.0, 500_000.0), "1M");
+/// assert_eq!(staircase::export::si_tick(500_000.0, 500_000.0), "500k");
+/// assert_eq!(staircase::export::si_tick(0.25, 0.05), "0.25");
+/// ```
+pub fn si_tick(value: f64, step: f64) -> String {
+    let step = if step.is_finite() && step > 0.0 {
+        step
+    } else {
+        1.0
+    };
+    // The prefix follows the value's magnitude, the decimals the step ("500k", "1.5M").
+    let (unit, suffix) = [(1e9, "G"), (1e6, "M"), (1e3, "k")]
+        .into_iter()
+        .find(|(unit, _)| value.abs() >= *unit && step >= unit / 1000.0)
+        .unwrap_or((1.0, ""));
+    let decimals = if step / unit < 1.0 {
+        (-(step / unit).log10()).ceil().clamp(0.0, 6.0) as usize
+    } else {
+        0
+    };
+    let shown = value / unit;
+    if shown.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
+        return "0".to_owned();
+    }
+    let mut text = format!("{shown:.decimals$}");
+    if text.contains('.') {
+        text = text.trim_end_matches('0').trim_end_matches('.').to_owned();
+    }
+    format!("{text}{suffix}")
+}
+
+/// The step between the about ten ticks plotters puts on an axis spanning `span`.
+fn tick_step(span: f64) -> f64 {
+    let rough = (span / 10.0).max(f64::MIN_POSITIVE);
+    let magnitude = 10f64.powf(rough.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|step| *step >= rough)
+        .unwrap_or(10.0 * magnitude)
+}
 const KNEE: RGBColor = RGBColor(200, 30, 30);
 const BAR: RGBColor = RGBColor(70, 160, 100);
 
@@ -120,8 +194,12 @@ fn line_chart<'a, DB: DrawingBackend>(
     (x_desc, y_desc): (&str, &str),
 ) -> Result<LineChart<'a, DB>, String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 26))
+    let (x_step, y_step) = (tick_step(x.end - x.start), tick_step(y.end - y.start));
+    let mut builder = ChartBuilder::on(root);
+    if !title.is_empty() {
+        builder.caption(title, ("sans-serif", 26));
+    }
+    let mut chart = builder
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(90)
@@ -131,6 +209,8 @@ fn line_chart<'a, DB: DrawingBackend>(
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
+        .x_label_formatter(&|v| si_tick(*v, x_step))
+        .y_label_formatter(&|v| si_tick(*v, y_step))
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -153,6 +233,84 @@ fn draw_labelled_line<'a, DB: DrawingBackend + 'a>(
         .map_err(|e| e.to_string())?
         .label(label)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    Ok(())
+}
+
+/// Draws `series` in `color` as a solid, dashed or dotted line labelled `label`, with a
+/// matching sample in the legend.
+fn draw_dashed_line<'a, DB: DrawingBackend + 'a>(
+    chart: &mut LineChart<'a, DB>,
+    series: Vec<(f64, f64)>,
+    color: RGBColor,
+    dash: Dash,
+    label: impl Into<String>,
+) -> Result<(), String> {
+    let style = color.stroke_width(2);
+    match dash {
+        Dash::Solid => draw_labelled_line(chart, series, style, label)?,
+        Dash::Dashed => {
+            chart
+                .draw_series(DashedLineSeries::new(series, 10, 6, style))
+                .map_err(|e| e.to_string())?
+                .label(label)
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (8, 0)], style)
+                        + PathElement::new(vec![(13, 0), (20, 0)], style)
+                });
+        }
+        Dash::Dotted => {
+            chart
+                .draw_series(DottedLineSeries::new(series, 0, 7, move |c| {
+                    Circle::new(c, 2, color.filled())
+                }))
+                .map_err(|e| e.to_string())?
+                .label(label)
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + Circle::new((2, 0), 2, color.filled())
+                        + Circle::new((10, 0), 2, color.filled())
+                        + Circle::new((18, 0), 2, color.filled())
+                });
+        }
+    }
+    Ok(())
+}
+
+/// Width of the legend column right of the latency chart, pixels.
+const LEGEND_WIDTH: i32 = 270;
+
+/// A legend in its own column: a sample of each line (solid, dashed, dotted) and its label.
+fn draw_side_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[(String, RGBColor, Dash)],
+) -> Result<(), String> {
+    let height = area.dim_in_pixel().1 as i32;
+    let row = ((height - 80) / entries.len().max(1) as i32).clamp(12, 22);
+    let font = ("sans-serif", (row - 6).clamp(10, 15)).into_font();
+    for (index, (label, color, dash)) in entries.iter().enumerate() {
+        let y = 60 + index as i32 * row;
+        let style = color.stroke_width(2);
+        let drawn = match dash {
+            Dash::Solid => area.draw(&PathElement::new(vec![(6, y), (30, y)], style)),
+            Dash::Dashed => area
+                .draw(&PathElement::new(vec![(6, y), (14, y)], style))
+                .and_then(|_| area.draw(&PathElement::new(vec![(20, y), (30, y)], style))),
+            Dash::Dotted => [8, 18, 28]
+                .into_iter()
+                .try_for_each(|x| area.draw(&Circle::new((x, y), 2, color.filled()))),
+        };
+        drawn.map_err(|e| e.to_string())?;
+        area.draw(&Text::new(
+            label.clone(),
+            (38, y),
+            TextStyle::from(font.clone()).pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Left,
+                plotters::style::text_anchor::VPos::Center,
+            )),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
@@ -188,48 +346,67 @@ fn draw_latency<DB: DrawingBackend>(
         .fold(0.0, f64::max)
         .max(1e-3)
         * 1.1;
+    // Seconds once the slowest percentile passes two seconds, else milliseconds.
+    let (unit_ms, y_desc) = if max_ms >= 2000.0 {
+        (1000.0, "response time (s)")
+    } else {
+        (1.0, "response time (ms)")
+    };
+    let top = max_ms / unit_ms;
+    // The legend goes right of the plot, never over the curves.
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    // The title spans the whole chart, centred; plot and legend share the rest.
+    let below_title = root
+        .titled(title, ("sans-serif", 26))
+        .map_err(|e| e.to_string())?;
+    let (plot_area, legend_area) =
+        below_title.split_horizontally(CHART_SIZE.0 as i32 - LEGEND_WIDTH);
+    let mut entries = Vec::new();
     let mut chart = line_chart(
-        &root,
-        title,
+        &plot_area,
+        "",
         0.0..max_load,
-        0.0..max_ms,
-        ("load multiplier (x design load)", "response time (ms)"),
+        0.0..top,
+        ("load multiplier (x design load)", y_desc),
     )?;
     let class_count = sweep.points.first().map_or(0, |p| p.classes.len());
     for index in 0..class_count {
         let name = sweep.points[0].classes[index].name.clone();
-        for (label, color, pick) in [
+        for (label, dash, pick) in [
             (
                 "p50",
-                P50,
+                Dash::Solid,
                 (|c: &crate::sweep::ClassPoint| c.p50_ms) as fn(&_) -> f64,
             ),
-            ("p95", P95, |c| c.p95_ms),
-            ("p99", P99, |c| c.p99_ms),
+            ("p95", Dash::Dashed, |c| c.p95_ms),
+            ("p99", Dash::Dotted, |c| c.p99_ms),
         ] {
             let series: Vec<(f64, f64)> = sweep
                 .points
                 .iter()
-                .filter_map(|p| p.classes.get(index).map(|c| (p.load, pick(c))))
+                .filter_map(|p| p.classes.get(index).map(|c| (p.load, pick(c) / unit_ms)))
                 .collect();
-            let style = color.mix(1.0 - 0.5 * index as f64 / class_count.max(1) as f64);
-            draw_labelled_line(
-                &mut chart,
-                series,
-                style.stroke_width(2),
-                format!("{name} {label}"),
-            )?;
+            let label = format!("{name} {label}");
+            entries.push((label.clone(), class_color(index), dash));
+            draw_dashed_line(&mut chart, series, class_color(index), dash, label)?;
         }
     }
     if let Some(knee) = sweep.knee {
         draw_labelled_line(
             &mut chart,
-            vec![(knee, 0.0), (knee, max_ms)],
+            vec![(knee, 0.0), (knee, top)],
             KNEE.stroke_width(2),
             format!("knee: bottleneck at utilization 1 (x{knee:.2})"),
         )?;
     }
-    draw_legend(&mut chart)?;
+    if let Some(knee) = sweep.knee {
+        entries.push((
+            format!("knee: utilization 1 at x{knee:.2}"),
+            KNEE,
+            Dash::Solid,
+        ));
+    }
+    draw_side_legend(&legend_area, &entries)?;
     root.present().map_err(|e| e.to_string())
 }
 
@@ -272,6 +449,7 @@ fn draw_cost<DB: DrawingBackend>(
         })
         .x_desc("tier")
         .y_desc("monthly cost (USD)")
+        .y_label_formatter(&|v| format!("${}", si_tick(*v, tick_step(max_cost))))
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -288,8 +466,13 @@ fn draw_cost<DB: DrawingBackend>(
         .draw_series(tiers.iter().enumerate().map(|(i, tier)| {
             Text::new(
                 format!("${:.0}", tier.monthly_cost_usd),
-                (i as f64 - 0.2, tier.monthly_cost_usd + max_cost * 0.02),
-                ("sans-serif", 16),
+                (i as f64, tier.monthly_cost_usd + max_cost * 0.02),
+                TextStyle::from(("sans-serif", 16).into_font()).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Bottom,
+                    ),
+                ),
             )
         }))
         .map_err(|e| e.to_string())?;

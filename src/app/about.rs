@@ -34,7 +34,7 @@ pub fn about_section(app: &mut StaircaseApp, ui: &mut Ui) {
                 };
                 ui.label(RichText::new(name).strong());
                 if app.topology.description.is_empty() {
-                    ui.label(RichText::new("No description yet.").color(theme::MUTED_TEXT));
+                    ui.label(RichText::new("No description yet.").color(theme::muted_text()));
                 } else {
                     ui.label(&app.topology.description);
                 }

@@ -110,7 +110,7 @@ fn list(
             let info = match entry {
                 Ok(info) => info,
                 Err(error) => {
-                    ui.colored_label(theme::ERROR_TEXT, error);
+                    ui.colored_label(theme::error_text(), error);
                     continue;
                 }
             };
@@ -129,7 +129,7 @@ fn list(
                 ui.label(
                     RichText::new(stage_line(info))
                         .small()
-                        .color(theme::MUTED_TEXT),
+                        .color(theme::muted_text()),
                 );
             });
             ui.add_space(4.0);
@@ -163,7 +163,7 @@ fn details_left_aligned(
     ui.label(
         RichText::new(format!("presets/{}", info.file))
             .small()
-            .color(theme::MUTED_TEXT),
+            .color(theme::muted_text()),
     );
     ui.separator();
     let mut chosen = None;

@@ -41,7 +41,7 @@ impl CalibrateDialog {
                         }
                     }
                     Some(Err(error)) => {
-                        ui.colored_label(super::theme::ERROR_TEXT, error);
+                        ui.colored_label(super::theme::error_text(), error);
                     }
                     None => {}
                 }

@@ -1,12 +1,19 @@
 //! The node-graph canvas (egui-snarl): shows the document's nodes and wires, coloured by the
 //! report, and turns the user's gestures into [`CanvasAction`]s for the app to apply.
 
+mod cards;
+mod overlay;
+
+pub use cards::NameShown;
+pub use overlay::CanvasOptions;
+
 use super::selection::{Pick, Selection};
 use super::{format, theme};
 use crate::model::{ClassKind, EdgeKind, NodeId, NodeKind, Position, Topology};
 use crate::report::{NodeReport, Report};
+use cards::{Bar, Card, Line};
 use egui::emath::TSTransform;
-use egui::{Color32, Id, Pos2, RichText, Shape, Stroke, Ui};
+use egui::{Color32, Id, Pos2, Shape, Stroke, Ui};
 use egui_snarl::ui::{PinInfo, PinWireInfo, SnarlPin, SnarlStyle, SnarlViewer, SnarlWidget};
 use egui_snarl::{InPin, InPinId, OutPin, OutPinId, Snarl};
 use std::cell::RefCell;
@@ -55,14 +62,23 @@ pub struct Canvas {
     /// the selection, so snarl's is absorbed and then reset by starting a fresh widget state.
     generation: u64,
     pins: PinPositions,
+    /// Every node name as painted last frame (screen rectangle and font size).
+    names: Vec<NameShown>,
+    /// Grid, snapping and minimap as chosen in View.
+    options: CanvasOptions,
+    /// Node positions when the pointer went down (snapping moves only what a drag moved).
+    drag_start: HashMap<NodeId, Pos2>,
 }
 
 /// Screen margin kept around the nodes when fitting the view, in points.
 const FIT_MARGIN: f32 = 16.0;
-/// Smallest zoom the fit may choose: below it node bodies show only their utilization bar.
-/// A graph too large for the view at this zoom shows its top-left part (where the clients
-/// are); pan or zoom out for the rest.
-const MIN_FIT_SCALE: f32 = 0.5;
+/// Smallest zoom the fit may choose (node names stay legible at any zoom: they are painted at
+/// least 11 px high). A graph too large for the view even at this zoom shows its top-left part
+/// (where the clients are); pan for the rest.
+const MIN_FIT_SCALE: f32 = MIN_ZOOM;
+/// The zoom range of the canvas (25% to 400%).
+pub const MIN_ZOOM: f32 = 0.25;
+pub const MAX_ZOOM: f32 = 4.0;
 
 /// The transform (graph → screen) that shows all of `nodes` inside `view`, at most at 100%.
 pub fn fit_transform(nodes: egui::Rect, view: egui::Rect) -> egui::emath::TSTransform {
@@ -249,6 +265,10 @@ impl Canvas {
             ui.ctx().request_repaint();
         }
         self.pins.borrow_mut().clear();
+        if ui.ctx().input(|i| i.pointer.any_pressed()) {
+            self.drag_start = self.node_positions();
+        }
+        let wheel = self.plain_wheel(ui.ctx());
         let mut viewer = Viewer {
             topology,
             report,
@@ -259,6 +279,10 @@ impl Canvas {
             node_rects: &mut self.node_rects,
             pins: self.pins.clone(),
             wire_slot: None,
+            cards: Vec::new(),
+            card_of: HashMap::new(),
+            wheel,
+            grid: self.options.grid,
         };
         let widget_id = Id::new(CANVAS_ID).with(self.generation);
         let response = SnarlWidget::new().id(widget_id).style(canvas_style()).show(
@@ -270,16 +294,271 @@ impl Canvas {
             mut actions,
             view,
             wire_slot,
+            cards,
             ..
         } = viewer;
         self.view = view;
+        let regions = self.region_frames(topology);
         if let (Some((painter, slot)), Some(view)) = (wire_slot, view) {
-            let wires = self.wire_shapes(topology, report, selection, view.scaling);
-            painter.set(slot, Shape::Vec(wires));
+            let mut shapes: Vec<Shape> = regions
+                .iter()
+                .map(|(_, rect)| Shape::rect_filled(*rect, 12.0, theme::region_fill()))
+                .collect();
+            let flow_time = self.options.flow.then(|| ui.ctx().input(|i| i.time));
+            if flow_time.is_some() {
+                ui.ctx().request_repaint();
+            }
+            shapes.extend(self.wire_shapes(topology, report, selection, view.scaling, flow_time));
+            painter.set(slot, Shape::Vec(shapes));
+        }
+        self.names = match (view, self.viewport) {
+            (Some(view), Some(viewport)) => {
+                let painter = self.text_painter(ui, viewport);
+                self.paint_region_labels(&painter, topology, &regions, view);
+                let names = cards::paint(&painter, &cards, view, ui.visuals());
+                if self.options.minimap {
+                    overlay::paint_minimap(&painter, viewport, &minimap_nodes(&cards), view);
+                }
+                names
+            }
+            _ => Vec::new(),
+        };
+        self.wire_tooltip(ui, topology, report);
+        self.snap_dropped_nodes(ui.ctx());
+        if let Some(moved) = self.minimap_click(ui.ctx(), &cards) {
+            self.restore_view = Some(moved);
+            ui.ctx().request_repaint();
         }
         actions.extend(self.click(ui, &response));
         actions.extend(self.absorb_snarl_selection(ui.ctx()));
         actions
+    }
+
+    /// A scroll of the mouse wheel without modifiers over the canvas (not over a window).
+    fn plain_wheel(&self, ctx: &egui::Context) -> Option<(egui::Vec2, Pos2)> {
+        let viewport = self.viewport?;
+        let (delta, pointer, modifiers) =
+            ctx.input(|i| (i.smooth_scroll_delta, i.pointer.latest_pos(), i.modifiers));
+        let pointer = pointer.filter(|p| viewport.contains(*p))?;
+        let on_canvas = ctx
+            .layer_id_at(pointer)
+            .is_none_or(|layer| layer.order == egui::Order::Background);
+        (delta != egui::Vec2::ZERO && modifiers.is_none() && on_canvas).then_some((delta, pointer))
+    }
+
+    /// The wire under the pointer (not over a node, a window or the minimap), if any.
+    fn hovered_wire(&self, ctx: &egui::Context) -> Option<(NodeId, NodeId)> {
+        let pointer = ctx.input(|i| i.pointer.hover_pos())?;
+        let on_canvas = self.viewport.is_some_and(|v| v.contains(pointer))
+            && !self.on_minimap(pointer)
+            && ctx
+                .layer_id_at(pointer)
+                .is_none_or(|layer| layer.order == egui::Order::Background);
+        let on_node = self
+            .screen_rects()
+            .iter()
+            .any(|(_, rect)| rect.contains(pointer));
+        if !on_canvas || on_node {
+            return None;
+        }
+        self.screen_wires()
+            .into_iter()
+            .find(|(_, _, start, end)| wire_hit(*start, *end, pointer, 6.0))
+            .map(|(from, to, _, _)| (from, to))
+    }
+
+    /// Hovering a wire tells what it is: its kinds and classes, the load where it arrives,
+    /// and the round trip when it crosses regions (all figures from the model).
+    fn wire_tooltip(&self, ui: &Ui, topology: &Topology, report: Option<&Report>) {
+        let Some((from, to)) = self.hovered_wire(ui.ctx()) else {
+            return;
+        };
+        let name = |id: NodeId| topology.node(id).map_or("?", |n| n.name.as_str());
+        let edges: Vec<&crate::model::Edge> = topology
+            .edges
+            .iter()
+            .filter(|e| e.from == from && e.to == to)
+            .collect();
+        egui::Tooltip::always_open(
+            ui.ctx().clone(),
+            ui.layer_id(),
+            Id::new(CANVAS_ID).with("wire-tooltip"),
+            egui::PopupAnchor::Pointer,
+        )
+        .show(|ui| {
+            ui.label(egui::RichText::new(format!("{} → {}", name(from), name(to))).strong());
+            for edge in &edges {
+                let classes = if edge.classes.is_empty() {
+                    "the target's default classes".to_owned()
+                } else {
+                    edge.classes
+                        .iter()
+                        .map(|c| c.label())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let kind = match edge.kind {
+                    EdgeKind::Route => format!("route, weight {}", format::number(edge.weight)),
+                    EdgeKind::Call(n) => format!("call ×{n}"),
+                    EdgeKind::Retry(p) => format!("retry {}", format::percent(p, 0)),
+                };
+                ui.label(format!("{kind}; carries {classes}"));
+            }
+            if let Some(rate) = self.wire_rate(report, to) {
+                ui.label(format!("carries {}", format::rate(rate)));
+            }
+            if let Some(figures) = report.and_then(|r| r.node(to)) {
+                ui.label(format!(
+                    "{} receives {} in all, ρ {}",
+                    name(to),
+                    format::rate(figures.arrival_rps),
+                    format::percent(figures.offered_utilization, 0)
+                ));
+            }
+            let regions = (topology.node(from), topology.node(to));
+            if let (Some(a), Some(b)) = regions {
+                if !a.region.is_empty() && !b.region.is_empty() && a.region != b.region {
+                    let rtt_ms = crate::solver::region_rtt(topology, &a.region, &b.region) * 1000.0;
+                    ui.label(format!(
+                        "{} → {}: round trip {}",
+                        a.region,
+                        b.region,
+                        format::duration_ms(rtt_ms)
+                    ));
+                }
+            }
+        });
+    }
+
+    /// Grid, snapping and minimap, for the View menu.
+    pub fn options_mut(&mut self) -> &mut CanvasOptions {
+        &mut self.options
+    }
+
+    fn node_positions(&self) -> HashMap<NodeId, Pos2> {
+        self.snarl
+            .nodes_pos_ids()
+            .map(|(_, pos, id)| (*id, pos))
+            .collect()
+    }
+
+    /// With snapping on, the nodes a drag moved land on the grid when the button is released.
+    fn snap_dropped_nodes(&mut self, ctx: &egui::Context) {
+        if !self.options.snap || !ctx.input(|i| i.pointer.any_released()) {
+            return;
+        }
+        let start = std::mem::take(&mut self.drag_start);
+        let moved: Vec<(NodeId, Position)> = self
+            .node_positions()
+            .into_iter()
+            .filter(|(id, pos)| start.get(id).is_some_and(|before| before != pos))
+            .map(|(id, pos)| {
+                let x = overlay::snapped(pos.x);
+                let y = overlay::snapped(pos.y);
+                (id, Position { x, y })
+            })
+            .collect();
+        self.set_positions(&moved);
+    }
+
+    /// A primary click in the minimap: the view centred on the point clicked.
+    fn minimap_click(&self, ctx: &egui::Context, cards: &[Card]) -> Option<TSTransform> {
+        let (view, viewport) = (self.view?, self.viewport?);
+        if !self.options.minimap {
+            return None;
+        }
+        let click = ctx.input(|i| {
+            i.pointer
+                .interact_pos()
+                .filter(|_| i.pointer.primary_clicked())
+        })?;
+        overlay::view_from_minimap(viewport, &minimap_nodes(cards), view, click)
+    }
+
+    /// Whether `position` (screen) is on the minimap (clicks there are not canvas clicks).
+    fn on_minimap(&self, position: Pos2) -> bool {
+        self.options.minimap
+            && self
+                .viewport
+                .is_some_and(|v| overlay::minimap_rect(v).contains(position))
+    }
+
+    /// Each region's frame in graph units: the nodes placed in it, with a margin.
+    fn region_frames(&self, topology: &Topology) -> Vec<(String, egui::Rect)> {
+        let mut frames: std::collections::BTreeMap<&str, egui::Rect> = Default::default();
+        for node in &topology.nodes {
+            let rect = self
+                .by_id
+                .get(&node.id)
+                .and_then(|snarl_id| self.node_rects.get(snarl_id));
+            if let (false, Some(rect)) = (node.region.is_empty(), rect) {
+                let frame = frames.entry(&node.region).or_insert(egui::Rect::NOTHING);
+                *frame = frame.union(*rect);
+            }
+        }
+        frames
+            .into_iter()
+            .map(|(name, rect)| (name.to_owned(), rect.expand2(egui::vec2(14.0, 30.0))))
+            .collect()
+    }
+
+    /// Region names on their frames, and the round trip of each wire between two regions at
+    /// its middle (the model's figure: measured, or estimated from the distance).
+    fn paint_region_labels(
+        &self,
+        painter: &egui::Painter,
+        topology: &Topology,
+        regions: &[(String, egui::Rect)],
+        view: TSTransform,
+    ) {
+        let font = egui::FontId::proportional((13.0 * view.scaling).clamp(11.0, 28.0));
+        for (name, rect) in regions {
+            let corner = view * (rect.min + egui::vec2(10.0, 6.0));
+            painter.text(
+                corner,
+                egui::Align2::LEFT_TOP,
+                name,
+                font.clone(),
+                theme::region_text(),
+            );
+        }
+        if regions.is_empty() {
+            return;
+        }
+        let region_of = |id: &NodeId| topology.node(*id).map(|n| n.region.as_str());
+        for (from, to, start, end) in self.screen_wires() {
+            let (Some(a), Some(b)) = (region_of(&from), region_of(&to)) else {
+                continue;
+            };
+            if a.is_empty() || b.is_empty() || a == b {
+                continue;
+            }
+            let rtt_ms = crate::solver::region_rtt(topology, a, b) * 1000.0;
+            let middle = bezier_points(start, end)[12];
+            let text = format!("↔ {}", format::duration_ms(rtt_ms));
+            let galley = painter.layout_no_wrap(text, font.clone(), theme::region_text());
+            let rect = egui::Align2::CENTER_BOTTOM.anchor_size(middle, galley.size());
+            painter.rect_filled(rect.expand(2.0), 3.0, theme::region_label_fill());
+            painter.galley(rect.min, galley, theme::region_text());
+        }
+    }
+
+    /// A painter above the canvas layer, without its transform, so that glyphs are
+    /// rasterized at their on-screen size.
+    fn text_painter(&self, ui: &Ui, viewport: egui::Rect) -> egui::Painter {
+        let layer = egui::LayerId::new(
+            egui::Order::Background,
+            Id::new("staircase-canvas-text").with(self.generation),
+        );
+        // Snarl's layer is a sublayer of the panel's; ours is registered after it (a sublayer
+        // keeps its place in the layer order), so it is painted right above it.
+        ui.ctx().set_sublayer(ui.layer_id(), layer);
+        egui::Painter::new(ui.ctx().clone(), layer, viewport.intersect(ui.clip_rect()))
+    }
+
+    /// Every node name as painted last frame: its screen rectangle and font size.
+    pub fn names_shown(&self) -> &[NameShown] {
+        &self.names
     }
 
     /// The fit transform to impose this frame, once every node has been drawn (sized).
@@ -313,7 +592,7 @@ impl Canvas {
         });
         let position = position.filter(|_| clicked)?;
         // Snarl's response spans everything; the canvas is the rectangle it was given.
-        if !self.viewport.is_some_and(|v| v.contains(position)) {
+        if !self.viewport.is_some_and(|v| v.contains(position)) || self.on_minimap(position) {
             return None;
         }
         let _ = response;
@@ -371,10 +650,12 @@ impl Canvas {
         report: Option<&Report>,
         selection: &Selection,
         scaling: f32,
+        flow_time: Option<f64>,
     ) -> Vec<Shape> {
         let pins = self.pins.borrow();
         let styles = wire_styles(topology);
         let mut shapes = Vec::new();
+        let feeding = self.wires_into();
         for (from, to) in &self.structure.1 {
             let ends = self
                 .by_id
@@ -388,8 +669,11 @@ impl Canvas {
                 .and_then(|r| r.node(*to))
                 .map_or(theme::IDLE, |f| theme::status_color(f.status));
             let selected = selection.wire == Some((*from, *to));
-            let width = if selected { 4.0 } else { 2.0 } / scaling.max(0.25);
-            let stroke = Stroke::new(width, if selected { theme::SELECTION } else { color });
+            // Wider for more traffic (log scale), in screen points at every zoom.
+            let rate = wire_rate(&feeding, report, *to);
+            let screen_width = wire_width(rate) + if selected { 2.0 } else { 0.0 };
+            let width = screen_width / scaling;
+            let stroke = Stroke::new(width, if selected { theme::selection() } else { color });
             let points = bezier_points(start, end);
             let (retry, asynchronous) = styles.get(&(*from, *to)).copied().unwrap_or_default();
             if retry {
@@ -407,11 +691,90 @@ impl Canvas {
                     6.0 / scaling.max(0.25),
                 ));
             } else {
-                shapes.push(Shape::line(points, stroke));
+                shapes.push(Shape::line(points.clone(), stroke));
+            }
+            if let (true, Some(time)) = (self.options.flow, flow_time) {
+                let dot =
+                    Shape::circle_filled(Pos2::ZERO, (0.5 * screen_width + 1.5) / scaling, color);
+                shapes.extend(
+                    flow_dots(&points, scaling, rate, time)
+                        .into_iter()
+                        .map(|at| {
+                            let mut dot = dot.clone();
+                            dot.translate(at.to_vec2());
+                            dot
+                        }),
+                );
             }
         }
         shapes
     }
+
+    /// The req/s a wire carries where the model says so: all traffic into a node with a
+    /// single incoming wire passes through that wire, so it is the node's arrival rate. The
+    /// report has no per-wire figures for nodes fed by several wires.
+    fn wire_rate(&self, report: Option<&Report>, to: NodeId) -> Option<f64> {
+        wire_rate(&self.wires_into(), report, to)
+    }
+
+    /// How many wires end at each node.
+    fn wires_into(&self) -> HashMap<NodeId, usize> {
+        let mut feeding = HashMap::new();
+        for (_, to) in &self.structure.1 {
+            *feeding.entry(*to).or_insert(0) += 1;
+        }
+        feeding
+    }
+}
+
+/// [`Canvas::wire_rate`] with the wires into each node counted once per frame.
+fn wire_rate(feeding: &HashMap<NodeId, usize>, report: Option<&Report>, to: NodeId) -> Option<f64> {
+    (feeding.get(&to) == Some(&1))
+        .then(|| report.and_then(|r| r.node(to)).map(|f| f.arrival_rps))
+        .flatten()
+}
+
+/// Screen width of a wire carrying `rate` req/s: 1.5 points plus 1.1 per decade of traffic,
+/// at most 9 (2 where the rate is not known).
+pub fn wire_width(rate: Option<f64>) -> f32 {
+    rate.map_or(2.0, |r| {
+        (1.0 + 1.1 * (1.0 + r.max(0.0)).log10() as f32).clamp(1.5, 9.0)
+    })
+}
+
+/// Screen distance between two flow dots, points.
+const FLOW_SPACING: f32 = 36.0;
+
+/// Where the flow dots of a wire are at `time` seconds (graph units): every
+/// [`FLOW_SPACING`] screen points along it, moving at 15 points per second plus 20 per decade
+/// of traffic (a slow 15 where the rate is not known).
+fn flow_dots(points: &[Pos2], scaling: f32, rate: Option<f64>, time: f64) -> Vec<Pos2> {
+    let speed = 15.0 + rate.map_or(0.0, |r| 20.0 * (1.0 + r.max(0.0)).log10());
+    let lengths: Vec<f32> = points
+        .windows(2)
+        .map(|pair| pair[0].distance(pair[1]) * scaling)
+        .collect();
+    let total: f32 = lengths.iter().sum();
+    if total < FLOW_SPACING {
+        return Vec::new();
+    }
+    let phase = (time * speed).rem_euclid(FLOW_SPACING as f64) as f32;
+    let mut dots = Vec::new();
+    let (mut walked, mut segment) = (0.0, 0);
+    let mut along = phase;
+    while along < total {
+        while segment < lengths.len() && walked + lengths[segment] < along {
+            walked += lengths[segment];
+            segment += 1;
+        }
+        let Some(length) = lengths.get(segment) else {
+            break;
+        };
+        let t = (along - walked) / length.max(1e-6);
+        dots.push(points[segment] + (points[segment + 1] - points[segment]) * t);
+        along += FLOW_SPACING;
+    }
+    dots
 }
 
 /// How each wire is drawn, from all the edges between its two nodes (one pass over the
@@ -439,8 +802,9 @@ const WIRE_FRAME: f32 = 40.0;
 fn canvas_style() -> SnarlStyle {
     let mut style = SnarlStyle::new();
     style.bg_pattern = None;
-    // The first view fits the nodes' corners; at most 100% keeps whole nodes in view.
-    style.max_scale = Some(1.0);
+    style.min_scale = Some(MIN_ZOOM);
+    style.max_scale = Some(MAX_ZOOM);
+    style.collapsible = Some(false);
     style.pin_size = Some(PIN_SIZE);
     style.wire_frame_size = Some(WIRE_FRAME);
     style.wire_style = Some(egui_snarl::ui::WireStyle::Bezier3);
@@ -489,11 +853,106 @@ pub fn default_position(index: usize) -> Position {
     }
 }
 
-/// The utilization bar of a node: filled to its busy fraction, coloured by its offered load.
-fn utilization_bar(figures: &NodeReport) -> egui::ProgressBar {
-    egui::ProgressBar::new(figures.utilization.clamp(0.0, 1.0) as f32)
-        .fill(theme::utilization_color(figures.offered_utilization))
-        .desired_width(130.0)
+/// The nodes as the minimap draws them: rectangle (graph units) and status colour.
+fn minimap_nodes(cards: &[Card]) -> Vec<(egui::Rect, Color32)> {
+    cards
+        .iter()
+        .filter_map(|card| Some((card.node?, card.status_color)))
+        .collect()
+}
+
+/// Reserves a row of `height` graph units for `text` painted later in screen space; the row
+/// carries the text for screen readers and UI tests.
+fn reserve_text(ui: &mut Ui, text: &str, height: f32) -> egui::Rect {
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(cards::CARD_WIDTH, height), egui::Sense::hover());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Label, true, text));
+    rect
+}
+
+/// One line of figures in a node body.
+fn body_line(ui: &mut Ui, text: String, color: Color32) -> Line {
+    let rect = reserve_text(ui, &text, cards::LINE_HEIGHT);
+    Line { rect, text, color }
+}
+
+/// The figures a node body lists under its utilization bar; alarms only for figures that show
+/// as more than zero.
+fn figure_lines(figures: &NodeReport, bottleneck: bool) -> Vec<(String, Color32)> {
+    let mut lines = vec![
+        (format::rate(figures.throughput_rps), theme::body_text()),
+        (
+            format!(
+                "p99 {}",
+                format::latency_ms(figures.latency_ms.p99, figures.throughput_rps)
+            ),
+            theme::body_text(),
+        ),
+    ];
+    if figures.dropped_rps > 0.0 && !format::rate_is_zero(figures.dropped_rps) {
+        lines.push((
+            format!("dropping {}", format::rate(figures.dropped_rps)),
+            theme::SATURATED,
+        ));
+    }
+    if figures.backlog_growth_rps > 0.0 && !format::rate_is_zero(figures.backlog_growth_rps) {
+        lines.push((
+            format!("backlog +{}", format::rate(figures.backlog_growth_rps)),
+            theme::SATURATED,
+        ));
+    }
+    if figures.connection_wait_ms > 0.0 && !format::duration_is_zero(figures.connection_wait_ms) {
+        lines.push((
+            format!(
+                "waits {} for a connection",
+                format::duration_ms(figures.connection_wait_ms)
+            ),
+            theme::WARM,
+        ));
+    }
+    if bottleneck {
+        lines.push(("bottleneck".to_owned(), theme::BOTTLENECK));
+    }
+    lines
+}
+
+/// The glyph of a node kind (from the fonts egui bundles).
+fn kind_glyph(kind: &NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Client => "👤",
+        NodeKind::Dns { .. } => "📖",
+        NodeKind::Cdn { .. } => "🌐",
+        NodeKind::LoadBalancer { .. } => "⚖",
+        NodeKind::AppServer => "⚙",
+        NodeKind::Cache { .. } => "⚡",
+        NodeKind::Database { .. } => "🗄",
+        NodeKind::ReadReplica => "📑",
+        NodeKind::ShardGroup { .. } => "▦",
+        NodeKind::ConnectionPooler { .. } => "🔌",
+        NodeKind::Queue => "📨",
+        NodeKind::Workers => "🔧",
+        NodeKind::ObjectStorage => "📦",
+        NodeKind::ExternalService => "☁",
+        NodeKind::Service => "◆",
+    }
+}
+
+/// The mouse wheel without a modifier zooms about the pointer (as in Figma or draw.io), where
+/// egui's scene would have panned: undoes that pan and applies the zoom. Ctrl+wheel and pinch
+/// zoom through the scene itself.
+fn wheel_zooms(before: TSTransform, to_global: &mut TSTransform, wheel: (egui::Vec2, Pos2)) {
+    let (delta, pointer) = wheel;
+    let panned = TSTransform::from_translation(delta) * before;
+    let scene_panned = to_global.scaling == before.scaling
+        && (to_global.translation - panned.translation).length() < 0.01;
+    if !scene_panned {
+        return;
+    }
+    // egui's own Ctrl+wheel speed: a factor of e per 200 points of scrolling.
+    let factor = ((delta.x + delta.y) / 200.0).exp();
+    let scaling = (before.scaling * factor).clamp(MIN_ZOOM, MAX_ZOOM);
+    let in_graph = before.inverse() * pointer;
+    *to_global = TSTransform::new(pointer.to_vec2() - in_graph.to_vec2() * scaling, scaling);
 }
 
 struct Viewer<'a> {
@@ -509,6 +968,13 @@ struct Viewer<'a> {
     pins: PinPositions,
     /// Where the wires go in the canvas layer's shape list (behind the nodes).
     wire_slot: Option<(egui::Painter, egui::layers::ShapeIdx)>,
+    /// What each node shows, painted in screen space once snarl has laid the nodes out.
+    cards: Vec<Card>,
+    card_of: HashMap<egui_snarl::NodeId, usize>,
+    /// A plain mouse-wheel scroll over the canvas this frame, and where the pointer is.
+    wheel: Option<(egui::Vec2, Pos2)>,
+    /// Whether to draw the dotted grid.
+    grid: bool,
 }
 
 /// A pin that remembers where snarl drew it, so the app can draw and hit-test the wires.
@@ -543,6 +1009,26 @@ impl Viewer<'_> {
             .map_or(theme::IDLE, |f| theme::status_color(f.status))
     }
 
+    /// The card of `node`, started on first use (snarl lays out the body before the header).
+    fn card(&mut self, node: egui_snarl::NodeId, id: NodeId) -> &mut Card {
+        let index = *self.card_of.entry(node).or_insert_with(|| {
+            self.cards.push(Card {
+                id,
+                name: String::new(),
+                glyph: "",
+                kind_color: theme::IDLE,
+                status_color: theme::IDLE,
+                alarm: None,
+                header: egui::Rect::NOTHING,
+                lines: Vec::new(),
+                bar: None,
+                node: None,
+            });
+            self.cards.len() - 1
+        });
+        &mut self.cards[index]
+    }
+
     fn is_bottleneck(&self, id: NodeId) -> bool {
         self.report
             .and_then(|r| r.bottleneck.as_ref())
@@ -566,18 +1052,54 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         snarl: &mut Snarl<NodeId>,
     ) {
         let id = snarl[node];
-        let title = self.title(&id);
-        let text = if self.is_bottleneck(id) {
-            RichText::new(format!("⚠ {title}")).color(theme::BOTTLENECK)
+        let name = self.title(&id);
+        // A name too long for one row at 100% gets two (the node keeps its size at every zoom).
+        let width = ui.fonts_mut(|fonts| {
+            fonts
+                .layout_no_wrap(
+                    name.clone(),
+                    egui::FontId::proportional(cards::NAME_SIZE),
+                    Color32::WHITE,
+                )
+                .size()
+                .x
+        });
+        let two_rows = width > cards::CARD_WIDTH - cards::GLYPH_ROOM - 4.0;
+        let height = cards::HEADER_HEIGHT * if two_rows { 1.8 } else { 1.0 };
+        let header = reserve_text(ui, &name, height);
+        let figures = self.figures(id);
+        let overloaded = figures.is_some_and(|f| {
+            f.offered_utilization >= 1.0
+                || (f.dropped_rps > 0.0 && !format::rate_is_zero(f.dropped_rps))
+        });
+        let alarm = if self.is_bottleneck(id) {
+            Some(theme::BOTTLENECK)
         } else {
-            RichText::new(title).color(self.color(id))
+            overloaded.then_some(theme::SATURATED)
         };
-        ui.label(text.strong());
+        let kind = self.topology.node(id).map(|n| &n.kind);
+        let name = if self.is_bottleneck(id) {
+            format!("⚠ {name}")
+        } else {
+            name
+        };
+        let glyph = kind.map_or("?", kind_glyph);
+        let kind_color = kind.map_or(theme::IDLE, theme::kind_color);
+        let status_color = self.color(id);
+        let card = self.card(node, id);
+        card.name = name;
+        card.glyph = glyph;
+        card.kind_color = kind_color;
+        card.status_color = status_color;
+        card.alarm = alarm;
+        card.header = header;
     }
 
     fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<NodeId>) {
         if let Some(view) = self.impose {
             *to_global = view;
+        } else if let (Some(before), Some(wheel)) = (self.view, self.wheel) {
+            wheel_zooms(before, to_global, wheel);
         }
         self.view = Some(*to_global);
     }
@@ -585,12 +1107,15 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
     fn draw_background(
         &mut self,
         _background: Option<&egui_snarl::ui::BackgroundPattern>,
-        _viewport: &egui::Rect,
+        viewport: &egui::Rect,
         _snarl_style: &SnarlStyle,
         _style: &egui::Style,
         painter: &egui::Painter,
         _snarl: &Snarl<NodeId>,
     ) {
+        if let (true, Some(view)) = (self.grid, self.view) {
+            painter.add(overlay::grid_mesh(*viewport, view.scaling));
+        }
         let slot = painter.add(Shape::Noop);
         self.wire_slot = Some((painter.clone(), slot));
     }
@@ -604,7 +1129,7 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         snarl: &Snarl<NodeId>,
     ) -> egui::Frame {
         if self.selection.nodes.contains(&snarl[node]) {
-            default.stroke(Stroke::new(2.5, theme::SELECTION))
+            default.stroke(Stroke::new(2.5, theme::selection()))
         } else {
             default
         }
@@ -618,6 +1143,9 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         _snarl: &mut Snarl<NodeId>,
     ) {
         self.node_rects.insert(node, rect);
+        if let Some(card) = self.card_of.get(&node).and_then(|&i| self.cards.get_mut(i)) {
+            card.node = Some(rect);
+        }
     }
 
     fn inputs(&mut self, node: &NodeId) -> usize {
@@ -679,76 +1207,47 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         let Some(model) = self.topology.node(id) else {
             return;
         };
-        // Zoomed far out the text is unreadable: draw only the utilization bar (cheaper too).
-        let scale = ui
-            .ctx()
-            .layer_transform_to_global(ui.layer_id())
-            .map_or(1.0, |t| t.scaling);
-        if scale < 0.5 {
-            if let Some(figures) = self.figures(id).filter(|_| model.capacity_rps.is_some()) {
-                ui.add(utilization_bar(figures));
-            }
-            return;
-        }
+        let mut lines = Vec::new();
+        let mut bar = None;
         ui.vertical(|ui| {
-            ui.set_max_width(150.0);
-            ui.label(
-                RichText::new(format!(
-                    "{} × {}",
-                    model.kind.label(),
-                    format::count(model.instances)
-                ))
-                .color(theme::MUTED_TEXT),
+            ui.spacing_mut().item_spacing.y = 1.0;
+            let kind = format!(
+                "{} × {}",
+                model.kind.label(),
+                format::count(model.instances)
             );
-            let Some(figures) = self.figures(id) else {
-                return;
-            };
-            if model.capacity_rps.is_some() {
-                let bar = utilization_bar(figures).text(format!(
-                    "ρ {}",
-                    format::percent(figures.offered_utilization, 0)
-                ));
-                ui.add(bar).on_hover_text(
+            lines.push(body_line(ui, kind, theme::muted_text()));
+            let figures = self.figures(id);
+            if let Some(figures) = figures.filter(|_| model.capacity_rps.is_some()) {
+                let text = format!("ρ {}", format::percent(figures.offered_utilization, 0));
+                let (rect, response) = ui.allocate_exact_size(
+                    egui::vec2(cards::CARD_WIDTH, cards::LINE_HEIGHT - 2.0),
+                    egui::Sense::hover(),
+                );
+                let label = text.clone();
+                response.widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::WidgetType::ProgressIndicator, true, &label)
+                });
+                response.on_hover_text(
                     "Utilization ρ = λ/(c·μ) of the busiest queue: arrivals over capacity.",
                 );
+                bar = Some(Bar {
+                    rect,
+                    fraction: figures.utilization.clamp(0.0, 1.0) as f32,
+                    color: theme::utilization_color(figures.offered_utilization),
+                    text,
+                });
             }
-            ui.label(format::rate(figures.throughput_rps));
-            ui.label(format!(
-                "p99 {}",
-                format::latency_ms(figures.latency_ms.p99, figures.throughput_rps)
-            ));
-            // Alarms only for figures that show as more than zero.
-            if figures.dropped_rps > 0.0 && !format::rate_is_zero(figures.dropped_rps) {
-                ui.colored_label(
-                    theme::SATURATED,
-                    format!("dropping {}", format::rate(figures.dropped_rps)),
-                );
-            }
-            if figures.backlog_growth_rps > 0.0 && !format::rate_is_zero(figures.backlog_growth_rps)
-            {
-                ui.colored_label(
-                    theme::SATURATED,
-                    format!("backlog +{}", format::rate(figures.backlog_growth_rps)),
-                );
-            }
-            if figures.connection_wait_ms > 0.0
-                && !format::duration_is_zero(figures.connection_wait_ms)
-            {
-                ui.colored_label(
-                    theme::WARM,
-                    format!(
-                        "waits {} for a connection",
-                        format::duration_ms(figures.connection_wait_ms)
-                    ),
-                )
-                .on_hover_text(
-                    "Every database connection of this pool is held: requests queue here for one.",
-                );
-            }
-            if self.is_bottleneck(id) {
-                ui.colored_label(theme::BOTTLENECK, "bottleneck");
+            let Some(figures) = figures else {
+                return;
+            };
+            for (text, color) in figure_lines(figures, self.is_bottleneck(id)) {
+                lines.push(body_line(ui, text, color));
             }
         });
+        let card = self.card(node, id);
+        card.lines = lines;
+        card.bar = bar;
     }
 
     fn connect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<NodeId>) {
@@ -818,6 +1317,34 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wires_widen_by_decade_of_traffic() {
+        assert_eq!(wire_width(None), 2.0);
+        assert_eq!(wire_width(Some(0.0)), 1.5);
+        assert!((wire_width(Some(999.0)) - 4.3).abs() < 1e-4);
+        assert!(wire_width(Some(1e4)) > wire_width(Some(1e3)));
+        assert_eq!(wire_width(Some(1e12)), 9.0);
+    }
+
+    #[test]
+    fn flow_dots_are_evenly_spaced_and_move_faster_with_more_traffic() {
+        let line: Vec<Pos2> = (0..=24).map(|i| egui::pos2(i as f32 * 15.0, 0.0)).collect();
+        // 360 points long at 100%: ten dots 36 apart, the first at the phase.
+        let dots = flow_dots(&line, 1.0, None, 0.0);
+        assert_eq!(dots.len(), 10);
+        assert!(dots
+            .windows(2)
+            .all(|d| (d[1].x - d[0].x - FLOW_SPACING).abs() < 1e-3));
+        // After half a second: 7.5 points at the slow speed (15/s), 37.5 at 999 req/s (75/s),
+        // which wraps to 1.5.
+        assert!((flow_dots(&line, 1.0, None, 0.5)[0].x - 7.5).abs() < 1e-3);
+        assert!((flow_dots(&line, 1.0, Some(999.0), 0.5)[0].x - 1.5).abs() < 1e-3);
+        // Zoomed out to 50% the dots stay 36 screen points apart (72 graph units).
+        let half = flow_dots(&line, 0.5, None, 0.0);
+        assert_eq!(half.len(), 5);
+        assert!((half[1].x - half[0].x - 72.0).abs() < 1e-3);
+    }
 
     #[test]
     fn fit_shows_every_node_centred_or_from_the_top_left() {

@@ -494,7 +494,7 @@ fn listing(ui: &mut egui::Ui, dialog: &PathDialog) -> Option<Answer> {
         }
     });
     if let Some(error) = &dialog.listing_error {
-        ui.colored_label(theme::ERROR_TEXT, error);
+        ui.colored_label(theme::error_text(), error);
     }
     egui::ScrollArea::vertical()
         .id_salt("path-dialog-listing")

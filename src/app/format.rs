@@ -177,9 +177,39 @@ pub fn axis(value: f64, step: f64) -> String {
     grouped(value, decimals)
 }
 
+/// A plot tick in SI units for grid marks `step` apart: "600k", "1.5M", "250"; the prefix
+/// follows the step so that every mark of an axis uses the same one.
+pub fn si_axis(value: f64, step: f64) -> String {
+    crate::export::si_tick(value, step)
+}
+
+/// A latency tick in milliseconds, written in seconds from one second up ("250 ms", "1.5 s").
+pub fn latency_axis(ms: f64, step_ms: f64) -> String {
+    if ms == 0.0 {
+        // egui_plot gives the zero mark the coarsest step of the axis; it needs no unit.
+        "0".to_owned()
+    } else if ms.abs() >= 1000.0 {
+        format!("{} s", axis(ms / 1000.0, step_ms / 1000.0))
+    } else {
+        format!("{} ms", axis(ms, step_ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plot_ticks_use_si_prefixes_by_step() {
+        assert_eq!(si_axis(600_000.0, 100_000.0), "600k");
+        assert_eq!(si_axis(1_500_000.0, 500_000.0), "1.5M");
+        assert_eq!(si_axis(250.0, 50.0), "250");
+        assert_eq!(si_axis(0.0, 100_000.0), "0");
+        assert_eq!(si_axis(2.5, 0.5), "2.5");
+        assert_eq!(latency_axis(250.0, 50.0), "250 ms");
+        assert_eq!(latency_axis(1500.0, 500.0), "1.5 s");
+        assert_eq!(latency_axis(0.0, 1000.0), "0");
+    }
 
     #[test]
     fn thousands_are_separated() {

@@ -60,7 +60,7 @@ pub fn inspector(app: &mut StaircaseApp, ui: &mut Ui) {
                      selects all; Delete, Ctrl+C, Ctrl+V and Ctrl+D act on it.",
                 )
                 .small()
-                .color(theme::MUTED_TEXT),
+                .color(theme::muted_text()),
             );
         }
         1 => node_inspector(app, ui),
@@ -105,7 +105,7 @@ fn node_inspector(app: &mut StaircaseApp, ui: &mut Ui) {
         ui.label(
             RichText::new("A client only sends traffic: its rate and mix are set in Workload.")
                 .small()
-                .color(theme::MUTED_TEXT),
+                .color(theme::muted_text()),
         );
     }
     outgoing_wires(app, ui, id);
@@ -364,7 +364,7 @@ fn wire_inspector(app: &mut StaircaseApp, ui: &mut Ui, from: NodeId, to: NodeId)
             ui.label(
                 RichText::new("Carries the target's default classes.")
                     .small()
-                    .color(theme::MUTED_TEXT),
+                    .color(theme::muted_text()),
             );
         }
     }
@@ -398,7 +398,7 @@ fn many_inspector(app: &mut StaircaseApp, ui: &mut Ui) {
         ui.label(
             RichText::new("Clients are left out: they have no servers.")
                 .small()
-                .color(theme::MUTED_TEXT),
+                .color(theme::muted_text()),
         );
     }
     egui::Grid::new("many-grid").num_columns(3).show(ui, |ui| {
@@ -453,7 +453,7 @@ fn many_inspector(app: &mut StaircaseApp, ui: &mut Ui) {
 
 fn mixed_note(ui: &mut Ui, mixed: bool) {
     if mixed {
-        ui.label(RichText::new("mixed").small().color(theme::MUTED_TEXT))
+        ui.label(RichText::new("mixed").small().color(theme::muted_text()))
             .on_hover_text("The selected nodes differ here; an edit sets all of them.");
     } else {
         ui.label("");

@@ -5,7 +5,7 @@
 mod about;
 mod browser;
 mod canvas;
-pub use canvas::CANVAS_ID;
+pub use canvas::{CanvasOptions, NameShown, CANVAS_ID};
 mod calibrate;
 mod dialogs;
 pub use dialogs::{suggested_file_name, FileAction, FilePicker, NativePicker, PathDialog, Picked};
@@ -700,6 +700,16 @@ impl StaircaseApp {
             .collect()
     }
 
+    /// The canvas's grid, snapping, minimap and flow animation (View menu).
+    pub fn canvas_options_mut(&mut self) -> &mut canvas::CanvasOptions {
+        self.canvas.options_mut()
+    }
+
+    /// Every node name as painted on the canvas last frame: screen rectangle and font size.
+    pub fn canvas_names(&self) -> Vec<canvas::NameShown> {
+        self.canvas.names_shown().to_vec()
+    }
+
     /// The canvas rectangle on screen as last drawn.
     pub fn canvas_rect(&self) -> Option<egui::Rect> {
         self.canvas.viewport()
@@ -992,9 +1002,11 @@ impl StaircaseApp {
         egui::Panel::bottom("status").show(ui, |ui| {
             panels::status_bar(self, ui);
         });
+        // First sizes leave the canvas room in small windows; the user's sizes are remembered.
+        let window = ctx.content_rect().size();
         egui::Panel::left("palette")
             .resizable(true)
-            .default_size(230.0)
+            .default_size((window.x * 0.19).clamp(180.0, 230.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
                     .id_salt("left-scroll")
@@ -1006,27 +1018,31 @@ impl StaircaseApp {
             });
         egui::Panel::right("inspector")
             .resizable(true)
-            .default_size(320.0)
+            .default_size((window.x * 0.25).clamp(250.0, 320.0))
             .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("right-scroll")
-                    .show(ui, |ui| {
-                        about::about_section(self, ui);
-                        ui.separator();
-                        inspector::inspector(self, ui);
-                        // Edits above are solved before the figures below are drawn.
-                        self.ensure_solved(ctx);
-                        ui.separator();
-                        panels::what_if(self, ui);
-                        self.ensure_solved(ctx);
-                        panels::metrics(self, ui);
-                        ui.separator();
-                        panels::planner(self, ui, &mut commands);
-                    });
+                // Wide content (a database's fields) is clipped rather than widening the panel:
+                // the canvas never jumps when another node is selected.
+                panels::keep_width(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("right-scroll")
+                        .show(ui, |ui| {
+                            about::about_section(self, ui);
+                            ui.separator();
+                            inspector::inspector(self, ui);
+                            // Edits above are solved before the figures below are drawn.
+                            self.ensure_solved(ctx);
+                            ui.separator();
+                            panels::what_if(self, ui);
+                            self.ensure_solved(ctx);
+                            panels::metrics(self, ui);
+                            ui.separator();
+                            panels::planner(self, ui, &mut commands);
+                        });
+                });
             });
         egui::Panel::bottom("plots")
             .resizable(true)
-            .default_size(230.0)
+            .default_size((window.y * 0.3).clamp(170.0, 260.0))
             .show(ui, |ui| {
                 panels::plots(self, ui);
             });
@@ -1064,7 +1080,7 @@ impl StaircaseApp {
         }
         if let Some(error) = self.error.clone() {
             ui.horizontal(|ui| {
-                ui.colored_label(theme::ERROR_TEXT, &error);
+                ui.colored_label(theme::error_text(), &error);
                 if ui.button("Dismiss").clicked() {
                     self.error = None;
                 }

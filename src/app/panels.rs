@@ -4,7 +4,7 @@
 use super::{format, keys, theme, Command, StaircaseApp};
 use crate::model::{NodeKind, Rate, Workload, SECONDS_PER_DAY};
 use egui::{DragValue, RichText, Ui};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::{Bar, BarChart, Legend, Line, LineStyle, Plot, PlotPoints, VLine};
 
 /// A menu item with its keyboard shortcut shown beside it.
 fn item(ui: &mut Ui, label: &str, shortcut: Option<&egui::KeyboardShortcut>) -> egui::Response {
@@ -16,6 +16,8 @@ fn item(ui: &mut Ui, label: &str, shortcut: Option<&egui::KeyboardShortcut>) -> 
 }
 
 pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    // Colours of this frame follow the visuals egui chose (system, light or dark).
+    theme::set_dark(ui.visuals().dark_mode);
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| file_menu(app, ui, commands));
         ui.menu_button("Edit", |ui| {
@@ -48,6 +50,10 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 commands.push(Command::FitView);
                 ui.close();
             }
+            ui.separator();
+            canvas_toggles(app, ui);
+            ui.separator();
+            theme_choice(ui);
         });
         ui.menu_button("Simulate", |ui| {
             if ui.button("A day on the timeline…").clicked() {
@@ -70,6 +76,36 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
         ui.separator();
         ui.label(RichText::new(&app.topology.name).strong());
     });
+}
+
+/// View → theme: follow the system (the default), light or dark; egui remembers the choice.
+fn theme_choice(ui: &mut Ui) {
+    let before = ui.ctx().options(|o| o.theme_preference);
+    let mut chosen = before;
+    ui.label(RichText::new("Theme").small().color(theme::muted_text()));
+    ui.radio_value(
+        &mut chosen,
+        egui::ThemePreference::System,
+        "Follow the system",
+    );
+    ui.radio_value(&mut chosen, egui::ThemePreference::Light, "Light");
+    ui.radio_value(&mut chosen, egui::ThemePreference::Dark, "Dark");
+    if chosen != before {
+        ui.ctx().set_theme(chosen);
+    }
+}
+
+/// View → the canvas's grid, snapping and minimap.
+fn canvas_toggles(app: &mut StaircaseApp, ui: &mut Ui) {
+    let options = app.canvas.options_mut();
+    ui.checkbox(&mut options.grid, "Grid");
+    ui.add_enabled(
+        options.grid,
+        egui::Checkbox::new(&mut options.snap, "Snap to grid"),
+    );
+    ui.checkbox(&mut options.minimap, "Minimap");
+    ui.checkbox(&mut options.flow, "Animated flow")
+        .on_hover_text("Dots move along the wires, faster where more requests flow.");
 }
 
 fn file_menu(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
@@ -401,7 +437,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
     let report = match &app.report {
         Ok(report) => report,
         Err(error) => {
-            ui.colored_label(theme::ERROR_TEXT, error);
+            ui.colored_label(theme::error_text(), error);
             return;
         }
     };
@@ -417,7 +453,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
         ui.label("Dropped");
         // Red only for a drop that shows: "0 req/s" is not an alarm.
         let color = if format::rate_is_zero(report.dropped_rps) {
-            theme::MUTED_TEXT
+            theme::muted_text()
         } else {
             theme::SATURATED
         };
@@ -566,119 +602,235 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
 }
 
 /// Latency against load (p50 and p99 per class, knee marked) and cost per tier.
+/// Runs `add_contents` in the room `ui` has and claims exactly that width, whatever the
+/// contents' width: what is wider is clipped (a panel keeps the width the user gave it).
+pub fn keep_width(ui: &mut Ui, add_contents: impl FnOnce(&mut Ui)) {
+    let room = ui.available_rect_before_wrap();
+    let mut child = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(room)
+            .layout(egui::Layout::top_down(egui::Align::Min)),
+    );
+    child.set_clip_rect(room.intersect(ui.clip_rect()));
+    add_contents(&mut child);
+    let height = child.min_rect().height().min(room.height());
+    ui.allocate_rect(
+        egui::Rect::from_min_size(room.min, egui::vec2(room.width(), height)),
+        egui::Sense::hover(),
+    );
+}
+
+/// The three plots side by side in the bottom panel, each with a button that opens it large
+/// in a window of its own.
 pub fn plots(app: &StaircaseApp, ui: &mut Ui) {
+    let enlarged_id = egui::Id::new("staircase-enlarged-plot");
+    let mut enlarged: Option<usize> = ui.ctx().data(|d| d.get_temp(enlarged_id)).flatten();
     ui.columns(3, |columns| {
-        let ui = &mut columns[0];
-        ui.label(RichText::new("Latency vs load multiplier").strong());
-        let sweep = app.sweeps.as_ref().and_then(|s| s.load.as_ref());
-        Plot::new("latency-plot")
-            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-            .x_axis_label("load ×")
-            .y_axis_label("ms")
-            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-            .allow_scroll(false)
-            .show(ui, |plot| {
-                let Some(sweep) = sweep else {
-                    return;
-                };
-                let names: Vec<String> = sweep
-                    .points
-                    .first()
-                    .map(|p| p.classes.iter().map(|c| c.name.clone()).collect())
-                    .unwrap_or_default();
-                for (index, name) in names.iter().enumerate() {
-                    let series = |pick: fn(&crate::sweep::ClassPoint) -> f64| -> Vec<[f64; 2]> {
-                        sweep
-                            .points
-                            .iter()
-                            .filter_map(|p| p.classes.get(index).map(|c| [p.load, pick(c)]))
-                            .collect()
-                    };
-                    plot.line(
-                        Line::new(
-                            format!("{name} p50"),
-                            PlotPoints::from(series(|c| c.p50_ms)),
-                        )
-                        .color(theme::P50_LINE),
-                    );
-                    plot.line(
-                        Line::new(
-                            format!("{name} p99"),
-                            PlotPoints::from(series(|c| c.p99_ms)),
-                        )
-                        .color(theme::P99_LINE),
-                    );
+        for (index, ui) in columns.iter_mut().enumerate() {
+            ui.horizontal(|ui| {
+                if ui
+                    .small_button("⛶")
+                    .on_hover_text("Open this plot in a large window")
+                    .clicked()
+                {
+                    enlarged = Some(index);
                 }
-                if let Some(knee) = sweep.knee {
-                    plot.vline(VLine::new("knee (ρ = 1)", knee).color(theme::KNEE_LINE));
-                }
-                plot.vline(VLine::new("now", app.load_multiplier).color(theme::MUTED_TEXT));
+                ui.add(egui::Label::new(RichText::new(plot_title(app, index)).strong()).truncate());
             });
-        let ui = &mut columns[1];
-        ui.label(RichText::new("Monthly cost per tier").strong());
-        let tiers = app.report().map(|r| r.tiers.clone()).unwrap_or_default();
-        Plot::new("cost-plot")
-            .y_axis_label("$/month")
-            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-            .allow_scroll(false)
-            .x_axis_formatter({
-                let names: Vec<String> = tiers.iter().map(|t| t.tier.clone()).collect();
-                move |mark, _range| {
-                    let index = mark.value.round();
-                    if (mark.value - index).abs() < 1e-6 && index >= 0.0 {
-                        names.get(index as usize).cloned().unwrap_or_default()
-                    } else {
-                        String::new()
-                    }
-                }
-            })
-            .show(ui, |plot| {
-                let bars = tiers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| Bar::new(i as f64, t.monthly_cost_usd).name(&t.tier))
-                    .collect();
-                plot.bar_chart(BarChart::new("cost", bars).color(theme::COST_BAR));
-            });
-        let ui = &mut columns[2];
-        let instance_sweep = app.sweeps.as_ref().and_then(|s| s.instances.as_ref());
-        let title = instance_sweep.map_or_else(
-            || "Cost vs p99".to_string(),
-            |(name, _)| format!("Cost vs p99 as {name} grows"),
-        );
-        ui.label(RichText::new(title).strong())
-            .on_hover_text("Each point is the whole topology solved with that many instances of the bottleneck tier; overloaded counts are left out.");
-        Plot::new("cost-p99-plot")
-            .x_axis_label("$/month")
-            .y_axis_label("worst p99 ms")
-            .x_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-            // From zero: a flat curve (more instances no longer help) reads as flat, and a
-            // change of a few hundredths of a millisecond is not blown up to fill the plot.
-            .include_y(0.0)
-            .allow_scroll(false)
-            .show(ui, |plot| {
-                let Some((_, points)) = instance_sweep else {
-                    return;
-                };
-                let series: Vec<[f64; 2]> = points
-                    .iter()
-                    .filter_map(|p| p.worst_p99_ms.map(|ms| [p.monthly_cost_usd, ms]))
-                    .collect();
-                plot.line(Line::new("p99", PlotPoints::from(series.clone())).color(theme::P99_LINE));
-                plot.points(
-                    egui_plot::Points::new("instances", PlotPoints::from(series))
-                        .radius(3.0)
-                        .color(theme::P99_LINE),
-                );
-            });
+            plot(app, ui, index, "");
+        }
     });
+    if let Some(index) = enlarged {
+        let mut open = true;
+        egui::Window::new(plot_title(app, index))
+            .id(egui::Id::new("staircase-plot-window"))
+            .open(&mut open)
+            .default_size([900.0, 560.0])
+            .show(ui.ctx(), |ui| plot(app, ui, index, "-large"));
+        if !open {
+            enlarged = None;
+        }
+    }
+    ui.ctx().data_mut(|d| d.insert_temp(enlarged_id, enlarged));
+}
+
+/// The title of plot `index`.
+fn plot_title(app: &StaircaseApp, index: usize) -> String {
+    match index {
+        0 => "Latency vs load multiplier".to_owned(),
+        1 => "Monthly cost per tier".to_owned(),
+        _ => app
+            .sweeps
+            .as_ref()
+            .and_then(|s| s.instances.as_ref())
+            .map_or_else(
+                || "Cost vs p99".to_owned(),
+                |(name, _)| format!("Cost vs p99 as {name} grows"),
+            ),
+    }
+}
+
+/// Plot `index` filling the room `ui` has; `salt` keeps the large copy's state apart.
+fn plot(app: &StaircaseApp, ui: &mut Ui, index: usize, salt: &str) {
+    match index {
+        0 => latency_plot(app, ui, salt),
+        1 => cost_plot(app, ui, salt),
+        _ => cost_p99_plot(app, ui, salt),
+    }
+}
+
+/// The key of the latency plot, above it (never over the curves): a colour per class, then
+/// the line style of each percentile.
+fn latency_legend(ui: &mut Ui, names: &[String]) {
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 8.0;
+        for (index, name) in names.iter().enumerate() {
+            ui.label(
+                RichText::new(format!("■ {name}"))
+                    .color(theme::class_color(index))
+                    .small(),
+            );
+        }
+        ui.label(
+            RichText::new("—— p50   - - - p95   · · · p99")
+                .small()
+                .color(theme::muted_text()),
+        );
+    });
+}
+
+/// Which figure of a class a line shows.
+type Pick = fn(&crate::sweep::ClassPoint) -> f64;
+
+fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
+    let sweep = app.sweeps.as_ref().and_then(|s| s.load.as_ref());
+    let names: Vec<String> = sweep
+        .and_then(|s| s.points.first())
+        .map(|p| p.classes.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    latency_legend(ui, &names);
+    Plot::new(format!("latency-plot{salt}"))
+        .x_axis_label("load ×")
+        .y_axis_label("latency")
+        .x_axis_formatter(|mark, _| format::si_axis(mark.value, mark.step_size))
+        .y_axis_formatter(|mark, _| format::latency_axis(mark.value, mark.step_size))
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            let Some(sweep) = sweep else {
+                return;
+            };
+            for (index, name) in names.iter().enumerate() {
+                let series = |pick: fn(&crate::sweep::ClassPoint) -> f64| -> Vec<[f64; 2]> {
+                    sweep
+                        .points
+                        .iter()
+                        .filter_map(|p| p.classes.get(index).map(|c| [p.load, pick(c)]))
+                        .collect()
+                };
+                let color = theme::class_color(index);
+                let percentiles: [(&str, Pick, LineStyle); 3] = [
+                    ("p50", |c| c.p50_ms, LineStyle::Solid),
+                    ("p95", |c| c.p95_ms, LineStyle::dashed_dense()),
+                    ("p99", |c| c.p99_ms, LineStyle::dotted_dense()),
+                ];
+                for (label, pick, style) in percentiles {
+                    plot.line(
+                        Line::new(format!("{name} {label}"), PlotPoints::from(series(pick)))
+                            .color(color)
+                            .style(style),
+                    );
+                }
+            }
+            if let Some(knee) = sweep.knee {
+                plot.vline(VLine::new("knee (ρ = 1)", knee).color(theme::KNEE_LINE));
+            }
+            plot.vline(VLine::new("now", app.load_multiplier).color(theme::muted_text()));
+        });
+}
+
+/// Monthly cost per tier as horizontal bars: every bar carries its tier's name and cost
+/// (names on a horizontal axis would collide under narrow bars).
+fn cost_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
+    let tiers = app.report().map(|r| r.tiers.clone()).unwrap_or_default();
+    let top = tiers.iter().map(|t| t.monthly_cost_usd).fold(0.0, f64::max);
+    Plot::new(format!("cost-plot{salt}"))
+        .x_axis_label("$/month")
+        .x_axis_formatter(|mark, _| format!("${}", format::si_axis(mark.value, mark.step_size)))
+        .y_axis_formatter(|_, _| String::new())
+        .include_x(0.0)
+        // Room right of the longest bar for its label.
+        .include_x(top * 1.6)
+        .include_y(-0.6)
+        .include_y(tiers.len() as f64 - 0.4)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            let bars = tiers
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Bar::new(i as f64, t.monthly_cost_usd).name(&t.tier))
+                .collect();
+            plot.bar_chart(
+                BarChart::new("cost", bars)
+                    .color(theme::COST_BAR)
+                    .horizontal()
+                    .width(0.7),
+            );
+            for (i, tier) in tiers.iter().enumerate() {
+                let label = format!(
+                    "{} {}",
+                    tier.tier,
+                    format::money_whole(tier.monthly_cost_usd)
+                );
+                plot.text(
+                    egui_plot::Text::new(
+                        tier.tier.clone(),
+                        egui_plot::PlotPoint::new(tier.monthly_cost_usd + top * 0.02, i as f64),
+                        RichText::new(label).small(),
+                    )
+                    .anchor(egui::Align2::LEFT_CENTER),
+                );
+            }
+        });
+}
+
+fn cost_p99_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
+    let instance_sweep = app.sweeps.as_ref().and_then(|s| s.instances.as_ref());
+    Plot::new(format!("cost-p99-plot{salt}"))
+        .x_axis_label("$/month")
+        .y_axis_label("worst p99")
+        .x_axis_formatter(|mark, _| format!("${}", format::si_axis(mark.value, mark.step_size)))
+        .y_axis_formatter(|mark, _| format::latency_axis(mark.value, mark.step_size))
+        // From zero: a flat curve (more instances no longer help) reads as flat, and a
+        // change of a few hundredths of a millisecond is not blown up to fill the plot.
+        .include_y(0.0)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            let Some((_, points)) = instance_sweep else {
+                return;
+            };
+            let series: Vec<[f64; 2]> = points
+                .iter()
+                .filter_map(|p| p.worst_p99_ms.map(|ms| [p.monthly_cost_usd, ms]))
+                .collect();
+            plot.line(
+                Line::new("p99", PlotPoints::from(series.clone()))
+                    .color(theme::P99_LINE)
+                    .style(LineStyle::dotted_dense()),
+            );
+            plot.points(
+                egui_plot::Points::new("instances", PlotPoints::from(series))
+                    .radius(3.0)
+                    .color(theme::P99_LINE),
+            );
+        })
+        .response
+        .on_hover_text("Each point is the whole topology solved with that many instances of the bottleneck tier; overloaded counts are left out.");
 }
 
 /// The SLO planner: a goal, the cheapest plan found by the model, and a button to apply it.
 pub fn planner(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     ui.heading("SLO planner");
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.add(
             DragValue::new(&mut app.plan_goal.rps)
                 .range(0.01..=1e9)
@@ -703,11 +855,11 @@ pub fn planner(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>)
     match &app.plan {
         None => {}
         Some(Err(error)) => {
-            ui.colored_label(theme::ERROR_TEXT, error);
+            ui.colored_label(theme::error_text(), error);
         }
         Some(Ok(plan)) => {
             if let Some(reason) = &plan.reason {
-                ui.colored_label(theme::ERROR_TEXT, reason);
+                ui.colored_label(theme::error_text(), reason);
             }
             egui::Grid::new("plan-grid").striped(true).show(ui, |ui| {
                 ui.label("tier node");
@@ -975,7 +1127,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                     ui.label("Set a scenario and press Run.");
                 }
                 Some(Err(error)) => {
-                    ui.colored_label(theme::ERROR_TEXT, error);
+                    ui.colored_label(theme::error_text(), error);
                 }
                 Some(Ok(timeline)) => {
                     for drain in &timeline.drain_after_spikes_s {

@@ -135,7 +135,7 @@ impl SimulationWindow {
                 ui.label("No check has run yet.");
             }
             Some(Err(error)) => {
-                ui.colored_label(super::theme::ERROR_TEXT, error);
+                ui.colored_label(super::theme::error_text(), error);
             }
             Some(Ok(checked)) => {
                 if &checked.topology != current {

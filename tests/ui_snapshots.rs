@@ -1,0 +1,57 @@
+//! Rendered images of the app, one per theme (egui_kittest with wgpu; on Linux the Vulkan
+//! software driver lavapipe, package `mesa-vulkan-drivers`). The images live in
+//! `tests/snapshots/`; after an intended change of the look, regenerate them with
+//! `UPDATE_SNAPSHOTS=1 cargo test --test ui_snapshots` and look at them before committing.
+
+use egui_kittest::{Harness, SnapshotOptions};
+use staircase::app::{Command, FilePicker, Picked, StaircaseApp};
+use staircase::presets;
+use std::time::Duration;
+
+struct NoDialogs;
+
+impl FilePicker for NoDialogs {
+    fn open_file(&mut self) -> Picked {
+        Picked::Cancelled
+    }
+    fn save_file(&mut self, _suggested_name: &str) -> Picked {
+        Picked::Cancelled
+    }
+}
+
+fn rendered(preset: &str, theme: egui::Theme) -> Harness<'static, StaircaseApp> {
+    let topology = presets::find(preset)
+        .expect("preset exists")
+        .load()
+        .expect("preset loads");
+    let app = StaircaseApp::new(topology, Box::new(NoDialogs));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut StaircaseApp| app.frame(ui), app);
+    harness.ctx.set_theme(theme);
+    harness.run_steps(4);
+    let ctx = harness.ctx.clone();
+    harness.state_mut().run(Command::FitView, &ctx);
+    harness.state_mut().settle(Duration::from_secs(120));
+    harness.run_steps(6);
+    harness
+}
+
+/// The status bar shows the time the last frame took, which differs from run to run: a few
+/// hundred pixels of its digits may differ, nothing else.
+fn options() -> SnapshotOptions {
+    SnapshotOptions::new().max_failed_pixels(600)
+}
+
+#[test]
+fn stage_3_in_the_light_theme() {
+    let mut harness = rendered("stage-3-cache", egui::Theme::Light);
+    harness.snapshot_options("stage-3-light", &options());
+}
+
+#[test]
+fn stage_8_with_its_regions_in_the_dark_theme() {
+    let mut harness = rendered("stage-8-multi-region", egui::Theme::Dark);
+    harness.snapshot_options("stage-8-dark", &options());
+}
