@@ -9,27 +9,19 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use egui_kittest::Harness;
-use staircase::app::{FilePicker, Picked, StaircaseApp};
+use staircase::app::StaircaseApp;
 use staircase::generate::layered;
 use std::time::{Duration, Instant};
 
-struct NoDialogs;
-
-impl FilePicker for NoDialogs {
-    fn open_file(&mut self) -> Picked {
-        Picked::Cancelled
-    }
-    fn save_file(&mut self, _suggested_name: &str) -> Picked {
-        Picked::Cancelled
-    }
-}
+#[path = "../tests/support/picker.rs"]
+mod picker;
 
 fn harness(nodes: usize) -> Harness<'static, StaircaseApp> {
     harness_of(layered(nodes, 3))
 }
 
 fn harness_of(topology: staircase::Topology) -> Harness<'static, StaircaseApp> {
-    let app = StaircaseApp::new(topology, Box::new(NoDialogs));
+    let app = StaircaseApp::new(topology, Box::new(picker::FakePicker::default()));
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .with_step_dt(1.0 / 60.0)

@@ -4,19 +4,11 @@
 //! rectangles.
 
 use egui_kittest::Harness;
-use staircase::app::{Command, FilePicker, Picked, StaircaseApp};
+use staircase::app::{Command, StaircaseApp};
 use staircase::presets;
 
-struct NoDialogs;
-
-impl FilePicker for NoDialogs {
-    fn open_file(&mut self) -> Picked {
-        Picked::Cancelled
-    }
-    fn save_file(&mut self, _suggested_name: &str) -> Picked {
-        Picked::Cancelled
-    }
-}
+#[path = "support/picker.rs"]
+mod picker;
 
 const SIZES: [(f32, f32); 3] = [(1024.0, 640.0), (1280.0, 800.0), (1920.0, 1080.0)];
 const PRESETS: [&str; 3] = ["stage-3-cache", "stage-8-multi-region", "company-netflix"];
@@ -26,7 +18,7 @@ fn harness_of(preset: &str, size: (f32, f32)) -> Harness<'static, StaircaseApp> 
         .expect("preset exists")
         .load()
         .expect("preset loads");
-    let app = StaircaseApp::new(topology, Box::new(NoDialogs));
+    let app = StaircaseApp::new(topology, Box::new(picker::FakePicker::default()));
     let mut harness = Harness::builder()
         .with_size(egui::vec2(size.0, size.1))
         .build_ui_state(|ui, app: &mut StaircaseApp| app.frame(ui), app);

@@ -4,27 +4,19 @@
 //! `UPDATE_SNAPSHOTS=1 cargo test --test ui_snapshots` and look at them before committing.
 
 use egui_kittest::{Harness, SnapshotOptions};
-use staircase::app::{Command, FilePicker, Picked, StaircaseApp};
+use staircase::app::{Command, StaircaseApp};
 use staircase::presets;
 use std::time::Duration;
 
-struct NoDialogs;
-
-impl FilePicker for NoDialogs {
-    fn open_file(&mut self) -> Picked {
-        Picked::Cancelled
-    }
-    fn save_file(&mut self, _suggested_name: &str) -> Picked {
-        Picked::Cancelled
-    }
-}
+#[path = "support/picker.rs"]
+mod picker;
 
 fn rendered(preset: &str, theme: egui::Theme) -> Harness<'static, StaircaseApp> {
     let topology = presets::find(preset)
         .expect("preset exists")
         .load()
         .expect("preset loads");
-    let app = StaircaseApp::new(topology, Box::new(NoDialogs));
+    let app = StaircaseApp::new(topology, Box::new(picker::FakePicker::default()));
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .wgpu()
