@@ -2451,21 +2451,7 @@ fn class_transform(
             let node = &compiled.nodes[v];
             let result = &results[v];
             // The shift of the cheapest route out of v (0 when a request may finish here).
-            let mut route_shift = if node.finish[k] > 0.0 || node.detaches {
-                0.0
-            } else {
-                f64::INFINITY
-            };
-            if !node.detaches {
-                for edge in &compiled.out_edges[v] {
-                    if edge.served_factor(k) > 0.0 && !edge.is_call {
-                        route_shift = route_shift.min(edge.rtt(k) + shift[edge.to]);
-                    }
-                }
-            }
-            if !route_shift.is_finite() {
-                route_shift = 0.0;
-            }
+            let route_shift = route_shift_of(compiled, v, k, shift);
             let completes = route_completion(compiled, completion, v, k);
             for (j, &s) in points.iter().enumerate() {
                 own[j] = match node.service.as_ref() {

@@ -6,30 +6,16 @@
 
 mod common;
 
-use common::{load_preset as load, single_station, solved, solved_at_average, staircase};
+use common::{
+    load_preset as load, model_node_named as model_node, node_named as node, single_station,
+    solved, solved_at_average, staircase,
+};
 use staircase::advisor::advise;
 use staircase::calibrate::{calibrate, Measurements};
 use staircase::model::{Edge, EdgeKind, Node, NodeKind, Rate, StorageTier, Topology};
 use staircase::presets;
-use staircase::report::NodeReport;
 use staircase::timeline::{self, Autoscale, Policy, Scenario, Spike};
 use staircase::{solve, Params, Report};
-
-fn node<'a>(report: &'a Report, name: &str) -> &'a NodeReport {
-    report
-        .nodes
-        .iter()
-        .find(|n| n.name == name)
-        .unwrap_or_else(|| panic!("no node {name}"))
-}
-
-fn model_node<'a>(topology: &'a mut Topology, name: &str) -> &'a mut Node {
-    topology
-        .nodes
-        .iter_mut()
-        .find(|n| n.name == name)
-        .unwrap_or_else(|| panic!("no node {name}"))
-}
 
 fn bottleneck(report: &Report) -> &str {
     &report.bottleneck.as_ref().expect("a bottleneck").name

@@ -5,29 +5,12 @@ mod common;
 
 use common::{
     assert_all_finite, assert_conservation, assert_littles_law, load_preset as load,
-    single_station, solved, solved_at_average,
+    model_node_named, node_named, single_station, solved, solved_at_average,
 };
 use staircase::advisor::advise;
 use staircase::model::{Edge, EdgeKind, Node, NodeKind, Rate, Topology, Workload};
 use staircase::presets::{self, PRESETS};
 use staircase::Report;
-
-fn node_named<'a>(report: &'a Report, name: &str) -> &'a staircase::report::NodeReport {
-    report
-        .nodes
-        .iter()
-        .find(|n| n.name == name)
-        .unwrap_or_else(|| panic!("no node {name}"))
-}
-
-/// The node of `topology` called `name`, to edit.
-fn model_node_named<'a>(topology: &'a mut Topology, name: &str) -> &'a mut Node {
-    topology
-        .nodes
-        .iter_mut()
-        .find(|n| n.name == name)
-        .unwrap_or_else(|| panic!("no node {name}"))
-}
 
 /// Stage 4 with article 004's 20 app servers × 25 worker threads and a primary that accepts
 /// `max_connections`.

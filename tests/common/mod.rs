@@ -128,3 +128,24 @@ pub fn solved_at_average(topology: &staircase::model::Topology) -> Report {
     };
     staircase::solve(topology, &params).expect("solves")
 }
+
+/// The figures of the node called `name` (the test fails if there is none).
+pub fn node_named<'a>(report: &'a Report, name: &str) -> &'a staircase::report::NodeReport {
+    report
+        .nodes
+        .iter()
+        .find(|n| n.name == name)
+        .unwrap_or_else(|| panic!("no node {name}"))
+}
+
+/// The node of `topology` called `name`, to edit.
+pub fn model_node_named<'a>(
+    topology: &'a mut staircase::model::Topology,
+    name: &str,
+) -> &'a mut staircase::model::Node {
+    topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == name)
+        .unwrap_or_else(|| panic!("no node {name}"))
+}
