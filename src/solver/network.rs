@@ -2,7 +2,8 @@
 //! routing shares, calls, retries and delays the solver works from, so a simulation checks
 //! exactly what the model computes.
 
-use super::{check_loops, compile, Source};
+use super::compile::{compile, Source};
+use super::traffic::check_loops;
 use crate::model::{LbPolicy, NodeKind, Topology};
 use crate::solver::{Params, SolveError};
 

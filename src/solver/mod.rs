@@ -1,0 +1,290 @@
+//! The solver: a pure function from a topology and parameters to a [`Report`].
+//!
+//! It runs in stages, one module each, and every stage reads the one before:
+//!
+//! 1. [`compile`]: the topology as flat, indexed arrays (classes, queues, routing shares).
+//! 2. [`traffic`]: the traffic equations per request class (cache and CDN hits, read/write
+//!    routing, shard skew, load-balancer weights, calls and retries), in topological order, or
+//!    as a fixed point when the graph has cycles.
+//! 3. [`stations`]: each node as one or more queues (M/M/c, M/M/c/K, Allen-Cunneen, fluid
+//!    overload); [`pools`] moves waits for a database connection to whoever holds the pool.
+//! 4. [`paths`]: end-to-end response time per class from the Laplace transform of the path mix
+//!    ([`transforms`]), inverted numerically (never by adding per-hop percentiles).
+//! 5. [`verdict`] (bottleneck, headroom, warnings) and [`cost`] (monthly cost per tier).
+//!
+//! With the `parallel` feature the per-node and per-class work runs on rayon; the results are
+//! bit-for-bit the same as the serial build because every item is computed independently.
+
+use crate::catalog::Catalog;
+use crate::model::{Invalid, Pricing, Topology};
+use crate::report::{ClassReport, Latency, NodeReport, Report, Status, TierCost};
+use paths::ClassResult;
+use stations::NodeResult;
+
+mod compile;
+mod cost;
+pub mod network;
+mod paths;
+mod pools;
+mod stations;
+mod traffic;
+mod transforms;
+mod verdict;
+
+pub use compile::{distance_km, region_rtt};
+pub use pools::connection_demand;
+pub use traffic::MAX_SOLVE_SECONDS;
+
+use compile::compile;
+
+/// What to solve for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    /// Scales every workload (1 = as designed).
+    pub load_multiplier: f64,
+    /// Solve at each workload's peak rate (average × peak multiplier) rather than its average.
+    pub at_peak: bool,
+    /// Compute end-to-end percentiles by transform inversion (the mean is always exact).
+    pub class_percentiles: bool,
+    /// Use rayon for per-node and per-class work (only with the `parallel` feature).
+    pub parallel: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            load_multiplier: 1.0,
+            at_peak: true,
+            class_percentiles: true,
+            parallel: true,
+        }
+    }
+}
+
+/// Why a topology could not be solved.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SolveError {
+    #[error("invalid topology: {0}")]
+    Invalid(#[from] Invalid),
+    #[error("load multiplier must be a finite number from 0 to 1e6, found {0}")]
+    BadLoad(f64),
+    #[error(
+        "the traffic equations do not converge: the loop through \"{node}\" sends back at least \
+         as much traffic as it receives (retries, calls or routing cycles with no way out)"
+    )]
+    Diverged { node: String },
+    #[error("the traffic equations did not settle after {passes} passes (last change {change:e})")]
+    NotConverged { passes: usize, change: f64 },
+    #[error(
+        "this topology would take about {seconds:.1} s to solve ({nodes} nodes, {inverted} of \
+         them with non-exponential waits or service, {visits} node visits by the end-to-end \
+         percentiles); at most {MAX_SOLVE_SECONDS} s is spent on one solve: use fewer nodes, \
+         or exponential service and no queue limit on most of them"
+    )]
+    TooMuchWork {
+        seconds: f64,
+        nodes: usize,
+        inverted: usize,
+        visits: usize,
+    },
+}
+
+/// Solves `topology` at `params`.
+pub fn solve(topology: &Topology, params: &Params) -> Result<Report, SolveError> {
+    solve_with(topology, params, Catalog::builtin())
+}
+
+/// Solves with an explicit price catalog.
+pub fn solve_with(
+    topology: &Topology,
+    params: &Params,
+    catalog: &Catalog,
+) -> Result<Report, SolveError> {
+    topology.validate()?;
+    if !(params.load_multiplier.is_finite() && (0.0..=1e6).contains(&params.load_multiplier)) {
+        return Err(SolveError::BadLoad(params.load_multiplier));
+    }
+    let compiled = compile(topology, params);
+    let horizon = topology.settings.overload_horizon_s;
+    let traffic = traffic::solve_traffic(topology, &compiled, params)?;
+    let mut warnings = verdict::unrouted_classes(topology, &compiled);
+
+    let node_results: Vec<NodeResult> = map_indices(compiled.nodes.len(), params.parallel, |v| {
+        stations::node_result(&compiled, v, &traffic, horizon)
+    });
+    let shown =
+        pools::attribute_connection_waits(&compiled, &traffic.solved, &node_results, horizon);
+    let (nodes, tiers) = node_reports(
+        topology,
+        &compiled,
+        &traffic,
+        &node_results,
+        &shown,
+        catalog,
+        &mut warnings,
+    );
+
+    let class_results: Vec<ClassResult> =
+        map_indices(compiled.classes.len(), params.parallel, |k| {
+            paths::class_result(
+                &compiled,
+                &node_results,
+                &traffic.solved,
+                k,
+                params.class_percentiles,
+            )
+        });
+    let totals = paths::Totals::of(&compiled, &class_results);
+    let classes = compiled
+        .classes
+        .iter()
+        .zip(&class_results)
+        .map(|(class, result)| ClassReport {
+            name: format!("{}/{}", class.workload, class.kind.label()),
+            workload: class.workload.clone(),
+            class: class.kind,
+            offered_rps: figure(class.rate),
+            served_rps: figure(class.rate * result.completion.min(1.0)),
+            latency_ms: result.latency.scaled(1000.0),
+        })
+        .collect();
+    let verdict = verdict::Bottlenecks::find(topology, &compiled, &node_results);
+    let monthly_cost_usd = figure(tiers.iter().map(|t| t.monthly_cost_usd).sum::<f64>());
+    Ok(Report {
+        load_multiplier: params.load_multiplier,
+        at_peak: params.at_peak,
+        offered_rps: totals.offered,
+        served_rps: totals.served,
+        dropped_rps: totals.dropped,
+        backlog_rps: totals.backlog,
+        monthly_cost_usd,
+        bottleneck: verdict.bottleneck,
+        headroom: verdict.headroom,
+        async_bottleneck: verdict.async_bottleneck,
+        async_headroom: verdict.async_headroom,
+        classes,
+        nodes,
+        tiers,
+        warnings,
+    }
+    .without_negative_zeros())
+}
+
+/// The per-node rows of the report and the cost per tier, with the warnings each node raises
+/// (overload, unknown instance type, connection demand, spot without a type).
+fn node_reports(
+    topology: &Topology,
+    compiled: &compile::Compiled,
+    traffic: &traffic::Traffic,
+    results: &[NodeResult],
+    shown: &[pools::Shown],
+    catalog: &Catalog,
+    warnings: &mut Vec<String>,
+) -> (Vec<NodeReport>, Vec<TierCost>) {
+    let horizon = topology.settings.overload_horizon_s;
+    let mut reports = Vec::with_capacity(topology.nodes.len());
+    let mut tiers = cost::Tiers::default();
+    for (v, node) in topology.nodes.iter().enumerate() {
+        let result = &results[v];
+        let cost = cost::node_monthly_cost(
+            node,
+            compiled,
+            &traffic.average,
+            v,
+            result,
+            catalog,
+            warnings,
+        );
+        tiers.add(node.tier(), cost);
+        if result.status == Status::Overloaded {
+            warnings.push(format!(
+                "node {} \"{}\" is overloaded: its backlog grows by {:.1} req/s; latencies shown are after {} s",
+                node.id, node.name, result.backlog, horizon
+            ));
+        }
+        let feeders = compiled.feeders[v].iter().map(|&u| &topology.nodes[u]);
+        if let Some(demand) = pools::connection_demand_from(node, feeders) {
+            warnings.push(demand);
+        }
+        if node.pricing == Pricing::Spot && node.instance_type.is_empty() {
+            warnings.push(format!(
+                "node {} \"{}\" is marked spot but has no instance type",
+                node.id, node.name
+            ));
+        }
+        reports.push(node_report(node, result, &shown[v], cost));
+    }
+    (reports, tiers.into_costs())
+}
+
+/// One node's row of the report.
+fn node_report(
+    node: &crate::model::Node,
+    result: &NodeResult,
+    shown: &pools::Shown,
+    cost: f64,
+) -> NodeReport {
+    // A node passes on at most what arrives; what it does not serve or hold is dropped
+    // (summing the pools' shares can round a hair past the arrivals).
+    let arrival = figure(result.arrival);
+    let throughput = figure(result.throughput.min(arrival));
+    let backlog_growth = figure(result.backlog.min(arrival - throughput));
+    let dropped = if result.dropped > 0.0 {
+        figure(arrival - throughput - backlog_growth)
+    } else {
+        0.0
+    };
+    NodeReport {
+        id: node.id,
+        name: node.name.clone(),
+        kind: node.kind.label().to_string(),
+        tier: node.tier().to_string(),
+        instances: node.instances,
+        servers: result.servers,
+        arrival_rps: arrival,
+        throughput_rps: throughput,
+        dropped_rps: dropped,
+        backlog_growth_rps: backlog_growth,
+        utilization: figure(result.utilization.min(1.0)),
+        offered_utilization: figure(result.offered_utilization),
+        queue_len: figure(result.queue_len + shown.queue_delta),
+        in_system: figure(result.in_system + shown.queue_delta),
+        connection_wait_ms: figure(shown.connection_wait * 1000.0),
+        latency_ms: shown.latency.unwrap_or(result.latency).scaled(1000.0),
+        monthly_cost_usd: figure(cost),
+        status: result.status,
+    }
+}
+
+/// A figure for the report: a negative value or −0 left by rounding becomes +0 (NaN is kept,
+/// so that the invariant checks see it).
+fn figure(value: f64) -> f64 {
+    if value > 0.0 || value.is_nan() {
+        value
+    } else {
+        0.0
+    }
+}
+
+/// `f(0..n)` collected in order; on rayon when `parallel` is set and the feature is on.
+fn map_indices<T: Send>(n: usize, parallel: bool, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(feature = "parallel")]
+    if parallel {
+        use rayon::prelude::*;
+        return (0..n).into_par_iter().map(f).collect();
+    }
+    let _ = parallel;
+    (0..n).map(f).collect()
+}
+
+impl Latency {
+    /// In other units (seconds to milliseconds), each figure at least +0.
+    fn scaled(self, factor: f64) -> Latency {
+        Latency {
+            mean: figure(self.mean * factor),
+            p50: figure(self.p50 * factor),
+            p95: figure(self.p95 * factor),
+            p99: figure(self.p99 * factor),
+        }
+    }
+}

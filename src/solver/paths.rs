@@ -1,0 +1,363 @@
+//! End-to-end figures per class: which nodes a class reaches, the probability that its requests
+//! complete, and its mean response time and percentiles along the path mix.
+
+use super::compile::Compiled;
+use super::compile::Source;
+use super::figure;
+use super::stations::NodeResult;
+use super::traffic::Flows;
+use super::transforms::class_atoms;
+use super::transforms::class_transform;
+use super::transforms::class_transform_acyclic;
+use super::transforms::constant_service;
+use super::transforms::TransformSteps;
+use crate::queueing::percentiles_with_atoms;
+use crate::report::Latency;
+
+/// End-to-end results for one class.
+pub(super) struct ClassResult {
+    pub(super) latency: Latency,
+    /// Probability a request completes now (not dropped, not stuck in a growing backlog).
+    pub(super) completion: f64,
+    /// Probability a request is not dropped.
+    pub(super) completion_without_backlog: f64,
+}
+
+/// Requests per second offered, served, dropped and left in a growing backlog, over all classes.
+pub(super) struct Totals {
+    pub(super) offered: f64,
+    pub(super) served: f64,
+    pub(super) dropped: f64,
+    pub(super) backlog: f64,
+}
+
+impl Totals {
+    /// Sums over the classes; they start from +0 (an empty float sum is −0) and each total is
+    /// clamped at zero, so served + dropped + backlog = offered.
+    pub(super) fn of(compiled: &Compiled, results: &[ClassResult]) -> Totals {
+        let classes = || compiled.classes.iter().zip(results);
+        let offered = figure(compiled.classes.iter().map(|c| c.rate).sum::<f64>());
+        let served = figure(
+            classes()
+                .map(|(class, result)| figure(class.rate * result.completion.min(1.0)))
+                .sum::<f64>()
+                .min(offered),
+        );
+        let dropped = figure(
+            classes()
+                .map(|(class, result)| {
+                    class.rate * (1.0 - result.completion_without_backlog.min(1.0))
+                })
+                .sum::<f64>()
+                .min(offered - served),
+        );
+        Totals {
+            offered,
+            served,
+            dropped,
+            backlog: figure(offered - served - dropped),
+        }
+    }
+}
+
+/// Nodes reachable by class `k` from its client, in an order where (on acyclic graphs) every
+/// node comes after the nodes it sends to. Traffic past a queue is detached and not followed.
+pub(super) fn reachable_reverse_order(compiled: &Compiled, k: usize) -> (Vec<usize>, bool) {
+    let start = compiled.classes[k].client;
+    let node_count = compiled.nodes.len();
+    // Iterative DFS post-order.
+    let mut state = vec![0u8; node_count]; // 0 new, 1 on stack, 2 done
+    let mut order = Vec::new();
+    let mut cyclic = false;
+    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+    state[start] = 1;
+    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+        let edges = if compiled.nodes[v].detaches {
+            &[][..]
+        } else {
+            &compiled.out_edges[v][..]
+        };
+        if *next < edges.len() {
+            let edge = &edges[*next];
+            *next += 1;
+            if edge.served_factor(k) > 0.0 {
+                match state[edge.to] {
+                    0 => {
+                        state[edge.to] = 1;
+                        stack.push((edge.to, 0));
+                    }
+                    1 => cyclic = true,
+                    _ => {}
+                }
+            }
+        } else {
+            state[v] = 2;
+            order.push(v);
+            stack.pop();
+        }
+    }
+    (order, cyclic)
+}
+
+pub(super) fn class_result(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    flows: &Flows,
+    k: usize,
+    with_percentiles: bool,
+) -> ClassResult {
+    let (order, cyclic) = reachable_reverse_order(compiled, k);
+    let node_count = compiled.nodes.len();
+    let passes = if cyclic { 10_000 } else { 1 };
+    let start = compiled.classes[k].client;
+    // Per node, the share of its arrivals that complete: the branches of the path mix weigh
+    // by completed requests (the report's latency is that of completed requests).
+    let completion = completion_probabilities(compiled, flows, k);
+
+    // Exact mean and the smallest constant delay (shift) of any path, by the same recursion
+    // over the nodes the class can reach (completion: [`completion_probabilities`]).
+    let mut mean = vec![0.0; node_count];
+    let mut shift = vec![0.0f64; node_count];
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in &order {
+            let node = &compiled.nodes[v];
+            let mut m = results[v].class_mean[k];
+            let mut own_shift = node.base + constant_service(node, k);
+            let mut route_mean = 0.0;
+            let mut route_shift = if node.finish[k] > 0.0 {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+            if node.detaches {
+                route_shift = 0.0;
+            } else {
+                for edge in &compiled.out_edges[v] {
+                    let f = edge.served_factor(k);
+                    if f <= 0.0 {
+                        continue;
+                    }
+                    let hop_shift = edge.rtt(k) + shift[edge.to];
+                    if edge.is_call {
+                        m += f * (edge.rtt(k) + mean[edge.to]);
+                        own_shift += f * hop_shift;
+                    } else {
+                        // Latency of completed requests: each branch weighs by the
+                        // requests that complete along it, not by its routing share.
+                        route_mean += f * completion.0[edge.to] * (edge.rtt(k) + mean[edge.to]);
+                        route_shift = route_shift.min(hop_shift);
+                    }
+                }
+            }
+            if !route_shift.is_finite() {
+                route_shift = 0.0;
+            }
+            let route_mean = route_mean / route_completion(compiled, &completion.0, v, k);
+            let new_mean = m + route_mean;
+            change = change.max((new_mean - mean[v]).abs() / new_mean.abs().max(1e-300));
+            change =
+                change.max((own_shift + route_shift - shift[v]).abs() / new_mean.abs().max(1e-300));
+            mean[v] = new_mean;
+            shift[v] = own_shift + route_shift;
+        }
+        if change < 1e-13 {
+            break;
+        }
+    }
+    let mean_latency = mean[start];
+    let offset = shift[start].min(mean_latency);
+    let latency = if with_percentiles && mean_latency > offset {
+        let atoms: Vec<(f64, f64)> = if cyclic {
+            Vec::new()
+        } else {
+            class_atoms(compiled, results, k, &order, &completion.0)
+                .into_iter()
+                .map(|(time, mass)| (time - offset, mass))
+                .collect()
+        };
+        let found = percentiles_with_atoms(
+            mean_latency - offset,
+            &[0.50, 0.95, 0.99],
+            &atoms,
+            |points, values| {
+                let computed = if cyclic {
+                    let steps = TransformSteps {
+                        order: &order,
+                        passes,
+                        shift: &shift,
+                    };
+                    class_transform(compiled, results, &completion.0, k, &steps, points)
+                } else {
+                    let steps = TransformSteps {
+                        order: &order,
+                        passes: 1,
+                        shift: &shift,
+                    };
+                    class_transform_acyclic(compiled, results, &completion.0, k, &steps, points)
+                };
+                values.copy_from_slice(&computed);
+            },
+        );
+        Latency {
+            mean: mean_latency,
+            p50: offset + found[0],
+            p95: offset + found[1],
+            p99: offset + found[2],
+        }
+    } else {
+        Latency {
+            mean: mean_latency,
+            p50: mean_latency,
+            p95: mean_latency,
+            p99: mean_latency,
+        }
+    };
+    ClassResult {
+        latency,
+        completion: completion.0[start],
+        completion_without_backlog: completion.1[start],
+    }
+}
+
+/// Most Gauss–Seidel passes over a class's nodes for its completion probabilities on a
+/// cyclic graph (each pass is linear in the edges; loops of gain below 1 settle long before).
+pub(super) const MAX_COMPLETION_PASSES: usize = 2_000;
+
+/// Probability that a request of class `k` completes (is served end to end, counting the
+/// retries of its drops that succeed later), and that it is not dropped for good (it
+/// completes or waits in a growing backlog), from its client.
+///
+/// At node v with served share s, dropped share d and retry edges of fractions f_e:
+/// c_v = s·Π_calls c_t^n·(finish + Σ_routes f·c_t) + d·Σ_retries f_e·c_{t_e}, and the same
+/// with 1 − d (not dropped) in place of s for the second figure. A retry back into v itself
+/// is solved in closed form: c_v = rest/(1 − d·f_self). Other loops are iterated from 0
+/// upwards, so an unfinished iteration can only under-count (never serve more than offered).
+pub(super) fn completion_probabilities(
+    compiled: &Compiled,
+    flows: &Flows,
+    k: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let (order, cyclic) = completion_order(compiled, flows, k);
+    let node_count = compiled.nodes.len();
+    let start = if cyclic { 0.0 } else { 1.0 };
+    let mut completion = vec![start; node_count];
+    let mut no_drop = vec![start; node_count];
+    let passes = if cyclic { MAX_COMPLETION_PASSES } else { 1 };
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in &order {
+            let node = &compiled.nodes[v];
+            let served = flows.served_ratio[v];
+            let dropped = flows.drop_ratio[v];
+            let (mut calls_c, mut calls_d) = (1.0, 1.0);
+            let (mut route_c, mut route_d) = if node.detaches {
+                (1.0, 1.0)
+            } else {
+                (node.finish[k], node.finish[k])
+            };
+            let (mut retry_c, mut retry_d, mut retry_self) = (0.0, 0.0, 0.0);
+            for edge in &compiled.out_edges[v] {
+                let f = edge.factors[k];
+                if f <= 0.0 {
+                    continue;
+                }
+                match edge.source {
+                    Source::Dropped if edge.to == v => retry_self += f,
+                    Source::Dropped => {
+                        retry_c += f * completion[edge.to];
+                        retry_d += f * no_drop[edge.to];
+                    }
+                    Source::Served if node.detaches => {}
+                    Source::Served if edge.is_call => {
+                        calls_c *= completion[edge.to].powi(edge.count as i32);
+                        calls_d *= no_drop[edge.to].powi(edge.count as i32);
+                    }
+                    Source::Served => {
+                        route_c += f * completion[edge.to];
+                        route_d += f * no_drop[edge.to];
+                    }
+                }
+            }
+            let solve = |first_try: f64, retried: f64| -> f64 {
+                let rest = first_try + dropped * retried;
+                let looped = dropped * retry_self;
+                let value = if looped < 1.0 {
+                    rest / (1.0 - looped)
+                } else if rest > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                };
+                value.clamp(0.0, 1.0)
+            };
+            let c = solve(served * calls_c * route_c, retry_c);
+            let d = solve((1.0 - dropped) * calls_d * route_d, retry_d);
+            change = change
+                .max((c - completion[v]).abs())
+                .max((d - no_drop[v]).abs());
+            completion[v] = c;
+            no_drop[v] = d;
+        }
+        if change < 1e-14 {
+            break;
+        }
+    }
+    (completion, no_drop)
+}
+
+/// The nodes a request of class `k` can reach from its client, along routes and calls (not
+/// past a queue) and along the retries of nodes that drop, in post-order (on acyclic graphs
+/// every node after the nodes it sends to), and whether any loop was found.
+pub(super) fn completion_order(compiled: &Compiled, flows: &Flows, k: usize) -> (Vec<usize>, bool) {
+    let start = compiled.classes[k].client;
+    let mut state = vec![0u8; compiled.nodes.len()]; // 0 new, 1 on stack, 2 done
+    let mut order = Vec::new();
+    let mut cyclic = false;
+    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+    state[start] = 1;
+    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+        let edges = &compiled.out_edges[v];
+        if *next < edges.len() {
+            let edge = &edges[*next];
+            *next += 1;
+            let followed = match edge.source {
+                Source::Dropped => flows.drop_ratio[v] > 0.0 && edge.to != v,
+                Source::Served => !compiled.nodes[v].detaches,
+            };
+            if followed && edge.factors[k] > 0.0 {
+                match state[edge.to] {
+                    0 => {
+                        state[edge.to] = 1;
+                        stack.push((edge.to, 0));
+                    }
+                    1 => cyclic = true,
+                    _ => {}
+                }
+            }
+        } else {
+            state[v] = 2;
+            order.push(v);
+            stack.pop();
+        }
+    }
+    (order, cyclic)
+}
+
+/// The share of the requests served at node `v` whose route out completes (answered here, or
+/// completed downstream): the normaliser that weighs the branches of the path mix by
+/// completed requests. 1 when nothing completes (there is then no latency to weigh).
+pub(super) fn route_completion(compiled: &Compiled, completion: &[f64], v: usize, k: usize) -> f64 {
+    let node = &compiled.nodes[v];
+    let completes = node.finish[k]
+        + compiled.out_edges[v]
+            .iter()
+            .filter(|edge| !edge.is_call)
+            .map(|edge| edge.served_factor(k) * completion[edge.to])
+            .sum::<f64>();
+    if completes > 0.0 {
+        completes
+    } else {
+        1.0
+    }
+}

@@ -1,0 +1,350 @@
+//! Each node as a station: its queues' throughput, drops, backlog, utilization, queue length,
+//! and its response-time mean and percentiles.
+
+use super::compile::Compiled;
+use super::compile::CompiledNode;
+use super::pools::HeldPoolWait;
+use super::traffic::pool_inputs;
+use super::traffic::Traffic;
+use super::transforms::merge_atoms;
+use super::transforms::own_atoms;
+use crate::queueing::mmc_response_tail;
+use crate::queueing::percentiles_with_atoms;
+use crate::queueing::quantile;
+use crate::queueing::ServiceShape;
+use crate::queueing::WaitDist;
+use crate::report::Latency;
+use crate::report::Status;
+use num_complex::Complex64;
+
+/// Per-node results kept for the end-to-end step.
+pub(super) struct NodeResult {
+    pub(super) servers: u64,
+    pub(super) arrival: f64,
+    pub(super) throughput: f64,
+    pub(super) dropped: f64,
+    pub(super) backlog: f64,
+    pub(super) utilization: f64,
+    pub(super) offered_utilization: f64,
+    pub(super) queue_len: f64,
+    pub(super) in_system: f64,
+    pub(super) latency: Latency,
+    pub(super) status: Status,
+    /// Offered utilization of the busiest queue that decides the bottleneck and the headroom.
+    pub(super) saturation: f64,
+    pub(super) busiest_arrival: f64,
+    pub(super) busiest_capacity: f64,
+    /// The saturation comes from the solved traffic, retries included (not the linear view).
+    pub(super) retried: bool,
+    pub(super) average_throughput: f64,
+    /// Per class: mean response at this node (seconds, including the fixed delay).
+    pub(super) class_mean: Vec<f64>,
+    /// Mixture components of the wait: (weight, distribution) across pool groups.
+    pub(super) waits: Vec<(f64, WaitDist)>,
+}
+
+/// The figures of node `v` as a station, from the solved traffic.
+pub(super) fn node_result(
+    compiled: &Compiled,
+    v: usize,
+    traffic: &Traffic,
+    horizon: f64,
+) -> NodeResult {
+    let (flows, linear, average) = (&traffic.solved, &traffic.linear, &traffic.average);
+    let class_count = compiled.classes.len();
+    let node = &compiled.nodes[v];
+    let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+    let arrival: f64 = arrivals.iter().sum();
+    let average_throughput: f64 = average.arrivals[v * class_count..(v + 1) * class_count]
+        .iter()
+        .sum();
+    let linear_arrivals = &linear.arrivals[v * class_count..(v + 1) * class_count];
+    let Some(service) = node.service.as_ref() else {
+        // A pure delay: no queue, everything passes after the fixed latency.
+        return NodeResult {
+            servers: 0,
+            arrival,
+            throughput: arrival,
+            dropped: 0.0,
+            backlog: 0.0,
+            utilization: 0.0,
+            offered_utilization: 0.0,
+            queue_len: 0.0,
+            in_system: arrival * node.base,
+            latency: Latency {
+                mean: node.base,
+                p50: node.base,
+                p95: node.base,
+                p99: node.base,
+            },
+            status: if arrival > 0.0 {
+                Status::Healthy
+            } else {
+                Status::Idle
+            },
+            saturation: 0.0,
+            busiest_arrival: 0.0,
+            busiest_capacity: 0.0,
+            retried: false,
+            average_throughput,
+            class_mean: vec![node.base; class_count],
+            waits: vec![(1.0, WaitDist::Zero)],
+        };
+    };
+    let pools = &flows.pools[v];
+    let mut throughput = 0.0;
+    let mut dropped = 0.0;
+    let mut backlog = 0.0;
+    let mut queue_len = 0.0;
+    let mut in_queues = 0.0;
+    let mut utilization: f64 = 0.0;
+    let mut offered_utilization: f64 = 0.0;
+    for (pool, group) in pools.iter().zip(&node.groups) {
+        let count = group.count as f64;
+        throughput += pool.throughput * count;
+        dropped += pool.dropped * count;
+        backlog += pool.backlog_growth * count;
+        queue_len += pool.mean_queue * count;
+        in_queues += pool.mean_in_system * count;
+        utilization = utilization.max(pool.utilization);
+        offered_utilization = offered_utilization.max(pool.offered_utilization);
+    }
+    let in_system = in_queues + throughput * node.base;
+
+    // The bottleneck's measure: the offered load of the busiest queue in the linear view
+    // (every node passes all it receives, so the load scales with the multiplier). Retries of
+    // drops add load that view cannot see: where the solved traffic overloads a queue beyond
+    // what the linear view offers it, that counts, so a retry storm at the current load is
+    // never reported as headroom.
+    let linear_inputs = pool_inputs(node, linear_arrivals, horizon).unwrap_or_default();
+    let mut saturation: f64 = 0.0;
+    let mut busiest_arrival = 0.0;
+    let mut busiest_capacity = 0.0;
+    for input in &linear_inputs {
+        let offered = input.arrival * input.mean_service / input.servers as f64;
+        if offered > saturation {
+            saturation = offered;
+            busiest_arrival = input.arrival;
+            busiest_capacity = input.servers as f64 / input.mean_service;
+        }
+    }
+    let mut retried = false;
+    for pool in pools {
+        if pool.offered_utilization >= 1.0 && pool.offered_utilization > saturation * (1.0 + 1e-9) {
+            saturation = pool.offered_utilization;
+            busiest_arrival = pool.throughput + pool.dropped + pool.backlog_growth;
+            busiest_capacity = busiest_arrival / pool.offered_utilization;
+            retried = true;
+        }
+    }
+
+    // Mixture weights across pool groups: by throughput (or by share when idle).
+    let total_weight: f64 = pools
+        .iter()
+        .zip(&node.groups)
+        .map(|(p, g)| p.throughput * g.count as f64)
+        .sum();
+    let waits: Vec<(f64, WaitDist)> = if total_weight > 0.0 {
+        pools
+            .iter()
+            .zip(&node.groups)
+            .map(|(p, g)| (p.throughput * g.count as f64 / total_weight, p.wait.clone()))
+            .collect()
+    } else {
+        vec![(1.0, WaitDist::Zero)]
+    };
+    let mean_wait: f64 = if total_weight > 0.0 {
+        pools
+            .iter()
+            .zip(&node.groups)
+            .map(|(p, g)| p.mean_wait * p.throughput * g.count as f64 / total_weight)
+            .sum()
+    } else {
+        0.0
+    };
+    let class_mean: Vec<f64> = service.iter().map(|s| node.base + mean_wait + s).collect();
+    // Class weights at this node.
+    let class_weights: Vec<f64> = if arrival > 0.0 {
+        arrivals.iter().map(|a| a / arrival).collect()
+    } else {
+        let n = class_count.max(1) as f64;
+        vec![1.0 / n; class_count]
+    };
+    let mean = if class_count == 0 {
+        node.base
+    } else {
+        class_mean
+            .iter()
+            .zip(&class_weights)
+            .map(|(m, w)| m * w)
+            .sum()
+    };
+    let latency = node_percentiles(node, &class_weights, &waits, mean, &[]);
+    let status = if arrival <= 0.0 {
+        Status::Idle
+    } else if backlog > 0.0 {
+        Status::Overloaded
+    } else if dropped > 0.01 * arrival {
+        Status::Saturated
+    } else if utilization >= 0.7 {
+        Status::Warm
+    } else {
+        Status::Healthy
+    };
+    NodeResult {
+        servers: node.groups.iter().map(|g| g.count * g.servers).sum(),
+        arrival,
+        throughput,
+        dropped,
+        backlog,
+        utilization,
+        offered_utilization,
+        queue_len,
+        in_system,
+        latency,
+        status,
+        saturation,
+        busiest_arrival,
+        busiest_capacity,
+        retried,
+        average_throughput,
+        class_mean,
+        waits,
+    }
+}
+
+/// Node response-time percentiles: closed form for a single M/M/c queue, transform inversion
+/// for mixtures (shards, classes with different service rates, finite buffers, non-exponential
+/// service, overload, waits for a connection at a pool the node holds).
+pub(super) fn node_percentiles(
+    node: &CompiledNode,
+    class_weights: &[f64],
+    waits: &[(f64, WaitDist)],
+    mean: f64,
+    held: &[HeldPoolWait],
+) -> Latency {
+    let base = node.base;
+    let queue_mean = mean - base;
+    let service = node.service.as_deref().unwrap_or(&[]);
+    if queue_mean <= 0.0 || (service.is_empty() && held.is_empty()) {
+        return Latency {
+            mean,
+            p50: mean,
+            p95: mean,
+            p99: mean,
+        };
+    }
+    // Closed form whenever every component is an exponential (or no) wait followed by an
+    // exponential service: a mixture over pool groups and classes of M/M/c response times.
+    let components: Option<Vec<(f64, f64, f64, f64)>> =
+        if node.shape == ServiceShape::Exponential && held.is_empty() {
+            waits
+                .iter()
+                .map(|(group_weight, dist)| match dist {
+                    WaitDist::Zero => Some((*group_weight, 0.0, 1.0)),
+                    WaitDist::Exponential { p_wait, rate } => Some((*group_weight, *p_wait, *rate)),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(|groups| {
+                    groups
+                        .iter()
+                        .flat_map(|&(group_weight, p_wait, rate)| {
+                            service
+                                .iter()
+                                .zip(class_weights)
+                                .filter(|(_, class_weight)| **class_weight > 0.0)
+                                .map(move |(mean_service, class_weight)| {
+                                    (
+                                        group_weight * class_weight,
+                                        p_wait,
+                                        rate,
+                                        1.0 / mean_service,
+                                    )
+                                })
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .map(merge_equal_components)
+        } else {
+            None
+        };
+    const LEVELS: [f64; 3] = [0.50, 0.95, 0.99];
+    let [p50, p95, p99] = match components {
+        Some(components) => LEVELS.map(|p| {
+            quantile(p, queue_mean, |t| {
+                let (mut tail, mut density) = (0.0, 0.0);
+                for &(weight, p_wait, rate, service_rate) in &components {
+                    let (component_tail, component_density) =
+                        mmc_response_tail(p_wait, rate, service_rate, t);
+                    tail += weight * component_tail;
+                    density += weight * component_density;
+                }
+                (tail, density)
+            })
+        }),
+        None => {
+            let no_held_wait: f64 = held.iter().map(HeldPoolWait::zero_mass).product();
+            let mut atoms = Vec::new();
+            for (k, weight) in class_weights.iter().enumerate() {
+                for (time, mass) in own_atoms(node, waits, k) {
+                    atoms.push((time - base, mass * weight * no_held_wait));
+                }
+            }
+            let atoms = merge_atoms(atoms);
+            let found = percentiles_with_atoms(queue_mean, &LEVELS, &atoms, |points, values| {
+                for (s, value) in points.iter().zip(values.iter_mut()) {
+                    let own = if service.is_empty() {
+                        Complex64::new(1.0, 0.0)
+                    } else {
+                        queue_lst(node, service, class_weights, waits, *s)
+                    };
+                    *value = held.iter().fold(own, |total, pool| total * pool.lst(*s));
+                }
+            });
+            [found[0], found[1], found[2]]
+        }
+    };
+    Latency {
+        mean,
+        p50: base + p50,
+        p95: base + p95,
+        p99: base + p99,
+    }
+}
+
+/// Adds up the weights of mixture components (weight, p_wait, wait rate, service rate) that
+/// are the same distribution, e.g. classes with one service time: fewer terms to evaluate in
+/// every step of the quantile search, and the same mixture.
+pub(super) fn merge_equal_components(
+    components: Vec<(f64, f64, f64, f64)>,
+) -> Vec<(f64, f64, f64, f64)> {
+    let mut merged: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(components.len());
+    for component in components {
+        match merged
+            .iter_mut()
+            .find(|m| (m.1, m.2, m.3) == (component.1, component.2, component.3))
+        {
+            Some(existing) => existing.0 += component.0,
+            None => merged.push(component),
+        }
+    }
+    merged
+}
+
+/// Transform of a node's queueing response (wait + service), mixed over classes and pools.
+pub(super) fn queue_lst(
+    node: &CompiledNode,
+    service: &[f64],
+    class_weights: &[f64],
+    waits: &[(f64, WaitDist)],
+    s: Complex64,
+) -> Complex64 {
+    let wait: Complex64 = waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
+    let service: Complex64 = service
+        .iter()
+        .zip(class_weights)
+        .map(|(mean, w)| node.shape.lst(*mean, s) * *w)
+        .sum();
+    wait * service
+}

@@ -1,0 +1,351 @@
+//! The traffic equations: per-class arrival rates at every node (in topological order, or as a
+//! fixed point when the graph has cycles), and the bounds on how much work one solve may take.
+
+use super::compile::Compiled;
+use super::compile::CompiledNode;
+use super::compile::Source;
+use super::paths::reachable_reverse_order;
+use super::Params;
+use super::SolveError;
+use crate::model::Topology;
+use crate::queueing::solve_pool;
+use crate::queueing::PoolInput;
+use crate::queueing::PoolSolution;
+use crate::queueing::ServiceShape;
+use crate::queueing::WaitDist;
+
+/// The traffic equations solved three ways: with blocking (what is actually served), linear
+/// (every node passes all it receives: the offered load, for headroom) and at the workloads'
+/// average rates (for usage fees).
+pub(super) struct Traffic {
+    pub(super) solved: Flows,
+    pub(super) linear: Flows,
+    pub(super) average: Flows,
+}
+
+/// Solves the traffic equations of `compiled` (after refusing loops that multiply traffic
+/// and solves that would take too long).
+pub(super) fn solve_traffic(
+    topology: &Topology,
+    compiled: &Compiled,
+    params: &Params,
+) -> Result<Traffic, SolveError> {
+    let class_count = compiled.classes.len();
+    let horizon = topology.settings.overload_horizon_s;
+    let external = |average: bool| {
+        let mut rates = vec![0.0; compiled.nodes.len() * class_count];
+        for (k, class) in compiled.classes.iter().enumerate() {
+            rates[class.client * class_count + k] += if average {
+                class.average_rate
+            } else {
+                class.rate
+            };
+        }
+        rates
+    };
+    check_loops(topology, compiled, horizon)?;
+    let solved = propagate(topology, compiled, &external(false), horizon, true)?;
+    check_work(compiled, &solved, params)?;
+    Ok(Traffic {
+        linear: propagate(topology, compiled, &external(false), horizon, false)?,
+        average: propagate(topology, compiled, &external(true), horizon, false)?,
+        solved,
+    })
+}
+
+/// Arrival rates per node and class, and the pool solutions that go with them.
+pub(super) struct Flows {
+    pub(super) arrivals: Vec<f64>,
+    pub(super) served_ratio: Vec<f64>,
+    pub(super) drop_ratio: Vec<f64>,
+    pub(super) pools: Vec<Vec<PoolSolution>>,
+}
+
+/// The pool inputs of node `v` for per-class arrivals `arrivals`.
+pub(super) fn pool_inputs(
+    node: &CompiledNode,
+    arrivals: &[f64],
+    horizon: f64,
+) -> Option<Vec<PoolInput>> {
+    let service = node.service.as_ref()?;
+    let total: f64 = arrivals.iter().sum();
+    let (mean, second_moment) = if total > 0.0 {
+        let scv_one = match node.shape {
+            ServiceShape::Exponential => 1.0,
+            ServiceShape::Deterministic => 0.0,
+            ServiceShape::Gamma(shape) => 1.0 / shape,
+        };
+        arrivals
+            .iter()
+            .zip(service)
+            .fold((0.0, 0.0), |(m, s2), (lambda, s)| {
+                let f = lambda / total;
+                (m + f * s, s2 + f * s * s * (1.0 + scv_one))
+            })
+    } else {
+        let s = service.iter().copied().fold(0.0, f64::max);
+        (s, 2.0 * s * s)
+    };
+    let mean = if mean > 0.0 {
+        mean
+    } else {
+        service.iter().copied().fold(0.0, f64::max)
+    };
+    let scv = (second_moment / (mean * mean) - 1.0).max(0.0);
+    Some(
+        node.groups
+            .iter()
+            .map(|group| PoolInput {
+                arrival: total * group.share,
+                servers: group.servers,
+                mean_service: mean,
+                service_scv: scv,
+                buffer: node.buffer,
+                overload_horizon: horizon,
+            })
+            .collect(),
+    )
+}
+
+/// Rejects a loop that multiplies the requests going round it (a gain of one or more), even
+/// when the offered traffic never enters it without drops: the smallest trickle of retries
+/// into such a loop grows until something saturates, so the linear view (zero flow) and the
+/// blocking view (a self-sustaining storm) would disagree. Seeds one request of each class at
+/// every node that class can reach and solves the linear traffic equations from there.
+pub(super) fn check_loops(
+    topology: &Topology,
+    compiled: &Compiled,
+    horizon: f64,
+) -> Result<(), SolveError> {
+    if compiled.acyclic {
+        return Ok(());
+    }
+    let class_count = compiled.classes.len();
+    let mut seed = vec![0.0; compiled.nodes.len() * class_count];
+    let mut stack = Vec::new();
+    for (k, class) in compiled.classes.iter().enumerate() {
+        stack.push(class.client);
+        while let Some(v) = stack.pop() {
+            if seed[v * class_count + k] > 0.0 {
+                continue;
+            }
+            seed[v * class_count + k] = 1.0;
+            for edge in &compiled.out_edges[v] {
+                if edge.factors[k] > 0.0 && seed[edge.to * class_count + k] == 0.0 {
+                    stack.push(edge.to);
+                }
+            }
+        }
+    }
+    propagate(topology, compiled, &seed, horizon, false).map(|_| ())
+}
+
+/// Solves the traffic equations. With `blocking` false, no node drops or caps throughput
+/// (the linear, offered-load view used for headroom and average-load usage).
+pub(super) fn propagate(
+    topology: &Topology,
+    compiled: &Compiled,
+    external: &[f64],
+    horizon: f64,
+    blocking: bool,
+) -> Result<Flows, SolveError> {
+    let class_count = compiled.classes.len();
+    let node_count = compiled.nodes.len();
+    let mut flows = Flows {
+        arrivals: external.to_vec(),
+        served_ratio: vec![1.0; node_count],
+        drop_ratio: vec![0.0; node_count],
+        pools: vec![Vec::new(); node_count],
+    };
+    let total_external: f64 = external.iter().sum();
+    let limit = 1e9 * (1.0 + total_external);
+    let edge_count: usize = compiled.out_edges.iter().map(Vec::len).sum();
+    let max_passes = if compiled.acyclic {
+        1
+    } else {
+        pass_budget(node_count + edge_count, 100_000)
+    };
+    // The last three passes' arrivals, for Aitken's extrapolation of slow loops.
+    let mut history: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut incoming = vec![0.0; class_count];
+    let mut last_change = 0.0;
+    // Divergence check: a loop that converges shrinks its growth geometrically; one that
+    // diverges keeps growing at a steady or rising pace.
+    const CHECK_EVERY: usize = 2_000;
+    let mut checkpoint_total = total_external;
+    let mut checkpoint_growth = f64::INFINITY;
+    for pass in 0..max_passes {
+        let mut change: f64 = 0.0;
+        for &v in &compiled.order {
+            incoming.copy_from_slice(&external[v * class_count..(v + 1) * class_count]);
+            for flow in &compiled.in_flows[v] {
+                let u = flow.from;
+                let edge = &compiled.out_edges[u][flow.edge];
+                let ratio = match edge.source {
+                    Source::Served => flows.served_ratio[u],
+                    Source::Dropped => flows.drop_ratio[u],
+                };
+                if ratio == 0.0 {
+                    continue;
+                }
+                let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
+                for k in 0..class_count {
+                    incoming[k] += from[k] * ratio * edge.factors[k];
+                }
+            }
+            let slot = &mut flows.arrivals[v * class_count..(v + 1) * class_count];
+            for k in 0..class_count {
+                let scale = slot[k].abs().max(incoming[k].abs()).max(1e-300);
+                change = change.max((slot[k] - incoming[k]).abs() / scale);
+                slot[k] = incoming[k];
+            }
+            let total: f64 = incoming.iter().sum();
+            if total.is_nan() || total > limit {
+                return Err(SolveError::Diverged {
+                    node: topology.nodes[v].name.clone(),
+                });
+            }
+            if blocking {
+                if let Some(inputs) = pool_inputs(&compiled.nodes[v], &incoming, horizon) {
+                    let pools: Vec<PoolSolution> = inputs.iter().map(solve_pool).collect();
+                    let groups = &compiled.nodes[v].groups;
+                    let throughput: f64 = pools
+                        .iter()
+                        .zip(groups)
+                        .map(|(p, g)| p.throughput * g.count as f64)
+                        .sum();
+                    let dropped: f64 = pools
+                        .iter()
+                        .zip(groups)
+                        .map(|(p, g)| p.dropped * g.count as f64)
+                        .sum();
+                    if total > 0.0 {
+                        flows.served_ratio[v] = throughput / total;
+                        flows.drop_ratio[v] = dropped / total;
+                    }
+                    flows.pools[v] = pools;
+                }
+            }
+        }
+        last_change = change;
+        if compiled.acyclic || (pass > 0 && change < 1e-12) {
+            return Ok(flows);
+        }
+        if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 2 {
+            history[0].clone_from(&flows.arrivals);
+        } else if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 1 {
+            history[1].clone_from(&flows.arrivals);
+        } else if pass % ACCELERATE_EVERY == 0
+            && pass > 0
+            && history[1].len() == flows.arrivals.len()
+        {
+            extrapolate(&history, &mut flows.arrivals);
+        }
+        if (pass + 1) % CHECK_EVERY == 0 {
+            let total: f64 = flows.arrivals.iter().sum();
+            let growth = total - checkpoint_total;
+            if growth > 1e-3 * total && growth >= 0.5 * checkpoint_growth {
+                let busiest = (0..node_count)
+                    .max_by(|&a, &b| {
+                        let sum = |v: usize| -> f64 {
+                            flows.arrivals[v * class_count..(v + 1) * class_count]
+                                .iter()
+                                .sum()
+                        };
+                        sum(a).total_cmp(&sum(b))
+                    })
+                    .unwrap_or(0);
+                return Err(SolveError::Diverged {
+                    node: topology.nodes[busiest].name.clone(),
+                });
+            }
+            checkpoint_total = total;
+            checkpoint_growth = growth;
+        }
+    }
+    Err(SolveError::NotConverged {
+        passes: max_passes,
+        change: last_change,
+    })
+}
+
+/// Longest a solve may be expected to take (estimated by [`check_work`]), in seconds.
+pub const MAX_SOLVE_SECONDS: f64 = 1.5;
+
+/// Refuses a solve whose cost, estimated from what it must compute, is beyond
+/// [`MAX_SOLVE_SECONDS`]. Measured per item on a release build here (2 cores): about 15 µs per
+/// node for the traffic and the closed forms, 1 ms per node whose percentiles need a transform
+/// inversion (non-exponential service, finite buffers, overload), and 90 µs (0.9 ms when the
+/// node is of the latter kind) per node each class's end-to-end transform visits.
+pub(super) fn check_work(
+    compiled: &Compiled,
+    flows: &Flows,
+    params: &Params,
+) -> Result<(), SolveError> {
+    let inverted: Vec<bool> = compiled
+        .nodes
+        .iter()
+        .zip(&flows.pools)
+        .map(|(node, pools)| {
+            node.service.is_some()
+                && (node.shape != ServiceShape::Exponential
+                    || pools.iter().any(|pool| {
+                        !matches!(pool.wait, WaitDist::Zero | WaitDist::Exponential { .. })
+                    }))
+        })
+        .collect();
+    let inverted_count = inverted.iter().filter(|heavy| **heavy).count();
+    let nodes = compiled.nodes.len();
+    let mut micros = 15.0 * nodes as f64 + 1_000.0 * inverted_count as f64;
+    let mut visits = 0;
+    if params.class_percentiles {
+        for k in 0..compiled.classes.len() {
+            let (order, _) = reachable_reverse_order(compiled, k);
+            visits += order.len();
+            micros += order
+                .iter()
+                .map(|&v| if inverted[v] { 900.0 } else { 90.0 })
+                .sum::<f64>();
+        }
+    }
+    let seconds = micros / 1e6;
+    if seconds > MAX_SOLVE_SECONDS {
+        return Err(SolveError::TooMuchWork {
+            seconds,
+            nodes,
+            inverted: inverted_count,
+            visits,
+        });
+    }
+    Ok(())
+}
+
+/// Work (node and edge visits) the fixed-point iterations of one solve may spend per loop: a
+/// pass over a large cyclic graph is dear, so it gets fewer passes.
+pub(super) const WORK_BUDGET: usize = 30_000_000;
+
+/// Passes of an iteration whose one pass costs `work_per_pass`: as many as the budget
+/// allows, at least 200 and at most `most`.
+pub(super) fn pass_budget(work_per_pass: usize, most: usize) -> usize {
+    (WORK_BUDGET / work_per_pass.max(1)).clamp(200.min(most), most)
+}
+
+/// Passes between Aitken extrapolations of the traffic equations.
+pub(super) const ACCELERATE_EVERY: usize = 20;
+
+/// Aitken's Δ² step for each arrival rate that has been converging steadily over the last
+/// three passes (`history` and `current`): a loop whose gain is close to 1 converges
+/// geometrically with ratio r per pass, and x + Δ·r/(1 − r) jumps to its limit. Rates that
+/// oscillate, grow or barely move are left for the plain iteration.
+pub(super) fn extrapolate(history: &[Vec<f64>; 2], current: &mut [f64]) {
+    for ((x0, x1), x2) in history[0].iter().zip(&history[1]).zip(current.iter_mut()) {
+        let (step, last) = (x1 - x0, *x2 - x1);
+        if step == 0.0 || last == 0.0 {
+            continue;
+        }
+        let ratio = last / step;
+        if ratio > 0.0 && ratio < 0.999_999 && last.abs() > 1e-15 * x2.abs() {
+            *x2 = (*x2 + last * ratio / (1.0 - ratio)).max(0.0);
+        }
+    }
+}

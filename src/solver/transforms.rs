@@ -1,0 +1,377 @@
+//! Laplace transforms of a class's end-to-end response time (and its point masses), inverted
+//! by [`crate::queueing`] for the percentiles.
+
+use super::compile::Compiled;
+use super::compile::CompiledNode;
+use super::paths::route_completion;
+use super::stations::NodeResult;
+use crate::queueing::ServiceShape;
+use crate::queueing::WaitDist;
+use num_complex::Complex64;
+use std::collections::HashMap;
+
+/// Most point masses tracked per class; beyond that they are left in the smoothed part.
+pub(super) const MAX_ATOMS: usize = 256;
+
+/// Sorts point masses by time, adds up those at the same time and drops negligible ones.
+pub(super) fn merge_atoms(mut atoms: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    atoms.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(atoms.len());
+    for (time, mass) in atoms {
+        match merged.last_mut() {
+            Some(last) if (last.0 - time).abs() <= 1e-12 * time.abs().max(1e-3) => last.1 += mass,
+            _ => merged.push((time, mass)),
+        }
+    }
+    merged.retain(|(_, mass)| *mass > 1e-15);
+    merged
+}
+
+/// Point masses (time, probability) of the response of class `k` at `node` alone: a pure
+/// delay always takes `base`; a constant service time without waiting takes `base + S`.
+pub(super) fn own_atoms(
+    node: &CompiledNode,
+    waits: &[(f64, WaitDist)],
+    k: usize,
+) -> Vec<(f64, f64)> {
+    match &node.service {
+        None => vec![(node.base, 1.0)],
+        Some(service) if node.shape == ServiceShape::Deterministic => {
+            let no_wait: f64 = waits.iter().map(|(w, dist)| w * dist.zero_mass()).sum();
+            if no_wait > 0.0 {
+                vec![(node.base + service[k], no_wait)]
+            } else {
+                Vec::new()
+            }
+        }
+        Some(_) => Vec::new(),
+    }
+}
+
+/// Point masses of the end-to-end response of class `k` (acyclic graphs): products of the
+/// nodes' own point masses along every path, mixed by the routing shares. Empty when there
+/// are too many to track (the smoothed inversion then covers them).
+pub(super) fn class_atoms(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    k: usize,
+    order: &[usize],
+    completion: &[f64],
+) -> Vec<(f64, f64)> {
+    let convolve = |a: &[(f64, f64)], b: &[(f64, f64)], delay: f64| -> Vec<(f64, f64)> {
+        let mut out = Vec::with_capacity(a.len() * b.len());
+        for &(ta, ma) in a {
+            for &(tb, mb) in b {
+                out.push((ta + tb + delay, ma * mb));
+            }
+        }
+        merge_atoms(out)
+    };
+    let mut atoms: Vec<Vec<(f64, f64)>> = vec![Vec::new(); compiled.nodes.len()];
+    for &v in order {
+        let node = &compiled.nodes[v];
+        let mut own = own_atoms(node, &results[v].waits, k);
+        if own.is_empty() {
+            continue;
+        }
+        let completes = route_completion(compiled, completion, v, k);
+        let mut route: Vec<(f64, f64)> = if node.detaches {
+            vec![(0.0, 1.0)]
+        } else if node.finish[k] > 0.0 {
+            vec![(0.0, node.finish[k] / completes)]
+        } else {
+            Vec::new()
+        };
+        if !node.detaches {
+            for edge in &compiled.out_edges[v] {
+                let f = edge.served_factor(k);
+                if f <= 0.0 {
+                    continue;
+                }
+                if edge.is_call {
+                    for _ in 0..edge.count {
+                        own = convolve(&own, &atoms[edge.to], edge.rtt(k));
+                    }
+                } else {
+                    let weight = f * completion[edge.to] / completes;
+                    route.extend(
+                        atoms[edge.to]
+                            .iter()
+                            .map(|&(t, m)| (t + edge.rtt(k), m * weight)),
+                    );
+                }
+            }
+        }
+        let combined = convolve(&own, &merge_atoms(route), 0.0);
+        if combined.len() > MAX_ATOMS {
+            return Vec::new();
+        }
+        atoms[v] = combined;
+    }
+    std::mem::take(&mut atoms[compiled.classes[k].client])
+}
+
+/// How a class's end-to-end transform walks its nodes: the order (every node after the
+/// nodes it sends to), the passes (more than one on cyclic graphs) and each node's shift.
+pub(super) struct TransformSteps<'a> {
+    pub(super) order: &'a [usize],
+    pub(super) passes: usize,
+    pub(super) shift: &'a [f64],
+}
+
+/// The service time of class `k` at `node` when it is a constant (deterministic service), else 0.
+pub(super) fn constant_service(node: &CompiledNode, k: usize) -> f64 {
+    match (&node.service, node.shape) {
+        (Some(service), ServiceShape::Deterministic) => service[k],
+        _ => 0.0,
+    }
+}
+
+/// The factors e^{−s·delay} for a list of transform points, computed by a running product when
+/// the points are evenly spaced (s_j = s_0 + j·Δ gives e^{−s_j·delay} = e^{−s_0·delay}·(e^{−Δ·delay})^j).
+pub(super) struct DelayFactors {
+    pub(super) current: Complex64,
+    pub(super) step: Option<Complex64>,
+    pub(super) delay: f64,
+}
+
+impl DelayFactors {
+    pub(super) fn new(points: &[Complex64], delay: f64) -> Self {
+        let evenly_spaced = points.len() > 2 && {
+            let spacing = points[1] - points[0];
+            let last = points[0] + spacing * (points.len() - 1) as f64;
+            (last - points[points.len() - 1]).norm() <= 1e-9 * points[points.len() - 1].norm()
+        };
+        let first = points.first().copied().unwrap_or_default();
+        DelayFactors {
+            current: (-first * delay).exp(),
+            step: evenly_spaced.then(|| (-(points[1] - points[0]) * delay).exp()),
+            delay,
+        }
+    }
+
+    /// The factor for point `j`; must be called for j = 0, 1, 2, … in order.
+    pub(super) fn next(&mut self, points: &[Complex64], j: usize) -> Complex64 {
+        if self.delay == 0.0 {
+            return Complex64::new(1.0, 0.0);
+        }
+        match self.step {
+            Some(step) => {
+                let value = self.current;
+                self.current *= step;
+                value
+            }
+            None => (-points[j] * self.delay).exp(),
+        }
+    }
+}
+
+/// The route shift of node `v` for class `k`: the smallest constant delay of a route out of
+/// it (0 when a request may finish here or the node detaches).
+pub(super) fn route_shift_of(compiled: &Compiled, v: usize, k: usize, shift: &[f64]) -> f64 {
+    let node = &compiled.nodes[v];
+    let mut route_shift = if node.finish[k] > 0.0 || node.detaches {
+        0.0
+    } else {
+        f64::INFINITY
+    };
+    if !node.detaches {
+        for edge in &compiled.out_edges[v] {
+            if edge.served_factor(k) > 0.0 && !edge.is_call {
+                route_shift = route_shift.min(edge.rtt(k) + shift[edge.to]);
+            }
+        }
+    }
+    if route_shift.is_finite() {
+        route_shift
+    } else {
+        0.0
+    }
+}
+
+/// The transform of node `v`'s own response (its wait and service) at each point.
+pub(super) fn own_transform(
+    node: &CompiledNode,
+    result: &NodeResult,
+    k: usize,
+    points: &[Complex64],
+) -> Vec<Complex64> {
+    points
+        .iter()
+        .map(|&s| match node.service.as_ref() {
+            Some(service) => {
+                let wait: Complex64 = result.waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
+                if node.shape == ServiceShape::Deterministic {
+                    wait
+                } else {
+                    wait * node.shape.lst(service[k], s)
+                }
+            }
+            None => Complex64::new(1.0, 0.0),
+        })
+        .collect()
+}
+
+/// [`class_transform`] on an acyclic graph, with memory for the nodes in progress only: nodes
+/// are taken children first (`order`), and each, once done, is folded into its callers'
+/// products and its routers' sums and dropped. A chain or a fan-out of 100,000 nodes then
+/// holds a few transforms at a time instead of one per node.
+pub(super) fn class_transform_acyclic(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    completion: &[f64],
+    k: usize,
+    steps: &TransformSteps,
+    points: &[Complex64],
+) -> Vec<Complex64> {
+    let (order, shift) = (steps.order, steps.shift);
+    let width = points.len();
+    let one = Complex64::new(1.0, 0.0);
+    let start = compiled.classes[k].client;
+    let mut reached = vec![false; compiled.nodes.len()];
+    let mut route_shifts = vec![0.0; compiled.nodes.len()];
+    for &v in order {
+        reached[v] = true;
+        route_shifts[v] = route_shift_of(compiled, v, k, shift);
+    }
+    // Per node in progress: (product of its calls' transforms, sum over its routes).
+    let mut pending: HashMap<usize, (Vec<Complex64>, Vec<Complex64>)> = HashMap::new();
+    for &v in order {
+        let node = &compiled.nodes[v];
+        let (calls, routes) = pending
+            .remove(&v)
+            .unwrap_or_else(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
+        let finish = if node.detaches {
+            1.0
+        } else {
+            node.finish[k] / route_completion(compiled, completion, v, k)
+        };
+        let mut psi = own_transform(node, &results[v], k, points);
+        for j in 0..width {
+            psi[j] *= if node.detaches {
+                one
+            } else {
+                calls[j] * (routes[j] + finish)
+            };
+        }
+        if v == start {
+            return psi;
+        }
+        for flow in &compiled.in_flows[v] {
+            let u = flow.from;
+            let edge = &compiled.out_edges[u][flow.edge];
+            let f = edge.served_factor(k);
+            if !reached[u] || compiled.nodes[u].detaches || f <= 0.0 || u == v {
+                continue;
+            }
+            let (calls, routes) = pending
+                .entry(u)
+                .or_insert_with(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
+            if edge.is_call {
+                for j in 0..width {
+                    calls[j] *= psi[j].powi(edge.count as i32);
+                }
+            } else {
+                let extra = edge.rtt(k) + shift[v] - route_shifts[u];
+                let mut delays = DelayFactors::new(points, extra.max(0.0));
+                // Branches weigh by the requests that complete along them.
+                let weight = f * completion[v] / route_completion(compiled, completion, u, k);
+                for j in 0..width {
+                    routes[j] += delays.next(points, j) * psi[j] * weight;
+                }
+            }
+        }
+    }
+    vec![one; width]
+}
+
+/// Transform of the end-to-end response time of class `k` minus its smallest constant delay
+/// (`shift`), at each point:
+/// φ_v(s) = e^{−s·base}·R_v(s)·Π_calls (e^{−s·rtt}φ_t(s))^n · (finish + Σ f·e^{−s·rtt}φ_t(s)),
+/// computed as ψ_v = e^{s·shift_v}·φ_v so that only the random part is inverted (the Euler
+/// inversion is inaccurate for distributions that are a long constant delay plus a narrow
+/// spread). Every exponent stays non-positive, so nothing overflows.
+pub(super) fn class_transform(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    completion: &[f64],
+    k: usize,
+    steps: &TransformSteps,
+    points: &[Complex64],
+) -> Vec<Complex64> {
+    let (order, passes, shift) = (steps.order, steps.passes, steps.shift);
+    let width = points.len();
+    let node_count = compiled.nodes.len();
+    let one = Complex64::new(1.0, 0.0);
+    let mut psi = vec![one; node_count * width];
+    let mut route = vec![Complex64::new(0.0, 0.0); width];
+    let mut own = vec![Complex64::new(0.0, 0.0); width];
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in order {
+            let node = &compiled.nodes[v];
+            let result = &results[v];
+            // The shift of the cheapest route out of v (0 when a request may finish here).
+            let route_shift = route_shift_of(compiled, v, k, shift);
+            let completes = route_completion(compiled, completion, v, k);
+            for (j, &s) in points.iter().enumerate() {
+                own[j] = match node.service.as_ref() {
+                    Some(service) => {
+                        let wait: Complex64 =
+                            result.waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
+                        if node.shape == ServiceShape::Deterministic {
+                            wait
+                        } else {
+                            wait * node.shape.lst(service[k], s)
+                        }
+                    }
+                    None => one,
+                };
+                route[j] = if node.detaches {
+                    one
+                } else {
+                    Complex64::new(node.finish[k] / completes, 0.0)
+                };
+            }
+            if !node.detaches {
+                for edge in &compiled.out_edges[v] {
+                    let f = edge.served_factor(k);
+                    if f <= 0.0 {
+                        continue;
+                    }
+                    let extra = if edge.is_call {
+                        0.0
+                    } else {
+                        edge.rtt(k) + shift[edge.to] - route_shift
+                    };
+                    if edge.is_call {
+                        for j in 0..width {
+                            own[j] *= psi[edge.to * width + j].powi(edge.count as i32);
+                        }
+                    } else {
+                        // e^{−s·extra} along the points; on an evenly spaced grid (the Fourier
+                        // inversion's) by one complex product per point instead of an exp.
+                        let mut delays = DelayFactors::new(points, extra.max(0.0));
+                        let weight = f * completion[edge.to] / completes;
+                        for j in 0..width {
+                            route[j] += delays.next(points, j) * psi[edge.to * width + j] * weight;
+                        }
+                    }
+                }
+            }
+            for j in 0..width {
+                let value = own[j] * route[j];
+                let slot = &mut psi[v * width + j];
+                if passes > 1 {
+                    change = change.max((value - *slot).norm());
+                }
+                *slot = value;
+            }
+        }
+        if passes == 1 || change < 1e-14 {
+            break;
+        }
+    }
+    let start = compiled.classes[k].client;
+    psi[start * width..(start + 1) * width].to_vec()
+}
