@@ -4,7 +4,7 @@
 //! the full solve with end-to-end percentiles by transform inversion.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use staircase::generate::layered;
+use staircase::analysis::generate::layered;
 use staircase::{solve, Params};
 use std::hint::black_box;
 use std::time::Duration;

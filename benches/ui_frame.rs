@@ -9,8 +9,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use egui_kittest::Harness;
+use staircase::analysis::generate::layered;
 use staircase::app::StaircaseApp;
-use staircase::generate::layered;
 use std::time::{Duration, Instant};
 
 #[path = "../tests/support/picker.rs"]
@@ -86,7 +86,7 @@ fn worst_frame_with_flow(harness: &mut Harness<'static, StaircaseApp>, frames: u
 }
 
 fn report_goals() {
-    let mut small = harness_of(staircase::presets::default_topology().expect("default preset"));
+    let mut small = harness_of(staircase::io::presets::default_topology().expect("default preset"));
     println!(
         "ui_frame: frames requested while idle over 2 s (default topology): {} (goal 0)",
         idle_frames(&mut small, 2.0)

@@ -1,26 +1,20 @@
 //! Staircase: draw a system architecture and see its queueing latency, bottleneck and cost.
 //!
-//! The engine (`advisor`, `calibrate`, `model`, `queueing`, `solver`, `report`, `catalog`, `document`, `presets`,
-//! `generate`, `sweep`) has no user-interface dependency; `solve(&Topology, &Params) -> Report`
-//! is pure. The desktop app lives in `app`.
+//! The crate is built in layers, each using only those listed before it (see ARCHITECTURE.md):
+//!
+//! - [`model`]: the document (topology, validation, ranges) and the price catalog;
+//! - [`solver`]: queueing formulas and the pure `solve(&Topology, &Params) -> Report`;
+//! - [`analysis`]: what-if questions answered by solving many times (sweeps, planner,
+//!   timeline, advisor, calibration, generated topologies, the simulator);
+//! - [`io`]: files in and out (documents, built-in presets, chart and CSV export);
+//! - [`app`]: the desktop app (the only layer that knows egui).
 
-pub mod advisor;
+pub mod analysis;
 pub mod app;
-pub mod calibrate;
-pub mod catalog;
-pub mod document;
-pub mod export;
-pub mod generate;
+pub mod io;
 pub mod model;
-pub mod planner;
-pub mod presets;
-pub mod queueing;
-pub mod report;
-pub mod simulate;
 pub mod solver;
-pub mod sweep;
-pub mod timeline;
 
 pub use model::Topology;
-pub use report::Report;
+pub use solver::report::Report;
 pub use solver::{solve, Params, SolveError};

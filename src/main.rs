@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use staircase::{document, presets, solver, Params, Topology};
+use staircase::io::{document, presets};
+use staircase::{solver, Params, Topology};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -85,7 +86,7 @@ enum Command {
         flat: bool,
         /// A spike START_S:DURATION_S:MULTIPLIER, e.g. 64800:1200:10 (10x for 20 minutes at 18:00).
         #[arg(long, value_parser = parse_spike)]
-        spike: Vec<staircase::timeline::Spike>,
+        spike: Vec<staircase::analysis::timeline::Spike>,
         /// Also write every step as CSV to this file.
         #[arg(long)]
         csv: Option<PathBuf>,
@@ -296,18 +297,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let topology = load_input(Some(&file), None)?;
             let formats = format
                 .iter()
-                .map(|f| f.parse::<staircase::export::Format>())
+                .map(|f| f.parse::<staircase::io::export::Format>())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(InputError)?;
             let label = file.display().to_string();
             let report = solver::solve(&topology, &Params::default())
                 .map_err(|e| InputError(format!("{label}: {e}")))?;
-            let loads = staircase::sweep::load_multipliers(report.headroom, 40);
-            let sweep = staircase::sweep::load_sweep(&topology, &Params::default(), &loads)
-                .map_err(|e| InputError(format!("{label}: {e}")))?;
-            let (stem, name) = staircase::export::export_names(Some(&file), &topology.name);
+            let loads = staircase::analysis::sweep::load_multipliers(report.headroom, 40);
+            let sweep =
+                staircase::analysis::sweep::load_sweep(&topology, &Params::default(), &loads)
+                    .map_err(|e| InputError(format!("{label}: {e}")))?;
+            let (stem, name) = staircase::io::export::export_names(Some(&file), &topology.name);
             let written =
-                staircase::export::export_all(&report, &sweep, &name, &out, &stem, &formats)?;
+                staircase::io::export::export_all(&report, &sweep, &name, &out, &stem, &formats)?;
             for path in written {
                 say!("{}", path.display());
             }
@@ -320,10 +322,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => {
             let topology = load_input(Some(&file), None)?;
-            let goal = staircase::planner::Goal { rps, p99_ms };
-            let plan =
-                staircase::planner::plan(&topology, &goal, staircase::catalog::Catalog::builtin())
-                    .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
+            let goal = staircase::analysis::planner::Goal { rps, p99_ms };
+            let plan = staircase::analysis::planner::plan(
+                &topology,
+                &goal,
+                staircase::model::catalog::Catalog::builtin(),
+            )
+            .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
             if json {
                 say!("{}", serde_json::to_string_pretty(&plan)?);
             } else {
@@ -382,7 +387,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cooldown,
         }) => {
             let topology = load_input(Some(&file), None)?;
-            let mut scenario = staircase::timeline::Scenario {
+            let mut scenario = staircase::analysis::timeline::Scenario {
                 duration_s: hours * 3600.0,
                 step_s: step,
                 diurnal: !flat,
@@ -396,12 +401,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 || schedule.is_some();
             if wanted {
                 let policy = match (&step_policy, &schedule) {
-                    (Some(text), _) => staircase::timeline::Policy::parse_steps(text),
-                    (None, Some(text)) => staircase::timeline::Policy::parse_schedule(text),
-                    (None, None) => Ok(staircase::timeline::Policy::TargetTracking),
+                    (Some(text), _) => staircase::analysis::timeline::Policy::parse_steps(text),
+                    (None, Some(text)) => {
+                        staircase::analysis::timeline::Policy::parse_schedule(text)
+                    }
+                    (None, None) => Ok(staircase::analysis::timeline::Policy::TargetTracking),
                 }
                 .map_err(InputError)?;
-                let settings = staircase::timeline::AutoscaleSettings {
+                let settings = staircase::analysis::timeline::AutoscaleSettings {
                     node: autoscale.flatten(),
                     min,
                     max,
@@ -415,14 +422,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
                 scenario.autoscale.extend(autoscaled);
             }
-            let timeline = staircase::timeline::run(&topology, &scenario)
+            let timeline = staircase::analysis::timeline::run(&topology, &scenario)
                 .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
             if let Some(path) = &csv {
-                staircase::document::write_atomically(path, timeline.to_csv()?.as_bytes())?;
+                staircase::io::document::write_atomically(
+                    path,
+                    staircase::io::export::timeline_csv(&timeline)?.as_bytes(),
+                )?;
             }
             if let Some(folder) = &out {
-                let (stem, name) = staircase::export::export_names(Some(&file), &topology.name);
-                for path in staircase::export::export_timeline(&timeline, &name, folder, &stem)? {
+                let (stem, name) = staircase::io::export::export_names(Some(&file), &topology.name);
+                for path in staircase::io::export::export_timeline(&timeline, &name, folder, &stem)?
+                {
                     eprintln!("wrote {}", path.display());
                 }
             }
@@ -496,7 +507,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             json,
         }) => {
-            let measured = staircase::calibrate::Measurements {
+            let measured = staircase::analysis::calibrate::Measurements {
                 current_rps: rps,
                 peak_rps: peak_rps.unwrap_or(rps),
                 db_queries_per_request: queries,
@@ -509,10 +520,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 app_cores,
                 db_cores,
             };
-            let calibration = staircase::calibrate::calibrate(&measured)
+            let calibration = staircase::analysis::calibrate::calibrate(&measured)
                 .map_err(|e| InputError(e.to_string()))?;
             if let Some(path) = &out {
-                staircase::document::save(path, &calibration.topology)?;
+                staircase::io::document::save(path, &calibration.topology)?;
                 eprintln!("wrote {}", path.display());
             }
             if json {
@@ -533,7 +544,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => {
             let topology = load_input(file.as_deref(), preset.as_deref())?;
-            let params = staircase::simulate::SimParams {
+            let params = staircase::analysis::simulate::SimParams {
                 load_multiplier: load,
                 customers,
                 replications,
@@ -550,7 +561,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             check_bench_arguments(&sizes, repeat)?;
             for size in sizes {
-                let topology = staircase::generate::layered(size, 1);
+                let topology = staircase::analysis::generate::layered(size, 1);
                 let params = Params {
                     class_percentiles: full,
                     ..Params::default()
@@ -623,18 +634,18 @@ fn check_bench_arguments(sizes: &[usize], repeat: usize) -> Result<(), InputErro
 /// Solves and simulates `topology`, then prints the comparison.
 fn simulate_and_compare(
     topology: &Topology,
-    params: &staircase::simulate::SimParams,
+    params: &staircase::analysis::simulate::SimParams,
     label: &str,
     json: bool,
 ) -> anyhow::Result<()> {
-    use staircase::simulate::compare::Comparison;
+    use staircase::analysis::simulate::compare::Comparison;
     let solve_params = Params {
         load_multiplier: params.load_multiplier,
         ..Params::default()
     };
     let model =
         solver::solve(topology, &solve_params).map_err(|e| InputError(format!("{label}: {e}")))?;
-    let simulation = staircase::simulate::simulate(topology, params)
+    let simulation = staircase::analysis::simulate::simulate(topology, params)
         .map_err(|e| InputError(format!("{label}: {e}")))?;
     let comparison = Comparison::new(&model, &simulation);
     if json {
@@ -672,7 +683,7 @@ fn simulate_and_compare(
 /// Node visits per second of the simulator on one core, on the default preset.
 fn bench_simulation() -> anyhow::Result<()> {
     let topology = presets::default_topology().context("the default preset")?;
-    let params = staircase::simulate::SimParams {
+    let params = staircase::analysis::simulate::SimParams {
         customers: 1_000_000,
         replications: 2,
         parallel: false,
@@ -680,7 +691,7 @@ fn bench_simulation() -> anyhow::Result<()> {
     };
     for _ in 0..3 {
         let started = std::time::Instant::now();
-        let simulation = staircase::simulate::simulate(&topology, &params)
+        let simulation = staircase::analysis::simulate::simulate(&topology, &params)
             .map_err(|e| InputError(e.to_string()))?;
         let seconds = started.elapsed().as_secs_f64();
         say!(
@@ -694,7 +705,7 @@ fn bench_simulation() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_spike(text: &str) -> Result<staircase::timeline::Spike, String> {
+fn parse_spike(text: &str) -> Result<staircase::analysis::timeline::Spike, String> {
     let parts: Vec<&str> = text.split(':').collect();
     let [start, duration, multiplier] = parts.as_slice() else {
         return Err(format!(
@@ -709,7 +720,7 @@ fn parse_spike(text: &str) -> Result<staircase::timeline::Spike, String> {
             .filter(|v| v.is_finite() && *v >= 0.0)
             .ok_or_else(|| format!("{field} must be a non-negative number, found \"{value}\""))
     };
-    Ok(staircase::timeline::Spike {
+    Ok(staircase::analysis::timeline::Spike {
         start_s: number("start", start)?,
         duration_s: number("duration", duration)?,
         multiplier: number("multiplier", multiplier)?,

@@ -10,11 +10,11 @@ use common::{
     load_preset as load, model_node_named as model_node, node_named as node, single_station,
     solved, solved_at_average, staircase,
 };
-use staircase::advisor::advise;
-use staircase::calibrate::{calibrate, Measurements};
+use staircase::analysis::advisor::advise;
+use staircase::analysis::calibrate::{calibrate, Measurements};
+use staircase::analysis::timeline::{self, Autoscale, Policy, Scenario, Spike};
+use staircase::io::presets;
 use staircase::model::{Edge, EdgeKind, Node, NodeKind, Rate, StorageTier, Topology};
-use staircase::presets;
-use staircase::timeline::{self, Autoscale, Policy, Scenario, Spike};
 use staircase::{solve, Params, Report};
 
 fn bottleneck(report: &Report) -> &str {
@@ -69,8 +69,8 @@ fn new_fields_stay_out_of_old_files() {
     // Files written before per-GB prices and payload sizes load unchanged, and saving them
     // writes none of the new fields (they hold their defaults).
     let text = std::fs::read_to_string(common::preset_path("stage-3-cache.ron")).unwrap();
-    let topology = staircase::document::parse(&text, "stage-3-cache.ron").unwrap();
-    let saved = staircase::document::to_string(&topology).unwrap();
+    let topology = staircase::io::document::parse(&text, "stage-3-cache.ron").unwrap();
+    let saved = staircase::io::document::to_string(&topology).unwrap();
     for field in ["payload_kb", "usd_per_gb", "storage_gb", "storage_tier"] {
         assert!(!saved.contains(field), "{field} in {saved}");
     }
@@ -276,7 +276,7 @@ fn calibrate_writes_a_file_the_model_solves() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("bottleneck Database"), "{stdout}");
-    let topology = staircase::document::load(&out).unwrap();
+    let topology = staircase::io::document::load(&out).unwrap();
     assert!(close(solved(&topology).headroom.unwrap(), 1.0 / 0.9, 1e-9));
     // A CPU of 100% cannot be inverted: a clear error, exit code 2.
     let (code, _, stderr) = staircase(&[

@@ -126,7 +126,7 @@ fn bad_load_exits_2() {
 fn presets_lists_every_builtin() {
     let (code, stdout, _) = staircase(&["presets"]);
     assert_eq!(code, 0);
-    for preset in staircase::presets::PRESETS {
+    for preset in staircase::io::presets::PRESETS {
         assert!(stdout.contains(preset.file.trim_end_matches(".ron")));
     }
 }

@@ -2,8 +2,8 @@
 
 mod common;
 
-use staircase::document::{self, DocumentError};
-use staircase::presets;
+use staircase::io::document::{self, DocumentError};
+use staircase::io::presets;
 
 const GOOD: &str = r#"(
     name: "ok",
@@ -492,7 +492,7 @@ mod saves {
             return;
         };
         let small = good();
-        let big = staircase::generate::layered(3_000, 1);
+        let big = staircase::analysis::generate::layered(3_000, 1);
         for round in 0.. {
             let topology = if round % 2 == 0 { &big } else { &small };
             document::save(std::path::Path::new(&path), topology).unwrap();

@@ -3,12 +3,12 @@
 
 mod common;
 
-use staircase::export::{self, Format, CHART_SIZE, CSV_HEADER};
-use staircase::presets;
-use staircase::sweep::{load_multipliers, load_sweep};
+use staircase::analysis::sweep::{load_multipliers, load_sweep};
+use staircase::io::export::{self, Format, CHART_SIZE, CSV_HEADER};
+use staircase::io::presets;
 use staircase::{solve, Params};
 
-fn stage_four() -> (staircase::Report, staircase::sweep::LoadSweep) {
+fn stage_four() -> (staircase::Report, staircase::analysis::sweep::LoadSweep) {
     let topology = presets::find("stage-4-load-balancer")
         .unwrap()
         .load()
@@ -157,12 +157,12 @@ fn sweep_csv_has_the_throughput_curve() {
 #[test]
 fn timeline_chart_exports() {
     let topology = presets::find("stage-3-cache").unwrap().load().unwrap();
-    let scenario = staircase::timeline::Scenario {
+    let scenario = staircase::analysis::timeline::Scenario {
         duration_s: 3600.0,
         step_s: 300.0,
         ..Default::default()
     };
-    let timeline = staircase::timeline::run(&topology, &scenario).unwrap();
+    let timeline = staircase::analysis::timeline::run(&topology, &scenario).unwrap();
     let svg = export::timeline_svg(&timeline, "a day").unwrap();
     let texts = svg_texts(&svg);
     for expected in [
@@ -178,4 +178,27 @@ fn timeline_chart_exports() {
     let png = export::timeline_png(&timeline, "a day").unwrap();
     let image = image::load_from_memory(&png).unwrap();
     assert_eq!((image.width(), image.height()), CHART_SIZE);
+}
+
+#[test]
+fn a_timeline_as_csv_has_a_row_per_step_with_its_backlog() {
+    use staircase::analysis::generate::station;
+    use staircase::analysis::timeline::{run, Scenario};
+    use staircase::io::export::timeline_csv;
+    use staircase::model::NodeKind;
+    // M/M/4 at 25/s per server (capacity 100/s); 130/s for 60 s, then 70/s: the backlog
+    // reaches (130 − 100) × 60 = 1,800 at 60 s.
+    let topology = station(100.0, NodeKind::Service, 4, 25.0);
+    let scenario = Scenario {
+        profile: vec![(0.0, 1.3), (60.0, 0.7)],
+        duration_s: 180.0,
+        step_s: 1.0,
+        diurnal: false,
+        ..Scenario::default()
+    };
+    let timeline = run(&topology, &scenario).unwrap();
+    let csv = timeline_csv(&timeline).unwrap();
+    assert_eq!(csv.lines().count(), timeline.steps.len() + 1);
+    let at_60 = csv.lines().nth(61).unwrap();
+    assert!(at_60.starts_with("60,0.7,70,70,0,1800"), "{at_60}");
 }

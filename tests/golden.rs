@@ -7,7 +7,9 @@
 //! `STAIRCASE_BLESS=1 cargo test --test golden` and say in the commit why the figures moved.
 
 use serde_json::Value;
-use staircase::{document, generate, presets, solve, Params, Topology};
+use staircase::analysis::generate;
+use staircase::io::{document, presets};
+use staircase::{solve, Params, Topology};
 use std::path::PathBuf;
 
 /// Relative tolerance on every figure (absolute below 1e-12).

@@ -5,7 +5,7 @@ mod common;
 
 use common::{assert_all_finite, assert_conservation, assert_littles_law};
 use proptest::prelude::*;
-use staircase::generate::{layered, SplitMix};
+use staircase::analysis::generate::{layered, SplitMix};
 use staircase::model::{
     ClassKind, Edge, EdgeKind, LbPolicy, Node, NodeKind, Rate, Topology, Workload,
 };

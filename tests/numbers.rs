@@ -4,8 +4,8 @@
 mod common;
 
 use common::{preset_path, staircase};
+use staircase::io::presets;
 use staircase::model::NodeKind;
-use staircase::presets;
 
 /// Paths of every number in `value` that is a negative zero.
 fn negative_zeros(value: &serde_json::Value, path: &str, found: &mut Vec<String>) {
@@ -58,10 +58,10 @@ fn solve_json_of_every_preset_has_no_negative_zero() {
 #[test]
 fn a_design_without_prices_costs_zero_not_negative_zero() {
     // The monthly cost is a sum over no priced tiers: in floating point that sum is -0.0.
-    let unpriced = staircase::generate::station(50.0, NodeKind::Service, 2, 100.0);
+    let unpriced = staircase::analysis::generate::station(50.0, NodeKind::Service, 2, 100.0);
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("unpriced.ron");
-    staircase::document::save(&path, &unpriced).unwrap();
+    staircase::io::document::save(&path, &unpriced).unwrap();
     let path = path.to_string_lossy().into_owned();
     let value = assert_no_negative_zero(&["solve", "--json", &path]);
     assert_eq!(value["monthly_cost_usd"].as_f64(), Some(0.0));

@@ -7,9 +7,9 @@ use common::{
     assert_all_finite, assert_conservation, assert_littles_law, load_preset as load,
     model_node_named, node_named, single_station, solved, solved_at_average,
 };
-use staircase::advisor::advise;
+use staircase::analysis::advisor::advise;
+use staircase::io::presets::{self, PRESETS};
 use staircase::model::{Edge, EdgeKind, Node, NodeKind, Rate, Topology, Workload};
-use staircase::presets::{self, PRESETS};
 use staircase::Report;
 
 /// Stage 4 with article 004's 20 app servers × 25 worker threads and a primary that accepts
@@ -480,7 +480,7 @@ fn autoscaling_grows_a_tier_that_scales_out_not_the_primary() {
     let topology = load("stage-5-read-replicas.ron");
     let report = solved(&topology);
     assert_eq!(report.bottleneck.as_ref().unwrap().name, "Postgres primary");
-    let tier = staircase::timeline::scalable_tier(&topology, &report).unwrap();
+    let tier = staircase::analysis::timeline::scalable_tier(&topology, &report).unwrap();
     assert!(
         matches!(tier.kind, NodeKind::AppServer | NodeKind::ReadReplica),
         "{}",

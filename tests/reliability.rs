@@ -165,7 +165,7 @@ fn a_node_with_connection_waits_keeps_mean_p99_and_littles_law_together() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let topology = staircase::document::parse(&text, "connections.ron").unwrap();
+    let topology = staircase::io::document::parse(&text, "connections.ron").unwrap();
     let report = solved(&topology);
     let app = report.node(2).unwrap();
     assert!(
@@ -205,7 +205,7 @@ fn a_million_waiting_places_solve_in_closed_form() {
 
 #[test]
 fn a_chart_never_gets_an_infinite_or_empty_range() {
-    use staircase::sweep::{ClassPoint, LoadSweep, SweepPoint};
+    use staircase::analysis::sweep::{ClassPoint, LoadSweep, SweepPoint};
     let point = |load: f64, p99: f64| SweepPoint {
         load,
         offered_rps: 1.0,
@@ -228,7 +228,7 @@ fn a_chart_never_gets_an_infinite_or_empty_range() {
         (Some(f64::NAN), vec![point(f64::NAN, 1e300)]),
     ] {
         let sweep = LoadSweep { points, knee };
-        let svg = staircase::export::latency_svg(&sweep, "ranges").unwrap();
+        let svg = staircase::io::export::latency_svg(&sweep, "ranges").unwrap();
         assert!(svg.contains("<svg"));
     }
 }
@@ -332,12 +332,12 @@ fn a_solve_beyond_its_time_budget_is_refused_before_it_starts() {
 #[test]
 fn a_timeline_is_bounded_in_steps_times_nodes() {
     let topology = chain(1_000, 1.0, None);
-    let scenario = staircase::timeline::Scenario {
+    let scenario = staircase::analysis::timeline::Scenario {
         duration_s: 10_080.0 * 60.0,
         step_s: 60.0,
         ..Default::default()
     };
-    let error = staircase::timeline::run(&topology, &scenario).unwrap_err();
+    let error = staircase::analysis::timeline::run(&topology, &scenario).unwrap_err();
     assert!(
         error.to_string().contains("node solves; at most 10000000"),
         "{error}"

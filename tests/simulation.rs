@@ -4,8 +4,8 @@
 mod common;
 
 use common::single_station;
+use staircase::analysis::simulate::{simulate, Estimate, SimParams, Simulation};
 use staircase::model::Topology;
-use staircase::simulate::{simulate, Estimate, SimParams, Simulation};
 
 fn run(topology: &Topology, customers: u64) -> Simulation {
     let params = SimParams {
@@ -121,7 +121,7 @@ fn a_client_written_without_capacity_never_queues() {
         nodes: [(id: 1, name: "Users", kind: Client),
                 (id: 2, name: "App", kind: Service, instances: 10, capacity_rps: 100.0)],
         edges: [(from: 1, to: 2)])"#;
-    let topology = staircase::document::parse(text, "bare.ron").expect("parses");
+    let topology = staircase::io::document::parse(text, "bare.ron").expect("parses");
     let report = staircase::solve(&topology, &staircase::Params::default()).unwrap();
     let client = report.node(1).unwrap();
     assert_eq!(client.servers, 0);
@@ -147,7 +147,7 @@ fn end_to_end_latency_is_of_completed_requests() {
                 (id: 3, name: "Slow, roomy", kind: Service, instances: 40, capacity_rps: 100.0,
                  base_latency_ms: 60.0)],
         edges: [(from: 1, to: 2), (from: 1, to: 3)])"#;
-    let topology = staircase::document::parse(text, "uneven.ron").expect("parses");
+    let topology = staircase::io::document::parse(text, "uneven.ron").expect("parses");
     let report = staircase::solve(&topology, &staircase::Params::default()).unwrap();
     let dropped = report.node(2).unwrap().dropped_rps / 90.0;
     assert!((dropped - 0.2120).abs() < 1e-3, "drop share {dropped}");
@@ -175,8 +175,11 @@ fn a_simulated_day_carries_the_stated_requests_per_day() {
     let mut topology = single_station(100.0, 20, 100.0, None);
     topology.workloads[0].rate = staircase::model::Rate::PerDay(8.64e6);
     topology.workloads[0].peak_multiplier = 5.0;
-    let timeline =
-        staircase::timeline::run(&topology, &staircase::timeline::Scenario::default()).unwrap();
+    let timeline = staircase::analysis::timeline::run(
+        &topology,
+        &staircase::analysis::timeline::Scenario::default(),
+    )
+    .unwrap();
     let total: f64 = timeline.steps[1..]
         .iter()
         .map(|step| step.offered_rps * 300.0)

@@ -11,10 +11,10 @@
 //! simulation_property`.
 
 use proptest::prelude::*;
-use staircase::generate::SplitMix;
+use staircase::analysis::generate::SplitMix;
+use staircase::analysis::simulate::compare::{Comparison, Verdict};
+use staircase::analysis::simulate::{simulate, SimParams};
 use staircase::model::{Edge, EdgeKind, LbPolicy, Node, NodeKind, Rate, Topology, Workload};
-use staircase::simulate::compare::{Comparison, Verdict};
-use staircase::simulate::{simulate, SimParams};
 use staircase::{solve, Params};
 
 /// A client, an optional balancer, app servers, an optional cache, a database and an

@@ -242,7 +242,7 @@ fn pool_exhaustion_shows_as_queueing_at_the_pooler() {
     // probability C(16, 14.4)·ρ⁴, and then for an Exp(cμ − λ) time (memoryless): the pooler
     // shows Lq·ρ⁴ waiting, the database the other Lq·(1 − ρ⁴).
     let (lambda, rho) = (14.4, 0.9);
-    let erlang_c = staircase::queueing::erlang_c(16, lambda);
+    let erlang_c = staircase::solver::queueing::erlang_c(16, lambda);
     let lq = erlang_c * rho / (1.0 - rho);
     let share = rho.powi(4);
     let report = solve(&pooled_station(lambda, 20), &Params::default()).unwrap();
@@ -284,6 +284,6 @@ fn pool_exhaustion_shows_as_queueing_at_the_pooler() {
     let database = report.node(3).unwrap();
     assert_eq!(database.servers, 10);
     assert!(database.queue_len.abs() < 1e-12);
-    let expected = staircase::queueing::erlang_c(10, 8.0) * 0.8 / 0.2;
+    let expected = staircase::solver::queueing::erlang_c(10, 8.0) * 0.8 / 0.2;
     assert!(relative(report.node(2).unwrap().queue_len, expected) < 1e-9);
 }

@@ -11,7 +11,7 @@ use picker::FakePicker;
 mod menu;
 use menu::click_menu;
 use staircase::app::StaircaseApp;
-use staircase::presets;
+use staircase::io::presets;
 use std::time::Duration;
 
 fn harness() -> (Harness<'static, StaircaseApp>, FakePicker) {
@@ -262,7 +262,7 @@ fn timeline_window_runs_a_day() {
     let image = image::open(&png).unwrap();
     assert_eq!(
         (image.width(), image.height()),
-        staircase::export::CHART_SIZE
+        staircase::io::export::CHART_SIZE
     );
     let csv = std::fs::read_to_string(directory.path().join("topology-timeline.csv")).unwrap();
     assert_eq!(csv.lines().count(), 290);
@@ -326,7 +326,7 @@ fn a_pool_that_runs_out_shows_its_wait_on_the_canvas_and_in_the_inspector() {
     }
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("pool.ron");
-    staircase::document::save(&path, &topology).unwrap();
+    staircase::io::document::save(&path, &topology).unwrap();
     *picker.next.borrow_mut() = Some(path);
     click_menu(&mut harness, "File", "Open…");
     let report = harness.state().report().unwrap().clone();
@@ -386,7 +386,7 @@ fn timeline_window_autoscales_within_min_max_with_a_step_policy() {
     assert_eq!((autoscale.min, autoscale.max), (20, 80));
     assert_eq!(
         autoscale.policy,
-        staircase::timeline::Policy::Step(vec![(0.5, 10), (0.4, 0), (0.0, -1)])
+        staircase::analysis::timeline::Policy::Step(vec![(0.5, 10), (0.4, 0), (0.0, -1)])
     );
     state.step_policy = "fifty".into();
     let error = state.scenario(&topology, Some(&report)).unwrap_err();

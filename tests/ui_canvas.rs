@@ -5,7 +5,7 @@
 
 use egui_kittest::Harness;
 use staircase::app::{Command, StaircaseApp};
-use staircase::presets;
+use staircase::io::presets;
 
 #[path = "support/picker.rs"]
 mod picker;

@@ -7,8 +7,8 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use staircase::app::selection::Selection;
 use staircase::app::{Command, StaircaseApp};
+use staircase::io::{document, presets};
 use staircase::model::{NodeId, Topology};
-use staircase::{document, presets};
 use std::collections::BTreeSet;
 use std::time::Duration;
 

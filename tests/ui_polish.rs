@@ -12,8 +12,8 @@ use picker::FakePicker;
 mod menu;
 use menu::click_menu;
 use staircase::app::{format, StaircaseApp};
+use staircase::io::presets;
 use staircase::model::{NodeKind, Rate, Topology};
-use staircase::presets;
 use std::time::Duration;
 
 /// The app on the default preset, in a window of `height` points.
@@ -63,7 +63,7 @@ fn open_document(
 ) -> tempfile::TempDir {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("design.ron");
-    staircase::document::save(&path, topology).unwrap();
+    staircase::io::document::save(&path, topology).unwrap();
     *picker.next.borrow_mut() = Some(path);
     click_menu(harness, "File", "Open…");
     settle(harness);
@@ -291,7 +291,7 @@ fn no_figure_on_screen_reads_as_a_negative_zero_in_any_preset() {
         assert!(!harness.state().is_dirty(), "{}", preset.file);
     }
     // A design with no prices: its cost is an empty sum, which is -0.0 in floating point.
-    let unpriced = staircase::generate::station(50.0, NodeKind::Service, 2, 100.0);
+    let unpriced = staircase::analysis::generate::station(50.0, NodeKind::Service, 2, 100.0);
     harness.state_mut().discard_changes();
     let _file = open_document(&mut harness, &picker, &unpriced);
     assert_eq!(harness.state().topology.name, unpriced.name);
@@ -308,7 +308,7 @@ fn no_figure_on_screen_reads_as_a_negative_zero_in_any_preset() {
 fn a_backlog_that_rounds_to_zero_raises_no_alarm_and_nothing_served_has_no_latency() {
     let (mut harness, picker) = harness_of_height(2400.0);
     // 100.0001 req/s into 100 req/s: the backlog grows by 0.0001 req/s, shown as 0.
-    let mut barely = staircase::generate::station(100.0001, NodeKind::Service, 1, 100.0);
+    let mut barely = staircase::analysis::generate::station(100.0001, NodeKind::Service, 1, 100.0);
     barely.name = "barely over".into();
     let _file = open_document(&mut harness, &picker, &barely);
     let report = harness.state().report().unwrap().clone();
@@ -322,7 +322,7 @@ fn a_backlog_that_rounds_to_zero_raises_no_alarm_and_nothing_served_has_no_laten
     assert_no_negative_zero(&harness, "barely over");
 
     // A workload of 0 requests: its class completes nothing, so it has no percentiles.
-    let mut idle = staircase::generate::station(1.0, NodeKind::Service, 1, 100.0);
+    let mut idle = staircase::analysis::generate::station(1.0, NodeKind::Service, 1, 100.0);
     idle.workloads[0].rate = Rate::PerSecond(0.0);
     let _file = open_document(&mut harness, &picker, &idle);
     let report = harness.state().report().unwrap().clone();

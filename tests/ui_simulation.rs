@@ -10,7 +10,7 @@ use picker::FakePicker;
 mod menu;
 use menu::click_menu;
 use staircase::app::StaircaseApp;
-use staircase::presets;
+use staircase::io::presets;
 use std::time::Duration;
 
 #[test]

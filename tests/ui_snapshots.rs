@@ -5,7 +5,7 @@
 
 use egui_kittest::{Harness, SnapshotOptions};
 use staircase::app::{Command, StaircaseApp};
-use staircase::presets;
+use staircase::io::presets;
 use std::time::Duration;
 
 #[path = "support/picker.rs"]

@@ -3,7 +3,7 @@
 //! click opens it through [`Command::OpenPreset`], so unsaved changes are asked about first.
 
 use super::{theme, Command};
-use crate::presets::{self, PresetInfo};
+use crate::io::presets::{self, PresetInfo};
 use egui::{RichText, Ui};
 
 /// One shelf as the browser shows it.

@@ -1,8 +1,8 @@
 //! The "From your measurements" dialog: the figures article 002 asks a team to know, turned
-//! into a topology by [`crate::calibrate`], with the model's mean and p95 beside the measured
+//! into a topology by [`crate::analysis::calibrate`], with the model's mean and p95 beside the measured
 //! ones. Self-contained: the app opens it, shows it each frame, and opens the topology it returns.
 
-use crate::calibrate::{calibrate, Calibration, Measurements};
+use crate::analysis::calibrate::{calibrate, Calibration, Measurements};
 use crate::model::Topology;
 use egui::{DragValue, Ui};
 

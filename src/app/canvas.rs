@@ -10,7 +10,7 @@ pub use overlay::CanvasOptions;
 use super::selection::{Pick, Selection};
 use super::{format, theme};
 use crate::model::{ClassKind, EdgeKind, NodeId, NodeKind, Position, Topology};
-use crate::report::{NodeReport, Report};
+use crate::solver::report::{NodeReport, Report};
 use cards::{Bar, Card, Line};
 use egui::emath::TSTransform;
 use egui::{Color32, Id, Pos2, Shape, Stroke, Ui};

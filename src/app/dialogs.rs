@@ -352,8 +352,9 @@ impl StaircaseApp {
             self.error = Some("nothing to export: run the timeline first".into());
             return;
         };
-        let (stem, name) = crate::export::export_names(self.path.as_deref(), &self.topology.name);
-        match crate::export::export_timeline(&timeline, &name, folder, &stem) {
+        let (stem, name) =
+            crate::io::export::export_names(self.path.as_deref(), &self.topology.name);
+        match crate::io::export::export_timeline(&timeline, &name, folder, &stem) {
             Ok(paths) => {
                 self.notice = Some(format!(
                     "Exported {} files to {}",

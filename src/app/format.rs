@@ -180,7 +180,7 @@ pub fn axis(value: f64, step: f64) -> String {
 /// A plot tick in SI units for grid marks `step` apart: "600k", "1.5M", "250"; the prefix
 /// follows the step so that every mark of an axis uses the same one.
 pub fn si_axis(value: f64, step: f64) -> String {
-    crate::export::si_tick(value, step)
+    crate::io::export::si_tick(value, step)
 }
 
 /// A latency tick in milliseconds, written in seconds from one second up ("250 ms", "1.5 s").

@@ -3,7 +3,7 @@
 //! the user did not change (no clamping on display).
 
 use super::{panels::region_picker, theme, StaircaseApp};
-use crate::catalog::Catalog;
+use crate::model::catalog::Catalog;
 use crate::model::checked::{
     MAX_CAPACITY, MAX_CONCURRENCY, MAX_INSTANCES, MAX_MONEY, MAX_QUEUE_LIMIT, MAX_STORAGE_GB,
     MIN_CAPACITY,

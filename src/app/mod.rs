@@ -19,12 +19,12 @@ pub mod selection;
 pub mod simulation;
 pub mod theme;
 
-use crate::document;
+use crate::analysis::sweep::{load_multipliers, load_sweep, InstancePoint, LoadSweep};
+use crate::io::document;
+use crate::io::presets;
 use crate::model::{Edge, Node, NodeId, Position, Topology};
-use crate::presets;
-use crate::report::Report;
+use crate::solver::report::Report;
 use crate::solver::{solve, Params};
-use crate::sweep::{load_multipliers, load_sweep, InstancePoint, LoadSweep};
 use canvas::{Canvas, CanvasAction};
 use egui::util::undoer::Undoer;
 use egui::{Key, Modifiers};
@@ -143,8 +143,8 @@ struct Background {
     /// The full report (end-to-end percentiles included) of a large document.
     solve: Job<(Topology, f64, Result<Report, String>)>,
     sweeps: Job<Sweeps>,
-    plan: Job<Result<crate::planner::Plan, String>>,
-    timeline: Job<Result<crate::timeline::Timeline, String>>,
+    plan: Job<Result<crate::analysis::planner::Plan, String>>,
+    timeline: Job<Result<crate::analysis::timeline::Timeline, String>>,
     /// A full report taken by `settle`, applied once the other jobs are collected.
     solve_done: Option<(Topology, f64, Result<Report, String>)>,
 }
@@ -191,9 +191,9 @@ pub struct StaircaseApp {
     /// What-if load multiplier: every workload × this (not part of the document).
     pub load_multiplier: f64,
     /// The SLO planner's goal: req/s and p99 in ms.
-    pub plan_goal: crate::planner::Goal,
+    pub plan_goal: crate::analysis::planner::Goal,
     /// The last plan, or why it failed.
-    pub plan: Option<Result<crate::planner::Plan, String>>,
+    pub plan: Option<Result<crate::analysis::planner::Plan, String>>,
     /// The timeline window's settings and last run.
     pub timeline: panels::TimelineState,
     /// The From your measurements dialog.
@@ -241,7 +241,7 @@ impl StaircaseApp {
             now: 0.0,
             notice: None,
             load_multiplier: 1.0,
-            plan_goal: crate::planner::Goal {
+            plan_goal: crate::analysis::planner::Goal {
                 rps: 1000.0,
                 p99_ms: 200.0,
             },
@@ -649,8 +649,12 @@ impl StaircaseApp {
         let topology = self.topology.clone();
         let goal = self.plan_goal;
         self.background.plan.start(ctx, move |_| {
-            crate::planner::plan(&topology, &goal, crate::catalog::Catalog::builtin())
-                .map_err(|e| e.to_string())
+            crate::analysis::planner::plan(
+                &topology,
+                &goal,
+                crate::model::catalog::Catalog::builtin(),
+            )
+            .map_err(|e| e.to_string())
         });
     }
 
@@ -664,7 +668,7 @@ impl StaircaseApp {
         };
         let topology = self.topology.clone();
         self.background.timeline.start(ctx, move |_| {
-            crate::timeline::run(&topology, &scenario).map_err(|e| e.to_string())
+            crate::analysis::timeline::run(&topology, &scenario).map_err(|e| e.to_string())
         });
     }
 
@@ -770,9 +774,9 @@ impl StaircaseApp {
             .map_err(|e| e.to_string())
             .and_then(|sweep| {
                 let (stem, name) =
-                    crate::export::export_names(self.path.as_deref(), &self.topology.name);
-                use crate::export::Format;
-                crate::export::export_all(
+                    crate::io::export::export_names(self.path.as_deref(), &self.topology.name);
+                use crate::io::export::Format;
+                crate::io::export::export_all(
                     &report,
                     &sweep,
                     &name,
@@ -1156,7 +1160,7 @@ fn compute_sweeps(
         .map(|n| (n.id, n.name.clone(), n.instances));
     let counts = bottleneck
         .as_ref()
-        .map(|(_, _, instances)| crate::sweep::instance_counts(*instances, 12))
+        .map(|(_, _, instances)| crate::analysis::sweep::instance_counts(*instances, 12))
         .unwrap_or_default();
     progress.set_total((loads.len() + counts.len()) as u32);
     let mut points = Vec::new();
@@ -1165,7 +1169,7 @@ fn compute_sweeps(
         if progress.cancelled() {
             break;
         }
-        match crate::sweep::load_point(&topology, &serial, load) {
+        match crate::analysis::sweep::load_point(&topology, &serial, load) {
             Ok(point) => points.push(point),
             Err(_) => failed = true,
         }
@@ -1178,7 +1182,7 @@ fn compute_sweeps(
             if progress.cancelled() {
                 break;
             }
-            if let Ok(point) = crate::sweep::instance_point(&topology, *id, count) {
+            if let Ok(point) = crate::analysis::sweep::instance_point(&topology, *id, count) {
                 instance_points.push(point);
             }
             progress.step();

@@ -494,7 +494,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
         .on_hover_text("The node that saturates first as load grows.");
         ui.label(&bottleneck.reason);
     }
-    let advice = crate::advisor::advise(&app.topology, report);
+    let advice = crate::analysis::advisor::advise(&app.topology, report);
     if !advice.is_empty() {
         ui.separator();
         ui.label(RichText::new("Advisor").strong());
@@ -700,7 +700,7 @@ fn latency_legend(ui: &mut Ui, names: &[String]) {
 }
 
 /// Which figure of a class a line shows.
-type Pick = fn(&crate::sweep::ClassPoint) -> f64;
+type Pick = fn(&crate::analysis::sweep::ClassPoint) -> f64;
 
 fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
     let sweep = app.sweeps.as_ref().and_then(|s| s.load.as_ref());
@@ -720,13 +720,14 @@ fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
                 return;
             };
             for (index, name) in names.iter().enumerate() {
-                let series = |pick: fn(&crate::sweep::ClassPoint) -> f64| -> Vec<[f64; 2]> {
-                    sweep
-                        .points
-                        .iter()
-                        .filter_map(|p| p.classes.get(index).map(|c| [p.load, pick(c)]))
-                        .collect()
-                };
+                let series =
+                    |pick: fn(&crate::analysis::sweep::ClassPoint) -> f64| -> Vec<[f64; 2]> {
+                        sweep
+                            .points
+                            .iter()
+                            .filter_map(|p| p.classes.get(index).map(|c| [p.load, pick(c)]))
+                            .collect()
+                    };
                 let color = theme::class_color(index);
                 let percentiles: [(&str, Pick, LineStyle); 3] = [
                     ("p50", |c| c.p50_ms, LineStyle::Solid),
@@ -949,7 +950,7 @@ pub struct TimelineState {
     /// Lose a whole region at an hour (empty: none).
     pub region_lost: String,
     pub region_lost_hour: f64,
-    pub result: Option<Result<crate::timeline::Timeline, String>>,
+    pub result: Option<Result<crate::analysis::timeline::Timeline, String>>,
 }
 
 impl Default for TimelineState {
@@ -984,9 +985,11 @@ impl TimelineState {
     pub fn scenario(
         &self,
         topology: &crate::model::Topology,
-        report: Option<&crate::report::Report>,
-    ) -> Result<crate::timeline::Scenario, String> {
-        use crate::timeline::{AutoscaleSettings, Failure, FailureKind, Policy, Scenario, Spike};
+        report: Option<&crate::solver::report::Report>,
+    ) -> Result<crate::analysis::timeline::Scenario, String> {
+        use crate::analysis::timeline::{
+            AutoscaleSettings, Failure, FailureKind, Policy, Scenario, Spike,
+        };
         let mut scenario = Scenario {
             duration_s: self.hours * 3600.0,
             step_s: (self.hours * 3600.0 / 288.0).max(1.0),
@@ -1000,7 +1003,9 @@ impl TimelineState {
             });
         }
         if self.autoscale {
-            if let Some(node) = report.and_then(|r| crate::timeline::scalable_tier(topology, r)) {
+            if let Some(node) =
+                report.and_then(|r| crate::analysis::timeline::scalable_tier(topology, r))
+            {
                 let policy = if self.step_policy.trim().is_empty() {
                     Policy::TargetTracking
                 } else {
@@ -1069,7 +1074,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
             let regions: Vec<String> = app.topology.regions.iter().map(|r| r.name.clone()).collect();
             let tier = app
                 .report()
-                .and_then(|r| crate::timeline::scalable_tier(&app.topology, r))
+                .and_then(|r| crate::analysis::timeline::scalable_tier(&app.topology, r))
                 .map_or_else(|| "the busiest scalable tier".to_string(), |n| n.name.clone());
             let state = &mut app.timeline;
             ui.horizontal(|ui| {
@@ -1146,7 +1151,7 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                         }
                     ));
                     let hours = |t: f64| t / 3600.0;
-                    let series = |pick: &dyn Fn(&crate::timeline::Step) -> f64| -> Vec<[f64; 2]> {
+                    let series = |pick: &dyn Fn(&crate::analysis::timeline::Step) -> f64| -> Vec<[f64; 2]> {
                         timeline.steps.iter().map(|s| [hours(s.t_s), pick(s)]).collect()
                     };
                     ui.columns(2, |columns| {

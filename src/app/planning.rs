@@ -87,9 +87,9 @@ mod tests {
     #[test]
     fn peak_rate_is_the_sum_of_workloads_at_peak() {
         // Article 000: 7M requests a day at a 3x peak is 7e6 / 86,400 × 3 = 243.06 req/s.
-        let topology = crate::presets::default_topology().unwrap();
+        let topology = crate::io::presets::default_topology().unwrap();
         assert!((peak_rate(&topology) - 7e6 / 86_400.0 * 3.0).abs() < 1e-9);
-        let mut station = crate::generate::station(50.0, NodeKind::Service, 1, 100.0);
+        let mut station = crate::analysis::generate::station(50.0, NodeKind::Service, 1, 100.0);
         station.workloads[0].rate = Rate::PerSecond(2.5);
         station.workloads[0].peak_multiplier = 2.0;
         assert!((peak_rate(&station) - 5.0).abs() < 1e-12);

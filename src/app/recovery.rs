@@ -7,7 +7,7 @@
 //! offered.
 
 use super::StaircaseApp;
-use crate::document::{self, DocumentError};
+use crate::io::document::{self, DocumentError};
 use crate::model::{Invalid, Topology};
 use ron::extensions::Extensions;
 use serde::{Deserialize, Serialize};
@@ -557,7 +557,7 @@ mod tests {
     #[test]
     fn autosaves_round_trip_and_only_orphans_are_offered() {
         let data_dir = tempfile::tempdir().unwrap();
-        let mut topology = crate::presets::default_topology().unwrap();
+        let mut topology = crate::io::presets::default_topology().unwrap();
         topology.name = "work in progress".into();
         let mine = Autosave::of_this_process(topology.clone(), Some("/x/y.ron".into()));
         let file = mine.write(data_dir.path()).unwrap();

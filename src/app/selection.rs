@@ -1,7 +1,7 @@
 //! What the user has selected on the canvas (nodes, or one wire) and the clipboard fragment
 //! that copy, paste and duplicate move between documents.
 
-use crate::document;
+use crate::io::document;
 use crate::model::{NodeId, Position, Topology};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -206,7 +206,7 @@ fn unique_workload_name(topology: &Topology, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::presets;
+    use crate::io::presets;
 
     #[test]
     fn clicks_select_toggle_and_clear_like_an_editor() {

@@ -1,12 +1,12 @@
-//! Simulate → Check with simulation: runs [`crate::simulate`] on the current document in the
+//! Simulate → Check with simulation: runs [`crate::analysis::simulate`] on the current document in the
 //! background (progress bar, cancel) and shows the model beside the simulation, figure by
 //! figure, per node and per class. Self-contained: the app starts it from a command, shows it
 //! each frame, and can ask it which nodes have a differing figure.
 
 use super::jobs::Job;
+use crate::analysis::simulate::compare::{Comparison, Row, Verdict};
+use crate::analysis::simulate::{simulate_with_progress, SimParams};
 use crate::model::{NodeId, Topology};
-use crate::simulate::compare::{Comparison, Row, Verdict};
-use crate::simulate::{simulate_with_progress, SimParams};
 use crate::solver::{solve, Params};
 use egui::{Color32, RichText, Ui};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,6 +1,6 @@
 //! Colours of the app, in one place: utilization bands, node kinds, plots.
 
-use crate::report::Status;
+use crate::solver::report::Status;
 use egui::Color32;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -88,7 +88,7 @@ pub fn kind_color(kind: &crate::model::NodeKind) -> Color32 {
 /// The plot colour of class number `index` (the palette the exported charts use too,
 /// `export::CLASS_RGB`).
 pub fn class_color(index: usize) -> Color32 {
-    let palette = crate::export::CLASS_RGB;
+    let palette = crate::io::export::CLASS_RGB;
     let (r, g, b) = palette[index % palette.len()];
     Color32::from_rgb(r, g, b)
 }

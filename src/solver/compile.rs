@@ -7,7 +7,7 @@ use crate::model::EdgeKind;
 use crate::model::LbPolicy;
 use crate::model::NodeKind;
 use crate::model::Topology;
-use crate::queueing::ServiceShape;
+use crate::solver::queueing::ServiceShape;
 use std::collections::HashMap;
 
 /// Classes of one topology: one per workload and request kind with a non-zero share.

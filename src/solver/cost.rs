@@ -3,9 +3,9 @@
 use super::compile::Compiled;
 use super::stations::NodeResult;
 use super::traffic::Flows;
-use crate::catalog::Catalog;
+use crate::model::catalog::Catalog;
 use crate::model::Node;
-use crate::report::TierCost;
+use crate::solver::report::TierCost;
 use std::collections::BTreeMap;
 
 /// Gigabytes per second of responses node `v` sends at the workloads' average rates: each

@@ -15,9 +15,9 @@
 //! With the `parallel` feature the per-node and per-class work runs on rayon; the results are
 //! bit-for-bit the same as the serial build because every item is computed independently.
 
-use crate::catalog::Catalog;
+use crate::model::catalog::Catalog;
 use crate::model::{Invalid, Pricing, Topology};
-use crate::report::{ClassReport, Latency, NodeReport, Report, Status, TierCost};
+use crate::solver::report::{ClassReport, Latency, NodeReport, Report, Status, TierCost};
 use paths::ClassResult;
 use stations::NodeResult;
 
@@ -26,6 +26,8 @@ mod cost;
 pub mod network;
 mod paths;
 mod pools;
+pub mod queueing;
+pub mod report;
 mod stations;
 mod traffic;
 mod transforms;

@@ -11,8 +11,8 @@ use super::transforms::class_transform;
 use super::transforms::class_transform_acyclic;
 use super::transforms::constant_service;
 use super::transforms::TransformSteps;
-use crate::queueing::percentiles_with_atoms;
-use crate::report::Latency;
+use crate::solver::queueing::percentiles_with_atoms;
+use crate::solver::report::Latency;
 
 /// End-to-end results for one class.
 pub(super) struct ClassResult {

@@ -9,9 +9,9 @@ use super::traffic::Flows;
 use crate::model::EdgeKind;
 use crate::model::NodeKind;
 use crate::model::Topology;
-use crate::queueing::split_at_connections;
-use crate::queueing::WaitDist;
-use crate::report::Latency;
+use crate::solver::queueing::split_at_connections;
+use crate::solver::queueing::WaitDist;
+use crate::solver::report::Latency;
 use num_complex::Complex64;
 
 /// When the app servers and workers wired straight to a database could hold more connections

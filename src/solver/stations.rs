@@ -8,13 +8,13 @@ use super::traffic::pool_inputs;
 use super::traffic::Traffic;
 use super::transforms::merge_atoms;
 use super::transforms::own_atoms;
-use crate::queueing::mmc_response_tail;
-use crate::queueing::percentiles_with_atoms;
-use crate::queueing::quantile;
-use crate::queueing::ServiceShape;
-use crate::queueing::WaitDist;
-use crate::report::Latency;
-use crate::report::Status;
+use crate::solver::queueing::mmc_response_tail;
+use crate::solver::queueing::percentiles_with_atoms;
+use crate::solver::queueing::quantile;
+use crate::solver::queueing::ServiceShape;
+use crate::solver::queueing::WaitDist;
+use crate::solver::report::Latency;
+use crate::solver::report::Status;
 use num_complex::Complex64;
 
 /// Per-node results kept for the end-to-end step.

@@ -8,11 +8,11 @@ use super::paths::reachable_reverse_order;
 use super::Params;
 use super::SolveError;
 use crate::model::Topology;
-use crate::queueing::solve_pool;
-use crate::queueing::PoolInput;
-use crate::queueing::PoolSolution;
-use crate::queueing::ServiceShape;
-use crate::queueing::WaitDist;
+use crate::solver::queueing::solve_pool;
+use crate::solver::queueing::PoolInput;
+use crate::solver::queueing::PoolSolution;
+use crate::solver::queueing::ServiceShape;
+use crate::solver::queueing::WaitDist;
 
 /// The traffic equations solved three ways: with blocking (what is actually served), linear
 /// (every node passes all it receives: the offered load, for headroom) and at the workloads'

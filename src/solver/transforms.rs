@@ -1,12 +1,12 @@
 //! Laplace transforms of a class's end-to-end response time (and its point masses), inverted
-//! by [`crate::queueing`] for the percentiles.
+//! by [`crate::solver::queueing`] for the percentiles.
 
 use super::compile::Compiled;
 use super::compile::CompiledNode;
 use super::paths::route_completion;
 use super::stations::NodeResult;
-use crate::queueing::ServiceShape;
-use crate::queueing::WaitDist;
+use crate::solver::queueing::ServiceShape;
+use crate::solver::queueing::WaitDist;
 use num_complex::Complex64;
 use std::collections::HashMap;
 

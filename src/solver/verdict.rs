@@ -3,7 +3,7 @@
 use super::compile::Compiled;
 use super::stations::NodeResult;
 use crate::model::Topology;
-use crate::report::Bottleneck;
+use crate::solver::report::Bottleneck;
 
 /// Which nodes some client waits for: reachable from a client along routes and calls without
 /// passing through a queue (the queue itself is synchronous: it acknowledges the request).

@@ -1,8 +1,8 @@
 //! The checks the fuzz target (`fuzz/`) runs on every input, shared with the regression
 //! tests that replay its minimized corpus (`tests/fuzz_regressions.rs`).
 
-use staircase::document;
-use staircase::timeline::{self, Scenario};
+use staircase::analysis::timeline::{self, Scenario};
+use staircase::io::document;
 use staircase::{solve, Params, SolveError};
 
 /// Loads `bytes` as a document, and if it is valid: saves it and loads it back (identical

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use staircase::generate::station;
+use staircase::analysis::generate::station;
 use staircase::model::{NodeKind, Topology};
 use staircase::Report;
 
@@ -109,7 +109,7 @@ pub fn preset_path(name: &str) -> String {
 
 /// A built-in preset by file name, loaded (the test fails with the loader's message if not).
 pub fn load_preset(file: &str) -> staircase::model::Topology {
-    staircase::presets::find(file)
+    staircase::io::presets::find(file)
         .unwrap_or_else(|| panic!("preset {file} is listed"))
         .load()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -130,7 +130,7 @@ pub fn solved_at_average(topology: &staircase::model::Topology) -> Report {
 }
 
 /// The figures of the node called `name` (the test fails if there is none).
-pub fn node_named<'a>(report: &'a Report, name: &str) -> &'a staircase::report::NodeReport {
+pub fn node_named<'a>(report: &'a Report, name: &str) -> &'a staircase::solver::report::NodeReport {
     report
         .nodes
         .iter()

@@ -2,9 +2,9 @@
 //! request class's p99 under a goal, found by solving the model (grow the tier that queues
 //! most, then trim every tier back while the goal still holds).
 
-use crate::catalog::Catalog;
+use crate::model::catalog::Catalog;
 use crate::model::{NodeId, Topology};
-use crate::report::Report;
+use crate::solver::report::Report;
 use crate::solver::{solve, Params, SolveError};
 use serde::Serialize;
 
@@ -249,7 +249,7 @@ mod tests {
 
     /// Client → app tier of 300 req/s single-threaded instances (each its own M/M/1 queue).
     fn app_tier(instances: u32) -> Topology {
-        crate::generate::station(1_000.0, NodeKind::AppServer, instances, 300.0)
+        crate::analysis::generate::station(1_000.0, NodeKind::AppServer, instances, 300.0)
     }
 
     #[test]

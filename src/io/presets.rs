@@ -1,7 +1,7 @@
 //! Built-in presets: the scaling stages, real-company architectures and every worked case of the
 //! reference articles (`article-00N-…`), compiled into the program.
 
-use crate::document::{self, DocumentError};
+use crate::io::document::{self, DocumentError};
 use crate::model::Topology;
 
 /// One built-in preset.
@@ -15,7 +15,7 @@ pub struct Preset {
 
 macro_rules! presets {
     ($($file:literal),* $(,)?) => {
-        &[$(Preset { file: $file, text: include_str!(concat!("../presets/", $file)) }),*]
+        &[$(Preset { file: $file, text: include_str!(concat!("../../presets/", $file)) }),*]
     };
 }
 

@@ -16,7 +16,7 @@ use std::f64::consts::PI;
 ///
 /// ```
 /// // Textbook value: a = 2 erlangs on 3 servers gives B = (8/6) / (1 + 2 + 2 + 8/6) = 4/19.
-/// let b = staircase::queueing::erlang_b(3, 2.0);
+/// let b = staircase::solver::queueing::erlang_b(3, 2.0);
 /// assert!((b - 4.0 / 19.0).abs() < 1e-12);
 /// ```
 pub fn erlang_b(servers: u64, offered_load: f64) -> f64 {
@@ -51,7 +51,7 @@ fn poisson_spread(load: f64) -> f64 {
 ///
 /// ```
 /// // a = 2 on c = 3: (1 + 2 + 2)/(8/6) = 3.75; Erlang B is 1/(1 + R) = 4/19.
-/// let r = staircase::queueing::idle_weight_ratio(3, 2.0);
+/// let r = staircase::solver::queueing::idle_weight_ratio(3, 2.0);
 /// assert!((r - 3.75).abs() < 1e-12);
 /// ```
 pub fn idle_weight_ratio(servers: u64, load: f64) -> f64 {
@@ -188,7 +188,7 @@ fn scaled_geometric_sum(
 ///
 /// ```
 /// // Textbook value: c = 2 servers, a = 1 erlang gives C = 1/3.
-/// let c = staircase::queueing::erlang_c(2, 1.0);
+/// let c = staircase::solver::queueing::erlang_c(2, 1.0);
 /// assert!((c - 1.0 / 3.0).abs() < 1e-12);
 /// ```
 pub fn erlang_c(servers: u64, offered_load: f64) -> f64 {
@@ -441,8 +441,9 @@ pub struct PoolSolution {
 /// steady-state formulas divide by 1 − ρ, which rounding makes arbitrary there.
 pub const SATURATION_EPSILON: f64 = 1e-9;
 
-/// Largest K (servers plus waiting places) solved exactly as M/M/c/K.
-pub const MAX_FINITE_STATES: u64 = 2_000_000;
+/// Largest K (servers plus waiting places) solved exactly as M/M/c/K (a model limit, checked
+/// when a file is validated).
+pub use crate::model::checked::MAX_FINITE_STATES;
 
 /// Solves one pool of identical servers:
 /// - unlimited queue and a < c: M/M/c (Erlang C), with the Allen-Cunneen correction
@@ -451,7 +452,7 @@ pub const MAX_FINITE_STATES: u64 = 2_000_000;
 /// - unlimited queue and a ≥ c: fluid overload, throughput c·μ and a backlog growing at λ − c·μ.
 ///
 /// ```
-/// use staircase::queueing::{solve_pool, PoolInput};
+/// use staircase::solver::queueing::{solve_pool, PoolInput};
 /// // M/M/1 with λ = 0.9, μ = 1: L = ρ/(1−ρ) = 9 and W = 1/(μ−λ) = 10.
 /// let pool = solve_pool(&PoolInput { arrival: 0.9, servers: 1, mean_service: 1.0,
 ///     service_scv: 1.0, buffer: None, overload_horizon: 60.0 });
@@ -556,7 +557,7 @@ pub struct ConnectionSplit {
 /// the rate c·μ − λ of the whole wait, and the mean splits in ρ^slots and 1 − ρ^slots.
 ///
 /// ```
-/// use staircase::queueing::{solve_pool, split_at_connections, PoolInput};
+/// use staircase::solver::queueing::{solve_pool, split_at_connections, PoolInput};
 /// // M/M/16 at ρ = 0.9 behind a pool of 20 connections: 4 waiting places inside the database.
 /// let input = PoolInput { arrival: 14.4, servers: 16, mean_service: 1.0, service_scv: 1.0,
 ///     buffer: None, overload_horizon: 60.0 };
@@ -950,7 +951,7 @@ fn inverse_fft() -> std::sync::Arc<dyn rustfft::Fft<f64>> {
 /// ```
 /// use num_complex::Complex64;
 /// // Exp(1): the 99th percentile is ln 100 = 4.605.
-/// let p = staircase::queueing::percentiles_by_fourier(1.0, &[0.99], |points, values| {
+/// let p = staircase::solver::queueing::percentiles_by_fourier(1.0, &[0.99], |points, values| {
 ///     for (s, v) in points.iter().zip(values.iter_mut()) { *v = 1.0 / (s + 1.0); }
 /// });
 /// assert!((p[0] - 100f64.ln()).abs() < 2e-3);
@@ -1161,7 +1162,7 @@ pub fn quantile(probability: f64, scale: f64, tail_and_density: impl Fn(f64) -> 
 ///
 /// ```
 /// // M/M/1, λ = 0.9, μ = 1: T ~ Exp(0.1), so P(T > 46.05) = e^{−4.605} ≈ 0.01.
-/// let (survival, _) = staircase::queueing::mmc_response_tail(0.9, 0.1, 1.0, 46.0517);
+/// let (survival, _) = staircase::solver::queueing::mmc_response_tail(0.9, 0.1, 1.0, 46.0517);
 /// assert!((survival - 0.01).abs() < 1e-6);
 /// ```
 pub fn mmc_response_tail(p_wait: f64, wait_rate: f64, service_rate: f64, t: f64) -> (f64, f64) {

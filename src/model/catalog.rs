@@ -39,7 +39,7 @@ pub struct Catalog {
 }
 
 /// The catalog text shipped with the program.
-pub const BUILTIN_TEXT: &str = include_str!("../assets/prices.ron");
+pub const BUILTIN_TEXT: &str = include_str!("../../assets/prices.ron");
 
 impl Catalog {
     /// Parses a catalog from RON text.

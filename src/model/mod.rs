@@ -1,6 +1,6 @@
 //! The document: a topology of nodes, edges, workloads and regions, its limits and its validation.
 //!
-//! The same structs are the `.ron` file format (see [`crate::document`]); every numeric field is
+//! The same structs are the `.ron` file format (see [`crate::io::document`]); every numeric field is
 //! range-checked while parsing so that a bad value is reported at its own line and column.
 
 use serde::{Deserialize, Serialize};
@@ -504,6 +504,8 @@ pub struct Node {
 
 /// Tests for fields left out of saved files when they hold their default value (files stay
 /// short and readable; loading fills the defaults back in).
+pub mod catalog;
+
 mod defaults {
     use super::{EdgeKind, Pricing, StorageTier};
 
@@ -1055,11 +1057,11 @@ fn node_ranges(node: &Node) -> Result<(), String> {
             checked::MAX_QUEUE_LIMIT,
         )?;
         let states = u64::from(node.instances) * u64::from(node.concurrency) + u64::from(limit);
-        if states > crate::queueing::MAX_FINITE_STATES {
+        if states > checked::MAX_FINITE_STATES {
             return Err(format!(
                 "a queue limit with {states} servers and places is too large to solve exactly \
                  (at most {}); remove the limit or use fewer servers",
-                crate::queueing::MAX_FINITE_STATES
+                checked::MAX_FINITE_STATES
             ));
         }
     }
@@ -1118,6 +1120,10 @@ fn node_ranges(node: &Node) -> Result<(), String> {
 
 /// Range-checked deserializers: a value out of range fails at its own position in the file.
 pub mod checked {
+    /// Largest K (servers plus waiting places) of a queue with a limit: the solver solves
+    /// M/M/c/K exactly up to here.
+    pub const MAX_FINITE_STATES: u64 = 2_000_000;
+
     use serde::de::{Deserialize, Deserializer, Error};
 
     pub const MAX_RATE: f64 = 1e15;

@@ -24,7 +24,7 @@ impl Estimate {
 /// 1.96 beyond 30).
 ///
 /// ```
-/// use staircase::simulate::stats::student_t975;
+/// use staircase::analysis::simulate::stats::student_t975;
 /// assert!((student_t975(9) - 2.262).abs() < 1e-3);
 /// ```
 pub fn student_t975(df: usize) -> f64 {

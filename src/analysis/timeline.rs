@@ -320,7 +320,7 @@ pub fn load_at(scenario: &Scenario, peak_multiplier: f64, t: f64) -> f64 {
 /// from 18:00 and κ found so the mean comes out right.
 ///
 /// ```
-/// use staircase::timeline::diurnal_factor;
+/// use staircase::analysis::timeline::diurnal_factor;
 /// // Peak 5×: the peak is 1 and the day's mean is 1/5 of it.
 /// assert!((diurnal_factor(5.0, 18.0 * 3600.0) - 1.0).abs() < 1e-12);
 /// let mean = (0..1440).map(|m| diurnal_factor(5.0, m as f64 * 60.0)).sum::<f64>() / 1440.0;
@@ -425,7 +425,7 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
     let mut backlog: BTreeMap<NodeId, f64> = BTreeMap::new();
     let mut steps = Vec::new();
     let mut cost_usd = 0.0;
-    let mut previous: Option<crate::report::Report> = None;
+    let mut previous: Option<crate::solver::report::Report> = None;
     for index in 0..=step_count {
         let t = index as f64 * scenario.step_s;
         // Instances that finished their cold start now serve.
@@ -547,7 +547,7 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
 
 /// The longest time a new request waits behind a backlog: the largest backlog ÷ capacity of
 /// any node, in ms (a request that reaches that node queues behind all of it).
-fn backlog_wait_ms(backlog: &BTreeMap<NodeId, f64>, report: &crate::report::Report) -> f64 {
+fn backlog_wait_ms(backlog: &BTreeMap<NodeId, f64>, report: &crate::solver::report::Report) -> f64 {
     backlog
         .iter()
         .filter_map(|(id, queued)| {
@@ -559,7 +559,11 @@ fn backlog_wait_ms(backlog: &BTreeMap<NodeId, f64>, report: &crate::report::Repo
 }
 
 /// Moves every node's backlog by (arrivals − capacity)·`dt`, never below zero.
-fn advance_backlogs(backlog: &mut BTreeMap<NodeId, f64>, report: &crate::report::Report, dt: f64) {
+fn advance_backlogs(
+    backlog: &mut BTreeMap<NodeId, f64>,
+    report: &crate::solver::report::Report,
+    dt: f64,
+) {
     for node in &report.nodes {
         if node.utilization <= 0.0 {
             continue;
@@ -658,7 +662,7 @@ fn topology_at(
 /// database or a shard group does not: more of them means resharding, not a scaling policy.
 pub fn scalable_tier<'a>(
     topology: &'a Topology,
-    report: &crate::report::Report,
+    report: &crate::solver::report::Report,
 ) -> Option<&'a crate::model::Node> {
     topology
         .nodes
@@ -706,48 +710,10 @@ pub fn single_points_of_failure(topology: &Topology) -> Vec<String> {
         .collect()
 }
 
-impl Timeline {
-    /// The timeline as CSV: time, load, offered/served/dropped req/s, total backlog, live
-    /// instances of the autoscaled nodes, worst p99 and cost per hour.
-    pub fn to_csv(&self) -> Result<String, csv::Error> {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record([
-            "t_s",
-            "load",
-            "offered_rps",
-            "served_rps",
-            "dropped_rps",
-            "backlog",
-            "instances",
-            "worst_p99_ms",
-            "cost_per_hour_usd",
-        ])?;
-        for step in &self.steps {
-            writer.write_record([
-                step.t_s.to_string(),
-                step.load_multiplier.to_string(),
-                step.offered_rps.to_string(),
-                step.served_rps.to_string(),
-                step.dropped_rps.to_string(),
-                step.total_backlog().to_string(),
-                step.instances
-                    .values()
-                    .map(|i| u64::from(*i))
-                    .sum::<u64>()
-                    .to_string(),
-                step.worst_p99_ms
-                    .map_or_else(String::new, |p| p.to_string()),
-                step.cost_per_hour_usd.to_string(),
-            ])?;
-        }
-        crate::export::csv_text(writer)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::station;
+    use crate::analysis::generate::station;
 
     fn flat(duration_s: f64, step_s: f64) -> Scenario {
         Scenario {
@@ -789,16 +755,6 @@ mod tests {
         };
         assert!(p99(60.0) - p99(150.0) > 18_000.0);
         assert!(p99(30.0) > p99(150.0));
-        let csv = timeline.to_csv().unwrap();
-        assert_eq!(csv.lines().count(), timeline.steps.len() + 1);
-        assert!(
-            csv.lines()
-                .nth(61)
-                .unwrap()
-                .starts_with("60,0.7,70,70,0,1800"),
-            "{}",
-            csv.lines().nth(61).unwrap()
-        );
         assert!((at(90.0) - 900.0).abs() < 1e-6);
         let empty = timeline
             .steps

@@ -76,7 +76,7 @@ pub struct LatencyEstimate {
     pub p99: Estimate,
 }
 
-/// Simulated figures of one node (the fields of [`crate::report::NodeReport`]).
+/// Simulated figures of one node (the fields of [`crate::solver::report::NodeReport`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NodeEstimate {
     pub id: u32,
@@ -90,7 +90,7 @@ pub struct NodeEstimate {
     pub latency_ms: LatencyEstimate,
 }
 
-/// Simulated end-to-end figures of one class (the fields of [`crate::report::ClassReport`]).
+/// Simulated end-to-end figures of one class (the fields of [`crate::solver::report::ClassReport`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClassEstimate {
     pub name: String,
@@ -117,7 +117,7 @@ impl Simulation {
     /// simulation does not measure (costs, bottleneck, headroom, node kinds and tiers).
     pub fn to_report(&self, model: &crate::Report) -> crate::Report {
         let mut report = model.clone();
-        let latency = |l: &LatencyEstimate| crate::report::Latency {
+        let latency = |l: &LatencyEstimate| crate::solver::report::Latency {
             mean: l.mean.mean,
             p50: l.p50.mean,
             p95: l.p95.mean,

@@ -2,8 +2,8 @@
 //! in plain words (the eight-stage staircase of reference article 000).
 
 use crate::model::{NodeKind, Topology};
-use crate::report::Report;
 use crate::solver::region_rtt;
+use crate::solver::report::Report;
 use serde::Serialize;
 
 /// Utilization at which a tier should grow (article 000: "CPU above 70% sustained").

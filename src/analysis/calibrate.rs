@@ -185,7 +185,7 @@ impl Measurements {
 /// ```
 /// // Article 002: a database at 90% CPU on 4 cores answering 100 queries/s spends 36 ms of
 /// // CPU on each query.
-/// let s = staircase::calibrate::service_time(0.9, 4, 100.0);
+/// let s = staircase::analysis::calibrate::service_time(0.9, 4, 100.0);
 /// assert!((s - 0.036).abs() < 1e-12);
 /// ```
 pub fn service_time(utilization: f64, cores: u32, throughput: f64) -> f64 {
@@ -283,7 +283,7 @@ pub fn calibrate(m: &Measurements) -> Result<Calibration, CalibrateError> {
     let report = solve(&topology, &now)?;
     let peak = solve(&topology, &Params::default())?;
     let offered: f64 = report.classes.iter().map(|c| c.offered_rps).sum();
-    let weighted = |pick: fn(&crate::report::Latency) -> f64| {
+    let weighted = |pick: fn(&crate::solver::report::Latency) -> f64| {
         report
             .classes
             .iter()

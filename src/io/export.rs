@@ -3,9 +3,9 @@
 //! (throughput and percentiles against load) as CSV. Every file is
 //! written to a temporary name and renamed into place.
 
-use crate::document::write_atomically;
-use crate::report::Report;
-use crate::sweep::LoadSweep;
+use crate::analysis::sweep::LoadSweep;
+use crate::io::document::write_atomically;
+use crate::solver::report::Report;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -46,7 +46,7 @@ pub enum ExportError {
     #[error("cannot write the CSV: {0}")]
     Csv(#[from] csv::Error),
     #[error(transparent)]
-    Write(#[from] crate::document::DocumentError),
+    Write(#[from] crate::io::document::DocumentError),
     #[error("{path}: cannot create the folder: {source}")]
     Folder {
         path: String,
@@ -129,11 +129,11 @@ pub enum Dash {
 /// A tick label in SI units for marks about `step` apart: "600k", "1.5M", "250", "0.25".
 ///
 /// ```
-/// assert_eq!(staircase::export::si_tick(600_000.0, 100_000.0), "600k");
-/// assert_eq!(staircase::export::si_tick(1_500_000.0, 500_000.0), "1.5M");
-/// assert_eq!(staircase::export::si_tick(1_000_000.0, 500_000.0), "1M");
-/// assert_eq!(staircase::export::si_tick(500_000.0, 500_000.0), "500k");
-/// assert_eq!(staircase::export::si_tick(0.25, 0.05), "0.25");
+/// assert_eq!(staircase::io::export::si_tick(600_000.0, 100_000.0), "600k");
+/// assert_eq!(staircase::io::export::si_tick(1_500_000.0, 500_000.0), "1.5M");
+/// assert_eq!(staircase::io::export::si_tick(1_000_000.0, 500_000.0), "1M");
+/// assert_eq!(staircase::io::export::si_tick(500_000.0, 500_000.0), "500k");
+/// assert_eq!(staircase::io::export::si_tick(0.25, 0.05), "0.25");
 /// ```
 pub fn si_tick(value: f64, step: f64) -> String {
     let step = if step.is_finite() && step > 0.0 {
@@ -376,7 +376,7 @@ fn draw_latency<DB: DrawingBackend>(
             (
                 "p50",
                 Dash::Solid,
-                (|c: &crate::sweep::ClassPoint| c.p50_ms) as fn(&_) -> f64,
+                (|c: &crate::analysis::sweep::ClassPoint| c.p50_ms) as fn(&_) -> f64,
             ),
             ("p95", Dash::Dashed, |c| c.p95_ms),
             ("p99", Dash::Dotted, |c| c.p99_ms),
@@ -482,7 +482,7 @@ fn draw_cost<DB: DrawingBackend>(
 /// Draws offered, served and dropped req/s and the backlog-adjusted p99 over a timeline.
 fn draw_timeline<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
-    timeline: &crate::timeline::Timeline,
+    timeline: &crate::analysis::timeline::Timeline,
     title: &str,
 ) -> Result<(), String> {
     let hours = |t: f64| t / 3600.0;
@@ -509,7 +509,7 @@ fn draw_timeline<DB: DrawingBackend>(
         (
             "offered",
             P50,
-            (|s: &crate::timeline::Step| s.offered_rps) as fn(&_) -> f64,
+            (|s: &crate::analysis::timeline::Step| s.offered_rps) as fn(&_) -> f64,
         ),
         ("served", BAR, |s| s.served_rps),
         ("dropped", KNEE, |s| s.dropped_rps),
@@ -527,7 +527,7 @@ fn draw_timeline<DB: DrawingBackend>(
 
 /// The timeline chart as SVG text.
 pub fn timeline_svg(
-    timeline: &crate::timeline::Timeline,
+    timeline: &crate::analysis::timeline::Timeline,
     title: &str,
 ) -> Result<String, ExportError> {
     register_font();
@@ -543,7 +543,7 @@ pub fn timeline_svg(
 
 /// The timeline chart as PNG bytes.
 pub fn timeline_png(
-    timeline: &crate::timeline::Timeline,
+    timeline: &crate::analysis::timeline::Timeline,
     title: &str,
 ) -> Result<Vec<u8>, ExportError> {
     png_bytes("the timeline chart", |area| {
@@ -553,7 +553,7 @@ pub fn timeline_png(
 
 /// Writes the timeline chart (PNG and SVG) and its CSV into `folder`; returns the paths.
 pub fn export_timeline(
-    timeline: &crate::timeline::Timeline,
+    timeline: &crate::analysis::timeline::Timeline,
     name: &str,
     folder: &Path,
     stem: &str,
@@ -574,7 +574,7 @@ pub fn export_timeline(
         ),
         (
             format!("{stem}-timeline.csv"),
-            timeline.to_csv()?.into_bytes(),
+            timeline_csv(timeline)?.into_bytes(),
         ),
     ];
     let mut written = Vec::new();
@@ -659,8 +659,44 @@ pub fn cost_png(report: &Report, title: &str) -> Result<Vec<u8>, ExportError> {
     png_bytes("the cost chart", |area| draw_cost(area, report, title))
 }
 
+/// A timeline as CSV: time, load, offered/served/dropped req/s, total backlog, live
+/// instances of the autoscaled nodes, worst p99 and cost per hour.
+pub fn timeline_csv(timeline: &crate::analysis::timeline::Timeline) -> Result<String, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "t_s",
+        "load",
+        "offered_rps",
+        "served_rps",
+        "dropped_rps",
+        "backlog",
+        "instances",
+        "worst_p99_ms",
+        "cost_per_hour_usd",
+    ])?;
+    for step in &timeline.steps {
+        writer.write_record([
+            step.t_s.to_string(),
+            step.load_multiplier.to_string(),
+            step.offered_rps.to_string(),
+            step.served_rps.to_string(),
+            step.dropped_rps.to_string(),
+            step.total_backlog().to_string(),
+            step.instances
+                .values()
+                .map(|i| u64::from(*i))
+                .sum::<u64>()
+                .to_string(),
+            step.worst_p99_ms
+                .map_or_else(String::new, |p| p.to_string()),
+            step.cost_per_hour_usd.to_string(),
+        ])?;
+    }
+    csv_text(writer)
+}
+
 /// The text written into an in-memory CSV writer.
-pub(crate) fn csv_text(writer: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
+fn csv_text(writer: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
     let bytes = writer
         .into_inner()
         .map_err(|e| csv::Error::from(e.into_error()))?;

@@ -2,7 +2,7 @@
 //! flags a difference only when it exceeds both the tolerance and the simulation's own noise.
 
 use super::{Estimate, LatencyEstimate, Simulation};
-use crate::report::{Latency, Report};
+use crate::solver::report::{Latency, Report};
 use serde::Serialize;
 use std::fmt::Write as _;
 

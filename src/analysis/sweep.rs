@@ -184,7 +184,7 @@ mod tests {
     fn instance_sweep_trades_cost_for_p99() {
         // Two app servers at 300 req/s offered 500 req/s: one instance is overloaded (no p99),
         // more instances cost more and lower the p99.
-        let topology = crate::generate::station(500.0, NodeKind::AppServer, 1, 300.0);
+        let topology = crate::analysis::generate::station(500.0, NodeKind::AppServer, 1, 300.0);
         let points = instance_sweep(&topology, 2, &[1, 2, 4]).unwrap();
         assert_eq!(points[0].worst_p99_ms, None);
         let (two, four) = (&points[1], &points[2]);
