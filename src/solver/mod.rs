@@ -204,6 +204,13 @@ fn node_reports(
                 node.id, node.name, result.backlog, horizon
             ));
         }
+        if result.unsettled {
+            warnings.push(format!(
+                "node {} \"{}\" is so close to saturation that its queue would take longer than \
+                 the {} s horizon to settle; the wait shown is the one that builds within it",
+                node.id, node.name, horizon
+            ));
+        }
         let feeders = compiled.feeders[v].iter().map(|&u| &topology.nodes[u]);
         if let Some(demand) = pools::connection_demand_from(node, feeders) {
             warnings.push(demand);

@@ -272,6 +272,9 @@ pub enum WaitDist {
         stage_rate: f64,
         cap: u64,
     },
+    /// One of several waits, each with its weight (the weights add up to 1): a blend of
+    /// shapes, e.g. the random and the fluid part of a wait at the edge of an overload.
+    Mixture(Vec<(f64, WaitDist)>),
 }
 
 impl WaitDist {
@@ -284,6 +287,7 @@ impl WaitDist {
             WaitDist::Uniform { p_wait, .. }
             | WaitDist::CappedStages { p_wait, .. }
             | WaitDist::Geometric { p_wait, .. } => 1.0 - p_wait,
+            WaitDist::Mixture(parts) => parts.iter().map(|(w, part)| w * part.zero_mass()).sum(),
         }
     }
 
@@ -324,6 +328,7 @@ impl WaitDist {
                 // E[min(J, cap)] = Σ_{j=1..cap} P(J ≥ j) = (1 − ratio^cap)/(1 − ratio).
                 p_wait * (1.0 - ratio.powf(*cap as f64)) / ((1.0 - ratio) * stage_rate)
             }
+            WaitDist::Mixture(parts) => parts.iter().map(|(w, part)| w * part.mean()).sum(),
         }
     }
 
@@ -393,6 +398,7 @@ impl WaitDist {
                     z * geometric * (1.0 - ratio) + z.powf(*cap as f64) * ratio.powf(below);
                 one * (1.0 - p_wait) + waited * *p_wait
             }
+            WaitDist::Mixture(parts) => parts.iter().map(|(w, part)| part.lst(s) * *w).sum(),
         }
     }
 }
@@ -480,50 +486,34 @@ pub fn solve_pool(input: &PoolInput) -> PoolSolution {
     if let Some(buffer) = input.buffer {
         return solve_finite(input, servers, buffer, offered_load, offered_utilization);
     }
+    let capacity = c / input.mean_service;
+    let variability = (1.0 + input.service_scv) / 2.0;
+    let limit = horizon_wait(input, capacity);
     if offered_utilization >= 1.0 - SATURATION_EPSILON {
-        // At (or within rounding of) saturation the steady state does not exist: treat it as
-        // the fluid overload, whose figures go to zero growth and zero wait as λ → c·μ.
-        let capacity = c / input.mean_service;
-        let growth = (input.arrival - capacity).max(0.0);
-        let throughput = input.arrival.min(capacity);
-        let max_wait = growth * input.overload_horizon / capacity;
-        let mean_wait = max_wait / 2.0;
-        let mean_queue = throughput * mean_wait;
-        let busy = (throughput * input.mean_service / c).min(1.0);
-        return PoolSolution {
-            throughput,
-            dropped: 0.0,
-            utilization: busy,
-            offered_utilization,
-            mean_wait,
-            mean_queue,
-            mean_in_system: mean_queue + busy * c,
-            backlog_growth: growth,
-            wait: if max_wait > 0.0 {
-                WaitDist::Uniform {
-                    p_wait: 1.0,
-                    max: max_wait,
-                    cap: max_wait,
-                }
-            } else {
-                WaitDist::Zero
-            },
-        };
+        return overloaded_pool(input, offered_utilization, capacity, limit);
     }
     let p_wait = erlang_c(servers, offered_load);
-    let variability = (1.0 + input.service_scv) / 2.0;
     // Textbook M/M/c: Lq = C·ρ/(1−ρ), Wq = C/(cμ − λ); both scaled by Allen-Cunneen.
-    let mean_wait = p_wait * input.mean_service / (c - offered_load) * variability;
-    // Lq = λ·Wq (Little): the same as C·ρ/(1−ρ) scaled, without a second rounding near ρ = 1.
-    let mean_queue = input.arrival * mean_wait;
-    let wait = if p_wait > 0.0 && mean_wait > 0.0 {
+    let steady_wait = p_wait * input.mean_service / (c - offered_load) * variability;
+    // A horizon of 0 asks for no limit below saturation (and no backlog wait beyond it).
+    let wait = if !(p_wait > 0.0 && steady_wait > 0.0) {
+        WaitDist::Zero
+    } else if steady_wait <= limit || limit <= 0.0 {
         WaitDist::Exponential {
             p_wait,
-            rate: p_wait / mean_wait,
+            rate: p_wait / steady_wait,
         }
     } else {
-        WaitDist::Zero
+        // The steady state is further away than the horizon: the queue has grown for the
+        // horizon only (see [`horizon_wait`]); the wait keeps its shape.
+        WaitDist::Exponential {
+            p_wait,
+            rate: p_wait / limit,
+        }
     };
+    let mean_wait = steady_wait.min(if limit > 0.0 { limit } else { f64::INFINITY });
+    // Lq = λ·Wq (Little): the same as C·ρ/(1−ρ) scaled, without a second rounding near ρ = 1.
+    let mean_queue = input.arrival * mean_wait;
     PoolSolution {
         throughput: input.arrival,
         dropped: 0.0,
@@ -533,6 +523,104 @@ pub fn solve_pool(input: &PoolInput) -> PoolSolution {
         mean_queue,
         mean_in_system: mean_queue + offered_load,
         backlog_growth: 0.0,
+        wait,
+    }
+}
+
+/// The longest mean wait a queue that starts empty can build over the overload horizon H
+/// (seconds), as a time average over the horizon: the fluid backlog, (λ − cμ)·H/(2cμ) when
+/// arrivals exceed capacity, plus the random part, which a queue at the edge of saturation
+/// builds like a reflected Brownian motion: E[Q(t)] = σ·√(2t/π) with σ² = λ·(1 + c_s²)
+/// (Poisson arrivals, service of squared coefficient of variation c_s²), whose average over
+/// [0, H] is ⅔·σ·√(2H/π) requests, each cleared at cμ per second.
+///
+/// The figure is continuous in λ through saturation, so the solver's waits are too: below
+/// saturation the steady-state wait applies when it is shorter (the queue settles within the
+/// horizon), this one when it is longer; at and beyond saturation this one always.
+///
+/// ```
+/// use staircase::solver::queueing::{horizon_wait, PoolInput};
+/// // M/M/1 at exactly λ = μ = 100/s over 60 s: ⅔·√(2·100·2·60/π)/100 = 0.583 s.
+/// let input = PoolInput { arrival: 100.0, servers: 1, mean_service: 0.01, service_scv: 1.0,
+///     buffer: None, overload_horizon: 60.0 };
+/// let expected = 2.0 / 3.0 * (2.0 * 100.0 * 2.0 * 60.0 / std::f64::consts::PI).sqrt() / 100.0;
+/// assert!((horizon_wait(&input, 100.0) - expected).abs() < 1e-12);
+/// assert!((expected - 0.5827).abs() < 1e-4);
+/// ```
+pub fn horizon_wait(input: &PoolInput, capacity: f64) -> f64 {
+    let horizon = input.overload_horizon.max(0.0);
+    let fluid = (input.arrival - capacity).max(0.0) * horizon / (2.0 * capacity);
+    let sigma = (input.arrival * (1.0 + input.service_scv)).sqrt();
+    let random = 2.0 / 3.0 * sigma * (2.0 * horizon / PI).sqrt() / capacity;
+    fluid + random
+}
+
+/// Whether a pool below saturation would need longer than the overload horizon to reach its
+/// steady state, so that the wait [`solve_pool`] gives is the one built within the horizon
+/// ([`horizon_wait`]) rather than the longer steady-state one.
+pub fn unsettled_within_horizon(input: &PoolInput) -> bool {
+    let servers = input.servers.max(1);
+    let c = servers as f64;
+    let offered_load = input.arrival * input.mean_service;
+    if input.buffer.is_some()
+        || input.arrival <= 0.0
+        || input.overload_horizon <= 0.0
+        || offered_load / c >= 1.0 - SATURATION_EPSILON
+    {
+        return false;
+    }
+    let variability = (1.0 + input.service_scv) / 2.0;
+    let steady_wait =
+        erlang_c(servers, offered_load) * input.mean_service / (c - offered_load) * variability;
+    steady_wait > horizon_wait(input, c / input.mean_service)
+}
+
+/// A pool at or beyond saturation over the horizon: it serves at capacity, the excess builds
+/// a backlog, and the wait is [`horizon_wait`] long on average. Its shape blends the random
+/// part's (exponential, as just below saturation) into the fluid backlog's (uniform between no
+/// wait and twice the mean) in proportion to the fluid part of the mean, so that it changes
+/// continuously with the load.
+fn overloaded_pool(
+    input: &PoolInput,
+    offered_utilization: f64,
+    capacity: f64,
+    limit: f64,
+) -> PoolSolution {
+    let c = input.servers.max(1) as f64;
+    let growth = (input.arrival - capacity).max(0.0);
+    let throughput = input.arrival.min(capacity);
+    let fluid = growth * input.overload_horizon.max(0.0) / (2.0 * capacity);
+    let wait = if limit > 0.0 {
+        let fluid_share = (fluid / limit).clamp(0.0, 1.0);
+        let random = WaitDist::Exponential {
+            p_wait: 1.0,
+            rate: 1.0 / limit,
+        };
+        let backlog = WaitDist::Uniform {
+            p_wait: 1.0,
+            max: 2.0 * limit,
+            cap: 2.0 * limit,
+        };
+        if fluid_share > 0.0 {
+            WaitDist::Mixture(vec![(1.0 - fluid_share, random), (fluid_share, backlog)])
+        } else {
+            random
+        }
+    } else {
+        WaitDist::Zero
+    };
+    let mean_wait = limit.max(0.0);
+    let mean_queue = throughput * mean_wait;
+    let busy = (throughput * input.mean_service / c).min(1.0);
+    PoolSolution {
+        throughput,
+        dropped: 0.0,
+        utilization: busy,
+        offered_utilization,
+        mean_wait,
+        mean_queue,
+        mean_in_system: mean_queue + busy * c,
+        backlog_growth: growth,
         wait,
     }
 }
@@ -580,7 +668,27 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
         _ if slots == 0 => whole(),
         &WaitDist::Exponential { p_wait, rate } => {
             let ratio = solution.offered_utilization;
-            if !(ratio > 0.0 && ratio < 1.0) {
+            if ratio >= 1.0 {
+                // At or beyond saturation (the random part of a backlog's wait): the database
+                // holds its `slots` waiting requests for slots/(c·μ) seconds, and the wait
+                // beyond that, again exponential, is spent waiting for a connection.
+                let inside = slots as f64 / capacity;
+                // Less than a millionth of the waits reaching past the connections is none.
+                let reach = (-rate * inside).exp();
+                let pool_p_wait = if reach < 1e-6 { 0.0 } else { p_wait * reach };
+                let part = |p_wait: f64| {
+                    if p_wait > 0.0 {
+                        WaitDist::Exponential { p_wait, rate }
+                    } else {
+                        WaitDist::Zero
+                    }
+                };
+                return ConnectionSplit {
+                    pool: part(pool_p_wait),
+                    database: part(p_wait - pool_p_wait),
+                };
+            }
+            if ratio <= 0.0 || ratio.is_nan() {
                 return whole();
             }
             ConnectionSplit {
@@ -652,6 +760,32 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
             stages,
             stage_rate,
         } => split_geometric(p_wait, ratio, stages, stage_rate, slots),
+        WaitDist::Mixture(parts) => {
+            let splits: Vec<(f64, ConnectionSplit)> = parts
+                .iter()
+                .map(|(weight, part)| {
+                    let alone = PoolSolution {
+                        wait: part.clone(),
+                        ..solution.clone()
+                    };
+                    (*weight, split_at_connections(&alone, capacity, slots))
+                })
+                .collect();
+            ConnectionSplit {
+                pool: WaitDist::Mixture(
+                    splits
+                        .iter()
+                        .map(|(w, split)| (*w, split.pool.clone()))
+                        .collect(),
+                ),
+                database: WaitDist::Mixture(
+                    splits
+                        .iter()
+                        .map(|(w, split)| (*w, split.database.clone()))
+                        .collect(),
+                ),
+            }
+        }
         WaitDist::CappedStages { .. } => ConnectionSplit {
             pool: WaitDist::Zero,
             database: solution.wait.clone(),
@@ -1238,13 +1372,15 @@ mod tests {
 
     #[test]
     fn mm1_textbook_values() {
+        // A one-second service at ρ = 0.9 takes many minutes to settle: over an hour's
+        // horizon the steady state applies.
         let pool = solve_pool(&PoolInput {
             arrival: 0.9,
             servers: 1,
             mean_service: 1.0,
             service_scv: 1.0,
             buffer: None,
-            overload_horizon: 60.0,
+            overload_horizon: 3_600.0,
         });
         assert!((pool.mean_in_system - 9.0).abs() < 1e-9);
         assert!((pool.mean_queue - 8.1).abs() < 1e-9);
@@ -1551,7 +1687,65 @@ mod tests {
         });
         assert!((pool.throughput - 100.0).abs() < 1e-9);
         assert!((pool.backlog_growth - 30.0).abs() < 1e-9);
-        // After 60 s the backlog is 1,800; the average over the window is 900.
-        assert!((pool.mean_queue - 900.0).abs() < 1e-9);
+        // After 60 s the fluid backlog is 1,800, 900 on average over the window; the
+        // randomness adds ⅔·√(2·130·2·60/π) = 66.4 more on average (to within one departure,
+        // the wait's granularity).
+        let random = 2.0 / 3.0 * (2.0 * 130.0 * 2.0 * 60.0 / PI).sqrt();
+        assert!((random - 66.44).abs() < 0.01, "{random}");
+        assert!(
+            (pool.mean_queue - (900.0 + random)).abs() <= 1.0,
+            "{}",
+            pool.mean_queue
+        );
+        assert!((pool.mean_queue - pool.throughput * pool.mean_wait).abs() < 1e-9);
+    }
+
+    #[test]
+    fn waits_are_continuous_through_saturation() {
+        // M/M/1 with μ = 100/s over a 60 s horizon, λ from 0.9μ to 1.1μ in steps of 1e-4 and
+        // within 1e-12 of μ on either side: the mean wait never jumps by more than one
+        // departure (10 ms) between neighbours, never falls, and at λ = μ is the horizon wait,
+        // ⅔·√(2·100·2·60/π)/100 = 0.583 s.
+        let pool_at = |arrival: f64| {
+            solve_pool(&PoolInput {
+                arrival,
+                servers: 1,
+                mean_service: 0.01,
+                service_scv: 1.0,
+                buffer: None,
+                overload_horizon: 60.0,
+            })
+        };
+        let mut rates: Vec<f64> = (0..=2_000).map(|i| 90.0 + i as f64 * 0.01).collect();
+        rates.extend([100.0 * (1.0 - 1e-12), 100.0, 100.0 * (1.0 + 1e-12)]);
+        rates.sort_by(f64::total_cmp);
+        let mut previous: Option<f64> = None;
+        for arrival in rates {
+            let pool = pool_at(arrival);
+            assert!(pool.mean_wait.is_finite() && pool.mean_queue.is_finite());
+            assert!(
+                (pool.mean_queue - pool.throughput * pool.mean_wait).abs()
+                    < 1e-9 * pool.mean_queue.max(1.0)
+            );
+            assert!((pool.wait.mean() - pool.mean_wait).abs() < 1e-9 * pool.mean_wait.max(1e-9));
+            if let Some(before) = previous {
+                assert!(
+                    pool.mean_wait >= before - 1e-12,
+                    "{arrival}: {} after {before}",
+                    pool.mean_wait
+                );
+                assert!(
+                    pool.mean_wait - before <= 0.01,
+                    "{arrival}: {} after {before}",
+                    pool.mean_wait
+                );
+            }
+            previous = Some(pool.mean_wait);
+        }
+        let at_capacity = pool_at(100.0).mean_wait;
+        assert!((at_capacity - 0.5827).abs() < 0.006, "{at_capacity}");
+        // Far below saturation the steady state settles within the horizon: M/M/1 at ρ = 0.5
+        // waits ρ/(μ − λ) = 10 ms, exactly as before.
+        assert!((pool_at(50.0).mean_wait - 0.01).abs() < 1e-12);
     }
 }

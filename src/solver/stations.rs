@@ -11,6 +11,7 @@ use super::transforms::own_atoms;
 use crate::solver::queueing::mmc_response_tail;
 use crate::solver::queueing::percentiles_with_atoms;
 use crate::solver::queueing::quantile;
+use crate::solver::queueing::unsettled_within_horizon;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
 use crate::solver::report::Latency;
@@ -41,6 +42,9 @@ pub(super) struct NodeResult {
     pub(super) class_mean: Vec<f64>,
     /// Mixture components of the wait: (weight, distribution) across pool groups.
     pub(super) waits: Vec<(f64, WaitDist)>,
+    /// A queue below saturation would take longer than the horizon to settle: its wait is
+    /// the one built within the horizon.
+    pub(super) unsettled: bool,
 }
 
 /// The figures of node `v` as a station, from the solved traffic.
@@ -89,6 +93,7 @@ pub(super) fn node_result(
             average_throughput,
             class_mean: vec![node.base; class_count],
             waits: vec![(1.0, WaitDist::Zero)],
+            unsettled: false,
         };
     };
     let pools = &flows.pools[v];
@@ -210,6 +215,11 @@ pub(super) fn node_result(
         average_throughput,
         class_mean,
         waits,
+        unsettled: utilization >= 0.5
+            && pool_inputs(node, arrivals, horizon)
+                .unwrap_or_default()
+                .iter()
+                .any(unsettled_within_horizon),
     }
 }
 
