@@ -50,6 +50,51 @@ fn retries_that_succeed_later_count_as_served() {
 }
 
 #[test]
+fn a_retried_request_takes_its_extra_attempts() {
+    // The M/M/1/1 above (10 ms service, half of the drops retried) with a 5 ms fixed delay:
+    // blocking is B = √2/(1 + √2), an attempt is served with s = 1 − B and retried with
+    // q = B/2. A completed request made N attempts with
+    // P(N = n) ∝ qⁿ⁻¹·s, so E[N − 1] = q/(1 − q) = 0.4142 extra attempts, each turned away
+    // after the 5 ms delay: 15 + 0.4142 × 5 = 17.07 ms (15 ms, as if no request were ever
+    // retried, before).
+    let mut topology = single_station(100.0, 1, 100.0, Some(0));
+    topology.nodes[1].base_latency_ms = 5.0;
+    topology
+        .edges
+        .push(Edge::of_kind(2, 2, EdgeKind::Retry(0.5)));
+    let report = solved(&topology);
+    let blocking = 2f64.sqrt() / (1.0 + 2f64.sqrt());
+    let retried = blocking / 2.0;
+    let expected = 15.0 + retried / (1.0 - retried) * 5.0;
+    assert!((expected - 17.071).abs() < 1e-3);
+    let mean = report.classes[0].latency_ms.mean;
+    assert!((mean - expected).abs() < 1e-6, "{mean} vs {expected}");
+}
+
+#[test]
+fn a_request_failed_over_takes_the_path_it_took() {
+    // Node 2 (M/M/1/1, 10 ms, offered 100 req/s) blocks half of its arrivals (a = 1, B = 1/2);
+    // every drop fails over to node 3 (a 20 ms fixed delay and a 1 µs service). Half of the
+    // completed requests took 10 ms, half 20.001 ms: the mean is 15.0005 ms (10 ms before).
+    let mut topology = single_station(100.0, 1, 100.0, Some(0));
+    let mut spare = Node::of_kind(3, NodeKind::Service);
+    spare.capacity_rps = Some(1e6);
+    spare.base_latency_ms = 20.0;
+    topology.nodes.push(spare);
+    topology
+        .edges
+        .push(Edge::of_kind(2, 3, EdgeKind::Retry(1.0)));
+    let report = solved(&topology);
+    assert!(
+        (report.served_rps - 100.0).abs() < 1e-6,
+        "{}",
+        report.served_rps
+    );
+    let mean = report.classes[0].latency_ms.mean;
+    assert!((mean - 15.0005).abs() < 1e-6, "{mean}");
+}
+
+#[test]
 fn a_retry_loop_with_gain_near_one_settles() {
     // The same station with 99.9% of drops retried: Λ = 100 + 0.999·Λ²/(100 + Λ), so
     // 0.001·Λ² = 10⁴ and Λ = 1000√10 = 3162.28; served Λ·100/(100 + Λ) = 96.93 req/s. The

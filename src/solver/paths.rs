@@ -112,15 +112,18 @@ pub(super) fn class_result(
     let start = compiled.classes[k].client;
     // Per node, the share of its arrivals that complete: the branches of the path mix weigh
     // by completed requests (the report's latency is that of completed requests).
-    let completion = completion_probabilities(compiled, flows, k);
+    // Nodes in the order of the completion recursion: along retries of drops too.
+    let (retry_order, retry_cyclic) = completion_order(compiled, flows, k);
+    let completion = completion_probabilities(compiled, flows, k, (&retry_order, retry_cyclic));
 
     // Exact mean and the smallest constant delay (shift) of any path, by the same recursion
     // over the nodes the class can reach (completion: [`completion_probabilities`]).
     let mut mean = vec![0.0; node_count];
     let mut shift = vec![0.0f64; node_count];
+    let passes = passes.max(if retry_cyclic { 10_000 } else { 1 });
     for _ in 0..passes {
         let mut change: f64 = 0.0;
-        for &v in &order {
+        for &v in &retry_order {
             let node = &compiled.nodes[v];
             let mut m = results[v].class_mean[k];
             let mut own_shift = node.base + constant_service(node, k);
@@ -154,7 +157,8 @@ pub(super) fn class_result(
                 route_shift = 0.0;
             }
             let route_mean = route_mean / route_completion(compiled, &completion.0, v, k);
-            let new_mean = m + route_mean;
+            let new_mean =
+                with_retries(compiled, flows, &completion.0, &mean, v, k, m + route_mean);
             change = change.max((new_mean - mean[v]).abs() / new_mean.abs().max(1e-300));
             change =
                 change.max((own_shift + route_shift - shift[v]).abs() / new_mean.abs().max(1e-300));
@@ -220,6 +224,61 @@ pub(super) fn class_result(
     }
 }
 
+/// The mean response at node `v` of the requests of class `k` that complete, given `first`,
+/// the mean of those served at the first attempt: a request dropped here and sent again along
+/// a retry edge (fraction f of drops) spends the node's fixed delay being turned away, the
+/// edge's round trip, and the response of the retry's target. With served share s (of which
+/// a share A completes at once), dropped share d, completion c_t at each retry target and
+/// c_v here:
+/// mean = [A·first + d·Σ_others f·c_t·(base + rtt + mean_t) + d·c_v·Σ_self f·(base + rtt)]
+///        / (A + d·Σ_others f·c_t),
+/// the retries back into the node itself summed in closed form (their count is geometric).
+/// A single M/M/1/K node that retries every drop at once: X + d/s·base, the mean
+/// (attempts − 1) = d/s extra attempts.
+fn with_retries(
+    compiled: &Compiled,
+    flows: &Flows,
+    completion: &[f64],
+    mean: &[f64],
+    v: usize,
+    k: usize,
+    first: f64,
+) -> f64 {
+    let dropped = flows.drop_ratio[v];
+    if dropped <= 0.0 {
+        return first;
+    }
+    let node = &compiled.nodes[v];
+    let (mut calls, mut routes) = (1.0, node.finish[k]);
+    let (mut others, mut others_mean, mut looped_time) = (0.0, 0.0, 0.0);
+    for edge in &compiled.out_edges[v] {
+        let f = edge.factors[k];
+        if f <= 0.0 {
+            continue;
+        }
+        let to = edge.to;
+        match edge.source {
+            Source::Dropped if to == v => looped_time += f * (node.base + edge.rtt(k)),
+            Source::Dropped => {
+                others += f * completion[to];
+                others_mean += f * completion[to] * (node.base + edge.rtt(k) + mean[to]);
+            }
+            Source::Served if node.detaches => {}
+            Source::Served if edge.is_call => calls *= completion[to].powi(edge.count as i32),
+            Source::Served => routes += f * completion[to],
+        }
+    }
+    if others == 0.0 && looped_time == 0.0 {
+        return first;
+    }
+    let at_once = flows.served_ratio[v] * calls * if node.detaches { 1.0 } else { routes };
+    let completing = at_once + dropped * others;
+    if completing <= 0.0 || completing.is_nan() {
+        return first;
+    }
+    (at_once * first + dropped * others_mean + dropped * completion[v] * looped_time) / completing
+}
+
 /// Most Gauss–Seidel passes over a class's nodes for its completion probabilities on a
 /// cyclic graph (each pass is linear in the edges; loops of gain below 1 settle long before).
 pub(super) const MAX_COMPLETION_PASSES: usize = 2_000;
@@ -237,8 +296,8 @@ pub(super) fn completion_probabilities(
     compiled: &Compiled,
     flows: &Flows,
     k: usize,
+    (order, cyclic): (&[usize], bool),
 ) -> (Vec<f64>, Vec<f64>) {
-    let (order, cyclic) = completion_order(compiled, flows, k);
     let node_count = compiled.nodes.len();
     let start = if cyclic { 0.0 } else { 1.0 };
     let mut completion = vec![start; node_count];
@@ -246,7 +305,7 @@ pub(super) fn completion_probabilities(
     let passes = if cyclic { MAX_COMPLETION_PASSES } else { 1 };
     for _ in 0..passes {
         let mut change: f64 = 0.0;
-        for &v in &order {
+        for &v in order {
             let node = &compiled.nodes[v];
             let served = flows.served_ratio[v];
             let dropped = flows.drop_ratio[v];
