@@ -492,3 +492,32 @@ fn autoscaling_grows_a_tier_that_scales_out_not_the_primary() {
         .fold(0.0, f64::max);
     assert_eq!(node_named(&report, &tier.name).offered_utilization, busiest);
 }
+
+#[test]
+fn every_wire_reports_the_traffic_it_carries() {
+    // Stage 3: 7M requests a day at a peak of 3x is 243.06 req/s, 90% reads. Every read calls
+    // Redis 4 times (972.2 calls/s); 10% of them miss and go on to Postgres (97.2/s), and each
+    // write calls Postgres once (24.3/s). Each wire's per-class figures follow the classes.
+    let report = solved(&load("stage-3-cache.ron"));
+    let rate = 7_000_000.0 / 86_400.0 * 3.0;
+    let wire = |from: u32, to: u32| {
+        report
+            .edges
+            .iter()
+            .find(|e| e.from == from && e.to == to)
+            .unwrap_or_else(|| panic!("wire {from}→{to}"))
+    };
+    let class = |name: &str| report.classes.iter().position(|c| c.name == name).unwrap();
+    let (reads, writes) = (class("users/read"), class("users/write"));
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9 * b.max(1.0);
+    assert_eq!(report.edges.len(), 4);
+    assert!(close(wire(1, 2).rps, rate), "{}", wire(1, 2).rps);
+    assert!(close(wire(2, 3).class_rps[reads], rate * 0.9 * 4.0));
+    assert_eq!(wire(2, 3).class_rps[writes], 0.0);
+    assert!(close(wire(3, 4).class_rps[reads], rate * 0.9 * 4.0 * 0.1));
+    assert!(close(wire(2, 4).class_rps[writes], rate * 0.1));
+    assert_eq!(wire(2, 4).kind, "call");
+    // What the wires bring is what Postgres receives.
+    let postgres = node_named(&report, "Postgres");
+    assert!(close(wire(3, 4).rps + wire(2, 4).rps, postgres.arrival_rps));
+}

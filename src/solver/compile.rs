@@ -52,6 +52,8 @@ pub(super) struct InFlow {
 
 #[derive(Clone, Debug)]
 pub(super) struct OutEdge {
+    /// Position of the wire in the topology's edge list.
+    pub(super) index: usize,
     pub(super) to: usize,
     /// Served traffic (route and call edges) or dropped traffic (retry edges).
     pub(super) source: Source,
@@ -461,6 +463,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
                     }
                 };
                 OutEdge {
+                    index: e,
                     to,
                     source,
                     factors,

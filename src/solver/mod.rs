@@ -166,6 +166,7 @@ pub fn solve_with(
         async_headroom: verdict.async_headroom,
         classes,
         nodes,
+        edges: traffic::edge_reports(topology, &compiled, &traffic.solved),
         tiers,
         warnings,
     }

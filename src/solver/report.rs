@@ -32,6 +32,20 @@ pub enum Status {
     Overloaded,
 }
 
+/// Traffic along one wire of the topology.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EdgeReport {
+    pub from: NodeId,
+    pub to: NodeId,
+    /// `route`, `call` or `retry`.
+    pub kind: String,
+    /// Requests per second along the wire, per class, in the order of [`Report::classes`]
+    /// (calls count each call; retries count the dropped requests sent again).
+    pub class_rps: Vec<f64>,
+    /// The sum over the classes.
+    pub rps: f64,
+}
+
 /// Figures for one node.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NodeReport {
@@ -123,6 +137,8 @@ pub struct Report {
     pub async_headroom: Option<f64>,
     pub classes: Vec<ClassReport>,
     pub nodes: Vec<NodeReport>,
+    /// Per wire, in the topology's edge order: the traffic it carries.
+    pub edges: Vec<EdgeReport>,
     pub tiers: Vec<TierCost>,
     /// Things the user should know: unpriced instance types, overloads, assumptions.
     pub warnings: Vec<String>,
@@ -204,6 +220,10 @@ impl Report {
         }
         for tier in &mut self.tiers {
             fix(&mut tier.monthly_cost_usd);
+        }
+        for edge in &mut self.edges {
+            edge.class_rps.iter_mut().for_each(fix);
+            fix(&mut edge.rps);
         }
         self
     }
@@ -301,9 +321,36 @@ impl Report {
                 tier.monthly_cost_usd,
             );
         }
+        for edge in &self.edges {
+            for (k, value) in edge.class_rps.iter().enumerate() {
+                figure(
+                    &|| format!("edge {}→{} class {k}", edge.from, edge.to),
+                    *value,
+                );
+            }
+            figure(&|| format!("edge {}→{} rps", edge.from, edge.to), edge.rps);
+        }
         let close = |a: f64, b: f64, relative: f64| {
             (a - b).abs() <= relative * a.abs().max(b.abs()).max(1.0)
         };
+        // Flow conservation: what arrives at a node (other than a client, where requests also
+        // enter from outside) is what its wires bring.
+        if !self.edges.is_empty() {
+            for node in self.nodes.iter().filter(|node| node.kind != "Client") {
+                let brought: f64 = self
+                    .edges
+                    .iter()
+                    .filter(|edge| edge.to == node.id)
+                    .map(|edge| edge.rps)
+                    .sum();
+                if !close(node.arrival_rps, brought, 1e-6) {
+                    problems.push(format!(
+                        "node {}: arrivals {} ≠ {brought} brought by its wires",
+                        node.id, node.arrival_rps
+                    ));
+                }
+            }
+        }
         if self.served_rps > self.offered_rps * (1.0 + 1e-9) {
             problems.push(format!(
                 "served {} > offered {}",
@@ -531,6 +578,7 @@ mod tests {
             async_headroom: None,
             classes: Vec::new(),
             nodes: Vec::new(),
+            edges: Vec::new(),
             tiers: vec![TierCost {
                 tier: "app".into(),
                 monthly_cost_usd: -0.0,

@@ -4,15 +4,18 @@
 use super::compile::Compiled;
 use super::compile::CompiledNode;
 use super::compile::Source;
+use super::figure;
 use super::paths::reachable_reverse_order;
 use super::Params;
 use super::SolveError;
+use crate::model::EdgeKind;
 use crate::model::Topology;
 use crate::solver::queueing::solve_pool;
 use crate::solver::queueing::PoolInput;
 use crate::solver::queueing::PoolSolution;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
+use crate::solver::report::EdgeReport;
 
 /// The traffic equations solved three ways: with blocking (what is actually served), linear
 /// (every node passes all it receives: the offered load, for headroom) and at the workloads'
@@ -348,4 +351,46 @@ pub(super) fn extrapolate(history: &[Vec<f64>; 2], current: &mut [f64]) {
             *x2 = (*x2 + last * ratio / (1.0 - ratio)).max(0.0);
         }
     }
+}
+
+/// The traffic along every wire, per class, in the topology's edge order: what the source
+/// sends (served requests on routes and calls, dropped ones on retries) times the wire's
+/// share, calls per request or retried fraction for the class.
+pub(super) fn edge_reports(
+    topology: &Topology,
+    compiled: &Compiled,
+    flows: &Flows,
+) -> Vec<EdgeReport> {
+    let class_count = compiled.classes.len();
+    let mut reports: Vec<EdgeReport> = topology
+        .edges
+        .iter()
+        .map(|edge| EdgeReport {
+            from: edge.from,
+            to: edge.to,
+            kind: match edge.kind {
+                EdgeKind::Route => "route",
+                EdgeKind::Call(_) => "call",
+                EdgeKind::Retry(_) => "retry",
+            }
+            .to_string(),
+            class_rps: vec![0.0; class_count],
+            rps: 0.0,
+        })
+        .collect();
+    for (u, edges) in compiled.out_edges.iter().enumerate() {
+        let arrivals = &flows.arrivals[u * class_count..(u + 1) * class_count];
+        for edge in edges {
+            let ratio = match edge.source {
+                Source::Served => flows.served_ratio[u],
+                Source::Dropped => flows.drop_ratio[u],
+            };
+            let report = &mut reports[edge.index];
+            for (k, rate) in report.class_rps.iter_mut().enumerate() {
+                *rate = figure(arrivals[k] * ratio * edge.factors[k]);
+            }
+            report.rps = figure(report.class_rps.iter().sum::<f64>());
+        }
+    }
+    reports
 }
