@@ -11,7 +11,7 @@ use super::transforms::class_transform;
 use super::transforms::class_transform_acyclic;
 use super::transforms::constant_service;
 use super::transforms::TransformSteps;
-use crate::solver::queueing::percentiles_with_atoms;
+use crate::solver::queueing::{grid_for, percentiles_on_grid};
 use crate::solver::report::Latency;
 
 /// End-to-end results for one class.
@@ -180,7 +180,8 @@ pub(super) fn class_result(
                 .map(|(time, mass)| (time - offset, mass))
                 .collect()
         };
-        let found = percentiles_with_atoms(
+        let found = percentiles_on_grid(
+            grid_for(order.len()),
             mean_latency - offset,
             &[0.50, 0.95, 0.99],
             &atoms,

@@ -15,6 +15,7 @@ use crate::solver::queueing::PoolInput;
 use crate::solver::queueing::PoolSolution;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
+use crate::solver::queueing::{grid_for, GRID};
 use crate::solver::report::EdgeReport;
 
 /// The traffic equations solved three ways: with blocking (what is actually served), linear
@@ -279,7 +280,8 @@ pub const MAX_SOLVE_SECONDS: f64 = 1.5;
 /// [`MAX_SOLVE_SECONDS`]. Measured per item on a release build here (2 cores): about 15 µs per
 /// node for the traffic and the closed forms, 1 ms per node whose percentiles need a transform
 /// inversion (non-exponential service, finite buffers, overload), and 90 µs (0.9 ms when the
-/// node is of the latter kind) per node each class's end-to-end transform visits.
+/// node is of the latter kind) per node each class's end-to-end transform visits on the finest
+/// grid, in proportion to the grid on the coarser grids of large classes ([`grid_for`]).
 pub(super) fn check_work(
     compiled: &Compiled,
     flows: &Flows,
@@ -305,10 +307,13 @@ pub(super) fn check_work(
         for k in 0..compiled.classes.len() {
             let (order, _) = reachable_reverse_order(compiled, k);
             visits += order.len();
-            micros += order
-                .iter()
-                .map(|&v| if inverted[v] { 900.0 } else { 90.0 })
-                .sum::<f64>();
+            // The per-visit figures are for the finest grid; coarser grids cost in proportion.
+            let points = grid_for(order.len()) as f64 / GRID as f64;
+            micros += points
+                * order
+                    .iter()
+                    .map(|&v| if inverted[v] { 900.0 } else { 90.0 })
+                    .sum::<f64>();
         }
     }
     let seconds = micros / 1e6;

@@ -8,7 +8,6 @@ use super::stations::NodeResult;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
 use num_complex::Complex64;
-use std::collections::HashMap;
 
 /// Most point masses tracked per class; beyond that they are left in the smoothed part.
 pub(super) const MAX_ATOMS: usize = 256;
@@ -189,27 +188,56 @@ pub(super) fn route_shift_of(compiled: &Compiled, v: usize, k: usize, shift: &[f
     }
 }
 
-/// The transform of node `v`'s own response (its wait and service) at each point.
-pub(super) fn own_transform(
+/// The transform of node `v`'s own response (its wait and service) at each point, written
+/// into `out`.
+fn own_transform_into(
     node: &CompiledNode,
     result: &NodeResult,
     k: usize,
     points: &[Complex64],
-) -> Vec<Complex64> {
-    points
-        .iter()
-        .map(|&s| match node.service.as_ref() {
-            Some(service) => {
-                let wait: Complex64 = result.waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
-                if node.shape == ServiceShape::Deterministic {
-                    wait
-                } else {
-                    wait * node.shape.lst(service[k], s)
-                }
+    out: &mut [Complex64],
+) {
+    let one = Complex64::new(1.0, 0.0);
+    let Some(service) = node.service.as_ref() else {
+        out.fill(one);
+        return;
+    };
+    let constant = node.shape == ServiceShape::Deterministic;
+    for (value, &s) in out.iter_mut().zip(points) {
+        let wait: Complex64 = match result.waits.as_slice() {
+            // One group (most nodes): no sum to build.
+            [(weight, dist)] => dist.lst(s) * *weight,
+            waits => waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum(),
+        };
+        *value = if constant {
+            wait
+        } else {
+            wait * node.shape.lst(service[k], s)
+        };
+    }
+}
+
+/// Per-point buffers of the nodes in progress, recycled so that a class's transform allocates
+/// a few buffers rather than two per node.
+struct Buffers {
+    width: usize,
+    spare: Vec<Vec<Complex64>>,
+}
+
+impl Buffers {
+    fn take(&mut self, fill: Complex64) -> Vec<Complex64> {
+        match self.spare.pop() {
+            Some(mut buffer) => {
+                buffer.fill(fill);
+                buffer
             }
-            None => Complex64::new(1.0, 0.0),
-        })
-        .collect()
+            None => vec![fill; self.width],
+        }
+    }
+
+    fn give(&mut self, buffer: Vec<Complex64>) {
+        self.spare.push(buffer);
+    }
 }
 
 /// [`class_transform`] on an acyclic graph, with memory for the nodes in progress only: nodes
@@ -227,33 +255,41 @@ pub(super) fn class_transform_acyclic(
     let (order, shift) = (steps.order, steps.shift);
     let width = points.len();
     let one = Complex64::new(1.0, 0.0);
+    let zero = Complex64::new(0.0, 0.0);
     let start = compiled.classes[k].client;
-    let mut reached = vec![false; compiled.nodes.len()];
-    let mut route_shifts = vec![0.0; compiled.nodes.len()];
+    let node_count = compiled.nodes.len();
+    let mut reached = vec![false; node_count];
+    let mut route_shifts = vec![0.0; node_count];
     for &v in order {
         reached[v] = true;
         route_shifts[v] = route_shift_of(compiled, v, k, shift);
     }
     // Per node in progress: (product of its calls' transforms, sum over its routes).
-    let mut pending: HashMap<usize, (Vec<Complex64>, Vec<Complex64>)> = HashMap::new();
+    let mut pending: Vec<Option<(Vec<Complex64>, Vec<Complex64>)>> = vec![None; node_count];
+    let mut buffers = Buffers {
+        width,
+        spare: Vec::new(),
+    };
     for &v in order {
         let node = &compiled.nodes[v];
-        let (calls, routes) = pending
-            .remove(&v)
-            .unwrap_or_else(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
+        let (calls, routes) = match pending[v].take() {
+            Some(found) => found,
+            None => (buffers.take(one), buffers.take(zero)),
+        };
         let finish = if node.detaches {
             1.0
         } else {
             node.finish[k] / route_completion(compiled, completion, v, k)
         };
-        let mut psi = own_transform(node, &results[v], k, points);
-        for j in 0..width {
-            psi[j] *= if node.detaches {
-                one
-            } else {
-                calls[j] * (routes[j] + finish)
-            };
+        let mut psi = buffers.take(one);
+        own_transform_into(node, &results[v], k, points, &mut psi);
+        if !node.detaches {
+            for ((value, call), route) in psi.iter_mut().zip(&calls).zip(&routes) {
+                *value *= call * (route + finish);
+            }
         }
+        buffers.give(calls);
+        buffers.give(routes);
         if v == start {
             return psi;
         }
@@ -264,23 +300,27 @@ pub(super) fn class_transform_acyclic(
             if !reached[u] || compiled.nodes[u].detaches || f <= 0.0 || u == v {
                 continue;
             }
-            let (calls, routes) = pending
-                .entry(u)
-                .or_insert_with(|| (vec![one; width], vec![Complex64::new(0.0, 0.0); width]));
+            if pending[u].is_none() {
+                pending[u] = Some((buffers.take(one), buffers.take(zero)));
+            }
+            let Some((calls, routes)) = pending[u].as_mut() else {
+                continue;
+            };
             if edge.is_call {
-                for j in 0..width {
-                    calls[j] *= psi[j].powi(edge.count as i32);
+                for (call, value) in calls.iter_mut().zip(&psi) {
+                    *call *= value.powi(edge.count as i32);
                 }
             } else {
                 let extra = edge.rtt(k) + shift[v] - route_shifts[u];
                 let mut delays = DelayFactors::new(points, extra.max(0.0));
                 // Branches weigh by the requests that complete along them.
                 let weight = f * completion[v] / route_completion(compiled, completion, u, k);
-                for j in 0..width {
-                    routes[j] += delays.next(points, j) * psi[j] * weight;
+                for (j, (route, value)) in routes.iter_mut().zip(&psi).enumerate() {
+                    *route += delays.next(points, j) * value * weight;
                 }
             }
         }
+        buffers.give(psi);
     }
     vec![one; width]
 }
