@@ -1353,6 +1353,40 @@ pub fn mmc_response_tail(p_wait: f64, wait_rate: f64, service_rate: f64, t: f64)
     )
 }
 
+/// Closed-form survival function P(T > t) and density of T = W + S where the wait W is 0 with
+/// probability 1 − p and uniform on [0, M] with probability p (the fluid backlog of an
+/// overloaded queue), and S ~ Exp(μ): for the uniform part,
+/// P(U + S > t) = (M − t + (1 − e^{−μt})/μ)/M for t < M and (e^{−μ(t−M)} − e^{−μt})/(μM)
+/// beyond.
+///
+/// ```
+/// // Waits uniform on [0, 10 s] and a 1 s service: the response exceeds 10 s with
+/// // probability (1 − e^{−10})/10 = 0.099995.
+/// let (survival, _) = staircase::solver::queueing::uniform_response_tail(1.0, 10.0, 1.0, 10.0);
+/// assert!((survival - (1.0 - (-10.0f64).exp()) / 10.0).abs() < 1e-12);
+/// ```
+pub fn uniform_response_tail(p_wait: f64, max: f64, service_rate: f64, t: f64) -> (f64, f64) {
+    let mu = service_rate;
+    let exp_mu = (-mu * t).exp();
+    let (tail, density) = if p_wait <= 0.0 || max <= 0.0 {
+        (exp_mu, mu * exp_mu)
+    } else if t <= 0.0 {
+        (1.0, 0.0)
+    } else if t < max {
+        ((max - t + (1.0 - exp_mu) / mu) / max, (1.0 - exp_mu) / max)
+    } else {
+        let exp_after = (-mu * (t - max)).exp();
+        (
+            (exp_after - exp_mu) / (mu * max),
+            (exp_after - exp_mu) / max,
+        )
+    };
+    (
+        (1.0 - p_wait) * exp_mu + p_wait * tail,
+        (1.0 - p_wait) * mu * exp_mu + p_wait * density,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

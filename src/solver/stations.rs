@@ -11,6 +11,7 @@ use super::transforms::own_atoms;
 use crate::solver::queueing::mmc_response_tail;
 use crate::solver::queueing::percentiles_with_atoms;
 use crate::solver::queueing::quantile;
+use crate::solver::queueing::uniform_response_tail;
 use crate::solver::queueing::unsettled_within_horizon;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
@@ -244,38 +245,30 @@ pub(super) fn node_percentiles(
             p99: mean,
         };
     }
-    // Closed form whenever every component is an exponential (or no) wait followed by an
-    // exponential service: a mixture over pool groups and classes of M/M/c response times.
-    let components: Option<Vec<(f64, f64, f64, f64)>> =
+    // Closed form whenever every component is an exponential, uniform (or no) wait followed by
+    // an exponential service: a mixture over pool groups and classes of M/M/c response times
+    // and of fluid-backlog ones.
+    let components: Option<Vec<Component>> =
         if node.shape == ServiceShape::Exponential && held.is_empty() {
+            let mut shapes = Vec::new();
             waits
                 .iter()
-                .map(|(group_weight, dist)| match dist {
-                    WaitDist::Zero => Some((*group_weight, 0.0, 1.0)),
-                    WaitDist::Exponential { p_wait, rate } => Some((*group_weight, *p_wait, *rate)),
-                    _ => None,
+                .all(|(group_weight, dist)| closed_form_waits(dist, *group_weight, &mut shapes))
+                .then(|| {
+                    let components = shapes.iter().flat_map(|&(group_weight, p_wait, wait)| {
+                        service
+                            .iter()
+                            .zip(class_weights)
+                            .filter(|(_, class_weight)| **class_weight > 0.0)
+                            .map(move |(mean_service, class_weight)| Component {
+                                weight: group_weight * class_weight,
+                                p_wait,
+                                wait,
+                                service_rate: 1.0 / mean_service,
+                            })
+                    });
+                    merge_equal_components(components)
                 })
-                .collect::<Option<Vec<_>>>()
-                .map(|groups| {
-                    groups
-                        .iter()
-                        .flat_map(|&(group_weight, p_wait, rate)| {
-                            service
-                                .iter()
-                                .zip(class_weights)
-                                .filter(|(_, class_weight)| **class_weight > 0.0)
-                                .map(move |(mean_service, class_weight)| {
-                                    (
-                                        group_weight * class_weight,
-                                        p_wait,
-                                        rate,
-                                        1.0 / mean_service,
-                                    )
-                                })
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .map(merge_equal_components)
         } else {
             None
         };
@@ -284,11 +277,10 @@ pub(super) fn node_percentiles(
         Some(components) => LEVELS.map(|p| {
             quantile(p, queue_mean, |t| {
                 let (mut tail, mut density) = (0.0, 0.0);
-                for &(weight, p_wait, rate, service_rate) in &components {
-                    let (component_tail, component_density) =
-                        mmc_response_tail(p_wait, rate, service_rate, t);
-                    tail += weight * component_tail;
-                    density += weight * component_density;
+                for component in &components {
+                    let (component_tail, component_density) = component.tail(t);
+                    tail += component.weight * component_tail;
+                    density += component.weight * component_density;
                 }
                 (tail, density)
             })
@@ -323,19 +315,77 @@ pub(super) fn node_percentiles(
     }
 }
 
-/// Adds up the weights of mixture components (weight, p_wait, wait rate, service rate) that
-/// are the same distribution, e.g. classes with one service time: fewer terms to evaluate in
-/// every step of the quantile search, and the same mixture.
-pub(super) fn merge_equal_components(
-    components: Vec<(f64, f64, f64, f64)>,
-) -> Vec<(f64, f64, f64, f64)> {
-    let mut merged: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(components.len());
+/// A wait whose response tail (with an exponential service) has a closed form.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum WaitShape {
+    /// Exponential with this rate (M/M/c).
+    Exponential(f64),
+    /// Uniform between 0 and this maximum (a fluid backlog).
+    Uniform(f64),
+}
+
+/// One term of a node's response-time mixture in closed form.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Component {
+    weight: f64,
+    p_wait: f64,
+    wait: WaitShape,
+    service_rate: f64,
+}
+
+impl Component {
+    /// P(T > t) and the density of T for this term's wait plus service.
+    fn tail(&self, t: f64) -> (f64, f64) {
+        match self.wait {
+            WaitShape::Exponential(rate) => {
+                mmc_response_tail(self.p_wait, rate, self.service_rate, t)
+            }
+            WaitShape::Uniform(max) => {
+                uniform_response_tail(self.p_wait, max, self.service_rate, t)
+            }
+        }
+    }
+}
+
+/// Whether a node's response with the wait `dist` and an exponential service has a closed
+/// form (no numerical inversion is needed for its percentiles).
+pub(super) fn has_closed_form(dist: &WaitDist) -> bool {
+    closed_form_waits(dist, 1.0, &mut Vec::new())
+}
+
+/// Adds the closed-form parts of `dist` (weighted by `weight`) to `out` as (weight, P(wait),
+/// shape); false when some part has no closed form (it is then inverted numerically).
+fn closed_form_waits(dist: &WaitDist, weight: f64, out: &mut Vec<(f64, f64, WaitShape)>) -> bool {
+    match dist {
+        WaitDist::Zero => out.push((weight, 0.0, WaitShape::Exponential(1.0))),
+        WaitDist::Exponential { p_wait, rate } => {
+            out.push((weight, *p_wait, WaitShape::Exponential(*rate)))
+        }
+        WaitDist::Uniform { p_wait, max, cap } if cap >= max => {
+            out.push((weight, *p_wait, WaitShape::Uniform(*max)))
+        }
+        WaitDist::Mixture(parts) => {
+            return parts
+                .iter()
+                .all(|(part_weight, part)| closed_form_waits(part, weight * part_weight, out))
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Adds up the weights of mixture components that are the same distribution, e.g. classes
+/// with one service time: fewer terms to evaluate in every step of the quantile search, and
+/// the same mixture.
+fn merge_equal_components(components: impl Iterator<Item = Component>) -> Vec<Component> {
+    let mut merged: Vec<Component> = Vec::new();
     for component in components {
-        match merged
-            .iter_mut()
-            .find(|m| (m.1, m.2, m.3) == (component.1, component.2, component.3))
-        {
-            Some(existing) => existing.0 += component.0,
+        let same = |m: &&mut Component| {
+            (m.p_wait, m.wait, m.service_rate)
+                == (component.p_wait, component.wait, component.service_rate)
+        };
+        match merged.iter_mut().find(same) {
+            Some(existing) => existing.weight += component.weight,
             None => merged.push(component),
         }
     }

@@ -6,6 +6,7 @@ use super::compile::CompiledNode;
 use super::compile::Source;
 use super::figure;
 use super::paths::reachable_reverse_order;
+use super::stations::has_closed_form;
 use super::Params;
 use super::SolveError;
 use crate::model::EdgeKind;
@@ -14,7 +15,6 @@ use crate::solver::queueing::solve_pool;
 use crate::solver::queueing::PoolInput;
 use crate::solver::queueing::PoolSolution;
 use crate::solver::queueing::ServiceShape;
-use crate::solver::queueing::WaitDist;
 use crate::solver::queueing::{grid_for, GRID};
 use crate::solver::report::EdgeReport;
 
@@ -279,7 +279,7 @@ pub const MAX_SOLVE_SECONDS: f64 = 1.5;
 /// Refuses a solve whose cost, estimated from what it must compute, is beyond
 /// [`MAX_SOLVE_SECONDS`]. Measured per item on a release build here (2 cores): about 15 µs per
 /// node for the traffic and the closed forms, 1 ms per node whose percentiles need a transform
-/// inversion (non-exponential service, finite buffers, overload), and 90 µs (0.9 ms when the
+/// inversion (non-exponential service, finite buffers), and 90 µs (0.9 ms when the
 /// node is of the latter kind) per node each class's end-to-end transform visits on the finest
 /// grid, in proportion to the grid on the coarser grids of large classes ([`grid_for`]).
 pub(super) fn check_work(
@@ -294,9 +294,7 @@ pub(super) fn check_work(
         .map(|(node, pools)| {
             node.service.is_some()
                 && (node.shape != ServiceShape::Exponential
-                    || pools.iter().any(|pool| {
-                        !matches!(pool.wait, WaitDist::Zero | WaitDist::Exponential { .. })
-                    }))
+                    || pools.iter().any(|pool| !has_closed_form(&pool.wait)))
         })
         .collect();
     let inverted_count = inverted.iter().filter(|heavy| **heavy).count();
