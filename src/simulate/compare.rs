@@ -142,6 +142,17 @@ impl Comparison {
                 );
             }
             latency_rows(&mut push, name, id, &report.latency_ms, &sim.latency_ms, t);
+            if report.connection_wait_ms > 0.0 || sim.connection_wait_ms.mean > 0.0 {
+                push(
+                    name,
+                    id,
+                    "connection wait ms",
+                    report.connection_wait_ms,
+                    sim.connection_wait_ms,
+                    t.means,
+                    1e-3,
+                );
+            }
         }
         for (report, sim) in model.classes.iter().zip(&simulation.classes) {
             let name = report.name.as_str();
