@@ -288,8 +288,8 @@ fn truncate(text: &str, width: usize) -> String {
     }
 }
 
-/// A figure with four significant digits.
-fn number(value: f64) -> String {
+/// A figure with four significant digits (up to six decimals), as the table shows it.
+pub fn number(value: f64) -> String {
     if value == 0.0 {
         return "0".into();
     }
