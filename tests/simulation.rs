@@ -260,3 +260,25 @@ fn connections_beyond_the_servers_wait_inside_the_database() {
         "model {model}"
     );
 }
+
+#[test]
+fn without_a_pool_holder_the_wait_for_a_connection_stays_at_the_database() {
+    // Users straight to a database with 4 workers but max_connections 2: only 2 queries run
+    // at once (M/M/2 at λ = 1.6, μ = 1), and no pooler or app server holds the connections,
+    // so the whole wait, Wq = 1.7778 s, is the database's: W = 2.7778 s.
+    let text = r#"(version: 1, name: "no holder",
+        workloads: [(name: "w", client: 1, rate: PerSecond(1.6), read: 1.0, write: 0.0, async: 0.0)],
+        nodes: [(id: 1, name: "Users", kind: Client, capacity_rps: None),
+                (id: 2, name: "DB", kind: Database(read_capacity_rps: 4.0, write_capacity_rps: 4.0,
+                 max_connections: 2), concurrency: 4, capacity_rps: 4.0)],
+        edges: [(from: 1, to: 2)])"#;
+    let topology = staircase::document::parse(text, "no-holder.ron").expect("parses");
+    let sim = run(&topology, 200_000);
+    let database = &sim.nodes[1];
+    assert_covers(database.latency_ms.mean, 2777.8, 0.03, "database W");
+    assert_covers(database.utilization, 0.8, 0.01, "ρ");
+    assert!(sim.nodes.iter().all(|n| n.connection_wait_ms.mean == 0.0));
+    let report = staircase::solve(&topology, &staircase::Params::default()).expect("solves");
+    let model = report.node(2).expect("database").latency_ms.mean;
+    assert!((model / 2777.8 - 1.0).abs() < 1e-3, "model {model}");
+}

@@ -1,6 +1,8 @@
 //! The discrete-event engine: one replication of the compiled network, with a binary-heap
-//! event list, FCFS queues with c servers and K − c waiting places, and the routing, calls,
-//! retries and delays of [`crate::solver::network`].
+//! event list, FCFS queues with c servers and K − c waiting places, connection limits (a
+//! request holds a connection from entering a queue to the end of its service; beyond the
+//! limit it waits for one, and that wait is counted at the pool holder it came through), and
+//! the routing, calls, retries and delays of [`crate::solver::network`].
 
 use super::sampling::{exponential, unit, Family, Sampler};
 use crate::solver::network::{NetNode, Network, Split};
