@@ -299,3 +299,56 @@ fn rows_table<'a>(ui: &mut Ui, rows: impl Iterator<Item = &'a Row>) {
                 });
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::compare::Tolerances;
+    use crate::simulate::Estimate;
+
+    fn row(node: Option<u32>, figure: &'static str, model: f64, simulated: f64) -> Row {
+        let relative = (model - simulated) / simulated;
+        Row {
+            subject: "x".into(),
+            node,
+            figure,
+            model,
+            simulated: Estimate {
+                mean: simulated,
+                half_width: 0.01 * simulated,
+            },
+            relative,
+            tolerance: 0.03,
+            verdict: if relative.abs() > 0.03 {
+                Verdict::Differs
+            } else {
+                Verdict::Agrees
+            },
+        }
+    }
+
+    #[test]
+    fn marks_name_the_worst_figure_and_list_every_differing_one() {
+        let comparison = Comparison {
+            rows: vec![
+                row(Some(3), "mean ms", 66.67, 42.61),
+                row(Some(3), "p99 ms", 307.0, 191.6),
+                row(Some(3), "utilization", 0.85, 0.849),
+                row(Some(2), "mean ms", 1.0, 1.001),
+                row(None, "mean ms", 66.68, 42.62),
+            ],
+            tolerances: Tolerances::SINGLE_CLASS,
+        };
+        let marks = node_marks(&comparison);
+        assert_eq!(marks.keys().copied().collect::<Vec<_>>(), vec![3]);
+        let mark = &marks[&3];
+        assert_eq!(mark.badge, "sim: p99 ms +60%");
+        assert_eq!(
+            mark.lines,
+            vec![
+                "mean ms: model 66.67, simulated 42.61 ± 0.4261 (+56.5%, tolerance 3%)",
+                "p99 ms: model 307.0, simulated 191.6 ± 1.916 (+60.2%, tolerance 3%)",
+            ]
+        );
+    }
+}
