@@ -4,17 +4,20 @@
 //! tighter than half the tolerance.
 //!
 //! Two settings where the model approximates by design are held to what is true of them
-//! (docs/simulation.md has the measured differences):
-//! - **Round robin.** The model splits at random, so each instance behind the balancer sees
-//!   Poisson arrivals; in turn, every k-th request, they are far smoother. Behind it the model
-//!   is an upper bound on every mean and percentile (conservative), while rates and
-//!   utilization stay within 1% (routing does not change how much work arrives).
-//! - **Retries of drops.** The model adds retried requests as fresh Poisson arrivals, while an
-//!   immediate retry (no delay on the retry edge) finds the same full queue and is refused
-//!   again. So the model overstates the traffic: throughput and utilization are upper bounds
-//!   from the retrying node on, and nodes upstream keep every tolerance. What the simulation
-//!   serves is what the model gives *without* the retry edges (every figure within
-//!   tolerance), and each retrying node drops that model's drops ÷ (1 − retried share).
+//! (docs/simulation.md has the measured differences). Both use single calls: repeated calls
+//! have an end-to-end tail error of their own that would mask theirs.
+//! - **Round robin** (no limited queue behind the balancer). The model splits at random, so
+//!   each instance behind it sees Poisson arrivals; in turn, every k-th request, they are far
+//!   smoother. Rates and utilization stay within 1% (routing does not change how much work
+//!   arrives); the model is an upper bound on the means and percentiles of the instances fed
+//!   in turn, and on every mean further on and end to end (conservative).
+//! - **Retries of drops** (back to the same node, no delay). The model adds retried requests
+//!   as fresh Poisson arrivals, while an immediate retry to a single queue finds it still
+//!   full, and one to a node of several instances may find another one with room. The model's
+//!   throughput and utilization are upper bounds from the retrying nodes on; nodes upstream
+//!   keep every tolerance. Where every retrying node is a single queue, the simulation serves
+//!   exactly what the model *without* the retry edges serves (every figure within tolerance)
+//!   and each retrying node drops that model's drops ÷ (1 − retried share).
 //!
 //! CI runs a few cases; run more with `PROPTEST_CASES=200 cargo test --release --test
 //! simulation_property`.
@@ -99,11 +102,11 @@ fn random_topology(seed: u64, multi_class: bool, variant: Variant) -> Topology {
     }
     let storage_front = cache.unwrap_or(database);
     if rng.unit() < 0.5 {
-        edges.push(Edge::of_kind(
-            app,
-            storage_front,
-            EdgeKind::Call(rng.between(1, 2) as u32),
-        ));
+        // Round robin and retries are checked with single calls: repeated calls have an
+        // end-to-end tail error of their own (docs/simulation.md), which would mask theirs.
+        let calls = rng.between(1, 2) as u32;
+        let calls = if variant == Variant::Plain { calls } else { 1 };
+        edges.push(Edge::of_kind(app, storage_front, EdgeKind::Call(calls)));
     } else {
         edges.push(Edge::route(app, storage_front));
     }
@@ -117,9 +120,14 @@ fn random_topology(seed: u64, multi_class: bool, variant: Variant) -> Topology {
     }
     let index = |id: u32| id as usize - 1;
     if round_robin {
-        // Turns across instances need more than one.
+        // Turns across instances need more than one. Behind the balancer no queue is
+        // limited: a limited queue refuses smoother arrivals less often than the model's
+        // Poisson ones, a known difference of its own (docs/simulation.md).
         let instances = &mut topology.nodes[index(app)].instances;
         *instances = (*instances).max(2);
+        for node in topology.nodes.iter_mut().filter(|n| n.id >= app) {
+            node.queue_limit = None;
+        }
     }
     let retries = variant == Variant::Retries;
     if retries && topology.nodes.iter().all(|n| n.queue_limit.is_none()) {
@@ -237,27 +245,44 @@ fn affected_nodes(topology: &Topology, variant: Variant) -> Vec<u32> {
 }
 
 /// The rule for `figure` of node `node` (`None`: a class) under `variant`, or `None` when
-/// the figure is not held to anything there.
-fn rule(variant: Variant, figure: &str, node: Option<u32>, affected: &[u32]) -> Option<Rule> {
+/// the figure is not held to anything there. `affected`: the nodes behind the round-robin
+/// balancer or from the retrying nodes on; `fed`: the balancer's own targets.
+fn rule(
+    variant: Variant,
+    figure: &str,
+    node: Option<u32>,
+    affected: &[u32],
+    fed: &[u32],
+) -> Option<Rule> {
     if !CHECKED.contains(&figure) {
         return None;
     }
-    let is_affected = match node {
-        Some(id) => affected.contains(&id),
-        None => !affected.is_empty(),
+    let within = |list: &[u32]| match node {
+        Some(id) => list.contains(&id),
+        None => !list.is_empty(),
     };
-    if variant == Variant::Plain || !is_affected {
+    if variant == Variant::Plain || !within(affected) {
         return Some(Rule::Within);
     }
     let rate = matches!(figure, "throughput req/s" | "utilization" | "served req/s");
-    match (variant, rate, figure) {
-        (Variant::RoundRobin, true, _) => Some(Rule::Within),
-        (Variant::RoundRobin, false, _) => Some(Rule::ModelAtLeast),
-        (Variant::Retries, true, "served req/s") => None,
-        (Variant::Retries, true, _) => Some(Rule::ModelAtLeast),
+    match (variant, rate) {
+        // No queue behind the balancer is limited: every request arrives and is served.
+        (Variant::RoundRobin, true) => Some(Rule::Within),
+        // The instances it feeds in turn wait less than the model's Poisson ones: the model
+        // is an upper bound on their means and percentiles. Further on (smoother, but mixed
+        // again) and end to end, an upper bound on the means; the tails there carry the
+        // multi-class tail error of the table as well, so they are not held.
+        (Variant::RoundRobin, false) if figure == "mean ms" || within(fed) => {
+            Some(Rule::ModelAtLeast)
+        }
+        (Variant::RoundRobin, false) => None,
+        // Retries add traffic in the model that an immediate retry does not add.
+        (Variant::Retries, true) if figure == "served req/s" => None,
+        (Variant::Retries, true) => Some(Rule::ModelAtLeast),
         // Latencies and served requests with retries: held against the model without them
-        // (see `retries_change_nothing_but_drops`).
-        _ => None,
+        // where that is exact (see `retries_change_nothing_but_drops`).
+        (Variant::Retries, false) => None,
+        (Variant::Plain, _) => Some(Rule::Within),
     }
 }
 
@@ -279,7 +304,7 @@ fn describe(row: &Row, rule: Rule) -> String {
     )
 }
 
-/// An immediate retry finds the queue that refused it still full: the simulation of
+/// An immediate retry to a single queue finds it still full: the simulation of
 /// `topology` serves exactly what the model of it without retry edges serves (every checked
 /// figure within tolerance), and a node retrying a share p of its drops drops 1/(1 − p) times
 /// as many requests. Returns the figures that break this.
@@ -329,6 +354,20 @@ fn retries_change_nothing_but_drops(
 fn check(seed: u64, multi_class: bool, variant: Variant) -> Result<(), TestCaseError> {
     let topology = random_topology(seed, multi_class, variant);
     let affected = affected_nodes(&topology, variant);
+    let fed = match variant {
+        Variant::RoundRobin => affected_nodes(&topology, variant)
+            .into_iter()
+            .filter(|&id| {
+                topology.edges.iter().any(|e| {
+                    e.to == id
+                        && topology
+                            .node(e.from)
+                            .is_some_and(|n| matches!(n.kind, NodeKind::LoadBalancer { .. }))
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let model = solve(&topology, &Params::default()).expect("solves");
     let busiest = model
         .nodes
@@ -348,7 +387,7 @@ fn check(seed: u64, multi_class: bool, variant: Variant) -> Result<(), TestCaseE
     let held: Vec<_> = comparison
         .rows
         .iter()
-        .filter_map(|r| Some((r, rule(variant, r.figure, r.node, &affected)?)))
+        .filter_map(|r| Some((r, rule(variant, r.figure, r.node, &affected, &fed)?)))
         .filter(|(r, _)| tight(r))
         .collect();
     let broken = |(r, rule): &&(&Row, Rule)| {
@@ -363,7 +402,16 @@ fn check(seed: u64, multi_class: bool, variant: Variant) -> Result<(), TestCaseE
         .filter(broken)
         .map(|(r, rule)| describe(r, *rule))
         .collect();
-    if variant == Variant::Retries {
+    // An immediate retry to a single queue finds it still full (to a node of several, it
+    // may land on another instance with room).
+    let single_queue = |id: u32| topology.node(id).is_some_and(|n| n.instances == 1);
+    let retrying: Vec<u32> = topology
+        .edges
+        .iter()
+        .filter(|e| matches!(e.kind, EdgeKind::Retry(_)))
+        .map(|e| e.from)
+        .collect();
+    if variant == Variant::Retries && retrying.iter().all(|&id| single_queue(id)) {
         differing.extend(retries_change_nothing_but_drops(&topology, &simulation));
     }
     prop_assert!(
