@@ -195,3 +195,93 @@ fn a_simulated_day_carries_the_stated_requests_per_day() {
         .fold(0.0, f64::max);
     assert!((peak - 500.0).abs() < 1e-6, "peak {peak}");
 }
+
+/// Client → connection pooler with `pool` connections → database with `servers` servers of
+/// rate 1 req/s each, at `lambda` req/s (the pooler itself serves in a microsecond).
+fn pooled_database(lambda: f64, pool: u32, servers: u32) -> Topology {
+    let text = format!(
+        r#"(version: 1, name: "pool before a database",
+        workloads: [(name: "w", client: 1, rate: PerSecond({lambda}), read: 1.0, write: 0.0, async: 0.0)],
+        nodes: [(id: 1, name: "Users", kind: Client, capacity_rps: None),
+                (id: 2, name: "Pooler", kind: ConnectionPooler(pool_size: {pool}), capacity_rps: 1000000.0),
+                (id: 3, name: "DB", kind: Database(read_capacity_rps: {servers}.0,
+                 write_capacity_rps: {servers}.0, max_connections: 100), concurrency: {servers},
+                 capacity_rps: {servers}.0)],
+        edges: [(from: 1, to: 2), (from: 2, to: 3)])"#
+    );
+    staircase::io::document::parse(&text, "pool.ron").expect("parses")
+}
+
+#[test]
+fn a_pool_as_large_as_the_servers_waits_the_whole_erlang_c_wait_for_a_connection() {
+    // M/M/2 at λ = 1.6, μ = 1 (ρ 0.8): C(2, 1.6) = 0.7111, Wq = C/(cμ − λ) = 1.7778 s. With
+    // 2 connections for 2 servers no request waits inside the database: the whole wait is
+    // for a connection, at the pooler; the database answers in the service time, 1 s.
+    let sim = run(&pooled_database(1.6, 2, 2), 200_000);
+    let (pooler, database) = (&sim.nodes[1], &sim.nodes[2]);
+    let erlang_c = 0.711_111;
+    assert_covers(
+        pooler.connection_wait_ms,
+        erlang_c / 0.4 * 1000.0,
+        0.05,
+        "wait for a connection",
+    );
+    assert_covers(database.latency_ms.mean, 1000.0, 0.02, "database W");
+    assert_covers(database.utilization, 0.8, 0.01, "ρ");
+    // Little's law at the pooler: Lq = λ·Wq of those waiting for a connection.
+    assert_covers(pooler.queue_len, 1.6 * erlang_c / 0.4, 0.05, "pooler Lq");
+}
+
+#[test]
+fn connections_beyond_the_servers_wait_inside_the_database() {
+    // The same M/M/2 with a pool of 4: two requests may hold a connection and wait inside.
+    // An arrival finding n = 4 + j in the system waits for j + 1 departures at rate cμ, so
+    // the wait for a connection is C·ρ²/(cμ − λ) = 0.7111 × 0.64 / 0.4 = 1.1378 s and the
+    // rest of Wq, 0.64 s, is spent inside: database W = 1.64 s.
+    let sim = run(&pooled_database(1.6, 4, 2), 200_000);
+    let (pooler, database) = (&sim.nodes[1], &sim.nodes[2]);
+    let erlang_c = 0.711_111;
+    let for_connection = erlang_c * 0.64 / 0.4;
+    assert_covers(
+        pooler.connection_wait_ms,
+        for_connection * 1000.0,
+        0.05,
+        "wait for a connection",
+    );
+    assert_covers(
+        database.latency_ms.mean,
+        (1.0 + erlang_c / 0.4 - for_connection) * 1000.0,
+        0.02,
+        "database W",
+    );
+    // The model splits the wait the same way.
+    let report = staircase::solve(&pooled_database(1.6, 4, 2), &staircase::Params::default())
+        .expect("solves");
+    let model = report.node(2).expect("pooler").connection_wait_ms;
+    assert!(
+        (model / (for_connection * 1000.0) - 1.0).abs() < 1e-3,
+        "model {model}"
+    );
+}
+
+#[test]
+fn without_a_pool_holder_the_wait_for_a_connection_stays_at_the_database() {
+    // Users straight to a database with 4 workers but max_connections 2: only 2 queries run
+    // at once (M/M/2 at λ = 1.6, μ = 1), and no pooler or app server holds the connections,
+    // so the whole wait, Wq = 1.7778 s, is the database's: W = 2.7778 s.
+    let text = r#"(version: 1, name: "no holder",
+        workloads: [(name: "w", client: 1, rate: PerSecond(1.6), read: 1.0, write: 0.0, async: 0.0)],
+        nodes: [(id: 1, name: "Users", kind: Client, capacity_rps: None),
+                (id: 2, name: "DB", kind: Database(read_capacity_rps: 4.0, write_capacity_rps: 4.0,
+                 max_connections: 2), concurrency: 4, capacity_rps: 4.0)],
+        edges: [(from: 1, to: 2)])"#;
+    let topology = staircase::io::document::parse(text, "no-holder.ron").expect("parses");
+    let sim = run(&topology, 200_000);
+    let database = &sim.nodes[1];
+    assert_covers(database.latency_ms.mean, 2777.8, 0.03, "database W");
+    assert_covers(database.utilization, 0.8, 0.01, "ρ");
+    assert!(sim.nodes.iter().all(|n| n.connection_wait_ms.mean == 0.0));
+    let report = staircase::solve(&topology, &staircase::Params::default()).expect("solves");
+    let model = report.node(2).expect("database").latency_ms.mean;
+    assert!((model / 2777.8 - 1.0).abs() < 1e-3, "model {model}");
+}

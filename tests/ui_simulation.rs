@@ -49,3 +49,118 @@ fn check_with_simulation_shows_the_comparison() {
         assert!((row.simulated.mean / row.model - 1.0).abs() < 0.5);
     }
 }
+
+#[test]
+fn a_node_the_model_gets_wrong_is_marked_on_the_canvas_until_an_edit() {
+    // Stage 4 sends users through a round-robin balancer to two app servers. The model splits
+    // at random (each instance sees Poisson arrivals); every second request to the same
+    // instance is a far smoother stream, so the model overstates the app servers' wait.
+    let topology = presets::find("stage-4-load-balancer")
+        .expect("preset exists")
+        .load()
+        .expect("preset loads");
+    let app = StaircaseApp::new(topology, Box::new(FakePicker::default()));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut StaircaseApp| app.frame(ui), app);
+    harness.run_steps(3);
+    let before = harness.state().topology.clone();
+    let id_of = |name: &str| {
+        before
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .expect("node exists")
+            .id
+    };
+    let (app_servers, balancer) = (id_of("App servers"), id_of("Load balancer"));
+    assert!(harness.state().canvas_simulation_marks().is_empty());
+
+    click_menu(&mut harness, "Simulate", "Check with simulation");
+    assert!(harness
+        .state_mut()
+        .simulation
+        .wait(Duration::from_secs(300)));
+    // Close the window so the canvas is free to hover.
+    harness.state_mut().simulation.open = false;
+    harness.run_steps(3);
+    let app = harness.state();
+    assert!(app.simulation.differing_nodes().contains(&app_servers));
+    let marked = app.canvas_simulation_marks();
+    assert!(marked.contains(&app_servers), "marked: {marked:?}");
+    assert!(!marked.contains(&balancer), "marked: {marked:?}");
+    // The mark is the comparison's own: the model's mean against the simulated one.
+    let mark = app
+        .simulation
+        .node_mark(app_servers, &app.topology, app.load_multiplier)
+        .expect("a mark")
+        .clone();
+    let Some(Ok(checked)) = &app.simulation.result else {
+        panic!("the check ran");
+    };
+    let mean = checked
+        .comparison
+        .rows
+        .iter()
+        .find(|r| r.node == Some(app_servers) && r.figure == "mean ms")
+        .expect("a mean row");
+    let model_mean = app
+        .report()
+        .expect("solved")
+        .node(app_servers)
+        .unwrap()
+        .latency_ms
+        .mean;
+    assert_eq!(mean.model, model_mean);
+    assert!(
+        mean.relative > 0.03,
+        "the model overstates: {}",
+        mean.relative
+    );
+    assert!(mark.lines.iter().any(|l| l.starts_with("mean ms: model")));
+
+    // Hovering the node tells which figures differ; looking edits nothing.
+    let rect = app
+        .canvas_node_rects()
+        .into_iter()
+        .find(|(id, _)| *id == app_servers)
+        .expect("drawn")
+        .1;
+    harness.event(egui::Event::PointerMoved(rect.center()));
+    harness.run_steps(3);
+    harness.get_by_label_contains("App servers: the model differs from the simulation");
+    harness.get_by_label(&mark.lines[0]);
+    assert!(
+        harness.state().topology == before,
+        "looking edited the document"
+    );
+    assert!(!harness.state().is_dirty());
+
+    // Moving nodes keeps the marks; an edit of the model clears them.
+    harness
+        .state_mut()
+        .topology
+        .layout
+        .values_mut()
+        .for_each(|p| p.x += 10.0);
+    harness.run_steps(2);
+    assert!(harness
+        .state()
+        .canvas_simulation_marks()
+        .contains(&app_servers));
+    let node = harness
+        .state_mut()
+        .topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.id == app_servers)
+        .expect("node exists");
+    node.instances += 1;
+    harness.run_steps(3);
+    assert!(harness.state().canvas_simulation_marks().is_empty());
+    assert!(harness
+        .state()
+        .simulation
+        .node_mark(app_servers, &harness.state().topology, 1.0)
+        .is_none());
+}

@@ -8,6 +8,7 @@ pub use cards::NameShown;
 pub use overlay::CanvasOptions;
 
 use super::selection::{Pick, Selection};
+use super::simulation::NodeMarks;
 use super::{format, theme};
 use crate::model::{ClassKind, EdgeKind, NodeId, NodeKind, Position, Topology};
 use crate::solver::report::{NodeReport, Report};
@@ -64,6 +65,8 @@ pub struct Canvas {
     pins: PinPositions,
     /// Every node name as painted last frame (screen rectangle and font size).
     names: Vec<NameShown>,
+    /// The nodes drawn last frame with a mark of the check with simulation.
+    simulation_marked: Vec<NodeId>,
     /// Grid, snapping and minimap as chosen in View.
     options: CanvasOptions,
     /// Node positions when the pointer went down (snapping moves only what a drag moved).
@@ -258,6 +261,7 @@ impl Canvas {
         topology: &Topology,
         report: Option<&Report>,
         selection: &Selection,
+        marks: &NodeMarks,
     ) -> Vec<CanvasAction> {
         self.viewport = Some(ui.available_rect_before_wrap());
         let fit = self.pending_fit(ui);
@@ -272,6 +276,7 @@ impl Canvas {
         let mut viewer = Viewer {
             topology,
             report,
+            marks,
             selection,
             actions: Vec::new(),
             impose: fit.or(self.restore_view.take()),
@@ -323,7 +328,13 @@ impl Canvas {
             }
             _ => Vec::new(),
         };
+        self.simulation_marked = cards
+            .iter()
+            .filter(|card| card.simulation.is_some() && card.node.is_some())
+            .map(|card| card.id)
+            .collect();
         self.wire_tooltip(ui, topology, report);
+        self.mark_tooltip(ui, topology, marks);
         self.snap_dropped_nodes(ui.ctx());
         if let Some(moved) = self.minimap_click(ui.ctx(), &cards) {
             self.restore_view = Some(moved);
@@ -365,6 +376,60 @@ impl Canvas {
             .into_iter()
             .find(|(_, _, start, end)| wire_hit(*start, *end, pointer, 6.0))
             .map(|(from, to, _, _)| (from, to))
+    }
+
+    /// Hovering a node marked by a check with simulation tells which figures differ: the
+    /// model's, the simulation's with its 95% interval, and the difference.
+    fn mark_tooltip(&self, ui: &Ui, topology: &Topology, marks: &NodeMarks) {
+        if marks.is_empty() {
+            return;
+        }
+        let Some(pointer) = ui.ctx().input(|i| i.pointer.hover_pos()) else {
+            return;
+        };
+        let on_canvas = self.viewport.is_some_and(|v| v.contains(pointer))
+            && ui
+                .ctx()
+                .layer_id_at(pointer)
+                .is_none_or(|layer| layer.order == egui::Order::Background);
+        if !on_canvas {
+            return;
+        }
+        let Some((id, mark)) = self
+            .screen_rects()
+            .into_iter()
+            .filter(|(_, rect)| rect.expand(6.0).contains(pointer))
+            .find_map(|(id, _)| Some((id, marks.get(&id)?)))
+        else {
+            return;
+        };
+        let name = topology.node(id).map_or("?", |n| n.name.as_str());
+        egui::Tooltip::always_open(
+            ui.ctx().clone(),
+            ui.layer_id(),
+            Id::new(CANVAS_ID).with("simulation-tooltip"),
+            egui::PopupAnchor::Pointer,
+        )
+        .show(|ui| {
+            ui.label(
+                egui::RichText::new(format!("{name}: the model differs from the simulation"))
+                    .strong(),
+            );
+            for line in &mark.lines {
+                ui.colored_label(theme::SIMULATION_DIFFERS, line);
+            }
+            ui.label(
+                egui::RichText::new(
+                    "From Simulate > Check with simulation; an edit of the design clears the mark.",
+                )
+                .color(theme::muted_text()),
+            );
+        });
+    }
+
+    /// The nodes drawn with a mark of the check with simulation last frame.
+    pub fn simulation_marked(&self) -> &[NodeId] {
+        &self.simulation_marked
     }
 
     /// Hovering a wire tells what it is: its kinds and classes, the load where it arrives,
@@ -958,6 +1023,8 @@ fn wheel_zooms(before: TSTransform, to_global: &mut TSTransform, wheel: (egui::V
 struct Viewer<'a> {
     topology: &'a Topology,
     report: Option<&'a Report>,
+    /// Nodes whose model figures differ from the last check with simulation.
+    marks: &'a NodeMarks,
     selection: &'a Selection,
     actions: Vec<CanvasAction>,
     /// A view transform to impose this frame (fit to the nodes, or restored after a reset).
@@ -1019,6 +1086,7 @@ impl Viewer<'_> {
                 kind_color: theme::IDLE,
                 status_color: theme::IDLE,
                 alarm: None,
+                simulation: None,
                 header: egui::Rect::NOTHING,
                 lines: Vec::new(),
                 bar: None,
@@ -1086,7 +1154,9 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         let glyph = kind.map_or("?", kind_glyph);
         let kind_color = kind.map_or(theme::IDLE, theme::kind_color);
         let status_color = self.color(id);
+        let simulation = self.marks.get(&id).map(|mark| mark.badge.clone());
         let card = self.card(node, id);
+        card.simulation = simulation;
         card.name = name;
         card.glyph = glyph;
         card.kind_color = kind_color;

@@ -714,6 +714,11 @@ impl StaircaseApp {
         self.canvas.names_shown().to_vec()
     }
 
+    /// The nodes drawn with a mark of the check with simulation last frame.
+    pub fn canvas_simulation_marks(&self) -> Vec<NodeId> {
+        self.canvas.simulation_marked().to_vec()
+    }
+
     /// The canvas rectangle on screen as last drawn.
     pub fn canvas_rect(&self) -> Option<egui::Rect> {
         self.canvas.viewport()
@@ -1052,11 +1057,15 @@ impl StaircaseApp {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             self.banners(ui);
+            let marks = self
+                .simulation
+                .marks_for(&self.topology, self.load_multiplier);
             let actions = self.canvas.show(
                 ui,
                 &self.topology,
                 self.report.as_ref().ok(),
                 &self.selection,
+                marks,
             );
             commands.extend(actions.into_iter().map(Command::Canvas));
         });

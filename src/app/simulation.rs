@@ -8,7 +8,8 @@ use crate::analysis::simulate::compare::{Comparison, Row, Verdict};
 use crate::analysis::simulate::{simulate_with_progress, SimParams};
 use crate::model::{NodeId, Topology};
 use crate::solver::{solve, Params};
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Requests per replication in the app: a few seconds on two cores for a mid-size design.
@@ -24,6 +25,62 @@ pub struct Checked {
     /// The document it was run on (the window says when the document has changed since).
     pub topology: Topology,
     pub load_multiplier: f64,
+    /// The nodes with a differing figure, and what differs there.
+    pub marks: NodeMarks,
+}
+
+/// What the canvas shows on a node whose model figures differ from the simulation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeMark {
+    /// A short badge, e.g. "sim: mean ms +56%" (the figure that differs most).
+    pub badge: String,
+    /// One line per differing figure: model, simulated mean ± 95% half-width, difference.
+    pub lines: Vec<String>,
+}
+
+/// Marks by node id.
+pub type NodeMarks = BTreeMap<NodeId, NodeMark>;
+
+/// No marks: what the canvas gets when no check applies to the document shown.
+pub static NO_MARKS: NodeMarks = BTreeMap::new();
+
+/// The mark of every node with a figure that differs beyond tolerance and noise.
+pub fn node_marks(comparison: &Comparison) -> NodeMarks {
+    let mut differing: BTreeMap<NodeId, Vec<&Row>> = BTreeMap::new();
+    for row in comparison.differing() {
+        if let Some(id) = row.node {
+            differing.entry(id).or_default().push(row);
+        }
+    }
+    differing
+        .into_iter()
+        .filter_map(|(id, rows)| {
+            let worst = rows
+                .iter()
+                .max_by(|a, b| a.relative.abs().total_cmp(&b.relative.abs()))?;
+            let badge = format!("sim: {} {:+.0}%", worst.figure, worst.relative * 100.0);
+            let lines = rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}: model {}, simulated {} ± {} ({:+.1}%, tolerance {:.0}%)",
+                        r.figure,
+                        figure(r.model),
+                        figure(r.simulated.mean),
+                        figure(r.simulated.half_width),
+                        r.relative * 100.0,
+                        r.tolerance * 100.0
+                    )
+                })
+                .collect();
+            Some((id, NodeMark { badge, lines }))
+        })
+        .collect()
+}
+
+/// A figure with four significant digits (as the comparison table shows it).
+fn figure(value: f64) -> String {
+    crate::analysis::simulate::compare::number(value)
 }
 
 /// The window's state.
@@ -64,36 +121,38 @@ impl SimulationWindow {
         self.result.is_some()
     }
 
-    /// Ids of the nodes with a figure that differs beyond tolerance and noise.
+    /// Ids of the nodes with a figure that differs beyond tolerance and noise in the last
+    /// check (whatever document it was run on).
     pub fn differing_nodes(&self) -> Vec<NodeId> {
-        let Some(Ok(checked)) = &self.result else {
-            return Vec::new();
-        };
-        let mut ids: Vec<NodeId> = checked
-            .comparison
-            .differing()
-            .filter_map(|r| r.node)
-            .collect();
-        ids.dedup();
-        ids
+        match &self.result {
+            Some(Ok(checked)) => checked.marks.keys().copied().collect(),
+            _ => Vec::new(),
+        }
     }
 
-    /// A short mark for node `id` when the last check found a differing figure there (the
-    /// hook for the canvas to draw on the node body), e.g. "sim: mean ms +12%".
-    pub fn node_mark(&self, id: NodeId) -> Option<String> {
-        let Some(Ok(checked)) = &self.result else {
-            return None;
-        };
-        let worst = checked
-            .comparison
-            .differing()
-            .filter(|r| r.node == Some(id))
-            .max_by(|a, b| a.relative.abs().total_cmp(&b.relative.abs()))?;
-        Some(format!(
-            "sim: {} {:+.0}%",
-            worst.figure,
-            worst.relative * 100.0
-        ))
+    /// The marks to draw on the canvas for `current` at `load_multiplier`: those of the last
+    /// check when it was run on the same model at the same load, else none (an edit clears
+    /// them; moving nodes does not, nor does an undo back to the checked document).
+    pub fn marks_for(&self, current: &Topology, load_multiplier: f64) -> &NodeMarks {
+        match &self.result {
+            Some(Ok(checked))
+                if checked.load_multiplier == load_multiplier
+                    && checked.topology.same_model(current) =>
+            {
+                &checked.marks
+            }
+            _ => &NO_MARKS,
+        }
+    }
+
+    /// The mark of node `id` for `current` at `load_multiplier`, if any.
+    pub fn node_mark(
+        &self,
+        id: NodeId,
+        current: &Topology,
+        load_multiplier: f64,
+    ) -> Option<&NodeMark> {
+        self.marks_for(current, load_multiplier).get(&id)
     }
 
     /// Draws the window while it is open.
@@ -138,7 +197,7 @@ impl SimulationWindow {
                 ui.colored_label(super::theme::error_text(), error);
             }
             Some(Ok(checked)) => {
-                if &checked.topology != current {
+                if !checked.topology.same_model(current) {
                     ui.label(
                         RichText::new("The document changed since this check: run it again.")
                             .italics(),
@@ -191,8 +250,10 @@ fn check(
     };
     let simulation =
         simulate_with_progress(topology, &sim_params, keep_going).map_err(|e| e.to_string())?;
+    let comparison = Comparison::new(&model, &simulation);
     Ok(Checked {
-        comparison: Comparison::new(&model, &simulation),
+        marks: node_marks(&comparison),
+        comparison,
         topology: topology.clone(),
         load_multiplier,
     })
@@ -229,7 +290,7 @@ fn rows_table<'a>(ui: &mut Ui, rows: impl Iterator<Item = &'a Row>) {
                         match row.verdict {
                             Verdict::Agrees => ui.label("ok"),
                             Verdict::Differs => ui.colored_label(
-                                Color32::from_rgb(220, 80, 60),
+                                super::theme::SIMULATION_DIFFERS,
                                 format!("differs (> {:.0}%)", row.tolerance * 100.0),
                             ),
                         };
@@ -237,4 +298,57 @@ fn rows_table<'a>(ui: &mut Ui, rows: impl Iterator<Item = &'a Row>) {
                     }
                 });
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::simulate::compare::Tolerances;
+    use crate::analysis::simulate::Estimate;
+
+    fn row(node: Option<u32>, figure: &'static str, model: f64, simulated: f64) -> Row {
+        let relative = (model - simulated) / simulated;
+        Row {
+            subject: "x".into(),
+            node,
+            figure,
+            model,
+            simulated: Estimate {
+                mean: simulated,
+                half_width: 0.01 * simulated,
+            },
+            relative,
+            tolerance: 0.03,
+            verdict: if relative.abs() > 0.03 {
+                Verdict::Differs
+            } else {
+                Verdict::Agrees
+            },
+        }
+    }
+
+    #[test]
+    fn marks_name_the_worst_figure_and_list_every_differing_one() {
+        let comparison = Comparison {
+            rows: vec![
+                row(Some(3), "mean ms", 66.67, 42.61),
+                row(Some(3), "p99 ms", 307.0, 191.6),
+                row(Some(3), "utilization", 0.85, 0.849),
+                row(Some(2), "mean ms", 1.0, 1.001),
+                row(None, "mean ms", 66.68, 42.62),
+            ],
+            tolerances: Tolerances::SINGLE_CLASS,
+        };
+        let marks = node_marks(&comparison);
+        assert_eq!(marks.keys().copied().collect::<Vec<_>>(), vec![3]);
+        let mark = &marks[&3];
+        assert_eq!(mark.badge, "sim: p99 ms +60%");
+        assert_eq!(
+            mark.lines,
+            vec![
+                "mean ms: model 66.67, simulated 42.61 ± 0.4261 (+56.5%, tolerance 3%)",
+                "p99 ms: model 307.0, simulated 191.6 ± 1.916 (+60.2%, tolerance 3%)",
+            ]
+        );
+    }
 }

@@ -38,6 +38,9 @@ pub const P50_LINE: Color32 = Color32::from_rgb(90, 160, 255);
 pub const P99_LINE: Color32 = Color32::from_rgb(255, 120, 80);
 pub const KNEE_LINE: Color32 = Color32::from_rgb(220, 60, 50);
 pub const COST_BAR: Color32 = Color32::from_rgb(120, 190, 140);
+/// A figure the model gets differently from the simulation (Check with simulation): the
+/// ring and badge on the node, the verdict in the comparison table.
+pub const SIMULATION_DIFFERS: Color32 = Color32::from_rgb(150, 100, 255);
 
 /// Colour of a node or wire by its status.
 pub fn status_color(status: Status) -> Color32 {

@@ -142,6 +142,17 @@ impl Comparison {
                 );
             }
             latency_rows(&mut push, name, id, &report.latency_ms, &sim.latency_ms, t);
+            if report.connection_wait_ms > 0.0 || sim.connection_wait_ms.mean > 0.0 {
+                push(
+                    name,
+                    id,
+                    "connection wait ms",
+                    report.connection_wait_ms,
+                    sim.connection_wait_ms,
+                    t.means,
+                    1e-3,
+                );
+            }
         }
         for (report, sim) in model.classes.iter().zip(&simulation.classes) {
             let name = report.name.as_str();
@@ -277,8 +288,8 @@ fn truncate(text: &str, width: usize) -> String {
     }
 }
 
-/// A figure with four significant digits.
-fn number(value: f64) -> String {
+/// A figure with four significant digits (up to six decimals), as the table shows it.
+pub fn number(value: f64) -> String {
     if value == 0.0 {
         return "0".into();
     }

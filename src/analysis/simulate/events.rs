@@ -1,6 +1,8 @@
 //! The discrete-event engine: one replication of the compiled network, with a binary-heap
-//! event list, FCFS queues with c servers and K − c waiting places, and the routing, calls,
-//! retries and delays of [`crate::solver::network`].
+//! event list, FCFS queues with c servers and K − c waiting places, connection limits (a
+//! request holds a connection from entering a queue to the end of its service; beyond the
+//! limit it waits for one, and that wait is counted at the pool holder it came through), and
+//! the routing, calls, retries and delays of [`crate::solver::network`].
 
 use super::sampling::{exponential, unit, Family, Sampler};
 use crate::solver::network::{NetNode, Network, Split};
@@ -34,6 +36,8 @@ pub struct NodeFigures {
     pub queue_len: f64,
     pub in_system: f64,
     pub latency: [f64; 4],
+    /// Mean wait for a database connection per request served here (a pool holder), seconds.
+    pub connection_wait: f64,
 }
 
 /// Figures of one class in one replication.
@@ -111,6 +115,32 @@ struct Job {
     top: bool,
     /// Already acknowledged at this queue node: the copy that carries the work on.
     acknowledged: bool,
+    /// The node this request was routed here from (`NONE` at its first node or for a call).
+    came_from: u32,
+    /// A visit to a pool holder whose response time is not recorded yet (`NONE`: none): it
+    /// includes the waits for a database connection made on the holder's behalf.
+    held: HeldVisit,
+}
+
+/// A visit to a node holding a connection pool, recorded once its waits for a connection
+/// are known (the model shows those waits at the holder, not at the database).
+#[derive(Clone, Copy, Debug)]
+struct HeldVisit {
+    node: u32,
+    arrival: f64,
+    /// Own service and delay at the holder, seconds.
+    own: f64,
+    /// Waits for a connection so far, seconds.
+    waited: f64,
+}
+
+impl HeldVisit {
+    const NONE: HeldVisit = HeldVisit {
+        node: NONE,
+        arrival: 0.0,
+        own: 0.0,
+        waited: 0.0,
+    };
 }
 
 /// One FCFS queue with `servers` servers.
@@ -120,6 +150,10 @@ struct Queue {
     buffer: Option<u64>,
     busy: u64,
     waiting: VecDeque<u32>,
+    /// Connections of this queue (servers plus waiting places that hold one), when a
+    /// connection limit applies: a request beyond them waits in `connection_queue`.
+    connections: Option<u64>,
+    connection_queue: VecDeque<u32>,
     last: f64,
     busy_area: f64,
     wait_area: f64,
@@ -132,6 +166,10 @@ struct NodeStats {
     drops: u64,
     latency_sum: f64,
     latency: Histogram<u64>,
+    /// Waits for a connection made on this node's behalf (a pool holder), seconds in all.
+    held_waits: f64,
+    /// Waits for a connection at this node that no pool holder made, seconds in all.
+    unheld_waits: f64,
 }
 
 struct ClassStats {
@@ -183,6 +221,8 @@ pub struct Engine<'a> {
     free: Vec<u32>,
     queues: Vec<Queue>,
     layout: Vec<NodeLayout>,
+    /// Per node: whether it holds connections to some database (poolers, app servers).
+    holds_pool: Vec<bool>,
     node_stats: Vec<NodeStats>,
     class_stats: Vec<ClassStats>,
     visits: u64,
@@ -196,9 +236,20 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|node| layout_node(node, network.classes.len(), config.family, &mut queues))
             .collect();
+        let mut holds_pool = vec![false; network.nodes.len()];
+        for node in network
+            .nodes
+            .iter()
+            .filter(|n| n.connection_slots.is_some())
+        {
+            for &holder in &node.pool_holders {
+                holds_pool[holder] = true;
+            }
+        }
         Engine {
             network,
             config,
+            holds_pool,
             rng: SmallRng::seed_from_u64(config.seed),
             events: BinaryHeap::new(),
             seq: 0,
@@ -215,6 +266,8 @@ impl<'a> Engine<'a> {
                     drops: 0,
                     latency_sum: 0.0,
                     latency: histogram(),
+                    held_waits: 0.0,
+                    unheld_waits: 0.0,
                 })
                 .collect(),
             class_stats: network
@@ -304,6 +357,8 @@ impl<'a> Engine<'a> {
             failed: false,
             top: true,
             acknowledged: false,
+            came_from: NONE,
+            held: HeldVisit::NONE,
         });
         self.arrive(id, t);
         let next = t + exponential(&mut self.rng, rate);
@@ -365,20 +420,84 @@ impl<'a> Engine<'a> {
         self.jobs[id as usize].queue = q as u32;
         self.touch(q, t);
         let queue = &mut self.queues[q];
+        // Requests holding a connection: in service and waiting inside the node.
+        let holding = queue.busy + queue.waiting.len() as u64;
+        let connection_free = queue.connections.is_none_or(|c| holding < c);
+        let queued = (queue.waiting.len() + queue.connection_queue.len()) as u64;
         if queue.busy < queue.servers {
             queue.busy += 1;
             self.start_service(id, t);
-        } else if queue
-            .buffer
-            .is_some_and(|b| queue.waiting.len() as u64 >= b)
-        {
+            self.connection_taken(id, t);
+        } else if queue.buffer.is_some_and(|b| queued >= b) {
             if self.measured(t) {
                 self.node_stats[v].drops += 1;
             }
             self.dropped(id, t);
-        } else {
+        } else if connection_free {
             queue.waiting.push_back(id);
+            self.connection_taken(id, t);
+        } else {
+            queue.connection_queue.push_back(id);
         }
+    }
+
+    /// Request `id` got a connection at its (connection-limited) node at `t`: its wait for
+    /// it is counted at the pool holder it waited for (the pooler or app server it came
+    /// through), where the model shows it, or else at this node.
+    fn connection_taken(&mut self, id: u32, t: f64) {
+        let job = self.jobs[id as usize];
+        if self.queues[job.queue as usize].connections.is_none() {
+            return;
+        }
+        let v = job.node as usize;
+        let waited = t - job.node_arrival;
+        let holders = &self.network.nodes[v].pool_holders;
+        let holding = |j: &Job| j.held.node == j.node && holders.contains(&(j.node as usize));
+        // Routed here straight from a holder (a pooler): the visit there waits for this.
+        let routed = job.came_from != NONE
+            && job.held.node == job.came_from
+            && holders.contains(&(job.came_from as usize));
+        let holder = if routed {
+            Some(id)
+        } else if job.parent != NONE && holding(&self.jobs[job.parent as usize]) {
+            // Called by a holder (an app server), directly or through a cache.
+            Some(job.parent)
+        } else {
+            None
+        };
+        let measured = self.measured(t);
+        match holder {
+            Some(h) => {
+                let held = &mut self.jobs[h as usize].held;
+                held.waited += waited;
+                if measured {
+                    self.node_stats[held.node as usize].held_waits += waited;
+                }
+                // This node's response time starts with the connection.
+                self.jobs[id as usize].node_arrival = t;
+                if h == id {
+                    self.finish_held(id, t);
+                }
+            }
+            None => {
+                if measured {
+                    self.node_stats[v].unheld_waits += waited;
+                }
+            }
+        }
+    }
+
+    /// Records the pending visit of `id` to a pool holder (own time plus its waits for a
+    /// connection), if any.
+    fn finish_held(&mut self, id: u32, t: f64) {
+        let held = std::mem::replace(&mut self.jobs[id as usize].held, HeldVisit::NONE);
+        if held.node == NONE || !(self.measured(held.arrival) && t < self.config.end) {
+            return;
+        }
+        let stats = &mut self.node_stats[held.node as usize];
+        let total = held.own + held.waited;
+        stats.latency_sum += total;
+        record(&mut stats.latency, total);
     }
 
     fn start_service(&mut self, id: u32, t: f64) {
@@ -395,6 +514,17 @@ impl<'a> Engine<'a> {
             Some(next) => self.start_service(next, t),
             None => self.queues[q].busy -= 1,
         }
+        // The request gave its connection back: the longest waiting for one takes it.
+        if let Some(next) = self.queues[q].connection_queue.pop_front() {
+            let queue = &mut self.queues[q];
+            if queue.busy < queue.servers {
+                queue.busy += 1;
+                self.start_service(next, t);
+            } else {
+                queue.waiting.push_back(next);
+            }
+            self.connection_taken(next, t);
+        }
         self.after_service(id, t);
     }
 
@@ -410,16 +540,26 @@ impl<'a> Engine<'a> {
     fn own_done(&mut self, id: u32, t: f64) {
         let job = self.jobs[id as usize];
         let v = job.node as usize;
+        // A pool holder's visit is recorded once its waits for a connection are known.
+        let holds_pool = self.holds_pool[v];
         if self.measured(job.node_arrival) && t < self.config.end {
             let stats = &mut self.node_stats[v];
             stats.done += 1;
-            stats.latency_sum += t - job.node_arrival;
-            record(&mut stats.latency, t - job.node_arrival);
+            if !holds_pool {
+                stats.latency_sum += t - job.node_arrival;
+                record(&mut stats.latency, t - job.node_arrival);
+            }
         }
         let job = &mut self.jobs[id as usize];
         job.next_edge = 0;
         job.calls_left = 0;
-        if self.network.nodes[v].detaches {
+        let visit = HeldVisit {
+            node: v as u32,
+            arrival: job.node_arrival,
+            own: t - job.node_arrival,
+            waited: 0.0,
+        };
+        let carrier = if self.network.nodes[v].detaches {
             // The queue acknowledges the caller now; a detached copy carries the work on.
             let mut copy = *job;
             copy.parent = NONE;
@@ -427,12 +567,17 @@ impl<'a> Engine<'a> {
             copy.failed = false;
             copy.acknowledged = true;
             copy.start = t;
+            copy.held = HeldVisit::NONE;
             let copy = self.new_job(copy);
             self.complete(id, t);
-            self.proceed(copy, t);
+            copy
         } else {
-            self.proceed(id, t);
+            id
+        };
+        if holds_pool {
+            self.jobs[carrier as usize].held = visit;
         }
+        self.proceed(carrier, t);
     }
 
     /// After its own service and delay: the request makes its calls one after another, then
@@ -452,6 +597,8 @@ impl<'a> Engine<'a> {
                 top: false,
                 next_edge: 0,
                 calls_left: 0,
+                came_from: NONE,
+                held: HeldVisit::NONE,
                 ..job
             });
             self.schedule(t + rtt, EventKind::Arrive(child));
@@ -513,7 +660,18 @@ impl<'a> Engine<'a> {
             Some(e) => {
                 let edge = &node.edges[e];
                 let (to, rtt) = (edge.to as u32, edge.rtt[k]);
-                self.jobs[id as usize].node = to;
+                // A holder's visit routed on to a database it holds connections to ends
+                // when the connection is taken there; any other ends here.
+                let target = &self.network.nodes[to as usize];
+                let waits_there = job.held.node == v as u32
+                    && target.connection_slots.is_some()
+                    && target.pool_holders.contains(&v);
+                if !waits_there {
+                    self.finish_held(id, t);
+                }
+                let job = &mut self.jobs[id as usize];
+                job.node = to;
+                job.came_from = v as u32;
                 self.schedule(t + rtt, EventKind::Arrive(id));
             }
             None => {
@@ -527,6 +685,7 @@ impl<'a> Engine<'a> {
     /// A request refused by a full queue: each retry edge sends it again with its share
     /// (the first one taken carries the request on, further ones send copies); else it fails.
     fn dropped(&mut self, id: u32, t: f64) {
+        self.finish_held(id, t);
         let job = self.jobs[id as usize];
         let (v, k) = (job.node as usize, job.class as usize);
         let mut carried = false;
@@ -560,6 +719,7 @@ impl<'a> Engine<'a> {
 
     /// The request's visit chain answered (or failed): its caller carries on.
     fn complete(&mut self, id: u32, t: f64) {
+        self.finish_held(id, t);
         let job = self.jobs[id as usize];
         self.free.push(id);
         if job.parent != NONE {
@@ -604,14 +764,24 @@ impl<'a> Engine<'a> {
                     utilization = utilization.max(group_busy / capacity);
                 }
                 let throughput = stats.done as f64 / window;
+                // Requests waiting for a connection (Little's law: waits in all / window),
+                // at the holder they waited for, or here when none.
+                let connection_waiting = (stats.held_waits + stats.unheld_waits) / window;
                 NodeFigures {
                     arrival: stats.arrivals as f64 / window,
                     throughput,
                     dropped: stats.drops as f64 / window,
                     utilization,
-                    queue_len: waiting / window,
-                    in_system: (waiting + busy) / window + throughput * node.base,
-                    latency: summary(&stats.latency, stats.latency_sum, stats.done),
+                    queue_len: waiting / window + connection_waiting,
+                    in_system: (waiting + busy) / window
+                        + throughput * node.base
+                        + connection_waiting,
+                    latency: summary(&stats.latency, stats.latency_sum, stats.latency.len()),
+                    connection_wait: if stats.done > 0 {
+                        stats.held_waits / stats.done as f64
+                    } else {
+                        0.0
+                    },
                 }
             })
             .collect();
@@ -651,11 +821,14 @@ fn layout_node(
             cumulative += group.share * group.count as f64 / total.max(f64::MIN_POSITIVE);
             groups.push((cumulative, queues.len(), group.count));
             for _ in 0..group.count {
+                let servers = group.servers.max(1);
                 queues.push(Queue {
-                    servers: group.servers.max(1),
+                    servers,
                     buffer: node.buffer,
                     busy: 0,
                     waiting: VecDeque::new(),
+                    connections: node.connection_slots.map(|slots| servers + slots),
+                    connection_queue: VecDeque::new(),
                     last: 0.0,
                     busy_area: 0.0,
                     wait_area: 0.0,

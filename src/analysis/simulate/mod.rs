@@ -88,6 +88,8 @@ pub struct NodeEstimate {
     pub queue_len: Estimate,
     pub in_system: Estimate,
     pub latency_ms: LatencyEstimate,
+    /// Mean wait for a database connection per request served here (pool holders), ms.
+    pub connection_wait_ms: Estimate,
 }
 
 /// Simulated end-to-end figures of one class (the fields of [`crate::solver::report::ClassReport`]).
@@ -131,6 +133,7 @@ impl Simulation {
             node.queue_len = sim.queue_len.mean;
             node.in_system = sim.in_system.mean;
             node.latency_ms = latency(&sim.latency_ms);
+            node.connection_wait_ms = sim.connection_wait_ms.mean;
         }
         for (class, sim) in report.classes.iter_mut().zip(&self.classes) {
             class.offered_rps = sim.offered_rps.mean;
@@ -283,6 +286,7 @@ fn summarise(
             queue_len: over(&|run| run.nodes[v].queue_len),
             in_system: over(&|run| run.nodes[v].in_system),
             latency_ms: latency(&|run| run.nodes[v].latency),
+            connection_wait_ms: over(&|run| run.nodes[v].connection_wait * 1000.0),
         })
         .collect();
     let classes = network

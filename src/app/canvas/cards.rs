@@ -59,6 +59,8 @@ pub struct Card {
     pub status_color: Color32,
     /// An outline that makes the node stand out at every zoom (bottleneck, overloaded).
     pub alarm: Option<Color32>,
+    /// The badge of a check with simulation that found a figure differing here.
+    pub simulation: Option<String>,
     /// The header row (glyph and name), graph units.
     pub header: Rect,
     pub lines: Vec<Line>,
@@ -165,8 +167,37 @@ pub fn paint(
                 StrokeKind::Outside,
             );
         }
+        if let Some(badge) = &card.simulation {
+            paint_simulation_mark(painter, badge, node, view.scaling);
+        }
     }
     names
+}
+
+/// A ring outside any alarm outline and a badge on the top-right corner: the model's figures
+/// here differ from the simulation's (the tooltip on the node tells which and by how much).
+fn paint_simulation_mark(painter: &Painter, badge: &str, node: Rect, scaling: f32) {
+    painter.rect_stroke(
+        node.expand(6.0),
+        6.0,
+        Stroke::new(2.0, theme::SIMULATION_DIFFERS),
+        StrokeKind::Outside,
+    );
+    let px = quantized((BODY_SIZE * 0.85 * scaling).max(MIN_TEXT_PX));
+    let galley = one_line(
+        painter,
+        badge,
+        px,
+        theme::GLYPH_TEXT,
+        node.width().max(120.0),
+    );
+    let size = galley.size() + egui::vec2(8.0, 2.0);
+    let pill = Rect::from_min_size(
+        egui::pos2(node.max.x + 6.0 - size.x, node.min.y - 6.0 - size.y / 2.0),
+        size,
+    );
+    painter.rect_filled(pill, size.y / 2.0, theme::SIMULATION_DIFFERS);
+    painter.galley(pill.min + egui::vec2(4.0, 1.0), galley, theme::GLYPH_TEXT);
 }
 
 /// A node at full or compact detail: header with glyph and name, then bar and figures.
