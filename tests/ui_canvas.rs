@@ -249,3 +249,45 @@ fn every_preset_fits_at_1280_by_800_with_legible_names() {
         }
     }
 }
+
+/// Every text painted this frame with its position (plot tick labels are painted, not widgets).
+fn painted_texts(harness: &Harness<'static, StaircaseApp>) -> Vec<(String, egui::Pos2)> {
+    fn collect(shape: &egui::Shape, out: &mut Vec<(String, egui::Pos2)>) {
+        match shape {
+            egui::Shape::Text(text) => out.push((text.galley.text().to_owned(), text.pos)),
+            egui::Shape::Vec(shapes) => shapes.iter().for_each(|s| collect(s, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for clipped in &harness.output().shapes {
+        collect(&clipped.shape, &mut out);
+    }
+    out
+}
+
+#[test]
+fn the_small_latency_plot_labels_its_value_axis_with_units() {
+    use egui_kittest::kittest::Queryable;
+    // Stage 8's small latency plot used to show a single "0" on its value axis: egui_plot's
+    // ticks step by powers of ten and hide labels closer than 20 points.
+    for size in SIZES {
+        let mut harness = harness_of("stage-8-multi-region", size);
+        harness
+            .state_mut()
+            .settle(std::time::Duration::from_secs(120));
+        harness.run_steps(4);
+        let title = harness.get_by_label("Latency vs load multiplier").rect();
+        let next = harness.get_by_label("Monthly cost per tier").rect();
+        let ticks: Vec<String> = painted_texts(&harness)
+            .into_iter()
+            .filter(|(_, at)| at.x >= title.min.x - 30.0 && at.x < next.min.x && at.y > title.max.y)
+            .map(|(text, _)| text)
+            .filter(|text| text.ends_with(" ms") || text.ends_with(" s"))
+            .collect();
+        assert!(
+            ticks.len() >= 2,
+            "at {size:?} the latency axis shows {ticks:?} besides 0"
+        );
+    }
+}

@@ -14,6 +14,7 @@ mod inspector;
 pub mod jobs;
 mod panels;
 mod planning;
+pub mod plot_axes;
 pub mod recovery;
 pub mod selection;
 pub mod simulation;
