@@ -711,6 +711,12 @@ impl StaircaseApp {
         self.canvas.names_shown().to_vec()
     }
 
+    /// The nodes the canvas laid out last frame (those in view; the others keep their last
+    /// drawn place).
+    pub fn canvas_nodes_laid_out(&self) -> Vec<NodeId> {
+        self.canvas.laid_out()
+    }
+
     /// The canvas rectangle on screen as last drawn.
     pub fn canvas_rect(&self) -> Option<egui::Rect> {
         self.canvas.viewport()
