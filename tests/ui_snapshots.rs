@@ -33,9 +33,13 @@ fn rendered(preset: &str, theme: egui::Theme) -> Harness<'static, StaircaseApp> 
 }
 
 /// The status bar shows the time the last frame took, which differs from run to run (a few
-/// hundred pixels of digits), and about one run in four the fit lands a pixel apart so that
-/// two neighbouring cards overlap differently (about 1,500 pixels; not yet understood, see the
-/// canvas issue). A change of theme or layout changes tens of thousands of pixels.
+/// hundred pixels of digits). And where two node frames touch (stage 3's app server and its
+/// left neighbour), which one snarl paints on top changes from run to run (about 1,200
+/// pixels, one run in four or five): egui-snarl 0.12 appends nodes new to its draw order in
+/// the iteration order of an ahash `HashSet` (`SnarlState::update_draw_order`), which is
+/// seeded at random per process. The canvas paints node names in a fixed order (document
+/// order, selection on top); the frames are snarl's. A change of theme or layout changes
+/// tens of thousands of pixels.
 fn options() -> SnapshotOptions {
     SnapshotOptions::new().max_failed_pixels(4_000)
 }

@@ -393,6 +393,10 @@ impl Canvas {
         } = viewer;
         self.view = view;
         self.record_drawn(drawn);
+        // Names overlap at small zooms: painted in document order with the selection on top,
+        // whatever order snarl holds its nodes in (which depends on what came into view when).
+        let mut cards = cards;
+        cards.sort_by_key(|card| (selection.nodes.contains(&card.id), card.id));
         if view != culled_by && view.is_some_and(|v| self.wanted(Some(v)) != self.wanted(culled_by))
         {
             // The view moved past the margin this frame: the nodes it brought in come next.
