@@ -3,6 +3,7 @@
 
 mod cards;
 mod cull;
+mod order;
 mod overlay;
 
 pub use cards::NameShown;
@@ -370,6 +371,13 @@ impl Canvas {
             impose,
             view: self.view,
             drawn: Vec::new(),
+            ctx: ui.ctx().clone(),
+            layer: egui::LayerId::new(
+                ui.layer_id().order,
+                Id::new(CANVAS_ID).with(self.generation),
+            ),
+            span_start: None,
+            spans: Vec::new(),
             pins: self.pins.clone(),
             wire_slot: None,
             cards: Vec::new(),
@@ -389,8 +397,13 @@ impl Canvas {
             wire_slot,
             cards,
             drawn,
+            spans,
+            layer,
             ..
         } = viewer;
+        order::paint_in_order(ui.ctx(), layer, &spans, |id| {
+            (selection.nodes.contains(&id), id)
+        });
         self.view = view;
         self.record_drawn(drawn);
         // Names overlap at small zooms: painted in document order with the selection on top,
@@ -1089,6 +1102,11 @@ struct Viewer<'a> {
     view: Option<TSTransform>,
     /// Each node snarl drew: its position then and its rectangle (graph units).
     drawn: Vec<(NodeId, Pos2, egui::Rect)>,
+    /// Snarl's layer, and where in it each node's shapes went (see [`order`]).
+    ctx: egui::Context,
+    layer: egui::LayerId,
+    span_start: Option<usize>,
+    spans: Vec<order::Span>,
     pins: PinPositions,
     /// Where the wires go in the canvas layer's shape list (behind the nodes).
     wire_slot: Option<(egui::Painter, egui::layers::ShapeIdx)>,
@@ -1252,6 +1270,8 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         _outputs: &[OutPin],
         snarl: &Snarl<NodeId>,
     ) -> egui::Frame {
+        // Snarl asks for the frame before it paints anything of the node.
+        self.span_start = Some(order::next_shape(&self.ctx, self.layer));
         if self.selection.nodes.contains(&snarl[node]) {
             default.stroke(Stroke::new(2.5, theme::selection()))
         } else {
@@ -1268,6 +1288,13 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
     ) {
         if let Some(info) = snarl.get_node_info(node) {
             self.drawn.push((info.value, info.pos, rect));
+            if let Some(start) = self.span_start.take() {
+                self.spans.push(order::Span {
+                    node: info.value,
+                    start,
+                    end: order::next_shape(&self.ctx, self.layer),
+                });
+            }
         }
         if let Some(card) = self.card_of.get(&node).and_then(|&i| self.cards.get_mut(i)) {
             card.node = Some(rect);
