@@ -249,3 +249,263 @@ fn every_preset_fits_at_1280_by_800_with_legible_names() {
         }
     }
 }
+
+/// Every text painted this frame with its position (plot tick labels are painted, not widgets).
+fn painted_texts(harness: &Harness<'static, StaircaseApp>) -> Vec<(String, egui::Pos2)> {
+    fn collect(shape: &egui::Shape, out: &mut Vec<(String, egui::Pos2)>) {
+        match shape {
+            egui::Shape::Text(text) => out.push((text.galley.text().to_owned(), text.pos)),
+            egui::Shape::Vec(shapes) => shapes.iter().for_each(|s| collect(s, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for clipped in &harness.output().shapes {
+        collect(&clipped.shape, &mut out);
+    }
+    out
+}
+
+#[test]
+fn the_small_latency_plot_labels_its_value_axis_with_units() {
+    use egui_kittest::kittest::Queryable;
+    // Stage 8's small latency plot used to show a single "0" on its value axis: egui_plot's
+    // ticks step by powers of ten and hide labels closer than 20 points.
+    for size in SIZES {
+        let mut harness = harness_of("stage-8-multi-region", size);
+        harness
+            .state_mut()
+            .settle(std::time::Duration::from_secs(120));
+        harness.run_steps(4);
+        let title = harness.get_by_label("Latency vs load multiplier").rect();
+        let next = harness.get_by_label("Monthly cost per tier").rect();
+        let ticks: Vec<String> = painted_texts(&harness)
+            .into_iter()
+            .filter(|(_, at)| at.x >= title.min.x - 30.0 && at.x < next.min.x && at.y > title.max.y)
+            .map(|(text, _)| text)
+            .filter(|text| text.ends_with(" ms") || text.ends_with(" s"))
+            .collect();
+        assert!(
+            ticks.len() >= 2,
+            "at {size:?} the latency axis shows {ticks:?} besides 0"
+        );
+    }
+}
+
+/// A window large enough for stage 3 to leave empty canvas around its nodes.
+const ROOMY: (f32, f32) = (1920.0, 1080.0);
+
+/// The node rectangles on screen, by node.
+fn rects_by_node(
+    harness: &Harness<'static, StaircaseApp>,
+) -> std::collections::BTreeMap<u32, egui::Rect> {
+    harness.state().canvas_node_rects().into_iter().collect()
+}
+
+/// A point on empty canvas: beside, below or above every node, clear of the wires between
+/// them (a wire bulges at most 40 points past the nodes it joins).
+fn empty_spot(harness: &Harness<'static, StaircaseApp>) -> egui::Pos2 {
+    let canvas = harness.state().canvas_rect().expect("the canvas is drawn");
+    let nodes = rects_by_node(harness)
+        .values()
+        .fold(egui::Rect::NOTHING, |all, r| all.union(*r));
+    let center = nodes.center();
+    [
+        egui::pos2(nodes.min.x - 60.0, center.y),
+        egui::pos2(nodes.max.x + 60.0, center.y),
+        egui::pos2(center.x, nodes.max.y + 60.0),
+        egui::pos2(center.x, nodes.min.y - 60.0),
+    ]
+    .into_iter()
+    .find(|p| canvas.shrink(10.0).contains(*p))
+    .unwrap_or_else(|| panic!("no room around the nodes {nodes:?} in {canvas:?}"))
+}
+
+/// Drags with `button` from `from` by `by` in small moves, as a hand does.
+fn drag(
+    harness: &mut Harness<'static, StaircaseApp>,
+    button: egui::PointerButton,
+    from: egui::Pos2,
+    by: egui::Vec2,
+) {
+    let press = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    harness.event(egui::Event::PointerMoved(from));
+    harness.step();
+    harness.event(press(from, true));
+    harness.step();
+    for step in 1..=10 {
+        harness.event(egui::Event::PointerMoved(from + by * step as f32 / 10.0));
+        harness.step();
+    }
+    harness.event(press(from + by, false));
+    harness.run_steps(3);
+}
+
+/// Asserts that every node moved as `expected` maps its rectangle before, within `tolerance`
+/// points (node positions are rounded to whole graph points).
+fn assert_view_moved(
+    before: &std::collections::BTreeMap<u32, egui::Rect>,
+    after: &std::collections::BTreeMap<u32, egui::Rect>,
+    expected: impl Fn(egui::Rect) -> egui::Rect,
+    tolerance: f32,
+    what: &str,
+) {
+    assert_eq!(before.len(), after.len(), "{what}");
+    for (id, rect) in before {
+        let wanted = expected(*rect);
+        let got = after[id];
+        assert!(
+            (got.min - wanted.min).length() <= tolerance
+                && (got.size() - wanted.size()).length() <= tolerance,
+            "{what}: node {id} at {got:?}, expected {wanted:?}"
+        );
+    }
+}
+
+#[test]
+fn dragging_empty_canvas_pans_the_view_and_leaves_the_document_alone() {
+    for button in [egui::PointerButton::Primary, egui::PointerButton::Middle] {
+        let mut harness = harness_of("stage-3-cache", ROOMY);
+        let document = harness.state().topology.clone();
+        let selected = harness.state().selection.clone();
+        let before = rects_by_node(&harness);
+        let by = egui::vec2(90.0, -35.0);
+        let from = empty_spot(&harness);
+        drag(&mut harness, button, from, by);
+        let after = rects_by_node(&harness);
+        assert_view_moved(
+            &before,
+            &after,
+            |r| r.translate(by),
+            1.0,
+            &format!("{button:?} drag"),
+        );
+        assert_eq!(harness.state().topology, document, "{button:?} drag");
+        assert!(!harness.state().is_dirty(), "{button:?} drag");
+        assert_eq!(harness.state().selection, selected, "{button:?} drag");
+    }
+}
+
+#[test]
+fn a_pinch_zooms_about_the_fingers_and_leaves_the_document_alone() {
+    let mut harness = harness_of("stage-3-cache", ROOMY);
+    let document = harness.state().topology.clone();
+    let before = rects_by_node(&harness);
+    let at = empty_spot(&harness);
+    harness.event(egui::Event::PointerMoved(at));
+    harness.step();
+    // egui's pinch gesture (trackpads send it as Zoom events).
+    harness.event(egui::Event::Zoom(1.5));
+    harness.run_steps(3);
+    let after = rects_by_node(&harness);
+    // The point under the fingers stays put; everything else moves away from it by 1.5.
+    let zoomed = |r: egui::Rect| egui::Rect::from_min_size(at + (r.min - at) * 1.5, r.size() * 1.5);
+    assert_view_moved(&before, &after, zoomed, 1.5, "pinch out");
+    harness.event(egui::Event::Zoom(1.0 / 1.5));
+    harness.run_steps(3);
+    assert_view_moved(&before, &rects_by_node(&harness), |r| r, 1.5, "pinch back");
+    // Pinching in stops at 25%: a stage-3 node at 100% is then a quarter as wide.
+    for _ in 0..10 {
+        harness.event(egui::Event::Zoom(0.5));
+        harness.step();
+    }
+    harness.run_steps(2);
+    for (id, rect) in rects_by_node(&harness) {
+        let width = before[&id].width() * 0.25;
+        assert!(
+            (rect.width() - width).abs() <= 1.0,
+            "node {id} is {} wide at 25%, expected {width}",
+            rect.width()
+        );
+    }
+    assert_eq!(harness.state().topology, document);
+    assert!(!harness.state().is_dirty());
+}
+
+#[test]
+fn shift_and_the_wheel_scroll_the_view_sideways_without_zooming() {
+    let mut harness = harness_of("stage-3-cache", ROOMY);
+    let document = harness.state().topology.clone();
+    let before = rects_by_node(&harness);
+    let at = empty_spot(&harness);
+    // Shift held through the scroll (egui spreads a wheel step over several frames).
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::SHIFT));
+    wheel(&mut harness, at, -60.0, egui::Modifiers::SHIFT);
+    harness.run_steps(20);
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+    harness.run_steps(2);
+    let after = rects_by_node(&harness);
+    let id = *before.keys().next().expect("a node");
+    let moved = after[&id].min - before[&id].min;
+    assert!(
+        moved.x.abs() > 10.0 && moved.y.abs() < 0.5,
+        "moved {moved:?}"
+    );
+    assert_view_moved(&before, &after, |r| r.translate(moved), 1.0, "shift+wheel");
+    assert_eq!(harness.state().topology, document);
+    assert!(!harness.state().is_dirty());
+}
+
+#[test]
+fn a_large_graph_lays_out_only_the_nodes_in_view_and_still_draws_every_wire() {
+    let topology = staircase::analysis::generate::layered(500, 3);
+    let edges: std::collections::BTreeSet<(u32, u32)> = topology
+        .edges
+        .iter()
+        .filter(|e| e.from != e.to)
+        .map(|e| (e.from, e.to))
+        .collect();
+    let app = StaircaseApp::new(topology, Box::new(picker::FakePicker::default()));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut StaircaseApp| app.frame(ui), app);
+    harness.run_steps(6);
+    let ctx = harness.ctx.clone();
+    harness.state_mut().run(Command::FitView, &ctx);
+    harness.run_steps(6);
+    let check = |harness: &Harness<'static, StaircaseApp>, what: &str| {
+        let app = harness.state();
+        let canvas = app.canvas_rect().expect("the canvas is drawn");
+        let rects = app.canvas_node_rects();
+        assert_eq!(rects.len(), 500, "{what}: every node keeps a place");
+        assert_eq!(app.canvas_wire_midpoints().len(), edges.len(), "{what}");
+        let visible: Vec<u32> = rects
+            .iter()
+            .filter(|(_, r)| r.intersects(canvas))
+            .map(|(id, _)| *id)
+            .collect();
+        let laid_out = app.canvas_nodes_laid_out();
+        assert!(
+            laid_out.len() < 250,
+            "{what}: {} of 500 nodes laid out",
+            laid_out.len()
+        );
+        let named: std::collections::BTreeSet<u32> =
+            app.canvas_names().iter().map(|n| n.id).collect();
+        for id in &visible {
+            assert!(
+                laid_out.contains(id),
+                "{what}: node {id} in view not laid out"
+            );
+            assert!(named.contains(id), "{what}: node {id} in view has no name");
+        }
+        visible
+    };
+    let first = check(&harness, "after the fit");
+    // Pan far: the nodes that come into view are laid out and named, the others let go.
+    let at = harness.state().canvas_rect().expect("canvas").center();
+    drag(
+        &mut harness,
+        egui::PointerButton::Middle,
+        at,
+        egui::vec2(-500.0, -350.0),
+    );
+    harness.run_steps(2);
+    let second = check(&harness, "after panning");
+    assert!(second.iter().any(|id| !first.contains(id)), "{second:?}");
+}

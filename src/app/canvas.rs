@@ -2,6 +2,8 @@
 //! report, and turns the user's gestures into [`CanvasAction`]s for the app to apply.
 
 mod cards;
+mod cull;
+mod order;
 mod overlay;
 
 pub use cards::NameShown;
@@ -18,7 +20,7 @@ use egui::{Color32, Id, Pos2, Shape, Stroke, Ui};
 use egui_snarl::ui::{PinInfo, PinWireInfo, SnarlPin, SnarlStyle, SnarlViewer, SnarlWidget};
 use egui_snarl::{InPin, InPinId, OutPin, OutPinId, Snarl};
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 /// The id of the canvas widget (for selection queries).
@@ -40,17 +42,19 @@ pub enum CanvasAction {
     SelectMore(Vec<NodeId>),
 }
 
-/// Where each pin was drawn this frame, in graph coordinates (the wires are drawn from them).
-type PinPositions = Rc<RefCell<HashMap<(egui_snarl::NodeId, bool), Pos2>>>;
+/// Where each pin was drawn this frame (node, output?), in graph coordinates.
+type PinPositions = Rc<RefCell<HashMap<(NodeId, bool), Pos2>>>;
 
-/// The snarl graph mirroring the document's structure.
+/// The snarl graph holding the document's nodes in view (see [`cull`]) and their wires.
 #[derive(Default)]
 pub struct Canvas {
     snarl: Snarl<NodeId>,
+    /// The snarl node of each document node snarl holds this frame.
     by_id: HashMap<NodeId, egui_snarl::NodeId>,
     structure: (BTreeSet<NodeId>, BTreeSet<(NodeId, NodeId)>),
-    /// Each node's rectangle in graph space, as last drawn (for fitting the view).
-    node_rects: HashMap<egui_snarl::NodeId, egui::Rect>,
+    /// Every node's place, rectangle and pins in graph space, as last drawn (for the wires,
+    /// regions, fitting the view and hit tests, whether snarl holds the node or not).
+    placed: BTreeMap<NodeId, cull::Placed>,
     /// Frames left during which the view is fitted to the nodes (node sizes settle over the
     /// first frames after a rebuild, so the fit is applied more than once).
     fit_frames: u8,
@@ -114,47 +118,121 @@ fn structure_of(topology: &Topology) -> (BTreeSet<NodeId>, BTreeSet<(NodeId, Nod
 }
 
 impl Canvas {
-    /// Rebuilds the snarl graph when nodes or wires changed outside the canvas; moves nodes to
-    /// the document's positions when those changed (undo, open).
+    /// Follows the document: nodes and wires added or removed outside the canvas, and nodes
+    /// moved to the document's positions when those changed (undo, open).
     pub fn sync_from(&mut self, topology: &Topology) {
+        self.placed.retain(|id, _| topology.node(*id).is_some());
+        for (index, node) in topology.nodes.iter().enumerate() {
+            let position = topology
+                .layout
+                .get(&node.id)
+                .copied()
+                .unwrap_or_else(|| default_position(index));
+            let wanted = egui::pos2(position.x, position.y);
+            let placed = self
+                .placed
+                .entry(node.id)
+                .or_insert_with(|| cull::Placed::new(wanted));
+            if (placed.pos - wanted).length() > 0.5 {
+                placed.move_to(wanted);
+            }
+            if let Some(info) = self
+                .by_id
+                .get(&node.id)
+                .and_then(|&snarl_id| self.snarl.get_node_info_mut(snarl_id))
+            {
+                if (info.pos - wanted).length() > 0.5 {
+                    info.pos = wanted;
+                }
+            }
+        }
         let structure = structure_of(topology);
         if structure != self.structure {
-            self.snarl = Snarl::new();
-            self.by_id.clear();
-            self.node_rects.clear();
-            for (index, node) in topology.nodes.iter().enumerate() {
-                let position = topology
-                    .layout
-                    .get(&node.id)
-                    .copied()
-                    .unwrap_or_else(|| default_position(index));
-                let snarl_id = self
-                    .snarl
-                    .insert_node(egui::pos2(position.x, position.y), node.id);
-                self.by_id.insert(node.id, snarl_id);
+            let gone: Vec<NodeId> = self
+                .by_id
+                .keys()
+                .filter(|id| !structure.0.contains(id))
+                .copied()
+                .collect();
+            for id in gone {
+                if let Some(snarl_id) = self.by_id.remove(&id) {
+                    self.snarl.remove_node(snarl_id);
+                }
             }
-            for (from, to) in &structure.1 {
+            for (from, to) in self.structure.1.difference(&structure.1) {
                 if let (Some(&a), Some(&b)) = (self.by_id.get(from), self.by_id.get(to)) {
-                    self.snarl.connect(
+                    self.snarl.disconnect(
                         OutPinId { node: a, output: 0 },
                         InPinId { node: b, input: 0 },
                     );
                 }
             }
+            let added: Vec<(NodeId, NodeId)> =
+                structure.1.difference(&self.structure.1).copied().collect();
             self.structure = structure;
+            for (from, to) in added {
+                self.connect_held(from, to);
+            }
+        }
+    }
+
+    /// Connects the wire from `from` to `to` in snarl where snarl holds both nodes.
+    fn connect_held(&mut self, from: NodeId, to: NodeId) {
+        if let (Some(&a), Some(&b)) = (self.by_id.get(&from), self.by_id.get(&to)) {
+            self.snarl.connect(
+                OutPinId { node: a, output: 0 },
+                InPinId { node: b, input: 0 },
+            );
+        }
+    }
+
+    /// Makes snarl hold exactly the nodes in `wanted` (with the wires between them).
+    fn hold(&mut self, wanted: &BTreeSet<NodeId>) {
+        let leaving: Vec<NodeId> = self
+            .by_id
+            .keys()
+            .filter(|id| !wanted.contains(id))
+            .copied()
+            .collect();
+        for id in leaving {
+            if let Some(snarl_id) = self.by_id.remove(&id) {
+                self.snarl.remove_node(snarl_id);
+            }
+        }
+        let entering: Vec<NodeId> = wanted
+            .iter()
+            .filter(|id| !self.by_id.contains_key(id))
+            .copied()
+            .collect();
+        if entering.is_empty() {
             return;
         }
-        for (id, position) in &topology.layout {
-            if let Some(info) = self
-                .by_id
-                .get(id)
-                .and_then(|&snarl_id| self.snarl.get_node_info_mut(snarl_id))
-            {
-                let wanted = egui::pos2(position.x, position.y);
-                if (info.pos - wanted).length() > 0.5 {
-                    info.pos = wanted;
-                }
-            }
+        for id in &entering {
+            let Some(placed) = self.placed.get(id) else {
+                continue;
+            };
+            let snarl_id = self.snarl.insert_node(placed.pos, *id);
+            self.by_id.insert(*id, snarl_id);
+        }
+        let entering: BTreeSet<NodeId> = entering.into_iter().collect();
+        let wires: Vec<(NodeId, NodeId)> = self
+            .structure
+            .1
+            .iter()
+            .filter(|(from, to)| entering.contains(from) || entering.contains(to))
+            .copied()
+            .collect();
+        for (from, to) in wires {
+            self.connect_held(from, to);
+        }
+    }
+
+    /// The nodes snarl should hold this frame: those in view through `view` (all of them
+    /// before the first frame has a view).
+    fn wanted(&self, view: Option<TSTransform>) -> BTreeSet<NodeId> {
+        match (view, self.viewport) {
+            (Some(view), Some(viewport)) => cull::in_view(&self.placed, view, viewport),
+            _ => self.placed.keys().copied().collect(),
         }
     }
 
@@ -231,10 +309,17 @@ impl Canvas {
         let Some(view) = self.view else {
             return Vec::new();
         };
-        self.node_rects
+        self.placed
             .iter()
-            .filter_map(|(snarl_id, rect)| Some((*self.snarl.get_node(*snarl_id)?, view * *rect)))
+            .map(|(id, placed)| (*id, view * placed.rect()))
             .collect()
+    }
+
+    /// The nodes snarl holds (lays out) this frame, in id order.
+    pub fn laid_out(&self) -> Vec<NodeId> {
+        let mut ids: Vec<NodeId> = self.by_id.keys().copied().collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Each wire's end points on screen as last drawn: (from, to, start, end).
@@ -242,16 +327,22 @@ impl Canvas {
         let Some(view) = self.view else {
             return Vec::new();
         };
-        let pins = self.pins.borrow();
         self.structure
             .1
             .iter()
             .filter_map(|(from, to)| {
-                let start = pins.get(&(*self.by_id.get(from)?, true))?;
-                let end = pins.get(&(*self.by_id.get(to)?, false))?;
-                Some((*from, *to, view * *start, view * *end))
+                let (start, end) = self.wire_ends(*from, *to)?;
+                Some((*from, *to, view * start, view * end))
             })
             .collect()
+    }
+
+    /// Where the wire from `from` to `to` starts and ends, in graph units.
+    fn wire_ends(&self, from: NodeId, to: NodeId) -> Option<(Pos2, Pos2)> {
+        Some((
+            self.placed.get(&from)?.pin(true),
+            self.placed.get(&to)?.pin(false),
+        ))
     }
 
     /// Draws the canvas and returns what the user did. `selection` is drawn highlighted.
@@ -268,6 +359,9 @@ impl Canvas {
         if fit.is_some() || self.fit_frames > 0 {
             ui.ctx().request_repaint();
         }
+        let impose = fit.or(self.restore_view.take());
+        let culled_by = impose.or(self.view);
+        self.hold(&self.wanted(culled_by));
         self.pins.borrow_mut().clear();
         if ui.ctx().input(|i| i.pointer.any_pressed()) {
             self.drag_start = self.node_positions();
@@ -279,9 +373,16 @@ impl Canvas {
             marks,
             selection,
             actions: Vec::new(),
-            impose: fit.or(self.restore_view.take()),
+            impose,
             view: self.view,
-            node_rects: &mut self.node_rects,
+            drawn: Vec::new(),
+            ctx: ui.ctx().clone(),
+            layer: egui::LayerId::new(
+                ui.layer_id().order,
+                Id::new(CANVAS_ID).with(self.generation),
+            ),
+            span_start: None,
+            spans: Vec::new(),
             pins: self.pins.clone(),
             wire_slot: None,
             cards: Vec::new(),
@@ -300,9 +401,25 @@ impl Canvas {
             view,
             wire_slot,
             cards,
+            drawn,
+            spans,
+            layer,
             ..
         } = viewer;
+        order::paint_in_order(ui.ctx(), layer, &spans, |id| {
+            (selection.nodes.contains(&id), id)
+        });
         self.view = view;
+        self.record_drawn(drawn);
+        // Names overlap at small zooms: painted in document order with the selection on top,
+        // whatever order snarl holds its nodes in (which depends on what came into view when).
+        let mut cards = cards;
+        cards.sort_by_key(|card| (selection.nodes.contains(&card.id), card.id));
+        if view != culled_by && view.is_some_and(|v| self.wanted(Some(v)) != self.wanted(culled_by))
+        {
+            // The view moved past the margin this frame: the nodes it brought in come next.
+            ui.ctx().request_repaint();
+        }
         let regions = self.region_frames(topology);
         if let (Some((painter, slot)), Some(view)) = (wire_slot, view) {
             let mut shapes: Vec<Shape> = regions
@@ -313,7 +430,7 @@ impl Canvas {
             if flow_time.is_some() {
                 ui.ctx().request_repaint();
             }
-            shapes.extend(self.wire_shapes(topology, report, selection, view.scaling, flow_time));
+            shapes.extend(self.wire_shapes(topology, report, selection, view, flow_time));
             painter.set(slot, Shape::Vec(shapes));
         }
         self.names = match (view, self.viewport) {
@@ -322,7 +439,8 @@ impl Canvas {
                 self.paint_region_labels(&painter, topology, &regions, view);
                 let names = cards::paint(&painter, &cards, view, ui.visuals());
                 if self.options.minimap {
-                    overlay::paint_minimap(&painter, viewport, &minimap_nodes(&cards), view);
+                    let nodes = self.minimap_nodes(report);
+                    overlay::paint_minimap(&painter, viewport, &nodes, view);
                 }
                 names
             }
@@ -336,7 +454,7 @@ impl Canvas {
         self.wire_tooltip(ui, topology, report);
         self.mark_tooltip(ui, topology, marks);
         self.snap_dropped_nodes(ui.ctx());
-        if let Some(moved) = self.minimap_click(ui.ctx(), &cards) {
+        if let Some(moved) = self.minimap_click(ui.ctx(), report) {
             self.restore_view = Some(moved);
             ui.ctx().request_repaint();
         }
@@ -527,7 +645,7 @@ impl Canvas {
     }
 
     /// A primary click in the minimap: the view centred on the point clicked.
-    fn minimap_click(&self, ctx: &egui::Context, cards: &[Card]) -> Option<TSTransform> {
+    fn minimap_click(&self, ctx: &egui::Context, report: Option<&Report>) -> Option<TSTransform> {
         let (view, viewport) = (self.view?, self.viewport?);
         if !self.options.minimap {
             return None;
@@ -537,7 +655,33 @@ impl Canvas {
                 .interact_pos()
                 .filter(|_| i.pointer.primary_clicked())
         })?;
-        overlay::view_from_minimap(viewport, &minimap_nodes(cards), view, click)
+        overlay::view_from_minimap(viewport, &self.minimap_nodes(report), view, click)
+    }
+
+    /// The nodes as the minimap draws them: rectangle (graph units) and status colour.
+    fn minimap_nodes(&self, report: Option<&Report>) -> Vec<(egui::Rect, Color32)> {
+        self.placed
+            .iter()
+            .map(|(id, placed)| {
+                let color = report
+                    .and_then(|r| r.node(*id))
+                    .map_or(theme::IDLE, |f| theme::status_color(f.status));
+                (placed.rect(), color)
+            })
+            .collect()
+    }
+
+    /// Takes what snarl drew this frame (node, its position then, its rectangle) with the
+    /// pins recorded while drawing it.
+    fn record_drawn(&mut self, drawn: Vec<(NodeId, Pos2, egui::Rect)>) {
+        let pins = self.pins.borrow();
+        for (id, pos, rect) in drawn {
+            if let Some(placed) = self.placed.get_mut(&id) {
+                let input = pins.get(&(id, false)).copied();
+                let output = pins.get(&(id, true)).copied();
+                placed.record(pos, rect, input, output);
+            }
+        }
     }
 
     /// Whether `position` (screen) is on the minimap (clicks there are not canvas clicks).
@@ -552,13 +696,10 @@ impl Canvas {
     fn region_frames(&self, topology: &Topology) -> Vec<(String, egui::Rect)> {
         let mut frames: std::collections::BTreeMap<&str, egui::Rect> = Default::default();
         for node in &topology.nodes {
-            let rect = self
-                .by_id
-                .get(&node.id)
-                .and_then(|snarl_id| self.node_rects.get(snarl_id));
+            let rect = self.placed.get(&node.id).map(cull::Placed::rect);
             if let (false, Some(rect)) = (node.region.is_empty(), rect) {
                 let frame = frames.entry(&node.region).or_insert(egui::Rect::NOTHING);
-                *frame = frame.union(*rect);
+                *frame = frame.union(rect);
             }
         }
         frames
@@ -628,19 +769,20 @@ impl Canvas {
 
     /// The fit transform to impose this frame, once every node has been drawn (sized).
     fn pending_fit(&mut self, ui: &Ui) -> Option<TSTransform> {
-        let fit_ready = !self.node_rects.is_empty()
+        // Every node snarl holds has been drawn once (its size is known, not estimated).
+        let fit_ready = !self.placed.is_empty()
             && self
-                .snarl
-                .node_ids()
-                .all(|(snarl_id, _)| self.node_rects.contains_key(&snarl_id));
+                .by_id
+                .keys()
+                .all(|id| self.placed.get(id).is_some_and(cull::Placed::is_drawn));
         if self.fit_frames == 0 || !fit_ready {
             return None;
         }
         self.fit_frames -= 1;
         let bounds = self
-            .node_rects
+            .placed
             .values()
-            .fold(egui::Rect::NOTHING, |all, rect| all.union(*rect));
+            .fold(egui::Rect::NOTHING, |all, placed| all.union(placed.rect()));
         Some(fit_transform(bounds, ui.available_rect_before_wrap()))
     }
 
@@ -693,7 +835,6 @@ impl Canvas {
         let clicked = ctx.input(|i| i.pointer.primary_clicked());
         self.generation += 1;
         self.restore_view = self.view;
-        self.node_rects.clear();
         ctx.request_repaint();
         // A click was handled as a click; only a rubber band adds what it swept.
         (!clicked).then(|| {
@@ -714,22 +855,25 @@ impl Canvas {
         topology: &Topology,
         report: Option<&Report>,
         selection: &Selection,
-        scaling: f32,
+        view: TSTransform,
         flow_time: Option<f64>,
     ) -> Vec<Shape> {
-        let pins = self.pins.borrow();
+        let scaling = view.scaling;
+        let seen = self
+            .viewport
+            .map_or(egui::Rect::EVERYTHING, |v| view.inverse() * v);
         let styles = wire_styles(topology);
         let mut shapes = Vec::new();
         let feeding = self.wires_into();
         for (from, to) in &self.structure.1 {
-            let ends = self
-                .by_id
-                .get(from)
-                .zip(self.by_id.get(to))
-                .and_then(|(a, b)| Some((*pins.get(&(*a, true))?, *pins.get(&(*b, false))?)));
-            let Some((start, end)) = ends else {
+            let Some((start, end)) = self.wire_ends(*from, *to) else {
                 continue;
             };
+            // Wider than any wire's half width at the smallest zoom (graph units).
+            let reach = WIRE_FRAME + 20.0 / scaling.max(MIN_ZOOM);
+            if !cull::wire_in_view(start, end, reach, seen) {
+                continue;
+            }
             let color = report
                 .and_then(|r| r.node(*to))
                 .map_or(theme::IDLE, |f| theme::status_color(f.status));
@@ -918,14 +1062,6 @@ pub fn default_position(index: usize) -> Position {
     }
 }
 
-/// The nodes as the minimap draws them: rectangle (graph units) and status colour.
-fn minimap_nodes(cards: &[Card]) -> Vec<(egui::Rect, Color32)> {
-    cards
-        .iter()
-        .filter_map(|card| Some((card.node?, card.status_color)))
-        .collect()
-}
-
 /// Reserves a row of `height` graph units for `text` painted later in screen space; the row
 /// carries the text for screen readers and UI tests.
 fn reserve_text(ui: &mut Ui, text: &str, height: f32) -> egui::Rect {
@@ -1031,7 +1167,13 @@ struct Viewer<'a> {
     impose: Option<TSTransform>,
     /// The view as snarl has it this frame.
     view: Option<TSTransform>,
-    node_rects: &'a mut HashMap<egui_snarl::NodeId, egui::Rect>,
+    /// Each node snarl drew: its position then and its rectangle (graph units).
+    drawn: Vec<(NodeId, Pos2, egui::Rect)>,
+    /// Snarl's layer, and where in it each node's shapes went (see [`order`]).
+    ctx: egui::Context,
+    layer: egui::LayerId,
+    span_start: Option<usize>,
+    spans: Vec<order::Span>,
     pins: PinPositions,
     /// Where the wires go in the canvas layer's shape list (behind the nodes).
     wire_slot: Option<(egui::Painter, egui::layers::ShapeIdx)>,
@@ -1047,7 +1189,7 @@ struct Viewer<'a> {
 /// A pin that remembers where snarl drew it, so the app can draw and hit-test the wires.
 struct RecordedPin {
     info: PinInfo,
-    key: (egui_snarl::NodeId, bool),
+    key: (NodeId, bool),
     pins: PinPositions,
 }
 
@@ -1198,6 +1340,8 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         _outputs: &[OutPin],
         snarl: &Snarl<NodeId>,
     ) -> egui::Frame {
+        // Snarl asks for the frame before it paints anything of the node.
+        self.span_start = Some(order::next_shape(&self.ctx, self.layer));
         if self.selection.nodes.contains(&snarl[node]) {
             default.stroke(Stroke::new(2.5, theme::selection()))
         } else {
@@ -1210,9 +1354,18 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         node: egui_snarl::NodeId,
         rect: egui::Rect,
         _ui: &mut Ui,
-        _snarl: &mut Snarl<NodeId>,
+        snarl: &mut Snarl<NodeId>,
     ) {
-        self.node_rects.insert(node, rect);
+        if let Some(info) = snarl.get_node_info(node) {
+            self.drawn.push((info.value, info.pos, rect));
+            if let Some(start) = self.span_start.take() {
+                self.spans.push(order::Span {
+                    node: info.value,
+                    start,
+                    end: order::next_shape(&self.ctx, self.layer),
+                });
+            }
+        }
         if let Some(card) = self.card_of.get(&node).and_then(|&i| self.cards.get_mut(i)) {
             card.node = Some(rect);
         }
@@ -1241,7 +1394,7 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         let _ = ui;
         RecordedPin {
             info: PinInfo::circle().with_fill(self.color(id)),
-            key: (pin.id.node, false),
+            key: (id, false),
             pins: self.pins.clone(),
         }
     }
@@ -1256,7 +1409,7 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         let _ = ui;
         RecordedPin {
             info: PinInfo::circle().with_fill(self.color(id)),
-            key: (pin.id.node, true),
+            key: (id, true),
             pins: self.pins.clone(),
         }
     }
@@ -1334,20 +1487,38 @@ impl SnarlViewer<NodeId> for Viewer<'_> {
         ));
     }
 
+    // Wires come from the document, not from snarl: snarl holds only the nodes in view, so a
+    // pin's remotes there may miss wires to nodes off screen.
     fn drop_outputs(&mut self, pin: &OutPin, snarl: &mut Snarl<NodeId>) {
         let from = snarl[pin.id.node];
-        for remote in &pin.remotes {
-            self.actions
-                .push(CanvasAction::Disconnect(from, snarl[remote.node]));
-        }
+        let targets: BTreeSet<NodeId> = self
+            .topology
+            .edges
+            .iter()
+            .filter(|e| e.from == from && e.to != from)
+            .map(|e| e.to)
+            .collect();
+        self.actions.extend(
+            targets
+                .into_iter()
+                .map(|to| CanvasAction::Disconnect(from, to)),
+        );
     }
 
     fn drop_inputs(&mut self, pin: &InPin, snarl: &mut Snarl<NodeId>) {
         let to = snarl[pin.id.node];
-        for remote in &pin.remotes {
-            self.actions
-                .push(CanvasAction::Disconnect(snarl[remote.node], to));
-        }
+        let sources: BTreeSet<NodeId> = self
+            .topology
+            .edges
+            .iter()
+            .filter(|e| e.to == to && e.from != to)
+            .map(|e| e.from)
+            .collect();
+        self.actions.extend(
+            sources
+                .into_iter()
+                .map(|from| CanvasAction::Disconnect(from, to)),
+        );
     }
 
     fn has_graph_menu(&mut self, _pos: egui::Pos2, _snarl: &mut Snarl<NodeId>) -> bool {

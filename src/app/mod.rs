@@ -14,6 +14,7 @@ mod inspector;
 pub mod jobs;
 mod panels;
 mod planning;
+pub mod plot_axes;
 pub mod recovery;
 pub mod selection;
 pub mod simulation;
@@ -717,6 +718,12 @@ impl StaircaseApp {
     /// The nodes drawn with a mark of the check with simulation last frame.
     pub fn canvas_simulation_marks(&self) -> Vec<NodeId> {
         self.canvas.simulation_marked().to_vec()
+    }
+
+    /// The nodes the canvas laid out last frame (those in view; the others keep their last
+    /// drawn place).
+    pub fn canvas_nodes_laid_out(&self) -> Vec<NodeId> {
+        self.canvas.laid_out()
     }
 
     /// The canvas rectangle on screen as last drawn.

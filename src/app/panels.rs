@@ -1,7 +1,7 @@
 //! The panels around the canvas: menus, palette, workload, inspector, metrics, plots, prompts.
 //! They edit the document or read the report; none of them computes a figure of its own.
 
-use super::{format, keys, theme, Command, StaircaseApp};
+use super::{format, keys, plot_axes, theme, Command, StaircaseApp};
 use crate::model::{NodeKind, Rate, Workload, SECONDS_PER_DAY};
 use egui::{DragValue, RichText, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, LineStyle, Plot, PlotPoints, VLine};
@@ -711,9 +711,11 @@ fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
     latency_legend(ui, &names);
     Plot::new(format!("latency-plot{salt}"))
         .x_axis_label("load ×")
-        .y_axis_label("latency")
         .x_axis_formatter(|mark, _| format::si_axis(mark.value, mark.step_size))
-        .y_axis_formatter(|mark, _| format::latency_axis(mark.value, mark.step_size))
+        .custom_y_axes(vec![plot_axes::value_axis("latency", |mark, _| {
+            format::latency_axis(mark.value, mark.step_size)
+        })])
+        .y_grid_spacer(plot_axes::marks)
         .allow_scroll(false)
         .show(ui, |plot| {
             let Some(sweep) = sweep else {
@@ -798,9 +800,11 @@ fn cost_p99_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
     let instance_sweep = app.sweeps.as_ref().and_then(|s| s.instances.as_ref());
     Plot::new(format!("cost-p99-plot{salt}"))
         .x_axis_label("$/month")
-        .y_axis_label("worst p99")
         .x_axis_formatter(|mark, _| format!("${}", format::si_axis(mark.value, mark.step_size)))
-        .y_axis_formatter(|mark, _| format::latency_axis(mark.value, mark.step_size))
+        .custom_y_axes(vec![plot_axes::value_axis("worst p99", |mark, _| {
+            format::latency_axis(mark.value, mark.step_size)
+        })])
+        .y_grid_spacer(plot_axes::marks)
         // From zero: a flat curve (more instances no longer help) reads as flat, and a
         // change of a few hundredths of a millisecond is not blown up to fill the plot.
         .include_y(0.0)

@@ -3,6 +3,8 @@
 //! (throughput and percentiles against load) as CSV. Every file is
 //! written to a temporary name and renamed into place.
 
+mod text;
+
 use crate::analysis::sweep::LoadSweep;
 use crate::io::document::write_atomically;
 use crate::solver::report::Report;
@@ -627,16 +629,24 @@ pub fn cost_svg(report: &Report, title: &str) -> Result<String, ExportError> {
     Ok(text)
 }
 
-/// Renders with the bitmap backend into an RGB buffer and encodes it as PNG.
+/// Renders with the bitmap backend (text drawn by [`text::EvenText`]) into an RGB buffer and
+/// encodes it as PNG.
 fn png_bytes(
     chart: &'static str,
-    draw: impl FnOnce(DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+    draw: impl FnOnce(DrawingArea<text::EvenText<'_>, plotters::coord::Shift>) -> Result<(), String>,
 ) -> Result<Vec<u8>, ExportError> {
     register_font();
+    let font =
+        ab_glyph::FontRef::try_from_slice(epaint_default_fonts::UBUNTU_LIGHT).map_err(|e| {
+            ExportError::Draw {
+                chart,
+                message: format!("the bundled font does not load: {e}"),
+            }
+        })?;
     let (width, height) = CHART_SIZE;
     let mut pixels = vec![0u8; (width * height * 3) as usize];
-    draw(BitMapBackend::with_buffer(&mut pixels, CHART_SIZE).into_drawing_area())
-        .map_err(draw_error(chart))?;
+    let backend = text::EvenText::new(BitMapBackend::with_buffer(&mut pixels, CHART_SIZE), font);
+    draw(backend.into_drawing_area()).map_err(draw_error(chart))?;
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
         .write_image(&pixels, width, height, image::ExtendedColorType::Rgb8)
