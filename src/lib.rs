@@ -6,6 +6,7 @@
 
 pub mod advisor;
 pub mod app;
+pub mod availability;
 pub mod calibrate;
 pub mod catalog;
 pub mod document;

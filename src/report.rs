@@ -66,6 +66,69 @@ pub struct NodeReport {
     pub latency_ms: Latency,
     pub monthly_cost_usd: f64,
     pub status: Status,
+    /// How often this tier has enough instances up to carry its load (see
+    /// [`crate::availability`]).
+    pub availability: NodeAvailability,
+}
+
+/// Availability of one tier: k of its n instances must be up, k from the solved load.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeAvailability {
+    /// Fraction of time one instance is up (the node's own figure or the catalog's default).
+    pub instance: f64,
+    /// Instances (per shard) that must be up to carry the load below saturation.
+    pub needed: u32,
+    /// Fraction of time enough instances are up (every shard, for a shard group).
+    pub tier: f64,
+    /// Its region's availability (1 without a region).
+    pub region: f64,
+}
+
+impl Default for NodeAvailability {
+    fn default() -> Self {
+        NodeAvailability {
+            instance: 1.0,
+            needed: 1,
+            tier: 1.0,
+            region: 1.0,
+        }
+    }
+}
+
+/// One node on a class's synchronous path: how often a completed request of the class visits
+/// it and how long it stays there. Σ (share_ms + round_trip_ms) over the path is the class
+/// mean.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PathStep {
+    pub id: NodeId,
+    /// Visits per completed request (calls count each time; routes weigh by the completed
+    /// requests that take them).
+    pub visits: f64,
+    /// Mean time the class spends at the node per visit (waiting, service, fixed delay), ms.
+    pub mean_ms: f64,
+    /// visits × mean_ms.
+    pub share_ms: f64,
+    /// Round trips of the hops out of this node, per completed request, ms.
+    pub round_trip_ms: f64,
+    /// Nodes it calls (all needed).
+    pub calls: Vec<NodeId>,
+    /// Nodes it routes the class to (any one up suffices: traffic fails over).
+    pub routes: Vec<NodeId>,
+    /// Route targets that take the class only when the preferred ones fail (geo DNS).
+    pub standby: Vec<NodeId>,
+    /// The node answers some requests itself (a cache hit, a leaf, a queue's acknowledgement).
+    pub answers: bool,
+}
+
+/// Downtime a node or a region adds to a class: how much less the class would be down a
+/// month if that part never failed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DowntimeShare {
+    /// The node's id (`None` for a region).
+    pub id: Option<NodeId>,
+    /// The node's name or `region NAME`.
+    pub name: String,
+    pub min_per_month: f64,
 }
 
 /// End-to-end figures for one request class of one workload.
@@ -83,6 +146,18 @@ pub struct ClassReport {
     /// (for async work: until the queue acknowledges it), along the paths a first attempt
     /// takes: the extra time of a retried attempt is not included.
     pub latency_ms: Latency,
+    /// The nodes on its synchronous path, in path order (callers before callees).
+    pub path: Vec<PathStep>,
+    /// Fraction of time the class has a working path (steady state, independent failures).
+    pub availability: f64,
+    /// Expected minutes a 730-hour month without a working path.
+    pub downtime_min_per_month: f64,
+    /// −log10(1 − availability); `None` when nothing on the path can fail.
+    pub nines: Option<f64>,
+    /// Nodes and regions by the downtime they add, largest first.
+    pub downtime_by_part: Vec<DowntimeShare>,
+    /// Computed exactly (false: too many shared parts; shared parts counted as independent).
+    pub availability_exact: bool,
 }
 
 /// Monthly cost of one tier.
@@ -126,6 +201,10 @@ pub struct Report {
     pub tiers: Vec<TierCost>,
     /// Things the user should know: unpriced instance types, overloads, assumptions.
     pub warnings: Vec<String>,
+    /// Availability of the synchronous classes, weighted by their offered requests.
+    pub availability: f64,
+    /// Expected minutes a 730-hour month the average request finds no working path.
+    pub downtime_min_per_month: f64,
 }
 
 impl Report {
@@ -165,6 +244,8 @@ impl Report {
             &mut self.dropped_rps,
             &mut self.backlog_rps,
             &mut self.monthly_cost_usd,
+            &mut self.availability,
+            &mut self.downtime_min_per_month,
         ] {
             fix(value);
         }
@@ -184,6 +265,21 @@ impl Report {
             fix(&mut class.offered_rps);
             fix(&mut class.served_rps);
             fix_latency(&mut class.latency_ms);
+            fix(&mut class.availability);
+            fix(&mut class.downtime_min_per_month);
+            for part in &mut class.downtime_by_part {
+                fix(&mut part.min_per_month);
+            }
+            for step in &mut class.path {
+                for value in [
+                    &mut step.visits,
+                    &mut step.mean_ms,
+                    &mut step.share_ms,
+                    &mut step.round_trip_ms,
+                ] {
+                    fix(value);
+                }
+            }
         }
         for node in &mut self.nodes {
             for value in [
@@ -240,6 +336,8 @@ impl Report {
             ]
         };
         for (name, value) in [
+            ("availability", self.availability),
+            ("downtime_min_per_month", self.downtime_min_per_month),
             ("load_multiplier", self.load_multiplier),
             ("offered_rps", self.offered_rps),
             ("served_rps", self.served_rps),
@@ -275,6 +373,12 @@ impl Report {
             for (name, value) in latency_figures(&class.latency_ms) {
                 figure(&|| format!("class {} {name}", class.name), value);
             }
+            for (name, value) in [
+                ("availability", class.availability),
+                ("downtime_min_per_month", class.downtime_min_per_month),
+            ] {
+                figure(&|| format!("class {} {name}", class.name), value);
+            }
         }
         for node in &self.nodes {
             for (name, value) in [
@@ -288,6 +392,7 @@ impl Report {
                 ("in_system", node.in_system),
                 ("connection_wait_ms", node.connection_wait_ms),
                 ("monthly_cost_usd", node.monthly_cost_usd),
+                ("tier availability", node.availability.tier),
             ] {
                 figure(&|| format!("node {} {name}", node.id), value);
             }
@@ -318,6 +423,9 @@ impl Report {
             ));
         }
         for class in &self.classes {
+            if class.availability > 1.0 {
+                problems.push(format!("class {}: availability above 1", class.name));
+            }
             if class.served_rps > class.offered_rps * (1.0 + 1e-9) {
                 problems.push(format!(
                     "class {}: served {} > offered {}",
@@ -536,6 +644,8 @@ mod tests {
                 monthly_cost_usd: -0.0,
             }],
             warnings: Vec::new(),
+            availability: 1.0,
+            downtime_min_per_month: -0.0,
         }
     }
 

@@ -17,7 +17,10 @@ use crate::queueing::{
     mmc_response_tail, percentiles_with_atoms, quantile, solve_pool, split_at_connections,
     PoolInput, PoolSolution, ServiceShape, WaitDist,
 };
-use crate::report::{Bottleneck, ClassReport, Latency, NodeReport, Report, Status, TierCost};
+use crate::report::{
+    Bottleneck, ClassReport, Latency, NodeAvailability, NodeReport, PathStep, Report, Status,
+    TierCost,
+};
 use num_complex::Complex64;
 use std::collections::{BTreeMap, HashMap};
 
@@ -170,6 +173,9 @@ struct CompiledNode {
     pool_holders: Vec<usize>,
     /// A cache (for finding who holds the connections behind it).
     is_cache: bool,
+    /// Per class: out-edge positions of route targets that take the class only when the
+    /// preferred ones fail (a geo DNS fails over to the other regions). For availability.
+    standby: Vec<Vec<usize>>,
 }
 
 struct Compiled {
@@ -318,6 +324,7 @@ pub fn solve_with(
             latency_ms: shown[v].latency.unwrap_or(result.latency).scaled(1000.0),
             monthly_cost_usd: figure(cost),
             status: result.status,
+            availability: NodeAvailability::default(),
         });
     }
 
@@ -342,6 +349,29 @@ pub fn solve_with(
             offered_rps: figure(class.rate),
             served_rps: figure(class.rate * result.completion.min(1.0)),
             latency_ms: result.latency.scaled(1000.0),
+            path: result
+                .path
+                .iter()
+                .map(|visit| {
+                    let id = |v: &usize| topology.nodes[*v].id;
+                    PathStep {
+                        id: topology.nodes[visit.node].id,
+                        visits: figure(visit.visits),
+                        mean_ms: figure(visit.mean * 1000.0),
+                        share_ms: figure(visit.visits * visit.mean * 1000.0),
+                        round_trip_ms: figure(visit.visits * visit.round_trip * 1000.0),
+                        calls: visit.calls.iter().map(id).collect(),
+                        routes: visit.routes.iter().map(id).collect(),
+                        standby: visit.standby.iter().map(id).collect(),
+                        answers: visit.answers,
+                    }
+                })
+                .collect(),
+            availability: 1.0,
+            downtime_min_per_month: 0.0,
+            nines: None,
+            downtime_by_part: Vec::new(),
+            availability_exact: true,
         })
         .collect();
     // Sums start from +0 (an empty float sum is −0) and every total is clamped at zero.
@@ -417,7 +447,7 @@ pub fn solve_with(
         })
         .collect::<Vec<_>>();
     let monthly_cost_usd = figure(tiers.iter().map(|t| t.monthly_cost_usd).sum::<f64>());
-    Ok(Report {
+    let mut report = Report {
         load_multiplier: params.load_multiplier,
         at_peak: params.at_peak,
         offered_rps: offered,
@@ -433,8 +463,11 @@ pub fn solve_with(
         nodes: node_reports,
         tiers,
         warnings,
-    }
-    .without_negative_zeros())
+        availability: 1.0,
+        downtime_min_per_month: 0.0,
+    };
+    crate::availability::assess(topology, catalog, &mut report);
+    Ok(report.without_negative_zeros())
 }
 
 /// A figure for the report: a negative value or −0 left by rounding becomes +0 (NaN is kept,
@@ -803,6 +836,7 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
             connection_slots,
             pool_holders,
             is_cache: matches!(node.kind, NodeKind::Cache { .. }),
+            standby: vec![Vec::new(); class_count],
         });
     }
 
@@ -887,6 +921,7 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                         edge.classes.contains(&class.kind)
                     }
             }));
+            let before_geo = eligible.clone();
             if let NodeKind::Dns { geo: true } = node.kind {
                 let is_local =
                     |position: &usize| topology.nodes[outs[*position].to].region == class.region;
@@ -908,6 +943,13 @@ fn compile(topology: &Topology, params: &Params) -> Compiled {
                 .min();
             eligible
                 .retain(|&position| Some(route_rank(class.kind, target_kind(position))) == best);
+            nodes[v].standby[k] = before_geo
+                .into_iter()
+                .filter(|position| {
+                    !eligible.contains(position)
+                        && Some(route_rank(class.kind, target_kind(*position))) == best
+                })
+                .collect();
             let weight = |position: usize| {
                 if use_weights {
                     topology.edges[out_by_node[v][position]].weight
@@ -1831,6 +1873,154 @@ struct ClassResult {
     completion: f64,
     /// Probability a request is not dropped.
     completion_without_backlog: f64,
+    /// The nodes the class visits, with its mean time at each (see [`class_path`]).
+    path: Vec<Visit>,
+}
+
+/// One node on a class's path (indices into the compiled nodes; times in seconds).
+struct Visit {
+    node: usize,
+    visits: f64,
+    mean: f64,
+    round_trip: f64,
+    calls: Vec<usize>,
+    routes: Vec<usize>,
+    standby: Vec<usize>,
+    answers: bool,
+}
+
+/// The nodes class `k` visits and how often per completed request, weighted exactly as the
+/// mean recursion of [`class_result`] weighs them (calls by their count, routes by the
+/// completed requests that take them), so that Σ visits × (mean at the node + round trips
+/// of its hops) is the class mean. On cyclic graphs the visit equations are iterated.
+fn class_path(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    completion: &[f64],
+    k: usize,
+    order: &[usize],
+    cyclic: bool,
+) -> Vec<Visit> {
+    let start = compiled.classes[k].client;
+    let node_count = compiled.nodes.len();
+    let weights = |v: usize| -> Vec<(usize, f64, f64)> {
+        let node = &compiled.nodes[v];
+        if node.detaches {
+            return Vec::new();
+        }
+        let completes = route_completion(compiled, completion, v, k);
+        compiled.out_edges[v]
+            .iter()
+            .filter(|edge| edge.served_factor(k) > 0.0)
+            .map(|edge| {
+                let f = edge.served_factor(k);
+                let weight = if edge.is_call {
+                    f
+                } else {
+                    f * completion[edge.to] / completes
+                };
+                (edge.to, weight, edge.rtt(k))
+            })
+            .collect()
+    };
+    let mut visits = vec![0.0; node_count];
+    visits[start] = 1.0;
+    if cyclic {
+        for _ in 0..10_000 {
+            let mut next = vec![0.0; node_count];
+            next[start] = 1.0;
+            for &v in order {
+                for (to, weight, _) in weights(v) {
+                    next[to] += visits[v] * weight;
+                }
+            }
+            let change = next
+                .iter()
+                .zip(&visits)
+                .map(|(a, b)| (a - b).abs() / a.abs().max(1e-300))
+                .fold(0.0, f64::max);
+            visits = next;
+            if change < 1e-13 {
+                break;
+            }
+        }
+    } else {
+        for &v in order.iter().rev() {
+            for (to, weight, _) in weights(v) {
+                visits[to] += visits[v] * weight;
+            }
+        }
+    }
+    // Nodes a geo DNS would fail over to: not visited now, but part of the class's
+    // structure for availability (listed after the visited ones, with no visits).
+    let mut listed = vec![false; node_count];
+    let mut nodes: Vec<usize> = order.iter().rev().copied().collect();
+    for &v in &nodes {
+        listed[v] = true;
+    }
+    let mut pending: Vec<usize> = order
+        .iter()
+        .flat_map(|&v| compiled.nodes[v].standby[k].iter().map(move |&p| (v, p)))
+        .map(|(v, position)| compiled.out_edges[v][position].to)
+        .collect();
+    while let Some(v) = pending.pop() {
+        if std::mem::replace(&mut listed[v], true) {
+            continue;
+        }
+        nodes.push(v);
+        if !compiled.nodes[v].detaches {
+            pending.extend(
+                compiled.out_edges[v]
+                    .iter()
+                    .filter(|edge| edge.served_factor(k) > 0.0)
+                    .map(|edge| edge.to),
+            );
+        }
+        pending.extend(
+            compiled.nodes[v].standby[k]
+                .iter()
+                .map(|&position| compiled.out_edges[v][position].to),
+        );
+    }
+    let path: Vec<Visit> = nodes
+        .iter()
+        .map(|&v| {
+            let node = &compiled.nodes[v];
+            let edges: Vec<&OutEdge> = if node.detaches {
+                Vec::new()
+            } else {
+                compiled.out_edges[v]
+                    .iter()
+                    .filter(|edge| edge.served_factor(k) > 0.0)
+                    .collect()
+            };
+            let targets = |call: bool| -> Vec<usize> {
+                let mut found: Vec<usize> = edges
+                    .iter()
+                    .filter(|edge| edge.is_call == call)
+                    .map(|edge| edge.to)
+                    .collect();
+                found.sort_unstable();
+                found.dedup();
+                found
+            };
+            let standby = node.standby[k]
+                .iter()
+                .map(|&position| compiled.out_edges[v][position].to)
+                .collect();
+            Visit {
+                node: v,
+                visits: visits[v],
+                mean: results[v].class_mean[k],
+                round_trip: weights(v).iter().map(|(_, w, rtt)| w * rtt).sum(),
+                calls: targets(true),
+                routes: targets(false),
+                standby,
+                answers: node.detaches || node.finish[k] > 0.0,
+            }
+        })
+        .collect();
+    path
 }
 
 /// Which nodes some client waits for: reachable from a client along routes and calls without
@@ -2012,6 +2202,7 @@ fn class_result(
         latency,
         completion: completion.0[start],
         completion_without_backlog: completion.1[start],
+        path: class_path(compiled, results, &completion.0, k, &order, cyclic),
     }
 }
 
