@@ -510,6 +510,12 @@ impl Report {
             self.backlog_rps
         );
         let _ = writeln!(out, "monthly cost ${:.2}", self.monthly_cost_usd);
+        let _ = writeln!(
+            out,
+            "availability {:.4}%   downtime {:.1} min/month",
+            self.availability * 100.0,
+            self.downtime_min_per_month
+        );
         match (&self.bottleneck, self.headroom) {
             (Some(b), Some(h)) => {
                 let _ = writeln!(
@@ -543,6 +549,27 @@ impl Report {
                 out,
                 "{:<24} {:>10.1} {:>10.2} {:>10.2} {:>10.2} {:>10.2}",
                 class.name, class.offered_rps, l.mean, l.p50, l.p95, l.p99
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n{:<24} {:>12} {:>10} {:>6}  most downtime from",
+            "class", "available", "min/month", "nines"
+        );
+        for class in &self.classes {
+            let worst = class.downtime_by_part.first().map_or_else(
+                || "-".to_string(),
+                |part| format!("{} ({:.1} min)", part.name, part.min_per_month),
+            );
+            let _ = writeln!(
+                out,
+                "{:<24} {:>11.4}% {:>10.1} {:>6} {worst}",
+                class.name,
+                class.availability * 100.0,
+                class.downtime_min_per_month,
+                class
+                    .nines
+                    .map_or_else(|| "-".to_string(), |n| format!("{n:.2}"))
             );
         }
         let _ = writeln!(

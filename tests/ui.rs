@@ -196,7 +196,7 @@ fn export_writes_charts_and_csv_to_the_picked_folder() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(written.len(), 6, "{written:?}");
+    assert_eq!(written.len(), 7, "{written:?}");
     assert!(harness
         .state()
         .notice
