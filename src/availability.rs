@@ -23,7 +23,9 @@ pub const MINUTES_PER_MONTH: f64 = 730.0 * 60.0;
 const NEGLIGIBLE_MASS: f64 = 1e-15;
 /// Most outcomes evaluated for one availability figure before falling back to treating
 /// shared parts as independent.
-const MAX_OUTCOMES: usize = 20_000;
+const MAX_OUTCOMES: usize = 4_096;
+/// Most shared parts conditioned on exactly; with more, shared parts count as independent.
+const MAX_SHARED: usize = 12;
 /// Most parts whose downtime is attributed per class (the ones that fail most).
 const MAX_ATTRIBUTED: usize = 32;
 
@@ -405,6 +407,10 @@ impl Structure {
             .copied()
             .filter(|&part| up(part) < 1.0)
             .collect();
+        if varying.len() > MAX_SHARED {
+            let state = HashMap::new();
+            return (self.evaluate(&state, &up, false).clamp(0.0, 1.0), false);
+        }
         let mut state: HashMap<usize, bool> = HashMap::with_capacity(varying.len());
         let mut total = 0.0;
         let mut outcomes = 0usize;

@@ -9,6 +9,7 @@ pub mod app;
 pub mod availability;
 pub mod calibrate;
 pub mod catalog;
+pub mod compare;
 pub mod document;
 pub mod export;
 pub mod generate;

@@ -124,7 +124,8 @@ pub struct PathStep {
 /// month if that part never failed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DowntimeShare {
-    /// The node's id (`None` for a region).
+    /// The node's id (`None`, and left out of JSON, for a region).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<NodeId>,
     /// The node's name or `region NAME`.
     pub name: String,
@@ -152,7 +153,8 @@ pub struct ClassReport {
     pub availability: f64,
     /// Expected minutes a 730-hour month without a working path.
     pub downtime_min_per_month: f64,
-    /// −log10(1 − availability); `None` when nothing on the path can fail.
+    /// −log10(1 − availability); `None` (left out of JSON) when nothing on the path can fail.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nines: Option<f64>,
     /// Nodes and regions by the downtime they add, largest first.
     pub downtime_by_part: Vec<DowntimeShare>,
