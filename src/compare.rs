@@ -192,6 +192,33 @@ fn pair_nodes<'a>(
             None => pairs.push((None, Some(node))),
         }
     }
+    // A kind that is left exactly once on each side is the same tier renamed (App server →
+    // App servers).
+    let mut pending = Vec::new();
+    for pair in pairs.drain(..).collect::<Vec<_>>() {
+        match pair {
+            (None, Some(node)) => {
+                let label = node.kind.label();
+                let left_before: Vec<usize> = (0..before.nodes.len())
+                    .filter(|&i| !used_before[i] && before.nodes[i].kind.label() == label)
+                    .collect();
+                let left_after = after
+                    .nodes
+                    .iter()
+                    .filter(|n| n.kind.label() == label)
+                    .filter(|n| !pairs.iter().any(|(_, a)| a.is_some_and(|a| a.id == n.id)))
+                    .count();
+                if let ([i], 1) = (left_before.as_slice(), left_after) {
+                    used_before[*i] = true;
+                    pairs.push((Some(&before.nodes[*i]), Some(node)));
+                } else {
+                    pending.push(node);
+                }
+            }
+            paired => pairs.push(paired),
+        }
+    }
+    pairs.extend(pending.into_iter().map(|node| (None, Some(node))));
     for (i, node) in before.nodes.iter().enumerate() {
         if !used_before[i] {
             pairs.push((Some(node), None));
@@ -217,7 +244,7 @@ fn field_changes(before: &Node, after: &Node) -> Vec<String> {
             let (x, y) = (b.get(key), a.get(key));
             (x != y).then(|| {
                 let show = |v: Option<&serde_json::Value>| match v {
-                    None | Some(serde_json::Value::Null) => "none".to_string(),
+                    None | Some(serde_json::Value::Null) => omitted(key).to_string(),
                     Some(serde_json::Value::String(text)) => format!("\"{text}\""),
                     Some(other) => other.to_string(),
                 };
@@ -225,6 +252,24 @@ fn field_changes(before: &Node, after: &Node) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// What a field left out of a saved node means (its default).
+fn omitted(field: &str) -> &'static str {
+    match field {
+        "instances" | "concurrency" | "service_cv" => "1",
+        "base_latency_ms"
+        | "monthly_fee_usd"
+        | "usd_per_million_requests"
+        | "usd_per_gb"
+        | "storage_gb" => "0",
+        "pricing" => "OnDemand",
+        "storage_tier" => "Hot",
+        "availability" => "the catalog's default",
+        "capacity_rps" => "no limit",
+        "queue_limit" => "unlimited",
+        _ => "none",
+    }
 }
 
 fn node_changes(

@@ -11,6 +11,7 @@ pub mod calibrate;
 pub mod catalog;
 pub mod compare;
 pub mod document;
+pub mod explain;
 pub mod export;
 pub mod generate;
 pub mod model;

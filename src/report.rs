@@ -66,9 +66,35 @@ pub struct NodeReport {
     pub latency_ms: Latency,
     pub monthly_cost_usd: f64,
     pub status: Status,
+    /// The inputs and results of its busiest queue (`None` for a pure delay).
+    pub queue: Option<QueueModel>,
     /// How often this tier has enough instances up to carry its load (see
     /// [`crate::availability`]).
     pub availability: NodeAvailability,
+}
+
+/// One queue of a node as the solver modelled it: the figures its formulas took and gave.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueModel {
+    /// Identical queues like this one in the node.
+    pub queues: u64,
+    /// Servers sharing this queue (c).
+    pub servers: u64,
+    /// Requests per second arriving at this queue (λ).
+    pub arrival_rps: f64,
+    /// Mean service time E[S], ms (mixed over the classes by their arrivals).
+    pub mean_service_ms: f64,
+    /// Squared coefficient of variation of the service time (1 exponential).
+    pub service_scv: f64,
+    /// Waiting places beyond the servers (`None`, left out of JSON: unlimited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<u64>,
+    /// Offered load a = λ·E[S], in servers' worth of work.
+    pub offered_load: f64,
+    /// Probability that an arriving request waits.
+    pub wait_probability: f64,
+    /// Mean wait before service, ms.
+    pub mean_wait_ms: f64,
 }
 
 /// Availability of one tier: k of its n instances must be up, k from the solved load.
@@ -108,6 +134,10 @@ pub struct PathStep {
     pub mean_ms: f64,
     /// visits × mean_ms.
     pub share_ms: f64,
+    /// The node's fixed delay per visit, ms (included in mean_ms).
+    pub base_ms: f64,
+    /// The class's mean service time per visit, ms (included in mean_ms; 0 for a pure delay).
+    pub service_ms: f64,
     /// Round trips of the hops out of this node, per completed request, ms.
     pub round_trip_ms: f64,
     /// Nodes it calls (all needed).
@@ -277,6 +307,8 @@ impl Report {
                     &mut step.visits,
                     &mut step.mean_ms,
                     &mut step.share_ms,
+                    &mut step.base_ms,
+                    &mut step.service_ms,
                     &mut step.round_trip_ms,
                 ] {
                     fix(value);

@@ -18,8 +18,8 @@ use crate::queueing::{
     PoolInput, PoolSolution, ServiceShape, WaitDist,
 };
 use crate::report::{
-    Bottleneck, ClassReport, Latency, NodeAvailability, NodeReport, PathStep, Report, Status,
-    TierCost,
+    Bottleneck, ClassReport, Latency, NodeAvailability, NodeReport, PathStep, QueueModel, Report,
+    Status, TierCost,
 };
 use num_complex::Complex64;
 use std::collections::{BTreeMap, HashMap};
@@ -324,6 +324,7 @@ pub fn solve_with(
             latency_ms: shown[v].latency.unwrap_or(result.latency).scaled(1000.0),
             monthly_cost_usd: figure(cost),
             status: result.status,
+            queue: result.queue.clone(),
             availability: NodeAvailability::default(),
         });
     }
@@ -342,7 +343,8 @@ pub fn solve_with(
         .classes
         .iter()
         .zip(&class_results)
-        .map(|(class, result)| ClassReport {
+        .enumerate()
+        .map(|(k, (class, result))| ClassReport {
             name: format!("{}/{}", class.workload, class.kind.label()),
             workload: class.workload.clone(),
             class: class.kind,
@@ -359,6 +361,13 @@ pub fn solve_with(
                         visits: figure(visit.visits),
                         mean_ms: figure(visit.mean * 1000.0),
                         share_ms: figure(visit.visits * visit.mean * 1000.0),
+                        base_ms: figure(compiled.nodes[visit.node].base * 1000.0),
+                        service_ms: figure(
+                            compiled.nodes[visit.node]
+                                .service
+                                .as_ref()
+                                .map_or(0.0, |service| service[k] * 1000.0),
+                        ),
                         round_trip_ms: figure(visit.visits * visit.round_trip * 1000.0),
                         calls: visit.calls.iter().map(id).collect(),
                         routes: visit.routes.iter().map(id).collect(),
@@ -1355,6 +1364,8 @@ struct NodeResult {
     class_mean: Vec<f64>,
     /// Mixture components of the wait: (weight, distribution) across pool groups.
     waits: Vec<(f64, WaitDist)>,
+    /// The busiest queue's inputs and results, for explaining the figures.
+    queue: Option<QueueModel>,
 }
 
 impl Latency {
@@ -1415,6 +1426,7 @@ fn node_result(
             average_throughput,
             class_mean: vec![node.base; class_count],
             waits: vec![(1.0, WaitDist::Zero)],
+            queue: None,
         };
     };
     let pools = &flows.pools[v];
@@ -1436,6 +1448,7 @@ fn node_result(
         offered_utilization = offered_utilization.max(pool.offered_utilization);
     }
     let in_system = in_queues + throughput * node.base;
+    let queue = busiest_queue(node, arrivals, pools, horizon);
 
     // The bottleneck's measure: the offered load of the busiest queue in the linear view
     // (every node passes all it receives, so the load scales with the multiplier). Retries of
@@ -1536,7 +1549,36 @@ fn node_result(
         average_throughput,
         class_mean,
         waits,
+        queue,
     }
+}
+
+/// The inputs and results of the node's queue with the highest offered load, as the report
+/// shows them (ms).
+fn busiest_queue(
+    node: &CompiledNode,
+    arrivals: &[f64],
+    pools: &[PoolSolution],
+    horizon: f64,
+) -> Option<QueueModel> {
+    let inputs = pool_inputs(node, arrivals, horizon)?;
+    let (input, pool, group) = inputs
+        .iter()
+        .zip(pools)
+        .zip(&node.groups)
+        .map(|((input, pool), group)| (input, pool, group))
+        .max_by(|a, b| a.1.offered_utilization.total_cmp(&b.1.offered_utilization))?;
+    Some(QueueModel {
+        queues: group.count,
+        servers: input.servers,
+        arrival_rps: figure(input.arrival),
+        mean_service_ms: figure(input.mean_service * 1000.0),
+        service_scv: figure(input.service_scv),
+        buffer: input.buffer,
+        offered_load: figure(input.arrival * input.mean_service),
+        wait_probability: figure((1.0 - pool.wait.zero_mass()).clamp(0.0, 1.0)),
+        mean_wait_ms: figure(pool.mean_wait * 1000.0),
+    })
 }
 
 /// The waits for a database connection that a node's requests make at the pool it holds:
