@@ -144,3 +144,38 @@ fn opening_another_design_can_pin_the_current_one_and_availability_is_shown() {
     assert_ne!(harness.state().topology.name, name);
     harness.get_by_label("Compare…");
 }
+
+#[test]
+fn the_inspector_sets_a_node_availability() {
+    let mut harness = harness();
+    let id = harness
+        .state()
+        .topology
+        .nodes
+        .iter()
+        .find(|n| n.name == "Postgres")
+        .expect("a database")
+        .id;
+    harness.state_mut().select_node(id);
+    harness.run_steps(3);
+    let before = harness.state().report().unwrap().availability;
+    harness.get_by_label("%").click();
+    harness.run_steps(3);
+    let node = harness.state().topology.node(id).unwrap().clone();
+    assert_eq!(
+        node.availability,
+        Some(staircase::model::Uptime::Fraction(0.9995))
+    );
+    // The catalog's own figure: nothing changes until the user edits it.
+    assert_eq!(harness.state().report().unwrap().availability, before);
+    harness
+        .state_mut()
+        .topology
+        .nodes
+        .iter_mut()
+        .find(|n| n.id == id)
+        .unwrap()
+        .availability = Some(staircase::model::Uptime::Fraction(0.99));
+    harness.run_steps(3);
+    assert!(harness.state().report().unwrap().availability < before);
+}

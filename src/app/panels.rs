@@ -563,7 +563,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
                     ui.end_row();
                     ui.label("utilization ρ");
                     ui.label(format::percent(node.utilization, 1))
-                        .on_hover_text("ρ = λ/(c·μ) for the busiest queue of this node");
+                        .on_hover_text(utilization_formula(node));
                     ui.end_row();
                     ui.label("in queue L_q");
                     ui.label(format::number(node.queue_len));
@@ -709,6 +709,21 @@ fn classes_grid(
                 ui.end_row();
             }
         });
+}
+
+/// The utilization's formula with the busiest queue's own figures.
+fn utilization_formula(node: &crate::report::NodeReport) -> String {
+    match &node.queue {
+        Some(queue) => format!(
+            "ρ = X·E[S]/c for the busiest queue (served, so at most 100%); offered \
+             a/c = λ·E[S]/c = {:.1}/s × {:.3} ms / {} = {}",
+            queue.arrival_rps,
+            queue.mean_service_ms,
+            queue.servers,
+            format::percent(node.offered_utilization, 1)
+        ),
+        None => "A pure delay: no servers to keep busy.".to_string(),
+    }
 }
 
 /// The selected node's availability (k of n) and its queue's formula.
