@@ -574,7 +574,7 @@ mod tests {
         assert!((k_of_n_unavailability(0.9, 5, 5) - (1.0 - 0.9f64.powi(5))).abs() < 1e-14);
         // 1 of 1000 at 50%: 0.5^1000 underflows to 0 and stays finite.
         let tiny = k_of_n_unavailability(0.5, 1, 1000);
-        assert!(tiny.is_finite() && tiny >= 0.0 && tiny < 1e-300);
+        assert!((0.0..1e-300).contains(&tiny));
         // 100 of 100,000 at 99.95%: never short.
         assert_eq!(k_of_n_unavailability(0.9995, 100, 100_000), 0.0);
         assert_eq!(k_of_n_unavailability(0.9995, 6, 5), 1.0);

@@ -194,31 +194,25 @@ fn pair_nodes<'a>(
     }
     // A kind that is left exactly once on each side is the same tier renamed (App server →
     // App servers).
-    let mut pending = Vec::new();
-    for pair in pairs.drain(..).collect::<Vec<_>>() {
-        match pair {
-            (None, Some(node)) => {
-                let label = node.kind.label();
-                let left_before: Vec<usize> = (0..before.nodes.len())
-                    .filter(|&i| !used_before[i] && before.nodes[i].kind.label() == label)
-                    .collect();
-                let left_after = after
-                    .nodes
-                    .iter()
-                    .filter(|n| n.kind.label() == label)
-                    .filter(|n| !pairs.iter().any(|(_, a)| a.is_some_and(|a| a.id == n.id)))
-                    .count();
-                if let ([i], 1) = (left_before.as_slice(), left_after) {
-                    used_before[*i] = true;
-                    pairs.push((Some(&before.nodes[*i]), Some(node)));
-                } else {
-                    pending.push(node);
-                }
+    let (paired, unpaired): (Vec<_>, Vec<_>) = std::mem::take(&mut pairs)
+        .into_iter()
+        .partition(|(b, _)| b.is_some());
+    pairs = paired;
+    let unpaired: Vec<&Node> = unpaired.into_iter().filter_map(|(_, a)| a).collect();
+    for node in &unpaired {
+        let label = node.kind.label();
+        let left_before: Vec<usize> = (0..before.nodes.len())
+            .filter(|&i| !used_before[i] && before.nodes[i].kind.label() == label)
+            .collect();
+        let left_after = unpaired.iter().filter(|n| n.kind.label() == label).count();
+        match (left_before.as_slice(), left_after) {
+            ([i], 1) => {
+                used_before[*i] = true;
+                pairs.push((Some(&before.nodes[*i]), Some(*node)));
             }
-            paired => pairs.push(paired),
+            _ => pairs.push((None, Some(*node))),
         }
     }
-    pairs.extend(pending.into_iter().map(|node| (None, Some(node))));
     for (i, node) in before.nodes.iter().enumerate() {
         if !used_before[i] {
             pairs.push((Some(node), None));
