@@ -66,7 +66,9 @@ pub struct NodeReport {
     pub latency_ms: Latency,
     pub monthly_cost_usd: f64,
     pub status: Status,
-    /// The inputs and results of its busiest queue (`None` for a pure delay).
+    /// The inputs and results of its busiest queue (`None`, left out of JSON, for a pure
+    /// delay).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueModel>,
     /// How often this tier has enough instances up to carry its load (see
     /// [`crate::availability`]).

@@ -201,7 +201,7 @@ fn export_writes_charts_and_csv_to_the_picked_folder() {
         .state()
         .notice
         .as_ref()
-        .is_some_and(|n| n.starts_with("Exported 6 files")));
+        .is_some_and(|n| n.starts_with("Exported 7 files")));
 }
 
 #[test]
