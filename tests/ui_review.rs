@@ -59,15 +59,21 @@ fn pinned_baseline_shows_the_cost_change_beside_the_figure() {
 #[test]
 fn compare_window_lists_the_changed_node() {
     let mut harness = pinned_then_scaled();
-    harness.get_by_label("Compare…").click();
-    harness.run_steps(3);
+    click_menu(&mut harness, "Compare", "Compare with baseline…");
     assert!(harness.state().review.compare_open);
     harness.get_by_label("Compare with baseline");
     harness.get_by_label("    instances: 1 → 2");
     harness.get_by_label("Unpin baseline").click();
     harness.run_steps(3);
     assert!(harness.state().review.baseline.is_none());
+    assert!(!harness.state().review.compare_open);
     assert!(harness.query_by_label("Compare with baseline").is_none());
+    // The metrics panel's own button opens the window too.
+    click_menu(&mut harness, "Compare", "Pin as baseline");
+    harness.get_by_label("Compare…").click();
+    harness.run_steps(3);
+    assert!(harness.state().review.compare_open);
+    harness.get_by_label("Compare with baseline");
 }
 
 #[test]
