@@ -355,7 +355,9 @@ impl Report {
     ///   lift the mean alone; the mean then exceeds p99 by at most the mean wait (queue
     ///   length / throughput), since the fixed delay plus the mean service is never above p99;
     /// - Little's law L = X·W on every node, saturated and overloaded ones included;
-    /// - a bottleneck is named exactly when there is a headroom, and that headroom is finite.
+    /// - a bottleneck is named exactly when there is a headroom, and that headroom is finite;
+    /// - availability at most 1, and a class's path explains its mean: Σ visits × mean per
+    ///   visit + round trips = the class mean.
     pub fn invariant_violations(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let mut figure = |what: &dyn Fn() -> String, value: f64| {
@@ -461,6 +463,17 @@ impl Report {
         for class in &self.classes {
             if class.availability > 1.0 {
                 problems.push(format!("class {}: availability above 1", class.name));
+            }
+            let explained: f64 = class
+                .path
+                .iter()
+                .map(|step| step.share_ms + step.round_trip_ms)
+                .sum();
+            if !class.path.is_empty() && !close(explained, class.latency_ms.mean, 1e-6) {
+                problems.push(format!(
+                    "class {}: the path's shares add up to {explained} ms, not the mean {} ms",
+                    class.name, class.latency_ms.mean
+                ));
             }
             if class.served_rps > class.offered_rps * (1.0 + 1e-9) {
                 problems.push(format!(
