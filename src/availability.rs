@@ -28,6 +28,9 @@ const MAX_OUTCOMES: usize = 4_096;
 const MAX_SHARED: usize = 12;
 /// Most parts whose downtime is attributed per class (the ones that fail most).
 const MAX_ATTRIBUTED: usize = 32;
+/// Path steps evaluated for the attributions of one class, at most (a path of 100,000 nodes
+/// gets the 4 parts that fail most; one of 20 nodes all its parts up to 32).
+const ATTRIBUTION_WORK: usize = 400_000;
 
 /// `ln Γ(x)` for x > 0 (Lanczos approximation, g = 7, nine coefficients; about 15 digits).
 fn ln_gamma(x: f64) -> f64 {
@@ -408,18 +411,16 @@ impl Structure {
             .filter(|&part| up(part) < 1.0)
             .collect();
         if varying.len() > MAX_SHARED {
-            let state = HashMap::new();
-            return (self.evaluate(&state, &up, false).clamp(0.0, 1.0), false);
+            return (self.evaluate(&[], &up, false).clamp(0.0, 1.0), false);
         }
-        let mut state: HashMap<usize, bool> = HashMap::with_capacity(varying.len());
+        let mut state: Vec<(usize, bool)> = Vec::with_capacity(varying.len());
         let mut total = 0.0;
         let mut outcomes = 0usize;
         let complete = self.enumerate(&varying, 0, 1.0, &mut state, &up, &mut total, &mut outcomes);
         if complete {
             (total.clamp(0.0, 1.0), true)
         } else {
-            let state = HashMap::new();
-            (self.evaluate(&state, &up, false).clamp(0.0, 1.0), false)
+            (self.evaluate(&[], &up, false).clamp(0.0, 1.0), false)
         }
     }
 
@@ -431,7 +432,7 @@ impl Structure {
         varying: &[usize],
         at: usize,
         mass: f64,
-        state: &mut HashMap<usize, bool>,
+        state: &mut Vec<(usize, bool)>,
         up: &dyn Fn(usize) -> f64,
         total: &mut f64,
         outcomes: &mut usize,
@@ -446,31 +447,27 @@ impl Structure {
         };
         let p = up(part);
         for (value, weight) in [(true, p), (false, 1.0 - p)] {
-            state.insert(part, value);
-            if !self.enumerate(varying, at + 1, mass * weight, state, up, total, outcomes) {
+            state.push((part, value));
+            let done = self.enumerate(varying, at + 1, mass * weight, state, up, total, outcomes);
+            state.pop();
+            if !done {
                 return false;
             }
         }
-        state.remove(&part);
         true
     }
 
     /// Availability given the states of the shared parts (others independent). With `exact`
     /// false, shared parts not in `state` count at their availability wherever they appear.
-    fn evaluate(
-        &self,
-        state: &HashMap<usize, bool>,
-        up: &dyn Fn(usize) -> f64,
-        exact: bool,
-    ) -> f64 {
+    fn evaluate(&self, state: &[(usize, bool)], up: &dyn Fn(usize) -> f64, exact: bool) -> f64 {
         let mut value = vec![0.0; self.steps.len()];
         for &v in &self.order {
             let step = &self.steps[v];
             let mut p: f64 = step
                 .parts
                 .iter()
-                .map(|part| match state.get(part) {
-                    Some(&fixed) => f64::from(u8::from(fixed)),
+                .map(|part| match state.iter().find(|(p, _)| p == part) {
+                    Some(&(_, fixed)) => f64::from(u8::from(fixed)),
                     None => up(*part),
                 })
                 .product();
@@ -478,7 +475,12 @@ impl Structure {
                 p *= value[to];
             }
             if !step.routes.is_empty() {
-                p *= parallel(&step.routes.iter().map(|&to| value[to]).collect::<Vec<_>>());
+                p *= 1.0
+                    - step
+                        .routes
+                        .iter()
+                        .map(|&to| 1.0 - value[to])
+                        .product::<f64>();
             } else if !step.answers {
                 p = 0.0;
             }
@@ -504,7 +506,9 @@ impl Structure {
         candidates.sort_unstable();
         candidates.dedup();
         candidates.sort_by(|a, b| parts.up[*a].total_cmp(&parts.up[*b]));
-        candidates.truncate(MAX_ATTRIBUTED);
+        // Each attribution evaluates the whole path again: long paths get fewer of them.
+        let affordable = (ATTRIBUTION_WORK / self.steps.len().max(1)).clamp(1, MAX_ATTRIBUTED);
+        candidates.truncate(affordable);
         let mut shares: Vec<DowntimeShare> = candidates
             .into_iter()
             .filter_map(|part| {

@@ -188,7 +188,8 @@ pub struct ClassReport {
     /// −log10(1 − availability); `None` (left out of JSON) when nothing on the path can fail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nines: Option<f64>,
-    /// Nodes and regions by the downtime they add, largest first.
+    /// Nodes and regions by the downtime they add, largest first (up to 32; on paths of more
+    /// than 12,500 nodes only the parts that fail most are tried).
     pub downtime_by_part: Vec<DowntimeShare>,
     /// Computed exactly (false: too many shared parts; shared parts counted as independent).
     pub availability_exact: bool,

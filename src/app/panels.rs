@@ -657,11 +657,13 @@ fn classes_grid(
     commands: &mut Vec<Command>,
 ) {
     egui::Grid::new("classes")
-        .num_columns(5)
+        .num_columns(6)
         .striped(true)
         .show(ui, |ui| {
             ui.label("class");
             ui.label("req/s");
+            ui.label("mean")
+                .on_hover_text("Mean response time. Click a figure for its breakdown.");
             ui.label("p50").on_hover_text("Median response time.");
             ui.label("p99").on_hover_text(
                 "99th percentile from the distribution of the path mix (transform inversion), \
@@ -674,7 +676,11 @@ fn classes_grid(
                 ui.label(format::number(class.offered_rps));
                 let method = crate::explain::class_method(class);
                 // A class whose requests are all dropped has no response time.
-                for value in [class.latency_ms.p50, class.latency_ms.p99] {
+                for value in [
+                    class.latency_ms.mean,
+                    class.latency_ms.p50,
+                    class.latency_ms.p99,
+                ] {
                     let text = format::latency_ms(value, class.served_rps);
                     if ui
                         .link(text)
