@@ -46,6 +46,28 @@ enum Command {
     },
     /// List the built-in presets.
     Presets,
+    /// Compare two designs: cost, latency, availability, bottleneck, and node by node.
+    Diff {
+        /// The baseline .ron topology file.
+        baseline: PathBuf,
+        /// The design to compare with it.
+        current: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why a class's latency is what it is: each node's share of its mean, round trips, the
+    /// nodes whose waiting stretches its tail, and the formulas behind them.
+    Explain {
+        /// A .ron topology file.
+        file: PathBuf,
+        /// The class: workload/class (users/read), or just read when one workload has it.
+        #[arg(long)]
+        class: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the latency-vs-load chart, the cost-per-tier chart and the per-node CSV.
     Export {
         /// A .ron topology file.
@@ -235,6 +257,8 @@ impl std::fmt::Display for InputError {
 }
 impl std::error::Error for InputError {}
 
+mod review;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -293,6 +317,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Diff {
+            baseline,
+            current,
+            json,
+        }) => review::diff(&baseline, &current, json),
+        Some(Command::Explain { file, class, json }) => review::explain(&file, &class, json),
         Some(Command::Export { file, out, format }) => {
             let topology = load_input(Some(&file), None)?;
             let formats = format

@@ -842,16 +842,19 @@ fn geodns_counts_the_users_round_trip_and_picks_the_nearest_region() {
             name: "ap-northeast".into(),
             lat: 35.7,
             lon: 139.7,
+            availability: None,
         },
         Region {
             name: "tokyo".into(),
             lat: 35.7,
             lon: 139.7,
+            availability: None,
         },
         Region {
             name: "us-east".into(),
             lat: 38.9,
             lon: -77.4,
+            availability: None,
         },
     ];
     topology.settings.region_rtt_ms = vec![

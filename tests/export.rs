@@ -97,6 +97,19 @@ fn csv_rows_match_the_report() {
         assert_eq!(row[12].parse::<f64>().unwrap(), node.connection_wait_ms);
         assert_eq!(row[16].parse::<f64>().unwrap(), node.latency_ms.p99);
         assert_eq!(row[17].parse::<f64>().unwrap(), node.monthly_cost_usd);
+        assert_eq!(row[18].parse::<f64>().unwrap(), node.availability.instance);
+        assert_eq!(row[19].parse::<u32>().unwrap(), node.availability.needed);
+        assert_eq!(row[20].parse::<f64>().unwrap(), node.availability.tier);
+    }
+    let text = export::classes_csv(&report).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), report.classes.len());
+    for (row, class) in rows.iter().zip(&report.classes) {
+        assert_eq!(&row[0], class.name);
+        assert_eq!(row[4].parse::<f64>().unwrap(), class.availability);
+        assert_eq!(row[5].parse::<f64>().unwrap(), class.downtime_min_per_month);
+        assert_eq!(&row[7], class.downtime_by_part[0].name);
     }
 }
 
@@ -123,6 +136,7 @@ fn cli_export_writes_every_format() {
         "latency.svg",
         "cost.svg",
         "nodes.csv",
+        "classes.csv",
     ] {
         let path = out.join(format!("stage-3-cache-{name}"));
         assert!(path.metadata().unwrap().len() > 100, "{}", path.display());

@@ -220,11 +220,13 @@ fn sequential_calls_from_tokyo() {
             name: "tokyo".into(),
             lat: 35.7,
             lon: 139.7,
+            availability: None,
         },
         staircase::model::Region {
             name: "us-east".into(),
             lat: 38.9,
             lon: -77.4,
+            availability: None,
         },
     ];
     topology.settings.region_rtt_ms = vec![staircase::model::RegionLink {

@@ -186,11 +186,13 @@ fn sequential_calls_across_regions_add_round_trips() {
                     name: "tokyo".into(),
                     lat: 35.7,
                     lon: 139.7,
+                    availability: None,
                 },
                 Region {
                     name: "virginia".into(),
                     lat: 38.9,
                     lon: -77.4,
+                    availability: None,
                 },
             ],
             ..single_station(1.0, 1, 1e6, None)

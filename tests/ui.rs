@@ -196,12 +196,12 @@ fn export_writes_charts_and_csv_to_the_picked_folder() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(written.len(), 6, "{written:?}");
+    assert_eq!(written.len(), 7, "{written:?}");
     assert!(harness
         .state()
         .notice
         .as_ref()
-        .is_some_and(|n| n.starts_with("Exported 6 files")));
+        .is_some_and(|n| n.starts_with("Exported 7 files")));
 }
 
 #[test]

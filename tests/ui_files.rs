@@ -153,7 +153,7 @@ fn with_no_dialog_service_save_as_open_and_export_go_through_the_in_app_dialog()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     written.sort();
-    assert_eq!(written.len(), 6, "{written:?}");
+    assert_eq!(written.len(), 7, "{written:?}");
     assert!(
         written.contains(&"other-latency.png".to_string()),
         "{written:?}"

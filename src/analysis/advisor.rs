@@ -77,6 +77,7 @@ pub fn advise(topology: &Topology, report: &Report) -> Vec<Advice> {
             });
         }
     }
+    advice.extend(for_downtime(topology, report));
     for node in &report.nodes {
         let Some(model) = topology.node(node.id) else {
             continue;
@@ -98,6 +99,61 @@ pub fn advise(topology: &Topology, report: &Report) -> Vec<Advice> {
         }
     }
     advice
+}
+
+/// Downtime a month a single part must cost before the advisor names it (an hour).
+pub const NOTABLE_DOWNTIME_MIN: f64 = 60.0;
+
+/// The node or region that costs one class the most downtime, when that is at least
+/// [`NOTABLE_DOWNTIME_MIN`] a month.
+fn for_downtime(topology: &Topology, report: &Report) -> Option<Advice> {
+    let (class, part) = report
+        .classes
+        .iter()
+        .filter_map(|class| class.downtime_by_part.first().map(|part| (class, part)))
+        .max_by(|a, b| a.1.min_per_month.total_cmp(&b.1.min_per_month))?;
+    let minutes = part.min_per_month;
+    if minutes < NOTABLE_DOWNTIME_MIN {
+        return None;
+    }
+    let node = part.id.and_then(|id| topology.node(id));
+    let single = node.is_some_and(|n| n.instances == 1);
+    let (what, next_move) = match node {
+        Some(node) if single => (
+            format!("the single {}", node.name),
+            "Add a standby or a second instance so that one failure does not stop requests."
+                .to_string(),
+        ),
+        Some(node) => (
+            node.name.clone(),
+            "Add spare instances beyond what the load needs, or more replicas.".to_string(),
+        ),
+        None => (
+            part.name.clone(),
+            "Run the stack in a second region and fail over to it (GeoDNS).".to_string(),
+        ),
+    };
+    Some(Advice {
+        trigger: format!(
+            "{what} costs {} a month of downtime for {} (availability {:.3}%)",
+            duration_words(minutes),
+            class.name,
+            class.availability * 100.0
+        ),
+        next_move,
+        stage: None,
+    })
+}
+
+/// Minutes as "42 min" or "3.6 h".
+pub fn duration_words(minutes: f64) -> String {
+    if minutes >= 60.0 {
+        format!("{:.1} h", minutes / 60.0)
+    } else if minutes >= 1.0 {
+        format!("{minutes:.0} min")
+    } else {
+        format!("{:.0} s", minutes * 60.0)
+    }
 }
 
 fn for_bottleneck(topology: &Topology, node: &crate::model::Node, utilization: f64) -> Advice {

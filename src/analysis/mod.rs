@@ -3,6 +3,8 @@
 
 pub mod advisor;
 pub mod calibrate;
+pub mod compare;
+pub mod explain;
 pub mod generate;
 pub mod planner;
 pub mod simulate;

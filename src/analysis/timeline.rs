@@ -951,16 +951,19 @@ mod tests {
                 name: "ap-northeast".into(),
                 lat: 35.7,
                 lon: 139.7,
+                availability: None,
             },
             Region {
                 name: "tokyo".into(),
                 lat: 35.7,
                 lon: 139.7,
+                availability: None,
             },
             Region {
                 name: "us-east".into(),
                 lat: 38.9,
                 lon: -77.4,
+                availability: None,
             },
         ];
         topology.settings.region_rtt_ms = vec![

@@ -89,6 +89,7 @@ fn node_inspector(app: &mut StaircaseApp, ui: &mut Ui) {
             if queues(&node.kind) {
                 server_fields(ui, node);
                 price_fields(ui, node);
+                availability_fields(ui, node);
             }
             ui.label("Base latency");
             number(ui, &mut node.base_latency_ms, 0.0..=1e6).on_hover_text(
@@ -195,6 +196,73 @@ fn price_fields(ui: &mut Ui, node: &mut Node) {
                     ui.selectable_value(&mut node.storage_tier, tier, tier.label());
                 }
             });
+    });
+    ui.end_row();
+}
+
+/// How often one instance is up: the catalog's default for the kind, a fraction, or MTBF and
+/// MTTR (hours). The full model ranges; nothing is clamped on display.
+fn availability_fields(ui: &mut Ui, node: &mut Node) {
+    use crate::model::{checked, Uptime};
+    let default = Catalog::builtin().availability.instance(&node.kind);
+    ui.label("Availability");
+    ui.vertical(|ui| {
+        let mut mode = match node.availability {
+            None => 0,
+            Some(Uptime::Fraction(_)) => 1,
+            Some(Uptime::Repair { .. }) => 2,
+        };
+        let before = mode;
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut mode, 0, "default")
+                .on_hover_text(format!(
+                    "The catalog's figure for a {}: {}% of the time up.",
+                    node.kind.label(),
+                    default * 100.0
+                ));
+            ui.radio_value(&mut mode, 1, "%");
+            ui.radio_value(&mut mode, 2, "MTBF/MTTR");
+        });
+        if mode != before {
+            node.availability = match mode {
+                1 => Some(Uptime::Fraction(default)),
+                2 => Some(Uptime::Repair {
+                    mtbf_h: 8_760.0,
+                    mttr_h: 8_760.0 * (1.0 - default) / default,
+                }),
+                _ => None,
+            };
+        }
+        match &mut node.availability {
+            Some(Uptime::Fraction(up)) => {
+                let mut percent = *up * 100.0;
+                if ui
+                    .add(
+                        DragValue::new(&mut percent)
+                            .range(0.0..=100.0)
+                            .speed(0.001)
+                            .max_decimals(5)
+                            .suffix(" %")
+                            .clamp_existing_to_range(false),
+                    )
+                    .on_hover_text("Fraction of time one instance is up.")
+                    .changed()
+                {
+                    *up = percent / 100.0;
+                }
+            }
+            Some(Uptime::Repair { mtbf_h, mttr_h }) => {
+                ui.horizontal(|ui| {
+                    ui.label("MTBF");
+                    number(ui, mtbf_h, checked::MIN_MTBF_H..=checked::MAX_HOURS)
+                        .on_hover_text("Mean time between failures, hours.");
+                    ui.label("MTTR");
+                    number(ui, mttr_h, 0.0..=checked::MAX_HOURS)
+                        .on_hover_text("Mean time to repair, hours. Up MTBF/(MTBF + MTTR).");
+                });
+            }
+            None => {}
+        }
     });
     ui.end_row();
 }

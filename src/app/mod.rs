@@ -16,6 +16,7 @@ mod panels;
 mod planning;
 pub mod plot_axes;
 pub mod recovery;
+pub mod review;
 pub mod selection;
 pub mod simulation;
 pub mod theme;
@@ -79,6 +80,16 @@ pub enum Command {
     CheckWithSimulation,
     /// Replaces the document with a topology built in a dialog (From your measurements).
     OpenTopology(Box<Topology>),
+    /// Keeps the current design and its report as the baseline to compare with.
+    PinBaseline,
+    /// Forgets the baseline.
+    ClearBaseline,
+    /// Opens the Compare window (current design against the baseline).
+    ShowCompare,
+    /// Whether opening another design pins the current one first.
+    PinOnOpen(bool),
+    /// Opens the breakdown of a class's latency (`workload/class`).
+    ExplainClass(String),
 }
 
 impl Command {
@@ -212,6 +223,8 @@ pub struct StaircaseApp {
     pub browser: browser::PresetBrowser,
     /// Simulate → Check with simulation.
     pub simulation: simulation::SimulationWindow,
+    /// The pinned baseline, the Compare window and the latency breakdown.
+    pub review: review::ReviewState,
 }
 
 impl StaircaseApp {
@@ -256,6 +269,7 @@ impl StaircaseApp {
             session: recovery::Session::default(),
             browser: browser::PresetBrowser::default(),
             simulation: simulation::SimulationWindow::default(),
+            review: review::ReviewState::default(),
         };
         let topology = app.topology.clone();
         app.replace_document(topology, None);
@@ -457,6 +471,14 @@ impl StaircaseApp {
                     .start(ctx, &self.topology, self.load_multiplier)
             }
             Command::ExportTimeline => self.ask_path(FileAction::ExportTimeline),
+            Command::PinBaseline => self.pin_baseline(),
+            Command::ClearBaseline => {
+                self.review.baseline = None;
+                self.review.compare_open = false;
+            }
+            Command::ShowCompare => self.review.compare_open = self.review.baseline.is_some(),
+            Command::PinOnOpen(pin) => self.review.pin_on_open = pin,
+            Command::ExplainClass(name) => self.review.explain = Some(name),
             Command::ApplyPlan => {
                 self.apply_plan();
             }
@@ -815,7 +837,28 @@ impl StaircaseApp {
         self.saved = self.topology.clone();
     }
 
+    /// Keeps the current design and its report as the baseline (nothing to keep when the
+    /// design does not solve).
+    fn pin_baseline(&mut self) {
+        match &self.report {
+            Ok(report) => {
+                self.review.baseline = Some(review::Baseline {
+                    topology: self.topology.clone(),
+                    report: report.clone(),
+                });
+                self.notice = Some(format!(
+                    "Pinned \"{}\" as the baseline: figures now show their change against it.",
+                    self.topology.name
+                ));
+            }
+            Err(error) => self.error = Some(format!("Nothing to pin: {error}")),
+        }
+    }
+
     fn replace_document(&mut self, mut topology: Topology, path: Option<PathBuf>) {
+        if self.review.pin_on_open {
+            self.pin_baseline();
+        }
         // Nodes without a stored position get one on a grid; that is not an unsaved change.
         for (index, node) in topology.nodes.iter().enumerate() {
             topology
@@ -1050,7 +1093,7 @@ impl StaircaseApp {
                             ui.separator();
                             panels::what_if(self, ui);
                             self.ensure_solved(ctx);
-                            panels::metrics(self, ui);
+                            panels::metrics(self, ui, &mut commands);
                             ui.separator();
                             panels::planner(self, ui, &mut commands);
                         });
@@ -1081,6 +1124,8 @@ impl StaircaseApp {
         dialogs::path_dialog(self, ctx, &mut commands);
         self.browser.show(ctx, &mut commands);
         self.simulation.show(ctx, &self.topology);
+        review::compare_window(self, ctx);
+        review::explain_window(self, ctx);
         if let Some(topology) = self.calibrate.show(ctx) {
             commands.push(Command::OpenTopology(Box::new(topology)));
         }

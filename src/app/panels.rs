@@ -1,7 +1,7 @@
 //! The panels around the canvas: menus, palette, workload, inspector, metrics, plots, prompts.
 //! They edit the document or read the report; none of them computes a figure of its own.
 
-use super::{format, keys, plot_axes, theme, Command, StaircaseApp};
+use super::{format, keys, plot_axes, review, theme, Command, StaircaseApp};
 use crate::model::{NodeKind, Rate, Workload, SECONDS_PER_DAY};
 use egui::{DragValue, RichText, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, LineStyle, Plot, PlotPoints, VLine};
@@ -73,6 +73,7 @@ pub fn menu_bar(app: &mut StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>
                 ui.close();
             }
         });
+        super::review::compare_menu(app, ui, commands);
         ui.separator();
         ui.label(RichText::new(&app.topology.name).strong());
     });
@@ -431,8 +432,10 @@ pub fn what_if(app: &mut StaircaseApp, ui: &mut Ui) {
     });
 }
 
-/// Totals, classes, cost per tier, headroom and the bottleneck.
-pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
+/// Totals, classes, cost per tier, headroom, availability and the bottleneck; with a pinned
+/// baseline, each figure's change against it. Clicking a class's p50 or p99 opens its
+/// breakdown.
+pub fn metrics(app: &StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     ui.heading("Metrics");
     let report = match &app.report {
         Ok(report) => report,
@@ -441,6 +444,22 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
             return;
         }
     };
+    let comparison = app.review.comparison(&app.topology, report);
+    if comparison.is_some() {
+        ui.label(
+            RichText::new("Changes against the pinned baseline in brackets.")
+                .small()
+                .color(theme::muted_text()),
+        );
+        ui.horizontal(|ui| {
+            if ui.button("Compare…").clicked() {
+                commands.push(Command::ShowCompare);
+            }
+            if ui.button("Unpin baseline").clicked() {
+                commands.push(Command::ClearBaseline);
+            }
+        });
+    }
     egui::Grid::new("totals").num_columns(2).show(ui, |ui| {
         ui.label("Offered");
         ui.label(format::rate(report.offered_rps))
@@ -470,9 +489,17 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
             ui.end_row();
         }
         ui.label("Monthly cost");
-        ui.label(format::per_month(report.monthly_cost_usd))
-            .on_hover_text("instances × hourly price × 730 h + managed fees");
+        ui.horizontal(|ui| {
+            ui.label(format::per_month(report.monthly_cost_usd))
+                .on_hover_text("instances × hourly price × 730 h + managed fees");
+            if let Some(c) = &comparison {
+                let change = &c.monthly_cost_usd;
+                let text = review::change_text(change, 2, "$", "/month");
+                review::change_label(ui, text, change.change, true);
+            }
+        });
         ui.end_row();
+        availability_row(ui, report, comparison.as_ref());
         ui.label("Headroom");
         match report.headroom {
             Some(headroom) => ui
@@ -493,6 +520,13 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
         )
         .on_hover_text("The node that saturates first as load grows.");
         ui.label(&bottleneck.reason);
+    }
+    if let Some(c) = comparison.as_ref().filter(|c| c.bottleneck_moved()) {
+        ui.label(format!(
+            "(bottleneck moved from {} to {})",
+            c.bottleneck_before.as_deref().unwrap_or("none"),
+            c.bottleneck_after.as_deref().unwrap_or("none")
+        ));
     }
     let advice = crate::analysis::advisor::advise(&app.topology, report);
     if !advice.is_empty() {
@@ -516,27 +550,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
     }
     ui.separator();
     ui.label(RichText::new("End to end").strong());
-    egui::Grid::new("classes")
-        .num_columns(4)
-        .striped(true)
-        .show(ui, |ui| {
-            ui.label("class");
-            ui.label("req/s");
-            ui.label("p50").on_hover_text("Median response time.");
-            ui.label("p99").on_hover_text(
-                "99th percentile from the distribution of the path mix (transform inversion), \
-             not a sum of per-hop percentiles.",
-            );
-            ui.end_row();
-            for class in &report.classes {
-                ui.label(&class.name);
-                ui.label(format::number(class.offered_rps));
-                // A class whose requests are all dropped has no response time.
-                ui.label(format::latency_ms(class.latency_ms.p50, class.served_rps));
-                ui.label(format::latency_ms(class.latency_ms.p99, class.served_rps));
-                ui.end_row();
-            }
-        });
+    classes_grid(report, comparison.as_ref(), ui, commands);
     if let Some(id) = app.selected() {
         if let Some(node) = report.node(id) {
             ui.separator();
@@ -549,7 +563,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
                     ui.end_row();
                     ui.label("utilization ρ");
                     ui.label(format::percent(node.utilization, 1))
-                        .on_hover_text("ρ = λ/(c·μ) for the busiest queue of this node");
+                        .on_hover_text(utilization_formula(node));
                     ui.end_row();
                     ui.label("in queue L_q");
                     ui.label(format::number(node.queue_len));
@@ -584,6 +598,7 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
                     ui.label("cost");
                     ui.label(format::per_month(node.monthly_cost_usd));
                     ui.end_row();
+                    node_review_rows(app, node, ui);
                 });
         }
     }
@@ -599,6 +614,149 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui) {
     for warning in &report.warnings {
         ui.colored_label(theme::WARM, warning);
     }
+}
+
+/// The availability row of the totals: the traffic-weighted availability of the classes and
+/// the downtime a month it means.
+fn availability_row(
+    ui: &mut Ui,
+    report: &crate::solver::report::Report,
+    comparison: Option<&crate::analysis::compare::Comparison>,
+) {
+    ui.label("Availability");
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} ({:.1} min/month down)",
+            format::percent(report.availability, 3),
+            report.downtime_min_per_month
+        ))
+        .on_hover_text(
+            "Steady state with independent failures: each tier is up when enough instances to \
+             carry its load are up (k of n), replicas and failover targets are parallel paths, \
+             a region fails as a whole; averaged over the classes by their traffic. \
+             Downtime is over a 730-hour month.",
+        );
+        if let Some(c) = comparison {
+            let points = crate::analysis::compare::Change::new(
+                c.availability.before * 100.0,
+                c.availability.after * 100.0,
+            );
+            let text = review::change_text(&points, 3, "", "%");
+            review::change_label(ui, text, points.change, false);
+        }
+    });
+    ui.end_row();
+}
+
+/// The end-to-end table: p50 and p99 open the class's breakdown when clicked; availability and
+/// downtime per class; with a baseline, the change of p99.
+fn classes_grid(
+    report: &crate::solver::report::Report,
+    comparison: Option<&crate::analysis::compare::Comparison>,
+    ui: &mut Ui,
+    commands: &mut Vec<Command>,
+) {
+    egui::Grid::new("classes")
+        .num_columns(6)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label("class");
+            ui.label("req/s");
+            ui.label("mean")
+                .on_hover_text("Mean response time. Click a figure for its breakdown.");
+            ui.label("p50").on_hover_text("Median response time.");
+            ui.label("p99").on_hover_text(
+                "99th percentile from the distribution of the path mix (transform inversion), \
+             not a sum of per-hop percentiles. Click a figure for its breakdown.",
+            );
+            ui.label("available");
+            ui.end_row();
+            for class in &report.classes {
+                ui.label(&class.name);
+                ui.label(format::number(class.offered_rps));
+                let method = crate::analysis::explain::class_method(class);
+                // A class whose requests are all dropped has no response time.
+                for value in [
+                    class.latency_ms.mean,
+                    class.latency_ms.p50,
+                    class.latency_ms.p99,
+                ] {
+                    let text = format::latency_ms(value, class.served_rps);
+                    if ui
+                        .link(text)
+                        .on_hover_text(format!("{method}. Click for the breakdown."))
+                        .clicked()
+                    {
+                        commands.push(Command::ExplainClass(class.name.clone()));
+                    }
+                }
+                let worst = class
+                    .downtime_by_part
+                    .first()
+                    .map_or_else(String::new, |part| {
+                        format!("; most from {} ({:.1} min)", part.name, part.min_per_month)
+                    });
+                ui.label(format::percent(class.availability, 3))
+                    .on_hover_text(format!(
+                        "{:.1} min/month down{}{worst}",
+                        class.downtime_min_per_month,
+                        class
+                            .nines
+                            .map(|n| format!(", {n:.2} nines"))
+                            .unwrap_or_default()
+                    ));
+                if let Some(change) = comparison
+                    .and_then(|c| c.classes.iter().find(|k| k.name == class.name))
+                    .and_then(|k| k.p99_ms)
+                {
+                    let text = review::change_text(&change, 1, "", " ms p99");
+                    review::change_label(ui, text, change.change, true);
+                }
+                ui.end_row();
+            }
+        });
+}
+
+/// The utilization's formula with the busiest queue's own figures.
+fn utilization_formula(node: &crate::solver::report::NodeReport) -> String {
+    match &node.queue {
+        Some(queue) => format!(
+            "ρ = X·E[S]/c for the busiest queue (served, so at most 100%); offered \
+             a/c = λ·E[S]/c = {:.1}/s × {:.3} ms / {} = {}",
+            queue.arrival_rps,
+            queue.mean_service_ms,
+            queue.servers,
+            format::percent(node.offered_utilization, 1)
+        ),
+        None => "A pure delay: no servers to keep busy.".to_string(),
+    }
+}
+
+/// The selected node's availability (k of n) and its queue's formula.
+fn node_review_rows(app: &StaircaseApp, node: &crate::solver::report::NodeReport, ui: &mut Ui) {
+    let up = &node.availability;
+    ui.label("availability");
+    ui.label(format::percent(up.tier, 4)).on_hover_text(format!(
+        "{} of {} instances must be up to carry the load below saturation; one instance is up \
+         {} of the time{}",
+        up.needed,
+        node.instances,
+        format::percent(up.instance, 3),
+        if up.region < 1.0 {
+            format!("; its region {}", format::percent(up.region, 3))
+        } else {
+            String::new()
+        }
+    ));
+    ui.end_row();
+    ui.label("queue");
+    let formula = crate::analysis::explain::node_formula(&app.topology, node);
+    let short = match &node.queue {
+        Some(queue) => format!("{} wait", format::percent(queue.wait_probability, 0)),
+        None => "none".to_string(),
+    };
+    ui.label(short).on_hover_text(formula);
+    ui.end_row();
 }
 
 /// Latency against load (p50 and p99 per class, knee marked) and cost per tier.

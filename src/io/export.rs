@@ -714,7 +714,7 @@ fn csv_text(writer: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
 }
 
 /// The CSV header of the per-node table.
-pub const CSV_HEADER: [&str; 18] = [
+pub const CSV_HEADER: [&str; 22] = [
     "id",
     "name",
     "kind",
@@ -733,6 +733,24 @@ pub const CSV_HEADER: [&str; 18] = [
     "p95_ms",
     "p99_ms",
     "monthly_cost_usd",
+    "instance_availability",
+    "instances_needed",
+    "tier_availability",
+    "region_availability",
+];
+
+/// The CSV header of the per-class availability table.
+pub const CLASS_CSV_HEADER: [&str; 10] = [
+    "class",
+    "offered_rps",
+    "mean_ms",
+    "p99_ms",
+    "availability",
+    "downtime_min_per_month",
+    "nines",
+    "most_downtime",
+    "most_downtime_min_per_month",
+    "exact",
 ];
 
 /// The per-node report as CSV text.
@@ -759,6 +777,33 @@ pub fn nodes_csv(report: &Report) -> Result<String, ExportError> {
             node.latency_ms.p95.to_string(),
             node.latency_ms.p99.to_string(),
             node.monthly_cost_usd.to_string(),
+            node.availability.instance.to_string(),
+            node.availability.needed.to_string(),
+            node.availability.tier.to_string(),
+            node.availability.region.to_string(),
+        ])?;
+    }
+    Ok(csv_text(writer)?)
+}
+
+/// Per class: latency, availability, downtime a month, nines and the part that costs the most
+/// downtime, as CSV text.
+pub fn classes_csv(report: &Report) -> Result<String, ExportError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(CLASS_CSV_HEADER)?;
+    for class in &report.classes {
+        let worst = class.downtime_by_part.first();
+        writer.write_record([
+            class.name.clone(),
+            class.offered_rps.to_string(),
+            class.latency_ms.mean.to_string(),
+            class.latency_ms.p99.to_string(),
+            class.availability.to_string(),
+            class.downtime_min_per_month.to_string(),
+            class.nines.map_or_else(String::new, |n| n.to_string()),
+            worst.map_or_else(String::new, |part| part.name.clone()),
+            worst.map_or_else(String::new, |part| part.min_per_month.to_string()),
+            class.availability_exact.to_string(),
         ])?;
     }
     Ok(csv_text(writer)?)
@@ -848,6 +893,10 @@ pub fn export_all(
             }
             Format::Csv => {
                 write(format!("{stem}-nodes.csv"), nodes_csv(report)?.as_bytes())?;
+                write(
+                    format!("{stem}-classes.csv"),
+                    classes_csv(report)?.as_bytes(),
+                )?;
                 write(format!("{stem}-sweep.csv"), sweep_csv(sweep)?.as_bytes())?;
             }
         }

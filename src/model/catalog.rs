@@ -1,7 +1,8 @@
 //! The instance price catalog (`assets/prices.ron`, compiled in): hourly prices per instance type.
 
-use crate::model::{Pricing, StorageTier};
+use crate::model::{NodeKind, Pricing, StorageTier};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 /// One instance type and its on-demand hourly price.
@@ -25,6 +26,42 @@ pub struct StoragePrices {
     pub archive: f64,
 }
 
+/// Default availability of one instance of each node kind, and of a whole region (fractions
+/// of time up). A kind not listed uses `other`. Without this section nothing fails.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityDefaults {
+    /// By node kind label (`NodeKind::label`, e.g. "AppServer").
+    pub kinds: BTreeMap<String, f64>,
+    /// Any kind not in `kinds`.
+    pub other: f64,
+    /// A whole region.
+    pub region: f64,
+}
+
+impl Default for AvailabilityDefaults {
+    fn default() -> Self {
+        AvailabilityDefaults {
+            kinds: BTreeMap::new(),
+            other: 1.0,
+            region: 1.0,
+        }
+    }
+}
+
+impl AvailabilityDefaults {
+    /// Default availability of one instance of `kind`.
+    ///
+    /// ```
+    /// use staircase::{catalog::Catalog, model::NodeKind};
+    /// // One virtual machine is up 99.95% of the time in the built-in catalog.
+    /// assert_eq!(Catalog::builtin().availability.instance(&NodeKind::AppServer), 0.9995);
+    /// ```
+    pub fn instance(&self, kind: &NodeKind) -> f64 {
+        self.kinds.get(kind.label()).copied().unwrap_or(self.other)
+    }
+}
+
 /// Hourly prices for instance types, with the reserved and spot discounts, and storage prices.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +72,9 @@ pub struct Catalog {
     /// USD per GB-month of stored data, by storage tier (article 004's tiering).
     #[serde(default)]
     pub storage_usd_per_gb_month: StoragePrices,
+    /// Default availability per node kind and per region.
+    #[serde(default)]
+    pub availability: AvailabilityDefaults,
     pub instance_types: Vec<InstanceType>,
 }
 
@@ -57,6 +97,7 @@ impl Catalog {
                 reserved_discount: 0.0,
                 spot_discount: 0.0,
                 storage_usd_per_gb_month: StoragePrices::default(),
+                availability: AvailabilityDefaults::default(),
                 instance_types: Vec::new(),
             })
         })
@@ -125,5 +166,19 @@ mod tests {
             (reserved / catalog.hourly("m5.xlarge", Pricing::OnDemand).unwrap() - 0.42).abs()
                 < 1e-12
         );
+    }
+
+    #[test]
+    fn every_kind_has_a_default_availability_in_the_builtin_catalog() {
+        let catalog = Catalog::parse(BUILTIN_TEXT).expect("assets/prices.ron parses");
+        for kind in NodeKind::catalog() {
+            let up = catalog.availability.kinds.get(kind.label());
+            assert!(
+                up.is_some_and(|up| (0.99..=1.0).contains(up)),
+                "{}",
+                kind.label()
+            );
+        }
+        assert_eq!(catalog.availability.region, 0.9999);
     }
 }

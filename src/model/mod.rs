@@ -116,6 +116,14 @@ pub struct Region {
     pub lat: f64,
     #[serde(deserialize_with = "checked::longitude")]
     pub lon: f64,
+    /// Fraction of time the whole region is up (`None`: the catalog's default region
+    /// availability). A region that fails takes every node in it down at once.
+    #[serde(
+        default,
+        deserialize_with = "checked::optional_availability",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub availability: Option<f64>,
 }
 
 /// How much traffic a workload sends.
@@ -222,6 +230,39 @@ impl ClassKind {
             ClassKind::Read => "read",
             ClassKind::Write => "write",
             ClassKind::Async => "async",
+        }
+    }
+}
+
+/// How often one instance of a node is up: a fraction of time, or from its failure and repair
+/// times.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Uptime {
+    /// Steady-state fraction of time one instance is up, e.g. 0.9995.
+    Fraction(#[serde(deserialize_with = "checked::availability")] f64),
+    /// Mean time between failures and mean time to repair, hours.
+    Repair {
+        #[serde(deserialize_with = "checked::mtbf")]
+        mtbf_h: f64,
+        #[serde(deserialize_with = "checked::mttr")]
+        mttr_h: f64,
+    },
+}
+
+impl Uptime {
+    /// Steady-state availability of one instance: the fraction itself, or MTBF/(MTBF + MTTR)
+    /// (the alternating renewal process of a repairable unit).
+    ///
+    /// ```
+    /// use staircase::model::Uptime;
+    /// // A failure every 1,000 hours that takes one hour to repair: 99.9% up.
+    /// let uptime = Uptime::Repair { mtbf_h: 999.0, mttr_h: 1.0 };
+    /// assert!((uptime.fraction() - 0.999).abs() < 1e-12);
+    /// ```
+    pub fn fraction(self) -> f64 {
+        match self {
+            Uptime::Fraction(up) => up,
+            Uptime::Repair { mtbf_h, mttr_h } => mtbf_h / (mtbf_h + mttr_h),
         }
     }
 }
@@ -500,6 +541,9 @@ pub struct Node {
     /// Cost tier override (empty: the kind's tier).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub tier: String,
+    /// Availability of one instance (`None`: the catalog's default for the kind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability: Option<Uptime>,
 }
 
 /// Tests for fields left out of saved files when they hold their default value (files stay
@@ -559,6 +603,7 @@ impl Default for Node {
             storage_tier: StorageTier::Hot,
             region: String::new(),
             tier: String::new(),
+            availability: None,
         }
     }
 }
@@ -852,6 +897,10 @@ impl Topology {
         for (index, region) in self.regions.iter().enumerate() {
             checked::in_range("latitude", region.lat, -90.0, 90.0)
                 .and_then(|_| checked::in_range("longitude", region.lon, -180.0, 180.0))
+                .and_then(|_| match region.availability {
+                    Some(up) => checked::in_range("availability", up, 0.0, 1.0),
+                    None => Ok(()),
+                })
                 .map_err(|m| {
                     invalid(
                         format!("region {}", quoted(&region.name)),
@@ -1081,6 +1130,14 @@ fn node_ranges(node: &Node) -> Result<(), String> {
     )?;
     in_range("usd_per_gb", node.usd_per_gb, 0.0, checked::MAX_MONEY)?;
     in_range("storage_gb", node.storage_gb, 0.0, checked::MAX_STORAGE_GB)?;
+    match node.availability {
+        Some(Uptime::Fraction(up)) => in_range("availability", up, 0.0, 1.0)?,
+        Some(Uptime::Repair { mtbf_h, mttr_h }) => {
+            in_range("mtbf_h", mtbf_h, checked::MIN_MTBF_H, checked::MAX_HOURS)?;
+            in_range("mttr_h", mttr_h, 0.0, checked::MAX_HOURS)?;
+        }
+        None => {}
+    }
     match node.kind {
         NodeKind::Cdn { hit_ratio } | NodeKind::Cache { hit_ratio } => {
             in_range("hit_ratio", hit_ratio, 0.0, 1.0)
@@ -1137,6 +1194,10 @@ pub mod checked {
     pub const MAX_PAYLOAD_KB: f64 = 1e6;
     /// An exabyte.
     pub const MAX_STORAGE_GB: f64 = 1e9;
+    /// Shortest mean time between failures, hours (a minute).
+    pub const MIN_MTBF_H: f64 = 1.0 / 60.0;
+    /// Longest failure or repair time, hours (about a thousand years).
+    pub const MAX_HOURS: f64 = 1e7;
 
     /// `Ok` when `value` is a finite number within [low, high], else what was expected.
     pub fn in_range(field: &str, value: f64, low: f64, high: f64) -> Result<(), String> {
@@ -1207,6 +1268,9 @@ pub mod checked {
     number_field!(fiber_speed, "fiber_km_per_ms", 1.0, 300.0);
     number_field!(route_factor, "route_factor", 1.0, 10.0);
     number_field!(horizon, "overload_horizon_s", 0.0, 1e6);
+    number_field!(availability, "availability", 0.0, 1.0);
+    number_field!(mtbf, "mtbf_h", MIN_MTBF_H, MAX_HOURS);
+    number_field!(mttr, "mttr_h", 0.0, MAX_HOURS);
     whole_field!(instances, "instances", 1.0, MAX_INSTANCES);
     whole_field!(concurrency, "concurrency", 1.0, MAX_CONCURRENCY);
     whole_field!(connections, "connections", 1.0, 1e6);
@@ -1244,6 +1308,16 @@ pub mod checked {
         if let Some(capacity) = value {
             in_range("capacity_rps", capacity, MIN_CAPACITY, MAX_CAPACITY)
                 .map_err(D::Error::custom)?;
+        }
+        Ok(value)
+    }
+
+    pub fn optional_availability<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<f64>, D::Error> {
+        let value = Option::<f64>::deserialize(deserializer)?;
+        if let Some(up) = value {
+            in_range("availability", up, 0.0, 1.0).map_err(D::Error::custom)?;
         }
         Ok(value)
     }

@@ -107,6 +107,9 @@ pub(super) struct CompiledNode {
     pub(super) pool_holders: Vec<usize>,
     /// A cache (for finding who holds the connections behind it).
     pub(super) is_cache: bool,
+    /// Per class: out-edge positions of route targets that take the class only when the
+    /// preferred ones fail (a geo DNS fails over to the other regions). For availability.
+    pub(super) standby: Vec<Vec<usize>>,
 }
 
 pub(super) struct Compiled {
@@ -401,6 +404,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
             connection_slots,
             pool_holders,
             is_cache: matches!(node.kind, NodeKind::Cache { .. }),
+            standby: vec![Vec::new(); class_count],
         });
     }
 
@@ -486,6 +490,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
                         edge.classes.contains(&class.kind)
                     }
             }));
+            let before_geo = eligible.clone();
             if let NodeKind::Dns { geo: true } = node.kind {
                 let is_local =
                     |position: &usize| topology.nodes[outs[*position].to].region == class.region;
@@ -507,6 +512,13 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
                 .min();
             eligible
                 .retain(|&position| Some(route_rank(class.kind, target_kind(position))) == best);
+            nodes[v].standby[k] = before_geo
+                .into_iter()
+                .filter(|position| {
+                    !eligible.contains(position)
+                        && Some(route_rank(class.kind, target_kind(*position))) == best
+                })
+                .collect();
             let weight = |position: usize| {
                 if use_weights {
                     topology.edges[out_by_node[v][position]].weight

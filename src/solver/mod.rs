@@ -17,10 +17,13 @@
 
 use crate::model::catalog::Catalog;
 use crate::model::{Invalid, Pricing, Topology};
-use crate::solver::report::{ClassReport, Latency, NodeReport, Report, Status, TierCost};
+use crate::solver::report::{
+    ClassReport, Latency, NodeAvailability, NodeReport, PathStep, Report, Status, TierCost,
+};
 use paths::ClassResult;
 use stations::NodeResult;
 
+pub mod availability;
 mod compile;
 mod cost;
 pub mod network;
@@ -141,18 +144,25 @@ pub fn solve_with(
         .classes
         .iter()
         .zip(&class_results)
-        .map(|(class, result)| ClassReport {
+        .enumerate()
+        .map(|(k, (class, result))| ClassReport {
             name: format!("{}/{}", class.workload, class.kind.label()),
             workload: class.workload.clone(),
             class: class.kind,
             offered_rps: figure(class.rate),
             served_rps: figure(class.rate * result.completion.min(1.0)),
             latency_ms: result.latency.scaled(1000.0),
+            path: path_steps(topology, &compiled, &result.path, k),
+            availability: 1.0,
+            downtime_min_per_month: 0.0,
+            nines: None,
+            downtime_by_part: Vec::new(),
+            availability_exact: true,
         })
         .collect();
     let verdict = verdict::Bottlenecks::find(topology, &compiled, &node_results);
     let monthly_cost_usd = figure(tiers.iter().map(|t| t.monthly_cost_usd).sum::<f64>());
-    Ok(Report {
+    let mut report = Report {
         load_multiplier: params.load_multiplier,
         at_peak: params.at_peak,
         offered_rps: totals.offered,
@@ -169,8 +179,42 @@ pub fn solve_with(
         edges: traffic::edge_reports(topology, &compiled, &traffic.solved),
         tiers,
         warnings,
-    }
-    .without_negative_zeros())
+        availability: 1.0,
+        downtime_min_per_month: 0.0,
+    };
+    availability::assess(topology, catalog, &mut report);
+    Ok(report.without_negative_zeros())
+}
+
+/// A class's path as the report shows it: each node it visits (ids, times in ms), and the
+/// nodes it calls, routes to and would fail over to.
+fn path_steps(
+    topology: &Topology,
+    compiled: &compile::Compiled,
+    path: &[paths::Visit],
+    k: usize,
+) -> Vec<PathStep> {
+    let id = |v: &usize| topology.nodes[*v].id;
+    path.iter()
+        .map(|visit| PathStep {
+            id: topology.nodes[visit.node].id,
+            visits: figure(visit.visits),
+            mean_ms: figure(visit.mean * 1000.0),
+            share_ms: figure(visit.visits * visit.mean * 1000.0),
+            base_ms: figure(compiled.nodes[visit.node].base * 1000.0),
+            service_ms: figure(
+                compiled.nodes[visit.node]
+                    .service
+                    .as_ref()
+                    .map_or(0.0, |service| service[k] * 1000.0),
+            ),
+            round_trip_ms: figure(visit.visits * visit.round_trip * 1000.0),
+            calls: visit.calls.iter().map(id).collect(),
+            routes: visit.routes.iter().map(id).collect(),
+            standby: visit.standby.iter().map(id).collect(),
+            answers: visit.answers,
+        })
+        .collect()
 }
 
 /// The per-node rows of the report and the cost per tier, with the warnings each node raises
@@ -263,6 +307,8 @@ fn node_report(
         latency_ms: shown.latency.unwrap_or(result.latency).scaled(1000.0),
         monthly_cost_usd: figure(cost),
         status: result.status,
+        queue: result.queue.clone(),
+        availability: NodeAvailability::default(),
     }
 }
 

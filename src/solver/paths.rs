@@ -2,6 +2,7 @@
 //! complete, and its mean response time and percentiles along the path mix.
 
 use super::compile::Compiled;
+use super::compile::OutEdge;
 use super::compile::Source;
 use super::figure;
 use super::stations::NodeResult;
@@ -21,6 +22,164 @@ pub(super) struct ClassResult {
     pub(super) completion: f64,
     /// Probability a request is not dropped.
     pub(super) completion_without_backlog: f64,
+    /// The nodes the class visits, with its mean time at each (see [`class_path`]).
+    pub(super) path: Vec<Visit>,
+}
+
+/// One node on a class's path (indices into the compiled nodes; times in seconds).
+pub(super) struct Visit {
+    pub(super) node: usize,
+    pub(super) visits: f64,
+    pub(super) mean: f64,
+    pub(super) round_trip: f64,
+    pub(super) calls: Vec<usize>,
+    pub(super) routes: Vec<usize>,
+    pub(super) standby: Vec<usize>,
+    pub(super) answers: bool,
+}
+
+/// The nodes class `k` visits and how often per completed request, weighted exactly as the
+/// mean recursion of [`class_result`] weighs them (calls by their count, routes by the
+/// completed requests that take them), so that Σ visits × (mean at the node + round trips
+/// of its hops) is the class mean. On cyclic graphs the visit equations are iterated.
+fn class_path(
+    compiled: &Compiled,
+    results: &[NodeResult],
+    flows: &Flows,
+    completion: &[f64],
+    k: usize,
+    (order, cyclic): (&[usize], bool),
+) -> Vec<Visit> {
+    let start = compiled.classes[k].client;
+    let node_count = compiled.nodes.len();
+    let splits: Vec<Option<RetrySplit>> = (0..node_count)
+        .map(|v| RetrySplit::at(compiled, flows, completion, v, k))
+        .collect();
+    // The share of the completed requests arriving at a node that were served there.
+    let first = |v: usize| splits[v].as_ref().map_or(1.0, |split| split.first);
+    let weights = |v: usize| -> Vec<(usize, f64, f64)> {
+        let node = &compiled.nodes[v];
+        let retried = splits[v]
+            .iter()
+            .flat_map(|split| split.others.iter().copied());
+        if node.detaches {
+            return retried.collect();
+        }
+        let completes = route_completion(compiled, completion, v, k);
+        compiled.out_edges[v]
+            .iter()
+            .filter(|edge| edge.served_factor(k) > 0.0)
+            .map(|edge| {
+                let f = edge.served_factor(k);
+                let weight = if edge.is_call {
+                    f
+                } else {
+                    f * completion[edge.to] / completes
+                };
+                (edge.to, weight * first(v), edge.rtt(k))
+            })
+            .chain(retried)
+            .collect()
+    };
+    let mut visits = vec![0.0; node_count];
+    visits[start] = 1.0;
+    if cyclic {
+        for _ in 0..10_000 {
+            let mut next = vec![0.0; node_count];
+            next[start] = 1.0;
+            for &v in order {
+                for (to, weight, _) in weights(v) {
+                    next[to] += visits[v] * weight;
+                }
+            }
+            let change = next
+                .iter()
+                .zip(&visits)
+                .map(|(a, b)| (a - b).abs() / a.abs().max(1e-300))
+                .fold(0.0, f64::max);
+            visits = next;
+            if change < 1e-13 {
+                break;
+            }
+        }
+    } else {
+        for &v in order.iter().rev() {
+            for (to, weight, _) in weights(v) {
+                visits[to] += visits[v] * weight;
+            }
+        }
+    }
+    // Nodes a geo DNS would fail over to: not visited now, but part of the class's
+    // structure for availability (listed after the visited ones, with no visits).
+    let mut listed = vec![false; node_count];
+    let mut nodes: Vec<usize> = order.iter().rev().copied().collect();
+    for &v in &nodes {
+        listed[v] = true;
+    }
+    let mut pending: Vec<usize> = order
+        .iter()
+        .flat_map(|&v| compiled.nodes[v].standby[k].iter().map(move |&p| (v, p)))
+        .map(|(v, position)| compiled.out_edges[v][position].to)
+        .collect();
+    while let Some(v) = pending.pop() {
+        if std::mem::replace(&mut listed[v], true) {
+            continue;
+        }
+        nodes.push(v);
+        if !compiled.nodes[v].detaches {
+            pending.extend(
+                compiled.out_edges[v]
+                    .iter()
+                    .filter(|edge| edge.served_factor(k) > 0.0)
+                    .map(|edge| edge.to),
+            );
+        }
+        pending.extend(
+            compiled.nodes[v].standby[k]
+                .iter()
+                .map(|&position| compiled.out_edges[v][position].to),
+        );
+    }
+    let path: Vec<Visit> = nodes
+        .iter()
+        .map(|&v| {
+            let node = &compiled.nodes[v];
+            let edges: Vec<&OutEdge> = if node.detaches {
+                Vec::new()
+            } else {
+                compiled.out_edges[v]
+                    .iter()
+                    .filter(|edge| edge.served_factor(k) > 0.0)
+                    .collect()
+            };
+            let targets = |call: bool| -> Vec<usize> {
+                let mut found: Vec<usize> = edges
+                    .iter()
+                    .filter(|edge| edge.is_call == call)
+                    .map(|edge| edge.to)
+                    .collect();
+                found.sort_unstable();
+                found.dedup();
+                found
+            };
+            let standby = node.standby[k]
+                .iter()
+                .map(|&position| compiled.out_edges[v][position].to)
+                .collect();
+            Visit {
+                node: v,
+                visits: visits[v],
+                mean: first(v) * results[v].class_mean[k],
+                round_trip: weights(v).iter().map(|(_, w, rtt)| w * rtt).sum::<f64>()
+                    + splits[v].as_ref().map_or(0.0, |split| split.looped_time),
+                calls: targets(true),
+                routes: targets(false),
+                standby,
+                answers: node.detaches || node.finish[k] > 0.0,
+            }
+        })
+        .collect();
+    path
 }
 
 /// Requests per second offered, served, dropped and left in a growing backlog, over all classes.
@@ -222,20 +381,85 @@ pub(super) fn class_result(
         latency,
         completion: completion.0[start],
         completion_without_backlog: completion.1[start],
+        path: class_path(
+            compiled,
+            results,
+            flows,
+            &completion.0,
+            k,
+            (&retry_order, retry_cyclic),
+        ),
+    }
+}
+
+/// How the requests of class `k` that complete after arriving at node `v` got through, when
+/// some of its drops are retried: a share `first` was served at its first attempt here; a
+/// request dropped here and sent again along a retry edge (fraction f of drops) spends the
+/// node's fixed delay being turned away and the edge's round trip, then the response of the
+/// retry's target. With served share s (of which a share A completes at once), dropped share
+/// d, completion c_t at each retry target and c_v here, and W = A + d·Σ_others f·c_t:
+/// first = A/W, each other target weighs d·f·c_t/W, and the retries back into the node itself
+/// (their count is geometric) add d·c_v·Σ_self f·(base + rtt)/W of turned-away time.
+pub(super) struct RetrySplit {
+    pub(super) first: f64,
+    /// (target, weight, fixed delay + round trip of the turned-away attempt).
+    pub(super) others: Vec<(usize, f64, f64)>,
+    pub(super) looped_time: f64,
+}
+
+impl RetrySplit {
+    /// `None` when no request of the class is retried at `v` (everything completes as served).
+    pub(super) fn at(
+        compiled: &Compiled,
+        flows: &Flows,
+        completion: &[f64],
+        v: usize,
+        k: usize,
+    ) -> Option<RetrySplit> {
+        let dropped = flows.drop_ratio[v];
+        if dropped <= 0.0 {
+            return None;
+        }
+        let node = &compiled.nodes[v];
+        let (mut calls, mut routes) = (1.0, node.finish[k]);
+        let mut others = Vec::new();
+        let mut looped = 0.0;
+        for edge in &compiled.out_edges[v] {
+            let f = edge.factors[k];
+            if f <= 0.0 {
+                continue;
+            }
+            let to = edge.to;
+            match edge.source {
+                Source::Dropped if to == v => looped += f * (node.base + edge.rtt(k)),
+                Source::Dropped => others.push((to, f * completion[to], node.base + edge.rtt(k))),
+                Source::Served if node.detaches => {}
+                Source::Served if edge.is_call => calls *= completion[to].powi(edge.count as i32),
+                Source::Served => routes += f * completion[to],
+            }
+        }
+        if others.is_empty() && looped == 0.0 {
+            return None;
+        }
+        let at_once = flows.served_ratio[v] * calls * if node.detaches { 1.0 } else { routes };
+        let completing = at_once + dropped * others.iter().map(|(_, w, _)| w).sum::<f64>();
+        if completing <= 0.0 || completing.is_nan() {
+            return None;
+        }
+        for other in &mut others {
+            other.1 *= dropped / completing;
+        }
+        Some(RetrySplit {
+            first: at_once / completing,
+            others,
+            looped_time: dropped * completion[v] * looped / completing,
+        })
     }
 }
 
 /// The mean response at node `v` of the requests of class `k` that complete, given `first`,
-/// the mean of those served at the first attempt: a request dropped here and sent again along
-/// a retry edge (fraction f of drops) spends the node's fixed delay being turned away, the
-/// edge's round trip, and the response of the retry's target. With served share s (of which
-/// a share A completes at once), dropped share d, completion c_t at each retry target and
-/// c_v here:
-/// mean = [A·first + d·Σ_others f·c_t·(base + rtt + mean_t) + d·c_v·Σ_self f·(base + rtt)]
-///        / (A + d·Σ_others f·c_t),
-/// the retries back into the node itself summed in closed form (their count is geometric).
-/// A single M/M/1/K node that retries every drop at once: X + d/s·base, the mean
-/// (attempts − 1) = d/s extra attempts.
+/// the mean of those served at their first attempt (see [`RetrySplit`]). A single M/M/1/K node
+/// that retries every drop at once: X + d/s·base, the mean (attempts − 1) = d/s extra attempts.
 fn with_retries(
     compiled: &Compiled,
     flows: &Flows,
@@ -245,39 +469,16 @@ fn with_retries(
     k: usize,
     first: f64,
 ) -> f64 {
-    let dropped = flows.drop_ratio[v];
-    if dropped <= 0.0 {
+    let Some(split) = RetrySplit::at(compiled, flows, completion, v, k) else {
         return first;
-    }
-    let node = &compiled.nodes[v];
-    let (mut calls, mut routes) = (1.0, node.finish[k]);
-    let (mut others, mut others_mean, mut looped_time) = (0.0, 0.0, 0.0);
-    for edge in &compiled.out_edges[v] {
-        let f = edge.factors[k];
-        if f <= 0.0 {
-            continue;
-        }
-        let to = edge.to;
-        match edge.source {
-            Source::Dropped if to == v => looped_time += f * (node.base + edge.rtt(k)),
-            Source::Dropped => {
-                others += f * completion[to];
-                others_mean += f * completion[to] * (node.base + edge.rtt(k) + mean[to]);
-            }
-            Source::Served if node.detaches => {}
-            Source::Served if edge.is_call => calls *= completion[to].powi(edge.count as i32),
-            Source::Served => routes += f * completion[to],
-        }
-    }
-    if others == 0.0 && looped_time == 0.0 {
-        return first;
-    }
-    let at_once = flows.served_ratio[v] * calls * if node.detaches { 1.0 } else { routes };
-    let completing = at_once + dropped * others;
-    if completing <= 0.0 || completing.is_nan() {
-        return first;
-    }
-    (at_once * first + dropped * others_mean + dropped * completion[v] * looped_time) / completing
+    };
+    split.first * first
+        + split
+            .others
+            .iter()
+            .map(|&(to, weight, delay)| weight * (delay + mean[to]))
+            .sum::<f64>()
+        + split.looped_time
 }
 
 /// Most Gauss–Seidel passes over a class's nodes for its completion probabilities on a

@@ -1291,6 +1291,7 @@ pub fn quantile(probability: f64, scale: f64, tail_and_density: impl Fn(f64) -> 
     let mut low = 0.0;
     let mut high = f64::INFINITY;
     let mut t = scale * (1.0 / target).ln();
+    let mut last_step = f64::INFINITY;
     for _ in 0..200 {
         let (tail, density) = tail_and_density(t);
         if tail > target {
@@ -1304,19 +1305,27 @@ pub fn quantile(probability: f64, scale: f64, tail_and_density: impl Fn(f64) -> 
         } else {
             f64::NAN
         };
-        if next.is_finite() && (next - t).abs() <= 1e-12 * t.max(1e-300) {
+        // Done when the step is negligible at a point whose tail is the target: a step can also
+        // vanish where the density is steep but the tail still far off (the sharp end of a
+        // fluid backlog's uniform wait), and bisection then takes over.
+        let on_target = (tail.ln() - log_target).abs() < 1e-6;
+        if on_target && next.is_finite() && (next - t).abs() <= 1e-12 * t.max(1e-300) {
             return next;
         }
-        let next = if next.is_finite() && next >= low && next <= high {
+        // Newton's steps must shrink (by half every step) or bisection takes over: on a tail
+        // with a kink Newton can bounce between the two sides of the bracket.
+        let shrinking = (next - t).abs() <= 0.5 * last_step;
+        let next = if next.is_finite() && next >= low && next <= high && next != t && shrinking {
             next
         } else if high.is_finite() {
             (low + high) / 2.0
         } else {
             2.0 * t.max(scale)
         };
-        if (next - t).abs() <= 1e-12 * t.max(1e-300) {
+        if (on_target || high - low <= 1e-12 * high) && (next - t).abs() <= 1e-12 * t.max(1e-300) {
             return next;
         }
+        last_step = (next - t).abs();
         t = next;
     }
     t

@@ -80,6 +80,102 @@ pub struct NodeReport {
     pub latency_ms: Latency,
     pub monthly_cost_usd: f64,
     pub status: Status,
+    /// The inputs and results of its busiest queue (`None`, left out of JSON, for a pure
+    /// delay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueModel>,
+    /// How often this tier has enough instances up to carry its load (see
+    /// [`crate::solver::availability`]).
+    pub availability: NodeAvailability,
+}
+
+/// One queue of a node as the solver modelled it: the figures its formulas took and gave.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueModel {
+    /// Identical queues like this one in the node.
+    pub queues: u64,
+    /// Servers sharing this queue (c).
+    pub servers: u64,
+    /// Requests per second arriving at this queue (λ).
+    pub arrival_rps: f64,
+    /// Mean service time E[S], ms (mixed over the classes by their arrivals).
+    pub mean_service_ms: f64,
+    /// Squared coefficient of variation of the service time (1 exponential).
+    pub service_scv: f64,
+    /// Waiting places beyond the servers (`None`, left out of JSON: unlimited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<u64>,
+    /// Offered load a = λ·E[S], in servers' worth of work.
+    pub offered_load: f64,
+    /// Probability that an arriving request waits.
+    pub wait_probability: f64,
+    /// Mean wait before service, ms.
+    pub mean_wait_ms: f64,
+}
+
+/// Availability of one tier: k of its n instances must be up, k from the solved load.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeAvailability {
+    /// Fraction of time one instance is up (the node's own figure or the catalog's default).
+    pub instance: f64,
+    /// Instances (per shard) that must be up to carry the load below saturation.
+    pub needed: u32,
+    /// Fraction of time enough instances are up (every shard, for a shard group).
+    pub tier: f64,
+    /// Its region's availability (1 without a region).
+    pub region: f64,
+}
+
+impl Default for NodeAvailability {
+    fn default() -> Self {
+        NodeAvailability {
+            instance: 1.0,
+            needed: 1,
+            tier: 1.0,
+            region: 1.0,
+        }
+    }
+}
+
+/// One node on a class's synchronous path: how often a completed request of the class visits
+/// it and how long it stays there. Σ (share_ms + round_trip_ms) over the path is the class
+/// mean.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PathStep {
+    pub id: NodeId,
+    /// Visits per completed request (calls count each time; routes weigh by the completed
+    /// requests that take them).
+    pub visits: f64,
+    /// Mean time the class spends at the node per visit (waiting, service, fixed delay), ms.
+    pub mean_ms: f64,
+    /// visits × mean_ms.
+    pub share_ms: f64,
+    /// The node's fixed delay per visit, ms (included in mean_ms).
+    pub base_ms: f64,
+    /// The class's mean service time per visit, ms (included in mean_ms; 0 for a pure delay).
+    pub service_ms: f64,
+    /// Round trips of the hops out of this node, per completed request, ms.
+    pub round_trip_ms: f64,
+    /// Nodes it calls (all needed).
+    pub calls: Vec<NodeId>,
+    /// Nodes it routes the class to (any one up suffices: traffic fails over).
+    pub routes: Vec<NodeId>,
+    /// Route targets that take the class only when the preferred ones fail (geo DNS).
+    pub standby: Vec<NodeId>,
+    /// The node answers some requests itself (a cache hit, a leaf, a queue's acknowledgement).
+    pub answers: bool,
+}
+
+/// Downtime a node or a region adds to a class: how much less the class would be down a
+/// month if that part never failed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DowntimeShare {
+    /// The node's id (`None`, and left out of JSON, for a region).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<NodeId>,
+    /// The node's name or `region NAME`.
+    pub name: String,
+    pub min_per_month: f64,
 }
 
 /// End-to-end figures for one request class of one workload.
@@ -97,6 +193,20 @@ pub struct ClassReport {
     /// (for async work: until the queue acknowledges it), along the paths a first attempt
     /// takes: the extra time of a retried attempt is not included.
     pub latency_ms: Latency,
+    /// The nodes on its synchronous path, in path order (callers before callees).
+    pub path: Vec<PathStep>,
+    /// Fraction of time the class has a working path (steady state, independent failures).
+    pub availability: f64,
+    /// Expected minutes a 730-hour month without a working path.
+    pub downtime_min_per_month: f64,
+    /// −log10(1 − availability); `None` (left out of JSON) when nothing on the path can fail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nines: Option<f64>,
+    /// Nodes and regions by the downtime they add, largest first (up to 32; on paths of more
+    /// than 12,500 nodes only the parts that fail most are tried).
+    pub downtime_by_part: Vec<DowntimeShare>,
+    /// Computed exactly (false: too many shared parts; shared parts counted as independent).
+    pub availability_exact: bool,
 }
 
 /// Monthly cost of one tier.
@@ -142,6 +252,10 @@ pub struct Report {
     pub tiers: Vec<TierCost>,
     /// Things the user should know: unpriced instance types, overloads, assumptions.
     pub warnings: Vec<String>,
+    /// Availability of the synchronous classes, weighted by their offered requests.
+    pub availability: f64,
+    /// Expected minutes a 730-hour month the average request finds no working path.
+    pub downtime_min_per_month: f64,
 }
 
 impl Report {
@@ -181,6 +295,8 @@ impl Report {
             &mut self.dropped_rps,
             &mut self.backlog_rps,
             &mut self.monthly_cost_usd,
+            &mut self.availability,
+            &mut self.downtime_min_per_month,
         ] {
             fix(value);
         }
@@ -200,6 +316,23 @@ impl Report {
             fix(&mut class.offered_rps);
             fix(&mut class.served_rps);
             fix_latency(&mut class.latency_ms);
+            fix(&mut class.availability);
+            fix(&mut class.downtime_min_per_month);
+            for part in &mut class.downtime_by_part {
+                fix(&mut part.min_per_month);
+            }
+            for step in &mut class.path {
+                for value in [
+                    &mut step.visits,
+                    &mut step.mean_ms,
+                    &mut step.share_ms,
+                    &mut step.base_ms,
+                    &mut step.service_ms,
+                    &mut step.round_trip_ms,
+                ] {
+                    fix(value);
+                }
+            }
         }
         for node in &mut self.nodes {
             for value in [
@@ -243,7 +376,9 @@ impl Report {
     ///   lift the mean alone; the mean then exceeds p99 by at most the mean wait (queue
     ///   length / throughput), since the fixed delay plus the mean service is never above p99;
     /// - Little's law L = X·W on every node, saturated and overloaded ones included;
-    /// - a bottleneck is named exactly when there is a headroom, and that headroom is finite.
+    /// - a bottleneck is named exactly when there is a headroom, and that headroom is finite;
+    /// - availability at most 1, and a class's path explains its mean: Σ visits × mean per
+    ///   visit + round trips = the class mean.
     pub fn invariant_violations(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let mut figure = |what: &dyn Fn() -> String, value: f64| {
@@ -260,6 +395,8 @@ impl Report {
             ]
         };
         for (name, value) in [
+            ("availability", self.availability),
+            ("downtime_min_per_month", self.downtime_min_per_month),
             ("load_multiplier", self.load_multiplier),
             ("offered_rps", self.offered_rps),
             ("served_rps", self.served_rps),
@@ -295,6 +432,12 @@ impl Report {
             for (name, value) in latency_figures(&class.latency_ms) {
                 figure(&|| format!("class {} {name}", class.name), value);
             }
+            for (name, value) in [
+                ("availability", class.availability),
+                ("downtime_min_per_month", class.downtime_min_per_month),
+            ] {
+                figure(&|| format!("class {} {name}", class.name), value);
+            }
         }
         for node in &self.nodes {
             for (name, value) in [
@@ -308,6 +451,7 @@ impl Report {
                 ("in_system", node.in_system),
                 ("connection_wait_ms", node.connection_wait_ms),
                 ("monthly_cost_usd", node.monthly_cost_usd),
+                ("tier availability", node.availability.tier),
             ] {
                 figure(&|| format!("node {} {name}", node.id), value);
             }
@@ -365,6 +509,20 @@ impl Report {
             ));
         }
         for class in &self.classes {
+            if class.availability > 1.0 {
+                problems.push(format!("class {}: availability above 1", class.name));
+            }
+            let explained: f64 = class
+                .path
+                .iter()
+                .map(|step| step.share_ms + step.round_trip_ms)
+                .sum();
+            if !class.path.is_empty() && !close(explained, class.latency_ms.mean, 1e-6) {
+                problems.push(format!(
+                    "class {}: the path's shares add up to {explained} ms, not the mean {} ms",
+                    class.name, class.latency_ms.mean
+                ));
+            }
             if class.served_rps > class.offered_rps * (1.0 + 1e-9) {
                 problems.push(format!(
                     "class {}: served {} > offered {}",
@@ -449,6 +607,12 @@ impl Report {
             self.backlog_rps
         );
         let _ = writeln!(out, "monthly cost ${:.2}", self.monthly_cost_usd);
+        let _ = writeln!(
+            out,
+            "availability {:.4}%   downtime {:.1} min/month",
+            self.availability * 100.0,
+            self.downtime_min_per_month
+        );
         match (&self.bottleneck, self.headroom) {
             (Some(b), Some(h)) => {
                 let _ = writeln!(
@@ -482,6 +646,27 @@ impl Report {
                 out,
                 "{:<24} {:>10.1} {:>10.2} {:>10.2} {:>10.2} {:>10.2}",
                 class.name, class.offered_rps, l.mean, l.p50, l.p95, l.p99
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n{:<24} {:>12} {:>10} {:>6}  most downtime from",
+            "class", "available", "min/month", "nines"
+        );
+        for class in &self.classes {
+            let worst = class.downtime_by_part.first().map_or_else(
+                || "-".to_string(),
+                |part| format!("{} ({:.1} min)", part.name, part.min_per_month),
+            );
+            let _ = writeln!(
+                out,
+                "{:<24} {:>11.4}% {:>10.1} {:>6} {worst}",
+                class.name,
+                class.availability * 100.0,
+                class.downtime_min_per_month,
+                class
+                    .nines
+                    .map_or_else(|| "-".to_string(), |n| format!("{n:.2}"))
             );
         }
         let _ = writeln!(
@@ -584,6 +769,8 @@ mod tests {
                 monthly_cost_usd: -0.0,
             }],
             warnings: Vec::new(),
+            availability: 1.0,
+            downtime_min_per_month: -0.0,
         }
     }
 

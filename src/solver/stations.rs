@@ -3,6 +3,7 @@
 
 use super::compile::Compiled;
 use super::compile::CompiledNode;
+use super::figure;
 use super::pools::HeldPoolWait;
 use super::traffic::pool_inputs;
 use super::traffic::Traffic;
@@ -13,9 +14,11 @@ use crate::solver::queueing::percentiles_with_atoms;
 use crate::solver::queueing::quantile;
 use crate::solver::queueing::uniform_response_tail;
 use crate::solver::queueing::unsettled_within_horizon;
+use crate::solver::queueing::PoolSolution;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
 use crate::solver::report::Latency;
+use crate::solver::report::QueueModel;
 use crate::solver::report::Status;
 use num_complex::Complex64;
 
@@ -46,6 +49,8 @@ pub(super) struct NodeResult {
     /// A queue below saturation would take longer than the horizon to settle: its wait is
     /// the one built within the horizon.
     pub(super) unsettled: bool,
+    /// The busiest queue's inputs and results, for explaining the figures.
+    pub(super) queue: Option<QueueModel>,
 }
 
 /// The figures of node `v` as a station, from the solved traffic.
@@ -95,6 +100,7 @@ pub(super) fn node_result(
             class_mean: vec![node.base; class_count],
             waits: vec![(1.0, WaitDist::Zero)],
             unsettled: false,
+            queue: None,
         };
     };
     let pools = &flows.pools[v];
@@ -116,6 +122,7 @@ pub(super) fn node_result(
         offered_utilization = offered_utilization.max(pool.offered_utilization);
     }
     let in_system = in_queues + throughput * node.base;
+    let queue = busiest_queue(node, arrivals, pools, horizon);
 
     // The bottleneck's measure: the offered load of the busiest queue in the linear view
     // (every node passes all it receives, so the load scales with the multiplier). Retries of
@@ -221,6 +228,7 @@ pub(super) fn node_result(
                 .unwrap_or_default()
                 .iter()
                 .any(unsettled_within_horizon),
+        queue,
     }
 }
 
@@ -313,6 +321,34 @@ pub(super) fn node_percentiles(
         p95: base + p95,
         p99: base + p99,
     }
+}
+
+/// The inputs and results of the node's queue with the highest offered load, as the report
+/// shows them (ms).
+fn busiest_queue(
+    node: &CompiledNode,
+    arrivals: &[f64],
+    pools: &[PoolSolution],
+    horizon: f64,
+) -> Option<QueueModel> {
+    let inputs = pool_inputs(node, arrivals, horizon)?;
+    let (input, pool, group) = inputs
+        .iter()
+        .zip(pools)
+        .zip(&node.groups)
+        .map(|((input, pool), group)| (input, pool, group))
+        .max_by(|a, b| a.1.offered_utilization.total_cmp(&b.1.offered_utilization))?;
+    Some(QueueModel {
+        queues: group.count,
+        servers: input.servers,
+        arrival_rps: figure(input.arrival),
+        mean_service_ms: figure(input.mean_service * 1000.0),
+        service_scv: figure(input.service_scv),
+        buffer: input.buffer,
+        offered_load: figure(input.arrival * input.mean_service),
+        wait_probability: figure((1.0 - pool.wait.zero_mass()).clamp(0.0, 1.0)),
+        mean_wait_ms: figure(pool.mean_wait * 1000.0),
+    })
 }
 
 /// A wait whose response tail (with an exponential service) has a closed form.

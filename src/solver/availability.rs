@@ -1,0 +1,601 @@
+//! Steady-state availability from the model: k-of-n tiers (k from the solved load), replicas
+//! and failover as parallel paths, regions that fail as a whole, and per class the availability
+//! of its synchronous path, its downtime a month, its nines and the parts that cost the most.
+//!
+//! Failures are independent and every part is either up or down (its steady-state
+//! availability). A class is up when its client reaches an answer: every node on the way is up
+//! (enough of its instances, and its region), every node it calls is up, and of the nodes a
+//! node routes the class to, at least one is up (a load balancer or a geo DNS sends traffic to
+//! the targets that are left; a cache needs its database for its misses). Parts shared by
+//! several branches (a database behind two regions, a region holding several tiers) are
+//! conditioned on exactly, so a shared single point of failure is counted once.
+
+use crate::model::catalog::Catalog;
+use crate::model::{NodeId, NodeKind, Topology};
+use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, PathStep, Report};
+use std::collections::{BTreeMap, HashMap};
+
+/// Minutes in the 730-hour month that prices use.
+pub const MINUTES_PER_MONTH: f64 = 730.0 * 60.0;
+
+/// Branches of the exact enumeration whose probability falls below this are counted as down
+/// (each loses at most this much availability).
+const NEGLIGIBLE_MASS: f64 = 1e-15;
+/// Most outcomes evaluated for one availability figure before falling back to treating
+/// shared parts as independent.
+const MAX_OUTCOMES: usize = 4_096;
+/// Most shared parts conditioned on exactly; with more, shared parts count as independent.
+const MAX_SHARED: usize = 12;
+/// Most parts whose downtime is attributed per class (the ones that fail most).
+const MAX_ATTRIBUTED: usize = 32;
+/// Path steps evaluated for the attributions of one class, at most (a path of 100,000 nodes
+/// gets the 4 parts that fail most; one of 20 nodes all its parts up to 32).
+const ATTRIBUTION_WORK: usize = 400_000;
+
+/// `ln Γ(x)` for x > 0 (Lanczos approximation, g = 7, nine coefficients; about 15 digits).
+fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    const COEFFICIENTS: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x)Γ(1 − x) = π / sin(πx).
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut sum = COEFFICIENTS[0];
+    for (i, c) in COEFFICIENTS.iter().enumerate().skip(1) {
+        sum += c / (x + i as f64);
+    }
+    let t = x + G + 0.5;
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
+/// Probability that fewer than `k` of `n` independent instances, each up with probability
+/// `up`, are up: the unavailability of a k-of-n tier (binomial tail, summed from the end
+/// away from the mode so that tiny figures keep their digits).
+///
+/// ```
+/// use staircase::solver::availability::k_of_n_unavailability;
+/// // One instance at 99.9% is down 0.1% of the time.
+/// assert!((k_of_n_unavailability(0.999, 1, 1) - 0.001).abs() < 1e-15);
+/// // Two in parallel (1 of 2): both down, 0.001² = 1e-6.
+/// assert!((k_of_n_unavailability(0.999, 1, 2) - 1e-6).abs() < 1e-18);
+/// ```
+pub fn k_of_n_unavailability(up: f64, k: u32, n: u32) -> f64 {
+    if k == 0 {
+        return 0.0;
+    }
+    if k > n || up <= 0.0 {
+        return 1.0;
+    }
+    if up >= 1.0 {
+        return 0.0;
+    }
+    let (nf, ln_up, ln_down) = (f64::from(n), up.ln(), (-up).ln_1p());
+    let ln_n_factorial = ln_gamma(nf + 1.0);
+    let pmf = |i: u32| {
+        let i = f64::from(i);
+        (ln_n_factorial - ln_gamma(i + 1.0) - ln_gamma(nf - i + 1.0)
+            + i * ln_up
+            + (nf - i) * ln_down)
+            .exp()
+    };
+    let mode = (((nf + 1.0) * up).floor() as u32).min(n);
+    let negligible = |term: f64, sum: f64| term <= sum * 1e-17 || term == 0.0;
+    if k - 1 < mode {
+        let mut sum = 0.0;
+        for i in (0..k).rev() {
+            let term = pmf(i);
+            sum += term;
+            if negligible(term, sum) {
+                break;
+            }
+        }
+        sum.min(1.0)
+    } else {
+        let mut sum = 0.0;
+        for i in k..=n {
+            let term = pmf(i);
+            sum += term;
+            if negligible(term, sum) {
+                break;
+            }
+        }
+        (1.0 - sum).clamp(0.0, 1.0)
+    }
+}
+
+/// Availability of parts in series: all must be up.
+///
+/// ```
+/// // Three tiers of 99.9% in series: 0.999³ = 99.7003%.
+/// let up = staircase::solver::availability::series(&[0.999, 0.999, 0.999]);
+/// assert!((up - 0.997_002_999).abs() < 1e-12);
+/// ```
+pub fn series(parts: &[f64]) -> f64 {
+    parts.iter().product()
+}
+
+/// Availability of parts in parallel: one up suffices.
+///
+/// ```
+/// // Two replicas of 99.9%: 1 − 0.001² = 99.9999%.
+/// let up = staircase::solver::availability::parallel(&[0.999, 0.999]);
+/// assert!((up - 0.999_999).abs() < 1e-15);
+/// ```
+pub fn parallel(parts: &[f64]) -> f64 {
+    1.0 - parts.iter().map(|up| 1.0 - up).product::<f64>()
+}
+
+/// Expected minutes down in a 730-hour month.
+///
+/// ```
+/// // 99.95% is 21.9 minutes a month.
+/// let minutes = staircase::solver::availability::downtime_min_per_month(0.9995);
+/// assert!((minutes - 21.9).abs() < 1e-9);
+/// ```
+pub fn downtime_min_per_month(availability: f64) -> f64 {
+    ((1.0 - availability) * MINUTES_PER_MONTH).max(0.0)
+}
+
+/// The nines of an availability, −log10(1 − A) (99.9% is 3); `None` when it never fails.
+pub fn nines(availability: f64) -> Option<f64> {
+    let down = 1.0 - availability;
+    (down > 0.0).then(|| -down.log10())
+}
+
+/// Instances that must be up to carry a tier's load below saturation: the busiest queue is
+/// offered `offered_utilization` of its capacity with all `instances` up, so the load is
+/// worth ρ·n instances and k = ⌊ρ·n⌋ + 1 (at least 1, at most n). The flag says the tier
+/// cannot carry its load even with every instance up.
+///
+/// ```
+/// // Five instances at 50%: 2.5 instances of work, so 3 of 5 must be up.
+/// assert_eq!(staircase::solver::availability::needed_instances(0.5, 5), (3, false));
+/// ```
+pub fn needed_instances(offered_utilization: f64, instances: u32) -> (u32, bool) {
+    let work = offered_utilization.max(0.0) * f64::from(instances);
+    let needed = work.floor() + 1.0;
+    if needed > f64::from(instances) {
+        (instances.max(1), work >= f64::from(instances))
+    } else {
+        (needed as u32, false)
+    }
+}
+
+/// Fills the availability figures of `report` (nodes, classes, the whole system) from the
+/// topology it was solved from and the catalog's default availabilities.
+pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report) {
+    let defaults = &catalog.availability;
+    let region_up: HashMap<&str, f64> = topology
+        .regions
+        .iter()
+        .map(|region| {
+            (
+                region.name.as_str(),
+                region.availability.unwrap_or(defaults.region),
+            )
+        })
+        .collect();
+    let mut overloaded = Vec::new();
+    for (node, figures) in topology.nodes.iter().zip(report.nodes.iter_mut()) {
+        figures.availability = tier_availability(node, figures, defaults, &region_up);
+        if figures.offered_utilization >= 1.0 && node.kind != NodeKind::Client {
+            overloaded.push(format!("{} \"{}\"", node.id, node.name));
+        }
+    }
+    if !overloaded.is_empty() {
+        report.warnings.push(format!(
+            "availability counts an overloaded tier as up when all its instances are up, \
+             though it cannot carry its load even then: node {}",
+            overloaded.join(", node ")
+        ));
+    }
+    let parts = Parts::new(topology, report);
+    let mut approximate = Vec::new();
+    for class in &mut report.classes {
+        let structure = Structure::new(&class.path, &parts);
+        let (availability, exact) = structure.availability(&parts, None);
+        class.availability = availability;
+        class.availability_exact = exact;
+        class.downtime_min_per_month = downtime_min_per_month(availability);
+        class.nines = nines(availability);
+        class.downtime_by_part = structure.attribute(&parts, availability);
+        if !exact {
+            approximate.push(class.name.clone());
+        }
+    }
+    if !approximate.is_empty() {
+        report.warnings.push(format!(
+            "availability of {} is approximate: too many shared parts to condition on, so \
+             shared parts are counted as if independent",
+            approximate.join(", ")
+        ));
+    }
+    let offered: f64 = report.classes.iter().map(|c| c.offered_rps).sum();
+    report.availability = if offered > 0.0 {
+        report
+            .classes
+            .iter()
+            .map(|c| c.offered_rps * c.availability)
+            .sum::<f64>()
+            / offered
+    } else if report.classes.is_empty() {
+        1.0
+    } else {
+        report.classes.iter().map(|c| c.availability).sum::<f64>() / report.classes.len() as f64
+    }
+    .clamp(0.0, 1.0);
+    report.downtime_min_per_month = downtime_min_per_month(report.availability);
+}
+
+/// One node's instance and tier availability at its solved load.
+fn tier_availability(
+    node: &crate::model::Node,
+    figures: &NodeReport,
+    defaults: &crate::model::catalog::AvailabilityDefaults,
+    region_up: &HashMap<&str, f64>,
+) -> NodeAvailability {
+    let instance = node
+        .availability
+        .map_or_else(|| defaults.instance(&node.kind), |uptime| uptime.fraction());
+    let (needed, _) = needed_instances(figures.offered_utilization, node.instances);
+    let shards = match node.kind {
+        NodeKind::ShardGroup { shards, .. } => shards,
+        _ => 1,
+    };
+    // Every shard holds its own part of the data: all must have enough instances up (each
+    // sized like the busiest shard).
+    let down = k_of_n_unavailability(instance, needed, node.instances);
+    let tier = (1.0 - down).powi(shards as i32).clamp(0.0, 1.0);
+    let region = if node.kind == NodeKind::Client || node.region.is_empty() {
+        1.0
+    } else {
+        region_up.get(node.region.as_str()).copied().unwrap_or(1.0)
+    };
+    NodeAvailability {
+        instance,
+        needed,
+        tier,
+        region,
+    }
+}
+
+/// The parts that can fail: every node (its tier) and every region.
+struct Parts {
+    /// Node id → (part index of its tier, part index of its region if any).
+    nodes: HashMap<NodeId, (usize, Option<usize>)>,
+    /// Availability and name of each part.
+    up: Vec<f64>,
+    names: Vec<(Option<NodeId>, String)>,
+}
+
+impl Parts {
+    fn new(topology: &Topology, report: &Report) -> Parts {
+        let mut up = Vec::new();
+        let mut names = Vec::new();
+        let mut regions: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut nodes = HashMap::with_capacity(topology.nodes.len());
+        for (node, figures) in topology.nodes.iter().zip(&report.nodes) {
+            let tier = up.len();
+            up.push(figures.availability.tier);
+            names.push((Some(node.id), node.name.clone()));
+            let region = (figures.availability.region < 1.0).then(|| {
+                *regions.entry(node.region.as_str()).or_insert_with(|| {
+                    up.push(figures.availability.region);
+                    names.push((None, format!("region {}", node.region)));
+                    up.len() - 1
+                })
+            });
+            nodes.insert(node.id, (tier, region));
+        }
+        Parts { nodes, up, names }
+    }
+}
+
+/// A class's path as an and/or structure over parts.
+struct Structure {
+    /// Per path step: its parts, the steps it calls and the steps it may route to.
+    steps: Vec<Step>,
+    /// Parts that appear in more than one branch (conditioned on exactly).
+    shared: Vec<usize>,
+    /// Steps reached along more than one path (their value is fixed once shared parts are).
+    fixed: Vec<bool>,
+    /// Steps in post-order (callees before callers).
+    order: Vec<usize>,
+}
+
+struct Step {
+    parts: Vec<usize>,
+    calls: Vec<usize>,
+    routes: Vec<usize>,
+    answers: bool,
+}
+
+impl Structure {
+    fn new(path: &[PathStep], parts: &Parts) -> Structure {
+        let index: HashMap<NodeId, usize> = path
+            .iter()
+            .enumerate()
+            .map(|(i, step)| (step.id, i))
+            .collect();
+        let targets = |ids: &mut dyn Iterator<Item = &NodeId>| -> Vec<usize> {
+            ids.filter_map(|id| index.get(id).copied()).collect()
+        };
+        let mut steps: Vec<Step> = path
+            .iter()
+            .map(|step| {
+                let (tier, region) = parts.nodes.get(&step.id).copied().unwrap_or((0, None));
+                let mut own: Vec<usize> = vec![tier];
+                own.extend(region);
+                Step {
+                    parts: own,
+                    calls: targets(&mut step.calls.iter()),
+                    routes: targets(&mut step.routes.iter().chain(&step.standby)),
+                    answers: step.answers,
+                }
+            })
+            .collect();
+        // Drop edges back up the path (loops): a request does not need its own caller.
+        let order = post_order(&steps);
+        let position: Vec<usize> = {
+            let mut position = vec![0; steps.len()];
+            for (rank, &v) in order.iter().enumerate() {
+                position[v] = rank;
+            }
+            position
+        };
+        for (v, step) in steps.iter_mut().enumerate() {
+            step.calls.retain(|&to| position[to] < position[v]);
+            step.routes.retain(|&to| position[to] < position[v]);
+        }
+        // Paths into each step (capped at 2), callers first.
+        let mut paths = vec![0u8; steps.len()];
+        if !steps.is_empty() {
+            paths[0] = 1;
+        }
+        for &v in order.iter().rev() {
+            let step = &steps[v];
+            for &to in step.calls.iter().chain(&step.routes) {
+                paths[to] = paths[to].saturating_add(paths[v]).min(2);
+            }
+        }
+        let fixed: Vec<bool> = paths.iter().map(|&p| p >= 2).collect();
+        let mut uses = vec![0u32; parts.up.len()];
+        for (v, step) in steps.iter().enumerate() {
+            if paths[v] == 0 {
+                continue;
+            }
+            for &part in &step.parts {
+                uses[part] += if fixed[v] { 2 } else { 1 };
+            }
+        }
+        let mut shared: Vec<usize> = (0..parts.up.len())
+            .filter(|&part| uses[part] >= 2 && parts.up[part] < 1.0)
+            .collect();
+        shared.sort_unstable();
+        Structure {
+            steps,
+            shared,
+            fixed,
+            order,
+        }
+    }
+
+    /// Availability of the class, with part `perfect` (if any) never failing; and whether it
+    /// is exact.
+    fn availability(&self, parts: &Parts, perfect: Option<usize>) -> (f64, bool) {
+        if self.steps.is_empty() {
+            return (1.0, true);
+        }
+        let up = |part: usize| {
+            if Some(part) == perfect {
+                1.0
+            } else {
+                parts.up[part]
+            }
+        };
+        let varying: Vec<usize> = self
+            .shared
+            .iter()
+            .copied()
+            .filter(|&part| up(part) < 1.0)
+            .collect();
+        if varying.len() > MAX_SHARED {
+            return (self.evaluate(&[], &up, false).clamp(0.0, 1.0), false);
+        }
+        let mut state: Vec<(usize, bool)> = Vec::with_capacity(varying.len());
+        let mut total = 0.0;
+        let mut outcomes = 0usize;
+        let complete = self.enumerate(&varying, 0, 1.0, &mut state, &up, &mut total, &mut outcomes);
+        if complete {
+            (total.clamp(0.0, 1.0), true)
+        } else {
+            (self.evaluate(&[], &up, false).clamp(0.0, 1.0), false)
+        }
+    }
+
+    /// Sums, over the up/down states of the shared parts, the state's probability times the
+    /// class availability given that state. False when there are too many outcomes.
+    #[allow(clippy::too_many_arguments)]
+    fn enumerate(
+        &self,
+        varying: &[usize],
+        at: usize,
+        mass: f64,
+        state: &mut Vec<(usize, bool)>,
+        up: &dyn Fn(usize) -> f64,
+        total: &mut f64,
+        outcomes: &mut usize,
+    ) -> bool {
+        if mass < NEGLIGIBLE_MASS {
+            return true;
+        }
+        let Some(&part) = varying.get(at) else {
+            *outcomes += 1;
+            *total += mass * self.evaluate(state, up, true);
+            return *outcomes <= MAX_OUTCOMES;
+        };
+        let p = up(part);
+        for (value, weight) in [(true, p), (false, 1.0 - p)] {
+            state.push((part, value));
+            let done = self.enumerate(varying, at + 1, mass * weight, state, up, total, outcomes);
+            state.pop();
+            if !done {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Availability given the states of the shared parts (others independent). With `exact`
+    /// false, shared parts not in `state` count at their availability wherever they appear.
+    fn evaluate(&self, state: &[(usize, bool)], up: &dyn Fn(usize) -> f64, exact: bool) -> f64 {
+        let mut value = vec![0.0; self.steps.len()];
+        for &v in &self.order {
+            let step = &self.steps[v];
+            let mut p: f64 = step
+                .parts
+                .iter()
+                .map(|part| match state.iter().find(|(p, _)| p == part) {
+                    Some(&(_, fixed)) => f64::from(u8::from(fixed)),
+                    None => up(*part),
+                })
+                .product();
+            for &to in &step.calls {
+                p *= value[to];
+            }
+            if !step.routes.is_empty() {
+                p *= 1.0
+                    - step
+                        .routes
+                        .iter()
+                        .map(|&to| 1.0 - value[to])
+                        .product::<f64>();
+            } else if !step.answers {
+                p = 0.0;
+            }
+            // With every shared part fixed, a step reached along several paths is certainly
+            // up or down.
+            if exact && self.fixed[v] {
+                p = p.round();
+            }
+            value[v] = p;
+        }
+        value[0]
+    }
+
+    /// Downtime each part adds (availability with the part perfect minus without), largest
+    /// first, for the parts that fail most.
+    fn attribute(&self, parts: &Parts, availability: f64) -> Vec<DowntimeShare> {
+        let mut candidates: Vec<usize> = self
+            .steps
+            .iter()
+            .flat_map(|step| step.parts.iter().copied())
+            .filter(|&part| parts.up[part] < 1.0)
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.sort_by(|a, b| parts.up[*a].total_cmp(&parts.up[*b]));
+        // Each attribution evaluates the whole path again: long paths get fewer of them.
+        let affordable = (ATTRIBUTION_WORK / self.steps.len().max(1)).clamp(1, MAX_ATTRIBUTED);
+        candidates.truncate(affordable);
+        let mut shares: Vec<DowntimeShare> = candidates
+            .into_iter()
+            .filter_map(|part| {
+                let (better, _) = self.availability(parts, Some(part));
+                let minutes = (better - availability) * MINUTES_PER_MONTH;
+                (minutes > 1e-9).then(|| {
+                    let (id, name) = parts.names[part].clone();
+                    DowntimeShare {
+                        id,
+                        name,
+                        min_per_month: minutes,
+                    }
+                })
+            })
+            .collect();
+        shares.sort_by(|a, b| b.min_per_month.total_cmp(&a.min_per_month));
+        shares
+    }
+}
+
+/// Steps in post-order from step 0 (callees before callers), following calls and routes.
+fn post_order(steps: &[Step]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(steps.len());
+    if steps.is_empty() {
+        return order;
+    }
+    let mut state = vec![0u8; steps.len()];
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    state[0] = 1;
+    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+        let step = &steps[v];
+        let edges: Vec<usize> = step.calls.iter().chain(&step.routes).copied().collect();
+        if *next < edges.len() {
+            let to = edges[*next];
+            *next += 1;
+            if state[to] == 0 {
+                state[to] = 1;
+                stack.push((to, 0));
+            }
+        } else {
+            state[v] = 2;
+            order.push(v);
+            stack.pop();
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_of_five_matches_the_binomial_sum() {
+        // 3 of 5 at 99%: down when 0, 1 or 2 are up:
+        // C(5,2)·0.99²·0.01³ + C(5,1)·0.99·0.01⁴ + 0.01⁵.
+        let a: f64 = 0.99;
+        let by_hand = 10.0 * a.powi(2) * 0.01f64.powi(3) + 5.0 * a * 0.01f64.powi(4) + 1e-10;
+        let down = k_of_n_unavailability(a, 3, 5);
+        assert!((down - by_hand).abs() < 1e-18, "{down} vs {by_hand}");
+        assert!((down - 9.8506e-6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn tails_on_either_side_of_the_mode_and_large_tiers() {
+        // 5 of 5 at 90%: 1 − 0.9⁵.
+        assert!((k_of_n_unavailability(0.9, 5, 5) - (1.0 - 0.9f64.powi(5))).abs() < 1e-14);
+        // 1 of 1000 at 50%: 0.5^1000 underflows to 0 and stays finite.
+        let tiny = k_of_n_unavailability(0.5, 1, 1000);
+        assert!((0.0..1e-300).contains(&tiny));
+        // 100 of 100,000 at 99.95%: never short.
+        assert_eq!(k_of_n_unavailability(0.9995, 100, 100_000), 0.0);
+        assert_eq!(k_of_n_unavailability(0.9995, 6, 5), 1.0);
+    }
+
+    #[test]
+    fn ln_gamma_gives_factorials() {
+        assert!((ln_gamma(1.0)).abs() < 1e-14);
+        assert!((ln_gamma(11.0) - 3_628_800f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn needed_instances_from_load() {
+        assert_eq!(needed_instances(0.0, 4), (1, false));
+        assert_eq!(needed_instances(0.8, 1), (1, false));
+        // Exactly one instance of work needs a second to stay below saturation.
+        assert_eq!(needed_instances(0.5, 2), (2, false));
+        assert_eq!(needed_instances(1.2, 3), (3, true));
+    }
+}
