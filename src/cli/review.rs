@@ -1,6 +1,7 @@
 //! The `diff` and `explain` subcommands: two designs side by side, and where a class's
 //! latency comes from.
 
+use super::args::{DiffArgs, ExplainArgs};
 use crate::InputError;
 use staircase::analysis::{compare, explain};
 use staircase::io::document;
@@ -16,9 +17,14 @@ fn solved(path: &Path) -> anyhow::Result<(Topology, Report)> {
 }
 
 /// `staircase diff A B [--json]`: what changed from design A (the baseline) to design B.
-pub fn diff(baseline: &Path, current: &Path, json: bool) -> anyhow::Result<()> {
-    let (before_model, before) = solved(baseline)?;
-    let (after_model, after) = solved(current)?;
+pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
+    let DiffArgs {
+        baseline,
+        current,
+        json,
+    } = args;
+    let (before_model, before) = solved(&baseline)?;
+    let (after_model, after) = solved(&current)?;
     let comparison = compare::compare((&before_model, &before), (&after_model, &after));
     if json {
         say!("{}", serde_json::to_string_pretty(&comparison)?);
@@ -29,9 +35,11 @@ pub fn diff(baseline: &Path, current: &Path, json: bool) -> anyhow::Result<()> {
 }
 
 /// `staircase explain FILE --class NAME [--json]`: the class's mean split over its nodes.
-pub fn explain(path: &Path, class: &str, json: bool) -> anyhow::Result<()> {
+pub fn explain(args: ExplainArgs) -> anyhow::Result<()> {
+    let ExplainArgs { file, class, json } = args;
+    let path = file.as_path();
     let (topology, report) = solved(path)?;
-    let found = explain::find_class(&report, class)
+    let found = explain::find_class(&report, &class)
         .map_err(|e| InputError(format!("{}: {e}", path.display())))?;
     let explanation = explain::explain(&topology, &report, found);
     if json {
