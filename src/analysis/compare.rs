@@ -1,6 +1,7 @@
 //! Two designs side by side: what changed between a baseline and a current design, from their
 //! models and their solved reports (cost, latency, availability, bottleneck, node by node).
 
+use crate::model::units::{grouped, shown_value};
 use crate::model::{Node, Topology};
 use crate::solver::report::{NodeReport, Report};
 use serde::Serialize;
@@ -325,7 +326,13 @@ pub fn signed(value: f64, decimals: usize, prefix: &str, suffix: &str) -> String
     } else {
         "±"
     };
-    format!("{sign}{prefix}{:.decimals$}{suffix}", value.abs())
+    // Noise that rounds to nothing reads as no change.
+    let sign = if shown_value(value, decimals) == 0.0 {
+        "±"
+    } else {
+        sign
+    };
+    format!("{sign}{prefix}{}{suffix}", grouped(value.abs(), decimals))
 }
 
 /// The comparison as plain text for terminals.
@@ -345,11 +352,11 @@ pub fn to_text(comparison: &Comparison) -> String {
             show(change.after)
         );
     };
-    let money = |v: f64| format!("${v:.2}");
+    let money = |v: f64| format!("${}", grouped(v, 2));
     let percent = |v: f64| format!("{:.4}%", v * 100.0);
-    let ms = |v: f64| format!("{v:.2} ms");
+    let ms = |v: f64| format!("{} ms", grouped(v, 2));
     let minutes = |v: f64| format!("{v:.1} min");
-    let rps = |v: f64| format!("{v:.1}/s");
+    let rps = |v: f64| format!("{}/s", grouped(v, 1));
     line(
         &mut out,
         "monthly cost",

@@ -549,6 +549,7 @@ pub struct Node {
 /// Tests for fields left out of saved files when they hold their default value (files stay
 /// short and readable; loading fills the defaults back in).
 pub mod catalog;
+pub mod units;
 
 mod defaults {
     use super::{EdgeKind, Pricing, StorageTier};
