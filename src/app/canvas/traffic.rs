@@ -73,10 +73,7 @@ pub fn show(ui: &mut Ui, topology: &Topology, report: Option<&Report>, from: Nod
     let total: f64 = known.iter().map(|e| e.rps).sum();
     ui.label(RichText::new(format!("carries {} in all", format::rate(total))).strong());
     for (index, class) in report.classes.iter().enumerate() {
-        let rate: f64 = known
-            .iter()
-            .filter_map(|e| e.class_rps.get(index))
-            .sum();
+        let rate: f64 = known.iter().filter_map(|e| e.class_rps.get(index)).sum();
         if format::rate_is_zero(rate) {
             continue;
         }
@@ -167,7 +164,11 @@ mod tests {
             .load()
             .expect("loads");
         let report = crate::solver::solve(&topology, &Default::default()).expect("solves");
-        for edge in topology.edges.iter_mut().filter(|e| (e.from, e.to) == (2, 3)) {
+        for edge in topology
+            .edges
+            .iter_mut()
+            .filter(|e| (e.from, e.to) == (2, 3))
+        {
             edge.kind = EdgeKind::Route;
         }
         let edges = wire_edges(&topology, Some(&report), 2, 3);
