@@ -175,4 +175,41 @@ mod tests {
         assert_eq!(edges.len(), 1);
         assert!(edges[0].1.is_none());
     }
+
+    #[test]
+    fn a_retry_tells_its_share_of_the_drops_beside_a_call_on_the_same_wire() {
+        let mut topology = presets::find("stage-3-cache")
+            .expect("preset")
+            .load()
+            .expect("loads");
+        // The app server without waiting places turns requests away; half of them are sent
+        // again to Postgres, on the wire that already carries the writes.
+        let app = topology.nodes.iter_mut().find(|n| n.id == 2).expect("app");
+        app.queue_limit = Some(0);
+        topology
+            .edges
+            .push(Edge::of_kind(2, 4, EdgeKind::Retry(0.5)));
+        topology.normalize();
+        let report = crate::solver::solve(&topology, &Default::default()).expect("solves");
+        let dropped = report.node(2).expect("app solved").dropped_rps;
+        assert!(dropped > 1.0, "{dropped}");
+        let edges = wire_edges(&topology, Some(&report), 2, 4);
+        assert_eq!(edges.len(), 2);
+        let (retry, figures) = edges
+            .iter()
+            .find(|(e, _)| matches!(e.kind, EdgeKind::Retry(_)))
+            .expect("the retry edge");
+        let figures = figures.expect("figures for the retry");
+        assert!((figures.rps - 0.5 * dropped).abs() < 1e-9 * dropped.max(1.0));
+        let text = edge_kind(&topology, Some(&report), retry, Some(figures));
+        assert!(
+            text.starts_with(&format!(
+                "retry: sends again 50% of what App server drops (of {} dropped)",
+                format::rate(dropped)
+            )) && text.ends_with(&format!(": {}", format::rate(figures.rps))),
+            "{text}"
+        );
+        let sum: f64 = edges.iter().filter_map(|(_, f)| f.map(|f| f.rps)).sum();
+        assert!((wire_rates(Some(&report))[&(2, 4)] - sum).abs() < 1e-9);
+    }
 }
