@@ -108,9 +108,9 @@ fn edge_kind(
     let rate = figures.map(|f| f.rps);
     let kind = match (edge.kind, rate) {
         (EdgeKind::Route, _) => format!("route, weight {}", format::number(edge.weight)),
-        (EdgeKind::Call(n), None) => format!("call: {n} calls per request"),
+        (EdgeKind::Call(n), None) => format!("call, {n} calls per request"),
         (EdgeKind::Call(n), Some(rps)) => format!(
-            "call: {n} calls per request ({} × {n})",
+            "call, {n} calls per request ({} × {n})",
             format::rate(rps / f64::from(n.max(1)))
         ),
         (EdgeKind::Retry(share), _) => {
@@ -120,14 +120,14 @@ fn edge_kind(
                 .map(|f| format!(" (of {} dropped)", format::rate(f.dropped_rps)))
                 .unwrap_or_default();
             format!(
-                "retry: sends again {} of what {source} drops{dropped}",
+                "retry, sends again {} of what {source} drops{dropped}",
                 format::percent(share, 0)
             )
         }
     };
     match rate {
-        Some(rps) => format!("{kind}; {classes}: {}", format::rate(rps)),
-        None => format!("{kind}; carries {classes}"),
+        Some(rps) => format!("{kind}: {} of {classes}", format::rate(rps)),
+        None => format!("{kind}: carries {classes}"),
     }
 }
 
@@ -204,9 +204,12 @@ mod tests {
         let text = edge_kind(&topology, Some(&report), retry, Some(figures));
         assert!(
             text.starts_with(&format!(
-                "retry: sends again 50% of what App server drops (of {} dropped)",
+                "retry, sends again 50% of what App server drops (of {} dropped)",
                 format::rate(dropped)
-            )) && text.ends_with(&format!(": {}", format::rate(figures.rps))),
+            )) && text.ends_with(&format!(
+                ": {} of the target's default classes",
+                format::rate(figures.rps)
+            )),
             "{text}"
         );
         let sum: f64 = edges.iter().filter_map(|(_, f)| f.map(|f| f.rps)).sum();
