@@ -911,8 +911,8 @@ impl Canvas {
     }
 }
 
-/// Screen width of a wire carrying `rate` req/s: 1.5 points plus 1.1 per decade of traffic,
-/// at most 9 (2 where the rate is not known).
+/// Screen width of a wire carrying `rate` req/s: 1 point plus 1.1 per decade of traffic
+/// (of 1 + `rate`), from 1.5 to 9 points (2 where the report has no figure for the wire).
 pub fn wire_width(rate: Option<f64>) -> f32 {
     rate.map_or(2.0, |r| {
         (1.0 + 1.1 * (1.0 + r.max(0.0)).log10() as f32).clamp(1.5, 9.0)
