@@ -67,7 +67,9 @@ pub fn show(ui: &mut Ui, topology: &Topology, report: Option<&Report>, from: Nod
         for (edge, _) in &edges {
             ui.label(edge_kind(topology, report, edge, None));
         }
-        ui.label(RichText::new("No traffic figures: not solved yet.").color(theme::muted_text()));
+        ui.label(
+            RichText::new("No traffic figures until the design solves.").color(theme::muted_text()),
+        );
         return;
     };
     let total: f64 = known.iter().map(|e| e.rps).sum();
