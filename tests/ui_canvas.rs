@@ -509,3 +509,149 @@ fn a_large_graph_lays_out_only_the_nodes_in_view_and_still_draws_every_wire() {
     let second = check(&harness, "after panning");
     assert!(second.iter().any(|id| !first.contains(id)), "{second:?}");
 }
+
+/// Stage 3's peak: 7 million requests a day at three times the average (article 000).
+const STAGE_3_PEAK_RPS: f64 = 7e6 / 86_400.0 * 3.0;
+
+/// The req/s of each class along the wire from `from` to `to`, as the report gives it.
+fn reported_class_rps(report: &staircase::solver::report::Report, from: u32, to: u32) -> Vec<f64> {
+    let mut rates = vec![0.0; report.classes.len()];
+    for edge in report.edges.iter().filter(|e| (e.from, e.to) == (from, to)) {
+        for (sum, rate) in rates.iter_mut().zip(&edge.class_rps) {
+            *sum += rate;
+        }
+    }
+    rates
+}
+
+/// The wire from `from` to `to` on screen: its middle point.
+fn wire_middle(harness: &Harness<'static, StaircaseApp>, from: u32, to: u32) -> egui::Pos2 {
+    let middle = harness
+        .state()
+        .canvas_wire_midpoints()
+        .into_iter()
+        .find(|(a, b, _)| (*a, *b) == (from, to))
+        .map(|(_, _, middle)| middle)
+        .expect("the wire is drawn");
+    let nodes = harness.state().canvas_node_rects();
+    assert!(
+        !nodes.iter().any(|(_, rect)| rect.contains(middle)),
+        "the middle of wire {from} → {to} lies under a node"
+    );
+    middle
+}
+
+#[test]
+fn hovering_the_app_server_to_redis_wire_shows_its_read_calls_and_edits_nothing() {
+    use egui_kittest::kittest::Queryable;
+    use staircase::app::format;
+    let mut harness = harness_of("stage-3-cache", (1280.0, 800.0));
+    let before = harness.state().topology.clone();
+    let selection = harness.state().selection.clone();
+    let report = harness.state().report().expect("solved").clone();
+    let (app, redis) = (2, 3);
+    let read = report
+        .classes
+        .iter()
+        .position(|c| c.name == "users/read")
+        .expect("a read class");
+    let rates = reported_class_rps(&report, app, redis);
+    // 90% of the peak are reads, and each read calls Redis 4 times: 875 calls/s.
+    let expected = STAGE_3_PEAK_RPS * 0.9 * 4.0;
+    assert!((expected - 875.0).abs() < 1e-9);
+    assert!((rates[read] - expected).abs() < 1e-6, "{rates:?}");
+    // Writes go to Postgres directly: none along this wire.
+    assert!(rates
+        .iter()
+        .enumerate()
+        .all(|(k, r)| k == read || *r == 0.0));
+
+    harness.event(egui::Event::PointerMoved(wire_middle(&harness, app, redis)));
+    harness.run_steps(3);
+    harness.get_by_label("App server → Redis");
+    harness.get_by_label(&format!("carries {} in all", format::rate(expected)));
+    harness.get_by_label(&format!("■ users/read: {}", format::rate(rates[read])));
+    assert!(harness.query_by_label_contains("■ users/write").is_none());
+    harness.get_by_label(&format!(
+        "call, 4 calls per request ({} × 4): {} of read",
+        format::rate(STAGE_3_PEAK_RPS * 0.9),
+        format::rate(expected)
+    ));
+    // Looking edits nothing.
+    assert_eq!(harness.state().topology, before);
+    assert!(!harness.state().is_dirty());
+    assert_eq!(harness.state().selection, selection);
+}
+
+#[test]
+fn the_selected_wire_inspector_shows_the_same_figures_and_edits_nothing() {
+    use egui_kittest::kittest::Queryable;
+    use staircase::app::format;
+    let mut harness = harness_of("stage-3-cache", ROOMY);
+    let before = harness.state().topology.clone();
+    let report = harness.state().report().expect("solved").clone();
+    // Redis → Postgres carries Redis's misses: 10% of the 875 read calls/s.
+    let misses = reported_class_rps(&report, 3, 4);
+    let expected = STAGE_3_PEAK_RPS * 0.9 * 4.0 * 0.1;
+    assert!((misses[0] - expected).abs() < 1e-6, "{misses:?}");
+    let middle = wire_middle(&harness, 3, 4);
+    harness.event(egui::Event::PointerMoved(middle));
+    harness.step();
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton {
+            pos: middle,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        harness.step();
+    }
+    // The pointer leaves the wire: only the inspector shows its figures now.
+    harness.event(egui::Event::PointerMoved(empty_spot(&harness)));
+    harness.run_steps(3);
+    assert_eq!(harness.state().selection.wire, Some((3, 4)));
+    harness.get_by_label("Wire Redis → Postgres");
+    harness.get_by_label(&format!("carries {} in all", format::rate(expected)));
+    harness.get_by_label(&format!("■ users/read: {}", format::rate(misses[0])));
+    assert_eq!(harness.state().topology, before);
+    assert!(!harness.state().is_dirty());
+}
+
+#[test]
+fn wire_widths_order_like_the_traffic_the_report_gives_each_wire() {
+    let harness = harness_of("stage-3-cache", (1280.0, 800.0));
+    let report = harness.state().report().expect("solved").clone();
+    let mut wires: Vec<(f64, f32, (u32, u32))> = harness
+        .state()
+        .canvas_wire_widths()
+        .into_iter()
+        .map(|(from, to, width)| {
+            let rps: f64 = reported_class_rps(&report, from, to).iter().sum();
+            (rps, width, (from, to))
+        })
+        .collect();
+    assert_eq!(wires.len(), 4, "{wires:?}");
+    wires.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Stage 3: writes to Postgres (24.3/s), Redis's misses (87.5/s), users (243/s), read
+    // calls to Redis (875/s). The two wires into Postgres differ (each has its own rate).
+    let rates: Vec<f64> = wires.iter().map(|w| w.0).collect();
+    let peak = STAGE_3_PEAK_RPS;
+    let expected = [peak * 0.1, peak * 0.9 * 4.0 * 0.1, peak, peak * 0.9 * 4.0];
+    for (got, want) in rates.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-6, "{rates:?}");
+    }
+    for pair in wires.windows(2) {
+        assert!(
+            pair[0].1 < pair[1].1,
+            "{:?} at {} req/s is not narrower than {:?} at {} req/s: {wires:?}",
+            pair[0].2,
+            pair[0].0,
+            pair[1].2,
+            pair[1].0
+        );
+    }
+    assert!(
+        wires.iter().all(|w| (1.5..=9.0).contains(&w.1)),
+        "{wires:?}"
+    );
+}

@@ -5,6 +5,7 @@ mod cards;
 mod cull;
 mod order;
 mod overlay;
+pub(super) mod traffic;
 
 pub use cards::NameShown;
 pub use overlay::CanvasOptions;
@@ -75,6 +76,8 @@ pub struct Canvas {
     options: CanvasOptions,
     /// Node positions when the pointer went down (snapping moves only what a drag moved).
     drag_start: HashMap<NodeId, Pos2>,
+    /// Each wire drawn last frame with its width on screen, in points.
+    wire_widths: Vec<(NodeId, NodeId, f32)>,
 }
 
 /// Screen margin kept around the nodes when fitting the view, in points.
@@ -430,7 +433,9 @@ impl Canvas {
             if flow_time.is_some() {
                 ui.ctx().request_repaint();
             }
-            shapes.extend(self.wire_shapes(topology, report, selection, view, flow_time));
+            let (wires, widths) = self.wire_shapes(topology, report, selection, view, flow_time);
+            shapes.extend(wires);
+            self.wire_widths = widths;
             painter.set(slot, Shape::Vec(shapes));
         }
         self.names = match (view, self.viewport) {
@@ -550,18 +555,14 @@ impl Canvas {
         &self.simulation_marked
     }
 
-    /// Hovering a wire tells what it is: its kinds and classes, the load where it arrives,
-    /// and the round trip when it crosses regions (all figures from the model).
+    /// Hovering a wire tells what it carries (req/s in all and per class, each edge's kind
+    /// with its figures, from the report's per-wire traffic), the load where it arrives, and
+    /// the round trip when it crosses regions (all figures from the model).
     fn wire_tooltip(&self, ui: &Ui, topology: &Topology, report: Option<&Report>) {
         let Some((from, to)) = self.hovered_wire(ui.ctx()) else {
             return;
         };
         let name = |id: NodeId| topology.node(id).map_or("?", |n| n.name.as_str());
-        let edges: Vec<&crate::model::Edge> = topology
-            .edges
-            .iter()
-            .filter(|e| e.from == from && e.to == to)
-            .collect();
         egui::Tooltip::always_open(
             ui.ctx().clone(),
             ui.layer_id(),
@@ -570,26 +571,7 @@ impl Canvas {
         )
         .show(|ui| {
             ui.label(egui::RichText::new(format!("{} → {}", name(from), name(to))).strong());
-            for edge in &edges {
-                let classes = if edge.classes.is_empty() {
-                    "the target's default classes".to_owned()
-                } else {
-                    edge.classes
-                        .iter()
-                        .map(|c| c.label())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                let kind = match edge.kind {
-                    EdgeKind::Route => format!("route, weight {}", format::number(edge.weight)),
-                    EdgeKind::Call(n) => format!("call ×{n}"),
-                    EdgeKind::Retry(p) => format!("retry {}", format::percent(p, 0)),
-                };
-                ui.label(format!("{kind}; carries {classes}"));
-            }
-            if let Some(rate) = self.wire_rate(report, to) {
-                ui.label(format!("carries {}", format::rate(rate)));
-            }
+            traffic::show(ui, topology, report, from, to);
             if let Some(figures) = report.and_then(|r| r.node(to)) {
                 ui.label(format!(
                     "{} receives {} in all, ρ {}",
@@ -611,6 +593,11 @@ impl Canvas {
                 }
             }
         });
+    }
+
+    /// Each wire drawn last frame (those in view) with its width on screen, in points.
+    pub fn wire_widths(&self) -> &[(NodeId, NodeId, f32)] {
+        &self.wire_widths
     }
 
     /// Grid, snapping and minimap, for the View menu.
@@ -847,9 +834,11 @@ impl Canvas {
         })
     }
 
-    /// The wires, drawn by the app (snarl's own are transparent): coloured by the load of
-    /// their target, dashed for async hand-offs, dotted for retries, highlighted when
-    /// selected. Coordinates are graph coordinates (the canvas layer is transformed).
+    /// The wires, drawn by the app (snarl's own are transparent): as wide as the traffic the
+    /// report gives each of them (log scale), coloured by the load of their target, dashed for
+    /// async hand-offs, dotted for retries, highlighted when selected; with each one drawn and
+    /// its width on screen. Coordinates are graph coordinates (the canvas layer is
+    /// transformed).
     fn wire_shapes(
         &self,
         topology: &Topology,
@@ -857,14 +846,15 @@ impl Canvas {
         selection: &Selection,
         view: TSTransform,
         flow_time: Option<f64>,
-    ) -> Vec<Shape> {
+    ) -> (Vec<Shape>, Vec<(NodeId, NodeId, f32)>) {
         let scaling = view.scaling;
         let seen = self
             .viewport
             .map_or(egui::Rect::EVERYTHING, |v| view.inverse() * v);
         let styles = wire_styles(topology);
         let mut shapes = Vec::new();
-        let feeding = self.wires_into();
+        let mut widths = Vec::new();
+        let rates = traffic::wire_rates(report);
         for (from, to) in &self.structure.1 {
             let Some((start, end)) = self.wire_ends(*from, *to) else {
                 continue;
@@ -879,8 +869,9 @@ impl Canvas {
                 .map_or(theme::IDLE, |f| theme::status_color(f.status));
             let selected = selection.wire == Some((*from, *to));
             // Wider for more traffic (log scale), in screen points at every zoom.
-            let rate = wire_rate(&feeding, report, *to);
+            let rate = rates.get(&(*from, *to)).copied();
             let screen_width = wire_width(rate) + if selected { 2.0 } else { 0.0 };
+            widths.push((*from, *to, screen_width));
             let width = screen_width / scaling;
             let stroke = Stroke::new(width, if selected { theme::selection() } else { color });
             let points = bezier_points(start, end);
@@ -916,35 +907,12 @@ impl Canvas {
                 );
             }
         }
-        shapes
-    }
-
-    /// The req/s a wire carries where the model says so: all traffic into a node with a
-    /// single incoming wire passes through that wire, so it is the node's arrival rate. The
-    /// report has no per-wire figures for nodes fed by several wires.
-    fn wire_rate(&self, report: Option<&Report>, to: NodeId) -> Option<f64> {
-        wire_rate(&self.wires_into(), report, to)
-    }
-
-    /// How many wires end at each node.
-    fn wires_into(&self) -> HashMap<NodeId, usize> {
-        let mut feeding = HashMap::new();
-        for (_, to) in &self.structure.1 {
-            *feeding.entry(*to).or_insert(0) += 1;
-        }
-        feeding
+        (shapes, widths)
     }
 }
 
-/// [`Canvas::wire_rate`] with the wires into each node counted once per frame.
-fn wire_rate(feeding: &HashMap<NodeId, usize>, report: Option<&Report>, to: NodeId) -> Option<f64> {
-    (feeding.get(&to) == Some(&1))
-        .then(|| report.and_then(|r| r.node(to)).map(|f| f.arrival_rps))
-        .flatten()
-}
-
-/// Screen width of a wire carrying `rate` req/s: 1.5 points plus 1.1 per decade of traffic,
-/// at most 9 (2 where the rate is not known).
+/// Screen width of a wire carrying `rate` req/s: 1 point plus 1.1 per decade of traffic
+/// (of 1 + `rate`), from 1.5 to 9 points (2 where the report has no figure for the wire).
 pub fn wire_width(rate: Option<f64>) -> f32 {
     rate.map_or(2.0, |r| {
         (1.0 + 1.1 * (1.0 + r.max(0.0)).log10() as f32).clamp(1.5, 9.0)

@@ -347,7 +347,8 @@ fn edge_label(kind: &EdgeKind) -> String {
     }
 }
 
-/// Edits the wire(s) from `from` to `to`: kind, weight or count, and the classes carried.
+/// Shows what the wire(s) from `from` to `to` carry (the report's figures, as the canvas's
+/// tooltip does) and edits them: kind, weight or count, and the classes carried.
 fn wire_inspector(app: &mut StaircaseApp, ui: &mut Ui, from: NodeId, to: NodeId) {
     let name = |id: NodeId| {
         app.topology
@@ -355,6 +356,8 @@ fn wire_inspector(app: &mut StaircaseApp, ui: &mut Ui, from: NodeId, to: NodeId)
             .map_or_else(|| format!("node {id}"), |n| n.name.clone())
     };
     ui.label(RichText::new(format!("Wire {} → {}", name(from), name(to))).strong());
+    super::canvas::traffic::show(ui, &app.topology, app.report(), from, to);
+    ui.separator();
     let mut delete = false;
     for (index, edge) in app
         .topology

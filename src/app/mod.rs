@@ -727,6 +727,11 @@ impl StaircaseApp {
             .collect()
     }
 
+    /// Each wire drawn on the canvas last frame (those in view) with its width on screen.
+    pub fn canvas_wire_widths(&self) -> Vec<(NodeId, NodeId, f32)> {
+        self.canvas.wire_widths().to_vec()
+    }
+
     /// The canvas's grid, snapping, minimap and flow animation (View menu).
     pub fn canvas_options_mut(&mut self) -> &mut canvas::CanvasOptions {
         self.canvas.options_mut()
