@@ -35,7 +35,7 @@ fn stage_3_to_4_changes_are_the_reports_differences() {
         .expect("paired with the single app server");
     assert_eq!(apps.state, NodeState::Changed);
     assert!(
-        apps.fields.contains(&"instances: 1 → 26".to_string()),
+        apps.fields.contains(&"instances: 1 to 26".to_string()),
         "{:?}",
         apps.fields
     );

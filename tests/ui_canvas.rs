@@ -207,7 +207,7 @@ fn hovering_a_wire_tells_what_it_carries_and_the_load_where_it_arrives() {
     harness.event(egui::Event::PointerMoved(middle));
     harness.run_steps(3);
     let name = |id| topology.node(id).expect("node exists").name.clone();
-    harness.get_by_label(&format!("{} → {}", name(from), name(to)));
+    harness.get_by_label(&format!("{} to {}", name(from), name(to)));
     let target = report.node(to).expect("target solved");
     harness.get_by_label(&format!(
         "{} receives {} in all, ρ {}",
@@ -568,7 +568,7 @@ fn hovering_the_app_server_to_redis_wire_shows_its_read_calls_and_edits_nothing(
 
     harness.event(egui::Event::PointerMoved(wire_middle(&harness, app, redis)));
     harness.run_steps(3);
-    harness.get_by_label("App server → Redis");
+    harness.get_by_label("App server to Redis");
     harness.get_by_label(&format!("carries {} in all", format::rate(expected)));
     harness.get_by_label(&format!("■ users/read: {}", format::rate(rates[read])));
     assert!(harness.query_by_label_contains("■ users/write").is_none());
@@ -610,7 +610,7 @@ fn the_selected_wire_inspector_shows_the_same_figures_and_edits_nothing() {
     harness.event(egui::Event::PointerMoved(empty_spot(&harness)));
     harness.run_steps(3);
     assert_eq!(harness.state().selection.wire, Some((3, 4)));
-    harness.get_by_label("Wire Redis → Postgres");
+    harness.get_by_label("Wire from Redis to Postgres");
     harness.get_by_label(&format!("carries {} in all", format::rate(expected)));
     harness.get_by_label(&format!("■ users/read: {}", format::rate(misses[0])));
     assert_eq!(harness.state().topology, before);

@@ -62,7 +62,7 @@ fn compare_window_lists_the_changed_node() {
     click_menu(&mut harness, "Compare", "Compare with baseline…");
     assert!(harness.state().review.compare_open);
     harness.get_by_label("Compare with baseline");
-    harness.get_by_label("    instances: 1 → 2");
+    harness.get_by_label("    instances: 1 to 2");
     harness.get_by_label("Unpin baseline").click();
     harness.run_steps(3);
     assert!(harness.state().review.baseline.is_none());

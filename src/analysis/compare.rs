@@ -245,7 +245,7 @@ fn field_changes(before: &Node, after: &Node) -> Vec<String> {
                     Some(serde_json::Value::String(text)) => format!("\"{text}\""),
                     Some(other) => other.to_string(),
                 };
-                format!("{key}: {} → {}", show(x), show(y))
+                format!("{key}: {} to {}", show(x), show(y))
             })
         })
         .collect()

@@ -570,7 +570,7 @@ impl Canvas {
             egui::PopupAnchor::Pointer,
         )
         .show(|ui| {
-            ui.label(egui::RichText::new(format!("{} → {}", name(from), name(to))).strong());
+            ui.label(egui::RichText::new(format!("{} to {}", name(from), name(to))).strong());
             traffic::show(ui, topology, report, from, to);
             if let Some(figures) = report.and_then(|r| r.node(to)) {
                 ui.label(format!(
@@ -585,7 +585,7 @@ impl Canvas {
                 if !a.region.is_empty() && !b.region.is_empty() && a.region != b.region {
                     let rtt_ms = crate::solver::region_rtt(topology, &a.region, &b.region) * 1000.0;
                     ui.label(format!(
-                        "{} → {}: round trip {}",
+                        "{} to {}: round trip {}",
                         a.region,
                         b.region,
                         format::duration_ms(rtt_ms)

@@ -320,7 +320,7 @@ fn outgoing_wires(app: &mut StaircaseApp, ui: &mut Ui, id: NodeId) {
                 .topology
                 .node(e.to)
                 .map_or_else(String::new, |n| n.name.clone());
-            (e.to, format!("→ {name} ({})", edge_label(&e.kind)))
+            (e.to, format!("to {name} ({})", edge_label(&e.kind)))
         })
         .collect();
     if targets.is_empty() {
@@ -355,7 +355,7 @@ fn wire_inspector(app: &mut StaircaseApp, ui: &mut Ui, from: NodeId, to: NodeId)
             .node(id)
             .map_or_else(|| format!("node {id}"), |n| n.name.clone())
     };
-    ui.label(RichText::new(format!("Wire {} → {}", name(from), name(to))).strong());
+    ui.label(RichText::new(format!("Wire from {} to {}", name(from), name(to))).strong());
     super::canvas::traffic::show(ui, &app.topology, app.report(), from, to);
     ui.separator();
     let mut delete = false;

@@ -60,7 +60,7 @@ impl StaircaseApp {
                 let after = planned.node(row.id)?.instances;
                 (before != after).then(|| {
                     format!(
-                        "{} {} → {}",
+                        "{}: {} to {}",
                         row.name,
                         format::count(before),
                         format::count(after)

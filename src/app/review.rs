@@ -233,7 +233,7 @@ fn comparison_ui(ui: &mut Ui, c: &Comparison) {
                 }
                 if let Some(p99) = &class.p99_ms {
                     ui.label(format!(
-                        "p99 {} → {}",
+                        "p99 {} to {}",
                         format::duration_ms(p99.before),
                         format::duration_ms(p99.after)
                     ));
@@ -269,7 +269,7 @@ fn comparison_ui(ui: &mut Ui, c: &Comparison) {
             if let Some(u) = &node.utilization {
                 if (u.change * 1000.0).round() != 0.0 {
                     ui.label(format!(
-                        "utilization {} → {}",
+                        "utilization {} to {}",
                         format::percent(u.before, 1),
                         format::percent(u.after, 1)
                     ));

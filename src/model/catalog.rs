@@ -53,7 +53,7 @@ impl AvailabilityDefaults {
     /// Default availability of one instance of `kind`.
     ///
     /// ```
-    /// use staircase::{catalog::Catalog, model::NodeKind};
+    /// use staircase::model::{catalog::Catalog, NodeKind};
     /// // One virtual machine is up 99.95% of the time in the built-in catalog.
     /// assert_eq!(Catalog::builtin().availability.instance(&NodeKind::AppServer), 0.9995);
     /// ```
@@ -111,7 +111,7 @@ impl Catalog {
     /// Hourly price of one instance of `name` under `pricing`, if the type is known.
     ///
     /// ```
-    /// use staircase::{catalog::Catalog, model::Pricing};
+    /// use staircase::model::{catalog::Catalog, Pricing};
     /// // Article 004: a t3.large costs $61 a month on demand.
     /// let hourly = Catalog::builtin().hourly("t3.large", Pricing::OnDemand).unwrap();
     /// assert!((hourly * 730.0 - 61.0).abs() < 0.01);
@@ -130,7 +130,7 @@ impl Catalog {
     /// Monthly price of one GB stored in `tier`.
     ///
     /// ```
-    /// use staircase::{catalog::Catalog, model::StorageTier};
+    /// use staircase::model::{catalog::Catalog, StorageTier};
     /// // Article 004: 2 TB hot + 3 TB infrequent + 5 TB archive cost $217.50 a month.
     /// let prices = Catalog::builtin();
     /// let month = 2_000.0 * prices.storage_per_gb_month(StorageTier::Hot)

@@ -455,13 +455,15 @@ pub use crate::model::checked::MAX_FINITE_STATES;
 /// - unlimited queue and a < c: M/M/c (Erlang C), with the Allen-Cunneen correction
 ///   Wq = Wq(M/M/c)·(1 + cs²)/2 when the service is not exponential;
 /// - finite buffer: M/M/c/K (exact state distribution, any load);
-/// - unlimited queue and a ≥ c: fluid overload, throughput c·μ and a backlog growing at λ − c·μ.
+/// - unlimited queue and a ≥ c: fluid overload, throughput c·μ and a backlog growing at λ − c·μ;
+/// - either way, no more wait than builds from empty over the horizon ([`horizon_wait`]).
 ///
 /// ```
 /// use staircase::solver::queueing::{solve_pool, PoolInput};
-/// // M/M/1 with λ = 0.9, μ = 1: L = ρ/(1−ρ) = 9 and W = 1/(μ−λ) = 10.
+/// // M/M/1 with λ = 0.9, μ = 1: L = ρ/(1−ρ) = 9 and W = 1/(μ−λ) = 10 (with a one-second
+/// // service it takes many minutes to settle, so over an hour's horizon).
 /// let pool = solve_pool(&PoolInput { arrival: 0.9, servers: 1, mean_service: 1.0,
-///     service_scv: 1.0, buffer: None, overload_horizon: 60.0 });
+///     service_scv: 1.0, buffer: None, overload_horizon: 3_600.0 });
 /// assert!((pool.mean_in_system - 9.0).abs() < 1e-9);
 /// assert!((pool.mean_wait + 1.0 - 10.0).abs() < 1e-9);
 /// ```
@@ -648,7 +650,7 @@ pub struct ConnectionSplit {
 /// use staircase::solver::queueing::{solve_pool, split_at_connections, PoolInput};
 /// // M/M/16 at ρ = 0.9 behind a pool of 20 connections: 4 waiting places inside the database.
 /// let input = PoolInput { arrival: 14.4, servers: 16, mean_service: 1.0, service_scv: 1.0,
-///     buffer: None, overload_horizon: 60.0 };
+///     buffer: None, overload_horizon: 3_600.0 };
 /// let pool = solve_pool(&input);
 /// let split = split_at_connections(&pool, 16.0, 4);
 /// let share = 0.9f64.powi(4);
