@@ -195,7 +195,7 @@ fn applying_a_plan_is_one_undo_step_and_says_what_changed() {
         "Applied plan: {}",
         changed
             .iter()
-            .map(|r| format!("{} {} → {}", r.name, r.instances_before, r.instances))
+            .map(|r| format!("{}: {} to {}", r.name, r.instances_before, r.instances))
             .collect::<Vec<_>>()
             .join(", ")
     );
