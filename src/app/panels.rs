@@ -626,9 +626,9 @@ fn availability_row(
     ui.label("Availability");
     ui.horizontal(|ui| {
         ui.label(format!(
-            "{} ({:.1} min/month down)",
+            "{} ({} min/month down)",
             format::percent(report.availability, 3),
-            report.downtime_min_per_month
+            format::grouped(report.downtime_min_per_month, 1)
         ))
         .on_hover_text(
             "Steady state with independent failures: each tier is up when enough instances to \
@@ -698,8 +698,8 @@ fn classes_grid(
                     });
                 ui.label(format::percent(class.availability, 3))
                     .on_hover_text(format!(
-                        "{:.1} min/month down{}{worst}",
-                        class.downtime_min_per_month,
+                        "{} min/month down{}{worst}",
+                        format::grouped(class.downtime_min_per_month, 1),
                         class
                             .nines
                             .map(|n| format!(", {n:.2} nines"))
