@@ -867,8 +867,18 @@ fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
         .map(|p| p.classes.iter().map(|c| c.name.clone()).collect())
         .unwrap_or_default();
     latency_legend(ui, &names);
-    Plot::new(format!("latency-plot{salt}"))
-        .x_axis_label("load ×")
+    // With no class completing there is nothing to draw: the axes start at zero rather than
+    // centring on it (a negative latency reads as nonsense).
+    let nothing_drawn = !sweep.is_some_and(|s| {
+        s.points
+            .iter()
+            .any(|p| p.classes.iter().any(|c| c.mean_ms > 0.0))
+    });
+    let mut plot = Plot::new(format!("latency-plot{salt}"));
+    if nothing_drawn {
+        plot = plot.include_x(0.0).include_y(0.0).include_y(1.0);
+    }
+    plot.x_axis_label("load ×")
         .x_axis_formatter(|mark, _| format::si_axis(mark.value, mark.step_size))
         .custom_y_axes(vec![plot_axes::value_axis("latency", |mark, _| {
             format::latency_axis(mark.value, mark.step_size)
@@ -888,6 +898,10 @@ fn latency_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
                             .filter_map(|p| p.classes.get(index).map(|c| [p.load, pick(c)]))
                             .collect()
                     };
+                // A class that never completes has no latency to draw (not a latency of 0).
+                if series(|c| c.mean_ms).iter().all(|point| point[1] <= 0.0) {
+                    continue;
+                }
                 let color = theme::class_color(index);
                 let percentiles: [(&str, Pick, LineStyle); 3] = [
                     ("p50", |c| c.p50_ms, LineStyle::Solid),
@@ -956,7 +970,11 @@ fn cost_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
 
 fn cost_p99_plot(app: &StaircaseApp, ui: &mut Ui, salt: &str) {
     let instance_sweep = app.sweeps.as_ref().and_then(|s| s.instances.as_ref());
-    Plot::new(format!("cost-p99-plot{salt}"))
+    let mut plot = Plot::new(format!("cost-p99-plot{salt}"));
+    if instance_sweep.is_none_or(|(_, points)| points.is_empty()) {
+        plot = plot.include_x(0.0).include_y(1.0);
+    }
+    plot
         .x_axis_label("$/month")
         .x_axis_formatter(|mark, _| format!("${}", format::si_axis(mark.value, mark.step_size)))
         .custom_y_axes(vec![plot_axes::value_axis("worst p99", |mark, _| {
