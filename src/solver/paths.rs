@@ -222,24 +222,30 @@ impl Totals {
 /// Nodes reachable by class `k` from its client, in an order where (on acyclic graphs) every
 /// node comes after the nodes it sends to. Traffic past a queue is detached and not followed.
 pub(super) fn reachable_reverse_order(compiled: &Compiled, k: usize) -> (Vec<usize>, bool) {
-    let start = compiled.classes[k].client;
-    let node_count = compiled.nodes.len();
-    // Iterative DFS post-order.
-    let mut state = vec![0u8; node_count]; // 0 new, 1 on stack, 2 done
+    post_order(compiled, compiled.classes[k].client, |v, edge| {
+        !compiled.nodes[v].detaches && edge.served_factor(k) > 0.0
+    })
+}
+
+/// Depth-first post-order from `start` along the edges `follow` accepts (given the node they
+/// leave): on acyclic graphs every node comes after the nodes it sends to. Also whether a loop
+/// was found.
+fn post_order(
+    compiled: &Compiled,
+    start: usize,
+    follow: impl Fn(usize, &OutEdge) -> bool,
+) -> (Vec<usize>, bool) {
+    let mut state = vec![0u8; compiled.nodes.len()]; // 0 new, 1 on stack, 2 done
     let mut order = Vec::new();
     let mut cyclic = false;
     let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
     state[start] = 1;
     while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-        let edges = if compiled.nodes[v].detaches {
-            &[][..]
-        } else {
-            &compiled.out_edges[v][..]
-        };
+        let edges = &compiled.out_edges[v];
         if *next < edges.len() {
             let edge = &edges[*next];
             *next += 1;
-            if edge.served_factor(k) > 0.0 {
+            if follow(v, edge) {
                 match state[edge.to] {
                     0 => {
                         state[edge.to] = 1;
@@ -571,38 +577,13 @@ pub(super) fn completion_probabilities(
 /// past a queue) and along the retries of nodes that drop, in post-order (on acyclic graphs
 /// every node after the nodes it sends to), and whether any loop was found.
 pub(super) fn completion_order(compiled: &Compiled, flows: &Flows, k: usize) -> (Vec<usize>, bool) {
-    let start = compiled.classes[k].client;
-    let mut state = vec![0u8; compiled.nodes.len()]; // 0 new, 1 on stack, 2 done
-    let mut order = Vec::new();
-    let mut cyclic = false;
-    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-    state[start] = 1;
-    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-        let edges = &compiled.out_edges[v];
-        if *next < edges.len() {
-            let edge = &edges[*next];
-            *next += 1;
-            let followed = match edge.source {
-                Source::Dropped => flows.drop_ratio[v] > 0.0 && edge.to != v,
-                Source::Served => !compiled.nodes[v].detaches,
-            };
-            if followed && edge.factors[k] > 0.0 {
-                match state[edge.to] {
-                    0 => {
-                        state[edge.to] = 1;
-                        stack.push((edge.to, 0));
-                    }
-                    1 => cyclic = true,
-                    _ => {}
-                }
-            }
-        } else {
-            state[v] = 2;
-            order.push(v);
-            stack.pop();
-        }
-    }
-    (order, cyclic)
+    post_order(compiled, compiled.classes[k].client, |v, edge| {
+        let followed = match edge.source {
+            Source::Dropped => flows.drop_ratio[v] > 0.0 && edge.to != v,
+            Source::Served => !compiled.nodes[v].detaches,
+        };
+        followed && edge.factors[k] > 0.0
+    })
 }
 
 /// The share of the requests served at node `v` whose route out completes (answered here, or
