@@ -97,14 +97,6 @@ impl Comparison {
     }
 }
 
-fn worst_p99(report: &Report) -> f64 {
-    report
-        .classes
-        .iter()
-        .map(|c| c.latency_ms.p99)
-        .fold(0.0, f64::max)
-}
-
 /// Compares a baseline design and its report with a current design and its report.
 pub fn compare(baseline: (&Topology, &Report), current: (&Topology, &Report)) -> Comparison {
     let (before_model, before) = baseline;
@@ -121,7 +113,7 @@ pub fn compare(baseline: (&Topology, &Report), current: (&Topology, &Report)) ->
         ),
         offered_rps: Change::new(before.offered_rps, after.offered_rps),
         served_rps: Change::new(before.served_rps, after.served_rps),
-        worst_p99_ms: Change::new(worst_p99(before), worst_p99(after)),
+        worst_p99_ms: Change::new(before.worst_p99_ms(), after.worst_p99_ms()),
         headroom: Change::both(before.headroom, after.headroom),
         bottleneck_before: before.bottleneck.as_ref().map(|b| b.name.clone()),
         bottleneck_after: after.bottleneck.as_ref().map(|b| b.name.clone()),

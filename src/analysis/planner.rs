@@ -58,20 +58,12 @@ const MAX_SOLVES: usize = 4_000;
 /// Growth steps over which p99 must improve by 0.1% for growing to continue.
 const STALL_STEPS: usize = 10;
 
-fn worst_p99(report: &Report) -> f64 {
-    report
-        .classes
-        .iter()
-        .map(|c| c.latency_ms.p99)
-        .fold(0.0, f64::max)
-}
-
 fn meets(report: &Report, goal: &Goal) -> bool {
     let stable = |h: Option<f64>| h.is_none_or(|h| h >= 1.0);
     stable(report.headroom)
         && stable(report.async_headroom)
         && report.dropped_rps <= 1e-9 * report.offered_rps.max(1.0)
-        && worst_p99(report) <= goal.p99_ms
+        && report.worst_p99_ms() <= goal.p99_ms
 }
 
 /// The node to grow next: an unstable bottleneck first, else the node whose queueing delay
@@ -142,7 +134,7 @@ pub fn plan(topology: &Topology, goal: &Goal, catalog: &Catalog) -> Result<Plan,
         solves += 1;
         let stable = report.headroom.is_none_or(|h| h >= 1.0)
             && report.async_headroom.is_none_or(|h| h >= 1.0);
-        recent_p99.push_back(worst_p99(&report));
+        recent_p99.push_back(report.worst_p99_ms());
         if recent_p99.len() > STALL_STEPS {
             recent_p99.pop_front();
         }
@@ -150,14 +142,14 @@ pub fn plan(topology: &Topology, goal: &Goal, catalog: &Catalog) -> Result<Plan,
             && recent_p99.len() == STALL_STEPS
             && recent_p99
                 .front()
-                .is_some_and(|first| first - worst_p99(&report) <= 1e-3 * first);
+                .is_some_and(|first| first - report.worst_p99_ms() <= 1e-3 * first);
         let Some(index) =
             node_to_grow(&candidate, &report).filter(|_| solves < MAX_SOLVES && !stalled)
         else {
             reason = Some(format!(
                 "p99 stays at {:.1} ms: fixed latencies and service times, not queueing, \
                  exceed the goal (or the search limit was reached)",
-                worst_p99(&report)
+                report.worst_p99_ms()
             ));
             break;
         };
@@ -223,7 +215,7 @@ pub fn plan(topology: &Topology, goal: &Goal, catalog: &Catalog) -> Result<Plan,
         load_multiplier,
         met,
         reason,
-        worst_p99_ms: worst_p99(&report),
+        worst_p99_ms: report.worst_p99_ms(),
         monthly_cost_usd: report.monthly_cost_usd,
         rows,
     })
@@ -283,7 +275,7 @@ mod tests {
         let mut fewer = app_tier(exact - 1);
         fewer.workloads[0].rate = Rate::PerSecond(5_800.0);
         let report = solve(&fewer, &Params::default()).unwrap();
-        assert!(worst_p99(&report) > 50.0);
+        assert!(report.worst_p99_ms() > 50.0);
     }
 
     #[test]

@@ -138,13 +138,7 @@ pub fn instance_point(
     Ok(InstancePoint {
         instances,
         monthly_cost_usd: report.monthly_cost_usd,
-        worst_p99_ms: stable.then(|| {
-            report
-                .classes
-                .iter()
-                .map(|c| c.latency_ms.p99)
-                .fold(0.0, f64::max)
-        }),
+        worst_p99_ms: stable.then(|| report.worst_p99_ms()),
     })
 }
 

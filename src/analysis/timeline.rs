@@ -515,14 +515,8 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
             backlog: backlog.clone(),
             instances: live.clone(),
             cost_per_hour_usd: cost_per_hour,
-            worst_p99_ms: with_p99.then(|| {
-                let steady = report
-                    .classes
-                    .iter()
-                    .map(|c| c.latency_ms.p99)
-                    .fold(0.0, f64::max);
-                steady + backlog_wait_ms(&backlog, &report)
-            }),
+            worst_p99_ms: with_p99
+                .then(|| report.worst_p99_ms() + backlog_wait_ms(&backlog, &report)),
         });
         previous = Some(report);
     }

@@ -264,6 +264,14 @@ impl Report {
         crate::model::find_by_id(&self.nodes, id, |node| node.id)
     }
 
+    /// The highest p99 of any request class, ms (0 without classes).
+    pub fn worst_p99_ms(&self) -> f64 {
+        self.classes
+            .iter()
+            .map(|c| c.latency_ms.p99)
+            .fold(0.0, f64::max)
+    }
+
     /// The class report called `name` (`workload/class`).
     pub fn class(&self, name: &str) -> Option<&ClassReport> {
         self.classes.iter().find(|class| class.name == name)
