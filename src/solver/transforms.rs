@@ -354,25 +354,12 @@ pub(super) fn class_transform(
             // The shift of the cheapest route out of v (0 when a request may finish here).
             let route_shift = route_shift_of(compiled, v, k, shift);
             let completes = route_completion(compiled, completion, v, k);
-            for (j, &s) in points.iter().enumerate() {
-                own[j] = match node.service.as_ref() {
-                    Some(service) => {
-                        let wait: Complex64 =
-                            result.waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
-                        if node.shape == ServiceShape::Deterministic {
-                            wait
-                        } else {
-                            wait * node.shape.lst(service[k], s)
-                        }
-                    }
-                    None => one,
-                };
-                route[j] = if node.detaches {
-                    one
-                } else {
-                    Complex64::new(node.finish[k] / completes, 0.0)
-                };
-            }
+            own_transform_into(node, result, k, points, &mut own);
+            route.fill(if node.detaches {
+                one
+            } else {
+                Complex64::new(node.finish[k] / completes, 0.0)
+            });
             if !node.detaches {
                 for edge in &compiled.out_edges[v] {
                     let f = edge.served_factor(k);
