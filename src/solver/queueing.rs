@@ -489,14 +489,11 @@ pub fn solve_pool(input: &PoolInput) -> PoolSolution {
         return solve_finite(input, servers, buffer, offered_load, offered_utilization);
     }
     let capacity = c / input.mean_service;
-    let variability = (1.0 + input.service_scv) / 2.0;
     let limit = horizon_wait(input, capacity);
     if offered_utilization >= 1.0 - SATURATION_EPSILON {
         return overloaded_pool(input, offered_utilization, capacity, limit);
     }
-    let p_wait = erlang_c(servers, offered_load);
-    // Textbook M/M/c: Lq = C·ρ/(1−ρ), Wq = C/(cμ − λ); both scaled by Allen-Cunneen.
-    let steady_wait = p_wait * input.mean_service / (c - offered_load) * variability;
+    let (p_wait, steady_wait) = steady_state_wait(input, servers, offered_load);
     // A horizon of 0 asks for no limit below saturation (and no backlog wait beyond it).
     let wait = if !(p_wait > 0.0 && steady_wait > 0.0) {
         WaitDist::Zero
@@ -571,10 +568,18 @@ pub fn unsettled_within_horizon(input: &PoolInput) -> bool {
     {
         return false;
     }
-    let variability = (1.0 + input.service_scv) / 2.0;
-    let steady_wait =
-        erlang_c(servers, offered_load) * input.mean_service / (c - offered_load) * variability;
+    let (_, steady_wait) = steady_state_wait(input, servers, offered_load);
     steady_wait > horizon_wait(input, c / input.mean_service)
+}
+
+/// The probability of waiting and the mean wait of an unlimited pool below saturation in its
+/// steady state: textbook M/M/c, Wq = C/(cμ − λ) with C from Erlang C, scaled by
+/// Allen-Cunneen's (1 + c_s²)/2 for other service-time variabilities.
+fn steady_state_wait(input: &PoolInput, servers: u64, offered_load: f64) -> (f64, f64) {
+    let p_wait = erlang_c(servers, offered_load);
+    let variability = (1.0 + input.service_scv) / 2.0;
+    let wait = p_wait * input.mean_service / (servers as f64 - offered_load) * variability;
+    (p_wait, wait)
 }
 
 /// A pool at or beyond saturation over the horizon: it serves at capacity, the excess builds
