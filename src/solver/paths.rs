@@ -45,16 +45,13 @@ pub(super) struct Visit {
 fn class_path(
     compiled: &Compiled,
     results: &[NodeResult],
-    flows: &Flows,
     completion: &[f64],
+    splits: &[Option<RetrySplit>],
     k: usize,
     (order, cyclic): (&[usize], bool),
 ) -> Vec<Visit> {
     let start = compiled.classes[k].client;
     let node_count = compiled.nodes.len();
-    let splits: Vec<Option<RetrySplit>> = (0..node_count)
-        .map(|v| RetrySplit::at(compiled, flows, completion, v, k))
-        .collect();
     // The share of the completed requests arriving at a node that were served there.
     let first = |v: usize| splits[v].as_ref().map_or(1.0, |split| split.first);
     let weights = |v: usize| -> Vec<(usize, f64, f64)> {
@@ -280,6 +277,11 @@ pub(super) fn class_result(
     // Nodes in the order of the completion recursion: along retries of drops too.
     let (retry_order, retry_cyclic) = completion_order(compiled, flows, k);
     let completion = completion_probabilities(compiled, flows, k, (&retry_order, retry_cyclic));
+    // How the completed requests at each node got through when some of its drops are retried
+    // (fixed once completion is known; used by the mean and the path).
+    let splits: Vec<Option<RetrySplit>> = (0..node_count)
+        .map(|v| RetrySplit::at(compiled, flows, &completion.0, v, k))
+        .collect();
 
     // Exact mean and the smallest constant delay (shift) of any path, by the same recursion
     // over the nodes the class can reach (completion: [`completion_probabilities`]).
@@ -322,8 +324,10 @@ pub(super) fn class_result(
                 route_shift = 0.0;
             }
             let route_mean = route_mean / route_completion(compiled, &completion.0, v, k);
-            let new_mean =
-                with_retries(compiled, flows, &completion.0, &mean, v, k, m + route_mean);
+            let first = m + route_mean;
+            let new_mean = splits[v]
+                .as_ref()
+                .map_or(first, |split| split.mean(first, &mean));
             change = change.max((new_mean - mean[v]).abs() / new_mean.abs().max(1e-300));
             change =
                 change.max((own_shift + route_shift - shift[v]).abs() / new_mean.abs().max(1e-300));
@@ -390,8 +394,8 @@ pub(super) fn class_result(
         path: class_path(
             compiled,
             results,
-            flows,
             &completion.0,
+            &splits,
             k,
             (&retry_order, retry_cyclic),
         ),
@@ -461,30 +465,19 @@ impl RetrySplit {
             looped_time: dropped * completion[v] * looped / completing,
         })
     }
-}
 
-/// The mean response at node `v` of the requests of class `k` that complete, given `first`,
-/// the mean of those served at their first attempt (see [`RetrySplit`]). A single M/M/1/K node
-/// that retries every drop at once: X + d/s·base, the mean (attempts − 1) = d/s extra attempts.
-fn with_retries(
-    compiled: &Compiled,
-    flows: &Flows,
-    completion: &[f64],
-    mean: &[f64],
-    v: usize,
-    k: usize,
-    first: f64,
-) -> f64 {
-    let Some(split) = RetrySplit::at(compiled, flows, completion, v, k) else {
-        return first;
-    };
-    split.first * first
-        + split
-            .others
-            .iter()
-            .map(|&(to, weight, delay)| weight * (delay + mean[to]))
-            .sum::<f64>()
-        + split.looped_time
+    /// The mean response at the node of the requests that complete, given `first`, the mean of
+    /// those served at their first attempt, and each node's `mean`. A single M/M/1/K node that
+    /// retries every drop at once: X + d/s·base, the mean (attempts − 1) = d/s extra attempts.
+    pub(super) fn mean(&self, first: f64, mean: &[f64]) -> f64 {
+        self.first * first
+            + self
+                .others
+                .iter()
+                .map(|&(to, weight, delay)| weight * (delay + mean[to]))
+                .sum::<f64>()
+            + self.looped_time
+    }
 }
 
 /// Most Gauss–Seidel passes over a class's nodes for its completion probabilities on a
