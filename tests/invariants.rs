@@ -111,6 +111,7 @@ fn random_topology(seed: u64, calm: bool) -> Topology {
         background: 1.0 - read - write,
         region: String::new(),
         payload_kb: 0.0,
+        arrival_cv: 1.0,
     });
     topology
         .validate()

@@ -167,6 +167,7 @@ fn random_topology(seed: u64, multi_class: bool, variant: Variant) -> Topology {
         background: 0.0,
         region: String::new(),
         payload_kb: 0.0,
+        arrival_cv: 1.0,
     });
     // Scale the load so the busiest queue is offered between 0.3 and 0.85.
     let report = solve(&topology, &Params::default()).expect("solves");

@@ -52,6 +52,7 @@ pub fn station(rate: f64, kind: NodeKind, instances: u32, capacity_rps: f64) -> 
             background: 0.0,
             region: String::new(),
             payload_kb: 0.0,
+            arrival_cv: 1.0,
         }],
         nodes: vec![Node::of_kind(1, NodeKind::Client), node],
         edges: vec![Edge::route(1, 2)],
@@ -90,6 +91,7 @@ pub fn layered(node_count: usize, seed: u64) -> Topology {
         background: 0.0,
         region: String::new(),
         payload_kb: 0.0,
+        arrival_cv: 1.0,
     });
     let remaining = node_count - 2;
     let width = ((remaining as f64).sqrt().ceil() as usize).max(1);

@@ -182,6 +182,13 @@ pub struct Workload {
         skip_serializing_if = "defaults::is_zero"
     )]
     pub payload_kb: f64,
+    /// Burstiness of the arrivals: the coefficient of variation of the time between requests
+    /// (1 Poisson, 0 evenly spaced, above 1 bursty).
+    #[serde(
+        deserialize_with = "checked::arrival_cv",
+        skip_serializing_if = "defaults::is_one_f64"
+    )]
+    pub arrival_cv: f64,
 }
 
 impl Workload {
@@ -210,6 +217,7 @@ impl Default for Workload {
             background: 0.0,
             region: String::new(),
             payload_kb: 0.0,
+            arrival_cv: 1.0,
         }
     }
 }
@@ -1055,6 +1063,7 @@ impl Topology {
                         checked::MAX_PAYLOAD_KB,
                     )
                 })
+                .and_then(|_| checked::in_range("arrival_cv", workload.arrival_cv, 0.0, 10.0))
                 .map_err(|m| invalid(item.clone(), m, anchor))?;
             let sum = workload.read + workload.write + workload.background;
             if (sum - 1.0).abs() > 1e-6 {
@@ -1259,6 +1268,7 @@ pub mod checked {
     number_field!(capacity, "capacity", MIN_CAPACITY, MAX_CAPACITY);
     number_field!(latency_ms, "latency in ms", 0.0, 1e6);
     number_field!(cv, "service_cv", 0.0, 10.0);
+    number_field!(arrival_cv, "arrival_cv", 0.0, 10.0);
     number_field!(money, "amount in USD", 0.0, MAX_MONEY);
     number_field!(weight, "weight", 1e-9, 1e6);
     number_field!(payload, "payload_kb", 0.0, MAX_PAYLOAD_KB);
