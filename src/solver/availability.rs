@@ -397,80 +397,81 @@ impl Structure {
         if self.steps.is_empty() {
             return (1.0, true);
         }
-        let up = |part: usize| {
-            if Some(part) == perfect {
-                1.0
-            } else {
-                parts.up[part]
-            }
-        };
+        let mut scratch = Scratch::new(parts, self.steps.len());
+        self.availability_with(&mut scratch, perfect)
+    }
+
+    /// [`Structure::availability`] on reused buffers: `scratch.up` holds every part's
+    /// availability on entry and again on return.
+    fn availability_with(&self, scratch: &mut Scratch, perfect: Option<usize>) -> (f64, bool) {
+        if self.steps.is_empty() {
+            return (1.0, true);
+        }
+        let saved = perfect.map(|part| std::mem::replace(&mut scratch.up[part], 1.0));
         let varying: Vec<usize> = self
             .shared
             .iter()
             .copied()
-            .filter(|&part| up(part) < 1.0)
+            .filter(|&part| scratch.up[part] < 1.0)
             .collect();
-        if varying.len() > MAX_SHARED {
-            return (self.evaluate(&[], &up, false).clamp(0.0, 1.0), false);
-        }
-        let mut state: Vec<(usize, bool)> = Vec::with_capacity(varying.len());
-        let mut total = 0.0;
-        let mut outcomes = 0usize;
-        let complete = self.enumerate(&varying, 0, 1.0, &mut state, &up, &mut total, &mut outcomes);
-        if complete {
-            (total.clamp(0.0, 1.0), true)
+        let result = if varying.len() > MAX_SHARED {
+            (self.evaluate(scratch, false).clamp(0.0, 1.0), false)
         } else {
-            (self.evaluate(&[], &up, false).clamp(0.0, 1.0), false)
+            let mut enumeration = Enumeration {
+                total: 0.0,
+                outcomes: 0,
+            };
+            if self.enumerate(&varying, 1.0, scratch, &mut enumeration) {
+                (enumeration.total.clamp(0.0, 1.0), true)
+            } else {
+                (self.evaluate(scratch, false).clamp(0.0, 1.0), false)
+            }
+        };
+        if let (Some(part), Some(saved)) = (perfect, saved) {
+            scratch.up[part] = saved;
         }
+        result
     }
 
-    /// Sums, over the up/down states of the shared parts, the state's probability times the
-    /// class availability given that state. False when there are too many outcomes.
-    #[allow(clippy::too_many_arguments)]
+    /// Sums, over the up/down states of the `varying` shared parts, the state's probability
+    /// times the class availability given that state. False when there are too many outcomes.
+    /// Each shared part is fixed at 1 (up) or 0 (down) in `scratch.up` while its branch runs.
     fn enumerate(
         &self,
         varying: &[usize],
-        at: usize,
         mass: f64,
-        state: &mut Vec<(usize, bool)>,
-        up: &dyn Fn(usize) -> f64,
-        total: &mut f64,
-        outcomes: &mut usize,
+        scratch: &mut Scratch,
+        enumeration: &mut Enumeration,
     ) -> bool {
         if mass < NEGLIGIBLE_MASS {
             return true;
         }
-        let Some(&part) = varying.get(at) else {
-            *outcomes += 1;
-            *total += mass * self.evaluate(state, up, true);
-            return *outcomes <= MAX_OUTCOMES;
+        let Some((&part, rest)) = varying.split_first() else {
+            enumeration.outcomes += 1;
+            enumeration.total += mass * self.evaluate(scratch, true);
+            return enumeration.outcomes <= MAX_OUTCOMES;
         };
-        let p = up(part);
-        for (value, weight) in [(true, p), (false, 1.0 - p)] {
-            state.push((part, value));
-            let done = self.enumerate(varying, at + 1, mass * weight, state, up, total, outcomes);
-            state.pop();
+        let p = scratch.up[part];
+        let mut done = true;
+        for (value, weight) in [(1.0, p), (0.0, 1.0 - p)] {
+            scratch.up[part] = value;
+            done = self.enumerate(rest, mass * weight, scratch, enumeration);
             if !done {
-                return false;
+                break;
             }
         }
-        true
+        scratch.up[part] = p;
+        done
     }
 
-    /// Availability given the states of the shared parts (others independent). With `exact`
-    /// false, shared parts not in `state` count at their availability wherever they appear.
-    fn evaluate(&self, state: &[(usize, bool)], up: &dyn Fn(usize) -> f64, exact: bool) -> f64 {
-        let mut value = vec![0.0; self.steps.len()];
+    /// Availability with each part up with probability `scratch.up` (shared parts being
+    /// enumerated are 0 or 1 there). With `exact`, a step reached along several paths is
+    /// certainly up or down once every shared part is fixed.
+    fn evaluate(&self, scratch: &mut Scratch, exact: bool) -> f64 {
+        let Scratch { up, value } = scratch;
         for &v in &self.order {
             let step = &self.steps[v];
-            let mut p: f64 = step
-                .parts
-                .iter()
-                .map(|part| match state.iter().find(|(p, _)| p == part) {
-                    Some(&(_, fixed)) => f64::from(u8::from(fixed)),
-                    None => up(*part),
-                })
-                .product();
+            let mut p: f64 = step.parts.iter().map(|&part| up[part]).product();
             for &to in &step.calls {
                 p *= value[to];
             }
@@ -484,8 +485,6 @@ impl Structure {
             } else if !step.answers {
                 p = 0.0;
             }
-            // With every shared part fixed, a step reached along several paths is certainly
-            // up or down.
             if exact && self.fixed[v] {
                 p = p.round();
             }
@@ -509,10 +508,11 @@ impl Structure {
         // Each attribution evaluates the whole path again: long paths get fewer of them.
         let affordable = (ATTRIBUTION_WORK / self.steps.len().max(1)).clamp(1, MAX_ATTRIBUTED);
         candidates.truncate(affordable);
+        let mut scratch = Scratch::new(parts, self.steps.len());
         let mut shares: Vec<DowntimeShare> = candidates
             .into_iter()
             .filter_map(|part| {
-                let (better, _) = self.availability(parts, Some(part));
+                let (better, _) = self.availability_with(&mut scratch, Some(part));
                 let minutes = (better - availability) * MINUTES_PER_MONTH;
                 (minutes > 1e-9).then(|| {
                     let (id, name) = parts.names[part].clone();
@@ -535,26 +535,49 @@ fn post_order(steps: &[Step]) -> Vec<usize> {
     if steps.is_empty() {
         return order;
     }
-    let mut state = vec![0u8; steps.len()];
+    let mut seen = vec![false; steps.len()];
     let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
-    state[0] = 1;
+    seen[0] = true;
     while let Some(&mut (v, ref mut next)) = stack.last_mut() {
         let step = &steps[v];
-        let edges: Vec<usize> = step.calls.iter().chain(&step.routes).copied().collect();
-        if *next < edges.len() {
-            let to = edges[*next];
+        let to = match step.calls.get(*next) {
+            Some(&to) => Some(to),
+            None => step.routes.get(*next - step.calls.len()).copied(),
+        };
+        if let Some(to) = to {
             *next += 1;
-            if state[to] == 0 {
-                state[to] = 1;
+            if !seen[to] {
+                seen[to] = true;
                 stack.push((to, 0));
             }
         } else {
-            state[v] = 2;
             order.push(v);
             stack.pop();
         }
     }
     order
+}
+
+/// Buffers one class's availability figures reuse: every part's availability (shared parts
+/// fixed while they are enumerated) and every step's value.
+struct Scratch {
+    up: Vec<f64>,
+    value: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(parts: &Parts, steps: usize) -> Scratch {
+        Scratch {
+            up: parts.up.clone(),
+            value: vec![0.0; steps],
+        }
+    }
+}
+
+/// The running sum of an enumeration over shared parts.
+struct Enumeration {
+    total: f64,
+    outcomes: usize,
 }
 
 #[cfg(test)]
