@@ -31,6 +31,9 @@ const MAX_ATTRIBUTED: usize = 32;
 /// Path steps evaluated for the attributions of one class, at most (a path of 100,000 nodes
 /// gets the 4 parts that fail most; one of 20 nodes all its parts up to 32).
 const ATTRIBUTION_WORK: usize = 400_000;
+/// Path steps evaluated for one class's attributions above which they run on rayon.
+#[cfg(feature = "parallel")]
+const PARALLEL_WORK: usize = 20_000;
 
 /// `ln Γ(x)` for x > 0 (Lanczos approximation, g = 7, nine coefficients; about 15 digits).
 fn ln_gamma(x: f64) -> f64 {
@@ -174,7 +177,7 @@ pub fn needed_instances(offered_utilization: f64, instances: u32) -> (u32, bool)
 
 /// Fills the availability figures of `report` (nodes, classes, the whole system) from the
 /// topology it was solved from and the catalog's default availabilities.
-pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report) {
+pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, parallel: bool) {
     let defaults = &catalog.availability;
     let region_up: HashMap<&str, f64> = topology
         .regions
@@ -209,7 +212,7 @@ pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report) {
         class.availability_exact = exact;
         class.downtime_min_per_month = downtime_min_per_month(availability);
         class.nines = nines(availability);
-        class.downtime_by_part = structure.attribute(&parts, availability);
+        class.downtime_by_part = structure.attribute(&parts, availability, parallel);
         if !exact {
             approximate.push(class.name.clone());
         }
@@ -495,7 +498,7 @@ impl Structure {
 
     /// Downtime each part adds (availability with the part perfect minus without), largest
     /// first, for the parts that fail most.
-    fn attribute(&self, parts: &Parts, availability: f64) -> Vec<DowntimeShare> {
+    fn attribute(&self, parts: &Parts, availability: f64, parallel: bool) -> Vec<DowntimeShare> {
         let mut candidates: Vec<usize> = self
             .steps
             .iter()
@@ -508,26 +511,46 @@ impl Structure {
         // Each attribution evaluates the whole path again: long paths get fewer of them.
         let affordable = (ATTRIBUTION_WORK / self.steps.len().max(1)).clamp(1, MAX_ATTRIBUTED);
         candidates.truncate(affordable);
-        let mut scratch = Scratch::new(parts, self.steps.len());
-        let mut shares: Vec<DowntimeShare> = candidates
-            .into_iter()
-            .filter_map(|part| {
-                let (better, _) = self.availability_with(&mut scratch, Some(part));
-                let minutes = (better - availability) * MINUTES_PER_MONTH;
-                (minutes > 1e-9).then(|| {
-                    let (id, name) = parts.names[part].clone();
-                    DowntimeShare {
-                        id,
-                        name,
-                        min_per_month: minutes,
-                    }
-                })
+        let share = |scratch: &mut Scratch, part: usize| {
+            let (better, _) = self.availability_with(scratch, Some(part));
+            let minutes = (better - availability) * MINUTES_PER_MONTH;
+            (minutes > 1e-9).then(|| {
+                let (id, name) = parts.names[part].clone();
+                DowntimeShare {
+                    id,
+                    name,
+                    min_per_month: minutes,
+                }
             })
-            .collect();
+        };
+        let serial = || {
+            let mut scratch = Scratch::new(parts, self.steps.len());
+            candidates
+                .iter()
+                .filter_map(|&part| share(&mut scratch, part))
+                .collect::<Vec<_>>()
+        };
+        #[cfg(feature = "parallel")]
+        let mut shares = if parallel && self.steps.len() * candidates.len() >= PARALLEL_WORK {
+            use rayon::prelude::*;
+            candidates
+                .par_iter()
+                .map_init(|| Scratch::new(parts, self.steps.len()), |s, &p| share(s, p))
+                .flatten()
+                .collect()
+        } else {
+            serial()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let mut shares = {
+            let _ = parallel;
+            serial()
+        };
         shares.sort_by(|a, b| b.min_per_month.total_cmp(&a.min_per_month));
         shares
     }
 }
+
 
 /// Steps in post-order from step 0 (callees before callers), following calls and routes.
 fn post_order(steps: &[Step]) -> Vec<usize> {

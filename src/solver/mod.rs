@@ -182,7 +182,7 @@ pub fn solve_with(
         availability: 1.0,
         downtime_min_per_month: 0.0,
     };
-    availability::assess(topology, catalog, &mut report);
+    availability::assess(topology, catalog, &mut report, params.parallel);
     Ok(report.without_negative_zeros())
 }
 
