@@ -535,7 +535,10 @@ impl Structure {
             use rayon::prelude::*;
             candidates
                 .par_iter()
-                .map_init(|| Scratch::new(parts, self.steps.len()), |s, &p| share(s, p))
+                .map_init(
+                    || Scratch::new(parts, self.steps.len()),
+                    |s, &p| share(s, p),
+                )
                 .flatten()
                 .collect()
         } else {
@@ -550,7 +553,6 @@ impl Structure {
         shares
     }
 }
-
 
 /// Steps in post-order from step 0 (callees before callers), following calls and routes.
 fn post_order(steps: &[Step]) -> Vec<usize> {

@@ -187,6 +187,8 @@ pub fn region_rtt(topology: &Topology, a: &str, b: &str) -> f64 {
     2.0 * km / settings.fiber_km_per_ms / 1000.0
 }
 
+/// The topology as flat, indexed arrays: its classes, each node's queues, connection limits
+/// and service times, every wire's per-class shares, and a topological order.
 pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
     let node_count = topology.nodes.len();
     let index: HashMap<u32, usize> = topology
@@ -195,20 +197,78 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         .enumerate()
         .map(|(i, n)| (n.id, i))
         .collect();
-    let scale = params.load_multiplier;
+    let classes = compile_classes(topology, &index, params);
+    let edge_ends: Vec<(usize, usize)> = topology
+        .edges
+        .iter()
+        .map(|edge| (index[&edge.from], index[&edge.to]))
+        .collect();
+    // Incoming edges by kind of source, for pooling and connection caps.
+    let mut route_in: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    let mut out_by_node: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    for (e, edge) in topology.edges.iter().enumerate() {
+        let (from, to) = edge_ends[e];
+        out_by_node[from].push(e);
+        if !matches!(edge.kind, EdgeKind::Retry(_)) {
+            route_in[to].push(from);
+        }
+    }
+    let mut nodes: Vec<CompiledNode> = (0..node_count)
+        .map(|v| compile_node(topology, v, &route_in, &classes))
+        .collect();
+    let mut in_flows: Vec<Vec<InFlow>> = vec![Vec::new(); node_count];
+    let mut out_edges: Vec<Vec<OutEdge>> = Vec::with_capacity(node_count);
+    let mut eligible: Vec<usize> = Vec::new();
+    for (v, out_by_node) in out_by_node.iter().enumerate() {
+        let wires = Wires {
+            topology,
+            classes: &classes,
+            from: v,
+            edges: out_by_node,
+            ends: &edge_ends,
+        };
+        let mut outs = wires.out_edges();
+        for k in 0..classes.len() {
+            wires.route_class(k, &mut outs, &mut nodes[v], &mut eligible);
+        }
+        for (position, out) in outs.iter().enumerate() {
+            in_flows[out.to].push(InFlow {
+                from: v,
+                edge: position,
+            });
+        }
+        out_edges.push(outs);
+    }
+    let (order, acyclic) = topological_order(&in_flows);
+    Compiled {
+        classes,
+        feeders: route_in,
+        nodes,
+        in_flows,
+        out_edges,
+        order,
+        acyclic,
+    }
+}
+
+/// One class per workload and request kind with a non-zero share, at the solved load.
+fn compile_classes(
+    topology: &Topology,
+    index: &HashMap<u32, usize>,
+    params: &Params,
+) -> Vec<Class> {
     let mut classes = Vec::new();
     for workload in &topology.workloads {
         let Some(&client) = index.get(&workload.client) else {
             continue;
         };
         let average = workload.rate.per_second();
-        let solved = average
-            * scale
-            * if params.at_peak {
-                workload.peak_multiplier
-            } else {
-                1.0
-            };
+        let peak = if params.at_peak {
+            workload.peak_multiplier
+        } else {
+            1.0
+        };
+        let solved = average * params.load_multiplier * peak;
         let region = if workload.region.is_empty() {
             topology.nodes[client].region.clone()
         } else {
@@ -232,214 +292,226 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
             }
         }
     }
-    let class_count = classes.len();
+    classes
+}
 
-    // Incoming edges by kind of source, for pooling and connection caps.
-    let mut route_in: Vec<Vec<usize>> = vec![Vec::new(); node_count];
-    let mut out_by_node: Vec<Vec<usize>> = vec![Vec::new(); node_count];
-    for (e, edge) in topology.edges.iter().enumerate() {
-        let (from, to) = (index[&edge.from], index[&edge.to]);
-        out_by_node[from].push(e);
-        if !matches!(edge.kind, EdgeKind::Retry(_)) {
-            route_in[to].push(from);
-        }
-    }
-
-    let mut nodes = Vec::with_capacity(node_count);
-    for (v, node) in topology.nodes.iter().enumerate() {
-        let feeders: Vec<&NodeKind> = route_in[v]
-            .iter()
-            .map(|&u| &topology.nodes[u].kind)
-            .collect();
-        let pooled = node.kind == NodeKind::Service
-            || (!feeders.is_empty()
-                && feeders.iter().all(|k| {
-                    **k == NodeKind::LoadBalancer {
+/// Node `v`'s load-independent facts: its queues, connection limit and service times.
+/// `route_in[v]` lists the nodes wired to it by routes and calls.
+fn compile_node(
+    topology: &Topology,
+    v: usize,
+    route_in: &[Vec<usize>],
+    classes: &[Class],
+) -> CompiledNode {
+    let node = &topology.nodes[v];
+    let pooled = node.kind == NodeKind::Service
+        || (!route_in[v].is_empty()
+            && route_in[v].iter().all(|&u| {
+                topology.nodes[u].kind
+                    == NodeKind::LoadBalancer {
                         policy: LbPolicy::LeastConnections,
                     }
-                }));
-        let per_instance = u64::from(node.concurrency);
-        let instances = u64::from(node.instances);
-        let mut groups = match node.kind {
-            NodeKind::ShardGroup {
-                shards,
-                hot_shard_skew,
-            } => {
-                let shards = u64::from(shards);
-                let servers = instances * per_instance;
-                if shards == 1 {
-                    vec![PoolGroup {
-                        count: 1,
-                        share: 1.0,
-                        servers,
-                    }]
-                } else {
-                    let hot = hot_shard_skew / shards as f64;
-                    let cold = (1.0 - hot) / (shards - 1) as f64;
-                    vec![
-                        PoolGroup {
-                            count: 1,
-                            share: hot,
-                            servers,
-                        },
-                        PoolGroup {
-                            count: shards - 1,
-                            share: cold,
-                            servers,
-                        },
-                    ]
-                }
-            }
-            _ if pooled => vec![PoolGroup {
-                count: 1,
-                share: 1.0,
-                servers: instances * per_instance,
-            }],
-            _ => vec![PoolGroup {
-                count: instances,
-                share: 1.0 / instances as f64,
-                servers: per_instance,
-            }],
+            }));
+    let mut groups = queue_groups(node, pooled);
+    let (connection_slots, pool_holders) =
+        match connection_limit(topology, v, route_in, &mut groups) {
+            Some((slots, holders)) => (Some(slots), holders),
+            None => (None, Vec::new()),
         };
-        // Connections: a pooler in front holds its pool (pool size × instances) and a database
-        // accepts `max_connections` per instance. A request holds a connection while it waits
-        // inside and while it runs, so the tighter limit caps the queries that run at once
-        // and, beyond the servers, how many may wait inside; the rest wait for a connection at
-        // whoever holds the pool: the pooler, or else the app servers' own pools.
-        let mut feeders_once = route_in[v].clone();
-        feeders_once.sort_unstable();
-        feeders_once.dedup();
-        let poolers: Vec<usize> = feeders_once
-            .iter()
-            .copied()
-            .filter(|&u| matches!(topology.nodes[u].kind, NodeKind::ConnectionPooler { .. }))
-            .collect();
-        let pooled_connections: u64 = poolers
-            .iter()
-            .map(|&u| match topology.nodes[u].kind {
-                NodeKind::ConnectionPooler { pool_size } => {
-                    u64::from(pool_size) * u64::from(topology.nodes[u].instances)
-                }
-                _ => 0,
-            })
-            .sum();
-        let database_connections = match node.kind {
-            NodeKind::Database {
-                max_connections, ..
-            } => Some(u64::from(max_connections) * instances),
-            _ => None,
-        };
-        let connection_limit = match (poolers.is_empty(), database_connections) {
-            (false, Some(allowed)) => Some(pooled_connections.min(allowed)),
-            (false, None) => Some(pooled_connections),
-            (true, allowed) => allowed,
-        };
-        let mut connection_slots = None;
-        let mut pool_holders = Vec::new();
-        if let Some(limit) = connection_limit {
-            let queues: u64 = groups.iter().map(|g| g.count).sum();
-            let per_queue = (limit / queues.max(1)).max(1);
-            for group in &mut groups {
-                group.servers = group.servers.min(per_queue);
-            }
-            let servers = groups.iter().map(|g| g.servers).max().unwrap_or(1);
-            connection_slots = Some(per_queue - servers.min(per_queue));
-            pool_holders = if poolers.is_empty() {
-                // App servers wired to the database, and those behind a cache in front of it
-                // (cache-aside: the app sends the miss query over its own connection).
-                let holds = |u: usize| {
-                    matches!(
-                        topology.nodes[u].kind,
-                        NodeKind::AppServer | NodeKind::Workers | NodeKind::Service
-                    )
-                };
-                let mut holders: Vec<usize> = feeders_once
-                    .iter()
-                    .flat_map(|&u| match topology.nodes[u].kind {
-                        NodeKind::Cache { .. } => route_in[u].clone(),
-                        _ => vec![u],
-                    })
-                    .filter(|&u| u != v && holds(u))
-                    .collect();
-                holders.sort_unstable();
-                holders.dedup();
-                holders
-            } else {
-                poolers
-            };
-        }
-        // A client is where requests start: it never queues, whatever a file says of its
-        // capacity (a client written without `capacity_rps` would get the default 100 req/s).
-        let capacity = node.capacity_rps.filter(|_| node.kind != NodeKind::Client);
-        let service = capacity.map(|capacity| {
-            classes
-                .iter()
-                .map(|class| {
-                    let per_instance_rate = match node.kind {
-                        NodeKind::Database {
-                            read_capacity_rps,
-                            write_capacity_rps,
-                            ..
-                        } => {
-                            if class.kind == ClassKind::Read {
-                                read_capacity_rps
-                            } else {
-                                write_capacity_rps
-                            }
-                        }
-                        _ => capacity,
-                    };
-                    f64::from(node.concurrency) / per_instance_rate
-                })
-                .collect::<Vec<f64>>()
-        });
-        nodes.push(CompiledNode {
-            service,
-            shape: ServiceShape::from_cv(node.service_cv),
-            buffer: node.queue_limit.map(u64::from),
-            groups,
-            base: node.base_latency_ms / 1000.0,
-            finish: vec![1.0; class_count],
-            detaches: node.kind == NodeKind::Queue,
-            connection_slots,
-            pool_holders,
-            is_cache: matches!(node.kind, NodeKind::Cache { .. }),
-            standby: vec![Vec::new(); class_count],
-        });
+    CompiledNode {
+        service: service_times(node, classes),
+        shape: ServiceShape::from_cv(node.service_cv),
+        buffer: node.queue_limit.map(u64::from),
+        groups,
+        base: node.base_latency_ms / 1000.0,
+        finish: vec![1.0; classes.len()],
+        detaches: node.kind == NodeKind::Queue,
+        connection_slots,
+        pool_holders,
+        is_cache: matches!(node.kind, NodeKind::Cache { .. }),
+        standby: vec![Vec::new(); classes.len()],
     }
+}
 
-    // Routing per class.
-    let edge_ends: Vec<(usize, usize)> = topology
-        .edges
-        .iter()
-        .map(|edge| (index[&edge.from], index[&edge.to]))
-        .collect();
-    let mut in_flows: Vec<Vec<InFlow>> = vec![Vec::new(); node_count];
-    let mut out_edges: Vec<Vec<OutEdge>> = vec![Vec::new(); node_count];
-    let mut eligible: Vec<usize> = Vec::new();
-    for v in 0..node_count {
-        let node = &topology.nodes[v];
-        let hit_ratio = match node.kind {
-            NodeKind::Cache { hit_ratio } | NodeKind::Cdn { hit_ratio } => hit_ratio,
-            _ => 0.0,
-        };
-        let use_weights = !matches!(
-            node.kind,
-            NodeKind::LoadBalancer {
-                policy: LbPolicy::RoundRobin | LbPolicy::LeastConnections | LbPolicy::IpHash
+/// The queues inside a node: one per instance; one shared queue when `pooled` (least
+/// connections, a service); a hot shard and the cold ones for a shard group.
+fn queue_groups(node: &crate::model::Node, pooled: bool) -> Vec<PoolGroup> {
+    let per_instance = u64::from(node.concurrency);
+    let instances = u64::from(node.instances);
+    let servers = instances * per_instance;
+    match node.kind {
+        NodeKind::ShardGroup {
+            shards,
+            hot_shard_skew,
+        } => {
+            let shards = u64::from(shards);
+            if shards == 1 {
+                vec![PoolGroup {
+                    count: 1,
+                    share: 1.0,
+                    servers,
+                }]
+            } else {
+                let hot = hot_shard_skew / shards as f64;
+                let cold = (1.0 - hot) / (shards - 1) as f64;
+                vec![
+                    PoolGroup {
+                        count: 1,
+                        share: hot,
+                        servers,
+                    },
+                    PoolGroup {
+                        count: shards - 1,
+                        share: cold,
+                        servers,
+                    },
+                ]
             }
-        );
-        // One out edge per wire, in the order of `out_by_node[v]`.
-        let mut outs: Vec<OutEdge> = out_by_node[v]
+        }
+        _ if pooled => vec![PoolGroup {
+            count: 1,
+            share: 1.0,
+            servers,
+        }],
+        _ => vec![PoolGroup {
+            count: instances,
+            share: 1.0 / instances as f64,
+            servers: per_instance,
+        }],
+    }
+}
+
+/// Connections: a pooler in front holds its pool (pool size × instances) and a database
+/// accepts `max_connections` per instance. A request holds a connection while it waits
+/// inside and while it runs, so the tighter limit caps the queries that run at once and,
+/// beyond the servers, how many may wait inside; the rest wait for a connection at whoever
+/// holds the pool: the pooler, or else the app servers' own pools.
+///
+/// Caps `groups`' servers and returns the waiting places inside each queue that hold a
+/// connection and the pool holders; `None` when node `v` has no connection limit.
+fn connection_limit(
+    topology: &Topology,
+    v: usize,
+    route_in: &[Vec<usize>],
+    groups: &mut [PoolGroup],
+) -> Option<(u64, Vec<usize>)> {
+    let node = &topology.nodes[v];
+    let mut feeders_once = route_in[v].clone();
+    feeders_once.sort_unstable();
+    feeders_once.dedup();
+    let pool_of = |u: usize| match topology.nodes[u].kind {
+        NodeKind::ConnectionPooler { pool_size } => {
+            Some(u64::from(pool_size) * u64::from(topology.nodes[u].instances))
+        }
+        _ => None,
+    };
+    let poolers: Vec<usize> = feeders_once
+        .iter()
+        .copied()
+        .filter(|&u| pool_of(u).is_some())
+        .collect();
+    let pooled_connections: u64 = poolers.iter().filter_map(|&u| pool_of(u)).sum();
+    let database_connections = match node.kind {
+        NodeKind::Database {
+            max_connections, ..
+        } => Some(u64::from(max_connections) * u64::from(node.instances)),
+        _ => None,
+    };
+    let limit = match (poolers.is_empty(), database_connections) {
+        (false, Some(allowed)) => pooled_connections.min(allowed),
+        (false, None) => pooled_connections,
+        (true, allowed) => allowed?,
+    };
+    let queues: u64 = groups.iter().map(|g| g.count).sum();
+    let per_queue = (limit / queues.max(1)).max(1);
+    for group in groups.iter_mut() {
+        group.servers = group.servers.min(per_queue);
+    }
+    let servers = groups.iter().map(|g| g.servers).max().unwrap_or(1);
+    let slots = per_queue - servers.min(per_queue);
+    if !poolers.is_empty() {
+        return Some((slots, poolers));
+    }
+    // App servers wired to the database, and those behind a cache in front of it
+    // (cache-aside: the app sends the miss query over its own connection).
+    let holds = |u: usize| {
+        matches!(
+            topology.nodes[u].kind,
+            NodeKind::AppServer | NodeKind::Workers | NodeKind::Service
+        )
+    };
+    let mut holders: Vec<usize> = feeders_once
+        .iter()
+        .flat_map(|&u| match topology.nodes[u].kind {
+            NodeKind::Cache { .. } => route_in[u].clone(),
+            _ => vec![u],
+        })
+        .filter(|&u| u != v && holds(u))
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    Some((slots, holders))
+}
+
+/// Per-class mean service time of one server, seconds; `None` when the node does not queue.
+/// A client is where requests start: it never queues, whatever a file says of its capacity
+/// (a client written without `capacity_rps` would get the default 100 req/s).
+fn service_times(node: &crate::model::Node, classes: &[Class]) -> Option<Vec<f64>> {
+    let capacity = node
+        .capacity_rps
+        .filter(|_| node.kind != NodeKind::Client)?;
+    let per_class = classes
+        .iter()
+        .map(|class| {
+            let per_instance_rate = match node.kind {
+                NodeKind::Database {
+                    read_capacity_rps,
+                    write_capacity_rps,
+                    ..
+                } => {
+                    if class.kind == ClassKind::Read {
+                        read_capacity_rps
+                    } else {
+                        write_capacity_rps
+                    }
+                }
+                _ => capacity,
+            };
+            f64::from(node.concurrency) / per_instance_rate
+        })
+        .collect();
+    Some(per_class)
+}
+
+/// The wires out of one node, for compiling their per-class shares.
+struct Wires<'a> {
+    topology: &'a Topology,
+    classes: &'a [Class],
+    from: usize,
+    /// Positions of the node's out wires in the topology's edge list.
+    edges: &'a [usize],
+    /// (from, to) node indices of every wire.
+    ends: &'a [(usize, usize)],
+}
+
+impl Wires<'_> {
+    /// One out edge per wire, with round trips, call counts and retry fractions; route
+    /// shares are filled per class by [`Wires::route_class`].
+    fn out_edges(&self) -> Vec<OutEdge> {
+        let topology = self.topology;
+        let node = &topology.nodes[self.from];
+        let class_count = self.classes.len();
+        self.edges
             .iter()
             .map(|&e| {
                 let edge = &topology.edges[e];
-                let to = edge_ends[e].1;
+                let to = self.ends[e].1;
                 let rtt = region_rtt(topology, &node.region, &topology.nodes[to].region);
+                // Out of a DNS node with no region, the hop goes from the users.
                 let class_rtt = (matches!(node.kind, NodeKind::Dns { .. })
                     && node.region.is_empty())
                 .then(|| {
-                    classes
+                    self.classes
                         .iter()
                         .map(|class| {
                             let users = &topology.nodes[class.client].region;
@@ -450,7 +522,8 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
                 let (source, is_call, count, factors) = match edge.kind {
                     EdgeKind::Route => (Source::Served, false, 1, vec![0.0; class_count]),
                     EdgeKind::Call(count) => {
-                        let factors = classes
+                        let factors = self
+                            .classes
                             .iter()
                             .map(|class| {
                                 if edge.classes.is_empty() || edge.classes.contains(&class.kind) {
@@ -477,95 +550,114 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
                     class_rtt,
                 }
             })
-            .collect();
-        for (k, class) in classes.iter().enumerate() {
-            let target_kind = |position: usize| &topology.nodes[outs[position].to].kind;
-            eligible.clear();
-            eligible.extend((0..outs.len()).filter(|&position| {
-                let edge = &topology.edges[out_by_node[v][position]];
-                edge.kind == EdgeKind::Route
-                    && if edge.classes.is_empty() {
-                        carries_by_default(class.kind, target_kind(position))
-                    } else {
-                        edge.classes.contains(&class.kind)
-                    }
-            }));
-            let before_geo = eligible.clone();
-            if let NodeKind::Dns { geo: true } = node.kind {
-                let is_local =
-                    |position: &usize| topology.nodes[outs[*position].to].region == class.region;
-                if eligible.iter().any(is_local) {
-                    eligible.retain(is_local);
-                } else {
-                    // No target in the workload's region: the ones nearest to the users.
-                    let users = &topology.nodes[class.client].region;
-                    let distance = |position: &usize| {
-                        region_rtt(topology, users, &topology.nodes[outs[*position].to].region)
-                    };
-                    let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
-                    eligible.retain(|position| distance(position) <= nearest);
-                }
-            }
-            let best = eligible
-                .iter()
-                .map(|&position| route_rank(class.kind, target_kind(position)))
-                .min();
-            eligible
-                .retain(|&position| Some(route_rank(class.kind, target_kind(position))) == best);
-            nodes[v].standby[k] = before_geo
-                .into_iter()
-                .filter(|position| {
-                    !eligible.contains(position)
-                        && Some(route_rank(class.kind, target_kind(*position))) == best
-                })
-                .collect();
-            let weight = |position: usize| {
-                if use_weights {
-                    topology.edges[out_by_node[v][position]].weight
-                } else {
-                    1.0
-                }
-            };
-            let total_weight: f64 = eligible.iter().map(|&position| weight(position)).sum();
-            let hit = if class.kind == ClassKind::Read {
-                hit_ratio
-            } else {
-                0.0
-            };
-            let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
-            // A client is where requests start, not where they are answered: with nowhere to
-            // send a class, its requests fail (they are counted as dropped, with a warning).
-            // A client that calls servers one after another (call edges) is answered by them.
-            let calls_out = outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
-            nodes[v].finish[k] =
-                if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
-                    0.0
-                } else {
-                    1.0 - forwarded
-                };
-            for &position in &eligible {
-                let share = forwarded * weight(position) / total_weight;
-                outs[position].factors[k] = share;
-            }
-        }
-        for (position, out) in outs.iter().enumerate() {
-            in_flows[out.to].push(InFlow {
-                from: v,
-                edge: position,
-            });
-        }
-        out_edges[v] = outs;
+            .collect()
     }
 
-    // Topological order (Kahn); nodes on cycles follow in index order.
-    let mut indegree = vec![0usize; node_count];
-    for (v, flows) in in_flows.iter().enumerate() {
-        indegree[v] = flows.iter().filter(|f| f.from != v).count();
+    /// Class `k`'s route shares out of the node (into `outs`), the share that finishes at
+    /// the node and its standby targets (into `compiled`): the eligible route targets of the
+    /// best rank (caches first for reads, replicas, then the rest), near the users behind a
+    /// geo DNS, split by weight (evenly behind round robin, least connections and IP hash),
+    /// after a cache's or CDN's hits. `eligible` is a reused buffer.
+    fn route_class(
+        &self,
+        k: usize,
+        outs: &mut [OutEdge],
+        compiled: &mut CompiledNode,
+        eligible: &mut Vec<usize>,
+    ) {
+        let topology = self.topology;
+        let node = &topology.nodes[self.from];
+        let class = &self.classes[k];
+        let target_of = |position: usize| self.ends[self.edges[position]].1;
+        let rank =
+            |position: usize| route_rank(class.kind, &topology.nodes[target_of(position)].kind);
+        eligible.clear();
+        eligible.extend((0..outs.len()).filter(|&position| {
+            let edge = &topology.edges[self.edges[position]];
+            edge.kind == EdgeKind::Route
+                && if edge.classes.is_empty() {
+                    carries_by_default(class.kind, &topology.nodes[target_of(position)].kind)
+                } else {
+                    edge.classes.contains(&class.kind)
+                }
+        }));
+        let before_geo = eligible.clone();
+        if let NodeKind::Dns { geo: true } = node.kind {
+            let is_local =
+                |position: &usize| topology.nodes[target_of(*position)].region == class.region;
+            if eligible.iter().any(is_local) {
+                eligible.retain(is_local);
+            } else {
+                // No target in the workload's region: the ones nearest to the users.
+                let users = &topology.nodes[class.client].region;
+                let distance = |position: &usize| {
+                    region_rtt(
+                        topology,
+                        users,
+                        &topology.nodes[target_of(*position)].region,
+                    )
+                };
+                let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
+                eligible.retain(|position| distance(position) <= nearest);
+            }
+        }
+        let best = eligible.iter().map(|&position| rank(position)).min();
+        eligible.retain(|&position| Some(rank(position)) == best);
+        compiled.standby[k] = before_geo
+            .into_iter()
+            .filter(|position| !eligible.contains(position) && Some(rank(*position)) == best)
+            .collect();
+        let use_weights = !matches!(
+            node.kind,
+            NodeKind::LoadBalancer {
+                policy: LbPolicy::RoundRobin | LbPolicy::LeastConnections | LbPolicy::IpHash
+            }
+        );
+        let weight = |position: usize| {
+            if use_weights {
+                topology.edges[self.edges[position]].weight
+            } else {
+                1.0
+            }
+        };
+        let total_weight: f64 = eligible.iter().map(|&position| weight(position)).sum();
+        let hit = match node.kind {
+            NodeKind::Cache { hit_ratio } | NodeKind::Cdn { hit_ratio }
+                if class.kind == ClassKind::Read =>
+            {
+                hit_ratio
+            }
+            _ => 0.0,
+        };
+        let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
+        // A client is where requests start, not where they are answered: with nowhere to
+        // send a class, its requests fail (they are counted as dropped, with a warning).
+        // A client that calls servers one after another (call edges) is answered by them.
+        let calls_out = outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
+        compiled.finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
+            0.0
+        } else {
+            1.0 - forwarded
+        };
+        for &position in eligible.iter() {
+            outs[position].factors[k] = forwarded * weight(position) / total_weight;
+        }
     }
+}
+
+/// A topological order of the nodes (Kahn's algorithm; nodes on cycles follow in index
+/// order) and whether the graph is acyclic (no cycle and no node feeding itself).
+fn topological_order(in_flows: &[Vec<InFlow>]) -> (Vec<usize>, bool) {
+    let node_count = in_flows.len();
+    let mut indegree = vec![0usize; node_count];
     let mut successors: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    let mut has_self_loop = false;
     for (v, flows) in in_flows.iter().enumerate() {
         for flow in flows {
-            if flow.from != v {
+            if flow.from == v {
+                has_self_loop = true;
+            } else {
+                indegree[v] += 1;
                 successors[flow.from].push(v);
             }
         }
@@ -586,19 +678,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
             }
         }
     }
-    let has_self_loop = in_flows
-        .iter()
-        .enumerate()
-        .any(|(v, f)| f.iter().any(|x| x.from == v));
     let acyclic = order.len() == node_count && !has_self_loop;
     order.extend((0..node_count).filter(|&v| !placed[v]));
-    Compiled {
-        classes,
-        feeders: route_in,
-        nodes,
-        in_flows,
-        out_edges,
-        order,
-        acyclic,
-    }
+    (order, acyclic)
 }
