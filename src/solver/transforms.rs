@@ -202,6 +202,18 @@ fn own_transform_into(
         out.fill(one);
         return;
     };
+    if let ([(weight, WaitDist::Exponential { p_wait, rate })], ServiceShape::Exponential) =
+        (result.waits.as_slice(), node.shape)
+    {
+        // The usual M/M/c node: its wait and service over one common denominator,
+        // w·((1 − p)(s + r) + p·r) / ((s + r)(1 + s·m)), one complex division per point.
+        let (idle, waited, mean) = (weight * (1.0 - p_wait), weight * p_wait * rate, service[k]);
+        for (value, &s) in out.iter_mut().zip(points) {
+            let pending = s + rate;
+            *value = (pending * idle + waited) / (pending * (s * mean + 1.0));
+        }
+        return;
+    }
     let constant = node.shape == ServiceShape::Deterministic;
     for (value, &s) in out.iter_mut().zip(points) {
         let wait: Complex64 = match result.waits.as_slice() {
@@ -233,6 +245,13 @@ impl Buffers {
             }
             None => vec![fill; self.width],
         }
+    }
+
+    /// A buffer whose contents the caller overwrites in full.
+    fn take_to_overwrite(&mut self) -> Vec<Complex64> {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| vec![Complex64::new(0.0, 0.0); self.width])
     }
 
     fn give(&mut self, buffer: Vec<Complex64>) {
@@ -281,7 +300,7 @@ pub(super) fn class_transform_acyclic(
         } else {
             node.finish[k] / route_completion(compiled, completion, v, k)
         };
-        let mut psi = buffers.take(one);
+        let mut psi = buffers.take_to_overwrite();
         own_transform_into(node, &results[v], k, points, &mut psi);
         if !node.detaches {
             for ((value, call), route) in psi.iter_mut().zip(&calls).zip(&routes) {
@@ -312,11 +331,17 @@ pub(super) fn class_transform_acyclic(
                 }
             } else {
                 let extra = edge.rtt(k) + shift[v] - route_shifts[u];
-                let mut delays = DelayFactors::new(points, extra.max(0.0));
                 // Branches weigh by the requests that complete along them.
                 let weight = f * completion[v] / route_completion(compiled, completion, u, k);
-                for (j, (route, value)) in routes.iter_mut().zip(&psi).enumerate() {
-                    *route += delays.next(points, j) * value * weight;
+                if extra > 0.0 {
+                    let mut delays = DelayFactors::new(points, extra);
+                    for (j, (route, value)) in routes.iter_mut().zip(&psi).enumerate() {
+                        *route += delays.next(points, j) * value * weight;
+                    }
+                } else {
+                    for (route, value) in routes.iter_mut().zip(&psi) {
+                        *route += value * weight;
+                    }
                 }
             }
         }
