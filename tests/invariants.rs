@@ -9,6 +9,7 @@ use staircase::analysis::generate::{layered, SplitMix};
 use staircase::model::{
     ClassKind, Edge, EdgeKind, LbPolicy, Node, NodeKind, Rate, Topology, Workload,
 };
+use staircase::solver::Solver;
 use staircase::{solve, Params, SolveError};
 
 /// A random but valid topology from `seed`. With `calm`, no finite buffers and no retries,
@@ -164,6 +165,32 @@ proptest! {
             }
             Err(SolveError::Diverged { .. } | SolveError::NotConverged { .. }) => {}
             Err(other) => prop_assert!(false, "unexpected error {other}"),
+        }
+    }
+
+    /// A topology compiled once and solved at other loads (`Solver`, as sweeps do) gives the
+    /// very figures of a fresh solve at each load, and its summary the report's.
+    #[test]
+    fn a_compiled_topology_solves_as_a_fresh_one(seed in any::<u64>(), loads in proptest::collection::vec(0.0f64..3.0, 1..4), at_peak in any::<bool>()) {
+        let topology = random_topology(seed, false);
+        let Ok(solver) = Solver::new(&topology) else {
+            return Ok(());
+        };
+        for load in loads {
+            let params = Params { load_multiplier: load, at_peak, ..Params::default() };
+            let fresh = solve(&topology, &params);
+            prop_assert_eq!(&solver.solve(&params), &fresh);
+            let (Ok(report), Ok(summary)) = (fresh, solver.summary(&params)) else {
+                continue;
+            };
+            prop_assert_eq!(summary.offered_rps, report.offered_rps);
+            prop_assert_eq!(summary.served_rps, report.served_rps);
+            prop_assert_eq!(summary.dropped_rps, report.dropped_rps);
+            prop_assert_eq!(summary.classes.len(), report.classes.len());
+            for (short, full) in summary.classes.iter().zip(&report.classes) {
+                prop_assert_eq!(&short.name, &full.name);
+                prop_assert_eq!(short.latency_ms, full.latency_ms);
+            }
         }
     }
 

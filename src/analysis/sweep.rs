@@ -1,7 +1,7 @@
 //! What-if sweeps: the topology solved at many load multipliers (in parallel with rayon).
 
 use crate::model::Topology;
-use crate::solver::{solve, Params, SolveError};
+use crate::solver::{solve, Params, SolveError, Solver};
 use serde::Serialize;
 
 /// The figures of one class at one load.
@@ -46,46 +46,40 @@ pub fn load_multipliers(headroom: Option<f64>, count: usize) -> Vec<f64> {
     loads
 }
 
-/// The topology solved at one load multiplier, on the calling thread.
-pub fn load_point(
-    topology: &Topology,
-    params: &Params,
-    load: f64,
-) -> Result<SweepPoint, SolveError> {
-    let report = solve(
-        topology,
-        &Params {
-            load_multiplier: load,
-            parallel: false,
-            ..params.clone()
-        },
-    )?;
+/// The compiled topology solved at one load multiplier, on the calling thread.
+pub fn load_point(solver: &Solver, params: &Params, load: f64) -> Result<SweepPoint, SolveError> {
+    let summary = solver.summary(&Params {
+        load_multiplier: load,
+        parallel: false,
+        ..params.clone()
+    })?;
     Ok(SweepPoint {
         load,
-        offered_rps: report.offered_rps,
-        served_rps: report.served_rps,
-        dropped_rps: report.dropped_rps,
-        classes: report
+        offered_rps: summary.offered_rps,
+        served_rps: summary.served_rps,
+        dropped_rps: summary.dropped_rps,
+        classes: summary
             .classes
-            .iter()
-            .map(|c| ClassPoint {
-                name: c.name.clone(),
-                p50_ms: c.latency_ms.p50,
-                p95_ms: c.latency_ms.p95,
-                p99_ms: c.latency_ms.p99,
-                mean_ms: c.latency_ms.mean,
+            .into_iter()
+            .map(|class| ClassPoint {
+                name: class.name,
+                p50_ms: class.latency_ms.p50,
+                p95_ms: class.latency_ms.p95,
+                p99_ms: class.latency_ms.p99,
+                mean_ms: class.latency_ms.mean,
             })
             .collect(),
     })
 }
 
-/// Solves `topology` at each multiplier in `loads`, in parallel.
+/// Solves `topology` at each multiplier in `loads`, in parallel, compiling it once.
 pub fn load_sweep(
     topology: &Topology,
     params: &Params,
     loads: &[f64],
 ) -> Result<LoadSweep, SolveError> {
-    let solve_at = |load: f64| load_point(topology, params, load);
+    let solver = Solver::new(topology)?;
+    let solve_at = |load: f64| load_point(&solver, params, load);
     #[cfg(feature = "parallel")]
     let points: Result<Vec<SweepPoint>, SolveError> = {
         use rayon::prelude::*;
@@ -94,14 +88,11 @@ pub fn load_sweep(
     #[cfg(not(feature = "parallel"))]
     let points: Result<Vec<SweepPoint>, SolveError> =
         loads.iter().map(|&load| solve_at(load)).collect();
-    let base = solve(
-        topology,
-        &Params {
-            load_multiplier: 1.0,
-            class_percentiles: false,
-            ..params.clone()
-        },
-    )?;
+    let base = solver.solve(&Params {
+        load_multiplier: 1.0,
+        class_percentiles: false,
+        ..params.clone()
+    })?;
     Ok(LoadSweep {
         points: points?,
         knee: base.headroom,

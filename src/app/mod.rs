@@ -1230,12 +1230,17 @@ fn compute_sweeps(
         .unwrap_or_default();
     progress.set_total((loads.len() + counts.len()) as u32);
     let mut points = Vec::new();
-    let mut failed = base.is_err();
+    let solver = crate::solver::Solver::new(&topology);
+    let mut failed = base.is_err() || solver.is_err();
     for load in loads {
         if progress.cancelled() {
             break;
         }
-        match crate::analysis::sweep::load_point(&topology, &serial, load) {
+        let point = solver
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|solver| crate::analysis::sweep::load_point(solver, &serial, load));
+        match point {
             Ok(point) => points.push(point),
             Err(_) => failed = true,
         }

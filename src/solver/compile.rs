@@ -9,6 +9,7 @@ use crate::model::NodeKind;
 use crate::model::Topology;
 use crate::solver::queueing::ServiceShape;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Classes of one topology: one per workload and request kind with a non-zero share.
 #[derive(Clone, Debug)]
@@ -23,6 +24,20 @@ pub(super) struct Class {
     pub(super) average_rate: f64,
     /// Size of one response, KB (for per-GB transfer fees).
     pub(super) payload_kb: f64,
+    /// The workload's average requests per second, its peak multiplier and this class's
+    /// share of it (for solving the same classes at another load).
+    workload_rate: f64,
+    peak_multiplier: f64,
+    fraction: f64,
+}
+
+impl Class {
+    /// Requests per second entering at the client at `load` × the workload's average (at its
+    /// peak with `at_peak`).
+    fn rate_at(&self, load: f64, at_peak: bool) -> f64 {
+        let peak = if at_peak { self.peak_multiplier } else { 1.0 };
+        self.workload_rate * load * peak * self.fraction
+    }
 }
 
 /// A set of identical queues inside a node.
@@ -112,8 +127,43 @@ pub(super) struct CompiledNode {
     pub(super) standby: Vec<Vec<usize>>,
 }
 
+/// A compiled topology: its classes at one load, and the load-independent graph (shared by
+/// the same topology compiled at other loads).
+#[derive(Clone)]
 pub(super) struct Compiled {
     pub(super) classes: Vec<Class>,
+    graph: Arc<Graph>,
+}
+
+impl std::ops::Deref for Compiled {
+    type Target = Graph;
+
+    fn deref(&self) -> &Graph {
+        &self.graph
+    }
+}
+
+impl Compiled {
+    /// The same topology with every class at `load` × its workload's average rate (at peak
+    /// with `at_peak`), without compiling the graph again.
+    pub(super) fn at_load(&self, load: f64, at_peak: bool) -> Compiled {
+        let classes = self
+            .classes
+            .iter()
+            .map(|class| Class {
+                rate: class.rate_at(load, at_peak),
+                ..class.clone()
+            })
+            .collect();
+        Compiled {
+            classes,
+            graph: Arc::clone(&self.graph),
+        }
+    }
+}
+
+/// The load-independent part of a compiled topology.
+pub(super) struct Graph {
     /// Per node: the nodes wired to it by routes and calls (one entry per wire).
     pub(super) feeders: Vec<Vec<usize>>,
     pub(super) nodes: Vec<CompiledNode>,
@@ -240,14 +290,17 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         out_edges.push(outs);
     }
     let (order, acyclic) = topological_order(&in_flows);
-    Compiled {
-        classes,
+    let graph = Graph {
         feeders: route_in,
         nodes,
         in_flows,
         out_edges,
         order,
         acyclic,
+    };
+    Compiled {
+        classes,
+        graph: Arc::new(graph),
     }
 }
 
@@ -262,13 +315,6 @@ fn compile_classes(
         let Some(&client) = index.get(&workload.client) else {
             continue;
         };
-        let average = workload.rate.per_second();
-        let peak = if params.at_peak {
-            workload.peak_multiplier
-        } else {
-            1.0
-        };
-        let solved = average * params.load_multiplier * peak;
         let region = if workload.region.is_empty() {
             topology.nodes[client].region.clone()
         } else {
@@ -280,15 +326,20 @@ fn compile_classes(
             (ClassKind::Async, workload.background),
         ] {
             if fraction > 0.0 {
-                classes.push(Class {
+                let mut class = Class {
                     workload: workload.name.clone(),
                     kind,
                     client,
                     region: region.clone(),
-                    rate: solved * fraction,
-                    average_rate: average * fraction,
+                    rate: 0.0,
+                    average_rate: workload.rate.per_second() * fraction,
                     payload_kb: workload.payload_kb,
-                });
+                    workload_rate: workload.rate.per_second(),
+                    peak_multiplier: workload.peak_multiplier,
+                    fraction,
+                };
+                class.rate = class.rate_at(params.load_multiplier, params.at_peak);
+                classes.push(class);
             }
         }
     }

@@ -105,23 +105,125 @@ pub fn solve_with(
     params: &Params,
     catalog: &Catalog,
 ) -> Result<Report, SolveError> {
-    topology.validate()?;
-    if !(params.load_multiplier.is_finite() && (0.0..=1e6).contains(&params.load_multiplier)) {
-        return Err(SolveError::BadLoad(params.load_multiplier));
+    Solver::with_catalog(topology, catalog)?.solve(params)
+}
+
+/// A topology compiled once and solved at many loads (a load sweep, a timeline): each solve
+/// rescales the compiled classes instead of compiling the graph again.
+pub struct Solver<'a> {
+    topology: &'a Topology,
+    catalog: &'a Catalog,
+    compiled: compile::Compiled,
+}
+
+impl<'a> Solver<'a> {
+    /// Checks and compiles `topology`, with the built-in price catalog.
+    pub fn new(topology: &'a Topology) -> Result<Self, SolveError> {
+        Self::with_catalog(topology, Catalog::builtin())
     }
-    let compiled = compile(topology, params);
+
+    /// Checks and compiles `topology`, with `catalog` for costs.
+    pub fn with_catalog(topology: &'a Topology, catalog: &'a Catalog) -> Result<Self, SolveError> {
+        topology.validate()?;
+        Ok(Solver {
+            topology,
+            catalog,
+            compiled: compile(topology, &Params::default()),
+        })
+    }
+
+    /// The whole report at `params`.
+    pub fn solve(&self, params: &Params) -> Result<Report, SolveError> {
+        let compiled = self.at_load(params)?;
+        solve_compiled(self.topology, &compiled, params, self.catalog)
+    }
+
+    /// Only what a load sweep plots: the rates and each class's end-to-end latency (the same
+    /// figures as [`Solver::solve`], without node rows, paths, costs or availability).
+    pub fn summary(&self, params: &Params) -> Result<Summary, SolveError> {
+        let compiled = self.at_load(params)?;
+        let horizon = self.topology.settings.overload_horizon_s;
+        let traffic = traffic::solve_traffic(self.topology, &compiled, params)?;
+        let node_results: Vec<NodeResult> =
+            map_indices(compiled.nodes.len(), params.parallel, |v| {
+                stations::node_result(&compiled, v, &traffic, horizon)
+            });
+        let wanted = paths::Wanted {
+            percentiles: params.class_percentiles,
+            path: false,
+        };
+        let class_results: Vec<ClassResult> =
+            map_indices(compiled.classes.len(), params.parallel, |k| {
+                paths::class_result(&compiled, &node_results, &traffic.solved, k, wanted)
+            });
+        let totals = paths::Totals::of(&compiled, &class_results);
+        Ok(Summary {
+            offered_rps: totals.offered,
+            served_rps: totals.served,
+            dropped_rps: totals.dropped,
+            classes: compiled
+                .classes
+                .iter()
+                .zip(&class_results)
+                .map(|(class, result)| ClassLatency {
+                    name: class_name(class),
+                    latency_ms: result.latency.scaled(1000.0),
+                })
+                .collect(),
+        })
+    }
+
+    /// The compiled classes at `params`' load, after checking it.
+    fn at_load(&self, params: &Params) -> Result<compile::Compiled, SolveError> {
+        if !(params.load_multiplier.is_finite() && (0.0..=1e6).contains(&params.load_multiplier)) {
+            return Err(SolveError::BadLoad(params.load_multiplier));
+        }
+        Ok(self
+            .compiled
+            .at_load(params.load_multiplier, params.at_peak))
+    }
+}
+
+/// A class's name in the report: workload/kind.
+fn class_name(class: &compile::Class) -> String {
+    format!("{}/{}", class.workload, class.kind.label())
+}
+
+/// What [`Solver::summary`] gives: the figures a load sweep plots.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub offered_rps: f64,
+    pub served_rps: f64,
+    pub dropped_rps: f64,
+    pub classes: Vec<ClassLatency>,
+}
+
+/// One class's end-to-end latency in a [`Summary`], ms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassLatency {
+    pub name: String,
+    pub latency_ms: Latency,
+}
+
+/// The stages of one solve on an already compiled topology.
+fn solve_compiled(
+    topology: &Topology,
+    compiled: &compile::Compiled,
+    params: &Params,
+    catalog: &Catalog,
+) -> Result<Report, SolveError> {
     let horizon = topology.settings.overload_horizon_s;
-    let traffic = traffic::solve_traffic(topology, &compiled, params)?;
-    let mut warnings = verdict::unrouted_classes(topology, &compiled);
+    let traffic = traffic::solve_traffic(topology, compiled, params)?;
+    let mut warnings = verdict::unrouted_classes(topology, compiled);
 
     let node_results: Vec<NodeResult> = map_indices(compiled.nodes.len(), params.parallel, |v| {
-        stations::node_result(&compiled, v, &traffic, horizon)
+        stations::node_result(compiled, v, &traffic, horizon)
     });
     let shown =
-        pools::attribute_connection_waits(&compiled, &traffic.solved, &node_results, horizon);
+        pools::attribute_connection_waits(compiled, &traffic.solved, &node_results, horizon);
     let (nodes, tiers) = node_reports(
         topology,
-        &compiled,
+        compiled,
         &traffic,
         &node_results,
         &shown,
@@ -129,30 +231,28 @@ pub fn solve_with(
         &mut warnings,
     );
 
+    let wanted = paths::Wanted {
+        percentiles: params.class_percentiles,
+        path: true,
+    };
     let class_results: Vec<ClassResult> =
         map_indices(compiled.classes.len(), params.parallel, |k| {
-            paths::class_result(
-                &compiled,
-                &node_results,
-                &traffic.solved,
-                k,
-                params.class_percentiles,
-            )
+            paths::class_result(compiled, &node_results, &traffic.solved, k, wanted)
         });
-    let totals = paths::Totals::of(&compiled, &class_results);
+    let totals = paths::Totals::of(compiled, &class_results);
     let classes = compiled
         .classes
         .iter()
         .zip(&class_results)
         .enumerate()
         .map(|(k, (class, result))| ClassReport {
-            name: format!("{}/{}", class.workload, class.kind.label()),
+            name: class_name(class),
             workload: class.workload.clone(),
             class: class.kind,
             offered_rps: figure(class.rate),
             served_rps: figure(class.rate * result.completion.min(1.0)),
             latency_ms: result.latency.scaled(1000.0),
-            path: path_steps(topology, &compiled, &result.path, k),
+            path: path_steps(topology, compiled, &result.path, k),
             availability: 1.0,
             downtime_min_per_month: 0.0,
             nines: None,
@@ -160,7 +260,7 @@ pub fn solve_with(
             availability_exact: true,
         })
         .collect();
-    let verdict = verdict::Bottlenecks::find(topology, &compiled, &node_results);
+    let verdict = verdict::Bottlenecks::find(topology, compiled, &node_results);
     let monthly_cost_usd = figure(tiers.iter().map(|t| t.monthly_cost_usd).sum::<f64>());
     let mut report = Report {
         load_multiplier: params.load_multiplier,
@@ -176,7 +276,7 @@ pub fn solve_with(
         async_headroom: verdict.async_headroom,
         classes,
         nodes,
-        edges: traffic::edge_reports(topology, &compiled, &traffic.solved),
+        edges: traffic::edge_reports(topology, compiled, &traffic.solved),
         tiers,
         warnings,
         availability: 1.0,

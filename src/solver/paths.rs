@@ -266,8 +266,9 @@ pub(super) fn class_result(
     results: &[NodeResult],
     flows: &Flows,
     k: usize,
-    with_percentiles: bool,
+    wanted: Wanted,
 ) -> ClassResult {
+    let with_percentiles = wanted.percentiles;
     let (order, cyclic) = reachable_reverse_order(compiled, k);
     let node_count = compiled.nodes.len();
     let passes = if cyclic { 10_000 } else { 1 };
@@ -391,15 +392,28 @@ pub(super) fn class_result(
         latency,
         completion: completion.0[start],
         completion_without_backlog: completion.1[start],
-        path: class_path(
-            compiled,
-            results,
-            &completion.0,
-            &splits,
-            k,
-            (&retry_order, retry_cyclic),
-        ),
+        path: if wanted.path {
+            class_path(
+                compiled,
+                results,
+                &completion.0,
+                &splits,
+                k,
+                (&retry_order, retry_cyclic),
+            )
+        } else {
+            Vec::new()
+        },
     }
+}
+
+/// What [`class_result`] computes beyond the mean and the completion.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Wanted {
+    /// End-to-end percentiles (else they are the mean).
+    pub(super) percentiles: bool,
+    /// The path breakdown (else empty).
+    pub(super) path: bool,
 }
 
 /// How the requests of class `k` that complete after arriving at node `v` got through, when
