@@ -1140,29 +1140,37 @@ pub fn percentiles_with_atoms(
 }
 
 /// Subtracts the transforms of point masses, Σ mass·e^{−s·time}, from `values` at the evenly
-/// spaced `points` (a + 2πik/T): along the points each term turns by a fixed phase, so it is
-/// one complex product per point, recomputed exactly every [`PHASE_ANCHOR`] points so that
-/// rounding cannot build up.
+/// spaced `points` (a + 2πik/T), by [`phases`].
 fn remove_atoms(values: &mut [Complex64], points: &[Complex64], atoms: &[(f64, f64)]) {
-    let Some(&first) = points.first() else {
-        return;
-    };
-    let spacing = points.get(1).map_or(Complex64::new(0.0, 0.0), |&next| next - first);
     for &(time, mass) in atoms {
-        let turn = (-spacing * time).exp();
-        let mut term = Complex64::new(0.0, 0.0);
-        for (j, (value, s)) in values.iter_mut().zip(points).enumerate() {
-            term = if j % PHASE_ANCHOR == 0 {
-                (-s * time).exp() * mass
-            } else {
-                term * turn
-            };
-            *value -= term;
+        for (value, phase) in values.iter_mut().zip(phases(points, time)) {
+            *value -= phase * mass;
         }
     }
 }
 
-/// Points between exact evaluations in [`remove_atoms`].
+/// e^{−s·time} at each of the evenly spaced `points`: from one point to the next the factor
+/// turns by the same e^{−Δs·time}, so it costs one complex product per point instead of an
+/// exponential, recomputed exactly every [`PHASE_ANCHOR`] points so that rounding cannot
+/// build up.
+fn phases(points: &[Complex64], time: f64) -> impl Iterator<Item = Complex64> + '_ {
+    let spacing = match points {
+        [first, second, ..] => second - first,
+        _ => Complex64::new(0.0, 0.0),
+    };
+    let turn = (-spacing * time).exp();
+    let mut phase = Complex64::new(1.0, 0.0);
+    points.iter().enumerate().map(move |(j, s)| {
+        phase = if j % PHASE_ANCHOR == 0 {
+            (-s * time).exp()
+        } else {
+            phase * turn
+        };
+        phase
+    })
+}
+
+/// Points between exact evaluations in [`phases`].
 const PHASE_ANCHOR: usize = 64;
 
 /// [`percentiles_with_atoms`] on a grid of `grid` points (a power of two from [`MIN_GRID`] to
@@ -1198,11 +1206,12 @@ pub fn percentiles_on_grid(
         transform(&points, &mut values);
         remove_atoms(&mut values, &points, atoms);
         let mut spectrum = vec![Complex64::new(0.0, 0.0); grid];
-        for (k, (value, s)) in values.iter().zip(&points).enumerate() {
+        // Delay everything by `guard` so the smoothing never reaches negative time.
+        let delays = phases(&points, guard);
+        for (k, ((value, s), delay)) in values.iter().zip(&points).zip(delays).enumerate() {
             let omega = s.im;
             let window = (-(omega * sigma).powi(2) / 2.0).exp();
-            // Delay everything by `guard` so the smoothing never reaches negative time.
-            let shifted = value * (-s * guard).exp() * window;
+            let shifted = value * delay * window;
             spectrum[k] = shifted;
             if k > 0 && k < grid / 2 {
                 spectrum[grid - k] = shifted.conj();
