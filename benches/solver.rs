@@ -49,4 +49,8 @@ fn sweep(c: &mut Criterion) {
 }
 
 criterion_group!(benches, solver, sweep);
+/// The allocator the `staircase` binary runs with (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 criterion_main!(benches);

@@ -197,4 +197,8 @@ fn frames(c: &mut Criterion) {
 }
 
 criterion_group!(benches, frames);
+/// The allocator the `staircase` binary runs with (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 criterion_main!(benches);
