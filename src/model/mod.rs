@@ -951,7 +951,8 @@ impl Topology {
 
         // Item names are only formatted when something is wrong: this runs on every solve.
         let node_item = |node: &Node| format!("node {} {}", node.id, quoted(&node.name));
-        let mut ids: HashMap<NodeId, &Node> = HashMap::with_capacity(self.nodes.len());
+        let mut ids: rustc_hash::FxHashMap<NodeId, &Node> =
+            HashMap::with_capacity_and_hasher(self.nodes.len(), Default::default());
         let servers: u64 = self
             .nodes
             .iter()

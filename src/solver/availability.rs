@@ -13,7 +13,8 @@
 use crate::model::catalog::Catalog;
 use crate::model::{NodeId, NodeKind, Topology};
 use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, PathStep, Report};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 /// Minutes in the 730-hour month that prices use.
 pub const MINUTES_PER_MONTH: f64 = 730.0 * 60.0;
@@ -287,7 +288,7 @@ impl Parts {
         let mut up = Vec::new();
         let mut names = Vec::new();
         let mut regions: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut nodes = HashMap::with_capacity(topology.nodes.len());
+        let mut nodes = HashMap::with_capacity_and_hasher(topology.nodes.len(), Default::default());
         for (node, figures) in topology.nodes.iter().zip(&report.nodes) {
             let tier = up.len();
             up.push(figures.availability.tier);
@@ -515,7 +516,7 @@ impl Structure {
         }
         self.evaluate(scratch, false);
         let mut callers = vec![Vec::new(); self.steps.len()];
-        let mut steps_of_part: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut steps_of_part: HashMap<usize, Vec<usize>> = HashMap::default();
         for &v in &self.order {
             let step = &self.steps[v];
             for &to in step.calls.iter().chain(&step.routes) {
@@ -756,7 +757,7 @@ mod tests {
             order,
         };
         let parts = Parts {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             names: vec![(None, String::new()); up.len()],
             up,
         };

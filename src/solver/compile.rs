@@ -8,7 +8,7 @@ use crate::model::LbPolicy;
 use crate::model::NodeKind;
 use crate::model::Topology;
 use crate::solver::queueing::ServiceShape;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 /// Classes of one topology: one per workload and request kind with a non-zero share.
