@@ -319,6 +319,20 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
             )
             .on_hover_text("Peak over average: 3–5× for consumer traffic.");
             ui.end_row();
+            ui.label("Burstiness");
+            ui.add(
+                DragValue::new(&mut workload.arrival_cv)
+                    .range(0.0..=10.0)
+                    .speed(0.01)
+                    .clamp_existing_to_range(false)
+                    .prefix("cv "),
+            )
+            .on_hover_text(
+                "Coefficient of variation of the time between requests: 1 random (Poisson), \
+                 0 evenly spaced, above 1 bursty (flash crowds, batch jobs). Bursts travel \
+                 downstream and lengthen the waits.",
+            );
+            ui.end_row();
             ui.label("Response size");
             ui.add(
                 DragValue::new(&mut workload.payload_kb)
