@@ -74,11 +74,7 @@ pub(super) fn pool_inputs(
     let service = node.service.as_ref()?;
     let total: f64 = arrivals.iter().sum();
     let (mean, second_moment) = if total > 0.0 {
-        let scv_one = match node.shape {
-            ServiceShape::Exponential => 1.0,
-            ServiceShape::Deterministic => 0.0,
-            ServiceShape::Gamma(shape) => 1.0 / shape,
-        };
+        let scv_one = node.shape.scv();
         arrivals
             .iter()
             .zip(service)
