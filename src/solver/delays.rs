@@ -5,11 +5,14 @@ use super::compile::CompiledNode;
 use super::queueing::ServiceShape;
 use num_complex::Complex64;
 
-/// Spacing of the lognormal grid in standard deviations of the underlying normal.
-const GRID_STEP: f64 = 0.1;
+/// Spacing of the lognormal grid in standard deviations of the underlying normal (45 gammas:
+/// within 0.1% of the lognormal's p50, p95 and p99 at cv 1.5 and 0.5% at cv 3, checked by
+/// computing the mixture's CDF directly; a step of 0.1 is ten times closer and three times
+/// dearer).
+const GRID_STEP: f64 = 0.25;
 /// The grid covers the normal from −`GRID_REACH` to +`GRID_REACH` standard deviations
-/// (the mass beyond is below 1e-11).
-const GRID_REACH: f64 = 7.0;
+/// (the mass beyond is 4e-8, far below the 1% a p99 leaves).
+const GRID_REACH: f64 = 5.5;
 
 /// Laplace–Stieltjes transform E[e^{−sD}] of a random delay D with `mean` and coefficient of
 /// variation `cv`: gamma with shape 1/cv² (exponential at cv 1), a constant at cv 0.
@@ -27,7 +30,7 @@ pub fn gamma_delay_lst(mean: f64, cv: f64, s: Complex64) -> Complex64 {
 
 /// Laplace–Stieltjes transform of a lognormal time with `mean` and coefficient of variation
 /// `cv` (> 0), which has no closed form. The lognormal e^{μ+σZ} is replaced by a mixture over
-/// an even grid of Z (step 0.1, ±7) of gammas centred on the grid's points, each as wide in
+/// an even grid of Z (step 0.25, ±5.5) of gammas centred on the grid's points, each as wide in
 /// log-time as the grid step, so that the mixture is smooth and its transform decays as the
 /// lognormal's does (a bare quadrature of point masses would oscillate at large |s|). The
 /// grid's normal is narrowed so that the mixture keeps the mean and the cv exactly:
