@@ -98,7 +98,13 @@ fn a_class_gets_its_own_capacity_in_one_undo_step() {
     harness.state_mut().select_node(2);
     harness.run_steps(3);
     let before = harness.state().topology.clone();
-    let writes_before = harness.state().report().unwrap().node(2).unwrap().utilization;
+    let writes_before = harness
+        .state()
+        .report()
+        .unwrap()
+        .node(2)
+        .unwrap()
+        .utilization;
     // The second "own rate" box is the write class's; ticking it copies the node's 100 req/s.
     let boxes: Vec<_> = harness.query_all_by_label("own rate").collect();
     boxes[1].click();
@@ -108,7 +114,13 @@ fn a_class_gets_its_own_capacity_in_one_undo_step() {
     assert_eq!(node.class_capacity_rps.get(&ClassKind::Read), Some(&250.0));
     assert!(harness.state().is_dirty());
     // Same rate as before, so the same utilization: the copy moves nothing by itself.
-    let writes_after = harness.state().report().unwrap().node(2).unwrap().utilization;
+    let writes_after = harness
+        .state()
+        .report()
+        .unwrap()
+        .node(2)
+        .unwrap()
+        .utilization;
     assert!((writes_after - writes_before).abs() < 1e-12);
     undo(&mut harness);
     assert_eq!(harness.state().topology, before);
@@ -121,7 +133,13 @@ fn unticking_a_class_capacity_falls_back_to_the_node_and_moves_the_figures() {
     harness.run_steps(3);
     let before = harness.state().topology.clone();
     // Reads at 250/s and writes at 100/s: ρ = 40/250 + 10/100 = 0.26.
-    let utilization = harness.state().report().unwrap().node(2).unwrap().utilization;
+    let utilization = harness
+        .state()
+        .report()
+        .unwrap()
+        .node(2)
+        .unwrap()
+        .utilization;
     assert!((utilization - 0.26).abs() < 1e-9, "{utilization}");
     let boxes: Vec<_> = harness.query_all_by_label("own rate").collect();
     boxes[0].click();
@@ -134,7 +152,13 @@ fn unticking_a_class_capacity_falls_back_to_the_node_and_moves_the_figures() {
         .class_capacity_rps
         .is_empty());
     // Every class at the node's 100/s: ρ = 50/100.
-    let utilization = harness.state().report().unwrap().node(2).unwrap().utilization;
+    let utilization = harness
+        .state()
+        .report()
+        .unwrap()
+        .node(2)
+        .unwrap()
+        .utilization;
     assert!((utilization - 0.5).abs() < 1e-9, "{utilization}");
     undo(&mut harness);
     assert_eq!(harness.state().topology, before);
