@@ -69,7 +69,6 @@ fn looking_at_the_new_fields_never_edits() {
             for label in [
                 "Latency cv",
                 "Service family",
-                "lognormal",
                 "Capacity, read",
                 "Capacity, write",
                 "Capacity, async",
@@ -77,6 +76,8 @@ fn looking_at_the_new_fields_never_edits() {
                 harness.get_by_label(label);
             }
             assert_eq!(harness.query_all_by_label("own rate").count(), 3);
+            // The family list shows the node's family.
+            harness.get_by_value("lognormal");
         }
     }
     select_wire(&mut harness, 2, 3);
@@ -170,7 +171,7 @@ fn the_service_family_is_picked_from_a_list_in_one_undo_step() {
     harness.state_mut().select_node(3);
     harness.run_steps(3);
     let before = harness.state().topology.clone();
-    harness.get_by_label("gamma").click();
+    harness.get_by_value("gamma").click();
     harness.run_steps(2);
     harness.get_by_label("lognormal").click();
     harness.run_steps(3);
@@ -178,6 +179,31 @@ fn the_service_family_is_picked_from_a_list_in_one_undo_step() {
         harness.state().topology.node(3).unwrap().service_family,
         ServiceFamily::Lognormal
     );
+    undo(&mut harness);
+    assert_eq!(harness.state().topology, before);
+}
+
+#[test]
+fn the_exit_share_slider_moves_the_traffic_on_in_one_undo_step() {
+    let mut harness = harness();
+    select_wire(&mut harness, 2, 3);
+    let before = harness.state().topology.clone();
+    // 50 req/s reach Orders; 65% of them go on to Billing.
+    let billing = |h: &Harness<'static, StaircaseApp>| {
+        h.state().report().unwrap().node(3).unwrap().arrival_rps
+    };
+    assert!((billing(&harness) - 32.5).abs() < 1e-9);
+    harness
+        .get_by(|node| {
+            node.role() == egui::accesskit::Role::Slider && node.numeric_value() == Some(0.35)
+        })
+        .focus();
+    harness.run_steps(3);
+    harness.key_press(Key::ArrowRight);
+    harness.run_steps(3);
+    let share = harness.state().topology.edges[1].exit_share;
+    assert!(share > 0.35 && share <= 1.0, "{share}");
+    assert!((billing(&harness) - 50.0 * (1.0 - share)).abs() < 1e-9);
     undo(&mut harness);
     assert_eq!(harness.state().topology, before);
 }
