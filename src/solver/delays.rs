@@ -60,8 +60,17 @@ pub fn lognormal_lst(mean: f64, cv: f64, s: Complex64) -> Complex64 {
         mean_sum += weight * point;
         terms.push((weight, point));
     }
-    // Scale the points so that the grid's mean is exactly `mean`.
+    // Scale the points so that the grid's mean is exactly `mean`, and widen the gammas by
+    // what the cut grid lacks of the cv, so that the second moment is exact too.
     let scale = mean * weight_sum / mean_sum;
+    let square_sum: f64 = terms.iter().map(|(w, p)| w * p * p).sum();
+    let grid_scv = square_sum * weight_sum / (mean_sum * mean_sum) - 1.0;
+    let widen = (1.0 + cv * cv) / (1.0 + grid_scv) - 1.0;
+    let kernel_shape = if widen > 0.0 {
+        1.0 / widen
+    } else {
+        kernel_shape
+    };
     let mut total = Complex64::new(0.0, 0.0);
     for (weight, point) in terms {
         let kernel_mean = point * scale;
