@@ -7,7 +7,7 @@ use common::{assert_all_finite, assert_conservation, assert_littles_law};
 use proptest::prelude::*;
 use staircase::analysis::generate::{layered, SplitMix};
 use staircase::model::{
-    ClassKind, Edge, EdgeKind, LbPolicy, Node, NodeKind, Rate, Topology, Workload,
+    ClassKind, Edge, EdgeKind, LbPolicy, Node, NodeKind, Rate, ServiceFamily, Topology, Workload,
 };
 use staircase::solver::Solver;
 use staircase::{solve, Params, SolveError};
@@ -90,6 +90,7 @@ fn random_topology(seed: u64, calm: bool) -> Topology {
             kind,
             weight: 0.1 + rng.unit() * 5.0,
             classes: Vec::new(),
+            exit_share: 0.0,
         };
         if rng.unit() < 0.1 {
             edge.classes = vec![ClassKind::Write];
@@ -114,6 +115,29 @@ fn random_topology(seed: u64, calm: bool) -> Topology {
         payload_kb: 0.0,
         arrival_cv: 1.0,
     });
+    // Issue 13's fields, drawn last so that the rest of each topology is as it was: random
+    // delays, lognormal service, per-class capacities at Service nodes, exit shares.
+    for node in topology.nodes.iter_mut().skip(1) {
+        if rng.unit() < 0.3 {
+            node.latency_cv = [0.5, 1.0, 2.0][rng.between(0, 2) as usize];
+        }
+        if rng.unit() < 0.3 {
+            node.service_family = ServiceFamily::Lognormal;
+        }
+        if node.kind == NodeKind::Service && node.capacity_rps.is_some() && rng.unit() < 0.5 {
+            for class in ClassKind::ALL {
+                if rng.unit() < 0.5 {
+                    node.class_capacity_rps
+                        .insert(class, 1.0 + rng.unit() * 2000.0);
+                }
+            }
+        }
+    }
+    for edge in &mut topology.edges {
+        if edge.kind == EdgeKind::Route && rng.unit() < 0.2 {
+            edge.exit_share = rng.unit();
+        }
+    }
     topology
         .validate()
         .expect("generator makes valid topologies");

@@ -248,11 +248,14 @@ fn omitted(field: &str) -> &'static str {
     match field {
         "instances" | "concurrency" | "service_cv" => "1",
         "base_latency_ms"
+        | "latency_cv"
         | "monthly_fee_usd"
         | "usd_per_million_requests"
         | "usd_per_gb"
         | "storage_gb" => "0",
         "pricing" => "OnDemand",
+        "service_family" => "Gamma",
+        "class_capacity_rps" => "the node's capacity for every class",
         "storage_tier" => "Hot",
         "availability" => "the catalog's default",
         "capacity_rps" => "no limit",

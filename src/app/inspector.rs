@@ -8,7 +8,9 @@ use crate::model::checked::{
     MAX_CAPACITY, MAX_CONCURRENCY, MAX_INSTANCES, MAX_MONEY, MAX_QUEUE_LIMIT, MAX_STORAGE_GB,
     MIN_CAPACITY,
 };
-use crate::model::{ClassKind, EdgeKind, LbPolicy, Node, NodeId, NodeKind, Pricing, StorageTier};
+use crate::model::{
+    ClassKind, EdgeKind, LbPolicy, Node, NodeId, NodeKind, Pricing, ServiceFamily, StorageTier,
+};
 use egui::{DragValue, RichText, Ui};
 use std::ops::RangeInclusive;
 
@@ -96,6 +98,12 @@ fn node_inspector(app: &mut StaircaseApp, ui: &mut Ui) {
                 "Fixed time added to every request here (network, disk, a third-party API).",
             );
             ui.end_row();
+            ui.label("Latency cv");
+            number(ui, &mut node.latency_cv, 0.0..=10.0).on_hover_text(
+                "Variability of the base latency: 0 a constant delay; above 0 a random delay \
+                 (gamma) with the base latency as its mean and this coefficient of variation.",
+            );
+            ui.end_row();
             if !regions.is_empty() {
                 ui.label("Region");
                 region_picker(ui, "node-region", &mut node.region, &regions);
@@ -127,6 +135,10 @@ fn server_fields(ui: &mut Ui, node: &mut Node) {
     ui.horizontal(|ui| {
         if ui.checkbox(&mut limited, "capacity limit").changed() {
             node.capacity_rps = if limited { Some(100.0) } else { None };
+            if !limited {
+                // Per-class capacities need the node to queue at all.
+                node.class_capacity_rps.clear();
+            }
         }
         if let Some(capacity) = node.capacity_rps.as_mut() {
             number(ui, capacity, MIN_CAPACITY..=MAX_CAPACITY);
@@ -158,6 +170,58 @@ fn server_fields(ui: &mut Ui, node: &mut Node) {
          (Allen-Cunneen scales the wait by (1 + cv²)/2).",
     );
     ui.end_row();
+    ui.label("Service family");
+    egui::ComboBox::from_id_salt("service-family")
+        .selected_text(node.service_family.label())
+        .show_ui(ui, |ui| {
+            for family in ServiceFamily::ALL {
+                ui.selectable_value(&mut node.service_family, family, family.label());
+            }
+        })
+        .response
+        .on_hover_text(
+            "Shape of the service time around its mean and cv: gamma (exponential at cv 1), \
+             or lognormal (a heavier tail at the same cv).",
+        );
+    ui.end_row();
+    if node.kind == NodeKind::Service && node.capacity_rps.is_some() {
+        class_capacity_fields(ui, node);
+    }
+}
+
+/// A Service node's own capacity per request class (the others use the node's capacity).
+fn class_capacity_fields(ui: &mut Ui, node: &mut Node) {
+    let fallback = node.capacity_rps.unwrap_or(100.0);
+    for class in ClassKind::ALL {
+        ui.label(format!("Capacity, {}", class.label()));
+        ui.horizontal(|ui| {
+            let mut own = node.class_capacity_rps.contains_key(&class);
+            if ui
+                .checkbox(&mut own, "own rate")
+                .on_hover_text(
+                    "Give this class its own capacity per instance (a mixed queue, as a \
+                     database's reads and writes); unticked, it uses the node's capacity.",
+                )
+                .changed()
+            {
+                if own {
+                    node.class_capacity_rps.insert(class, fallback);
+                } else {
+                    node.class_capacity_rps.remove(&class);
+                }
+            }
+            match node.class_capacity_rps.get_mut(&class) {
+                Some(capacity) => {
+                    number(ui, capacity, MIN_CAPACITY..=MAX_CAPACITY);
+                    ui.label("req/s per instance");
+                }
+                None => {
+                    ui.label("as the node");
+                }
+            }
+        });
+        ui.end_row();
+    }
 }
 
 /// Instance type, pricing and the managed fee.
@@ -390,12 +454,22 @@ fn wire_inspector(app: &mut StaircaseApp, ui: &mut Ui, from: NodeId, to: NodeId)
                             );
                         }
                     });
+                if edge.kind != EdgeKind::Route && edge.exit_share != 0.0 {
+                    // Only a route lets traffic leave: the kind just changed away from it.
+                    edge.exit_share = 0.0;
+                }
                 ui.end_row();
                 match &mut edge.kind {
                     EdgeKind::Route => {
                         ui.label("Weight");
                         number(ui, &mut edge.weight, 1e-9..=1e6).on_hover_text(
                             "Share among the route wires that carry the same class.",
+                        );
+                        ui.end_row();
+                        ui.label("Exit share");
+                        share(ui, &mut edge.exit_share).on_hover_text(
+                            "Of the requests this wire would carry, the share that finishes at \
+                             its source instead (leaves the network there).",
                         );
                     }
                     EdgeKind::Call(count) => {
@@ -502,6 +576,13 @@ fn many_inspector(app: &mut StaircaseApp, ui: &mut Ui) {
             &mut nodes,
             |n| Some(&mut n.base_latency_ms),
             0.0..=1e6,
+        );
+        shared_number(
+            ui,
+            "Latency cv",
+            &mut nodes,
+            |n| Some(&mut n.latency_cv),
+            0.0..=10.0,
         );
         shared_number(
             ui,

@@ -504,12 +504,30 @@ pub struct Node {
         skip_serializing_if = "defaults::is_zero"
     )]
     pub base_latency_ms: f64,
+    /// Coefficient of variation of the fixed latency: 0 keeps it constant; above 0 it is a
+    /// random delay, gamma distributed with mean `base_latency_ms` and this cv.
+    #[serde(
+        deserialize_with = "checked::latency_cv",
+        skip_serializing_if = "defaults::is_zero"
+    )]
+    pub latency_cv: f64,
     /// Coefficient of variation of the service time (1 exponential, 0 constant).
     #[serde(
         deserialize_with = "checked::cv",
         skip_serializing_if = "defaults::is_one_f64"
     )]
     pub service_cv: f64,
+    /// Distribution of the service time around its mean and `service_cv`.
+    #[serde(skip_serializing_if = "defaults::is_gamma")]
+    pub service_family: ServiceFamily,
+    /// Service node only: per-class capacity of one instance, requests per second, for the
+    /// classes listed (the others use `capacity_rps`), as a database serves reads and writes
+    /// at different rates.
+    #[serde(
+        deserialize_with = "checked::class_capacity",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub class_capacity_rps: BTreeMap<ClassKind, f64>,
     /// Instance type from the price catalog (empty: none).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub instance_type: String,
@@ -554,13 +572,38 @@ pub struct Node {
     pub availability: Option<Uptime>,
 }
 
+/// The distribution family of a node's service time (its mean and cv are the node's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ServiceFamily {
+    /// Gamma with shape 1/cv²: exponential at cv 1, constant at cv 0.
+    #[default]
+    Gamma,
+    /// Lognormal with the same mean and cv (a heavier right tail than gamma at the same cv).
+    Lognormal,
+}
+
+impl ServiceFamily {
+    pub const ALL: [ServiceFamily; 2] = [ServiceFamily::Gamma, ServiceFamily::Lognormal];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceFamily::Gamma => "gamma",
+            ServiceFamily::Lognormal => "lognormal",
+        }
+    }
+}
+
 /// Tests for fields left out of saved files when they hold their default value (files stay
 /// short and readable; loading fills the defaults back in).
 pub mod catalog;
 pub mod units;
 
 mod defaults {
-    use super::{EdgeKind, Pricing, StorageTier};
+    use super::{EdgeKind, Pricing, ServiceFamily, StorageTier};
+
+    pub fn is_gamma(value: &ServiceFamily) -> bool {
+        *value == ServiceFamily::Gamma
+    }
 
     pub fn is_hot(value: &StorageTier) -> bool {
         *value == StorageTier::Hot
@@ -602,7 +645,10 @@ impl Default for Node {
             capacity_rps: Some(100.0),
             queue_limit: None,
             base_latency_ms: 0.0,
+            latency_cv: 0.0,
             service_cv: 1.0,
+            service_family: ServiceFamily::Gamma,
+            class_capacity_rps: BTreeMap::new(),
             instance_type: String::new(),
             pricing: Pricing::OnDemand,
             monthly_fee_usd: 0.0,
@@ -702,6 +748,13 @@ pub struct Edge {
     /// Classes this edge carries; empty means the target kind's default.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<ClassKind>,
+    /// Route edges only: of the traffic this edge would carry, the fraction that finishes at
+    /// the source instead (leaves the network there). 0 sends it all on.
+    #[serde(
+        deserialize_with = "checked::exit_share",
+        skip_serializing_if = "defaults::is_zero"
+    )]
+    pub exit_share: f64,
 }
 
 impl Default for Edge {
@@ -712,6 +765,7 @@ impl Default for Edge {
             kind: EdgeKind::Route,
             weight: 1.0,
             classes: Vec::new(),
+            exit_share: 0.0,
         }
     }
 }
@@ -819,6 +873,7 @@ impl Topology {
             (a.from, a.to, edge_kind_rank(a.kind))
                 .cmp(&(b.from, b.to, edge_kind_rank(b.kind)))
                 .then(a.weight.total_cmp(&b.weight))
+                .then(a.exit_share.total_cmp(&b.exit_share))
         });
         for edge in &mut self.edges {
             edge.classes.sort();
@@ -1013,6 +1068,18 @@ impl Topology {
                     }
                     EdgeKind::Retry(p) => checked::in_range("retry fraction", p, 0.0, 1.0),
                 })
+                .and_then(|_| checked::in_range("exit_share", edge.exit_share, 0.0, 1.0))
+                .and_then(|_| {
+                    if edge.exit_share > 0.0 && edge.kind != EdgeKind::Route {
+                        Err(format!(
+                            "exit_share applies to route edges only, found {} on a call or \
+                             retry edge",
+                            edge.exit_share
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                })
                 .map_err(|m| invalid(item(), m, anchor()))?;
         }
         let mut workload_names = BTreeSet::new();
@@ -1127,6 +1194,29 @@ fn node_ranges(node: &Node) -> Result<(), String> {
     }
     in_range("base_latency_ms", node.base_latency_ms, 0.0, 1e6)?;
     in_range("service_cv", node.service_cv, 0.0, 10.0)?;
+    in_range("latency_cv", node.latency_cv, 0.0, 10.0)?;
+    if !node.class_capacity_rps.is_empty() {
+        if node.kind != NodeKind::Service {
+            return Err(format!(
+                "class_capacity_rps applies to Service nodes only, not to a {}",
+                node.kind.label()
+            ));
+        }
+        if node.capacity_rps.is_none() {
+            return Err(
+                "class_capacity_rps needs capacity_rps (a node without a capacity does not queue)"
+                    .into(),
+            );
+        }
+        for (class, capacity) in &node.class_capacity_rps {
+            in_range(
+                &format!("class_capacity_rps of {}", class.label()),
+                *capacity,
+                checked::MIN_CAPACITY,
+                checked::MAX_CAPACITY,
+            )?;
+        }
+    }
     in_range(
         "monthly_fee_usd",
         node.monthly_fee_usd,
@@ -1270,6 +1360,8 @@ pub mod checked {
     number_field!(latency_ms, "latency in ms", 0.0, 1e6);
     number_field!(cv, "service_cv", 0.0, 10.0);
     number_field!(arrival_cv, "arrival_cv", 0.0, 10.0);
+    number_field!(latency_cv, "latency_cv", 0.0, 10.0);
+    number_field!(exit_share, "exit_share", 0.0, 1.0);
     number_field!(money, "amount in USD", 0.0, MAX_MONEY);
     number_field!(weight, "weight", 1e-9, 1e6);
     number_field!(payload, "payload_kb", 0.0, MAX_PAYLOAD_KB);
@@ -1320,6 +1412,22 @@ pub mod checked {
         if let Some(capacity) = value {
             in_range("capacity_rps", capacity, MIN_CAPACITY, MAX_CAPACITY)
                 .map_err(D::Error::custom)?;
+        }
+        Ok(value)
+    }
+
+    pub fn class_capacity<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<std::collections::BTreeMap<super::ClassKind, f64>, D::Error> {
+        let value = std::collections::BTreeMap::<super::ClassKind, f64>::deserialize(deserializer)?;
+        for (class, capacity) in &value {
+            in_range(
+                &format!("class_capacity_rps of {}", class.label()),
+                *capacity,
+                MIN_CAPACITY,
+                MAX_CAPACITY,
+            )
+            .map_err(D::Error::custom)?;
         }
         Ok(value)
     }

@@ -770,7 +770,11 @@ mod tests {
             let (again, _) = structure.availability_with(&mut scratch, Some(part));
             let partial = structure.with_perfect(&baseline, &mut scratch, part);
             assert!(again >= availability, "part {part}");
-            assert_eq!(partial.to_bits(), again.to_bits(), "part {part}: {partial} vs {again}");
+            assert_eq!(
+                partial.to_bits(),
+                again.to_bits(),
+                "part {part}: {partial} vs {again}"
+            );
         }
     }
 

@@ -84,6 +84,18 @@ pub(super) struct OutEdge {
     pub(super) class_rtt: Option<Vec<f64>>,
 }
 
+impl CompiledNode {
+    /// The part of the node's delay that is a constant, seconds (its whole delay unless the
+    /// delay is random).
+    pub(super) fn constant_base(&self) -> f64 {
+        if self.base_cv > 0.0 {
+            0.0
+        } else {
+            self.base
+        }
+    }
+}
+
 impl OutEdge {
     /// Round trip of this hop for class `k`, seconds.
     pub(super) fn rtt(&self, k: usize) -> f64 {
@@ -111,6 +123,8 @@ pub(super) struct CompiledNode {
     pub(super) buffer: Option<u64>,
     pub(super) groups: Vec<PoolGroup>,
     pub(super) base: f64,
+    /// Coefficient of variation of `base` (0: a constant delay; above: gamma distributed).
+    pub(super) base_cv: f64,
     /// Per class: fraction of served requests that finish here.
     pub(super) finish: Vec<f64>,
     /// A queue acknowledges at once: downstream work does not add to the caller's latency.
@@ -371,10 +385,11 @@ fn compile_node(
         };
     CompiledNode {
         service: service_times(node, classes),
-        shape: ServiceShape::from_cv(node.service_cv),
+        shape: ServiceShape::from_cv_family(node.service_cv, node.service_family),
         buffer: node.queue_limit.map(u64::from),
         groups,
         base: node.base_latency_ms / 1000.0,
+        base_cv: node.latency_cv,
         finish: vec![1.0; classes.len()],
         detaches: node.kind == NodeKind::Queue,
         connection_slots,
@@ -526,6 +541,13 @@ fn service_times(node: &crate::model::Node, classes: &[Class]) -> Option<Vec<f64
                         write_capacity_rps
                     }
                 }
+                // A Service node's per-class capacities, else its own: the same multi-class
+                // queue as a database's reads and writes.
+                NodeKind::Service => node
+                    .class_capacity_rps
+                    .get(&class.kind)
+                    .copied()
+                    .unwrap_or(capacity),
                 _ => capacity,
             };
             f64::from(node.concurrency) / per_instance_rate
@@ -681,6 +703,12 @@ impl Wires<'_> {
             _ => 0.0,
         };
         let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
+        // Each route's exit share of what it would carry finishes here instead.
+        let kept = |position: usize| 1.0 - topology.edges[self.edges[position]].exit_share;
+        let exits: f64 = eligible
+            .iter()
+            .map(|&position| forwarded * weight(position) / total_weight * (1.0 - kept(position)))
+            .sum();
         // A client is where requests start, not where they are answered: with nowhere to
         // send a class, its requests fail (they are counted as dropped, with a warning).
         // A client that calls servers one after another (call edges) is answered by them.
@@ -688,10 +716,11 @@ impl Wires<'_> {
         compiled.finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
             0.0
         } else {
-            1.0 - forwarded
+            1.0 - forwarded + exits
         };
         for &position in eligible.iter() {
-            outs[position].factors[k] = forwarded * weight(position) / total_weight;
+            outs[position].factors[k] =
+                forwarded * weight(position) / total_weight * kept(position);
         }
     }
 }

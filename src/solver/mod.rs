@@ -26,6 +26,7 @@ use stations::NodeResult;
 pub mod availability;
 mod compile;
 mod cost;
+pub mod delays;
 pub mod network;
 mod paths;
 mod pools;

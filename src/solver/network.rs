@@ -4,7 +4,7 @@
 
 use super::compile::{compile, Source};
 use super::traffic::check_loops;
-use crate::model::{LbPolicy, NodeKind, Topology};
+use crate::model::{LbPolicy, NodeKind, ServiceFamily, Topology};
 use crate::solver::{Params, SolveError};
 
 /// How a node picks one of several places to send a request.
@@ -60,11 +60,15 @@ pub struct NetNode {
     pub service: Option<Vec<f64>>,
     /// Coefficient of variation of the service time.
     pub service_cv: f64,
+    /// The node's service-time family (gamma: the simulation's own choice applies).
+    pub service_family: ServiceFamily,
     /// Waiting places beyond the servers in each queue (`None`: unlimited).
     pub buffer: Option<u64>,
     pub groups: Vec<NetGroup>,
-    /// Constant delay added to every visit, seconds.
+    /// Delay added to every visit, seconds (its mean when `base_cv` is above 0).
     pub base: f64,
+    /// Coefficient of variation of the delay (0 constant, else gamma distributed).
+    pub base_cv: f64,
     /// Per class: share of served requests answered here.
     pub finish: Vec<f64>,
     /// A queue: acknowledges at once, the downstream work runs detached.
@@ -130,6 +134,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
             NetNode {
                 service: node.service.clone(),
                 service_cv: topology.nodes[v].service_cv,
+                service_family: topology.nodes[v].service_family,
                 buffer: node.buffer,
                 groups: node
                     .groups
@@ -141,6 +146,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
                     })
                     .collect(),
                 base: node.base,
+                base_cv: node.base_cv,
                 finish: node.finish.clone(),
                 detaches: node.detaches,
                 connection_slots: node.connection_slots,

@@ -294,7 +294,7 @@ pub(super) fn class_result(
         for &v in &retry_order {
             let node = &compiled.nodes[v];
             let mut m = results[v].class_mean[k];
-            let mut own_shift = node.base + constant_service(node, k);
+            let mut own_shift = node.constant_base() + constant_service(node, k);
             let mut route_mean = 0.0;
             let mut route_shift = if node.finish[k] > 0.0 {
                 0.0

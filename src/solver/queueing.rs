@@ -210,6 +210,8 @@ pub enum ServiceShape {
     Deterministic,
     /// Gamma with the given shape k = 1/cv².
     Gamma(f64),
+    /// Lognormal with the given cv (its transform: [`super::delays::lognormal_lst`]).
+    Lognormal(f64),
 }
 
 impl ServiceShape {
@@ -224,12 +226,32 @@ impl ServiceShape {
         }
     }
 
+    /// The shape of family `family` with coefficient of variation `cv`: gamma (as
+    /// [`ServiceShape::from_cv`]), or lognormal at any cv above 0.
+    pub fn from_cv_family(cv: f64, family: crate::model::ServiceFamily) -> Self {
+        match family {
+            crate::model::ServiceFamily::Lognormal if cv > 0.0 => ServiceShape::Lognormal(cv),
+            _ => ServiceShape::from_cv(cv),
+        }
+    }
+
+    /// Squared coefficient of variation of a service time with this shape.
+    pub fn scv(self) -> f64 {
+        match self {
+            ServiceShape::Exponential => 1.0,
+            ServiceShape::Deterministic => 0.0,
+            ServiceShape::Gamma(shape) => 1.0 / shape,
+            ServiceShape::Lognormal(cv) => cv * cv,
+        }
+    }
+
     /// Laplace–Stieltjes transform E[e^{−sS}] of a service time with this shape and `mean`.
     pub fn lst(self, mean: f64, s: Complex64) -> Complex64 {
         match self {
             ServiceShape::Exponential => Complex64::new(1.0, 0.0) / (s * mean + 1.0),
             ServiceShape::Deterministic => (-s * mean).exp(),
             ServiceShape::Gamma(shape) => (s * (mean / shape) + 1.0).powf(-shape),
+            ServiceShape::Lognormal(cv) => super::delays::lognormal_lst(mean, cv, s),
         }
     }
 }
@@ -1450,10 +1472,13 @@ mod tests {
         let mut stepped = vec![Complex64::new(1.0, 0.0); points.len()];
         remove_atoms(&mut stepped, &points, &atoms);
         for (value, s) in stepped.iter().zip(&points) {
-            let direct = atoms
-                .iter()
-                .fold(Complex64::new(1.0, 0.0), |acc, &(t, m)| acc - (-s * t).exp() * m);
-            assert!((value - direct).norm() < 1e-12, "{value} vs {direct} at {s}");
+            let direct = atoms.iter().fold(Complex64::new(1.0, 0.0), |acc, &(t, m)| {
+                acc - (-s * t).exp() * m
+            });
+            assert!(
+                (value - direct).norm() < 1e-12,
+                "{value} vs {direct} at {s}"
+            );
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::compile::Compiled;
 use super::compile::CompiledNode;
+use super::delays::random_delay_lst;
 use super::figure;
 use super::pools::HeldPoolWait;
 use super::traffic::pool_inputs;
@@ -70,7 +71,18 @@ pub(super) fn node_result(
         .sum();
     let linear_arrivals = &linear.arrivals[v * class_count..(v + 1) * class_count];
     let Some(service) = node.service.as_ref() else {
-        // A pure delay: no queue, everything passes after the fixed latency.
+        // A pure delay: no queue, everything passes after the fixed (or random) latency.
+        let waits = vec![(1.0, WaitDist::Zero)];
+        let latency = if node.base_cv > 0.0 {
+            node_percentiles(node, &[], &waits, node.base, &[])
+        } else {
+            Latency {
+                mean: node.base,
+                p50: node.base,
+                p95: node.base,
+                p99: node.base,
+            }
+        };
         return NodeResult {
             servers: 0,
             arrival,
@@ -81,12 +93,7 @@ pub(super) fn node_result(
             offered_utilization: 0.0,
             queue_len: 0.0,
             in_system: arrival * node.base,
-            latency: Latency {
-                mean: node.base,
-                p50: node.base,
-                p95: node.base,
-                p99: node.base,
-            },
+            latency,
             status: if arrival > 0.0 {
                 Status::Healthy
             } else {
@@ -98,7 +105,7 @@ pub(super) fn node_result(
             retried: false,
             average_throughput,
             class_mean: vec![node.base; class_count],
-            waits: vec![(1.0, WaitDist::Zero)],
+            waits,
             unsettled: false,
             queue: None,
         };
@@ -242,10 +249,12 @@ pub(super) fn node_percentiles(
     mean: f64,
     held: &[HeldPoolWait],
 ) -> Latency {
-    let base = node.base;
+    // A random delay goes into the inverted transform; a constant one is added after.
+    let random_delay = node.base_cv > 0.0 && node.base > 0.0;
+    let base = node.constant_base();
     let queue_mean = mean - base;
     let service = node.service.as_deref().unwrap_or(&[]);
-    if queue_mean <= 0.0 || (service.is_empty() && held.is_empty()) {
+    if queue_mean <= 0.0 || (service.is_empty() && held.is_empty() && !random_delay) {
         return Latency {
             mean,
             p50: mean,
@@ -257,7 +266,7 @@ pub(super) fn node_percentiles(
     // an exponential service: a mixture over pool groups and classes of M/M/c response times
     // and of fluid-backlog ones.
     let components: Option<Vec<Component>> =
-        if node.shape == ServiceShape::Exponential && held.is_empty() {
+        if node.shape == ServiceShape::Exponential && held.is_empty() && !random_delay {
             let mut shapes = Vec::new();
             waits
                 .iter()
@@ -309,6 +318,7 @@ pub(super) fn node_percentiles(
                     } else {
                         queue_lst(node, service, class_weights, waits, *s)
                     };
+                    let own = own * random_delay_lst(node, *s);
                     *value = held.iter().fold(own, |total, pool| total * pool.lst(*s));
                 }
             });

@@ -74,11 +74,7 @@ pub(super) fn pool_inputs(
     let service = node.service.as_ref()?;
     let total: f64 = arrivals.iter().sum();
     let (mean, second_moment) = if total > 0.0 {
-        let scv_one = match node.shape {
-            ServiceShape::Exponential => 1.0,
-            ServiceShape::Deterministic => 0.0,
-            ServiceShape::Gamma(shape) => 1.0 / shape,
-        };
+        let scv_one = node.shape.scv();
         arrivals
             .iter()
             .zip(service)
@@ -292,9 +288,10 @@ pub(super) fn check_work(
         .iter()
         .zip(&flows.pools)
         .map(|(node, pools)| {
-            node.service.is_some()
+            (node.service.is_some()
                 && (node.shape != ServiceShape::Exponential
-                    || pools.iter().any(|pool| !has_closed_form(&pool.wait)))
+                    || pools.iter().any(|pool| !has_closed_form(&pool.wait))))
+                || node.base_cv > 0.0
         })
         .collect();
     let inverted_count = inverted.iter().filter(|heavy| **heavy).count();
@@ -310,7 +307,12 @@ pub(super) fn check_work(
             micros += points
                 * order
                     .iter()
-                    .map(|&v| if inverted[v] { 900.0 } else { 90.0 })
+                    .map(|&v| match compiled.nodes[v].shape {
+                        // A lognormal service's transform sums 45 gammas per point.
+                        ServiceShape::Lognormal(_) => 9_000.0,
+                        _ if inverted[v] => 900.0,
+                        _ => 90.0,
+                    })
                     .sum::<f64>();
         }
     }

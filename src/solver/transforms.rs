@@ -3,6 +3,7 @@
 
 use super::compile::Compiled;
 use super::compile::CompiledNode;
+use super::delays::random_delay_lst;
 use super::paths::route_completion;
 use super::stations::NodeResult;
 use crate::solver::queueing::ServiceShape;
@@ -33,6 +34,10 @@ pub(super) fn own_atoms(
     waits: &[(f64, WaitDist)],
     k: usize,
 ) -> Vec<(f64, f64)> {
+    if node.base_cv > 0.0 && node.base > 0.0 {
+        // A random delay spreads every point mass.
+        return Vec::new();
+    }
     match &node.service {
         None => vec![(node.base, 1.0)],
         Some(service) if node.shape == ServiceShape::Deterministic => {
@@ -200,6 +205,7 @@ fn own_transform_into(
     let one = Complex64::new(1.0, 0.0);
     let Some(service) = node.service.as_ref() else {
         out.fill(one);
+        random_delay_into(node, points, out);
         return;
     };
     if let ([(weight, WaitDist::Exponential { p_wait, rate })], ServiceShape::Exponential) =
@@ -212,6 +218,7 @@ fn own_transform_into(
             let pending = s + rate;
             *value = (pending * idle + waited) / (pending * (s * mean + 1.0));
         }
+        random_delay_into(node, points, out);
         return;
     }
     let constant = node.shape == ServiceShape::Deterministic;
@@ -226,6 +233,17 @@ fn own_transform_into(
         } else {
             wait * node.shape.lst(service[k], s)
         };
+    }
+    random_delay_into(node, points, out);
+}
+
+/// Multiplies `out` by the transform of the node's random delay (nothing for a constant one,
+/// which the shift carries).
+fn random_delay_into(node: &CompiledNode, points: &[Complex64], out: &mut [Complex64]) {
+    if node.base_cv > 0.0 && node.base > 0.0 {
+        for (value, &s) in out.iter_mut().zip(points) {
+            *value *= random_delay_lst(node, s);
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! the routing, calls, retries and delays of [`crate::solver::network`].
 
 use super::sampling::{exponential, unit, Family, Sampler};
+use crate::model::ServiceFamily;
 use crate::solver::network::{NetNode, Network, Split};
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
@@ -185,6 +186,8 @@ struct NodeLayout {
     /// (cumulative share of the group, first queue of the group, queue count).
     groups: Vec<(f64, usize, u64)>,
     samplers: Vec<Sampler>,
+    /// The node's delay (a constant unless its cv is above 0).
+    delay: Sampler,
     /// Route edges per class (for cyclic splits) and the next turn.
     cyclic_routes: Vec<Vec<u32>>,
     route_turn: Vec<usize>,
@@ -529,7 +532,8 @@ impl<'a> Engine<'a> {
     }
 
     fn after_service(&mut self, id: u32, t: f64) {
-        let base = self.network.nodes[self.jobs[id as usize].node as usize].base;
+        let delay = &self.layout[self.jobs[id as usize].node as usize].delay;
+        let base = delay.sample(&mut self.rng);
         if base > 0.0 {
             self.schedule(t + base, EventKind::OwnDone(id));
         } else {
@@ -839,7 +843,11 @@ fn layout_node(
     let samplers = match &node.service {
         Some(service) => service
             .iter()
-            .map(|&mean| Sampler::new(mean, node.service_cv, family))
+            .map(|&mean| match node.service_family {
+                // A node that names the lognormal family gets it at any cv above 0.
+                ServiceFamily::Lognormal => Sampler::lognormal(mean, node.service_cv),
+                ServiceFamily::Gamma => Sampler::new(mean, node.service_cv, family),
+            })
             .collect(),
         None => Vec::new(),
     };
@@ -857,6 +865,7 @@ fn layout_node(
         first_queue,
         groups,
         samplers,
+        delay: Sampler::new(node.base, node.base_cv, Family::Gamma),
         cyclic_routes,
         route_turn: vec![0; class_count],
         instance_turn: 0,

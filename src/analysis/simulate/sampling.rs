@@ -40,14 +40,21 @@ impl Sampler {
                     .map(Sampler::Gamma)
                     .unwrap_or(Sampler::Constant(mean))
             }
-            Family::Lognormal => {
-                // E = e^{μ+σ²/2}, cv² = e^{σ²} − 1.
-                let sigma2 = (1.0 + cv * cv).ln();
-                LogNormal::new(mean.ln() - sigma2 / 2.0, sigma2.sqrt())
-                    .map(Sampler::Lognormal)
-                    .unwrap_or(Sampler::Constant(mean))
-            }
+            Family::Lognormal => Sampler::lognormal(mean, cv),
         }
+    }
+
+    /// A lognormal sampler of mean `mean` and coefficient of variation `cv` (also at cv 1);
+    /// a constant at cv 0.
+    pub fn lognormal(mean: f64, cv: f64) -> Sampler {
+        if mean <= 0.0 || cv <= 0.0 {
+            return Sampler::Constant(mean.max(0.0));
+        }
+        // E = e^{μ+σ²/2}, cv² = e^{σ²} − 1.
+        let sigma2 = (1.0 + cv * cv).ln();
+        LogNormal::new(mean.ln() - sigma2 / 2.0, sigma2.sqrt())
+            .map(Sampler::Lognormal)
+            .unwrap_or(Sampler::Constant(mean))
     }
 
     /// One service time, seconds.
