@@ -23,6 +23,9 @@ pub(super) struct Class {
     pub(super) average_rate: f64,
     /// Size of one response, KB (for per-GB transfer fees).
     pub(super) payload_kb: f64,
+    /// Coefficient of variation of the time between the class's arrivals at its client (the
+    /// workload's burstiness: 1 Poisson, 0 evenly spaced).
+    pub(super) arrival_cv: f64,
 }
 
 /// A set of identical queues inside a node.
@@ -228,6 +231,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
                     rate: solved * fraction,
                     average_rate: average * fraction,
                     payload_kb: workload.payload_kb,
+                    arrival_cv: workload.arrival_cv,
                 });
             }
         }

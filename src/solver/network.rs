@@ -23,8 +23,11 @@ pub struct NetClass {
     pub name: String,
     /// Index of the client node the requests enter at.
     pub client: usize,
-    /// Poisson arrival rate at the solved load, requests per second.
+    /// Arrival rate at the solved load, requests per second.
     pub rate: f64,
+    /// Coefficient of variation of the time between arrivals (1 Poisson, 0 evenly spaced,
+    /// gamma otherwise).
+    pub arrival_cv: f64,
 }
 
 /// A set of identical queues inside a node.
@@ -110,6 +113,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
             name: format!("{}/{}", class.workload, class.kind.label()),
             client: class.client,
             rate: class.rate,
+            arrival_cv: class.arrival_cv,
         })
         .collect();
     let nodes = compiled
