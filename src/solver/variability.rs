@@ -1,0 +1,386 @@
+//! The variability stage: how bursty the arrivals at every queue are (the squared coefficient
+//! of variation c_a² of the time between them), carried along the flows the traffic stage
+//! computed, as in Whitt's Queueing Network Analyzer (QNA, Bell System Technical Journal 62,
+//! 1983): a workload's own burstiness at its client, departures by the two-moment departure
+//! formula, random and cyclic (round-robin) splits, merges, drops sent back as retries; a fixed
+//! point where the graph has cycles. The pools of queues whose arrivals are not Poisson are
+//! then solved again for their waits ([`crate::solver::queueing::solve_pool_with`]).
+
+use super::compile::{Compiled, Source};
+use super::network::{instance_split, route_split, Split};
+use super::traffic::{pool_inputs, Flows};
+use crate::model::Topology;
+use crate::solver::queueing::{solve_pool_with, Arrivals, ServiceShape};
+
+/// Squared coefficient of variation of the departures of a G/G/c queue at utilization ρ whose
+/// arrivals have c_a² and service c_s² (Whitt's QNA, eq. 39):
+/// c_d² = 1 + (1 − ρ²)(c_a² − 1) + ρ²(c_s² − 1)/√c.
+///
+/// ```
+/// use staircase::solver::variability::departure_scv;
+/// // M/M/1 (Burke): Poisson in, Poisson out, at any load.
+/// assert_eq!(departure_scv(0.9, 1, 1.0, 1.0), 1.0);
+/// // M/G/1 at ρ = 0.8 with c_s² = 4: the exact inter-departure scv is 1 − ρ² + ρ²c_s² = 2.92.
+/// assert!((departure_scv(0.8, 1, 1.0, 4.0) - 2.92).abs() < 1e-12);
+/// ```
+pub fn departure_scv(rho: f64, servers: u64, arrival_scv: f64, service_scv: f64) -> f64 {
+    let rho2 = rho.clamp(0.0, 1.0).powi(2);
+    let c = servers.max(1) as f64;
+    (1.0 + (1.0 - rho2) * (arrival_scv - 1.0) + rho2 * (service_scv - 1.0) / c.sqrt()).max(0.0)
+}
+
+/// Squared coefficient of variation of a share `p` of a stream picked at random, each request
+/// independently (Bernoulli thinning of a renewal stream): p·c² + 1 − p.
+///
+/// ```
+/// use staircase::solver::variability::random_split_scv;
+/// // A random half of evenly spaced arrivals: 0.5·0 + 0.5.
+/// assert_eq!(random_split_scv(0.5, 0.0), 0.5);
+/// // Thinning a Poisson stream leaves it Poisson.
+/// assert_eq!(random_split_scv(0.3, 1.0), 1.0);
+/// ```
+pub fn random_split_scv(p: f64, scv: f64) -> f64 {
+    let p = p.clamp(0.0, 1.0);
+    p * scv + 1.0 - p
+}
+
+/// Squared coefficient of variation of every k-th request of a renewal stream (a true round
+/// robin over k places): the time between two of them is the sum of k independent gaps, so
+/// its mean is k times and its variance k times the stream's, and c² becomes c²/k.
+///
+/// ```
+/// use staircase::solver::variability::cyclic_split_scv;
+/// // Every 4th request of a Poisson stream: Erlang-4 gaps, c² = 1/4.
+/// assert_eq!(cyclic_split_scv(4, 1.0), 0.25);
+/// ```
+pub fn cyclic_split_scv(k: usize, scv: f64) -> f64 {
+    scv / k.max(1) as f64
+}
+
+/// Squared coefficient of variation of the superposition of streams (rate, c², how many equal
+/// independent parts it stands for) arriving at a queue of utilization ρ: Whitt's hybrid (QNA,
+/// eq. 33–35), w·Σ(λᵢ/λ)cᵢ² + 1 − w with w = 1/(1 + 4(1 − ρ)²(ν − 1)) and
+/// ν = 1/Σ(λᵢ/λ)²: one stream passes unchanged, many small ones merge towards Poisson.
+///
+/// ```
+/// use staircase::solver::variability::merge_scv;
+/// // One stream passes as it is.
+/// assert_eq!(merge_scv(&[(5.0, 0.25, 1)], 0.5), 0.25);
+/// // Two equal smooth streams (c² 0) at ρ 0.5: ν = 2, w = 1/(1 + 4·0.25) = 0.5, c² = 0.5.
+/// assert!((merge_scv(&[(1.0, 0.0, 1), (1.0, 0.0, 1)], 0.5) - 0.5).abs() < 1e-12);
+/// ```
+pub fn merge_scv(streams: &[(f64, f64, u64)], rho: f64) -> f64 {
+    let total: f64 = streams.iter().map(|(rate, _, _)| rate).sum();
+    if total <= 0.0 {
+        return 1.0;
+    }
+    let (mut mean, mut concentration) = (0.0, 0.0);
+    for &(rate, scv, parts) in streams {
+        let share = rate / total;
+        mean += share * scv;
+        concentration += share * share / parts.max(1) as f64;
+    }
+    let nu = 1.0 / concentration;
+    if nu <= 1.0 + 1e-12 {
+        return mean;
+    }
+    let idle = 1.0 - rho.clamp(0.0, 1.0);
+    let w = 1.0 / (1.0 + 4.0 * idle * idle * (nu - 1.0));
+    w * mean + 1.0 - w
+}
+
+/// A stream between nodes: its c², how much of its variability is a renewal stream's, and how
+/// many equal independent parts it is the merge of (the instances it left).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Stream {
+    arrivals: Arrivals,
+    parts: u64,
+}
+
+const POISSON: Stream = Stream {
+    arrivals: Arrivals::POISSON,
+    parts: 1,
+};
+
+/// Whether every queue's arrivals are Poisson in `compiled`: Poisson workloads, exponential
+/// service everywhere and no round robin (then nothing needs solving again).
+fn all_poisson(topology: &Topology, compiled: &Compiled) -> bool {
+    compiled.classes.iter().all(|class| class.arrival_cv == 1.0)
+        && compiled.nodes.iter().enumerate().all(|(v, node)| {
+            (node.service.is_none() || node.shape == ServiceShape::Exponential)
+                && route_split(topology, v) == Split::Random
+        })
+}
+
+/// Per node and pool group, the variability of the arrivals; `None` when all are Poisson.
+pub(super) fn arrival_variability(
+    topology: &Topology,
+    compiled: &Compiled,
+    flows: &Flows,
+    horizon: f64,
+) -> Option<Vec<Vec<Arrivals>>> {
+    if all_poisson(topology, compiled) {
+        return None;
+    }
+    let node_count = compiled.nodes.len();
+    let cyclic_routes: Vec<bool> = (0..node_count)
+        .map(|v| route_split(topology, v) == Split::Cyclic)
+        .collect();
+    let cyclic_instances: Vec<bool> = (0..node_count)
+        .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
+        .collect();
+    let mut arriving = vec![POISSON; node_count];
+    let mut departing = vec![POISSON; node_count];
+    let mut groups: Vec<Vec<Arrivals>> = compiled
+        .nodes
+        .iter()
+        .map(|node| vec![Arrivals::POISSON; node.groups.len()])
+        .collect();
+    let passes = if compiled.acyclic { 1 } else { 500 };
+    let mut streams = Vec::new();
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in &compiled.order {
+            streams.clear();
+            incoming_streams(
+                compiled,
+                flows,
+                &departing,
+                &arriving,
+                &cyclic_routes,
+                v,
+                &mut streams,
+            );
+            let rho = flows.pools[v]
+                .iter()
+                .map(|pool| pool.utilization)
+                .fold(0.0, f64::max);
+            let arrival = merged(&streams, rho);
+            let (depart, node_groups) =
+                through_node(compiled, flows, v, arrival, cyclic_instances[v], horizon);
+            change = change
+                .max((arrival.arrivals.scv - arriving[v].arrivals.scv).abs())
+                .max((depart.arrivals.scv - departing[v].arrivals.scv).abs());
+            arriving[v] = arrival;
+            departing[v] = depart;
+            groups[v] = node_groups;
+        }
+        if change < 1e-9 {
+            break;
+        }
+    }
+    Some(groups)
+}
+
+/// The merge of the streams arriving at a queue of utilization `rho` ([`merge_scv`]); one
+/// stream keeps its renewal share, a merge of several is not a renewal stream.
+fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
+    match streams {
+        [] => POISSON,
+        [(_, only)] if only.parts <= 1 => *only,
+        _ => {
+            let parts: Vec<(f64, f64, u64)> = streams
+                .iter()
+                .map(|(rate, s)| (*rate, s.arrivals.scv, s.parts))
+                .collect();
+            Stream {
+                arrivals: Arrivals {
+                    scv: merge_scv(&parts, rho),
+                    renewal: 0.0,
+                },
+                parts: 1,
+            }
+        }
+    }
+}
+
+/// The streams (rate, stream) arriving at node `v`: the workloads entering there (one
+/// stream, their rates' c² averaged) and every wire into it.
+fn incoming_streams(
+    compiled: &Compiled,
+    flows: &Flows,
+    departing: &[Stream],
+    arriving: &[Stream],
+    cyclic_routes: &[bool],
+    v: usize,
+    out: &mut Vec<(f64, Stream)>,
+) {
+    let class_count = compiled.classes.len();
+    let (mut external, mut external_scv) = (0.0, 0.0);
+    for class in compiled.classes.iter().filter(|class| class.client == v) {
+        external += class.rate;
+        external_scv += class.rate * class.arrival_cv * class.arrival_cv;
+    }
+    if external > 0.0 {
+        out.push((
+            external,
+            Stream {
+                arrivals: Arrivals {
+                    scv: external_scv / external,
+                    renewal: 1.0,
+                },
+                parts: 1,
+            },
+        ));
+    }
+    for flow in &compiled.in_flows[v] {
+        let u = flow.from;
+        let edge = &compiled.out_edges[u][flow.edge];
+        let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
+        let (ratio, source) = match edge.source {
+            Source::Served => (flows.served_ratio[u], departing[u]),
+            Source::Dropped => (flows.drop_ratio[u], arriving[u]),
+        };
+        let sent: f64 = from.iter().sum::<f64>() * ratio;
+        let rate: f64 = from
+            .iter()
+            .zip(&edge.factors)
+            .map(|(a, f)| a * ratio * f)
+            .sum();
+        if rate <= 0.0 || sent <= 0.0 {
+            continue;
+        }
+        let scv = if cyclic_routes[u] && !edge.is_call && edge.source == Source::Served {
+            cyclic_edge_scv(
+                compiled,
+                u,
+                from,
+                edge.factors.as_slice(),
+                source.arrivals.scv,
+            )
+        } else if rate <= sent {
+            random_split_scv(rate / sent, source.arrivals.scv)
+        } else {
+            // Several calls per request: as many requests, spread over the calls' responses.
+            source.arrivals.scv
+        };
+        // A random or cyclic share of a stream from several instances is still their merge.
+        out.push((
+            rate,
+            Stream {
+                arrivals: Arrivals {
+                    scv,
+                    renewal: source.arrivals.renewal,
+                },
+                parts: source.parts,
+            },
+        ));
+    }
+}
+
+/// The c² of one route edge of a round-robin balancer `u` (per class: its share of the
+/// balancer's requests picked at random, then every k-th of them to each of the k route
+/// edges carrying the class), averaged over the classes by their rates on the edge.
+fn cyclic_edge_scv(
+    compiled: &Compiled,
+    u: usize,
+    arrivals: &[f64],
+    factors: &[f64],
+    scv: f64,
+) -> f64 {
+    let total: f64 = arrivals.iter().sum();
+    let (mut rate, mut weighted) = (0.0, 0.0);
+    for (k, (&a, &f)) in arrivals.iter().zip(factors).enumerate() {
+        if a <= 0.0 || f <= 0.0 {
+            continue;
+        }
+        let targets = compiled.out_edges[u]
+            .iter()
+            .filter(|e| !e.is_call && e.source == Source::Served && e.factors[k] > 0.0)
+            .count();
+        let class_scv = cyclic_split_scv(targets, random_split_scv(a / total, scv));
+        rate += a * f;
+        weighted += a * f * class_scv;
+    }
+    if rate > 0.0 {
+        weighted / rate
+    } else {
+        scv
+    }
+}
+
+/// Node `v`'s queues fed by `arrival`: each group's arrivals (every count-th request when the
+/// instances take turns, a random share otherwise) and the node's departures, the merge of
+/// its queues' ([`departure_scv`]).
+fn through_node(
+    compiled: &Compiled,
+    flows: &Flows,
+    v: usize,
+    arrival: Stream,
+    cyclic_instances: bool,
+    horizon: f64,
+) -> (Stream, Vec<Arrivals>) {
+    let node = &compiled.nodes[v];
+    let class_count = compiled.classes.len();
+    let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+    let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
+        return (arrival, Vec::new());
+    };
+    let (mut rate, mut weighted, mut parts) = (0.0, 0.0, 0);
+    let mut renewal = 0.0;
+    let mut groups = Vec::with_capacity(inputs.len());
+    for ((input, group), pool) in inputs.iter().zip(&node.groups).zip(&flows.pools[v]) {
+        let scv = if cyclic_instances {
+            cyclic_split_scv(group.count as usize, arrival.arrivals.scv)
+        } else {
+            random_split_scv(group.share, arrival.arrivals.scv)
+        };
+        groups.push(Arrivals {
+            scv,
+            renewal: arrival.arrivals.renewal,
+        });
+        let rho = pool.utilization;
+        let depart = departure_scv(rho, input.servers, scv, input.service_scv);
+        // The departures' variability is the arrivals' passed on (renewal as they were) plus
+        // the service's (not renewal).
+        let passed = ((1.0 - rho * rho) * (scv - 1.0)).abs();
+        let added = (rho * rho * (input.service_scv - 1.0)).abs() / (input.servers as f64).sqrt();
+        let share = if passed + added > 0.0 {
+            passed / (passed + added)
+        } else {
+            1.0
+        };
+        let out = pool.throughput * group.count as f64;
+        rate += out;
+        weighted += out * depart;
+        renewal += out * share * arrival.arrivals.renewal;
+        parts += group.count;
+    }
+    let stream = if rate > 0.0 {
+        Stream {
+            arrivals: Arrivals {
+                scv: weighted / rate,
+                renewal: renewal / rate,
+            },
+            parts,
+        }
+    } else {
+        POISSON
+    };
+    (stream, groups)
+}
+
+/// Solves again, with their arrivals' variability, the unlimited queues whose arrivals are not
+/// Poisson (their waits change; what they serve does not). Limited queues keep their M/M/c/K
+/// drops and waits.
+pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows, horizon: f64) {
+    let Some(variability) = arrival_variability(topology, compiled, flows, horizon) else {
+        return;
+    };
+    let class_count = compiled.classes.len();
+    for (v, groups) in variability.iter().enumerate() {
+        let node = &compiled.nodes[v];
+        if node.buffer.is_some() || groups.iter().all(|a| a.scv == 1.0) {
+            continue;
+        }
+        let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+        let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
+            continue;
+        };
+        for ((pool, input), group) in flows.pools[v].iter_mut().zip(&inputs).zip(groups) {
+            if group.scv != 1.0 {
+                *pool = solve_pool_with(input, *group);
+            }
+        }
+    }
+}
