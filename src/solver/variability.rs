@@ -89,18 +89,63 @@ pub fn merge_scv(streams: &[(f64, f64, u64)], rho: f64) -> f64 {
     w * mean + 1.0 - w
 }
 
-/// A stream between nodes: its c², how much of its variability is a renewal stream's, and how
-/// many equal independent parts it is the merge of (the instances it left).
+/// A stream between nodes: the c² of the time between two requests, how much of its
+/// variability is a renewal stream's, how many equal independent parts it is the merge of (the
+/// instances it left), its long-run c² (the variance of the count over a long time per
+/// request: what a queue's departures inherit from its arrivals, whatever its service), and
+/// the time scale over which the one turns into the other ([`queue_time_scale`] of the queue
+/// it left; 0 where the two are the same).
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Stream {
     arrivals: Arrivals,
     parts: u64,
+    long_run: f64,
+    time_scale: f64,
 }
 
 const POISSON: Stream = Stream {
     arrivals: Arrivals::POISSON,
     parts: 1,
+    long_run: 1.0,
+    time_scale: 0.0,
 };
+
+/// How long a queue at utilization ρ with arrivals c_a² and service c_s² takes to forget,
+/// in service times: the relaxation time of its heavy-traffic (reflected Brownian) limit,
+/// (c_a² + c_s²)/(1 − ρ)².
+///
+/// ```
+/// use staircase::solver::variability::queue_time_scale;
+/// assert!((queue_time_scale(0.9, 1.0, 1.0) - 200.0).abs() < 1e-9);
+/// ```
+pub fn queue_time_scale(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
+    let idle = (1.0 - rho).max(1e-3);
+    (arrival_scv + service_scv) / (idle * idle)
+}
+
+/// The c² a queue (utilization ρ, service c_s²) sees in departures made smoother than their
+/// long-run variability by the queue they left (time scale T_u): between the interval value
+/// c_i² and the long-run one c_L², c_L² + γ(c_i² − c_L²) with γ = T_u/(T_u + T_d), T_d this
+/// queue's own time scale: a busy queue averages over long stretches and sees the long-run
+/// value, a light one sees the gaps. Burstier-than-long-run streams are taken as they are
+/// (checked against the simulator: a queue behind a variable one sees its full c_d²).
+///
+/// ```
+/// use staircase::solver::variability::{queue_time_scale, seen_scv};
+/// // Equal time scales: halfway between 0.3 and 1.
+/// let t = queue_time_scale(0.95, 0.3, 1.0);
+/// assert!((seen_scv(0.3, 1.0, t, 0.95, 1.0) - 0.65).abs() < 1e-12);
+/// // Bursty streams pass unchanged.
+/// assert_eq!(seen_scv(2.0, 1.0, 50.0, 0.9, 1.0), 2.0);
+/// ```
+pub fn seen_scv(interval: f64, long_run: f64, time_scale: f64, rho: f64, service_scv: f64) -> f64 {
+    if interval >= long_run || time_scale <= 0.0 {
+        return interval;
+    }
+    let own = queue_time_scale(rho, interval, service_scv);
+    let gamma = time_scale / (time_scale + own);
+    long_run + gamma * (interval - long_run)
+}
 
 /// Whether every queue's arrivals are Poisson in `compiled`: Poisson workloads, exponential
 /// service everywhere and no round robin (then nothing needs solving again).
@@ -155,6 +200,17 @@ pub(super) fn arrival_variability(
                 .iter()
                 .map(|pool| pool.utilization)
                 .fold(0.0, f64::max);
+            if let Some(service_scv) = service_scv(compiled, flows, v, horizon) {
+                for (_, stream) in streams.iter_mut() {
+                    stream.arrivals.scv = seen_scv(
+                        stream.arrivals.scv,
+                        stream.long_run,
+                        stream.time_scale,
+                        rho,
+                        service_scv,
+                    );
+                }
+            }
             let arrival = merged(&streams, rho);
             let (depart, node_groups) =
                 through_node(compiled, flows, v, arrival, cyclic_instances[v], horizon);
@@ -172,6 +228,15 @@ pub(super) fn arrival_variability(
     Some(groups)
 }
 
+/// The squared coefficient of variation of node `v`'s service, over its classes (`None`: it
+/// does not queue).
+fn service_scv(compiled: &Compiled, flows: &Flows, v: usize, horizon: f64) -> Option<f64> {
+    let class_count = compiled.classes.len();
+    let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+    let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon)?;
+    inputs.first().map(|input| input.service_scv)
+}
+
 /// The merge of the streams arriving at a queue of utilization `rho` ([`merge_scv`]); one
 /// stream keeps its renewal share, a merge of several is not a renewal stream.
 fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
@@ -183,12 +248,23 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
                 .iter()
                 .map(|(rate, s)| (*rate, s.arrivals.scv, s.parts))
                 .collect();
+            let total: f64 = streams.iter().map(|(rate, _)| rate).sum();
+            let average = |of: fn(&Stream) -> f64| {
+                if total > 0.0 {
+                    streams.iter().map(|(rate, s)| rate * of(s)).sum::<f64>() / total
+                } else {
+                    1.0
+                }
+            };
             Stream {
                 arrivals: Arrivals {
                     scv: merge_scv(&parts, rho),
                     renewal: 0.0,
                 },
                 parts: 1,
+                // Counts of independent streams add their variances.
+                long_run: average(|s| s.long_run),
+                time_scale: average(|s| s.time_scale),
             }
         }
     }
@@ -220,6 +296,8 @@ fn incoming_streams(
                     renewal: 1.0,
                 },
                 parts: 1,
+                long_run: external_scv / external,
+                time_scale: 0.0,
             },
         ));
     }
@@ -240,20 +318,18 @@ fn incoming_streams(
         if rate <= 0.0 || sent <= 0.0 {
             continue;
         }
-        let scv = if cyclic_routes[u] && !edge.is_call && edge.source == Source::Served {
-            cyclic_edge_scv(
-                compiled,
-                u,
-                from,
-                edge.factors.as_slice(),
-                source.arrivals.scv,
-            )
-        } else if rate <= sent {
-            random_split_scv(rate / sent, source.arrivals.scv)
-        } else {
-            // Several calls per request: as many requests, spread over the calls' responses.
-            source.arrivals.scv
+        let split = |scv: f64| {
+            if cyclic_routes[u] && !edge.is_call && edge.source == Source::Served {
+                cyclic_edge_scv(compiled, u, from, edge.factors.as_slice(), scv)
+            } else if rate <= sent {
+                random_split_scv(rate / sent, scv)
+            } else {
+                // Several calls per request: as many requests, spread over the calls'
+                // responses.
+                scv
+            }
         };
+        let scv = split(source.arrivals.scv);
         // A random or cyclic share of a stream from several instances is still their merge.
         out.push((
             rate,
@@ -263,6 +339,8 @@ fn incoming_streams(
                     renewal: source.arrivals.renewal,
                 },
                 parts: source.parts,
+                long_run: split(source.long_run),
+                time_scale: source.time_scale,
             },
         ));
     }
@@ -317,7 +395,7 @@ fn through_node(
         return (arrival, Vec::new());
     };
     let (mut rate, mut weighted, mut parts) = (0.0, 0.0, 0);
-    let mut renewal = 0.0;
+    let (mut renewal, mut time_scale) = (0.0, 0.0);
     let mut groups = Vec::with_capacity(inputs.len());
     for ((input, group), pool) in inputs.iter().zip(&node.groups).zip(&flows.pools[v]) {
         let scv = if cyclic_instances {
@@ -344,6 +422,7 @@ fn through_node(
         rate += out;
         weighted += out * depart;
         renewal += out * share * arrival.arrivals.renewal;
+        time_scale += out * queue_time_scale(rho, scv, input.service_scv);
         parts += group.count;
     }
     let stream = if rate > 0.0 {
@@ -353,6 +432,8 @@ fn through_node(
                 renewal: renewal / rate,
             },
             parts,
+            long_run: arrival.long_run,
+            time_scale: time_scale / rate,
         }
     } else {
         POISSON
