@@ -2153,4 +2153,71 @@ mod tests {
         assert_eq!(grid_for(10_000), MIN_GRID);
         assert_eq!(grid_for(usize::MAX), MIN_GRID);
     }
+
+    #[test]
+    fn md1_mean_wait_and_gamma_shape() {
+        // M/D/1 at ρ = 0.8, μ = 100/s: Wq = ρ/(2μ(1 − ρ)) = 20 ms (Pollaczek–Khinchine).
+        let input = PoolInput {
+            arrival: 80.0,
+            servers: 1,
+            mean_service: 0.01,
+            service_scv: 0.0,
+            buffer: None,
+            overload_horizon: 3_600.0,
+        };
+        let pool = solve_pool(&input);
+        assert!((pool.mean_wait - 0.020).abs() < 1e-12);
+        let WaitDist::Gamma {
+            p_wait,
+            shape,
+            rate,
+        } = pool.wait
+        else {
+            panic!("a constant service waits gamma-shaped, got {:?}", pool.wait);
+        };
+        // P(wait) = ρ; E[W|W > 0] = 25 ms with scv 0.8667 (shape 1.1538).
+        assert!((p_wait - 0.8).abs() < 1e-12);
+        assert!((shape - 1.0 / 0.866_666_666_666_666_7).abs() < 1e-9);
+        assert!((shape / rate - 0.025).abs() < 1e-12);
+        assert!((pool.wait.mean() - pool.mean_wait).abs() < 1e-15);
+        // Its transform: derivative at 0 is −E[W]; the value at 0 is 1.
+        let h = 1e-6;
+        let at = |x: f64| pool.wait.lst(Complex64::new(x, 0.0)).re;
+        assert!((at(0.0) - 1.0).abs() < 1e-15);
+        assert!(((at(0.0) - at(h)) / h - 0.020).abs() < 1e-6);
+    }
+
+    #[test]
+    fn smooth_and_bursty_arrivals_at_mm1() {
+        let input = PoolInput {
+            arrival: 50.0,
+            servers: 1,
+            mean_service: 0.01,
+            service_scv: 1.0,
+            buffer: None,
+            overload_horizon: 3_600.0,
+        };
+        // D/M/1 at ρ 0.5: σ = 0.2032, Wq = σ/(μ(1 − σ)) = 2.550 ms, P(wait) = σ.
+        let even = solve_pool_with(
+            &input,
+            Arrivals {
+                scv: 0.0,
+                renewal: 1.0,
+            },
+        );
+        assert!((even.mean_wait - 0.002_550).abs() < 1e-6);
+        assert!((1.0 - even.wait.zero_mass() - 0.203_19).abs() < 1e-5);
+        // Departures of a variable queue (not renewal) at c_a² 3: Kingman, Wq = 2·ρ/(1 − ρ)·S.
+        let bursty = solve_pool_with(
+            &input,
+            Arrivals {
+                scv: 3.0,
+                renewal: 0.0,
+            },
+        );
+        assert!((bursty.mean_wait - 0.020).abs() < 1e-12);
+        assert!(
+            (1.0 - bursty.wait.zero_mass() - qna_delay_probability(0.5, 3.0, 1.0)).abs() < 1e-12
+        );
+    }
 }

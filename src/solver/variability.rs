@@ -465,3 +465,136 @@ pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Edge, LbPolicy, Node, NodeKind, Rate, Workload};
+    use crate::solver::queueing::gamma_arrival_sigma;
+    use crate::solver::{solve, Params};
+
+    /// Users → a node of `kind` → optionally a second node, one class of reads at `rate`.
+    fn chain(rate: f64, nodes: Vec<Node>) -> Topology {
+        let mut topology = Topology::default();
+        topology.nodes.push(Node::of_kind(1, NodeKind::Client));
+        let mut previous = 1;
+        for mut node in nodes {
+            node.base_latency_ms = 0.0;
+            let id = node.id;
+            topology.nodes.push(node);
+            topology.edges.push(Edge::route(previous, id));
+            previous = id;
+        }
+        topology.workloads.push(Workload {
+            client: 1,
+            rate: Rate::PerSecond(rate),
+            read: 1.0,
+            write: 0.0,
+            ..Workload::default()
+        });
+        topology
+    }
+
+    fn app(id: u32, instances: u32, capacity: f64, cv: f64) -> Node {
+        let mut node = Node::of_kind(id, NodeKind::AppServer);
+        node.instances = instances;
+        node.concurrency = 1;
+        node.capacity_rps = Some(capacity);
+        node.service_cv = cv;
+        node
+    }
+
+    fn mean_ms(topology: &Topology, id: u32) -> f64 {
+        let report = solve(topology, &Params::default()).expect("solves");
+        report
+            .nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.latency_ms.mean)
+            .expect("node")
+    }
+
+    #[test]
+    fn round_robin_instances_are_erlang_k_fed() {
+        // A round robin over 4 M/M/1 instances at ρ 0.85: each sees every 4th request of a
+        // Poisson stream (E4/M/1), W = S + σ/(μ(1 − σ)).
+        let mut balancer = Node::of_kind(
+            2,
+            NodeKind::LoadBalancer {
+                policy: LbPolicy::RoundRobin,
+            },
+        );
+        balancer.capacity_rps = Some(1e6);
+        let topology = chain(340.0, vec![balancer, app(3, 4, 100.0, 1.0)]);
+        let sigma = gamma_arrival_sigma(0.85, 0.25);
+        let expected = 10.0 + 1000.0 * sigma / (100.0 * (1.0 - sigma));
+        // The balancer's own queue at ρ 3.4e-4 leaves its departures Poisson but for 1e-7.
+        let mean = mean_ms(&topology, 3);
+        assert!(
+            (mean - expected).abs() < 1e-3 * expected,
+            "{mean} vs {expected}"
+        );
+        assert!((expected - 43.04).abs() < 0.01);
+    }
+
+    #[test]
+    fn poisson_networks_are_not_touched() {
+        let topology = chain(80.0, vec![app(2, 1, 100.0, 1.0), app(3, 2, 100.0, 1.0)]);
+        let compiled = crate::solver::compile::compile(&topology, &Params::default());
+        assert!(all_poisson(&topology, &compiled));
+        // M/M/1 at ρ 0.8: W = S/(1 − ρ) = 50 ms, exactly.
+        assert!((mean_ms(&topology, 2) - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn variable_queue_sends_bursty_departures() {
+        // App M/G/1 at ρ 0.8 with c_s² = 4 feeds a database M/M/1 at ρ 0.8: c_a² = 2.92 there,
+        // and Allen-Cunneen gives Wq = (2.92 + 1)/2 · 40 ms = 78.4 ms.
+        let mut database = Node::of_kind(
+            3,
+            NodeKind::Database {
+                read_capacity_rps: 100.0,
+                write_capacity_rps: 100.0,
+                max_connections: 10_000,
+            },
+        );
+        database.concurrency = 1;
+        database.instances = 1;
+        database.capacity_rps = Some(100.0);
+        let topology = chain(80.0, vec![app(2, 1, 100.0, 2.0), database]);
+        assert!((mean_ms(&topology, 3) - 88.4).abs() < 1e-6);
+        // The app itself: Pollaczek-Khinchine, Wq = ρ(1 + c_s²)/(2(1 − ρ))·S = 100 ms.
+        assert!((mean_ms(&topology, 2) - 110.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bursty_workload_waits_as_gi_m_1() {
+        // Gamma arrivals of cv 2 into M/M/1 at ρ 0.5: exact GI/M/1, W = S/(1 − σ).
+        let mut topology = chain(50.0, vec![app(2, 1, 100.0, 1.0)]);
+        topology.workloads[0].arrival_cv = 2.0;
+        let sigma = gamma_arrival_sigma(0.5, 4.0);
+        let expected = 10.0 / (1.0 - sigma);
+        let mean = mean_ms(&topology, 2);
+        assert!(
+            (mean - expected).abs() < 1e-9 * expected,
+            "{mean} vs {expected}"
+        );
+        // Much more than M/M/1's 20 ms.
+        assert!(mean > 40.0);
+    }
+
+    #[test]
+    fn merges_and_splits() {
+        assert_eq!(
+            merge_scv(&[(1.0, 0.25, 4)], 0.0),
+            merge_scv(&[(1.0, 0.25, 4)], 0.0)
+        );
+        // Four equal parts of a smooth stream into an idle queue: w = 1/(1 + 4·3) → near 1.
+        let merged = merge_scv(&[(1.0, 0.25, 4)], 0.0);
+        assert!((merged - (0.25 / 13.0 + 12.0 / 13.0)).abs() < 1e-12);
+        // A busy queue sees the superposition's own average.
+        assert!((merge_scv(&[(1.0, 0.25, 4)], 1.0) - 0.25).abs() < 1e-12);
+        assert!((cyclic_split_scv(3, 2.0) - 2.0 / 3.0).abs() < 1e-12);
+        assert!((random_split_scv(0.25, 3.0) - 1.5).abs() < 1e-12);
+    }
+}
