@@ -682,6 +682,12 @@ pub fn two_moment_wait(
     if !(rho > 0.0) {
         return (0.0, 0.0);
     }
+    let renewal = arrivals.renewal.clamp(0.0, 1.0);
+    let two_moment_p = (p_mmc * qna_delay_probability(rho, ca2, cs2) / rho).clamp(0.0, 1.0);
+    let two_moment = wait_mmc * (ca2 + cs2) / 2.0 * klb_factor(rho, ca2, cs2);
+    if renewal == 0.0 {
+        return (two_moment_p, two_moment);
+    }
     let sigma = gamma_arrival_sigma(rho, ca2);
     let renewal_p = (p_mmc * sigma / rho).clamp(0.0, 1.0);
     let capacity = c / input.mean_service;
@@ -690,9 +696,6 @@ pub fn two_moment_wait(
     } else {
         wait_mmc * (ca2 + cs2) / 2.0
     };
-    let two_moment_p = (p_mmc * qna_delay_probability(rho, ca2, cs2) / rho).clamp(0.0, 1.0);
-    let two_moment = wait_mmc * (ca2 + cs2) / 2.0 * klb_factor(rho, ca2, cs2);
-    let renewal = arrivals.renewal.clamp(0.0, 1.0);
     (
         renewal * renewal_p + (1.0 - renewal) * two_moment_p,
         renewal * renewal_wait + (1.0 - renewal) * two_moment,
@@ -804,18 +807,24 @@ pub fn conditional_wait_scv(rho: f64, service_scv: f64) -> f64 {
     (2.0 * rho - 1.0 + 4.0 * (1.0 - rho) * (1.0 + 2.0 * cs2) / (3.0 * (1.0 + cs2))).max(1e-6)
 }
 
+/// How far from 1 the squared coefficient of variation of a conditional wait may be and the
+/// wait still be taken as exponential (its closed-form percentiles are then kept): mixes of
+/// classes with equal or nearly equal service times.
+const EXPONENTIAL_WAIT_TOLERANCE: f64 = 0.01;
+
 /// A wait with probability `p_wait` of waiting and mean `mean` (all requests), its
 /// conditional part exponential for exponential service (M/M/c, GI/M/c) and gamma with
 /// [`conditional_wait_scv`] otherwise.
 fn shaped_wait(p_wait: f64, mean: f64, rho: f64, service_scv: f64) -> WaitDist {
-    if service_scv == 1.0 {
+    let scv = conditional_wait_scv(rho, service_scv);
+    if service_scv == 1.0 || (scv - 1.0).abs() < EXPONENTIAL_WAIT_TOLERANCE {
         return WaitDist::Exponential {
             p_wait,
             rate: p_wait / mean,
         };
     }
     let conditional = mean / p_wait;
-    let shape = 1.0 / conditional_wait_scv(rho, service_scv);
+    let shape = 1.0 / scv;
     WaitDist::Gamma {
         p_wait,
         shape,

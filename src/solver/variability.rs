@@ -10,7 +10,7 @@ use super::compile::{Compiled, Source};
 use super::network::{instance_split, route_split, Split};
 use super::traffic::{pool_inputs, Flows};
 use crate::model::Topology;
-use crate::solver::queueing::{solve_pool_with, Arrivals, ServiceShape};
+use crate::solver::queueing::{solve_pool_with, Arrivals, PoolInput, ServiceShape};
 
 /// Squared coefficient of variation of the departures of a G/G/c queue at utilization ρ whose
 /// arrivals have c_a² and service c_s² (Whitt's QNA, eq. 39):
@@ -70,12 +70,17 @@ pub fn cyclic_split_scv(k: usize, scv: f64) -> f64 {
 /// assert!((merge_scv(&[(1.0, 0.0, 1), (1.0, 0.0, 1)], 0.5) - 0.5).abs() < 1e-12);
 /// ```
 pub fn merge_scv(streams: &[(f64, f64, u64)], rho: f64) -> f64 {
-    let total: f64 = streams.iter().map(|(rate, _, _)| rate).sum();
+    merge_parts(streams.iter().copied(), rho)
+}
+
+/// [`merge_scv`] over any list of (rate, c², parts).
+fn merge_parts(streams: impl Iterator<Item = (f64, f64, u64)> + Clone, rho: f64) -> f64 {
+    let total: f64 = streams.clone().map(|(rate, _, _)| rate).sum();
     if total <= 0.0 {
         return 1.0;
     }
     let (mut mean, mut concentration) = (0.0, 0.0);
-    for &(rate, scv, parts) in streams {
+    for (rate, scv, parts) in streams {
         let share = rate / total;
         mean += share * scv;
         concentration += share * share / parts.max(1) as f64;
@@ -183,6 +188,7 @@ pub(super) fn arrival_variability(
         .collect();
     let passes = if compiled.acyclic { 1 } else { 500 };
     let mut streams = Vec::new();
+    let class_count = compiled.classes.len();
     for _ in 0..passes {
         let mut change: f64 = 0.0;
         for &v in &compiled.order {
@@ -200,7 +206,13 @@ pub(super) fn arrival_variability(
                 .iter()
                 .map(|pool| pool.utilization)
                 .fold(0.0, f64::max);
-            if let Some(service_scv) = service_scv(compiled, flows, v, horizon) {
+            let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+            let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon);
+            if let Some(service_scv) = inputs
+                .as_ref()
+                .and_then(|i| i.first())
+                .map(|i| i.service_scv)
+            {
                 for (_, stream) in streams.iter_mut() {
                     stream.arrivals.scv = seen_scv(
                         stream.arrivals.scv,
@@ -212,29 +224,26 @@ pub(super) fn arrival_variability(
                 }
             }
             let arrival = merged(&streams, rho);
-            let (depart, node_groups) =
-                through_node(compiled, flows, v, arrival, cyclic_instances[v], horizon);
+            let depart = through_node(
+                compiled,
+                flows,
+                v,
+                arrival,
+                cyclic_instances[v],
+                inputs.as_deref(),
+                &mut groups[v],
+            );
             change = change
                 .max((arrival.arrivals.scv - arriving[v].arrivals.scv).abs())
                 .max((depart.arrivals.scv - departing[v].arrivals.scv).abs());
             arriving[v] = arrival;
             departing[v] = depart;
-            groups[v] = node_groups;
         }
         if change < 1e-9 {
             break;
         }
     }
     Some(groups)
-}
-
-/// The squared coefficient of variation of node `v`'s service, over its classes (`None`: it
-/// does not queue).
-fn service_scv(compiled: &Compiled, flows: &Flows, v: usize, horizon: f64) -> Option<f64> {
-    let class_count = compiled.classes.len();
-    let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-    let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon)?;
-    inputs.first().map(|input| input.service_scv)
 }
 
 /// The merge of the streams arriving at a queue of utilization `rho` ([`merge_scv`]); one
@@ -244,10 +253,9 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
         [] => POISSON,
         [(_, only)] if only.parts <= 1 => *only,
         _ => {
-            let parts: Vec<(f64, f64, u64)> = streams
+            let parts = streams
                 .iter()
-                .map(|(rate, s)| (*rate, s.arrivals.scv, s.parts))
-                .collect();
+                .map(|(rate, s)| (*rate, s.arrivals.scv, s.parts));
             let total: f64 = streams.iter().map(|(rate, _)| rate).sum();
             let average = |of: fn(&Stream) -> f64| {
                 if total > 0.0 {
@@ -258,7 +266,7 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
             };
             Stream {
                 arrivals: Arrivals {
-                    scv: merge_scv(&parts, rho),
+                    scv: merge_parts(parts, rho),
                     renewal: 0.0,
                 },
                 parts: 1,
@@ -386,17 +394,16 @@ fn through_node(
     v: usize,
     arrival: Stream,
     cyclic_instances: bool,
-    horizon: f64,
-) -> (Stream, Vec<Arrivals>) {
+    inputs: Option<&[PoolInput]>,
+    groups: &mut Vec<Arrivals>,
+) -> Stream {
     let node = &compiled.nodes[v];
-    let class_count = compiled.classes.len();
-    let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-    let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
-        return (arrival, Vec::new());
+    groups.clear();
+    let Some(inputs) = inputs else {
+        return arrival;
     };
     let (mut rate, mut weighted, mut parts) = (0.0, 0.0, 0);
     let (mut renewal, mut time_scale) = (0.0, 0.0);
-    let mut groups = Vec::with_capacity(inputs.len());
     for ((input, group), pool) in inputs.iter().zip(&node.groups).zip(&flows.pools[v]) {
         let scv = if cyclic_instances {
             cyclic_split_scv(group.count as usize, arrival.arrivals.scv)
@@ -438,7 +445,7 @@ fn through_node(
     } else {
         POISSON
     };
-    (stream, groups)
+    stream
 }
 
 /// Solves again, with their arrivals' variability, the unlimited queues whose arrivals are not
