@@ -643,8 +643,9 @@ impl Arrivals {
 /// whose arrivals have squared coefficient of variation c_a² and service c_s²:
 /// - Poisson arrivals: [`steady_state_wait`] (M/M/c exactly; Allen-Cunneen otherwise);
 /// - renewal arrivals (a workload's own, or every k-th of them): GI/M/c with gamma
-///   inter-arrival times, exact for exponential service (P(wait) = C(c, a)·σ/ρ, the wait given
-///   waiting exponential at cμ(1 − σ), σ from [`gamma_arrival_sigma`]), scaled by
+///   inter-arrival times, exact for exponential service at one server (the wait given
+///   waiting exponential at cμ(1 − σ), σ from [`gamma_arrival_sigma`]; P(wait) is
+///   C(c, a)·(σ/ρ)^√c, exact at one server, checked against the simulator at three), scaled by
 ///   Kingman's (c_a² + c_s²)/(c_a² + 1) for other services;
 /// - non-renewal arrivals (departures of a queue): Allen-Cunneen with c_a², Wq =
 ///   Wq(M/M/c)·(c_a² + c_s²)/2, times the Krämer–Langenbach-Belz factor where c_a² < 1
@@ -689,7 +690,7 @@ pub fn two_moment_wait(
         return (two_moment_p, two_moment);
     }
     let sigma = gamma_arrival_sigma(rho, ca2);
-    let renewal_p = (p_mmc * sigma / rho).clamp(0.0, 1.0);
+    let renewal_p = (p_mmc * (sigma / rho).powf(c.sqrt())).clamp(0.0, 1.0);
     let capacity = c / input.mean_service;
     let renewal_wait = if sigma < 1.0 {
         renewal_p / (capacity * (1.0 - sigma)) * (ca2 + cs2) / (ca2 + 1.0)

@@ -99,16 +99,30 @@ fn merge_parts(streams: impl Iterator<Item = (f64, f64, u64)> + Clone, rho: f64)
 /// instances it left), its long-run c² (the variance of the count over a long time per
 /// request: what a queue's departures inherit from its arrivals, whatever its service), and
 /// the time scale over which the one turns into the other ([`queue_time_scale`] of the queue
-/// it left; 0 where the two are the same).
+/// it left; 0 where the two are the same). `irregular` is how much of |c² − 1| is not a renewal
+/// stream's (added by services and merges); [`Arrivals::renewal`] is the rest's share.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Stream {
     arrivals: Arrivals,
     parts: u64,
     long_run: f64,
     time_scale: f64,
+    irregular: f64,
+}
+
+/// The share of a stream's departure from Poisson (|c² − 1|) that a renewal stream makes, when
+/// `irregular` of it is not.
+fn renewal_share(scv: f64, irregular: f64) -> f64 {
+    let off = (scv - 1.0).abs();
+    if off > 1e-12 {
+        (1.0 - irregular / off).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
 }
 
 const POISSON: Stream = Stream {
+    irregular: 0.0,
     arrivals: Arrivals::POISSON,
     parts: 1,
     long_run: 1.0,
@@ -264,11 +278,10 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
                     1.0
                 }
             };
+            let scv = merge_parts(parts, rho);
             Stream {
-                arrivals: Arrivals {
-                    scv: merge_parts(parts, rho),
-                    renewal: 0.0,
-                },
+                arrivals: Arrivals { scv, renewal: 0.0 },
+                irregular: (scv - 1.0).abs(),
                 parts: 1,
                 // Counts of independent streams add their variances.
                 long_run: average(|s| s.long_run),
@@ -303,6 +316,7 @@ fn incoming_streams(
                     scv: external_scv / external,
                     renewal: 1.0,
                 },
+                irregular: 0.0,
                 parts: 1,
                 long_run: external_scv / external,
                 time_scale: 0.0,
@@ -338,14 +352,17 @@ fn incoming_streams(
             }
         };
         let scv = split(source.arrivals.scv);
+        // The splits are linear in c²: the irregular part is split as the whole.
+        let irregular = (split(source.irregular) - split(0.0)).abs();
         // A random or cyclic share of a stream from several instances is still their merge.
         out.push((
             rate,
             Stream {
                 arrivals: Arrivals {
                     scv,
-                    renewal: source.arrivals.renewal,
+                    renewal: renewal_share(scv, irregular),
                 },
+                irregular,
                 parts: source.parts,
                 long_run: split(source.long_run),
                 time_scale: source.time_scale,
@@ -402,43 +419,45 @@ fn through_node(
     let Some(inputs) = inputs else {
         return arrival;
     };
-    let (mut rate, mut weighted, mut parts) = (0.0, 0.0, 0);
-    let (mut renewal, mut time_scale) = (0.0, 0.0);
+    let (mut rate, mut weighted) = (0.0, 0.0);
+    let (mut irregular, mut time_scale) = (0.0, 0.0);
     for ((input, group), pool) in inputs.iter().zip(&node.groups).zip(&flows.pools[v]) {
-        let scv = if cyclic_instances {
-            cyclic_split_scv(group.count as usize, arrival.arrivals.scv)
-        } else {
-            random_split_scv(group.share, arrival.arrivals.scv)
+        let split = |scv: f64| {
+            if cyclic_instances {
+                cyclic_split_scv(group.count as usize, scv)
+            } else {
+                random_split_scv(group.share, scv)
+            }
         };
+        let scv = split(arrival.arrivals.scv);
+        let group_irregular = (split(arrival.irregular) - split(0.0)).abs();
         groups.push(Arrivals {
             scv,
-            renewal: arrival.arrivals.renewal,
+            renewal: renewal_share(scv, group_irregular),
         });
         let rho = pool.utilization;
-        let depart = departure_scv(rho, input.servers, scv, input.service_scv);
-        // The departures' variability is the arrivals' passed on (renewal as they were) plus
-        // the service's (not renewal).
-        let passed = ((1.0 - rho * rho) * (scv - 1.0)).abs();
+        // The instances' departures together are the node's arrivals let through (a split
+        // reassembled), not independent streams: the departure formula takes the node's c_a².
+        let depart = departure_scv(rho, input.servers, arrival.arrivals.scv, input.service_scv);
+        // The departures' variability is the arrivals' passed on (their irregular part as it
+        // was) plus the service's (irregular).
         let added = (rho * rho * (input.service_scv - 1.0)).abs() / (input.servers as f64).sqrt();
-        let share = if passed + added > 0.0 {
-            passed / (passed + added)
-        } else {
-            1.0
-        };
         let out = pool.throughput * group.count as f64;
         rate += out;
         weighted += out * depart;
-        renewal += out * share * arrival.arrivals.renewal;
+        irregular += out * ((1.0 - rho * rho) * arrival.irregular + added);
         time_scale += out * queue_time_scale(rho, scv, input.service_scv);
-        parts += group.count;
     }
     let stream = if rate > 0.0 {
+        let scv = weighted / rate;
+        let irregular = irregular / rate;
         Stream {
             arrivals: Arrivals {
-                scv: weighted / rate,
-                renewal: renewal / rate,
+                scv,
+                renewal: renewal_share(scv, irregular),
             },
-            parts,
+            irregular,
+            parts: 1,
             long_run: arrival.long_run,
             time_scale: time_scale / rate,
         }
