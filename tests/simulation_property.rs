@@ -450,7 +450,7 @@ fn two_moment_topology(seed: u64, round_robin: bool) -> Topology {
     };
     let mut topology = random_topology(seed, false, variant);
     let mut rng = SplitMix::new(seed ^ 0x9e37_79b9_7f4a_7c15);
-    let mut cv = |rng: &mut SplitMix| match rng.between(0, 5) {
+    let cv = |rng: &mut SplitMix| match rng.between(0, 5) {
         0 => 0.0,
         1 => 1.0,
         _ => rng.unit() * 3.0,

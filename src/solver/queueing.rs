@@ -680,12 +680,19 @@ pub fn two_moment_wait(
     let (ca2, cs2) = (arrivals.scv.max(0.0), input.service_scv.max(0.0));
     let c = servers as f64;
     let rho = offered_load / c;
-    if !(rho > 0.0) {
+    if rho.is_nan() || rho <= 0.0 {
         return (0.0, 0.0);
     }
     let renewal = arrivals.renewal.clamp(0.0, 1.0);
-    let two_moment_p = (p_mmc * qna_delay_probability(rho, ca2, cs2) / rho).clamp(0.0, 1.0);
     let two_moment = wait_mmc * (ca2 + cs2) / 2.0 * klb_factor(rho, ca2, cs2);
+    // QNA's delay probability can fall to 0 for very smooth arrivals: P(wait) is kept at
+    // least as large as the mean's share of the M/M/c one.
+    let qna_p = (p_mmc * qna_delay_probability(rho, ca2, cs2) / rho).clamp(0.0, 1.0);
+    let two_moment_p = if ca2 < 1.0 {
+        qna_p.max((p_mmc * two_moment / wait_mmc).clamp(0.0, 1.0))
+    } else {
+        qna_p
+    };
     if renewal == 0.0 {
         return (two_moment_p, two_moment);
     }
@@ -738,7 +745,7 @@ pub fn qna_delay_probability(rho: f64, arrival_scv: f64, service_scv: f64) -> f6
 /// assert!((gamma_arrival_sigma(0.7, 1.0) - 0.7).abs() < 1e-12);
 /// ```
 pub fn gamma_arrival_sigma(rho: f64, arrival_scv: f64) -> f64 {
-    if !(rho > 0.0) {
+    if rho.is_nan() || rho <= 0.0 {
         return 0.0;
     }
     if rho >= 1.0 {

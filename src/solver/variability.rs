@@ -448,7 +448,7 @@ fn through_node(
         irregular += out * ((1.0 - rho * rho) * arrival.irregular + added);
         time_scale += out * queue_time_scale(rho, scv, input.service_scv);
     }
-    let stream = if rate > 0.0 {
+    if rate > 0.0 {
         let scv = weighted / rate;
         let irregular = irregular / rate;
         Stream {
@@ -463,8 +463,7 @@ fn through_node(
         }
     } else {
         POISSON
-    };
-    stream
+    }
 }
 
 /// Solves again, with their arrivals' variability, the unlimited queues whose arrivals are not
