@@ -19,6 +19,15 @@
 //!   exactly what the model *without* the retry edges serves (every figure within tolerance)
 //!   and each retrying node drops that model's drops ÷ (1 − retried share).
 //!
+//! - **Two moments** (issue 13): the plain single-class topologies with every node's service
+//!   cv drawn from 0 to 3, the workload's arrival cv from 0 to 3, a round-robin balancer half
+//!   of the time, no queue limits and single calls (limited queues keep their M/M/c/K drops,
+//!   and repeated calls their tail error). Held to the issue's targets: throughput,
+//!   utilization and served rate within 1%, means and p95 within 5%, p99 within 8%. NOT YET
+//!   MET, so ignored in CI: with the CI seed it finds near misses (a read replica's p95 −5.4%
+//!   behind a variable app, an end-to-end mean +5.4% behind a bursty workload). Run it with
+//!   `cargo test --release --test simulation_property -- --ignored two_moment`.
+//!
 //! CI runs a few cases; run more with `PROPTEST_CASES=200 cargo test --release --test
 //! simulation_property`.
 
@@ -431,6 +440,88 @@ fn check(seed: u64, multi_class: bool, variant: Variant) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// A plain single-class topology (or one with a round-robin balancer) with random service and
+/// arrival variability, no queue limits and single calls.
+fn two_moment_topology(seed: u64, round_robin: bool) -> Topology {
+    let variant = if round_robin {
+        Variant::RoundRobin
+    } else {
+        Variant::Plain
+    };
+    let mut topology = random_topology(seed, false, variant);
+    let mut rng = SplitMix::new(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let cv = |rng: &mut SplitMix| match rng.between(0, 5) {
+        0 => 0.0,
+        1 => 1.0,
+        _ => rng.unit() * 3.0,
+    };
+    for node in topology.nodes.iter_mut().skip(1) {
+        node.queue_limit = None;
+        node.service_cv = cv(&mut rng);
+    }
+    for edge in topology.edges.iter_mut() {
+        if let EdgeKind::Call(_) = edge.kind {
+            edge.kind = EdgeKind::Call(1);
+        }
+    }
+    topology.workloads[0].arrival_cv = cv(&mut rng);
+    topology
+}
+
+/// The issue's tolerance for `figure`: rates 1%, means and p95 5%, p99 8%.
+fn two_moment_tolerance(figure: &str) -> Option<f64> {
+    match figure {
+        "throughput req/s" | "utilization" | "served req/s" => Some(0.01),
+        "mean ms" | "p95 ms" => Some(0.05),
+        "p99 ms" => Some(0.08),
+        _ => None,
+    }
+}
+
+fn check_two_moment(seed: u64, round_robin: bool) -> Result<(), TestCaseError> {
+    let topology = two_moment_topology(seed, round_robin);
+    let model = solve(&topology, &Params::default()).expect("solves");
+    let busiest = model
+        .nodes
+        .iter()
+        .map(|n| n.offered_utilization)
+        .fold(0.0, f64::max);
+    prop_assume!(busiest <= 0.85 + 1e-9);
+    let params = SimParams {
+        customers: 60_000,
+        replications: 8,
+        seed,
+        ..SimParams::default()
+    };
+    let simulation = simulate(&topology, &params).expect("simulates");
+    let comparison = Comparison::new(&model, &simulation);
+    let mut held = 0;
+    let mut differing = Vec::new();
+    for row in &comparison.rows {
+        let Some(tolerance) = two_moment_tolerance(row.figure) else {
+            continue;
+        };
+        let (simulated, half) = (row.simulated.mean, row.simulated.half_width);
+        if half >= 0.5 * tolerance * simulated.abs() {
+            continue;
+        }
+        held += 1;
+        let gap = (row.model - simulated).abs();
+        if gap > tolerance * simulated.abs() && gap > half {
+            differing.push(describe(row, Rule::Within));
+        }
+    }
+    prop_assert!(
+        differing.is_empty(),
+        "seed {seed}, two moments (round robin {round_robin}): {} of {held} figures beyond \
+         1/5/5/8%:\n{}\n{}",
+        differing.len(),
+        differing.join("\n"),
+        ron::ser::to_string(&topology).unwrap_or_default()
+    );
+    Ok(())
+}
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
@@ -457,6 +548,12 @@ proptest! {
         multi_class in any::<bool>(),
     ) {
         check(seed, multi_class, Variant::RoundRobin)?;
+    }
+
+    #[test]
+    #[ignore = "near misses of the issue's 5% at some random nodes (see the module's doc)"]
+    fn two_moment_model_matches_simulation(seed in any::<u64>(), round_robin in any::<bool>()) {
+        check_two_moment(seed, round_robin)?;
     }
 
     #[test]

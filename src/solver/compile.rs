@@ -24,6 +24,9 @@ pub(super) struct Class {
     pub(super) average_rate: f64,
     /// Size of one response, KB (for per-GB transfer fees).
     pub(super) payload_kb: f64,
+    /// Coefficient of variation of the time between the class's arrivals at its client (the
+    /// workload's burstiness: 1 Poisson, 0 evenly spaced).
+    pub(super) arrival_cv: f64,
     /// The workload's average requests per second, its peak multiplier and this class's
     /// share of it (for solving the same classes at another load).
     workload_rate: f64,
@@ -348,6 +351,7 @@ fn compile_classes(
                     rate: 0.0,
                     average_rate: workload.rate.per_second() * fraction,
                     payload_kb: workload.payload_kb,
+                    arrival_cv: workload.arrival_cv,
                     workload_rate: workload.rate.per_second(),
                     peak_multiplier: workload.peak_multiplier,
                     fraction,

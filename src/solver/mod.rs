@@ -6,11 +6,13 @@
 //! 2. [`traffic`]: the traffic equations per request class (cache and CDN hits, read/write
 //!    routing, shard skew, load-balancer weights, calls and retries), in topological order, or
 //!    as a fixed point when the graph has cycles.
-//! 3. [`stations`]: each node as one or more queues (M/M/c, M/M/c/K, Allen-Cunneen, fluid
+//! 3. [`variability`]: how bursty each queue's arrivals are (two moments carried with the
+//!    flows, Whitt's QNA); the queues whose arrivals are not Poisson are solved again.
+//! 4. [`stations`]: each node as one or more queues (M/M/c, M/M/c/K, Allen-Cunneen, fluid
 //!    overload); [`pools`] moves waits for a database connection to whoever holds the pool.
-//! 4. [`paths`]: end-to-end response time per class from the Laplace transform of the path mix
+//! 5. [`paths`]: end-to-end response time per class from the Laplace transform of the path mix
 //!    ([`transforms`]), inverted numerically (never by adding per-hop percentiles).
-//! 5. [`verdict`] (bottleneck, headroom, warnings) and [`cost`] (monthly cost per tier).
+//! 6. [`verdict`] (bottleneck, headroom, warnings) and [`cost`] (monthly cost per tier).
 //!
 //! With the `parallel` feature the per-node and per-class work runs on rayon; the results are
 //! bit-for-bit the same as the serial build because every item is computed independently.
@@ -35,6 +37,7 @@ pub mod report;
 mod stations;
 mod traffic;
 mod transforms;
+pub mod variability;
 mod verdict;
 
 pub use compile::{distance_km, region_rtt};
@@ -144,7 +147,8 @@ impl<'a> Solver<'a> {
     pub fn summary(&self, params: &Params) -> Result<Summary, SolveError> {
         let compiled = self.at_load(params)?;
         let horizon = self.topology.settings.overload_horizon_s;
-        let traffic = traffic::solve_traffic(self.topology, &compiled, params)?;
+        let mut traffic = traffic::solve_traffic(self.topology, &compiled, params)?;
+        variability::apply(self.topology, &compiled, &mut traffic.solved, horizon);
         let node_results: Vec<NodeResult> =
             map_indices(compiled.nodes.len(), params.parallel, |v| {
                 stations::node_result(&compiled, v, &traffic, horizon)
@@ -214,7 +218,8 @@ fn solve_compiled(
     catalog: &Catalog,
 ) -> Result<Report, SolveError> {
     let horizon = topology.settings.overload_horizon_s;
-    let traffic = traffic::solve_traffic(topology, compiled, params)?;
+    let mut traffic = traffic::solve_traffic(topology, compiled, params)?;
+    variability::apply(topology, compiled, &mut traffic.solved, horizon);
     let mut warnings = verdict::unrouted_classes(topology, compiled);
 
     let node_results: Vec<NodeResult> = map_indices(compiled.nodes.len(), params.parallel, |v| {

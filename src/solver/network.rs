@@ -2,7 +2,7 @@
 //! routing shares, calls, retries and delays the solver works from, so a simulation checks
 //! exactly what the model computes.
 
-use super::compile::{compile, Source};
+use super::compile::{compile, Compiled, Source};
 use super::traffic::check_loops;
 use crate::model::{LbPolicy, NodeKind, ServiceFamily, Topology};
 use crate::solver::{Params, SolveError};
@@ -23,8 +23,11 @@ pub struct NetClass {
     pub name: String,
     /// Index of the client node the requests enter at.
     pub client: usize,
-    /// Poisson arrival rate at the solved load, requests per second.
+    /// Arrival rate at the solved load, requests per second.
     pub rate: f64,
+    /// Coefficient of variation of the time between arrivals (1 Poisson, 0 evenly spaced,
+    /// gamma otherwise).
+    pub arrival_cv: f64,
 }
 
 /// A set of identical queues inside a node.
@@ -84,6 +87,37 @@ pub struct NetNode {
     pub edges: Vec<NetEdge>,
 }
 
+/// How node `v` picks among its route edges: in turn behind a round-robin balancer.
+pub(super) fn route_split(topology: &Topology, v: usize) -> Split {
+    if topology.nodes[v].kind
+        == (NodeKind::LoadBalancer {
+            policy: LbPolicy::RoundRobin,
+        })
+    {
+        Split::Cyclic
+    } else {
+        Split::Random
+    }
+}
+
+/// How node `v` picks one of its identical queues: in turn when it has one group of several
+/// and every node feeding it is a round-robin balancer, else at random.
+pub(super) fn instance_split(topology: &Topology, compiled: &Compiled, v: usize) -> Split {
+    let node = &compiled.nodes[v];
+    let feeders = &compiled.feeders[v];
+    let single_group = node.groups.len() == 1 && node.groups[0].count > 1;
+    if single_group
+        && !feeders.is_empty()
+        && feeders
+            .iter()
+            .all(|&u| route_split(topology, u) == Split::Cyclic)
+    {
+        Split::Cyclic
+    } else {
+        Split::Random
+    }
+}
+
 /// The compiled network of `topology` at `params`.
 #[derive(Clone, Debug)]
 pub struct Network {
@@ -101,12 +135,6 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
     let compiled = compile(topology, params);
     check_loops(topology, &compiled, topology.settings.overload_horizon_s)?;
     let class_count = compiled.classes.len();
-    let is_round_robin = |v: usize| {
-        topology.nodes[v].kind
-            == NodeKind::LoadBalancer {
-                policy: LbPolicy::RoundRobin,
-            }
-    };
     let classes = compiled
         .classes
         .iter()
@@ -114,6 +142,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
             name: format!("{}/{}", class.workload, class.kind.label()),
             client: class.client,
             rate: class.rate,
+            arrival_cv: class.arrival_cv,
         })
         .collect();
     let nodes = compiled
@@ -121,16 +150,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
         .iter()
         .enumerate()
         .map(|(v, node)| {
-            let feeders = &compiled.feeders[v];
-            let single_group = node.groups.len() == 1 && node.groups[0].count > 1;
-            let instance_split = if single_group
-                && !feeders.is_empty()
-                && feeders.iter().all(|&u| is_round_robin(u))
-            {
-                Split::Cyclic
-            } else {
-                Split::Random
-            };
+            let instance_split = instance_split(topology, &compiled, v);
             NetNode {
                 service: node.service.clone(),
                 service_cv: topology.nodes[v].service_cv,
@@ -151,11 +171,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
                 detaches: node.detaches,
                 connection_slots: node.connection_slots,
                 pool_holders: node.pool_holders.clone(),
-                route_split: if is_round_robin(v) {
-                    Split::Cyclic
-                } else {
-                    Split::Random
-                },
+                route_split: route_split(topology, v),
                 instance_split,
                 edges: compiled.out_edges[v]
                     .iter()

@@ -297,6 +297,10 @@ pub enum WaitDist {
     /// One of several waits, each with its weight (the weights add up to 1): a blend of
     /// shapes, e.g. the random and the fluid part of a wait at the edge of an overload.
     Mixture(Vec<(f64, WaitDist)>),
+    /// Waits with probability `p_wait`, then for a gamma time of `shape` and `rate` (mean
+    /// shape/rate, squared coefficient of variation 1/shape): a wait fitted by its first two
+    /// moments where the service is not exponential ([`conditional_wait_scv`]).
+    Gamma { p_wait: f64, shape: f64, rate: f64 },
 }
 
 impl WaitDist {
@@ -307,6 +311,7 @@ impl WaitDist {
             WaitDist::Exponential { p_wait, .. } => 1.0 - p_wait,
             WaitDist::ErlangMix { stage_probs, .. } => 1.0 - stage_probs.iter().sum::<f64>(),
             WaitDist::Uniform { p_wait, .. }
+            | WaitDist::Gamma { p_wait, .. }
             | WaitDist::CappedStages { p_wait, .. }
             | WaitDist::Geometric { p_wait, .. } => 1.0 - p_wait,
             WaitDist::Mixture(parts) => parts.iter().map(|(w, part)| w * part.zero_mass()).sum(),
@@ -351,6 +356,11 @@ impl WaitDist {
                 p_wait * (1.0 - ratio.powf(*cap as f64)) / ((1.0 - ratio) * stage_rate)
             }
             WaitDist::Mixture(parts) => parts.iter().map(|(w, part)| w * part.mean()).sum(),
+            WaitDist::Gamma {
+                p_wait,
+                shape,
+                rate,
+            } => p_wait * shape / rate,
         }
     }
 
@@ -421,6 +431,15 @@ impl WaitDist {
                 one * (1.0 - p_wait) + waited * *p_wait
             }
             WaitDist::Mixture(parts) => parts.iter().map(|(w, part)| part.lst(s) * *w).sum(),
+            WaitDist::Gamma {
+                p_wait,
+                shape,
+                rate,
+            } => {
+                // (θ/(θ + s))^k, the gamma's transform in closed form.
+                let waited = (one * *rate / (s + *rate)).powf(*shape);
+                one * (1.0 - p_wait) + waited * *p_wait
+            }
         }
     }
 }
@@ -490,6 +509,27 @@ pub use crate::model::checked::MAX_FINITE_STATES;
 /// assert!((pool.mean_wait + 1.0 - 10.0).abs() < 1e-9);
 /// ```
 pub fn solve_pool(input: &PoolInput) -> PoolSolution {
+    solve_pool_with(input, Arrivals::POISSON)
+}
+
+/// [`solve_pool`] for arrivals of any variability (`arrivals`): an unlimited queue below
+/// saturation waits by [`two_moment_wait`] (M/M/c exactly when the arrivals are Poisson and
+/// the service exponential), the wait shaped by its first two moments ([`conditional_wait_scv`]).
+/// A limited queue stays M/M/c/K (its drops and waits as for Poisson arrivals).
+///
+/// ```
+/// use staircase::solver::queueing::{solve_pool, solve_pool_with, Arrivals, PoolInput};
+/// // E4/M/1 at ρ = 0.85 (every 4th request of a Poisson stream, a true round robin):
+/// // P(wait) = σ = 0.7677, the root of σ = (1 + (1 − σ)/(4ρ))^−4, and Wq = σ/(μ(1 − σ)).
+/// let input = PoolInput { arrival: 85.0, servers: 1, mean_service: 0.01, service_scv: 1.0,
+///     buffer: None, overload_horizon: 3_600.0 };
+/// let smooth = solve_pool_with(&input, Arrivals { scv: 0.25, renewal: 1.0 });
+/// assert!((1.0 - smooth.wait.zero_mass() - 0.76767).abs() < 1e-4);
+/// assert!((smooth.mean_wait - 0.76767 / (100.0 * (1.0 - 0.76767))).abs() < 1e-5);
+/// // Poisson arrivals give M/M/1 to the bit.
+/// assert_eq!(solve_pool_with(&input, Arrivals::POISSON), solve_pool(&input));
+/// ```
+pub fn solve_pool_with(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
     let servers = input.servers.max(1);
     let c = servers as f64;
     let offered_load = input.arrival * input.mean_service;
@@ -515,22 +555,19 @@ pub fn solve_pool(input: &PoolInput) -> PoolSolution {
     if offered_utilization >= 1.0 - SATURATION_EPSILON {
         return overloaded_pool(input, offered_utilization, capacity, limit);
     }
-    let (p_wait, steady_wait) = steady_state_wait(input, servers, offered_load);
+    let (p_wait, steady_wait) = two_moment_wait(input, servers, offered_load, arrivals);
     // A horizon of 0 asks for no limit below saturation (and no backlog wait beyond it).
     let wait = if !(p_wait > 0.0 && steady_wait > 0.0) {
         WaitDist::Zero
-    } else if steady_wait <= limit || limit <= 0.0 {
-        WaitDist::Exponential {
-            p_wait,
-            rate: p_wait / steady_wait,
-        }
     } else {
-        // The steady state is further away than the horizon: the queue has grown for the
-        // horizon only (see [`horizon_wait`]); the wait keeps its shape.
-        WaitDist::Exponential {
-            p_wait,
-            rate: p_wait / limit,
-        }
+        // Beyond the horizon the queue has grown for the horizon only (see
+        // [`horizon_wait`]); the wait keeps its shape.
+        let mean = if steady_wait <= limit || limit <= 0.0 {
+            steady_wait
+        } else {
+            limit
+        };
+        shaped_wait(p_wait, mean, offered_utilization, input.service_scv)
     };
     let mean_wait = steady_wait.min(if limit > 0.0 { limit } else { f64::INFINITY });
     // Lq = λ·Wq (Little): the same as C·ρ/(1−ρ) scaled, without a second rounding near ρ = 1.
@@ -602,6 +639,227 @@ fn steady_state_wait(input: &PoolInput, servers: u64, offered_load: f64) -> (f64
     let variability = (1.0 + input.service_scv) / 2.0;
     let wait = p_wait * input.mean_service / (servers as f64 - offered_load) * variability;
     (p_wait, wait)
+}
+
+/// How variable the arrivals offered to a queue are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Arrivals {
+    /// Squared coefficient of variation of the time between arrivals (1 Poisson, 0 evenly
+    /// spaced).
+    pub scv: f64,
+    /// How much of the variability beyond Poisson is that of a renewal stream (0 to 1): a
+    /// workload's gamma arrivals, and every k-th or a random share of them, are (1); the
+    /// departures of a queue are not (0), their variability is carried by two moments only.
+    pub renewal: f64,
+}
+
+impl Arrivals {
+    /// A Poisson stream.
+    pub const POISSON: Arrivals = Arrivals {
+        scv: 1.0,
+        renewal: 1.0,
+    };
+}
+
+/// The probability of waiting and the mean wait of an unlimited G/G/c pool below saturation
+/// whose arrivals have squared coefficient of variation c_a² and service c_s²:
+/// - Poisson arrivals: [`steady_state_wait`] (M/M/c exactly; Allen-Cunneen otherwise);
+/// - renewal arrivals (a workload's own, or every k-th of them): GI/M/c with gamma
+///   inter-arrival times, exact for exponential service at one server (the wait given
+///   waiting exponential at cμ(1 − σ), σ from [`gamma_arrival_sigma`]; P(wait) is
+///   C(c, a)·(σ/ρ)^√c, exact at one server, checked against the simulator at three), scaled by
+///   Kingman's (c_a² + c_s²)/(c_a² + 1) for other services;
+/// - non-renewal arrivals (departures of a queue): Allen-Cunneen with c_a², Wq =
+///   Wq(M/M/c)·(c_a² + c_s²)/2, times the Krämer–Langenbach-Belz factor where c_a² < 1
+///   ([`klb_factor`]); a blend of the two by [`Arrivals::renewal`].
+///
+/// ```
+/// use staircase::solver::queueing::{two_moment_wait, Arrivals, PoolInput};
+/// // Kingman's G/G/1 at ρ = 0.8 with c_a² = 2 (departures of a bursty queue), exponential
+/// // service S = 10 ms: Wq = (2 + 1)/2 · ρ/(1 − ρ) · S = 60 ms.
+/// let input = PoolInput { arrival: 80.0, servers: 1, mean_service: 0.01, service_scv: 1.0,
+///     buffer: None, overload_horizon: 3_600.0 };
+/// let (_, wait) = two_moment_wait(&input, 1, 0.8, Arrivals { scv: 2.0, renewal: 0.0 });
+/// assert!((wait - 0.060).abs() < 1e-12);
+/// ```
+pub fn two_moment_wait(
+    input: &PoolInput,
+    servers: u64,
+    offered_load: f64,
+    arrivals: Arrivals,
+) -> (f64, f64) {
+    let (p_mmc, wait_mmc) = steady_state_wait(
+        &PoolInput {
+            service_scv: 1.0,
+            ..*input
+        },
+        servers,
+        offered_load,
+    );
+    if arrivals.scv == 1.0 {
+        return steady_state_wait(input, servers, offered_load);
+    }
+    let (ca2, cs2) = (arrivals.scv.max(0.0), input.service_scv.max(0.0));
+    let c = servers as f64;
+    let rho = offered_load / c;
+    if rho.is_nan() || rho <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let renewal = arrivals.renewal.clamp(0.0, 1.0);
+    let two_moment = wait_mmc * (ca2 + cs2) / 2.0 * klb_factor(rho, ca2, cs2);
+    // QNA's delay probability can fall to 0 for very smooth arrivals: P(wait) is kept at
+    // least as large as the mean's share of the M/M/c one.
+    let qna_p = (p_mmc * qna_delay_probability(rho, ca2, cs2) / rho).clamp(0.0, 1.0);
+    let two_moment_p = if ca2 < 1.0 {
+        qna_p.max((p_mmc * two_moment / wait_mmc).clamp(0.0, 1.0))
+    } else {
+        qna_p
+    };
+    if renewal == 0.0 {
+        return (two_moment_p, two_moment);
+    }
+    let sigma = gamma_arrival_sigma(rho, ca2);
+    let renewal_p = (p_mmc * (sigma / rho).powf(c.sqrt())).clamp(0.0, 1.0);
+    let capacity = c / input.mean_service;
+    let renewal_wait = if sigma < 1.0 {
+        renewal_p / (capacity * (1.0 - sigma)) * (ca2 + cs2) / (ca2 + 1.0)
+    } else {
+        wait_mmc * (ca2 + cs2) / 2.0
+    };
+    (
+        renewal * renewal_p + (1.0 - renewal) * two_moment_p,
+        renewal * renewal_wait + (1.0 - renewal) * two_moment,
+    )
+}
+
+/// Probability that an arrival waits at a G/G/1 queue of utilization ρ, arrivals c_a² and
+/// service c_s² (Whitt's QNA, eq. 46–47): ρ + (c_a² − 1)ρ(1 − ρ)h with
+/// h = (1 + c_a² + ρc_s²)/(1 + ρ(c_s² − 1) + ρ²(4c_a² + c_s²)) for c_a² ≥ 1 and
+/// h = 4ρ/(c_a² + ρ²(4c_a² + c_s²)) for c_a² < 1; ρ for Poisson arrivals (as in M/G/1).
+///
+/// ```
+/// use staircase::solver::queueing::qna_delay_probability;
+/// assert_eq!(qna_delay_probability(0.6, 1.0, 3.0), 0.6);
+/// // Bursty arrivals (c_a² = 2.92) at ρ = 0.8, exponential service: about 0.959.
+/// assert!((qna_delay_probability(0.8, 2.92, 1.0) - 0.9591).abs() < 1e-4);
+/// ```
+pub fn qna_delay_probability(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
+    let (ca2, cs2) = (arrival_scv.max(0.0), service_scv.max(0.0));
+    let rho2 = rho * rho;
+    let h = if ca2 >= 1.0 {
+        (1.0 + ca2 + rho * cs2) / (1.0 + rho * (cs2 - 1.0) + rho2 * (4.0 * ca2 + cs2))
+    } else {
+        4.0 * rho / (ca2 + rho2 * (4.0 * ca2 + cs2))
+    };
+    (rho + (ca2 - 1.0) * rho * (1.0 - rho) * h).clamp(0.0, 1.0)
+}
+
+/// GI/M/c with gamma inter-arrival times (mean 1/λ, squared coefficient of variation c_a²) at
+/// utilization ρ: the root σ in (0, 1) of σ = A*(cμ(1 − σ)) = (1 + (1 − σ)·c_a²/ρ)^(−1/c_a²)
+/// (e^(−(1 − σ)/ρ) for evenly spaced arrivals). An arrival finds the servers all busy with
+/// probability σ at one server; the wait given waiting is exponential at cμ(1 − σ)
+/// (Kleinrock, Queueing Systems I, §6.4). For Poisson arrivals σ = ρ.
+///
+/// ```
+/// use staircase::solver::queueing::gamma_arrival_sigma;
+/// // D/M/1 at ρ = 0.5: σ = e^(−2(1 − σ)), σ = 0.2032.
+/// assert!((gamma_arrival_sigma(0.5, 0.0) - 0.20319).abs() < 1e-5);
+/// assert!((gamma_arrival_sigma(0.7, 1.0) - 0.7).abs() < 1e-12);
+/// ```
+pub fn gamma_arrival_sigma(rho: f64, arrival_scv: f64) -> f64 {
+    if rho.is_nan() || rho <= 0.0 {
+        return 0.0;
+    }
+    if rho >= 1.0 {
+        return 1.0;
+    }
+    let transform = |sigma: f64| {
+        let x = (1.0 - sigma) / rho;
+        if arrival_scv <= 0.0 {
+            (-x).exp()
+        } else {
+            (1.0 + x * arrival_scv).powf(-1.0 / arrival_scv)
+        }
+    };
+    // f(σ) = A*(σ) − σ is positive below the root and negative above it (up to 1).
+    let (mut low, mut high) = (0.0f64, 1.0 - 1e-15);
+    for _ in 0..64 {
+        let middle = 0.5 * (low + high);
+        if transform(middle) > middle {
+            low = middle;
+        } else {
+            high = middle;
+        }
+        if high - low < 1e-14 {
+            break;
+        }
+    }
+    0.5 * (low + high)
+}
+
+/// The Krämer–Langenbach-Belz correction to Kingman's G/G/1 wait for smooth arrivals
+/// (c_a² < 1): exp(−2(1 − ρ)(1 − c_a²)² / (3ρ(c_a² + c_s²))), 1 otherwise (as in Whitt's
+/// Queueing Network Analyzer).
+///
+/// ```
+/// use staircase::solver::queueing::klb_factor;
+/// // D/M/1 at ρ = 0.5: e^(−2·0.5/(3·0.5)) = e^(−2/3).
+/// assert!((klb_factor(0.5, 0.0, 1.0) - (-2.0f64 / 3.0).exp()).abs() < 1e-12);
+/// assert_eq!(klb_factor(0.5, 2.0, 1.0), 1.0);
+/// ```
+pub fn klb_factor(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
+    if arrival_scv >= 1.0 || rho <= 0.0 {
+        return 1.0;
+    }
+    let spread = arrival_scv + service_scv;
+    if spread <= 0.0 {
+        return 1.0;
+    }
+    (-2.0 * (1.0 - rho) * (1.0 - arrival_scv).powi(2) / (3.0 * rho * spread)).exp()
+}
+
+/// Squared coefficient of variation of the wait of those who wait, in M/G/1 at utilization ρ
+/// with a gamma (or constant) service of squared coefficient of variation c_s²: from the
+/// Pollaczek–Khinchine moments E[W] = λE[S²]/(2(1 − ρ)) and E[W²] = 2E[W]² + λE[S³]/(3(1 − ρ))
+/// with E[S³] = E[S]³(1 + c_s²)(1 + 2c_s²) and P(wait) = ρ:
+/// 2ρ − 1 + 4(1 − ρ)(1 + 2c_s²) / (3(1 + c_s²)). Exponential service gives 1 (the M/M/1 wait);
+/// with c servers the same is used at the servers' utilization.
+///
+/// ```
+/// use staircase::solver::queueing::conditional_wait_scv;
+/// // M/D/1 at ρ = 0.8: E[W|W > 0] = 2.5·S, E[W²|W > 0] = 11.667·S², scv 0.8667.
+/// assert!((conditional_wait_scv(0.8, 0.0) - 0.86667).abs() < 1e-5);
+/// assert!((conditional_wait_scv(0.3, 1.0) - 1.0).abs() < 1e-12);
+/// ```
+pub fn conditional_wait_scv(rho: f64, service_scv: f64) -> f64 {
+    let rho = rho.clamp(0.0, 1.0);
+    let cs2 = service_scv.max(0.0);
+    (2.0 * rho - 1.0 + 4.0 * (1.0 - rho) * (1.0 + 2.0 * cs2) / (3.0 * (1.0 + cs2))).max(1e-6)
+}
+
+/// How far from 1 the squared coefficient of variation of a conditional wait may be and the
+/// wait still be taken as exponential (its closed-form percentiles are then kept): mixes of
+/// classes with equal or nearly equal service times.
+const EXPONENTIAL_WAIT_TOLERANCE: f64 = 0.01;
+
+/// A wait with probability `p_wait` of waiting and mean `mean` (all requests), its
+/// conditional part exponential for exponential service (M/M/c, GI/M/c) and gamma with
+/// [`conditional_wait_scv`] otherwise.
+fn shaped_wait(p_wait: f64, mean: f64, rho: f64, service_scv: f64) -> WaitDist {
+    let scv = conditional_wait_scv(rho, service_scv);
+    if service_scv == 1.0 || (scv - 1.0).abs() < EXPONENTIAL_WAIT_TOLERANCE {
+        return WaitDist::Exponential {
+            p_wait,
+            rate: p_wait / mean,
+        };
+    }
+    let conditional = mean / p_wait;
+    let shape = 1.0 / scv;
+    WaitDist::Gamma {
+        p_wait,
+        shape,
+        rate: shape / conditional,
+    }
 }
 
 /// A pool at or beyond saturation over the horizon: it serves at capacity, the excess builds
@@ -819,6 +1077,35 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
             pool: WaitDist::Zero,
             database: solution.wait.clone(),
         },
+        &WaitDist::Gamma {
+            p_wait,
+            shape,
+            rate,
+        } => {
+            // As for the exponential wait: a share ρ^slots of the waits reach past the
+            // connections (the pool part keeps the wait's shape), and the database keeps the
+            // rest of the mean.
+            let ratio = solution.offered_utilization;
+            if !(ratio > 0.0 && ratio < 1.0) {
+                return whole();
+            }
+            let reach = ratio.powf(slots as f64);
+            let pool = WaitDist::Gamma {
+                p_wait: p_wait * reach,
+                shape,
+                rate,
+            };
+            let database = if reach < 1.0 {
+                WaitDist::Gamma {
+                    p_wait,
+                    shape,
+                    rate: rate / (1.0 - reach),
+                }
+            } else {
+                WaitDist::Zero
+            };
+            ConnectionSplit { pool, database }
+        }
     }
 }
 
@@ -1957,5 +2244,72 @@ mod tests {
         assert_eq!(grid_for(500), 1024);
         assert_eq!(grid_for(10_000), MIN_GRID);
         assert_eq!(grid_for(usize::MAX), MIN_GRID);
+    }
+
+    #[test]
+    fn md1_mean_wait_and_gamma_shape() {
+        // M/D/1 at ρ = 0.8, μ = 100/s: Wq = ρ/(2μ(1 − ρ)) = 20 ms (Pollaczek–Khinchine).
+        let input = PoolInput {
+            arrival: 80.0,
+            servers: 1,
+            mean_service: 0.01,
+            service_scv: 0.0,
+            buffer: None,
+            overload_horizon: 3_600.0,
+        };
+        let pool = solve_pool(&input);
+        assert!((pool.mean_wait - 0.020).abs() < 1e-12);
+        let WaitDist::Gamma {
+            p_wait,
+            shape,
+            rate,
+        } = pool.wait
+        else {
+            panic!("a constant service waits gamma-shaped, got {:?}", pool.wait);
+        };
+        // P(wait) = ρ; E[W|W > 0] = 25 ms with scv 0.8667 (shape 1.1538).
+        assert!((p_wait - 0.8).abs() < 1e-12);
+        assert!((shape - 1.0 / 0.866_666_666_666_666_7).abs() < 1e-9);
+        assert!((shape / rate - 0.025).abs() < 1e-12);
+        assert!((pool.wait.mean() - pool.mean_wait).abs() < 1e-15);
+        // Its transform: derivative at 0 is −E[W]; the value at 0 is 1.
+        let h = 1e-6;
+        let at = |x: f64| pool.wait.lst(Complex64::new(x, 0.0)).re;
+        assert!((at(0.0) - 1.0).abs() < 1e-15);
+        assert!(((at(0.0) - at(h)) / h - 0.020).abs() < 1e-6);
+    }
+
+    #[test]
+    fn smooth_and_bursty_arrivals_at_mm1() {
+        let input = PoolInput {
+            arrival: 50.0,
+            servers: 1,
+            mean_service: 0.01,
+            service_scv: 1.0,
+            buffer: None,
+            overload_horizon: 3_600.0,
+        };
+        // D/M/1 at ρ 0.5: σ = 0.2032, Wq = σ/(μ(1 − σ)) = 2.550 ms, P(wait) = σ.
+        let even = solve_pool_with(
+            &input,
+            Arrivals {
+                scv: 0.0,
+                renewal: 1.0,
+            },
+        );
+        assert!((even.mean_wait - 0.002_550).abs() < 1e-6);
+        assert!((1.0 - even.wait.zero_mass() - 0.203_19).abs() < 1e-5);
+        // Departures of a variable queue (not renewal) at c_a² 3: Kingman, Wq = 2·ρ/(1 − ρ)·S.
+        let bursty = solve_pool_with(
+            &input,
+            Arrivals {
+                scv: 3.0,
+                renewal: 0.0,
+            },
+        );
+        assert!((bursty.mean_wait - 0.020).abs() < 1e-12);
+        assert!(
+            (1.0 - bursty.wait.zero_mass() - qna_delay_probability(0.5, 3.0, 1.0)).abs() < 1e-12
+        );
     }
 }

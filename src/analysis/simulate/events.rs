@@ -224,6 +224,8 @@ pub struct Engine<'a> {
     free: Vec<u32>,
     queues: Vec<Queue>,
     layout: Vec<NodeLayout>,
+    /// Per class: the time between arrivals at its client (`None`: Poisson).
+    interarrival: Vec<Option<Sampler>>,
     /// Per node: whether it holds connections to some database (poolers, app servers).
     holds_pool: Vec<bool>,
     node_stats: Vec<NodeStats>,
@@ -249,10 +251,19 @@ impl<'a> Engine<'a> {
                 holds_pool[holder] = true;
             }
         }
+        let interarrival = network
+            .classes
+            .iter()
+            .map(|class| {
+                (class.rate > 0.0 && class.arrival_cv != 1.0)
+                    .then(|| Sampler::new(1.0 / class.rate, class.arrival_cv, Family::Gamma))
+            })
+            .collect();
         Engine {
             network,
             config,
             holds_pool,
+            interarrival,
             rng: SmallRng::seed_from_u64(config.seed),
             events: BinaryHeap::new(),
             seq: 0,
@@ -303,9 +314,10 @@ impl<'a> Engine<'a> {
     /// Runs the replication to its end, calling `keep_going` now and then with the share of
     /// simulated time done; it stops early (returning `None`) when that says false.
     pub fn run(mut self, keep_going: &mut dyn FnMut(f64) -> bool) -> Option<RunFigures> {
-        for (k, class) in self.network.classes.iter().enumerate() {
+        let network = self.network;
+        for (k, class) in network.classes.iter().enumerate() {
             if class.rate > 0.0 {
-                let first = exponential(&mut self.rng, class.rate);
+                let first = self.interarrival_time(k, class.rate);
                 self.schedule(first, EventKind::External(k as u32));
             }
         }
@@ -364,8 +376,17 @@ impl<'a> Engine<'a> {
             held: HeldVisit::NONE,
         });
         self.arrive(id, t);
-        let next = t + exponential(&mut self.rng, rate);
+        let next = t + self.interarrival_time(k as usize, rate);
         self.schedule(next, EventKind::External(k));
+    }
+
+    /// The time to the next arrival of class `k` at its client: exponential (Poisson) at
+    /// arrival cv 1, else gamma with that cv (constant at 0).
+    fn interarrival_time(&mut self, k: usize, rate: f64) -> f64 {
+        match &self.interarrival[k] {
+            Some(sampler) => sampler.sample(&mut self.rng),
+            None => exponential(&mut self.rng, rate),
+        }
     }
 
     /// Advances a queue's time-weighted areas to `t` (only the measured window counts).

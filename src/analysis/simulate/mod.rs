@@ -1,6 +1,7 @@
 //! A discrete-event simulator of the model: the topology the solver compiles, run request by
 //! request, so the closed-form figures can be checked against a simulation of the very same
-//! assumptions (Poisson arrivals, the service-time shapes, every routing rule).
+//! assumptions (Poisson arrivals, or gamma ones at a workload's arrival cv; the service-time
+//! shapes; every routing rule).
 //!
 //! Independent replications (seeded, reproducible) each discard a warm-up and measure a
 //! window; every figure comes with a 95% confidence half-width from Student's t. Replications

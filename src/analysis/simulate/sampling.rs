@@ -1,5 +1,6 @@
 //! Service-time samplers: exponential at cv 1, constant at cv 0, gamma (or lognormal, when
-//! selected) otherwise, each with the node's mean for the class.
+//! selected) otherwise, each with the node's mean for the class. The same samplers draw the
+//! time between a class's arrivals when its workload's arrival cv is not 1 (gamma).
 
 use rand::rngs::SmallRng;
 use rand::RngExt;

@@ -1,0 +1,625 @@
+//! The variability stage: how bursty the arrivals at every queue are (the squared coefficient
+//! of variation c_a² of the time between them), carried along the flows the traffic stage
+//! computed, as in Whitt's Queueing Network Analyzer (QNA, Bell System Technical Journal 62,
+//! 1983): a workload's own burstiness at its client, departures by the two-moment departure
+//! formula, random and cyclic (round-robin) splits, merges, drops sent back as retries; a fixed
+//! point where the graph has cycles. The pools of queues whose arrivals are not Poisson are
+//! then solved again for their waits ([`crate::solver::queueing::solve_pool_with`]).
+
+use super::compile::{Compiled, Source};
+use super::network::{instance_split, route_split, Split};
+use super::traffic::{pool_inputs, Flows};
+use crate::model::Topology;
+use crate::solver::queueing::{solve_pool_with, Arrivals, PoolInput, ServiceShape};
+
+/// Squared coefficient of variation of the departures of a G/G/c queue at utilization ρ whose
+/// arrivals have c_a² and service c_s² (Whitt's QNA, eq. 39):
+/// c_d² = 1 + (1 − ρ²)(c_a² − 1) + ρ²(c_s² − 1)/√c.
+///
+/// ```
+/// use staircase::solver::variability::departure_scv;
+/// // M/M/1 (Burke): Poisson in, Poisson out, at any load.
+/// assert_eq!(departure_scv(0.9, 1, 1.0, 1.0), 1.0);
+/// // M/G/1 at ρ = 0.8 with c_s² = 4: the exact inter-departure scv is 1 − ρ² + ρ²c_s² = 2.92.
+/// assert!((departure_scv(0.8, 1, 1.0, 4.0) - 2.92).abs() < 1e-12);
+/// ```
+pub fn departure_scv(rho: f64, servers: u64, arrival_scv: f64, service_scv: f64) -> f64 {
+    let rho2 = rho.clamp(0.0, 1.0).powi(2);
+    let c = servers.max(1) as f64;
+    (1.0 + (1.0 - rho2) * (arrival_scv - 1.0) + rho2 * (service_scv - 1.0) / c.sqrt()).max(0.0)
+}
+
+/// Squared coefficient of variation of a share `p` of a stream picked at random, each request
+/// independently (Bernoulli thinning of a renewal stream): p·c² + 1 − p.
+///
+/// ```
+/// use staircase::solver::variability::random_split_scv;
+/// // A random half of evenly spaced arrivals: 0.5·0 + 0.5.
+/// assert_eq!(random_split_scv(0.5, 0.0), 0.5);
+/// // Thinning a Poisson stream leaves it Poisson.
+/// assert_eq!(random_split_scv(0.3, 1.0), 1.0);
+/// ```
+pub fn random_split_scv(p: f64, scv: f64) -> f64 {
+    let p = p.clamp(0.0, 1.0);
+    p * scv + 1.0 - p
+}
+
+/// Squared coefficient of variation of every k-th request of a renewal stream (a true round
+/// robin over k places): the time between two of them is the sum of k independent gaps, so
+/// its mean is k times and its variance k times the stream's, and c² becomes c²/k.
+///
+/// ```
+/// use staircase::solver::variability::cyclic_split_scv;
+/// // Every 4th request of a Poisson stream: Erlang-4 gaps, c² = 1/4.
+/// assert_eq!(cyclic_split_scv(4, 1.0), 0.25);
+/// ```
+pub fn cyclic_split_scv(k: usize, scv: f64) -> f64 {
+    scv / k.max(1) as f64
+}
+
+/// Squared coefficient of variation of the superposition of streams (rate, c², how many equal
+/// independent parts it stands for) arriving at a queue of utilization ρ: Whitt's hybrid (QNA,
+/// eq. 33–35), w·Σ(λᵢ/λ)cᵢ² + 1 − w with w = 1/(1 + 4(1 − ρ)²(ν − 1)) and
+/// ν = 1/Σ(λᵢ/λ)²: one stream passes unchanged, many small ones merge towards Poisson.
+///
+/// ```
+/// use staircase::solver::variability::merge_scv;
+/// // One stream passes as it is.
+/// assert_eq!(merge_scv(&[(5.0, 0.25, 1)], 0.5), 0.25);
+/// // Two equal smooth streams (c² 0) at ρ 0.5: ν = 2, w = 1/(1 + 4·0.25) = 0.5, c² = 0.5.
+/// assert!((merge_scv(&[(1.0, 0.0, 1), (1.0, 0.0, 1)], 0.5) - 0.5).abs() < 1e-12);
+/// ```
+pub fn merge_scv(streams: &[(f64, f64, u64)], rho: f64) -> f64 {
+    merge_parts(streams.iter().copied(), rho)
+}
+
+/// [`merge_scv`] over any list of (rate, c², parts).
+fn merge_parts(streams: impl Iterator<Item = (f64, f64, u64)> + Clone, rho: f64) -> f64 {
+    let total: f64 = streams.clone().map(|(rate, _, _)| rate).sum();
+    if total <= 0.0 {
+        return 1.0;
+    }
+    let (mut mean, mut concentration) = (0.0, 0.0);
+    for (rate, scv, parts) in streams {
+        let share = rate / total;
+        mean += share * scv;
+        concentration += share * share / parts.max(1) as f64;
+    }
+    let nu = 1.0 / concentration;
+    if nu <= 1.0 + 1e-12 {
+        return mean;
+    }
+    let idle = 1.0 - rho.clamp(0.0, 1.0);
+    let w = 1.0 / (1.0 + 4.0 * idle * idle * (nu - 1.0));
+    w * mean + 1.0 - w
+}
+
+/// A stream between nodes: the c² of the time between two requests, how much of its
+/// variability is a renewal stream's, how many equal independent parts it is the merge of (the
+/// instances it left), its long-run c² (the variance of the count over a long time per
+/// request: what a queue's departures inherit from its arrivals, whatever its service), and
+/// the time scale over which the one turns into the other ([`queue_time_scale`] of the queue
+/// it left; 0 where the two are the same). `irregular` is how much of |c² − 1| is not a renewal
+/// stream's (added by services and merges); [`Arrivals::renewal`] is the rest's share.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Stream {
+    arrivals: Arrivals,
+    parts: u64,
+    long_run: f64,
+    time_scale: f64,
+    irregular: f64,
+}
+
+/// The share of a stream's departure from Poisson (|c² − 1|) that a renewal stream makes, when
+/// `irregular` of it is not.
+fn renewal_share(scv: f64, irregular: f64) -> f64 {
+    let off = (scv - 1.0).abs();
+    if off > 1e-12 {
+        (1.0 - irregular / off).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+const POISSON: Stream = Stream {
+    irregular: 0.0,
+    arrivals: Arrivals::POISSON,
+    parts: 1,
+    long_run: 1.0,
+    time_scale: 0.0,
+};
+
+/// How long a queue at utilization ρ with arrivals c_a² and service c_s² takes to forget,
+/// in service times: the relaxation time of its heavy-traffic (reflected Brownian) limit,
+/// (c_a² + c_s²)/(1 − ρ)².
+///
+/// ```
+/// use staircase::solver::variability::queue_time_scale;
+/// assert!((queue_time_scale(0.9, 1.0, 1.0) - 200.0).abs() < 1e-9);
+/// ```
+pub fn queue_time_scale(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
+    let idle = (1.0 - rho).max(1e-3);
+    (arrival_scv + service_scv) / (idle * idle)
+}
+
+/// The c² a queue (utilization ρ, service c_s²) sees in departures made smoother than their
+/// long-run variability by the queue they left (time scale T_u): between the interval value
+/// c_i² and the long-run one c_L², c_L² + γ(c_i² − c_L²) with γ = T_u/(T_u + T_d), T_d this
+/// queue's own time scale: a busy queue averages over long stretches and sees the long-run
+/// value, a light one sees the gaps. Burstier-than-long-run streams are taken as they are
+/// (checked against the simulator: a queue behind a variable one sees its full c_d²).
+///
+/// ```
+/// use staircase::solver::variability::{queue_time_scale, seen_scv};
+/// // Equal time scales: halfway between 0.3 and 1.
+/// let t = queue_time_scale(0.95, 0.3, 1.0);
+/// assert!((seen_scv(0.3, 1.0, t, 0.95, 1.0) - 0.65).abs() < 1e-12);
+/// // Bursty streams pass unchanged.
+/// assert_eq!(seen_scv(2.0, 1.0, 50.0, 0.9, 1.0), 2.0);
+/// ```
+pub fn seen_scv(interval: f64, long_run: f64, time_scale: f64, rho: f64, service_scv: f64) -> f64 {
+    if interval >= long_run || time_scale <= 0.0 {
+        return interval;
+    }
+    let own = queue_time_scale(rho, interval, service_scv);
+    let gamma = time_scale / (time_scale + own);
+    long_run + gamma * (interval - long_run)
+}
+
+/// Whether every queue's arrivals are Poisson in `compiled`: Poisson workloads, exponential
+/// service everywhere and no round robin (then nothing needs solving again).
+fn all_poisson(topology: &Topology, compiled: &Compiled) -> bool {
+    compiled.classes.iter().all(|class| class.arrival_cv == 1.0)
+        && compiled.nodes.iter().enumerate().all(|(v, node)| {
+            (node.service.is_none() || node.shape == ServiceShape::Exponential)
+                && route_split(topology, v) == Split::Random
+        })
+}
+
+/// Per node and pool group, the variability of the arrivals; `None` when all are Poisson.
+pub(super) fn arrival_variability(
+    topology: &Topology,
+    compiled: &Compiled,
+    flows: &Flows,
+    horizon: f64,
+) -> Option<Vec<Vec<Arrivals>>> {
+    if all_poisson(topology, compiled) {
+        return None;
+    }
+    let node_count = compiled.nodes.len();
+    let cyclic_routes: Vec<bool> = (0..node_count)
+        .map(|v| route_split(topology, v) == Split::Cyclic)
+        .collect();
+    let cyclic_instances: Vec<bool> = (0..node_count)
+        .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
+        .collect();
+    let mut arriving = vec![POISSON; node_count];
+    let mut departing = vec![POISSON; node_count];
+    let mut groups: Vec<Vec<Arrivals>> = compiled
+        .nodes
+        .iter()
+        .map(|node| vec![Arrivals::POISSON; node.groups.len()])
+        .collect();
+    let passes = if compiled.acyclic { 1 } else { 500 };
+    let mut streams = Vec::new();
+    let class_count = compiled.classes.len();
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in &compiled.order {
+            streams.clear();
+            incoming_streams(
+                compiled,
+                flows,
+                &departing,
+                &arriving,
+                &cyclic_routes,
+                v,
+                &mut streams,
+            );
+            let rho = flows.pools[v]
+                .iter()
+                .map(|pool| pool.utilization)
+                .fold(0.0, f64::max);
+            let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+            let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon);
+            if let Some(service_scv) = inputs
+                .as_ref()
+                .and_then(|i| i.first())
+                .map(|i| i.service_scv)
+            {
+                for (_, stream) in streams.iter_mut() {
+                    stream.arrivals.scv = seen_scv(
+                        stream.arrivals.scv,
+                        stream.long_run,
+                        stream.time_scale,
+                        rho,
+                        service_scv,
+                    );
+                }
+            }
+            let arrival = merged(&streams, rho);
+            let depart = through_node(
+                compiled,
+                flows,
+                v,
+                arrival,
+                cyclic_instances[v],
+                inputs.as_deref(),
+                &mut groups[v],
+            );
+            change = change
+                .max((arrival.arrivals.scv - arriving[v].arrivals.scv).abs())
+                .max((depart.arrivals.scv - departing[v].arrivals.scv).abs());
+            arriving[v] = arrival;
+            departing[v] = depart;
+        }
+        if change < 1e-9 {
+            break;
+        }
+    }
+    Some(groups)
+}
+
+/// The merge of the streams arriving at a queue of utilization `rho` ([`merge_scv`]); one
+/// stream keeps its renewal share, a merge of several is not a renewal stream.
+fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
+    match streams {
+        [] => POISSON,
+        [(_, only)] if only.parts <= 1 => *only,
+        _ => {
+            let parts = streams
+                .iter()
+                .map(|(rate, s)| (*rate, s.arrivals.scv, s.parts));
+            let total: f64 = streams.iter().map(|(rate, _)| rate).sum();
+            let average = |of: fn(&Stream) -> f64| {
+                if total > 0.0 {
+                    streams.iter().map(|(rate, s)| rate * of(s)).sum::<f64>() / total
+                } else {
+                    1.0
+                }
+            };
+            let scv = merge_parts(parts, rho);
+            Stream {
+                arrivals: Arrivals { scv, renewal: 0.0 },
+                irregular: (scv - 1.0).abs(),
+                parts: 1,
+                // Counts of independent streams add their variances.
+                long_run: average(|s| s.long_run),
+                time_scale: average(|s| s.time_scale),
+            }
+        }
+    }
+}
+
+/// The streams (rate, stream) arriving at node `v`: the workloads entering there (one
+/// stream, their rates' c² averaged) and every wire into it.
+fn incoming_streams(
+    compiled: &Compiled,
+    flows: &Flows,
+    departing: &[Stream],
+    arriving: &[Stream],
+    cyclic_routes: &[bool],
+    v: usize,
+    out: &mut Vec<(f64, Stream)>,
+) {
+    let class_count = compiled.classes.len();
+    let (mut external, mut external_scv) = (0.0, 0.0);
+    for class in compiled.classes.iter().filter(|class| class.client == v) {
+        external += class.rate;
+        external_scv += class.rate * class.arrival_cv * class.arrival_cv;
+    }
+    if external > 0.0 {
+        out.push((
+            external,
+            Stream {
+                arrivals: Arrivals {
+                    scv: external_scv / external,
+                    renewal: 1.0,
+                },
+                irregular: 0.0,
+                parts: 1,
+                long_run: external_scv / external,
+                time_scale: 0.0,
+            },
+        ));
+    }
+    for flow in &compiled.in_flows[v] {
+        let u = flow.from;
+        let edge = &compiled.out_edges[u][flow.edge];
+        let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
+        let (ratio, source) = match edge.source {
+            Source::Served => (flows.served_ratio[u], departing[u]),
+            Source::Dropped => (flows.drop_ratio[u], arriving[u]),
+        };
+        let sent: f64 = from.iter().sum::<f64>() * ratio;
+        let rate: f64 = from
+            .iter()
+            .zip(&edge.factors)
+            .map(|(a, f)| a * ratio * f)
+            .sum();
+        if rate <= 0.0 || sent <= 0.0 {
+            continue;
+        }
+        let split = |scv: f64| {
+            if cyclic_routes[u] && !edge.is_call && edge.source == Source::Served {
+                cyclic_edge_scv(compiled, u, from, edge.factors.as_slice(), scv)
+            } else if rate <= sent {
+                random_split_scv(rate / sent, scv)
+            } else {
+                // Several calls per request: as many requests, spread over the calls'
+                // responses.
+                scv
+            }
+        };
+        let scv = split(source.arrivals.scv);
+        // The splits are linear in c²: the irregular part is split as the whole.
+        let irregular = (split(source.irregular) - split(0.0)).abs();
+        // A random or cyclic share of a stream from several instances is still their merge.
+        out.push((
+            rate,
+            Stream {
+                arrivals: Arrivals {
+                    scv,
+                    renewal: renewal_share(scv, irregular),
+                },
+                irregular,
+                parts: source.parts,
+                long_run: split(source.long_run),
+                time_scale: source.time_scale,
+            },
+        ));
+    }
+}
+
+/// The c² of one route edge of a round-robin balancer `u` (per class: its share of the
+/// balancer's requests picked at random, then every k-th of them to each of the k route
+/// edges carrying the class), averaged over the classes by their rates on the edge.
+fn cyclic_edge_scv(
+    compiled: &Compiled,
+    u: usize,
+    arrivals: &[f64],
+    factors: &[f64],
+    scv: f64,
+) -> f64 {
+    let total: f64 = arrivals.iter().sum();
+    let (mut rate, mut weighted) = (0.0, 0.0);
+    for (k, (&a, &f)) in arrivals.iter().zip(factors).enumerate() {
+        if a <= 0.0 || f <= 0.0 {
+            continue;
+        }
+        let targets = compiled.out_edges[u]
+            .iter()
+            .filter(|e| !e.is_call && e.source == Source::Served && e.factors[k] > 0.0)
+            .count();
+        let class_scv = cyclic_split_scv(targets, random_split_scv(a / total, scv));
+        rate += a * f;
+        weighted += a * f * class_scv;
+    }
+    if rate > 0.0 {
+        weighted / rate
+    } else {
+        scv
+    }
+}
+
+/// Node `v`'s queues fed by `arrival`: each group's arrivals (every count-th request when the
+/// instances take turns, a random share otherwise) and the node's departures, the merge of
+/// its queues' ([`departure_scv`]).
+fn through_node(
+    compiled: &Compiled,
+    flows: &Flows,
+    v: usize,
+    arrival: Stream,
+    cyclic_instances: bool,
+    inputs: Option<&[PoolInput]>,
+    groups: &mut Vec<Arrivals>,
+) -> Stream {
+    let node = &compiled.nodes[v];
+    groups.clear();
+    let Some(inputs) = inputs else {
+        return arrival;
+    };
+    let (mut rate, mut weighted) = (0.0, 0.0);
+    let (mut irregular, mut time_scale) = (0.0, 0.0);
+    for ((input, group), pool) in inputs.iter().zip(&node.groups).zip(&flows.pools[v]) {
+        let split = |scv: f64| {
+            if cyclic_instances {
+                cyclic_split_scv(group.count as usize, scv)
+            } else {
+                random_split_scv(group.share, scv)
+            }
+        };
+        let scv = split(arrival.arrivals.scv);
+        let group_irregular = (split(arrival.irregular) - split(0.0)).abs();
+        groups.push(Arrivals {
+            scv,
+            renewal: renewal_share(scv, group_irregular),
+        });
+        let rho = pool.utilization;
+        // The instances' departures together are the node's arrivals let through (a split
+        // reassembled), not independent streams: the departure formula takes the node's c_a².
+        let depart = departure_scv(rho, input.servers, arrival.arrivals.scv, input.service_scv);
+        // The departures' variability is the arrivals' passed on (their irregular part as it
+        // was) plus the service's (irregular).
+        let added = (rho * rho * (input.service_scv - 1.0)).abs() / (input.servers as f64).sqrt();
+        let out = pool.throughput * group.count as f64;
+        rate += out;
+        weighted += out * depart;
+        irregular += out * ((1.0 - rho * rho) * arrival.irregular + added);
+        time_scale += out * queue_time_scale(rho, scv, input.service_scv);
+    }
+    if rate > 0.0 {
+        let scv = weighted / rate;
+        let irregular = irregular / rate;
+        Stream {
+            arrivals: Arrivals {
+                scv,
+                renewal: renewal_share(scv, irregular),
+            },
+            irregular,
+            parts: 1,
+            long_run: arrival.long_run,
+            time_scale: time_scale / rate,
+        }
+    } else {
+        POISSON
+    }
+}
+
+/// Solves again, with their arrivals' variability, the unlimited queues whose arrivals are not
+/// Poisson (their waits change; what they serve does not). Limited queues keep their M/M/c/K
+/// drops and waits.
+pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows, horizon: f64) {
+    let Some(variability) = arrival_variability(topology, compiled, flows, horizon) else {
+        return;
+    };
+    let class_count = compiled.classes.len();
+    for (v, groups) in variability.iter().enumerate() {
+        let node = &compiled.nodes[v];
+        if node.buffer.is_some() || groups.iter().all(|a| a.scv == 1.0) {
+            continue;
+        }
+        let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+        let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
+            continue;
+        };
+        for ((pool, input), group) in flows.pools[v].iter_mut().zip(&inputs).zip(groups) {
+            if group.scv != 1.0 {
+                *pool = solve_pool_with(input, *group);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Edge, LbPolicy, Node, NodeKind, Rate, Workload};
+    use crate::solver::queueing::gamma_arrival_sigma;
+    use crate::solver::{solve, Params};
+
+    /// Users → a node of `kind` → optionally a second node, one class of reads at `rate`.
+    fn chain(rate: f64, nodes: Vec<Node>) -> Topology {
+        let mut topology = Topology::default();
+        topology.nodes.push(Node::of_kind(1, NodeKind::Client));
+        let mut previous = 1;
+        for mut node in nodes {
+            node.base_latency_ms = 0.0;
+            let id = node.id;
+            topology.nodes.push(node);
+            topology.edges.push(Edge::route(previous, id));
+            previous = id;
+        }
+        topology.workloads.push(Workload {
+            client: 1,
+            rate: Rate::PerSecond(rate),
+            read: 1.0,
+            write: 0.0,
+            ..Workload::default()
+        });
+        topology
+    }
+
+    fn app(id: u32, instances: u32, capacity: f64, cv: f64) -> Node {
+        let mut node = Node::of_kind(id, NodeKind::AppServer);
+        node.instances = instances;
+        node.concurrency = 1;
+        node.capacity_rps = Some(capacity);
+        node.service_cv = cv;
+        node
+    }
+
+    fn mean_ms(topology: &Topology, id: u32) -> f64 {
+        let report = solve(topology, &Params::default()).expect("solves");
+        report
+            .nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.latency_ms.mean)
+            .expect("node")
+    }
+
+    #[test]
+    fn round_robin_instances_are_erlang_k_fed() {
+        // A round robin over 4 M/M/1 instances at ρ 0.85: each sees every 4th request of a
+        // Poisson stream (E4/M/1), W = S + σ/(μ(1 − σ)).
+        let mut balancer = Node::of_kind(
+            2,
+            NodeKind::LoadBalancer {
+                policy: LbPolicy::RoundRobin,
+            },
+        );
+        balancer.capacity_rps = Some(1e6);
+        let topology = chain(340.0, vec![balancer, app(3, 4, 100.0, 1.0)]);
+        let sigma = gamma_arrival_sigma(0.85, 0.25);
+        let expected = 10.0 + 1000.0 * sigma / (100.0 * (1.0 - sigma));
+        // The balancer's own queue at ρ 3.4e-4 leaves its departures Poisson but for 1e-7.
+        let mean = mean_ms(&topology, 3);
+        assert!(
+            (mean - expected).abs() < 1e-3 * expected,
+            "{mean} vs {expected}"
+        );
+        assert!((expected - 43.04).abs() < 0.01);
+    }
+
+    #[test]
+    fn poisson_networks_are_not_touched() {
+        let topology = chain(80.0, vec![app(2, 1, 100.0, 1.0), app(3, 2, 100.0, 1.0)]);
+        let compiled = crate::solver::compile::compile(&topology, &Params::default());
+        assert!(all_poisson(&topology, &compiled));
+        // M/M/1 at ρ 0.8: W = S/(1 − ρ) = 50 ms, exactly.
+        assert!((mean_ms(&topology, 2) - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn variable_queue_sends_bursty_departures() {
+        // App M/G/1 at ρ 0.8 with c_s² = 4 feeds a database M/M/1 at ρ 0.8: c_a² = 2.92 there,
+        // and Allen-Cunneen gives Wq = (2.92 + 1)/2 · 40 ms = 78.4 ms.
+        let mut database = Node::of_kind(
+            3,
+            NodeKind::Database {
+                read_capacity_rps: 100.0,
+                write_capacity_rps: 100.0,
+                max_connections: 10_000,
+            },
+        );
+        database.concurrency = 1;
+        database.instances = 1;
+        database.capacity_rps = Some(100.0);
+        let topology = chain(80.0, vec![app(2, 1, 100.0, 2.0), database]);
+        assert!((mean_ms(&topology, 3) - 88.4).abs() < 1e-6);
+        // The app itself: Pollaczek-Khinchine, Wq = ρ(1 + c_s²)/(2(1 − ρ))·S = 100 ms.
+        assert!((mean_ms(&topology, 2) - 110.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bursty_workload_waits_as_gi_m_1() {
+        // Gamma arrivals of cv 2 into M/M/1 at ρ 0.5: exact GI/M/1, W = S/(1 − σ).
+        let mut topology = chain(50.0, vec![app(2, 1, 100.0, 1.0)]);
+        topology.workloads[0].arrival_cv = 2.0;
+        let sigma = gamma_arrival_sigma(0.5, 4.0);
+        let expected = 10.0 / (1.0 - sigma);
+        let mean = mean_ms(&topology, 2);
+        assert!(
+            (mean - expected).abs() < 1e-9 * expected,
+            "{mean} vs {expected}"
+        );
+        // Much more than M/M/1's 20 ms.
+        assert!(mean > 40.0);
+    }
+
+    #[test]
+    fn merges_and_splits() {
+        assert_eq!(
+            merge_scv(&[(1.0, 0.25, 4)], 0.0),
+            merge_scv(&[(1.0, 0.25, 4)], 0.0)
+        );
+        // Four equal parts of a smooth stream into an idle queue: w = 1/(1 + 4·3) → near 1.
+        let merged = merge_scv(&[(1.0, 0.25, 4)], 0.0);
+        assert!((merged - (0.25 / 13.0 + 12.0 / 13.0)).abs() < 1e-12);
+        // A busy queue sees the superposition's own average.
+        assert!((merge_scv(&[(1.0, 0.25, 4)], 1.0) - 0.25).abs() < 1e-12);
+        assert!((cyclic_split_scv(3, 2.0) - 2.0 / 3.0).abs() < 1e-12);
+        assert!((random_split_scv(0.25, 3.0) - 1.5).abs() < 1e-12);
+    }
+}
