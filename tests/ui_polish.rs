@@ -335,3 +335,17 @@ fn a_backlog_that_rounds_to_zero_raises_no_alarm_and_nothing_served_has_no_laten
     );
     assert!(harness.query_by_label("waiting for a connection").is_none());
 }
+
+/// The workload panel shows its burstiness; a burstier workload (arrival cv 3 instead of 1)
+/// lengthens the solved end-to-end tail the panels show.
+#[test]
+fn burstiness_is_shown_and_bursty_arrivals_lengthen_the_tail() {
+    let (mut harness, _) = harness_of_height(900.0);
+    settle(&mut harness);
+    harness.get_by_label("Burstiness");
+    let calm = harness.state().report().expect("solved").worst_p99_ms();
+    harness.state_mut().topology.workloads[0].arrival_cv = 3.0;
+    settle(&mut harness);
+    let bursty = harness.state().report().expect("solved").worst_p99_ms();
+    assert!(bursty > calm * 1.05, "p99 {calm} ms calm, {bursty} ms bursty");
+}
