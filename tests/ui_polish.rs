@@ -347,5 +347,8 @@ fn burstiness_is_shown_and_bursty_arrivals_lengthen_the_tail() {
     harness.state_mut().topology.workloads[0].arrival_cv = 3.0;
     settle(&mut harness);
     let bursty = harness.state().report().expect("solved").worst_p99_ms();
-    assert!(bursty > calm * 1.05, "p99 {calm} ms calm, {bursty} ms bursty");
+    assert!(
+        bursty > calm * 1.05,
+        "p99 {calm} ms calm, {bursty} ms bursty"
+    );
 }
