@@ -1448,8 +1448,8 @@ pub fn percentiles_with_atoms(
     percentiles_on_grid(GRID, mean, probabilities, atoms, transform)
 }
 
-/// Subtracts the transforms of point masses, Σ mass·e^{−s·time}, from `values` at the evenly
-/// spaced `points` (a + 2πik/T), by [`phases`].
+/// Subtracts the transforms of point masses, Σ mass·e^{−s·time}, from `values` at `points`,
+/// by [`phases`].
 fn remove_atoms(values: &mut [Complex64], points: &[Complex64], atoms: &[(f64, f64)]) {
     for &(time, mass) in atoms {
         for (value, phase) in values.iter_mut().zip(phases(points, time)) {
@@ -1458,19 +1458,24 @@ fn remove_atoms(values: &mut [Complex64], points: &[Complex64], atoms: &[(f64, f
     }
 }
 
-/// e^{−s·time} at each of the evenly spaced `points`: from one point to the next the factor
-/// turns by the same e^{−Δs·time}, so it costs one complex product per point instead of an
-/// exponential, recomputed exactly every [`PHASE_ANCHOR`] points so that rounding cannot
-/// build up.
-fn phases(points: &[Complex64], time: f64) -> impl Iterator<Item = Complex64> + '_ {
-    let spacing = match points {
-        [first, second, ..] => second - first,
-        _ => Complex64::new(0.0, 0.0),
+/// e^{−s·time} at each of `points`. Where they are evenly spaced (the Fourier inversion's grid)
+/// the factor turns by the same e^{−Δs·time} from one point to the next, so it costs one
+/// complex product per point instead of an exponential, recomputed exactly every
+/// [`PHASE_ANCHOR`] points so that rounding cannot build up; other points get the exponential.
+pub(super) fn phases(points: &[Complex64], time: f64) -> impl Iterator<Item = Complex64> + '_ {
+    let (spacing, anchor) = match points {
+        [first, second, .., last] => {
+            let spacing = second - first;
+            let end = first + spacing * (points.len() - 1) as f64;
+            let even = (end - last).norm() <= 1e-9 * last.norm();
+            (spacing, if even { PHASE_ANCHOR } else { 1 })
+        }
+        _ => (Complex64::new(0.0, 0.0), 1),
     };
     let turn = (-spacing * time).exp();
     let mut phase = Complex64::new(1.0, 0.0);
     points.iter().enumerate().map(move |(j, s)| {
-        phase = if j % PHASE_ANCHOR == 0 {
+        phase = if j % anchor == 0 {
             (-s * time).exp()
         } else {
             phase * turn
@@ -1766,6 +1771,15 @@ mod tests {
                 (value - direct).norm() < 1e-12,
                 "{value} vs {direct} at {s}"
             );
+        }
+        // Points that are not evenly spaced get the exponential itself.
+        let uneven = [
+            Complex64::new(0.1, 1.0),
+            Complex64::new(0.2, 3.0),
+            Complex64::new(0.5, 7.0),
+        ];
+        for (phase, s) in phases(&uneven, 0.7).zip(&uneven) {
+            assert_eq!(phase, (-s * 0.7).exp());
         }
     }
 

@@ -6,6 +6,7 @@ use super::compile::CompiledNode;
 use super::delays::random_delay_lst;
 use super::paths::route_completion;
 use super::stations::NodeResult;
+use crate::solver::queueing::phases;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
 use num_complex::Complex64;
@@ -128,45 +129,6 @@ pub(super) fn constant_service(node: &CompiledNode, k: usize) -> f64 {
     match (&node.service, node.shape) {
         (Some(service), ServiceShape::Deterministic) => service[k],
         _ => 0.0,
-    }
-}
-
-/// The factors e^{−s·delay} for a list of transform points, computed by a running product when
-/// the points are evenly spaced (s_j = s_0 + j·Δ gives e^{−s_j·delay} = e^{−s_0·delay}·(e^{−Δ·delay})^j).
-pub(super) struct DelayFactors {
-    pub(super) current: Complex64,
-    pub(super) step: Option<Complex64>,
-    pub(super) delay: f64,
-}
-
-impl DelayFactors {
-    pub(super) fn new(points: &[Complex64], delay: f64) -> Self {
-        let evenly_spaced = points.len() > 2 && {
-            let spacing = points[1] - points[0];
-            let last = points[0] + spacing * (points.len() - 1) as f64;
-            (last - points[points.len() - 1]).norm() <= 1e-9 * points[points.len() - 1].norm()
-        };
-        let first = points.first().copied().unwrap_or_default();
-        DelayFactors {
-            current: (-first * delay).exp(),
-            step: evenly_spaced.then(|| (-(points[1] - points[0]) * delay).exp()),
-            delay,
-        }
-    }
-
-    /// The factor for point `j`; must be called for j = 0, 1, 2, … in order.
-    pub(super) fn next(&mut self, points: &[Complex64], j: usize) -> Complex64 {
-        if self.delay == 0.0 {
-            return Complex64::new(1.0, 0.0);
-        }
-        match self.step {
-            Some(step) => {
-                let value = self.current;
-                self.current *= step;
-                value
-            }
-            None => (-points[j] * self.delay).exp(),
-        }
     }
 }
 
@@ -352,9 +314,10 @@ pub(super) fn class_transform_acyclic(
                 // Branches weigh by the requests that complete along them.
                 let weight = f * completion[v] / route_completion(compiled, completion, u, k);
                 if extra > 0.0 {
-                    let mut delays = DelayFactors::new(points, extra);
-                    for (j, (route, value)) in routes.iter_mut().zip(&psi).enumerate() {
-                        *route += delays.next(points, j) * value * weight;
+                    for ((route, value), delay) in
+                        routes.iter_mut().zip(&psi).zip(phases(points, extra))
+                    {
+                        *route += delay * value * weight;
                     }
                 } else {
                     for (route, value) in routes.iter_mut().zip(&psi) {
@@ -419,12 +382,11 @@ pub(super) fn class_transform(
                             own[j] *= psi[edge.to * width + j].powi(edge.count as i32);
                         }
                     } else {
-                        // e^{−s·extra} along the points; on an evenly spaced grid (the Fourier
-                        // inversion's) by one complex product per point instead of an exp.
-                        let mut delays = DelayFactors::new(points, extra.max(0.0));
+                        // e^{−s·extra} along the points (by phase steps on an even grid).
+                        let delays = phases(points, extra.max(0.0));
                         let weight = f * completion[edge.to] / completes;
-                        for j in 0..width {
-                            route[j] += delays.next(points, j) * psi[edge.to * width + j] * weight;
+                        for (j, delay) in delays.enumerate() {
+                            route[j] += delay * psi[edge.to * width + j] * weight;
                         }
                     }
                 }
