@@ -146,21 +146,7 @@ impl<'a> Solver<'a> {
     /// figures as [`Solver::solve`], without node rows, paths, costs or availability).
     pub fn summary(&self, params: &Params) -> Result<Summary, SolveError> {
         let compiled = self.at_load(params)?;
-        let horizon = self.topology.settings.overload_horizon_s;
-        let mut traffic = traffic::solve_traffic(self.topology, &compiled, params)?;
-        variability::apply(self.topology, &compiled, &mut traffic.solved, horizon);
-        let node_results: Vec<NodeResult> =
-            map_indices(compiled.nodes.len(), params.parallel, |v| {
-                stations::node_result(&compiled, v, &traffic, horizon)
-            });
-        let wanted = paths::Wanted {
-            percentiles: params.class_percentiles,
-            path: false,
-        };
-        let class_results: Vec<ClassResult> =
-            map_indices(compiled.classes.len(), params.parallel, |k| {
-                paths::class_result(&compiled, &node_results, &traffic.solved, k, wanted)
-            });
+        let Queues { class_results, .. } = solve_queues(self.topology, &compiled, params, false)?;
         let totals = paths::Totals::of(&compiled, &class_results);
         Ok(Summary {
             offered_rps: totals.offered,
@@ -210,6 +196,42 @@ pub struct ClassLatency {
     pub latency_ms: Latency,
 }
 
+/// The queueing part of a solve, shared by the report and the summary: the flows and their
+/// burstiness, every node's queues, and every class's end-to-end latency (with its path
+/// breakdown when `with_paths`).
+struct Queues {
+    traffic: traffic::Traffic,
+    node_results: Vec<NodeResult>,
+    class_results: Vec<ClassResult>,
+}
+
+fn solve_queues(
+    topology: &Topology,
+    compiled: &compile::Compiled,
+    params: &Params,
+    with_paths: bool,
+) -> Result<Queues, SolveError> {
+    let horizon = topology.settings.overload_horizon_s;
+    let mut traffic = traffic::solve_traffic(topology, compiled, params)?;
+    variability::apply(topology, compiled, &mut traffic.solved, horizon);
+    let node_results: Vec<NodeResult> = map_indices(compiled.nodes.len(), params.parallel, |v| {
+        stations::node_result(compiled, v, &traffic, horizon)
+    });
+    let wanted = paths::Wanted {
+        percentiles: params.class_percentiles,
+        path: with_paths,
+    };
+    let class_results: Vec<ClassResult> =
+        map_indices(compiled.classes.len(), params.parallel, |k| {
+            paths::class_result(compiled, &node_results, &traffic.solved, k, wanted)
+        });
+    Ok(Queues {
+        traffic,
+        node_results,
+        class_results,
+    })
+}
+
 /// The stages of one solve on an already compiled topology.
 fn solve_compiled(
     topology: &Topology,
@@ -218,13 +240,12 @@ fn solve_compiled(
     catalog: &Catalog,
 ) -> Result<Report, SolveError> {
     let horizon = topology.settings.overload_horizon_s;
-    let mut traffic = traffic::solve_traffic(topology, compiled, params)?;
-    variability::apply(topology, compiled, &mut traffic.solved, horizon);
+    let Queues {
+        traffic,
+        node_results,
+        class_results,
+    } = solve_queues(topology, compiled, params, true)?;
     let mut warnings = verdict::unrouted_classes(topology, compiled);
-
-    let node_results: Vec<NodeResult> = map_indices(compiled.nodes.len(), params.parallel, |v| {
-        stations::node_result(compiled, v, &traffic, horizon)
-    });
     let shown =
         pools::attribute_connection_waits(compiled, &traffic.solved, &node_results, horizon);
     let (nodes, tiers) = node_reports(
@@ -236,15 +257,6 @@ fn solve_compiled(
         catalog,
         &mut warnings,
     );
-
-    let wanted = paths::Wanted {
-        percentiles: params.class_percentiles,
-        path: true,
-    };
-    let class_results: Vec<ClassResult> =
-        map_indices(compiled.classes.len(), params.parallel, |k| {
-            paths::class_result(compiled, &node_results, &traffic.solved, k, wanted)
-        });
     let totals = paths::Totals::of(compiled, &class_results);
     let classes = compiled
         .classes
