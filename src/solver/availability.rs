@@ -208,7 +208,7 @@ pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, paral
     let mut approximate = Vec::new();
     for class in &mut report.classes {
         let structure = Structure::new(&class.path, &parts);
-        let (availability, exact) = structure.availability(&parts, None);
+        let (availability, exact) = structure.availability(&parts);
         class.availability = availability;
         class.availability_exact = exact;
         class.downtime_min_per_month = downtime_min_per_month(availability);
@@ -395,18 +395,18 @@ impl Structure {
         }
     }
 
-    /// Availability of the class, with part `perfect` (if any) never failing; and whether it
-    /// is exact.
-    fn availability(&self, parts: &Parts, perfect: Option<usize>) -> (f64, bool) {
+    /// Availability of the class, and whether it is exact.
+    fn availability(&self, parts: &Parts) -> (f64, bool) {
         if self.steps.is_empty() {
             return (1.0, true);
         }
         let mut scratch = Scratch::new(parts, self.steps.len());
-        self.availability_with(&mut scratch, perfect)
+        self.availability_with(&mut scratch, None)
     }
 
-    /// [`Structure::availability`] on reused buffers: `scratch.up` holds every part's
-    /// availability on entry and again on return.
+    /// The class's availability with part `perfect` (if any) never failing, and whether it is
+    /// exact, on reused buffers: `scratch.up` holds every part's availability on entry and
+    /// again on return.
     fn availability_with(&self, scratch: &mut Scratch, perfect: Option<usize>) -> (f64, bool) {
         if self.steps.is_empty() {
             return (1.0, true);
