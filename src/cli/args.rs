@@ -234,6 +234,10 @@ pub struct BenchArgs {
     /// Also compute end-to-end percentiles.
     #[arg(long)]
     pub full: bool,
+    /// Time 40-point load sweeps (what the app's latency chart computes) of each size instead,
+    /// with end-to-end percentiles, on all cores.
+    #[arg(long, conflicts_with = "simulate")]
+    pub sweep: bool,
     /// Time the simulator instead: node visits per second on one core.
     #[arg(long)]
     pub simulate: bool,

@@ -8,40 +8,79 @@ use anyhow::Context;
 use staircase::io::presets;
 use staircase::{solver, Params, Topology};
 
-/// `staircase bench`: solve times on generated topologies of the given sizes.
+/// `staircase bench`: solve times on generated topologies of the given sizes, both fresh (check,
+/// compile and solve) and re-solved on the compiled topology (what a parameter or load change
+/// costs); or, with `--sweep`, 40-point load sweeps.
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let BenchArgs {
         sizes,
         repeat,
         full,
+        sweep,
         ..
     } = args;
     check_bench_arguments(&sizes, repeat)?;
     for size in sizes {
         let topology = staircase::analysis::generate::layered(size, 1);
+        if sweep {
+            let loads: Vec<f64> = (1..=SWEEP_POINTS).map(|i| i as f64 * 0.05).collect();
+            let times = median_of(repeat, || {
+                staircase::analysis::sweep::load_sweep(&topology, &Params::default(), &loads)
+                    .map(|sweep| sweep.points.len())
+            })?;
+            say!(
+                "{size:>8} nodes  {SWEEP_POINTS}-point load sweep  median {:>9.3} ms  min {:>9.3} ms  ({} sweeps)",
+                times.median, times.min, repeat
+            );
+            continue;
+        }
         let params = Params {
             class_percentiles: full,
             ..Params::default()
         };
-        let mut times = Vec::with_capacity(repeat);
-        for _ in 0..repeat {
-            let started = std::time::Instant::now();
-            let report =
-                solver::solve(&topology, &params).map_err(|e| InputError(e.to_string()))?;
-            times.push(started.elapsed().as_secs_f64() * 1000.0);
-            std::hint::black_box(report);
-        }
-        times.sort_by(f64::total_cmp);
+        let fresh = median_of(repeat, || solver::solve(&topology, &params))?;
+        let compiled = solver::Solver::new(&topology).map_err(|e| InputError(e.to_string()))?;
+        let again = median_of(repeat, || compiled.solve(&params))?;
         say!(
-            "{size:>8} nodes  median {:>9.3} ms  min {:>9.3} ms  per node {:>7.3} us  ({} solves{})",
-            times[times.len() / 2],
-            times[0],
-            times[times.len() / 2] * 1000.0 / size as f64,
-            times.len(),
+            "{size:>8} nodes  median {:>9.3} ms  min {:>9.3} ms  per node {:>7.3} us  re-solve median {:>9.3} ms  min {:>9.3} ms  ({} solves{})",
+            fresh.median,
+            fresh.min,
+            fresh.median * 1000.0 / size as f64,
+            again.median,
+            again.min,
+            repeat,
             if full { ", with end-to-end percentiles" } else { "" }
         );
     }
     Ok(())
+}
+
+/// Load points of `bench --sweep` (as many as the app's latency chart).
+const SWEEP_POINTS: usize = 40;
+
+/// Median and fastest of `repeat` timed runs, ms.
+struct Times {
+    median: f64,
+    min: f64,
+}
+
+/// Runs `work` `repeat` times and times it; the first error stops the bench.
+fn median_of<T>(
+    repeat: usize,
+    mut work: impl FnMut() -> Result<T, solver::SolveError>,
+) -> Result<Times, InputError> {
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let started = std::time::Instant::now();
+        let result = work().map_err(|e| InputError(e.to_string()))?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(result);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Times {
+        median: times[times.len() / 2],
+        min: times[0],
+    })
 }
 
 /// `staircase simulate`: a file or preset simulated and compared with the model, figure by figure.
