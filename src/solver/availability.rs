@@ -85,34 +85,40 @@ pub fn k_of_n_unavailability(up: f64, k: u32, n: u32) -> f64 {
         return 0.0;
     }
     let (nf, ln_up, ln_down) = (f64::from(n), up.ln(), (-up).ln_1p());
-    let ln_n_factorial = ln_gamma(nf + 1.0);
+    // The first term from the log-gamma form; each next one from the last by the ratio of
+    // neighbouring binomial terms, C(n, i ± 1)/C(n, i) times (up/down)^{±1}.
     let pmf = |i: u32| {
         let i = f64::from(i);
-        (ln_n_factorial - ln_gamma(i + 1.0) - ln_gamma(nf - i + 1.0)
+        (ln_gamma(nf + 1.0) - ln_gamma(i + 1.0) - ln_gamma(nf - i + 1.0)
             + i * ln_up
             + (nf - i) * ln_down)
             .exp()
     };
+    let odds = up / (1.0 - up);
     let mode = (((nf + 1.0) * up).floor() as u32).min(n);
     let negligible = |term: f64, sum: f64| term <= sum * 1e-17 || term == 0.0;
     if k - 1 < mode {
         let mut sum = 0.0;
+        let mut term = pmf(k - 1);
         for i in (0..k).rev() {
-            let term = pmf(i);
             sum += term;
             if negligible(term, sum) {
                 break;
             }
+            // P(i − 1) = P(i)·i/(n − i + 1)·down/up.
+            term *= f64::from(i) / ((nf - f64::from(i) + 1.0) * odds);
         }
         sum.min(1.0)
     } else {
         let mut sum = 0.0;
+        let mut term = pmf(k);
         for i in k..=n {
-            let term = pmf(i);
             sum += term;
             if negligible(term, sum) {
                 break;
             }
+            // P(i + 1) = P(i)·(n − i)/(i + 1)·up/down.
+            term *= (nf - f64::from(i)) * odds / (f64::from(i) + 1.0);
         }
         (1.0 - sum).clamp(0.0, 1.0)
     }
