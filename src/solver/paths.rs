@@ -54,56 +54,55 @@ fn class_path(
     let node_count = compiled.nodes.len();
     // The share of the completed requests arriving at a node that were served there.
     let first = |v: usize| splits[v].as_ref().map_or(1.0, |split| split.first);
-    let weights = |v: usize| -> Vec<(usize, f64, f64)> {
+    // Calls `visit(target, weight, round trip)` for each hop out of `v` a completed request
+    // takes, weighted as the mean recursion weighs it.
+    let for_each_hop = |v: usize, visit: &mut dyn FnMut(usize, f64, f64)| {
         let node = &compiled.nodes[v];
-        let retried = splits[v]
-            .iter()
-            .flat_map(|split| split.others.iter().copied());
-        if node.detaches {
-            return retried.collect();
-        }
-        let completes = route_completion(compiled, completion, v, k);
-        compiled.out_edges[v]
-            .iter()
-            .filter(|edge| edge.served_factor(k) > 0.0)
-            .map(|edge| {
+        if !node.detaches {
+            let completes = route_completion(compiled, completion, v, k);
+            let served_first = first(v);
+            for edge in &compiled.out_edges[v] {
                 let f = edge.served_factor(k);
+                if f <= 0.0 {
+                    continue;
+                }
                 let weight = if edge.is_call {
                     f
                 } else {
                     f * completion[edge.to] / completes
                 };
-                (edge.to, weight * first(v), edge.rtt(k))
-            })
-            .chain(retried)
-            .collect()
+                visit(edge.to, weight * served_first, edge.rtt(k));
+            }
+        }
+        for &(to, weight, delay) in splits[v].iter().flat_map(|split| split.others.iter()) {
+            visit(to, weight, delay);
+        }
     };
     let mut visits = vec![0.0; node_count];
     visits[start] = 1.0;
     if cyclic {
+        let mut next = vec![0.0; node_count];
         for _ in 0..10_000 {
-            let mut next = vec![0.0; node_count];
+            next.fill(0.0);
             next[start] = 1.0;
             for &v in order {
-                for (to, weight, _) in weights(v) {
-                    next[to] += visits[v] * weight;
-                }
+                let from = visits[v];
+                for_each_hop(v, &mut |to, weight, _| next[to] += from * weight);
             }
             let change = next
                 .iter()
                 .zip(&visits)
                 .map(|(a, b)| (a - b).abs() / a.abs().max(1e-300))
                 .fold(0.0, f64::max);
-            visits = next;
+            std::mem::swap(&mut visits, &mut next);
             if change < 1e-13 {
                 break;
             }
         }
     } else {
         for &v in order.iter().rev() {
-            for (to, weight, _) in weights(v) {
-                visits[to] += visits[v] * weight;
-            }
+            let from = visits[v];
+            for_each_hop(v, &mut |to, weight, _| visits[to] += from * weight);
         }
     }
     // Nodes a geo DNS would fail over to: not visited now, but part of the class's
@@ -167,8 +166,11 @@ fn class_path(
                 node: v,
                 visits: visits[v],
                 mean: first(v) * results[v].class_mean[k],
-                round_trip: weights(v).iter().map(|(_, w, rtt)| w * rtt).sum::<f64>()
-                    + splits[v].as_ref().map_or(0.0, |split| split.looped_time),
+                round_trip: {
+                    let mut round_trip = 0.0;
+                    for_each_hop(v, &mut |_, weight, rtt| round_trip += weight * rtt);
+                    round_trip + splits[v].as_ref().map_or(0.0, |split| split.looped_time)
+                },
                 calls: targets(true),
                 routes: targets(false),
                 standby,
