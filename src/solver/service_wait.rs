@@ -88,10 +88,13 @@ pub fn conditional_lst(rho: f64, service: &ServiceMix, s: Complex64) -> Complex6
     residual * (1.0 - rho) / (Complex64::new(1.0, 0.0) - residual * rho)
 }
 
-/// Whether node waits are shaped by the service ([`conditional_lst`]) rather than by a gamma
-/// fitted to two moments: for the heavy-tailed lognormal family.
-fn shaped_by_service(shape: ServiceShape) -> bool {
-    matches!(shape, ServiceShape::Lognormal(_))
+/// Whether a queue's wait is shaped by its service ([`conditional_lst`]) rather than by a
+/// gamma fitted to two moments: for the heavy-tailed lognormal family, and for classes of
+/// different mean service times (a hyperexponential-like mix, whose third moment is above a
+/// gamma's of the same c²).
+fn shaped_by_service(service: &ServiceMix) -> bool {
+    let mixed = service.parts.windows(2).any(|pair| pair[0].1 != pair[1].1);
+    matches!(service.shape, ServiceShape::Lognormal(_)) || mixed
 }
 
 /// The wait `wait` (P(wait) and mean kept) of a queue at utilization `rho` serving `service`,
@@ -126,7 +129,7 @@ pub(super) fn apply(compiled: &Compiled, flows: &mut Flows) {
         let Some(times) = &node.service else {
             continue;
         };
-        if node.buffer.is_some() || !shaped_by_service(node.shape) {
+        if node.buffer.is_some() {
             continue;
         }
         let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
@@ -143,6 +146,9 @@ pub(super) fn apply(compiled: &Compiled, flows: &mut Flows) {
                 .map(|(rate, time)| (rate / total, *time))
                 .collect(),
         };
+        if !shaped_by_service(&service) {
+            continue;
+        }
         for pool in flows.pools[v].iter_mut() {
             if let Some(wait) = service_shaped(&pool.wait, pool.offered_utilization, &service) {
                 pool.wait = wait;
