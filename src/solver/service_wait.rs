@@ -107,9 +107,13 @@ pub fn service_shaped(wait: &WaitDist, rho: f64, service: &ServiceMix) -> Option
     };
     let mean = wait.mean();
     let shape_mean = conditional_mean(rho, service);
-    if !(p_wait > 0.0 && mean > 0.0 && rho > 0.0 && rho < 1.0 - SATURATION_EPSILON)
-        || !(shape_mean.is_finite() && shape_mean > 0.0)
-    {
+    let usable = p_wait > 0.0
+        && mean > 0.0
+        && rho > 0.0
+        && rho < 1.0 - SATURATION_EPSILON
+        && shape_mean.is_finite()
+        && shape_mean > 0.0;
+    if !usable {
         return None;
     }
     let stretch = mean / p_wait / shape_mean;
@@ -134,7 +138,7 @@ pub(super) fn apply(compiled: &Compiled, flows: &mut Flows) {
         }
         let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
         let total: f64 = arrivals.iter().sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             continue;
         }
         let service = ServiceMix {
