@@ -19,6 +19,9 @@ use crate::solver::queueing::{
 /// the arrivals' variability.
 const ROUNDS: usize = 4;
 
+/// The smallest variability factor used: a thousand times M/M/c/K's waiting places.
+const MIN_FACTOR: f64 = 1e-3;
+
 /// The variability factor β = (c_a² + c_s²)/2 of a queue at utilization ρ, times the
 /// Krämer–Langenbach-Belz factor for smooth arrivals ([`klb_factor`]); exactly 1 for Poisson
 /// arrivals and exponential service.
@@ -61,8 +64,10 @@ pub fn solve_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
     };
     let servers = input.servers.max(1);
     let rho = input.arrival * input.mean_service / servers as f64;
-    let beta = variability_factor(rho, arrivals.scv, input.service_scv);
-    if beta == 1.0 || !(beta.is_finite() && beta > 0.0) || input.arrival <= 0.0 {
+    // Evenly spaced arrivals into constant service (β 0) have no random queue: the places
+    // are then many, not infinitely many.
+    let beta = variability_factor(rho, arrivals.scv, input.service_scv).max(MIN_FACTOR);
+    if beta == 1.0 || !beta.is_finite() || input.arrival <= 0.0 {
         return solve_pool(&poisson);
     }
     let places = buffer as f64 / beta;
@@ -241,6 +246,37 @@ mod tests {
             solution.mean_wait
         );
         assert!((solution.wait.mean() - solution.mean_wait).abs() < 1e-12);
+    }
+
+    #[test]
+    fn extreme_variabilities_give_finite_figures() {
+        for (arrival, scv, service_scv) in [
+            (50.0, 0.0, 0.0),
+            (500.0, 0.0, 0.0),
+            (50.0, 100.0, 9.0),
+            (1e6, 3.0, 0.0),
+            (1e-9, 1.0, 4.0),
+        ] {
+            let solution = solve_limited(
+                &limited(arrival, 3, 5, service_scv),
+                Arrivals { scv, renewal: 0.0 },
+            );
+            for figure in [
+                solution.throughput,
+                solution.dropped,
+                solution.utilization,
+                solution.mean_wait,
+                solution.mean_queue,
+                solution.mean_in_system,
+                solution.wait.mean(),
+            ] {
+                assert!(
+                    figure.is_finite() && figure >= 0.0,
+                    "{arrival} {scv}: {solution:?}"
+                );
+            }
+            assert!(solution.dropped <= arrival * (1.0 + 1e-12));
+        }
     }
 
     #[test]
