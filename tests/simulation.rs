@@ -285,3 +285,27 @@ fn without_a_pool_holder_the_wait_for_a_connection_stays_at_the_database() {
     let model = report.node(2).expect("database").latency_ms.mean;
     assert!((model / 2777.8 - 1.0).abs() < 1e-3, "model {model}");
 }
+
+#[test]
+fn round_robin_wires_keep_their_own_exit_shares() {
+    // A round robin over two wires, one letting half of its turns finish at the balancer
+    // (exit share 0.5), the other none: each wire has every other request, so A receives
+    // 0.5 · 0.5 · 200 = 50 req/s and B 100 req/s (the model's split), not 75 each.
+    let text = r#"(version: 1, name: "round robin with exits",
+        workloads: [(name: "w", client: 1, rate: PerSecond(200.0), read: 1.0, write: 0.0, async: 0.0)],
+        nodes: [(id: 1, name: "Users", kind: Client, capacity_rps: None),
+                (id: 2, name: "LB", kind: LoadBalancer(policy: RoundRobin), capacity_rps: Some(100000.0)),
+                (id: 3, name: "A", kind: Service, capacity_rps: 400.0),
+                (id: 4, name: "B", kind: Service, capacity_rps: 400.0)],
+        edges: [(from: 1, to: 2), (from: 2, to: 3, exit_share: 0.5), (from: 2, to: 4)])"#;
+    let topology = staircase::io::document::parse(text, "exits.ron").expect("parses");
+    let report = staircase::solve(&topology, &staircase::Params::default()).expect("solves");
+    let model = |id: u32| report.node(id).expect("node").arrival_rps;
+    assert!((model(3) - 50.0).abs() < 1e-9 && (model(4) - 100.0).abs() < 1e-9);
+    let sim = run(&topology, 100_000);
+    assert_covers(sim.nodes[2].arrival_rps, 50.0, 0.01, "A");
+    assert_covers(sim.nodes[3].arrival_rps, 100.0, 0.01, "B");
+    // B takes every other request of a Poisson stream: Erlang-2 arrivals, c² 1/2, so its
+    // M/M/1 queue at ρ 0.25 waits far less than Poisson arrivals would make it.
+    assert!(sim.nodes[3].queue_len.mean < 0.25 * 0.25 / 0.75);
+}

@@ -339,3 +339,78 @@ fn an_overloaded_station_has_the_percentiles_of_its_blended_wait() {
         );
     }
 }
+
+/// P(T > t) of an M/H2/1 response time T = W + S (FCFS, Poisson arrivals of two classes with
+/// exponential services of rates μ₁, μ₂ in shares p₁, p₂): the Pollaczek–Khinchine transform
+/// is rational, W*(s) = (1 − ρ)(μ₁ + s)(μ₂ + s)/((s + r₁)(s + r₂)), so the wait is an atom
+/// 1 − ρ plus two exponentials, and the tail of W + S follows in closed form.
+fn mh21_response_tail(lambda: f64, shares: [f64; 2], rates: [f64; 2], t: f64) -> f64 {
+    let [p1, p2] = shares;
+    let [m1, m2] = rates;
+    let rho = lambda * (p1 / m1 + p2 / m2);
+    let b = m1 + m2 - lambda;
+    let c = m1 * m2 - lambda * (p1 * m2 + p2 * m1);
+    let root = (b * b - 4.0 * c).sqrt();
+    let r = [(b - root) / 2.0, (b + root) / 2.0];
+    let a = [
+        (m1 - r[0]) * (m2 - r[0]) / (r[1] - r[0]),
+        (m1 - r[1]) * (m2 - r[1]) / (r[0] - r[1]),
+    ];
+    let mut tail = 0.0;
+    for (p, m) in [(p1, m1), (p2, m2)] {
+        // P(S > t), plus ∫₀ᵗ f_S(x)·P(W > t − x) dx with P(W > w) = Σ (1 − ρ)(aᵢ/rᵢ)e^{−rᵢw}.
+        tail += p * (-m * t).exp();
+        for (ai, ri) in a.iter().zip(r) {
+            let waited = (1.0 - rho) * ai / ri;
+            tail += p * waited * m * ((-ri * t).exp() - (-m * t).exp()) / (m - ri);
+        }
+    }
+    tail
+}
+
+#[test]
+fn classes_of_different_service_times_wait_as_m_g_1() {
+    // One server, reads (S 2 ms) and writes (S 6.667 ms) at 150 and 50 req/s, ρ 0.633:
+    // Pollaczek–Khinchine with the mix's second moment, Wq = λE[S²]/(2(1 − ρ)) = 7.697 ms;
+    // every class waits the same and adds its own service.
+    let text = r#"(version: 1, name: "M/H2/1",
+        workloads: [(name: "w", client: 1, rate: PerSecond(200.0), read: 0.75, write: 0.25, async: 0.0)],
+        nodes: [(id: 1, name: "Users", kind: Client, capacity_rps: None),
+                (id: 2, name: "Store", kind: Service, capacity_rps: 100.0, base_latency_ms: 0.0,
+                 class_capacity_rps: {Read: 500.0, Write: 150.0})],
+        edges: [(from: 1, to: 2)])"#;
+    let topology = staircase::io::document::parse(text, "mh21.ron").expect("parses");
+    let report = solve(&topology, &Params::default()).expect("solves");
+    let (read, write): (f64, f64) = (0.002, 1.0 / 150.0);
+    let second = 0.75 * 2.0 * read * read + 0.25 * 2.0 * write * write;
+    let rho = 150.0 * read + 50.0 * write;
+    let wait = 200.0 * second / (2.0 * (1.0 - rho));
+    assert!((wait * 1000.0 - 7.697).abs() < 1e-3);
+    let node = report.node(2).expect("Store");
+    let mean = wait + 0.75 * read + 0.25 * write;
+    assert!(relative(node.latency_ms.mean, mean * 1000.0) < 1e-9);
+    for (class, service) in report.classes.iter().zip([read, write]) {
+        assert!(relative(class.latency_ms.mean, (wait + service) * 1000.0) < 1e-9);
+    }
+    // Percentiles: the exact M/H2/1 response tail, to the Fourier inversion's accuracy.
+    for (level, model) in [
+        (0.5, node.latency_ms.p50),
+        (0.95, node.latency_ms.p95),
+        (0.99, node.latency_ms.p99),
+    ] {
+        let (mut low, mut high) = (0.0, 1.0);
+        for _ in 0..100 {
+            let middle = 0.5 * (low + high);
+            if mh21_response_tail(200.0, [0.75, 0.25], [500.0, 150.0], middle) > 1.0 - level {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        let exact = 500.0 * (low + high);
+        assert!(
+            relative(model, exact) < 5e-3,
+            "p{level}: {model} vs {exact}"
+        );
+    }
+}

@@ -52,10 +52,10 @@ fn check_with_simulation_shows_the_comparison() {
 
 #[test]
 fn a_node_the_model_gets_wrong_is_marked_on_the_canvas_until_an_edit() {
-    // Stage 4 sends users through a round-robin balancer to two app servers, here with a
-    // queue limit. The model solves a limited queue as M/M/c/K (Poisson arrivals) whatever
-    // feeds it; every second request to the same instance is a far smoother stream, so the
-    // model overstates the app servers' wait (docs/simulation.md).
+    // Stage 4 sends users through a round-robin balancer to 26 app servers, here with two
+    // waiting places each. The model solves a limited queue fed in turn by a diffusion scaling
+    // of M/M/c/K (G/G/c/K); with so few places it overstates the drops of instances fed every
+    // 26th request (model 132.6 req/s against 83.5 simulated, docs/simulation.md).
     let mut topology = presets::find("stage-4-load-balancer")
         .expect("preset exists")
         .load()
@@ -65,7 +65,7 @@ fn a_node_the_model_gets_wrong_is_marked_on_the_canvas_until_an_edit() {
         .iter_mut()
         .filter(|n| n.name == "App servers")
     {
-        node.queue_limit = Some(40);
+        node.queue_limit = Some(2);
     }
     let app = StaircaseApp::new(topology, Box::new(FakePicker::default()));
     let mut harness = Harness::builder()
@@ -106,26 +106,28 @@ fn a_node_the_model_gets_wrong_is_marked_on_the_canvas_until_an_edit() {
     let Some(Ok(checked)) = &app.simulation.result else {
         panic!("the check ran");
     };
-    let mean = checked
+    let dropped = checked
         .comparison
         .rows
         .iter()
-        .find(|r| r.node == Some(app_servers) && r.figure == "mean ms")
-        .expect("a mean row");
-    let model_mean = app
+        .find(|r| r.node == Some(app_servers) && r.figure == "dropped req/s")
+        .expect("a drops row");
+    let model_dropped = app
         .report()
         .expect("solved")
         .node(app_servers)
         .unwrap()
-        .latency_ms
-        .mean;
-    assert_eq!(mean.model, model_mean);
+        .dropped_rps;
+    assert_eq!(dropped.model, model_dropped);
     assert!(
-        mean.relative > 0.03,
+        dropped.relative > 0.2,
         "the model overstates: {}",
-        mean.relative
+        dropped.relative
     );
-    assert!(mark.lines.iter().any(|l| l.starts_with("mean ms: model")));
+    assert!(mark
+        .lines
+        .iter()
+        .any(|l| l.starts_with("dropped req/s: model")));
 
     // Hovering the node tells which figures differ; looking edits nothing.
     let rect = app

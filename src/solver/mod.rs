@@ -29,11 +29,13 @@ pub mod availability;
 mod compile;
 mod cost;
 pub mod delays;
+pub mod finite_wait;
 pub mod network;
 mod paths;
 mod pools;
 pub mod queueing;
 pub mod report;
+pub mod service_wait;
 mod stations;
 mod traffic;
 mod transforms;
@@ -214,6 +216,8 @@ fn solve_queues(
     let horizon = topology.settings.overload_horizon_s;
     let mut traffic = traffic::solve_traffic(topology, compiled, params)?;
     variability::apply(topology, compiled, &mut traffic.solved, horizon);
+    finite_wait::apply(topology, compiled, &mut traffic.solved, horizon);
+    service_wait::apply(compiled, &mut traffic.solved);
     let node_results: Vec<NodeResult> = map_indices(compiled.nodes.len(), params.parallel, |v| {
         stations::node_result(compiled, v, &traffic, horizon)
     });

@@ -301,6 +301,16 @@ pub enum WaitDist {
     /// shape/rate, squared coefficient of variation 1/shape): a wait fitted by its first two
     /// moments where the service is not exponential ([`conditional_wait_scv`]).
     Gamma { p_wait: f64, shape: f64, rate: f64 },
+    /// Waits with probability `p_wait`, then for the M/G/1 wait of those who wait at
+    /// utilization `rho` with service `service` (Pollaczek–Khinchine), its time scaled by
+    /// `stretch`: a wait shaped by a heavy-tailed service
+    /// ([`super::service_wait::conditional_lst`]).
+    ServiceShaped {
+        p_wait: f64,
+        rho: f64,
+        stretch: f64,
+        service: super::service_wait::ServiceMix,
+    },
 }
 
 impl WaitDist {
@@ -312,6 +322,7 @@ impl WaitDist {
             WaitDist::ErlangMix { stage_probs, .. } => 1.0 - stage_probs.iter().sum::<f64>(),
             WaitDist::Uniform { p_wait, .. }
             | WaitDist::Gamma { p_wait, .. }
+            | WaitDist::ServiceShaped { p_wait, .. }
             | WaitDist::CappedStages { p_wait, .. }
             | WaitDist::Geometric { p_wait, .. } => 1.0 - p_wait,
             WaitDist::Mixture(parts) => parts.iter().map(|(w, part)| w * part.zero_mass()).sum(),
@@ -361,6 +372,12 @@ impl WaitDist {
                 shape,
                 rate,
             } => p_wait * shape / rate,
+            WaitDist::ServiceShaped {
+                p_wait,
+                rho,
+                stretch,
+                service,
+            } => p_wait * stretch * super::service_wait::conditional_mean(*rho, service),
         }
     }
 
@@ -438,6 +455,15 @@ impl WaitDist {
             } => {
                 // (θ/(θ + s))^k, the gamma's transform in closed form.
                 let waited = (one * *rate / (s + *rate)).powf(*shape);
+                one * (1.0 - p_wait) + waited * *p_wait
+            }
+            WaitDist::ServiceShaped {
+                p_wait,
+                rho,
+                stretch,
+                service,
+            } => {
+                let waited = super::service_wait::conditional_lst(*rho, service, s * *stretch);
                 one * (1.0 - p_wait) + waited * *p_wait
             }
         }
@@ -1105,6 +1131,34 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
                 WaitDist::Zero
             };
             ConnectionSplit { pool, database }
+        }
+        WaitDist::ServiceShaped {
+            p_wait,
+            rho,
+            stretch,
+            service,
+        } => {
+            // As for the gamma wait: the pool part keeps the shape, the database the rest.
+            let ratio = solution.offered_utilization;
+            if !(ratio > 0.0 && ratio < 1.0) {
+                return whole();
+            }
+            let reach = ratio.powf(slots as f64);
+            let shaped = |p_wait: f64, stretch: f64| WaitDist::ServiceShaped {
+                p_wait,
+                rho: *rho,
+                stretch,
+                service: service.clone(),
+            };
+            let database = if reach < 1.0 {
+                shaped(*p_wait, stretch * (1.0 - reach))
+            } else {
+                WaitDist::Zero
+            };
+            ConnectionSplit {
+                pool: shaped(p_wait * reach, *stretch),
+                database,
+            }
         }
     }
 }

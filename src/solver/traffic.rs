@@ -149,6 +149,27 @@ pub(super) fn propagate(
     horizon: f64,
     blocking: bool,
 ) -> Result<Flows, SolveError> {
+    let solve = |_: usize, _: usize, input: &PoolInput| solve_pool(input);
+    propagate_with(
+        topology,
+        compiled,
+        external,
+        horizon,
+        blocking.then_some(&solve as &PoolSolver),
+    )
+}
+
+/// Solves pool `group` of node `v` for `input`.
+pub(super) type PoolSolver<'a> = dyn Fn(usize, usize, &PoolInput) -> PoolSolution + 'a;
+
+/// [`propagate`] with the pools solved by `solve` (`None`: the linear view, no blocking).
+pub(super) fn propagate_with(
+    topology: &Topology,
+    compiled: &Compiled,
+    external: &[f64],
+    horizon: f64,
+    solve: Option<&PoolSolver>,
+) -> Result<Flows, SolveError> {
     let class_count = compiled.classes.len();
     let node_count = compiled.nodes.len();
     let mut flows = Flows {
@@ -205,9 +226,13 @@ pub(super) fn propagate(
                     node: topology.nodes[v].name.clone(),
                 });
             }
-            if blocking {
+            if let Some(solve) = solve {
                 if let Some(inputs) = pool_inputs(&compiled.nodes[v], &incoming, horizon) {
-                    let pools: Vec<PoolSolution> = inputs.iter().map(solve_pool).collect();
+                    let pools: Vec<PoolSolution> = inputs
+                        .iter()
+                        .enumerate()
+                        .map(|(group, input)| solve(v, group, input))
+                        .collect();
                     let groups = &compiled.nodes[v].groups;
                     let throughput: f64 = pools
                         .iter()

@@ -167,12 +167,20 @@ pub fn seen_scv(interval: f64, long_run: f64, time_scale: f64, rho: f64, service
 }
 
 /// Whether every queue's arrivals are Poisson in `compiled`: Poisson workloads, exponential
-/// service everywhere and no round robin (then nothing needs solving again).
+/// service everywhere (one service time for all classes: a mix of exponentials of different
+/// means is hyperexponential, and its departures are burstier than Poisson) and no round robin
+/// (then nothing needs solving again).
 fn all_poisson(topology: &Topology, compiled: &Compiled) -> bool {
     compiled.classes.iter().all(|class| class.arrival_cv == 1.0)
         && compiled.nodes.iter().enumerate().all(|(v, node)| {
-            (node.service.is_none() || node.shape == ServiceShape::Exponential)
-                && route_split(topology, v) == Split::Random
+            let exponential = match &node.service {
+                None => true,
+                Some(times) => {
+                    node.shape == ServiceShape::Exponential
+                        && times.iter().all(|time| *time == times[0])
+                }
+            };
+            exponential && route_split(topology, v) == Split::Random
         })
 }
 
@@ -391,7 +399,14 @@ fn cyclic_edge_scv(
             .iter()
             .filter(|e| !e.is_call && e.source == Source::Served && e.factors[k] > 0.0)
             .count();
-        let class_scv = cyclic_split_scv(targets, random_split_scv(a / total, scv));
+        // Every k-th request of the class, of which the wire's exit share finishes at the
+        // balancer at random (a round robin gives each of its k routes 1/k of the turns).
+        let kept = f * targets as f64;
+        let kept = if kept >= 1.0 - 1e-12 { 1.0 } else { kept };
+        let class_scv = random_split_scv(
+            kept,
+            cyclic_split_scv(targets, random_split_scv(a / total, scv)),
+        );
         rate += a * f;
         weighted += a * f * class_scv;
     }

@@ -646,7 +646,7 @@ impl<'a> Engine<'a> {
         let (v, k) = (job.node as usize, job.class as usize);
         let node = &self.network.nodes[v];
         let u = unit(&mut self.rng);
-        if u < node.finish[k] {
+        if node.route_split == Split::Random && u < node.finish[k] {
             self.complete(id, t);
             return;
         }
@@ -655,11 +655,21 @@ impl<'a> Engine<'a> {
                 let layout = &mut self.layout[v];
                 let routes = &layout.cyclic_routes[k];
                 if routes.is_empty() {
+                    if u < node.finish[k] {
+                        self.complete(id, t);
+                        return;
+                    }
                     None
                 } else {
                     let turn = layout.route_turn[k];
                     layout.route_turn[k] = (turn + 1) % routes.len();
-                    Some(routes[turn] as usize)
+                    let e = routes[turn] as usize;
+                    // The wire whose turn it is lets its exit share finish here.
+                    if u < cyclic_exit_share(node.edges[e].factors[k], routes.len()) {
+                        self.complete(id, t);
+                        return;
+                    }
+                    Some(e)
                 }
             }
             Split::Random => {
@@ -827,6 +837,19 @@ impl<'a> Engine<'a> {
             classes,
             visits: self.visits,
         }
+    }
+}
+
+/// The exit share of a round-robin route that carries `factor` of the balancer's requests
+/// when it has a turn in every `routes`: a round robin gives each of its routes 1/`routes` of
+/// the turns (it has no hits), and the route keeps factor·routes of them, so the rest of its
+/// turns finish at the balancer. Rounding below 1e-12 counts as no exit.
+fn cyclic_exit_share(factor: f64, routes: usize) -> f64 {
+    let exit = 1.0 - factor * routes as f64;
+    if exit > 1e-12 {
+        exit.min(1.0)
+    } else {
+        0.0
     }
 }
 

@@ -1,0 +1,298 @@
+//! Limited queues (G/G/c/K) under arrivals and services that are not Poisson and exponential:
+//! a two-moment diffusion scaling of M/M/c/K. In heavy traffic the number waiting behaves like
+//! a reflected Brownian motion whose stationary law is M/M/c's stretched by the variability
+//! factor β = (c_a² + c_s²)/2 (Kingman; Krämer–Langenbach-Belz's correction for smooth
+//! arrivals, as the unlimited queues use). So a queue of m waiting places is an M/M/c/K' with
+//! m/β places, its queue β times as long: smooth arrivals (a round robin) find the queue full
+//! less often than Poisson ones, bursty ones more often. At β = 1 it is M/M/c/K exactly.
+//! Since drops change what flows on, the traffic is solved again with these pools.
+
+use super::compile::Compiled;
+use super::traffic::{propagate_with, Flows};
+use super::variability::{self, arrival_variability};
+use crate::model::Topology;
+use crate::solver::queueing::{
+    klb_factor, solve_pool, Arrivals, PoolInput, PoolSolution, WaitDist,
+};
+
+/// Rounds of (traffic, variability) at most: drops change the rates downstream, and the rates
+/// the arrivals' variability.
+const ROUNDS: usize = 4;
+
+/// The smallest variability factor used: a thousand times M/M/c/K's waiting places.
+const MIN_FACTOR: f64 = 1e-3;
+
+/// The variability factor β = (c_a² + c_s²)/2 of a queue at utilization ρ, times the
+/// Krämer–Langenbach-Belz factor for smooth arrivals ([`klb_factor`]); exactly 1 for Poisson
+/// arrivals and exponential service.
+///
+/// ```
+/// use staircase::solver::finite_wait::variability_factor;
+/// assert_eq!(variability_factor(0.7, 1.0, 1.0), 1.0);
+/// // M/D/c: half of M/M/c's queue (Pollaczek–Khinchine's (1 + c_s²)/2).
+/// assert_eq!(variability_factor(0.7, 1.0, 0.0), 0.5);
+/// ```
+pub fn variability_factor(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
+    let (ca2, cs2) = (arrival_scv.max(0.0), service_scv.max(0.0));
+    (ca2 + cs2) / 2.0 * klb_factor(rho.clamp(0.0, 1.0), ca2, cs2)
+}
+
+/// One limited pool with arrivals `arrivals` and the pool's service c² (`input.service_scv`):
+/// M/M/c/K' with m/β waiting places (β from [`variability_factor`]; between two whole numbers
+/// of places the drop probability is interpolated geometrically, the queue linearly), its
+/// queue and waits stretched by β. M/M/c/K itself (to the bit) when β = 1; unlimited pools are
+/// left to [`solve_pool`].
+///
+/// ```
+/// use staircase::solver::finite_wait::solve_limited;
+/// use staircase::solver::queueing::{solve_pool, Arrivals, PoolInput};
+/// let input = PoolInput { arrival: 90.0, servers: 1, mean_service: 0.01, service_scv: 1.0,
+///     buffer: Some(4), overload_horizon: 3_600.0 };
+/// // Poisson and exponential: M/M/1/5 itself.
+/// assert_eq!(solve_limited(&input, Arrivals::POISSON), solve_pool(&input));
+/// // Every 4th request of a Poisson stream (c² 0.25) is refused less often.
+/// let smooth = solve_limited(&input, Arrivals { scv: 0.25, renewal: 1.0 });
+/// assert!(smooth.dropped < solve_pool(&input).dropped);
+/// ```
+pub fn solve_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
+    let poisson = PoolInput {
+        service_scv: 1.0,
+        ..*input
+    };
+    let Some(buffer) = input.buffer else {
+        return solve_pool(input);
+    };
+    let servers = input.servers.max(1);
+    let rho = input.arrival * input.mean_service / servers as f64;
+    // Evenly spaced arrivals into constant service (β 0) have no random queue: the places
+    // are then many, not infinitely many.
+    let beta = variability_factor(rho, arrivals.scv, input.service_scv).max(MIN_FACTOR);
+    if beta == 1.0 || !beta.is_finite() || input.arrival <= 0.0 {
+        return solve_pool(&poisson);
+    }
+    let places = buffer as f64 / beta;
+    let below = places.floor().min(u64::MAX as f64 / 2.0) as u64;
+    let fraction = places - below as f64;
+    let at = |places: u64| {
+        solve_pool(&PoolInput {
+            buffer: Some(places),
+            ..poisson
+        })
+    };
+    let low = at(below);
+    let high = if fraction > 0.0 {
+        at(below + 1)
+    } else {
+        low.clone()
+    };
+    let share = |solution: &PoolSolution| solution.dropped / input.arrival;
+    let blocked = match (share(&low), share(&high)) {
+        (a, b) if a > 0.0 && b > 0.0 => a.powf(1.0 - fraction) * b.powf(fraction),
+        (a, b) => a * (1.0 - fraction) + b * fraction,
+    };
+    let throughput = input.arrival * (1.0 - blocked);
+    let queue = beta * (low.mean_queue * (1.0 - fraction) + high.mean_queue * fraction);
+    let mean_wait = if throughput > 0.0 {
+        queue / throughput
+    } else {
+        0.0
+    };
+    let mixed = low.wait.mean() * (1.0 - fraction) + high.wait.mean() * fraction;
+    let stretch = if mixed > 0.0 { mean_wait / mixed } else { 1.0 };
+    let wait = match (
+        stretched(&low.wait, stretch),
+        stretched(&high.wait, stretch),
+    ) {
+        (Some(a), Some(b)) if fraction > 0.0 => {
+            WaitDist::Mixture(vec![(1.0 - fraction, a), (fraction, b)])
+        }
+        (Some(a), _) => a,
+        _ => low.wait.clone(),
+    };
+    let c = servers as f64;
+    let busy = throughput * input.mean_service;
+    PoolSolution {
+        throughput,
+        dropped: input.arrival - throughput,
+        utilization: (busy / c).min(1.0),
+        offered_utilization: rho,
+        mean_wait,
+        mean_queue: queue,
+        mean_in_system: queue + busy,
+        backlog_growth: 0.0,
+        wait,
+    }
+}
+
+/// `dist` with its time stretched by `factor` (its P(wait) kept); `None` for a shape this
+/// cannot stretch.
+fn stretched(dist: &WaitDist, factor: f64) -> Option<WaitDist> {
+    Some(match dist {
+        WaitDist::Zero => WaitDist::Zero,
+        WaitDist::Exponential { p_wait, rate } => WaitDist::Exponential {
+            p_wait: *p_wait,
+            rate: rate / factor,
+        },
+        WaitDist::ErlangMix {
+            stage_probs,
+            stage_rate,
+        } => WaitDist::ErlangMix {
+            stage_probs: stage_probs.clone(),
+            stage_rate: stage_rate / factor,
+        },
+        WaitDist::Geometric {
+            p_wait,
+            ratio,
+            stages,
+            stage_rate,
+        } => WaitDist::Geometric {
+            p_wait: *p_wait,
+            ratio: *ratio,
+            stages: *stages,
+            stage_rate: stage_rate / factor,
+        },
+        WaitDist::Mixture(parts) => WaitDist::Mixture(
+            parts
+                .iter()
+                .map(|(weight, part)| stretched(part, factor).map(|part| (*weight, part)))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        _ => return None,
+    })
+}
+
+/// The external arrival rates per node and class of `compiled` (as the traffic stage starts).
+fn external_rates(compiled: &Compiled) -> Vec<f64> {
+    let class_count = compiled.classes.len();
+    let mut rates = vec![0.0; compiled.nodes.len() * class_count];
+    for (k, class) in compiled.classes.iter().enumerate() {
+        rates[class.client * class_count + k] += class.rate;
+    }
+    rates
+}
+
+/// Solves the limited queues whose arrivals are not Poisson or whose service is not
+/// exponential by [`solve_limited`], and the traffic again with what they serve and drop
+/// (then the unlimited queues' waits again, [`variability::apply`]). Nothing changes where
+/// every limited queue has Poisson arrivals and exponential service.
+pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows, horizon: f64) {
+    if compiled.nodes.iter().all(|node| node.buffer.is_none()) {
+        return;
+    }
+    let external = external_rates(compiled);
+    let mut previous: Option<Vec<Vec<Arrivals>>> = None;
+    for _ in 0..ROUNDS {
+        let Some(groups) = arrival_variability(topology, compiled, flows, horizon) else {
+            return;
+        };
+        let limited = |v: usize| compiled.nodes[v].buffer.is_some();
+        let settled = previous.as_ref().is_some_and(|before| {
+            (0..groups.len()).filter(|&v| limited(v)).all(|v| {
+                groups[v]
+                    .iter()
+                    .zip(&before[v])
+                    .all(|(a, b)| (a.scv - b.scv).abs() < 1e-9)
+            })
+        });
+        if settled {
+            return;
+        }
+        let solve = |v: usize, group: usize, input: &PoolInput| match groups[v].get(group) {
+            Some(arrivals) if limited(v) => solve_limited(input, *arrivals),
+            _ => solve_pool(input),
+        };
+        let Ok(solved) = propagate_with(topology, compiled, &external, horizon, Some(&solve))
+        else {
+            return;
+        };
+        *flows = solved;
+        variability::apply(topology, compiled, flows, horizon);
+        previous = Some(groups);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limited(arrival: f64, servers: u64, buffer: u64, service_scv: f64) -> PoolInput {
+        PoolInput {
+            arrival,
+            servers,
+            mean_service: 0.01,
+            service_scv,
+            buffer: Some(buffer),
+            overload_horizon: 3_600.0,
+        }
+    }
+
+    #[test]
+    fn poisson_exponential_is_mmck_to_the_bit() {
+        for (arrival, servers, buffer) in [(90.0, 1, 4), (180.0, 2, 2), (500.0, 3, 10)] {
+            let input = limited(arrival, servers, buffer, 1.0);
+            assert_eq!(solve_limited(&input, Arrivals::POISSON), solve_pool(&input));
+        }
+    }
+
+    #[test]
+    fn a_long_buffer_waits_as_the_unlimited_two_moment_queue() {
+        // M/D/1 at ρ 0.5 behind 400 places: nobody is refused, and the wait is
+        // Pollaczek–Khinchine's, ρS/(2(1 − ρ)) = 5 ms.
+        let solution = solve_limited(&limited(50.0, 1, 400, 0.0), Arrivals::POISSON);
+        assert!(solution.dropped < 1e-12);
+        assert!(
+            (solution.mean_wait - 0.005).abs() < 1e-9,
+            "{}",
+            solution.mean_wait
+        );
+        assert!((solution.wait.mean() - solution.mean_wait).abs() < 1e-12);
+    }
+
+    #[test]
+    fn extreme_variabilities_give_finite_figures() {
+        for (arrival, scv, service_scv) in [
+            (50.0, 0.0, 0.0),
+            (500.0, 0.0, 0.0),
+            (50.0, 100.0, 9.0),
+            (1e6, 3.0, 0.0),
+            (1e-9, 1.0, 4.0),
+        ] {
+            let solution = solve_limited(
+                &limited(arrival, 3, 5, service_scv),
+                Arrivals { scv, renewal: 0.0 },
+            );
+            for figure in [
+                solution.throughput,
+                solution.dropped,
+                solution.utilization,
+                solution.mean_wait,
+                solution.mean_queue,
+                solution.mean_in_system,
+                solution.wait.mean(),
+            ] {
+                assert!(
+                    figure.is_finite() && figure >= 0.0,
+                    "{arrival} {scv}: {solution:?}"
+                );
+            }
+            assert!(solution.dropped <= arrival * (1.0 + 1e-12));
+        }
+    }
+
+    #[test]
+    fn bursty_arrivals_are_refused_more_often() {
+        let input = limited(80.0, 2, 3, 1.0);
+        let poisson = solve_pool(&input);
+        let bursty = solve_limited(
+            &input,
+            Arrivals {
+                scv: 3.0,
+                renewal: 0.0,
+            },
+        );
+        assert!(bursty.dropped > poisson.dropped);
+        // Every figure is finite, and throughput plus drops is what arrives.
+        assert!((bursty.throughput + bursty.dropped - 80.0).abs() < 1e-9);
+        assert!(bursty.mean_wait.is_finite() && bursty.wait.mean().is_finite());
+    }
+}
