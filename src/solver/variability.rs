@@ -323,8 +323,10 @@ fn node_capacity(node: &super::compile::CompiledNode, inputs: &[PoolInput]) -> f
 }
 
 /// Takes out of `stream` (arriving at `rate` at a queue serving `capacity`) the part of the
-/// bursts passed on by the queue it left that this queue does not see
-/// ([`released_burst_share`]).
+/// bursts passed on by the queue it left that this queue does not see between two arrivals
+/// ([`released_burst_share`]), for the share of requests that waited there. Its long-run
+/// variability stays (a queue loses no request: over long stretches its departures count
+/// as its arrivals), so a busy queue further on still sees it ([`seen_scv`]).
 fn release_bursts(stream: &mut Stream, rate: f64, capacity: f64) {
     if stream.burst <= 0.0 {
         return;
@@ -333,7 +335,6 @@ fn release_bursts(stream: &mut Stream, rate: f64, capacity: f64) {
     let share = 1.0 - stream.queued.clamp(0.0, 1.0) * (1.0 - limited);
     let hidden = (1.0 - share) * stream.burst;
     stream.arrivals.scv = (stream.arrivals.scv - hidden).max(0.0);
-    stream.long_run = (stream.long_run - hidden).max(0.0);
     stream.burst -= hidden;
     stream.arrivals.renewal = renewal_share(stream.arrivals.scv, stream.irregular);
 }
