@@ -200,7 +200,8 @@ pub fn seen_scv(interval: f64, long_run: f64, time_scale: f64, rho: f64, service
 /// assert_eq!(released_burst_share(f64::INFINITY, 500.0), 1.0);
 /// ```
 pub fn released_burst_share(peak: f64, capacity: f64) -> f64 {
-    if !(peak > 0.0) || !(capacity > 0.0) || peak.is_infinite() {
+    let known = |x: f64| x.is_finite() && x > 0.0;
+    if !known(peak) || capacity.is_nan() || capacity <= 0.0 {
         return 1.0;
     }
     (1.0 - capacity / peak).clamp(0.0, 1.0)
