@@ -728,6 +728,49 @@ mod tests {
     }
 
     #[test]
+    fn a_database_faster_than_a_bursty_tier_sees_fewer_of_its_bursts() {
+        // Gamma arrivals of cv 3 (c² 9) into a constant-service app of 2 × 1 servers at ρ 0.6,
+        // then a database of 2 servers: QNA's departure formula gives c_d² = 1 + 0.64·8 − 0.36
+        // = 5.76, of which 0.64·8 = 5.12 are the arrivals' bursts passed on.
+        let mut app = app(2, 2, 100.0, 0.0);
+        app.concurrency = 1;
+        let database = |capacity: f64| {
+            let mut node = Node::of_kind(
+                3,
+                NodeKind::Database {
+                    read_capacity_rps: capacity,
+                    write_capacity_rps: capacity,
+                    max_connections: 10_000,
+                },
+            );
+            node.concurrency = 2;
+            node.instances = 1;
+            node
+        };
+        let wait_ms = |capacity: f64| {
+            let mut topology = chain(120.0, vec![app.clone(), database(capacity)]);
+            topology.workloads[0].arrival_cv = 3.0;
+            mean_ms(&topology, 3) - 2000.0 / capacity
+        };
+        // M/M/2: Wq = C/(cμ − λ) with C = 2ρ²/(1 + ρ); the arrivals' c² the wait implies
+        // by Allen-Cunneen, Wq = Wq(M/M/2)·(c² + 1)/2.
+        let implied = |capacity: f64| {
+            let rho = 120.0 / capacity;
+            let mm2 = 1000.0 * (2.0 * rho * rho / (1.0 + rho)) / (capacity - 120.0);
+            2.0 * wait_ms(capacity) / mm2 - 1.0
+        };
+        // Twice as fast as the app (300/s): the bursts that waited at the app leave it at its
+        // 200/s, which the database outruns; only those that found a server free pass.
+        let fast = implied(300.0);
+        // At 150/s, slower than the app: it builds a backlog from every burst.
+        let slow = implied(150.0);
+        // QNA's departure formula alone gives 5.76 to both (1 + 0.64·8 − 0.36, of which
+        // 0.64·8 = 5.12 is the arrivals' bursts passed on); the slower one sees more, up to
+        // about the stream's long-run c² of 9 (nothing is lost in the long run).
+        assert!(fast < 5.7 && slow > 8.0, "fast {fast}, slow {slow}");
+    }
+
+    #[test]
     fn merges_and_splits() {
         assert_eq!(
             merge_scv(&[(1.0, 0.25, 4)], 0.0),
