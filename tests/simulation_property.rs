@@ -23,12 +23,18 @@
 //!   cv drawn from 0 to 3, the workload's arrival cv from 0 to 3, a round-robin balancer half
 //!   of the time, no queue limits and single calls (limited queues keep their M/M/c/K drops,
 //!   and repeated calls their tail error). Held to rates within 1%, means and p95 within 8%
-//!   and p99 within 12%: the issue's 5%, 5% and 8% hold on the documented cases, while at
-//!   some random nodes the model misses them (with the CI seed: a read replica's p95 −5.4%
-//!   behind a variable app, an end-to-end mean +5.4% behind a bursty workload), and a few
-//!   random networks miss even these wider bounds: seed 2707087402336277359 (round robin to
-//!   two app servers of cv 1.64 calling a database) puts the database's p95 at −14% and its
-//!   p99 at −19%. Issue 13 stays open on this.
+//!   and p99 within 12%, which the CI seed's cases keep; the issue's 5%, 5% and 8% hold on
+//!   the documented cases but not at every node of every random network (docs/simulation.md
+//!   lists the counterexamples: bursty streams at lightly loaded queues, many-server queues
+//!   at low load sending on smooth arrivals). Issue 13 stays open on this.
+//! - **Widened** (issue 13): the plain variant, single and multi-class, with queue limits and
+//!   repeated calls as before and every service cv and the arrival cv drawn from 0 to 3, held
+//!   to the issue's 1/5/5/8% (its own tolerances, not [`Comparison`]'s). The CI seed's cases
+//!   keep them; other seeds find counterexamples (docs/simulation.md). The round-robin variant
+//!   widened the same way (held as the plain one: the model now takes turns as the balancer
+//!   does) misses even 8/8/12% with the CI seed and is run only on demand (`--ignored`); the
+//!   retries variant is not widened: limited queues keep Poisson M/M/c/K drops, which
+//!   non-exponential service moves by more than 8% on throughput.
 //!
 //! CI runs a few cases; run more with `PROPTEST_CASES=200 cargo test --release --test
 //! simulation_property`.
@@ -324,6 +330,7 @@ fn describe(row: &Row, rule: Rule) -> String {
 fn retries_change_nothing_but_drops(
     topology: &Topology,
     simulation: &staircase::analysis::simulate::Simulation,
+    widened: Option<Widened>,
 ) -> (Vec<String>, usize) {
     let mut without = topology.clone();
     without
@@ -334,7 +341,13 @@ fn retries_change_nothing_but_drops(
     let mut broken: Vec<String> = comparison
         .rows
         .iter()
-        .filter(|r| CHECKED.contains(&r.figure) && tight(r) && r.verdict == Verdict::Differs)
+        .filter(|r| {
+            CHECKED.contains(&r.figure)
+                && match widened {
+                    Some(w) => w.held_and_beyond(r).1,
+                    None => tight(r) && r.verdict == Verdict::Differs,
+                }
+        })
         .map(|r| describe(r, Rule::Within))
         .collect();
     let mut drops_held = 0;
@@ -368,8 +381,71 @@ fn retries_change_nothing_but_drops(
     (broken, drops_held)
 }
 
+/// Tolerances (means, p95, p99; rates stay at 1%) for the variants widened to random service
+/// and arrival variability, where [`Comparison`]'s own are not used.
+#[derive(Clone, Copy, Debug)]
+struct Widened {
+    means: f64,
+    p95: f64,
+    p99: f64,
+}
+
+impl Widened {
+    fn of(&self, figure: &str) -> Option<f64> {
+        match figure {
+            "throughput req/s" | "utilization" | "served req/s" => Some(0.01),
+            "mean ms" => Some(self.means),
+            "p95 ms" => Some(self.p95),
+            "p99 ms" => Some(self.p99),
+            _ => None,
+        }
+    }
+
+    /// Whether `row` is tight enough to hold and beyond its tolerance and the interval.
+    fn held_and_beyond(&self, row: &Row) -> (bool, bool) {
+        let Some(tolerance) = self.of(row.figure) else {
+            return (false, false);
+        };
+        let (simulated, half) = (row.simulated.mean, row.simulated.half_width);
+        let held = half < 0.5 * tolerance * simulated.abs();
+        let gap = (row.model - simulated).abs();
+        (
+            held,
+            held && gap > tolerance * simulated.abs() && gap > half,
+        )
+    }
+}
+
+/// Every node's service cv and the workload's arrival cv drawn from 0 to 3 (0 and 1 often).
+fn randomize_variability(topology: &mut Topology, seed: u64) {
+    let mut rng = SplitMix::new(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let cv = |rng: &mut SplitMix| match rng.between(0, 5) {
+        0 => 0.0,
+        1 => 1.0,
+        _ => rng.unit() * 3.0,
+    };
+    for node in topology.nodes.iter_mut().skip(1) {
+        node.service_cv = cv(&mut rng);
+    }
+    for workload in topology.workloads.iter_mut() {
+        workload.arrival_cv = cv(&mut rng);
+    }
+}
+
 fn check(seed: u64, multi_class: bool, variant: Variant) -> Result<(), TestCaseError> {
-    let topology = random_topology(seed, multi_class, variant);
+    check_with(seed, multi_class, variant, None)
+}
+
+fn check_with(
+    seed: u64,
+    multi_class: bool,
+    variant: Variant,
+    widened: Option<Widened>,
+) -> Result<(), TestCaseError> {
+    let mut topology = random_topology(seed, multi_class, variant);
+    if widened.is_some() {
+        randomize_variability(&mut topology, seed);
+    }
     let affected = affected_nodes(&topology, variant);
     let fed = match variant {
         Variant::RoundRobin => affected_nodes(&topology, variant)
@@ -404,11 +480,26 @@ fn check(seed: u64, multi_class: bool, variant: Variant) -> Result<(), TestCaseE
     let held: Vec<_> = comparison
         .rows
         .iter()
-        .filter_map(|r| Some((r, rule(variant, r.figure, r.node, &affected, &fed)?)))
-        .filter(|(r, _)| tight(r))
+        .filter_map(|r| {
+            // Widened, the round robin is held as the plain case: the model now takes turns
+            // as the balancer does (every k-th request), so it is no longer an upper bound.
+            let held_as = match (widened, variant) {
+                (Some(_), Variant::RoundRobin) => Variant::Plain,
+                _ => variant,
+            };
+            Some((r, rule(held_as, r.figure, r.node, &affected, &fed)?))
+        })
+        .filter(|(r, _)| match widened {
+            Some(w) => w.held_and_beyond(r).0,
+            None => tight(r),
+        })
         .collect();
     let broken = |(r, rule): &&(&Row, Rule)| {
-        r.verdict == Verdict::Differs
+        let differs = match widened {
+            Some(w) => w.held_and_beyond(r).1,
+            None => r.verdict == Verdict::Differs,
+        };
+        differs
             && match rule {
                 Rule::Within => true,
                 Rule::ModelAtLeast => r.relative < 0.0,
@@ -429,7 +520,7 @@ fn check(seed: u64, multi_class: bool, variant: Variant) -> Result<(), TestCaseE
         .map(|e| e.from)
         .collect();
     if variant == Variant::Retries && retrying.iter().all(|&id| single_queue(id)) {
-        differing.extend(retries_change_nothing_but_drops(&topology, &simulation).0);
+        differing.extend(retries_change_nothing_but_drops(&topology, &simulation, widened).0);
     }
     prop_assert!(
         differing.is_empty(),
@@ -470,10 +561,9 @@ fn two_moment_topology(seed: u64, round_robin: bool) -> Topology {
     topology
 }
 
-/// The issue's tolerance for `figure`: rates 1%, means and p95 5%, p99 8%.
-/// What the two-moment model keeps on random networks: rates within 1%, means and p95 within
-/// 8%, p99 within 12% (the issue's 5%, 5% and 8% hold on the documented cases of
-/// docs/simulation.md, not yet at every node of every random network).
+/// What the two-moment model keeps on random networks with the CI seed: rates within 1%,
+/// means and p95 within 8%, p99 within 12% (the issue's 5%, 5% and 8% hold on the documented
+/// cases of docs/simulation.md, not yet at every node of every random network).
 fn two_moment_tolerance(figure: &str) -> Option<f64> {
     match figure {
         "throughput req/s" | "utilization" | "served req/s" => Some(0.01),
@@ -527,6 +617,13 @@ fn check_two_moment(seed: u64, round_robin: bool) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// What the widened variants are held to: the issue's tolerances.
+const WIDENED: Widened = Widened {
+    means: 0.05,
+    p95: 0.05,
+    p99: 0.08,
+};
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
@@ -561,6 +658,27 @@ proptest! {
     }
 
     #[test]
+    fn widened_single_class_model_matches_simulation(seed in any::<u64>()) {
+        check_with(seed, false, Variant::Plain, Some(WIDENED))?;
+    }
+
+    #[test]
+    fn widened_multi_class_model_matches_simulation(seed in any::<u64>()) {
+        check_with(seed, true, Variant::Plain, Some(WIDENED))?;
+    }
+
+    /// Not run by default: no tolerance short of 25% holds here yet (docs/simulation.md has
+    /// the counterexamples); run it with `--ignored` to look for more.
+    #[test]
+    #[ignore]
+    fn widened_round_robin_model_matches_simulation(
+        seed in any::<u64>(),
+        multi_class in any::<bool>(),
+    ) {
+        check_with(seed, multi_class, Variant::RoundRobin, Some(WIDENED))?;
+    }
+
+    #[test]
     fn retries_model_bounds_traffic_and_immediate_retries_serve_as_without(
         seed in any::<u64>(),
         multi_class in any::<bool>(),
@@ -587,7 +705,7 @@ fn immediate_retries_to_one_queue_serve_what_the_design_serves_without_them() {
         ..SimParams::default()
     };
     let simulation = simulate(&topology, &params).expect("simulates");
-    let (broken, drops_held) = retries_change_nothing_but_drops(&topology, &simulation);
+    let (broken, drops_held) = retries_change_nothing_but_drops(&topology, &simulation, None);
     assert!(broken.is_empty(), "{}", broken.join("\n"));
     assert_eq!(drops_held, 1, "the app's drops are held");
     // The model with the retries overstates the app's throughput (an upper bound).

@@ -593,7 +593,8 @@ pub fn solve_pool_with(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
         } else {
             limit
         };
-        shaped_wait(p_wait, mean, offered_utilization, input.service_scv)
+        let scv = batch_service_scv(arrivals.scv, input.service_scv);
+        shaped_wait(p_wait, mean, offered_utilization, scv)
     };
     let mean_wait = steady_wait.min(if limit > 0.0 { limit } else { f64::INFINITY });
     // Lq = λ·Wq (Little): the same as C·ρ/(1−ρ) scaled, without a second rounding near ρ = 1.
@@ -861,6 +862,29 @@ pub fn conditional_wait_scv(rho: f64, service_scv: f64) -> f64 {
     let rho = rho.clamp(0.0, 1.0);
     let cs2 = service_scv.max(0.0);
     (2.0 * rho - 1.0 + 4.0 * (1.0 - rho) * (1.0 + 2.0 * cs2) / (3.0 * (1.0 + cs2))).max(1e-6)
+}
+
+/// The squared coefficient of variation of the service that shapes the conditional wait of a
+/// queue whose arrivals are bursty (c_a² > 1): the arrivals taken as Poisson batches of
+/// geometric size with the same variability (index of dispersion 2m − 1 = c_a², so mean
+/// batch m = (c_a² + 1)/2), a batch waits as one request of the batch's total service in
+/// M/G/1, whose c² is (c_s² + m − 1)/m (a geometric sum of services). Smooth or Poisson
+/// arrivals keep c_s². The wait's shape then follows [`conditional_wait_scv`].
+///
+/// ```
+/// use staircase::solver::queueing::batch_service_scv;
+/// // Constant service behind arrivals of c_a² 3: batches of 2 on average, c² (0 + 1)/2.
+/// assert_eq!(batch_service_scv(3.0, 0.0), 0.5);
+/// // Exponential service stays exponential (a geometric sum of exponentials is exponential).
+/// assert_eq!(batch_service_scv(5.0, 1.0), 1.0);
+/// assert_eq!(batch_service_scv(1.0, 0.0), 0.0);
+/// ```
+pub fn batch_service_scv(arrival_scv: f64, service_scv: f64) -> f64 {
+    if arrival_scv <= 1.0 {
+        return service_scv;
+    }
+    let batch = (arrival_scv + 1.0) / 2.0;
+    (service_scv + batch - 1.0) / batch
 }
 
 /// How far from 1 the squared coefficient of variation of a conditional wait may be and the

@@ -10,7 +10,9 @@ use super::compile::{Compiled, Source};
 use super::network::{instance_split, route_split, Split};
 use super::traffic::{pool_inputs, Flows};
 use crate::model::Topology;
-use crate::solver::queueing::{solve_pool_with, Arrivals, PoolInput, ServiceShape};
+use crate::solver::queueing::{
+    solve_pool_with, two_moment_wait, Arrivals, PoolInput, ServiceShape,
+};
 
 /// Squared coefficient of variation of the departures of a G/G/c queue at utilization ρ whose
 /// arrivals have c_a² and service c_s² (Whitt's QNA, eq. 39):
@@ -108,6 +110,17 @@ struct Stream {
     long_run: f64,
     time_scale: f64,
     irregular: f64,
+    /// The part of c² − 1 that is arrival bursts a queue passed on ((1 − ρ²)(c_a² − 1) of the
+    /// departure formula, when positive): what a faster queue further on does not see
+    /// ([`released_burst_share`]).
+    burst: f64,
+    /// How many times its mean rate the stream can run at most: the capacity of the queue it
+    /// left over that queue's throughput (infinite for a workload's own arrivals; a split
+    /// keeps it: its share of the capacity over its share of the rate).
+    ceiling: f64,
+    /// The probability that a request waited at the queue the stream left: the bursts that
+    /// found its servers busy left it at its capacity, the others as they came.
+    queued: f64,
 }
 
 /// The share of a stream's departure from Poisson (|c² − 1|) that a renewal stream makes, when
@@ -123,6 +136,9 @@ fn renewal_share(scv: f64, irregular: f64) -> f64 {
 
 const POISSON: Stream = Stream {
     irregular: 0.0,
+    burst: 0.0,
+    ceiling: f64::INFINITY,
+    queued: 0.0,
     arrivals: Arrivals::POISSON,
     parts: 1,
     long_run: 1.0,
@@ -164,6 +180,31 @@ pub fn seen_scv(interval: f64, long_run: f64, time_scale: f64, rho: f64, service
     let own = queue_time_scale(rho, interval, service_scv);
     let gamma = time_scale / (time_scale + own);
     long_run + gamma * (interval - long_run)
+}
+
+/// The share of the arrival bursts a queue passed on that a queue further on still sees, when
+/// the stream can run at most `peak` requests per second (the capacity of the queue it left,
+/// times the stream's share of its output) and the queue it enters serves `capacity`: in the
+/// fluid picture of two queues in tandem, a burst the first one works off at its capacity
+/// C_u builds a backlog at the second only while C_u exceeds the second's capacity C_d, and
+/// that backlog is (1 − C_d/C_u) of the burst. A queue at least as fast as the peak sees
+/// none of it (only the variability the service added).
+///
+/// ```
+/// use staircase::solver::variability::released_burst_share;
+/// // A database twice as fast as the app tier that feeds it sees none of its bursts.
+/// assert_eq!(released_burst_share(500.0, 1000.0), 0.0);
+/// // One half as fast sees half of each burst built up.
+/// assert_eq!(released_burst_share(1000.0, 500.0), 0.5);
+/// // A workload's own arrivals (no queue before them) pass whole.
+/// assert_eq!(released_burst_share(f64::INFINITY, 500.0), 1.0);
+/// ```
+pub fn released_burst_share(peak: f64, capacity: f64) -> f64 {
+    let known = |x: f64| x.is_finite() && x > 0.0;
+    if !known(peak) || capacity.is_nan() || capacity <= 0.0 {
+        return 1.0;
+    }
+    (1.0 - capacity / peak).clamp(0.0, 1.0)
 }
 
 /// Whether every queue's arrivals are Poisson in `compiled`: Poisson workloads, exponential
@@ -230,6 +271,12 @@ pub(super) fn arrival_variability(
                 .fold(0.0, f64::max);
             let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
             let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon);
+            if let Some(inputs) = inputs.as_deref() {
+                let capacity = node_capacity(&compiled.nodes[v], inputs);
+                for (rate, stream) in streams.iter_mut() {
+                    release_bursts(stream, *rate, capacity);
+                }
+            }
             if let Some(service_scv) = inputs
                 .as_ref()
                 .and_then(|i| i.first())
@@ -268,6 +315,39 @@ pub(super) fn arrival_variability(
     Some(groups)
 }
 
+/// How many requests per second node `node`'s queues serve at most (its instances' servers
+/// over their mean service time).
+fn node_capacity(node: &super::compile::CompiledNode, inputs: &[PoolInput]) -> f64 {
+    inputs
+        .iter()
+        .zip(&node.groups)
+        .map(|(input, group)| {
+            if input.mean_service > 0.0 {
+                group.count as f64 * input.servers as f64 / input.mean_service
+            } else {
+                f64::INFINITY
+            }
+        })
+        .sum()
+}
+
+/// Takes out of `stream` (arriving at `rate` at a queue serving `capacity`) the part of the
+/// bursts passed on by the queue it left that this queue does not see between two arrivals
+/// ([`released_burst_share`]), for the share of requests that waited there. Its long-run
+/// variability stays (a queue loses no request: over long stretches its departures count
+/// as its arrivals), so a busy queue further on still sees it ([`seen_scv`]).
+fn release_bursts(stream: &mut Stream, rate: f64, capacity: f64) {
+    if stream.burst <= 0.0 {
+        return;
+    }
+    let limited = released_burst_share(rate * stream.ceiling, capacity);
+    let share = 1.0 - stream.queued.clamp(0.0, 1.0) * (1.0 - limited);
+    let hidden = (1.0 - share) * stream.burst;
+    stream.arrivals.scv = (stream.arrivals.scv - hidden).max(0.0);
+    stream.burst -= hidden;
+    stream.arrivals.renewal = renewal_share(stream.arrivals.scv, stream.irregular);
+}
+
 /// The merge of the streams arriving at a queue of utilization `rho` ([`merge_scv`]); one
 /// stream keeps its renewal share, a merge of several is not a renewal stream.
 fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
@@ -287,9 +367,17 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
                 }
             };
             let scv = merge_parts(parts, rho);
+            let peak: f64 = streams.iter().map(|(rate, s)| rate * s.ceiling).sum();
             Stream {
                 arrivals: Arrivals { scv, renewal: 0.0 },
                 irregular: (scv - 1.0).abs(),
+                burst: average(|s| s.burst).min((scv - 1.0).max(0.0)),
+                ceiling: if total > 0.0 {
+                    peak / total
+                } else {
+                    f64::INFINITY
+                },
+                queued: average(|s| s.queued),
                 parts: 1,
                 // Counts of independent streams add their variances.
                 long_run: average(|s| s.long_run),
@@ -325,6 +413,9 @@ fn incoming_streams(
                     renewal: 1.0,
                 },
                 irregular: 0.0,
+                burst: 0.0,
+                ceiling: f64::INFINITY,
+                queued: 0.0,
                 parts: 1,
                 long_run: external_scv / external,
                 time_scale: 0.0,
@@ -371,6 +462,9 @@ fn incoming_streams(
                     renewal: renewal_share(scv, irregular),
                 },
                 irregular,
+                burst: (split(source.burst) - split(0.0)).max(0.0),
+                ceiling: source.ceiling,
+                queued: source.queued,
                 parts: source.parts,
                 long_run: split(source.long_run),
                 time_scale: source.time_scale,
@@ -417,9 +511,25 @@ fn cyclic_edge_scv(
     }
 }
 
+/// The probability that a request waits at a queue of `input` fed by `arrivals`
+/// ([`two_moment_wait`]; 1 at or beyond saturation).
+fn waiting_probability(input: &PoolInput, arrivals: Arrivals) -> f64 {
+    let load = input.arrival * input.mean_service;
+    if load >= input.servers.max(1) as f64 * (1.0 - 1e-9) {
+        return 1.0;
+    }
+    let (p_wait, _) = two_moment_wait(input, input.servers.max(1), load, arrivals);
+    if p_wait.is_finite() {
+        p_wait.clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
 /// Node `v`'s queues fed by `arrival`: each group's arrivals (every count-th request when the
 /// instances take turns, a random share otherwise) and the node's departures, the merge of
-/// its queues' ([`departure_scv`]).
+/// its queues' ([`departure_scv`]), with the part of them that is arrival bursts passed on,
+/// how fast they can run and how often a request waited (for [`released_burst_share`]).
 fn through_node(
     compiled: &Compiled,
     flows: &Flows,
@@ -436,6 +546,7 @@ fn through_node(
     };
     let (mut rate, mut weighted) = (0.0, 0.0);
     let (mut irregular, mut time_scale) = (0.0, 0.0);
+    let (mut burst, mut queued) = (0.0, 0.0);
     for ((input, group), pool) in inputs.iter().zip(&node.groups).zip(&flows.pools[v]) {
         let split = |scv: f64| {
             if cyclic_instances {
@@ -446,10 +557,11 @@ fn through_node(
         };
         let scv = split(arrival.arrivals.scv);
         let group_irregular = (split(arrival.irregular) - split(0.0)).abs();
-        groups.push(Arrivals {
+        let group_arrivals = Arrivals {
             scv,
             renewal: renewal_share(scv, group_irregular),
-        });
+        };
+        groups.push(group_arrivals);
         let rho = pool.utilization;
         // The instances' departures together are the node's arrivals let through (a split
         // reassembled), not independent streams: the departure formula takes the node's c_a².
@@ -461,6 +573,10 @@ fn through_node(
         rate += out;
         weighted += out * depart;
         irregular += out * ((1.0 - rho * rho) * arrival.irregular + added);
+        if arrival.arrivals.scv > 1.0 {
+            burst += out * (1.0 - rho * rho) * (arrival.arrivals.scv - 1.0);
+            queued += out * waiting_probability(input, group_arrivals);
+        }
         time_scale += out * queue_time_scale(rho, scv, input.service_scv);
     }
     if rate > 0.0 {
@@ -472,6 +588,9 @@ fn through_node(
                 renewal: renewal_share(scv, irregular),
             },
             irregular,
+            burst: (burst / rate).min((scv - 1.0).max(0.0)),
+            ceiling: node_capacity(node, inputs) / rate,
+            queued: queued / rate,
             parts: 1,
             long_run: arrival.long_run,
             time_scale: time_scale / rate,
@@ -621,6 +740,49 @@ mod tests {
         );
         // Much more than M/M/1's 20 ms.
         assert!(mean > 40.0);
+    }
+
+    #[test]
+    fn a_database_faster_than_a_bursty_tier_sees_fewer_of_its_bursts() {
+        // Gamma arrivals of cv 3 (c² 9) into a constant-service app of 2 × 1 servers at ρ 0.6,
+        // then a database of 2 servers: QNA's departure formula gives c_d² = 1 + 0.64·8 − 0.36
+        // = 5.76, of which 0.64·8 = 5.12 are the arrivals' bursts passed on.
+        let mut app = app(2, 2, 100.0, 0.0);
+        app.concurrency = 1;
+        let database = |capacity: f64| {
+            let mut node = Node::of_kind(
+                3,
+                NodeKind::Database {
+                    read_capacity_rps: capacity,
+                    write_capacity_rps: capacity,
+                    max_connections: 10_000,
+                },
+            );
+            node.concurrency = 2;
+            node.instances = 1;
+            node
+        };
+        let wait_ms = |capacity: f64| {
+            let mut topology = chain(120.0, vec![app.clone(), database(capacity)]);
+            topology.workloads[0].arrival_cv = 3.0;
+            mean_ms(&topology, 3) - 2000.0 / capacity
+        };
+        // M/M/2: Wq = C/(cμ − λ) with C = 2ρ²/(1 + ρ); the arrivals' c² the wait implies
+        // by Allen-Cunneen, Wq = Wq(M/M/2)·(c² + 1)/2.
+        let implied = |capacity: f64| {
+            let rho = 120.0 / capacity;
+            let mm2 = 1000.0 * (2.0 * rho * rho / (1.0 + rho)) / (capacity - 120.0);
+            2.0 * wait_ms(capacity) / mm2 - 1.0
+        };
+        // Twice as fast as the app (300/s): the bursts that waited at the app leave it at its
+        // 200/s, which the database outruns; only those that found a server free pass.
+        let fast = implied(300.0);
+        // At 150/s, slower than the app: it builds a backlog from every burst.
+        let slow = implied(150.0);
+        // QNA's departure formula alone gives 5.76 to both (1 + 0.64·8 − 0.36, of which
+        // 0.64·8 = 5.12 is the arrivals' bursts passed on); the slower one sees more, up to
+        // about the stream's long-run c² of 9 (nothing is lost in the long run).
+        assert!(fast < 5.7 && slow > 8.0, "fast {fast}, slow {slow}");
     }
 
     #[test]
