@@ -1605,7 +1605,9 @@ pub fn percentiles_on_grid(
     for attempt in 0..MAX_PERIOD_DOUBLINGS {
         spectrum.restart(horizon);
         let first = FIRST_GRID.min(max_grid);
-        spectrum.extend_to(first / 2 + 1, atoms, &transform);
+        // The first grid is never accepted alone (two extrapolations must agree), so the
+        // frequencies of the next one are evaluated with it, in one walk of the transform.
+        spectrum.extend_to((2 * first).min(max_grid) / 2 + 1, atoms, &transform);
         let fine = GridCdf::invert(&spectrum, first);
         let atom_mass: f64 = atoms
             .iter()
