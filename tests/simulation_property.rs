@@ -544,22 +544,16 @@ fn two_moment_topology(seed: u64, round_robin: bool) -> Topology {
         Variant::Plain
     };
     let mut topology = random_topology(seed, false, variant);
-    let mut rng = SplitMix::new(seed ^ 0x9e37_79b9_7f4a_7c15);
-    let cv = |rng: &mut SplitMix| match rng.between(0, 5) {
-        0 => 0.0,
-        1 => 1.0,
-        _ => rng.unit() * 3.0,
-    };
-    for node in topology.nodes.iter_mut().skip(1) {
+    for node in topology.nodes.iter_mut() {
         node.queue_limit = None;
-        node.service_cv = cv(&mut rng);
     }
     for edge in topology.edges.iter_mut() {
         if let EdgeKind::Call(_) = edge.kind {
             edge.kind = EdgeKind::Call(1);
         }
     }
-    topology.workloads[0].arrival_cv = cv(&mut rng);
+    // The same draws as before: every node's service cv, then the one workload's arrival cv.
+    randomize_variability(&mut topology, seed);
     topology
 }
 
