@@ -1127,11 +1127,7 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
             pool: WaitDist::Zero,
             database: solution.wait.clone(),
         },
-        &WaitDist::Gamma {
-            p_wait,
-            shape,
-            rate,
-        } => {
+        wait @ (WaitDist::Gamma { .. } | WaitDist::ServiceShaped { .. }) => {
             // As for the exponential wait: a share ρ^slots of the waits reach past the
             // connections (the pool part keeps the wait's shape), and the database keeps the
             // rest of the mean.
@@ -1140,50 +1136,44 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
                 return whole();
             }
             let reach = ratio.powf(slots as f64);
-            let pool = WaitDist::Gamma {
-                p_wait: p_wait * reach,
-                shape,
-                rate,
-            };
             let database = if reach < 1.0 {
-                WaitDist::Gamma {
-                    p_wait,
-                    shape,
-                    rate: rate / (1.0 - reach),
-                }
+                reshaped(wait, 1.0, 1.0 - reach)
             } else {
                 WaitDist::Zero
             };
-            ConnectionSplit { pool, database }
+            ConnectionSplit {
+                pool: reshaped(wait, reach, 1.0),
+                database,
+            }
         }
+    }
+}
+
+/// A gamma or service-shaped wait with its probability of waiting scaled by `p_scale` and its
+/// conditional wait's time scale by `time_scale` (same shape); other waits unchanged.
+fn reshaped(wait: &WaitDist, p_scale: f64, time_scale: f64) -> WaitDist {
+    match wait {
+        &WaitDist::Gamma {
+            p_wait,
+            shape,
+            rate,
+        } => WaitDist::Gamma {
+            p_wait: p_wait * p_scale,
+            shape,
+            rate: rate / time_scale,
+        },
         WaitDist::ServiceShaped {
             p_wait,
             rho,
             stretch,
             service,
-        } => {
-            // As for the gamma wait: the pool part keeps the shape, the database the rest.
-            let ratio = solution.offered_utilization;
-            if !(ratio > 0.0 && ratio < 1.0) {
-                return whole();
-            }
-            let reach = ratio.powf(slots as f64);
-            let shaped = |p_wait: f64, stretch: f64| WaitDist::ServiceShaped {
-                p_wait,
-                rho: *rho,
-                stretch,
-                service: service.clone(),
-            };
-            let database = if reach < 1.0 {
-                shaped(*p_wait, stretch * (1.0 - reach))
-            } else {
-                WaitDist::Zero
-            };
-            ConnectionSplit {
-                pool: shaped(p_wait * reach, *stretch),
-                database,
-            }
-        }
+        } => WaitDist::ServiceShaped {
+            p_wait: p_wait * p_scale,
+            rho: *rho,
+            stretch: stretch * time_scale,
+            service: service.clone(),
+        },
+        other => other.clone(),
     }
 }
 
