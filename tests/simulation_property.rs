@@ -44,7 +44,7 @@
 use proptest::prelude::*;
 use staircase::analysis::generate::SplitMix;
 use staircase::analysis::simulate::compare::{Comparison, Row, Verdict};
-use staircase::analysis::simulate::{simulate, SimParams};
+use staircase::analysis::simulate::{simulate, SimParams, Simulation};
 use staircase::model::{Edge, EdgeKind, LbPolicy, Node, NodeKind, Rate, Topology, Workload};
 use staircase::{solve, Params};
 
@@ -434,6 +434,31 @@ fn randomize_variability(topology: &mut Topology, seed: u64) {
     }
 }
 
+/// `topology` solved and simulated (8 × 60,000 requests from `seed`) and compared, figure by
+/// figure; a case whose busiest queue is offered more than 85% is rejected.
+fn solve_and_simulate(
+    topology: &Topology,
+    seed: u64,
+) -> Result<(Simulation, Comparison), TestCaseError> {
+    let model = solve(topology, &Params::default()).expect("solves");
+    let busiest = model
+        .nodes
+        .iter()
+        .map(|n| n.offered_utilization)
+        .fold(0.0, f64::max);
+    // Retries can push a limited queue's offered load past the linear estimate.
+    prop_assume!(busiest <= 0.85 + 1e-9);
+    let params = SimParams {
+        customers: 60_000,
+        replications: 8,
+        seed,
+        ..SimParams::default()
+    };
+    let simulation = simulate(topology, &params).expect("simulates");
+    let comparison = Comparison::new(&model, &simulation);
+    Ok((simulation, comparison))
+}
+
 fn check(seed: u64, multi_class: bool, variant: Variant) -> Result<(), TestCaseError> {
     check_with(seed, multi_class, variant, None)
 }
@@ -463,22 +488,7 @@ fn check_with(
             .collect(),
         _ => Vec::new(),
     };
-    let model = solve(&topology, &Params::default()).expect("solves");
-    let busiest = model
-        .nodes
-        .iter()
-        .map(|n| n.offered_utilization)
-        .fold(0.0, f64::max);
-    // Retries can push a limited queue's offered load past the linear estimate.
-    prop_assume!(busiest <= 0.85 + 1e-9);
-    let params = SimParams {
-        customers: 60_000,
-        replications: 8,
-        seed,
-        ..SimParams::default()
-    };
-    let simulation = simulate(&topology, &params).expect("simulates");
-    let comparison = Comparison::new(&model, &simulation);
+    let (simulation, comparison) = solve_and_simulate(&topology, seed)?;
     let held: Vec<_> = comparison
         .rows
         .iter()
@@ -571,21 +581,7 @@ fn two_moment_tolerance(figure: &str) -> Option<f64> {
 
 fn check_two_moment(seed: u64, round_robin: bool) -> Result<(), TestCaseError> {
     let topology = two_moment_topology(seed, round_robin);
-    let model = solve(&topology, &Params::default()).expect("solves");
-    let busiest = model
-        .nodes
-        .iter()
-        .map(|n| n.offered_utilization)
-        .fold(0.0, f64::max);
-    prop_assume!(busiest <= 0.85 + 1e-9);
-    let params = SimParams {
-        customers: 60_000,
-        replications: 8,
-        seed,
-        ..SimParams::default()
-    };
-    let simulation = simulate(&topology, &params).expect("simulates");
-    let comparison = Comparison::new(&model, &simulation);
+    let (_, comparison) = solve_and_simulate(&topology, seed)?;
     let mut held = 0;
     let mut differing = Vec::new();
     for row in &comparison.rows {
