@@ -217,16 +217,6 @@ struct Buffers {
 }
 
 impl Buffers {
-    fn take(&mut self, fill: Complex64) -> Vec<Complex64> {
-        match self.spare.pop() {
-            Some(mut buffer) => {
-                buffer.fill(fill);
-                buffer
-            }
-            None => vec![fill; self.width],
-        }
-    }
-
     /// A buffer whose contents the caller overwrites in full.
     fn take_to_overwrite(&mut self) -> Vec<Complex64> {
         self.spare
@@ -234,8 +224,104 @@ impl Buffers {
             .unwrap_or_else(|| vec![Complex64::new(0.0, 0.0); self.width])
     }
 
-    fn give(&mut self, buffer: Vec<Complex64>) {
-        self.spare.push(buffer);
+    fn give(&mut self, buffer: Option<Vec<Complex64>>) {
+        self.spare.extend(buffer);
+    }
+}
+
+/// What the finished children of a node in progress have given it so far: the product of its
+/// calls' transforms and the sum over its routes, each `None` until the first one arrives (an
+/// empty product is 1 and an empty sum 0, which then cost neither a fill nor a product).
+#[derive(Default)]
+struct Pending {
+    calls: Option<Vec<Complex64>>,
+    routes: Option<Vec<Complex64>>,
+}
+
+impl Pending {
+    /// Multiplies a call's transform, raised to the edge's call count, into the product.
+    fn call(&mut self, buffers: &mut Buffers, psi: &[Complex64], count: i32) {
+        match &mut self.calls {
+            Some(calls) => {
+                for (call, value) in calls.iter_mut().zip(psi) {
+                    *call *= value.powi(count);
+                }
+            }
+            None => {
+                let mut calls = buffers.take_to_overwrite();
+                for (call, value) in calls.iter_mut().zip(psi) {
+                    *call = value.powi(count);
+                }
+                self.calls = Some(calls);
+            }
+        }
+    }
+
+    /// Adds a route's transform, weighted and delayed by `extra` seconds, to the sum.
+    fn route(
+        &mut self,
+        buffers: &mut Buffers,
+        psi: &[Complex64],
+        points: &[Complex64],
+        (weight, extra): (f64, f64),
+    ) {
+        let delays = (extra > 0.0).then(|| phases(points, extra));
+        match (&mut self.routes, delays) {
+            (Some(routes), Some(delays)) => {
+                for ((route, value), delay) in routes.iter_mut().zip(psi).zip(delays) {
+                    *route += delay * value * weight;
+                }
+            }
+            (Some(routes), None) => {
+                for (route, value) in routes.iter_mut().zip(psi) {
+                    *route += value * weight;
+                }
+            }
+            (None, Some(delays)) => {
+                let mut routes = buffers.take_to_overwrite();
+                for ((route, value), delay) in routes.iter_mut().zip(psi).zip(delays) {
+                    *route = delay * value * weight;
+                }
+                self.routes = Some(routes);
+            }
+            (None, None) => {
+                let mut routes = buffers.take_to_overwrite();
+                for (route, value) in routes.iter_mut().zip(psi) {
+                    *route = value * weight;
+                }
+                self.routes = Some(routes);
+            }
+        }
+    }
+
+    /// ψ_v = own · Π calls · (finish + Σ routes), in place on the node's own transform.
+    fn close(self, buffers: &mut Buffers, own: &mut [Complex64], finish: f64) {
+        match (&self.calls, &self.routes) {
+            (None, None) => {
+                if finish != 1.0 {
+                    for value in own.iter_mut() {
+                        *value *= finish;
+                    }
+                }
+            }
+            (Some(calls), None) => {
+                for (value, call) in own.iter_mut().zip(calls) {
+                    *value *= call * finish;
+                }
+            }
+            (None, Some(routes)) => {
+                for (value, route) in own.iter_mut().zip(routes) {
+                    *value *= route + finish;
+                }
+            }
+            (Some(calls), Some(routes)) => {
+                for ((value, call), route) in own.iter_mut().zip(calls).zip(routes) {
+                    *value *= call * (route + finish);
+                }
+            }
+        }
+        buffers.give(self.calls);
+        buffers.give(self.routes);
     }
 }
 
@@ -253,8 +339,6 @@ pub(super) fn class_transform_acyclic(
 ) -> Vec<Complex64> {
     let (order, shift) = (steps.order, steps.shift);
     let width = points.len();
-    let one = Complex64::new(1.0, 0.0);
-    let zero = Complex64::new(0.0, 0.0);
     let start = compiled.classes[k].client;
     let node_count = compiled.nodes.len();
     let mut reached = vec![false; node_count];
@@ -263,32 +347,25 @@ pub(super) fn class_transform_acyclic(
         reached[v] = true;
         route_shifts[v] = route_shift_of(compiled, v, k, shift);
     }
-    // Per node in progress: (product of its calls' transforms, sum over its routes).
-    let mut pending: Vec<Option<(Vec<Complex64>, Vec<Complex64>)>> = vec![None; node_count];
+    let mut pending: Vec<Pending> = std::iter::repeat_with(Pending::default)
+        .take(node_count)
+        .collect();
     let mut buffers = Buffers {
         width,
         spare: Vec::new(),
     };
     for &v in order {
         let node = &compiled.nodes[v];
-        let (calls, routes) = match pending[v].take() {
-            Some(found) => found,
-            None => (buffers.take(one), buffers.take(zero)),
-        };
-        let finish = if node.detaches {
-            1.0
-        } else {
-            node.finish[k] / route_completion(compiled, completion, v, k)
-        };
         let mut psi = buffers.take_to_overwrite();
         own_transform_into(node, &results[v], k, points, &mut psi);
-        if !node.detaches {
-            for ((value, call), route) in psi.iter_mut().zip(&calls).zip(&routes) {
-                *value *= call * (route + finish);
-            }
+        let children = std::mem::take(&mut pending[v]);
+        if node.detaches {
+            buffers.give(children.calls);
+            buffers.give(children.routes);
+        } else {
+            let finish = node.finish[k] / route_completion(compiled, completion, v, k);
+            children.close(&mut buffers, &mut psi, finish);
         }
-        buffers.give(calls);
-        buffers.give(routes);
         if v == start {
             return psi;
         }
@@ -299,36 +376,18 @@ pub(super) fn class_transform_acyclic(
             if !reached[u] || compiled.nodes[u].detaches || f <= 0.0 || u == v {
                 continue;
             }
-            if pending[u].is_none() {
-                pending[u] = Some((buffers.take(one), buffers.take(zero)));
-            }
-            let Some((calls, routes)) = pending[u].as_mut() else {
-                continue;
-            };
             if edge.is_call {
-                for (call, value) in calls.iter_mut().zip(&psi) {
-                    *call *= value.powi(edge.count as i32);
-                }
+                pending[u].call(&mut buffers, &psi, edge.count as i32);
             } else {
                 let extra = edge.rtt(k) + shift[v] - route_shifts[u];
                 // Branches weigh by the requests that complete along them.
                 let weight = f * completion[v] / route_completion(compiled, completion, u, k);
-                if extra > 0.0 {
-                    for ((route, value), delay) in
-                        routes.iter_mut().zip(&psi).zip(phases(points, extra))
-                    {
-                        *route += delay * value * weight;
-                    }
-                } else {
-                    for (route, value) in routes.iter_mut().zip(&psi) {
-                        *route += value * weight;
-                    }
-                }
+                pending[u].route(&mut buffers, &psi, points, (weight, extra));
             }
         }
-        buffers.give(psi);
+        buffers.give(Some(psi));
     }
-    vec![one; width]
+    vec![Complex64::new(1.0, 0.0); width]
 }
 
 /// Transform of the end-to-end response time of class `k` minus its smallest constant delay
