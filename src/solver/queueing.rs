@@ -250,10 +250,29 @@ impl ServiceShape {
         match self {
             ServiceShape::Exponential => Complex64::new(1.0, 0.0) / (s * mean + 1.0),
             ServiceShape::Deterministic => (-s * mean).exp(),
-            ServiceShape::Gamma(shape) => (s * (mean / shape) + 1.0).powf(-shape),
+            ServiceShape::Gamma(shape) => gamma_lst(s * (mean / shape), shape),
             ServiceShape::Lognormal(cv) => super::delays::lognormal_lst(mean, cv, s),
         }
     }
+}
+
+/// (1 + x)^(−shape) for Re x > −1: the transform of a gamma distribution of `shape` at
+/// x = s/θ. By the principal logarithm, |1 + x|^(−shape)·e^{−i·shape·arg(1 + x)}, with one
+/// logarithm of the squared modulus instead of a hypotenuse, and the phase's sine and cosine
+/// taken together.
+///
+/// ```
+/// # use num_complex::Complex64;
+/// # use staircase::solver::queueing::gamma_lst;
+/// // Erlang-2 with rate 1 per stage at s = 1: (1/2)² = 1/4.
+/// let value = gamma_lst(Complex64::new(1.0, 0.0), 2.0);
+/// assert!((value - Complex64::new(0.25, 0.0)).norm() < 1e-15);
+/// ```
+pub fn gamma_lst(x: Complex64, shape: f64) -> Complex64 {
+    let base = x + 1.0;
+    let magnitude = (-0.5 * shape * base.norm_sqr().ln()).exp();
+    let (sin, cos) = (-shape * base.im.atan2(base.re)).sin_cos();
+    Complex64::new(magnitude * cos, magnitude * sin)
 }
 
 /// Distribution of the time an accepted request waits before service starts.
@@ -406,13 +425,14 @@ impl WaitDist {
             WaitDist::Uniform { p_wait, max, cap } => {
                 // (1/max)·∫₀^cap e^{−st} dt + (1 − cap/max)·e^{−s·cap}.
                 let x = s * *cap;
-                let spread = if x.norm() < 1e-3 {
+                let beyond = (-x).exp();
+                let spread = if x.norm_sqr() < 1e-6 {
                     // (1 − e^{−x})/x by its series, free of cancellation near 0.
                     (one - x * (one - x * (one - x * 0.25) / 3.0) * 0.5) * (*cap / *max)
                 } else {
-                    (one - (-x).exp()) / (s * *max)
+                    (one - beyond) / (s * *max)
                 };
-                let waited = spread + (-x).exp() * (1.0 - *cap / *max);
+                let waited = spread + beyond * (1.0 - *cap / *max);
                 one * (1.0 - p_wait) + waited * *p_wait
             }
             WaitDist::Geometric {
@@ -454,7 +474,7 @@ impl WaitDist {
                 rate,
             } => {
                 // (θ/(θ + s))^k, the gamma's transform in closed form.
-                let waited = (one * *rate / (s + *rate)).powf(*shape);
+                let waited = gamma_lst(s / *rate, *shape);
                 one * (1.0 - p_wait) + waited * *p_wait
             }
             WaitDist::ServiceShaped {
