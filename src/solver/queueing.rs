@@ -488,6 +488,38 @@ impl WaitDist {
             }
         }
     }
+
+    /// Adds `weight`·[`WaitDist::lst`] at each of `points` to `out`. On an evenly spaced grid
+    /// (the Fourier inversion's) the fluid wait's e^{−s·cap} turns by one complex product
+    /// from a point to the next ([`phases`]) instead of an exponential per point.
+    pub fn add_lst_into(&self, weight: f64, points: &[Complex64], out: &mut [Complex64]) {
+        match self {
+            WaitDist::Mixture(parts) => {
+                for (part_weight, part) in parts {
+                    part.add_lst_into(weight * part_weight, points, out);
+                }
+            }
+            WaitDist::Uniform { p_wait, max, cap } => {
+                let one = Complex64::new(1.0, 0.0);
+                let stays = 1.0 - cap / max;
+                for ((value, &s), beyond) in out.iter_mut().zip(points).zip(phases(points, *cap)) {
+                    let x = s * *cap;
+                    let spread = if x.norm_sqr() < 1e-6 {
+                        (one - x * (one - x * (one - x * 0.25) / 3.0) * 0.5) * (*cap / *max)
+                    } else {
+                        (one - beyond) / (s * *max)
+                    };
+                    let waited = spread + beyond * stays;
+                    *value += (one * (1.0 - p_wait) + waited * *p_wait) * weight;
+                }
+            }
+            _ => {
+                for (value, &s) in out.iter_mut().zip(points) {
+                    *value += self.lst(s) * weight;
+                }
+            }
+        }
+    }
 }
 
 /// What a pool of identical servers is asked to do.

@@ -183,18 +183,14 @@ fn own_transform_into(
         random_delay_into(node, points, out);
         return;
     }
-    let constant = node.shape == ServiceShape::Deterministic;
-    for (value, &s) in out.iter_mut().zip(points) {
-        let wait: Complex64 = match result.waits.as_slice() {
-            // One group (most nodes): no sum to build.
-            [(weight, dist)] => dist.lst(s) * *weight,
-            waits => waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum(),
-        };
-        *value = if constant {
-            wait
-        } else {
-            wait * node.shape.lst(service[k], s)
-        };
+    out.fill(Complex64::new(0.0, 0.0));
+    for (weight, dist) in &result.waits {
+        dist.add_lst_into(*weight, points, out);
+    }
+    if node.shape != ServiceShape::Deterministic {
+        for (value, &s) in out.iter_mut().zip(points) {
+            *value *= node.shape.lst(service[k], s);
+        }
     }
     random_delay_into(node, points, out);
 }
