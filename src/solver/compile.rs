@@ -466,6 +466,11 @@ fn connection_limit(
     groups: &mut [PoolGroup],
 ) -> Option<(u64, Vec<usize>)> {
     let node = &topology.nodes[v];
+    let is_pooler =
+        |u: &usize| matches!(topology.nodes[*u].kind, NodeKind::ConnectionPooler { .. });
+    if !matches!(node.kind, NodeKind::Database { .. }) && !route_in[v].iter().any(is_pooler) {
+        return None;
+    }
     let mut feeders_once = route_in[v].clone();
     feeders_once.sort_unstable();
     feeders_once.dedup();
@@ -658,8 +663,10 @@ impl Wires<'_> {
                     edge.classes.contains(&class.kind)
                 }
         }));
-        let before_geo = eligible.clone();
-        if let NodeKind::Dns { geo: true } = node.kind {
+        // Only a geo DNS sets targets aside (on standby); elsewhere nothing is kept.
+        let geo = matches!(node.kind, NodeKind::Dns { geo: true });
+        let before_geo = if geo { eligible.clone() } else { Vec::new() };
+        if geo {
             let is_local =
                 |position: &usize| topology.nodes[target_of(*position)].region == class.region;
             if eligible.iter().any(is_local) {
