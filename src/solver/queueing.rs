@@ -2547,6 +2547,34 @@ mod tests {
     }
 
     #[test]
+    fn a_concentrated_distribution_gets_a_period_sized_to_its_spread() {
+        // Forty exponential hops of 25 ms (Erlang-40, mean 1 s, standard deviation 0.158 s):
+        // the period is about 2·(1 + 8·0.158) = 4.5 s instead of 16 s, and the percentiles
+        // on the coarsest cap are within 2e-4 of the mean. Measured: period 4.53 s, errors
+        // 3e-6, 5.4e-5 and 3e-5 s at p50, p95 and p99.
+        let erlang = |points: &[Complex64], values: &mut [Complex64]| {
+            for (s, v) in points.iter().zip(values.iter_mut()) {
+                *v = (1.0 / (s / 40.0 + 1.0)).powi(40);
+            }
+        };
+        let period = first_period(1.0, &erlang);
+        assert!((4.3..4.6).contains(&period), "period {period}");
+        let levels = [0.5, 0.95, 0.99];
+        let found = percentiles_on_grid(MIN_GRID, 1.0, &levels, &[], erlang);
+        for (p, value) in levels.iter().zip(&found) {
+            let exact = exact_quantile(|t| erlang_cdf(40, 40.0 * t), *p);
+            assert!((value - exact).abs() < 2e-4, "p{p}: {value} vs {exact}");
+        }
+        // An exponential keeps the widest period, 16 means.
+        let exponential = |points: &[Complex64], values: &mut [Complex64]| {
+            for (s, v) in points.iter().zip(values.iter_mut()) {
+                *v = 1.0 / (s * 2.0 + 1.0);
+            }
+        };
+        assert_eq!(first_period(2.0, &exponential), 32.0);
+    }
+
+    #[test]
     fn a_kinked_distribution_refines_its_grid_until_the_percentiles_settle() {
         // Half the requests take an exponential of 1 s, half a constant 2 s plus one of 1 s:
         // the density jumps at 2 s, where the grid's error is of first order, not second, and
