@@ -715,6 +715,9 @@ pub fn two_moment_wait(
     offered_load: f64,
     arrivals: Arrivals,
 ) -> (f64, f64) {
+    if arrivals.scv == 1.0 {
+        return steady_state_wait(input, servers, offered_load);
+    }
     let (p_mmc, wait_mmc) = steady_state_wait(
         &PoolInput {
             service_scv: 1.0,
@@ -723,9 +726,6 @@ pub fn two_moment_wait(
         servers,
         offered_load,
     );
-    if arrivals.scv == 1.0 {
-        return steady_state_wait(input, servers, offered_load);
-    }
     let (ca2, cs2) = (arrivals.scv.max(0.0), input.service_scv.max(0.0));
     let c = servers as f64;
     let rho = offered_load / c;
@@ -787,6 +787,10 @@ pub fn qna_delay_probability(rho: f64, arrival_scv: f64, service_scv: f64) -> f6
 /// probability σ at one server; the wait given waiting is exponential at cμ(1 − σ)
 /// (Kleinrock, Queueing Systems I, §6.4). For Poisson arrivals σ = ρ.
 ///
+/// f(σ) = A*(σ) − σ is convex (a Laplace transform is), positive below the root and negative
+/// between it and 1, so Newton's method started below the root climbs to it monotonically
+/// and quadratically; the start is ρ (or the tangent's zero there, which lies below the root).
+///
 /// ```
 /// use staircase::solver::queueing::gamma_arrival_sigma;
 /// // D/M/1 at ρ = 0.5: σ = e^(−2(1 − σ)), σ = 0.2032.
@@ -800,28 +804,40 @@ pub fn gamma_arrival_sigma(rho: f64, arrival_scv: f64) -> f64 {
     if rho >= 1.0 {
         return 1.0;
     }
-    let transform = |sigma: f64| {
+    // f(σ) and f′(σ), with A′(σ) = A(σ)/(ρ(1 + x·c_a²)) (A/ρ for evenly spaced arrivals).
+    let f = |sigma: f64| {
         let x = (1.0 - sigma) / rho;
-        if arrival_scv <= 0.0 {
-            (-x).exp()
+        let (transform, slope) = if arrival_scv <= 0.0 {
+            let transform = (-x).exp();
+            (transform, transform / rho)
         } else {
-            (1.0 + x * arrival_scv).powf(-1.0 / arrival_scv)
-        }
+            let base = 1.0 + x * arrival_scv;
+            let transform = base.powf(-1.0 / arrival_scv);
+            (transform, transform / (rho * base))
+        };
+        (transform - sigma, slope - 1.0)
     };
-    // f(σ) = A*(σ) − σ is positive below the root and negative above it (up to 1).
-    let (mut low, mut high) = (0.0f64, 1.0 - 1e-15);
-    for _ in 0..64 {
-        let middle = 0.5 * (low + high);
-        if transform(middle) > middle {
-            low = middle;
-        } else {
-            high = middle;
+    let (value, slope) = f(rho);
+    let mut sigma = if value >= 0.0 {
+        rho
+    } else if slope < 0.0 {
+        (rho - value / slope).max(0.0)
+    } else {
+        0.0
+    };
+    for _ in 0..200 {
+        let (value, slope) = f(sigma);
+        let step = -value / slope;
+        // Below the root the step is positive; rounding ends the climb.
+        if !(step > 0.0 && sigma + step < 1.0) {
+            break;
         }
-        if high - low < 1e-14 {
+        sigma += step;
+        if step <= 1e-16 * sigma {
             break;
         }
     }
-    0.5 * (low + high)
+    sigma
 }
 
 /// The Krämer–Langenbach-Belz correction to Kingman's G/G/1 wait for smooth arrivals
