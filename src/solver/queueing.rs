@@ -1862,14 +1862,46 @@ impl GridCdf {
 /// ln P(T > t), which is exactly linear for an exponential tail and nearly so for mixtures of
 /// exponentials, from t₀ = scale·ln(1/(1 − p)); bisection keeps every step inside a bracket.
 pub fn quantile(probability: f64, scale: f64, tail_and_density: impl Fn(f64) -> (f64, f64)) -> f64 {
+    quantile_at(Level::new(probability), scale, tail_and_density)
+}
+
+/// A probability level of [`quantile`], with the logarithms every search at it starts from
+/// (worked out once for levels searched many times).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Level {
+    /// The tail probability 1 − p.
+    target: f64,
+    /// ln(1 − p).
+    log_target: f64,
+    /// ln(1/(1 − p)): the quantile of an exponential of mean 1.
+    unit_quantile: f64,
+}
+
+impl Level {
+    /// The level of probability `probability`.
+    pub fn new(probability: f64) -> Level {
+        let target = 1.0 - probability;
+        Level {
+            target,
+            log_target: target.ln(),
+            unit_quantile: (1.0 / target).ln(),
+        }
+    }
+}
+
+/// [`quantile`] at a level whose logarithms are already known.
+pub fn quantile_at(level: Level, scale: f64, tail_and_density: impl Fn(f64) -> (f64, f64)) -> f64 {
     if scale.is_nan() || scale <= 0.0 || scale.is_infinite() {
         return 0.0;
     }
-    let target = 1.0 - probability;
-    let log_target = target.ln();
+    let Level {
+        target,
+        log_target,
+        unit_quantile,
+    } = level;
     let mut low = 0.0;
     let mut high = f64::INFINITY;
-    let mut t = scale * (1.0 / target).ln();
+    let mut t = scale * unit_quantile;
     let mut last_step = f64::INFINITY;
     for _ in 0..200 {
         let (tail, density) = tail_and_density(t);

@@ -12,9 +12,11 @@ use super::transforms::merge_atoms;
 use super::transforms::own_atoms;
 use crate::solver::queueing::mmc_response_tail;
 use crate::solver::queueing::percentiles_with_atoms;
-use crate::solver::queueing::quantile;
+use crate::solver::queueing::quantile_at;
 use crate::solver::queueing::uniform_response_tail;
 use crate::solver::queueing::unsettled_within_horizon;
+use crate::solver::queueing::Level;
+use crate::solver::queueing::PoolInput;
 use crate::solver::queueing::PoolSolution;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
@@ -129,18 +131,24 @@ pub(super) fn node_result(
         offered_utilization = offered_utilization.max(pool.offered_utilization);
     }
     let in_system = in_queues + throughput * node.base;
-    let queue = busiest_queue(node, arrivals, pools, horizon);
+    let inputs = pool_inputs(node, arrivals, horizon);
+    let queue = busiest_queue(node, inputs.as_deref(), pools);
 
     // The bottleneck's measure: the offered load of the busiest queue in the linear view
     // (every node passes all it receives, so the load scales with the multiplier). Retries of
     // drops add load that view cannot see: where the solved traffic overloads a queue beyond
     // what the linear view offers it, that counts, so a retry storm at the current load is
     // never reported as headroom.
-    let linear_inputs = pool_inputs(node, linear_arrivals, horizon).unwrap_or_default();
+    let linear_inputs = if same_bits(linear_arrivals, arrivals) {
+        None
+    } else {
+        pool_inputs(node, linear_arrivals, horizon)
+    };
+    let linear_inputs = linear_inputs.as_deref().or(inputs.as_deref());
     let mut saturation: f64 = 0.0;
     let mut busiest_arrival = 0.0;
     let mut busiest_capacity = 0.0;
-    for input in &linear_inputs {
+    for input in linear_inputs.unwrap_or_default() {
         let offered = input.arrival * input.mean_service / input.servers as f64;
         if offered > saturation {
             saturation = offered;
@@ -231,7 +239,8 @@ pub(super) fn node_result(
         class_mean,
         waits,
         unsettled: utilization >= 0.5
-            && pool_inputs(node, arrivals, horizon)
+            && inputs
+                .as_deref()
                 .unwrap_or_default()
                 .iter()
                 .any(unsettled_within_horizon),
@@ -267,7 +276,7 @@ pub(super) fn node_percentiles(
     // and of fluid-backlog ones.
     let components: Option<Vec<Component>> =
         if node.shape == ServiceShape::Exponential && held.is_empty() && !random_delay {
-            let mut shapes = Vec::new();
+            let mut shapes = Vec::with_capacity(waits.len());
             waits
                 .iter()
                 .all(|(group_weight, dist)| closed_form_waits(dist, *group_weight, &mut shapes))
@@ -284,15 +293,14 @@ pub(super) fn node_percentiles(
                                 service_rate: 1.0 / mean_service,
                             })
                     });
-                    merge_equal_components(components)
+                    merge_equal_components(components, shapes.len() * service.len())
                 })
         } else {
             None
         };
-    const LEVELS: [f64; 3] = [0.50, 0.95, 0.99];
     let [p50, p95, p99] = match components {
-        Some(components) => LEVELS.map(|p| {
-            quantile(p, queue_mean, |t| {
+        Some(components) => NODE_LEVELS.map(|level| {
+            quantile_at(level, queue_mean, |t| {
                 let (mut tail, mut density) = (0.0, 0.0);
                 for component in &components {
                     let (component_tail, component_density) = component.tail(t);
@@ -333,16 +341,21 @@ pub(super) fn node_percentiles(
     }
 }
 
+/// The levels of a node's percentiles: p50, p95, p99.
+const LEVELS: [f64; 3] = [0.50, 0.95, 0.99];
+
+/// [`LEVELS`] with their logarithms, worked out once.
+static NODE_LEVELS: std::sync::LazyLock<[Level; 3]> =
+    std::sync::LazyLock::new(|| LEVELS.map(Level::new));
+
 /// The inputs and results of the node's queue with the highest offered load, as the report
 /// shows them (ms).
 fn busiest_queue(
     node: &CompiledNode,
-    arrivals: &[f64],
+    inputs: Option<&[PoolInput]>,
     pools: &[PoolSolution],
-    horizon: f64,
 ) -> Option<QueueModel> {
-    let inputs = pool_inputs(node, arrivals, horizon)?;
-    let (input, pool, group) = inputs
+    let (input, pool, group) = inputs?
         .iter()
         .zip(pools)
         .zip(&node.groups)
@@ -359,6 +372,11 @@ fn busiest_queue(
         wait_probability: figure((1.0 - pool.wait.zero_mass()).clamp(0.0, 1.0)),
         mean_wait_ms: figure(pool.mean_wait * 1000.0),
     })
+}
+
+/// Whether two slices hold the same numbers to the bit (the same pool inputs follow).
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 /// A wait whose response tail (with an exponential service) has a closed form.
@@ -395,8 +413,14 @@ impl Component {
 
 /// Whether a node's response with the wait `dist` and an exponential service has a closed
 /// form (no numerical inversion is needed for its percentiles).
+/// The same test as [`closed_form_waits`], without collecting the parts.
 pub(super) fn has_closed_form(dist: &WaitDist) -> bool {
-    closed_form_waits(dist, 1.0, &mut Vec::new())
+    match dist {
+        WaitDist::Zero | WaitDist::Exponential { .. } => true,
+        WaitDist::Uniform { max, cap, .. } => cap >= max,
+        WaitDist::Mixture(parts) => parts.iter().all(|(_, part)| has_closed_form(part)),
+        _ => false,
+    }
 }
 
 /// Adds the closed-form parts of `dist` (weighted by `weight`) to `out` as (weight, P(wait),
@@ -422,9 +446,12 @@ fn closed_form_waits(dist: &WaitDist, weight: f64, out: &mut Vec<(f64, f64, Wait
 
 /// Adds up the weights of mixture components that are the same distribution, e.g. classes
 /// with one service time: fewer terms to evaluate in every step of the quantile search, and
-/// the same mixture.
-fn merge_equal_components(components: impl Iterator<Item = Component>) -> Vec<Component> {
-    let mut merged: Vec<Component> = Vec::new();
+/// the same mixture. `most` is how many there can be.
+fn merge_equal_components(
+    components: impl Iterator<Item = Component>,
+    most: usize,
+) -> Vec<Component> {
+    let mut merged: Vec<Component> = Vec::with_capacity(most);
     for component in components {
         let same = |m: &&mut Component| {
             (m.p_wait, m.wait, m.service_rate)
