@@ -13,8 +13,10 @@ use super::transforms::own_atoms;
 use crate::solver::queueing::mmc_response_tail;
 use crate::solver::queueing::percentiles_with_atoms;
 use crate::solver::queueing::quantile_at;
+use crate::solver::queueing::smooth_quantile_at;
 use crate::solver::queueing::uniform_response_tail;
 use crate::solver::queueing::unsettled_within_horizon;
+use crate::solver::queueing::ExponentialTail;
 use crate::solver::queueing::Level;
 use crate::solver::queueing::PoolInput;
 use crate::solver::queueing::PoolSolution;
@@ -299,17 +301,7 @@ pub(super) fn node_percentiles(
             None
         };
     let [p50, p95, p99] = match components {
-        Some(components) => NODE_LEVELS.map(|level| {
-            quantile_at(level, queue_mean, |t| {
-                let (mut tail, mut density) = (0.0, 0.0);
-                for component in &components {
-                    let (component_tail, component_density) = component.tail(t);
-                    tail += component.weight * component_tail;
-                    density += component.weight * component_density;
-                }
-                (tail, density)
-            })
-        }),
+        Some(components) => closed_form_percentiles(&components, queue_mean),
         None => {
             let no_held_wait: f64 = held.iter().map(HeldPoolWait::zero_mass).product();
             let mut atoms = Vec::new();
@@ -339,6 +331,34 @@ pub(super) fn node_percentiles(
         p95: base + p95,
         p99: base + p99,
     }
+}
+
+/// p50, p95 and p99 of a mixture of closed-form responses of mean `mean`: M/M/c ones as one
+/// sum of exponentials ([`ExponentialTail`], Halley's method), others term by term.
+fn closed_form_percentiles(components: &[Component], mean: f64) -> [f64; 3] {
+    let mut exponentials = ExponentialTail::default();
+    for component in components {
+        let WaitShape::Exponential(rate) = component.wait else {
+            return NODE_LEVELS.map(|level| {
+                quantile_at(level, mean, |t| {
+                    let (mut tail, mut density) = (0.0, 0.0);
+                    for component in components {
+                        let (component_tail, component_density) = component.tail(t);
+                        tail += component.weight * component_tail;
+                        density += component.weight * component_density;
+                    }
+                    (tail, density)
+                })
+            });
+        };
+        exponentials.add_mmc(
+            component.weight,
+            component.p_wait,
+            rate,
+            component.service_rate,
+        );
+    }
+    NODE_LEVELS.map(|level| smooth_quantile_at(level, mean, |t| exponentials.at(t)))
 }
 
 /// The levels of a node's percentiles: p50, p95, p99.
