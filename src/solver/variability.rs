@@ -439,11 +439,13 @@ fn incoming_streams(
         if rate <= 0.0 || sent <= 0.0 {
             continue;
         }
+        let cyclic = cyclic_routes[u] && !edge.is_call && edge.source == Source::Served;
+        let share = rate / sent;
         let split = |scv: f64| {
-            if cyclic_routes[u] && !edge.is_call && edge.source == Source::Served {
+            if cyclic {
                 cyclic_edge_scv(compiled, u, from, edge.factors.as_slice(), scv)
             } else if rate <= sent {
-                random_split_scv(rate / sent, scv)
+                random_split_scv(share, scv)
             } else {
                 // Several calls per request: as many requests, spread over the calls'
                 // responses.
@@ -452,7 +454,8 @@ fn incoming_streams(
         };
         let scv = split(source.arrivals.scv);
         // The splits are linear in c²: the irregular part is split as the whole.
-        let irregular = (split(source.irregular) - split(0.0)).abs();
+        let of_zero = split(0.0);
+        let irregular = (split(source.irregular) - of_zero).abs();
         // A random or cyclic share of a stream from several instances is still their merge.
         out.push((
             rate,
@@ -462,7 +465,7 @@ fn incoming_streams(
                     renewal: renewal_share(scv, irregular),
                 },
                 irregular,
-                burst: (split(source.burst) - split(0.0)).max(0.0),
+                burst: (split(source.burst) - of_zero).max(0.0),
                 ceiling: source.ceiling,
                 queued: source.queued,
                 parts: source.parts,
