@@ -2003,11 +2003,17 @@ pub struct ExponentialTail {
 }
 
 impl ExponentialTail {
+    /// An empty tail with room for `terms` terms.
+    pub fn with_capacity(terms: usize) -> ExponentialTail {
+        ExponentialTail {
+            terms: Vec::with_capacity(terms),
+        }
+    }
+
     /// Adds `weight` times the M/M/c response tail of [`mmc_response_tail`]:
     /// (1 − C + Cθ/(θ − μ))·e^{−μt} − Cμ/(θ − μ)·e^{−θt}, or (1 + Cμt)·e^{−μt} where θ = μ.
     pub fn add_mmc(&mut self, weight: f64, p_wait: f64, wait_rate: f64, service_rate: f64) {
         let (mu, theta) = (service_rate, wait_rate);
-        self.terms.reserve(2);
         if p_wait <= 0.0 {
             self.add(mu, weight, 0.0);
         } else if ((theta - mu) / mu).abs() < 1e-9 {

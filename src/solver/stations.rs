@@ -278,25 +278,7 @@ pub(super) fn node_percentiles(
     // and of fluid-backlog ones.
     let components: Option<Vec<Component>> =
         if node.shape == ServiceShape::Exponential && held.is_empty() && !random_delay {
-            let mut shapes = Vec::with_capacity(waits.len());
-            waits
-                .iter()
-                .all(|(group_weight, dist)| closed_form_waits(dist, *group_weight, &mut shapes))
-                .then(|| {
-                    let components = shapes.iter().flat_map(|&(group_weight, p_wait, wait)| {
-                        service
-                            .iter()
-                            .zip(class_weights)
-                            .filter(|(_, class_weight)| **class_weight > 0.0)
-                            .map(move |(mean_service, class_weight)| Component {
-                                weight: group_weight * class_weight,
-                                p_wait,
-                                wait,
-                                service_rate: 1.0 / mean_service,
-                            })
-                    });
-                    merge_equal_components(components, shapes.len() * service.len())
-                })
+            closed_form_components(waits, service, class_weights)
         } else {
             None
         };
@@ -336,7 +318,7 @@ pub(super) fn node_percentiles(
 /// p50, p95 and p99 of a mixture of closed-form responses of mean `mean`: M/M/c ones as one
 /// sum of exponentials ([`ExponentialTail`], Halley's method), others term by term.
 fn closed_form_percentiles(components: &[Component], mean: f64) -> [f64; 3] {
-    let mut exponentials = ExponentialTail::default();
+    let mut exponentials = ExponentialTail::with_capacity(2 * components.len());
     for component in components {
         let WaitShape::Exponential(rate) = component.wait else {
             return NODE_LEVELS.map(|level| {
@@ -431,6 +413,35 @@ impl Component {
     }
 }
 
+/// The terms of a node's response-time mixture in closed form (one per pool group's wait part
+/// and class, equal ones merged), for exponential service times `service` and `waits`;
+/// `None` when some wait has no closed form.
+fn closed_form_components(
+    waits: &[(f64, WaitDist)],
+    service: &[f64],
+    class_weights: &[f64],
+) -> Option<Vec<Component>> {
+    let mut merged = Vec::with_capacity(waits.len() * service.len());
+    let mut add = |group_weight: f64, p_wait: f64, wait: WaitShape| {
+        let classes = service.iter().zip(class_weights);
+        for (mean_service, class_weight) in classes.filter(|(_, weight)| **weight > 0.0) {
+            merge_component(
+                &mut merged,
+                Component {
+                    weight: group_weight * class_weight,
+                    p_wait,
+                    wait,
+                    service_rate: 1.0 / mean_service,
+                },
+            );
+        }
+    };
+    let closed = waits
+        .iter()
+        .all(|(group_weight, dist)| closed_form_waits(dist, *group_weight, &mut add));
+    closed.then_some(merged)
+}
+
 /// Whether a node's response with the wait `dist` and an exponential service has a closed
 /// form (no numerical inversion is needed for its percentiles).
 /// The same test as [`closed_form_waits`], without collecting the parts.
@@ -443,16 +454,20 @@ pub(super) fn has_closed_form(dist: &WaitDist) -> bool {
     }
 }
 
-/// Adds the closed-form parts of `dist` (weighted by `weight`) to `out` as (weight, P(wait),
-/// shape); false when some part has no closed form (it is then inverted numerically).
-fn closed_form_waits(dist: &WaitDist, weight: f64, out: &mut Vec<(f64, f64, WaitShape)>) -> bool {
+/// Passes the closed-form parts of `dist` (weighted by `weight`) to `out` as (weight,
+/// P(wait), shape); false when some part has no closed form (it is then inverted numerically).
+fn closed_form_waits(
+    dist: &WaitDist,
+    weight: f64,
+    out: &mut impl FnMut(f64, f64, WaitShape),
+) -> bool {
     match dist {
-        WaitDist::Zero => out.push((weight, 0.0, WaitShape::Exponential(1.0))),
+        WaitDist::Zero => out(weight, 0.0, WaitShape::Exponential(1.0)),
         WaitDist::Exponential { p_wait, rate } => {
-            out.push((weight, *p_wait, WaitShape::Exponential(*rate)))
+            out(weight, *p_wait, WaitShape::Exponential(*rate))
         }
         WaitDist::Uniform { p_wait, max, cap } if cap >= max => {
-            out.push((weight, *p_wait, WaitShape::Uniform(*max)))
+            out(weight, *p_wait, WaitShape::Uniform(*max))
         }
         WaitDist::Mixture(parts) => {
             return parts
@@ -464,25 +479,18 @@ fn closed_form_waits(dist: &WaitDist, weight: f64, out: &mut Vec<(f64, f64, Wait
     true
 }
 
-/// Adds up the weights of mixture components that are the same distribution, e.g. classes
-/// with one service time: fewer terms to evaluate in every step of the quantile search, and
-/// the same mixture. `most` is how many there can be.
-fn merge_equal_components(
-    components: impl Iterator<Item = Component>,
-    most: usize,
-) -> Vec<Component> {
-    let mut merged: Vec<Component> = Vec::with_capacity(most);
-    for component in components {
-        let same = |m: &&mut Component| {
-            (m.p_wait, m.wait, m.service_rate)
-                == (component.p_wait, component.wait, component.service_rate)
-        };
-        match merged.iter_mut().find(same) {
-            Some(existing) => existing.weight += component.weight,
-            None => merged.push(component),
-        }
+/// Adds `component` to `merged`, to the weight of a component of the same distribution if there
+/// is one (e.g. classes with one service time): fewer terms to evaluate in every step of the
+/// quantile search, and the same mixture.
+fn merge_component(merged: &mut Vec<Component>, component: Component) {
+    let same = |m: &&mut Component| {
+        (m.p_wait, m.wait, m.service_rate)
+            == (component.p_wait, component.wait, component.service_rate)
+    };
+    match merged.iter_mut().find(same) {
+        Some(existing) => existing.weight += component.weight,
+        None => merged.push(component),
     }
-    merged
 }
 
 /// Transform of a node's queueing response (wait + service), mixed over classes and pools.
