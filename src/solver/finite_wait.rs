@@ -180,7 +180,7 @@ pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows,
         return;
     }
     let external = external_rates(compiled);
-    let mut previous: Option<Vec<Vec<Arrivals>>> = None;
+    let mut previous: Option<variability::GroupArrivals> = None;
     for _ in 0..ROUNDS {
         let Some(groups) = arrival_variability(topology, compiled, flows, horizon) else {
             return;

@@ -767,6 +767,9 @@ pub fn two_moment_wait(
     offered_load: f64,
     arrivals: Arrivals,
 ) -> (f64, f64) {
+    if arrivals.scv == 1.0 {
+        return steady_state_wait(input, servers, offered_load);
+    }
     let (p_mmc, wait_mmc) = steady_state_wait(
         &PoolInput {
             service_scv: 1.0,
@@ -775,9 +778,6 @@ pub fn two_moment_wait(
         servers,
         offered_load,
     );
-    if arrivals.scv == 1.0 {
-        return steady_state_wait(input, servers, offered_load);
-    }
     let (ca2, cs2) = (arrivals.scv.max(0.0), input.service_scv.max(0.0));
     let c = servers as f64;
     let rho = offered_load / c;
@@ -839,6 +839,10 @@ pub fn qna_delay_probability(rho: f64, arrival_scv: f64, service_scv: f64) -> f6
 /// probability σ at one server; the wait given waiting is exponential at cμ(1 − σ)
 /// (Kleinrock, Queueing Systems I, §6.4). For Poisson arrivals σ = ρ.
 ///
+/// f(σ) = A*(σ) − σ is convex (a Laplace transform is), positive below the root and negative
+/// between it and 1, so Newton's method started below the root climbs to it monotonically
+/// and quadratically; the start is ρ (or the tangent's zero there, which lies below the root).
+///
 /// ```
 /// use staircase::solver::queueing::gamma_arrival_sigma;
 /// // D/M/1 at ρ = 0.5: σ = e^(−2(1 − σ)), σ = 0.2032.
@@ -852,28 +856,40 @@ pub fn gamma_arrival_sigma(rho: f64, arrival_scv: f64) -> f64 {
     if rho >= 1.0 {
         return 1.0;
     }
-    let transform = |sigma: f64| {
+    // f(σ) and f′(σ), with A′(σ) = A(σ)/(ρ(1 + x·c_a²)) (A/ρ for evenly spaced arrivals).
+    let f = |sigma: f64| {
         let x = (1.0 - sigma) / rho;
-        if arrival_scv <= 0.0 {
-            (-x).exp()
+        let (transform, slope) = if arrival_scv <= 0.0 {
+            let transform = (-x).exp();
+            (transform, transform / rho)
         } else {
-            (1.0 + x * arrival_scv).powf(-1.0 / arrival_scv)
-        }
+            let base = 1.0 + x * arrival_scv;
+            let transform = base.powf(-1.0 / arrival_scv);
+            (transform, transform / (rho * base))
+        };
+        (transform - sigma, slope - 1.0)
     };
-    // f(σ) = A*(σ) − σ is positive below the root and negative above it (up to 1).
-    let (mut low, mut high) = (0.0f64, 1.0 - 1e-15);
-    for _ in 0..64 {
-        let middle = 0.5 * (low + high);
-        if transform(middle) > middle {
-            low = middle;
-        } else {
-            high = middle;
+    let (value, slope) = f(rho);
+    let mut sigma = if value >= 0.0 {
+        rho
+    } else if slope < 0.0 {
+        (rho - value / slope).max(0.0)
+    } else {
+        0.0
+    };
+    for _ in 0..200 {
+        let (value, slope) = f(sigma);
+        let step = -value / slope;
+        // Below the root the step is positive; rounding ends the climb.
+        if !(step > 0.0 && sigma + step < 1.0) {
+            break;
         }
-        if high - low < 1e-14 {
+        sigma += step;
+        if step <= 1e-16 * sigma {
             break;
         }
     }
-    0.5 * (low + high)
+    sigma
 }
 
 /// The Krämer–Langenbach-Belz correction to Kingman's G/G/1 wait for smooth arrivals
@@ -1919,33 +1935,104 @@ impl GridCdf {
 /// ln P(T > t), which is exactly linear for an exponential tail and nearly so for mixtures of
 /// exponentials, from t₀ = scale·ln(1/(1 − p)); bisection keeps every step inside a bracket.
 pub fn quantile(probability: f64, scale: f64, tail_and_density: impl Fn(f64) -> (f64, f64)) -> f64 {
+    quantile_at(Level::new(probability), scale, tail_and_density)
+}
+
+/// A probability level of [`quantile`], with the logarithms every search at it starts from
+/// (worked out once for levels searched many times).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Level {
+    /// The tail probability 1 − p.
+    target: f64,
+    /// ln(1 − p).
+    log_target: f64,
+    /// ln(1/(1 − p)): the quantile of an exponential of mean 1.
+    unit_quantile: f64,
+}
+
+impl Level {
+    /// The level of probability `probability`.
+    pub fn new(probability: f64) -> Level {
+        let target = 1.0 - probability;
+        Level {
+            target,
+            log_target: target.ln(),
+            unit_quantile: (1.0 / target).ln(),
+        }
+    }
+}
+
+/// [`quantile`] at a level whose logarithms are already known.
+pub fn quantile_at(level: Level, scale: f64, tail_and_density: impl Fn(f64) -> (f64, f64)) -> f64 {
+    let with_no_slope = |t: f64| {
+        let (tail, density) = tail_and_density(t);
+        (tail, density, 0.0)
+    };
+    search_tail(level, scale, with_no_slope, false)
+}
+
+/// [`quantile_at`] for a smooth tail whose density's slope is known too: `tail` returns
+/// P(T > t), the density f and its derivative f′. Halley's method on ln P(T > t) (cubic
+/// convergence; a Newton step N becomes N/(1 + N·h′/(2h)) with the hazard h = f/P(T > t)) in
+/// the same bracket, and the search ends once a step falls below 1e-7 of t: the error left
+/// is then of the order of that step cubed.
+///
+/// ```
+/// use staircase::solver::queueing::{smooth_quantile_at, ExponentialTail, Level};
+/// // M/M/1, λ = 0.9, μ = 1: the response is exponential at 0.1, p99 = ln(100)/0.1.
+/// let mut tail = ExponentialTail::default();
+/// tail.add_mmc(1.0, 0.9, 0.1, 1.0);
+/// let p99 = smooth_quantile_at(Level::new(0.99), 10.0, |t| tail.at(t));
+/// assert!((p99 - 100f64.ln() / 0.1).abs() < 1e-9);
+/// ```
+pub fn smooth_quantile_at(level: Level, scale: f64, tail: impl Fn(f64) -> (f64, f64, f64)) -> f64 {
+    search_tail(level, scale, tail, true)
+}
+
+/// The search of [`quantile_at`] (Newton) and [`smooth_quantile_at`] (Halley when `smooth`).
+fn search_tail(
+    level: Level,
+    scale: f64,
+    tail_and_density: impl Fn(f64) -> (f64, f64, f64),
+    smooth: bool,
+) -> f64 {
     if scale.is_nan() || scale <= 0.0 || scale.is_infinite() {
         return 0.0;
     }
-    let target = 1.0 - probability;
-    let log_target = target.ln();
+    let Level {
+        target,
+        log_target,
+        unit_quantile,
+    } = level;
     let mut low = 0.0;
     let mut high = f64::INFINITY;
-    let mut t = scale * (1.0 / target).ln();
+    let mut t = scale * unit_quantile;
     let mut last_step = f64::INFINITY;
+    let negligible = if smooth { 1e-7 } else { 1e-12 };
     for _ in 0..200 {
-        let (tail, density) = tail_and_density(t);
+        let (tail, density, slope) = tail_and_density(t);
         if tail > target {
             low = t;
         } else {
             high = t;
         }
+        // g(t) = ln tail − ln target, g′(t) = −density/tail.
+        let gap = tail.ln() - log_target;
         let next = if tail > 0.0 && density > 0.0 {
-            // g(t) = ln tail − ln target, g′(t) = −density/tail.
-            t + (tail.ln() - log_target) * tail / density
+            let newton = gap * tail / density;
+            t + if smooth {
+                halley_step(newton, tail, density, slope)
+            } else {
+                newton
+            }
         } else {
             f64::NAN
         };
         // Done when the step is negligible at a point whose tail is the target: a step can also
         // vanish where the density is steep but the tail still far off (the sharp end of a
         // fluid backlog's uniform wait), and bisection then takes over.
-        let on_target = (tail.ln() - log_target).abs() < 1e-6;
-        if on_target && next.is_finite() && (next - t).abs() <= 1e-12 * t.max(1e-300) {
+        let on_target = gap.abs() < 1e-6;
+        if on_target && next.is_finite() && (next - t).abs() <= negligible * t.max(1e-300) {
             return next;
         }
         // Newton's steps must shrink (by half every step) or bisection takes over: on a tail
@@ -1965,6 +2052,75 @@ pub fn quantile(probability: f64, scale: f64, tail_and_density: impl Fn(f64) -> 
         t = next;
     }
     t
+}
+
+/// Halley's correction of the Newton step `newton` on g = ln P(T > t): N/(1 + N·g″/(2g′)) with
+/// g″/g′ = h′/h = f′/f + f/P(T > t); the Newton step itself where the correction is large
+/// (far from the root, where the curvature says little).
+fn halley_step(newton: f64, tail: f64, density: f64, slope: f64) -> f64 {
+    let factor = 1.0 + 0.5 * newton * (slope / density + density / tail);
+    if (0.5..=2.0).contains(&factor) {
+        newton / factor
+    } else {
+        newton
+    }
+}
+
+/// A response-time tail that is a sum of exponential terms, P(T > t) = Σ (a + b·t)·e^{−rt}:
+/// M/M/c response times ([`mmc_response_tail`]) and mixtures of them, one term per rate, so
+/// that every step of a quantile search takes each exponential once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExponentialTail {
+    /// (rate r, a, b).
+    terms: Vec<(f64, f64, f64)>,
+}
+
+impl ExponentialTail {
+    /// An empty tail with room for `terms` terms.
+    pub fn with_capacity(terms: usize) -> ExponentialTail {
+        ExponentialTail {
+            terms: Vec::with_capacity(terms),
+        }
+    }
+
+    /// Adds `weight` times the M/M/c response tail of [`mmc_response_tail`]:
+    /// (1 − C + Cθ/(θ − μ))·e^{−μt} − Cμ/(θ − μ)·e^{−θt}, or (1 + Cμt)·e^{−μt} where θ = μ.
+    pub fn add_mmc(&mut self, weight: f64, p_wait: f64, wait_rate: f64, service_rate: f64) {
+        let (mu, theta) = (service_rate, wait_rate);
+        if p_wait <= 0.0 {
+            self.add(mu, weight, 0.0);
+        } else if ((theta - mu) / mu).abs() < 1e-9 {
+            self.add(mu, weight, weight * p_wait * mu);
+        } else {
+            let gap = theta - mu;
+            self.add(mu, weight * ((1.0 - p_wait) + p_wait * theta / gap), 0.0);
+            self.add(theta, -weight * p_wait * mu / gap, 0.0);
+        }
+    }
+
+    /// Adds (a + b·t)·e^{−rt}, to the term of the same rate if there is one.
+    fn add(&mut self, rate: f64, a: f64, b: f64) {
+        match self.terms.iter_mut().find(|term| term.0 == rate) {
+            Some(term) => {
+                term.1 += a;
+                term.2 += b;
+            }
+            None => self.terms.push((rate, a, b)),
+        }
+    }
+
+    /// P(T > t), the density f(t) and its derivative f′(t).
+    pub fn at(&self, t: f64) -> (f64, f64, f64) {
+        let (mut tail, mut density, mut slope) = (0.0, 0.0, 0.0);
+        for &(rate, a, b) in &self.terms {
+            let decay = (-rate * t).exp();
+            let linear = a + b * t;
+            tail += linear * decay;
+            density += (rate * linear - b) * decay;
+            slope += rate * (2.0 * b - rate * linear) * decay;
+        }
+        (tail, density, slope)
+    }
 }
 
 /// Closed-form survival function P(T > t) and density of the M/M/c response time T = Wq + S,

@@ -91,10 +91,16 @@ pub fn conditional_lst(rho: f64, service: &ServiceMix, s: Complex64) -> Complex6
 /// Whether a queue's wait is shaped by its service ([`conditional_lst`]) rather than by a
 /// gamma fitted to two moments: for the heavy-tailed lognormal family, and for classes of
 /// different mean service times (a hyperexponential-like mix, whose third moment is above a
-/// gamma's of the same c²).
-fn shaped_by_service(service: &ServiceMix) -> bool {
-    let mixed = service.parts.windows(2).any(|pair| pair[0].1 != pair[1].1);
-    matches!(service.shape, ServiceShape::Lognormal(_)) || mixed
+/// gamma's of the same c²). `times` are the mean service times of the classes that arrive.
+fn shaped_by_service(shape: ServiceShape, mut times: impl Iterator<Item = f64>) -> bool {
+    if matches!(shape, ServiceShape::Lognormal(_)) {
+        return true;
+    }
+    let Some(first) = times.next() else {
+        return false;
+    };
+    // Consecutive times differ somewhere exactly when some time differs from the first.
+    times.any(|time| time != first)
 }
 
 /// The wait `wait` (P(wait) and mean kept) of a queue at utilization `rho` serving `service`,
@@ -141,6 +147,10 @@ pub(super) fn apply(compiled: &Compiled, flows: &mut Flows) {
         if total.is_nan() || total <= 0.0 {
             continue;
         }
+        let arriving = arrivals.iter().zip(times).filter(|(rate, _)| **rate > 0.0);
+        if !shaped_by_service(node.shape, arriving.map(|(_, time)| *time)) {
+            continue;
+        }
         let service = ServiceMix {
             shape: node.shape,
             parts: arrivals
@@ -150,9 +160,6 @@ pub(super) fn apply(compiled: &Compiled, flows: &mut Flows) {
                 .map(|(rate, time)| (rate / total, *time))
                 .collect(),
         };
-        if !shaped_by_service(&service) {
-            continue;
-        }
         for pool in flows.pools[v].iter_mut() {
             if let Some(wait) = service_shaped(&pool.wait, pool.offered_utilization, &service) {
                 pool.wait = wait;

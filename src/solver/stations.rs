@@ -12,9 +12,13 @@ use super::transforms::merge_atoms;
 use super::transforms::own_atoms;
 use crate::solver::queueing::mmc_response_tail;
 use crate::solver::queueing::percentiles_with_atoms;
-use crate::solver::queueing::quantile;
+use crate::solver::queueing::quantile_at;
+use crate::solver::queueing::smooth_quantile_at;
 use crate::solver::queueing::uniform_response_tail;
 use crate::solver::queueing::unsettled_within_horizon;
+use crate::solver::queueing::ExponentialTail;
+use crate::solver::queueing::Level;
+use crate::solver::queueing::PoolInput;
 use crate::solver::queueing::PoolSolution;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
@@ -129,18 +133,24 @@ pub(super) fn node_result(
         offered_utilization = offered_utilization.max(pool.offered_utilization);
     }
     let in_system = in_queues + throughput * node.base;
-    let queue = busiest_queue(node, arrivals, pools, horizon);
+    let inputs = pool_inputs(node, arrivals, horizon);
+    let queue = busiest_queue(node, inputs.as_deref(), pools);
 
     // The bottleneck's measure: the offered load of the busiest queue in the linear view
     // (every node passes all it receives, so the load scales with the multiplier). Retries of
     // drops add load that view cannot see: where the solved traffic overloads a queue beyond
     // what the linear view offers it, that counts, so a retry storm at the current load is
     // never reported as headroom.
-    let linear_inputs = pool_inputs(node, linear_arrivals, horizon).unwrap_or_default();
+    let linear_inputs = if same_bits(linear_arrivals, arrivals) {
+        None
+    } else {
+        pool_inputs(node, linear_arrivals, horizon)
+    };
+    let linear_inputs = linear_inputs.as_deref().or(inputs.as_deref());
     let mut saturation: f64 = 0.0;
     let mut busiest_arrival = 0.0;
     let mut busiest_capacity = 0.0;
-    for input in &linear_inputs {
+    for input in linear_inputs.unwrap_or_default() {
         let offered = input.arrival * input.mean_service / input.servers as f64;
         if offered > saturation {
             saturation = offered;
@@ -231,7 +241,8 @@ pub(super) fn node_result(
         class_mean,
         waits,
         unsettled: utilization >= 0.5
-            && pool_inputs(node, arrivals, horizon)
+            && inputs
+                .as_deref()
                 .unwrap_or_default()
                 .iter()
                 .any(unsettled_within_horizon),
@@ -267,41 +278,12 @@ pub(super) fn node_percentiles(
     // and of fluid-backlog ones.
     let components: Option<Vec<Component>> =
         if node.shape == ServiceShape::Exponential && held.is_empty() && !random_delay {
-            let mut shapes = Vec::new();
-            waits
-                .iter()
-                .all(|(group_weight, dist)| closed_form_waits(dist, *group_weight, &mut shapes))
-                .then(|| {
-                    let components = shapes.iter().flat_map(|&(group_weight, p_wait, wait)| {
-                        service
-                            .iter()
-                            .zip(class_weights)
-                            .filter(|(_, class_weight)| **class_weight > 0.0)
-                            .map(move |(mean_service, class_weight)| Component {
-                                weight: group_weight * class_weight,
-                                p_wait,
-                                wait,
-                                service_rate: 1.0 / mean_service,
-                            })
-                    });
-                    merge_equal_components(components)
-                })
+            closed_form_components(waits, service, class_weights)
         } else {
             None
         };
-    const LEVELS: [f64; 3] = [0.50, 0.95, 0.99];
     let [p50, p95, p99] = match components {
-        Some(components) => LEVELS.map(|p| {
-            quantile(p, queue_mean, |t| {
-                let (mut tail, mut density) = (0.0, 0.0);
-                for component in &components {
-                    let (component_tail, component_density) = component.tail(t);
-                    tail += component.weight * component_tail;
-                    density += component.weight * component_density;
-                }
-                (tail, density)
-            })
-        }),
+        Some(components) => closed_form_percentiles(&components, queue_mean),
         None => {
             let no_held_wait: f64 = held.iter().map(HeldPoolWait::zero_mass).product();
             let mut atoms = Vec::new();
@@ -333,16 +315,49 @@ pub(super) fn node_percentiles(
     }
 }
 
+/// p50, p95 and p99 of a mixture of closed-form responses of mean `mean`: M/M/c ones as one
+/// sum of exponentials ([`ExponentialTail`], Halley's method), others term by term.
+fn closed_form_percentiles(components: &[Component], mean: f64) -> [f64; 3] {
+    let mut exponentials = ExponentialTail::with_capacity(2 * components.len());
+    for component in components {
+        let WaitShape::Exponential(rate) = component.wait else {
+            return NODE_LEVELS.map(|level| {
+                quantile_at(level, mean, |t| {
+                    let (mut tail, mut density) = (0.0, 0.0);
+                    for component in components {
+                        let (component_tail, component_density) = component.tail(t);
+                        tail += component.weight * component_tail;
+                        density += component.weight * component_density;
+                    }
+                    (tail, density)
+                })
+            });
+        };
+        exponentials.add_mmc(
+            component.weight,
+            component.p_wait,
+            rate,
+            component.service_rate,
+        );
+    }
+    NODE_LEVELS.map(|level| smooth_quantile_at(level, mean, |t| exponentials.at(t)))
+}
+
+/// The levels of a node's percentiles: p50, p95, p99.
+const LEVELS: [f64; 3] = [0.50, 0.95, 0.99];
+
+/// [`LEVELS`] with their logarithms, worked out once.
+static NODE_LEVELS: std::sync::LazyLock<[Level; 3]> =
+    std::sync::LazyLock::new(|| LEVELS.map(Level::new));
+
 /// The inputs and results of the node's queue with the highest offered load, as the report
 /// shows them (ms).
 fn busiest_queue(
     node: &CompiledNode,
-    arrivals: &[f64],
+    inputs: Option<&[PoolInput]>,
     pools: &[PoolSolution],
-    horizon: f64,
 ) -> Option<QueueModel> {
-    let inputs = pool_inputs(node, arrivals, horizon)?;
-    let (input, pool, group) = inputs
+    let (input, pool, group) = inputs?
         .iter()
         .zip(pools)
         .zip(&node.groups)
@@ -359,6 +374,11 @@ fn busiest_queue(
         wait_probability: figure((1.0 - pool.wait.zero_mass()).clamp(0.0, 1.0)),
         mean_wait_ms: figure(pool.mean_wait * 1000.0),
     })
+}
+
+/// Whether two slices hold the same numbers to the bit (the same pool inputs follow).
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 /// A wait whose response tail (with an exponential service) has a closed form.
@@ -393,22 +413,61 @@ impl Component {
     }
 }
 
-/// Whether a node's response with the wait `dist` and an exponential service has a closed
-/// form (no numerical inversion is needed for its percentiles).
-pub(super) fn has_closed_form(dist: &WaitDist) -> bool {
-    closed_form_waits(dist, 1.0, &mut Vec::new())
+/// The terms of a node's response-time mixture in closed form (one per pool group's wait part
+/// and class, equal ones merged), for exponential service times `service` and `waits`;
+/// `None` when some wait has no closed form.
+fn closed_form_components(
+    waits: &[(f64, WaitDist)],
+    service: &[f64],
+    class_weights: &[f64],
+) -> Option<Vec<Component>> {
+    let mut merged = Vec::with_capacity(waits.len() * service.len());
+    let mut add = |group_weight: f64, p_wait: f64, wait: WaitShape| {
+        let classes = service.iter().zip(class_weights);
+        for (mean_service, class_weight) in classes.filter(|(_, weight)| **weight > 0.0) {
+            merge_component(
+                &mut merged,
+                Component {
+                    weight: group_weight * class_weight,
+                    p_wait,
+                    wait,
+                    service_rate: 1.0 / mean_service,
+                },
+            );
+        }
+    };
+    let closed = waits
+        .iter()
+        .all(|(group_weight, dist)| closed_form_waits(dist, *group_weight, &mut add));
+    closed.then_some(merged)
 }
 
-/// Adds the closed-form parts of `dist` (weighted by `weight`) to `out` as (weight, P(wait),
-/// shape); false when some part has no closed form (it is then inverted numerically).
-fn closed_form_waits(dist: &WaitDist, weight: f64, out: &mut Vec<(f64, f64, WaitShape)>) -> bool {
+/// Whether a node's response with the wait `dist` and an exponential service has a closed
+/// form (no numerical inversion is needed for its percentiles).
+/// The same test as [`closed_form_waits`], without collecting the parts.
+pub(super) fn has_closed_form(dist: &WaitDist) -> bool {
     match dist {
-        WaitDist::Zero => out.push((weight, 0.0, WaitShape::Exponential(1.0))),
+        WaitDist::Zero | WaitDist::Exponential { .. } => true,
+        WaitDist::Uniform { max, cap, .. } => cap >= max,
+        WaitDist::Mixture(parts) => parts.iter().all(|(_, part)| has_closed_form(part)),
+        _ => false,
+    }
+}
+
+/// Passes the closed-form parts of `dist` (weighted by `weight`) to `out` as (weight,
+/// P(wait), shape); false when some part has no closed form (it is then inverted numerically).
+fn closed_form_waits(
+    dist: &WaitDist,
+    weight: f64,
+    out: &mut impl FnMut(f64, f64, WaitShape),
+) -> bool {
+    match dist {
+        WaitDist::Zero => out(weight, 0.0, WaitShape::Exponential(1.0)),
         WaitDist::Exponential { p_wait, rate } => {
-            out.push((weight, *p_wait, WaitShape::Exponential(*rate)))
+            out(weight, *p_wait, WaitShape::Exponential(*rate))
         }
         WaitDist::Uniform { p_wait, max, cap } if cap >= max => {
-            out.push((weight, *p_wait, WaitShape::Uniform(*max)))
+            out(weight, *p_wait, WaitShape::Uniform(*max))
         }
         WaitDist::Mixture(parts) => {
             return parts
@@ -420,22 +479,18 @@ fn closed_form_waits(dist: &WaitDist, weight: f64, out: &mut Vec<(f64, f64, Wait
     true
 }
 
-/// Adds up the weights of mixture components that are the same distribution, e.g. classes
-/// with one service time: fewer terms to evaluate in every step of the quantile search, and
-/// the same mixture.
-fn merge_equal_components(components: impl Iterator<Item = Component>) -> Vec<Component> {
-    let mut merged: Vec<Component> = Vec::new();
-    for component in components {
-        let same = |m: &&mut Component| {
-            (m.p_wait, m.wait, m.service_rate)
-                == (component.p_wait, component.wait, component.service_rate)
-        };
-        match merged.iter_mut().find(same) {
-            Some(existing) => existing.weight += component.weight,
-            None => merged.push(component),
-        }
+/// Adds `component` to `merged`, to the weight of a component of the same distribution if there
+/// is one (e.g. classes with one service time): fewer terms to evaluate in every step of the
+/// quantile search, and the same mixture.
+fn merge_component(merged: &mut Vec<Component>, component: Component) {
+    let same = |m: &&mut Component| {
+        (m.p_wait, m.wait, m.service_rate)
+            == (component.p_wait, component.wait, component.service_rate)
+    };
+    match merged.iter_mut().find(same) {
+        Some(existing) => existing.weight += component.weight,
+        None => merged.push(component),
     }
-    merged
 }
 
 /// Transform of a node's queueing response (wait + service), mixed over classes and pools.

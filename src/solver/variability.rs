@@ -225,13 +225,51 @@ fn all_poisson(topology: &Topology, compiled: &Compiled) -> bool {
         })
 }
 
+/// The variability of the arrivals at every pool group, in one list: node `v`'s groups are
+/// `groups[v]`.
+pub(super) struct GroupArrivals {
+    /// Where each node's groups start in `arrivals` (one more entry than nodes).
+    starts: Vec<usize>,
+    arrivals: Vec<Arrivals>,
+}
+
+impl GroupArrivals {
+    /// Poisson arrivals at every group of every node of `compiled`.
+    fn poisson(compiled: &Compiled) -> GroupArrivals {
+        let mut starts = Vec::with_capacity(compiled.nodes.len() + 1);
+        starts.push(0);
+        for node in &compiled.nodes {
+            starts.push(starts[starts.len() - 1] + node.groups.len());
+        }
+        let arrivals = vec![Arrivals::POISSON; starts[starts.len() - 1]];
+        GroupArrivals { starts, arrivals }
+    }
+
+    /// How many nodes.
+    pub(super) fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn node_mut(&mut self, v: usize) -> &mut [Arrivals] {
+        &mut self.arrivals[self.starts[v]..self.starts[v + 1]]
+    }
+}
+
+impl std::ops::Index<usize> for GroupArrivals {
+    type Output = [Arrivals];
+
+    fn index(&self, v: usize) -> &[Arrivals] {
+        &self.arrivals[self.starts[v]..self.starts[v + 1]]
+    }
+}
+
 /// Per node and pool group, the variability of the arrivals; `None` when all are Poisson.
 pub(super) fn arrival_variability(
     topology: &Topology,
     compiled: &Compiled,
     flows: &Flows,
     horizon: f64,
-) -> Option<Vec<Vec<Arrivals>>> {
+) -> Option<GroupArrivals> {
     if all_poisson(topology, compiled) {
         return None;
     }
@@ -244,11 +282,7 @@ pub(super) fn arrival_variability(
         .collect();
     let mut arriving = vec![POISSON; node_count];
     let mut departing = vec![POISSON; node_count];
-    let mut groups: Vec<Vec<Arrivals>> = compiled
-        .nodes
-        .iter()
-        .map(|node| vec![Arrivals::POISSON; node.groups.len()])
-        .collect();
+    let mut groups = GroupArrivals::poisson(compiled);
     let passes = if compiled.acyclic { 1 } else { 500 };
     let mut streams = Vec::new();
     let class_count = compiled.classes.len();
@@ -300,7 +334,7 @@ pub(super) fn arrival_variability(
                 arrival,
                 cyclic_instances[v],
                 inputs.as_deref(),
-                &mut groups[v],
+                groups.node_mut(v),
             );
             change = change
                 .max((arrival.arrivals.scv - arriving[v].arrivals.scv).abs())
@@ -439,11 +473,13 @@ fn incoming_streams(
         if rate <= 0.0 || sent <= 0.0 {
             continue;
         }
+        let cyclic = cyclic_routes[u] && !edge.is_call && edge.source == Source::Served;
+        let share = rate / sent;
         let split = |scv: f64| {
-            if cyclic_routes[u] && !edge.is_call && edge.source == Source::Served {
+            if cyclic {
                 cyclic_edge_scv(compiled, u, from, edge.factors.as_slice(), scv)
             } else if rate <= sent {
-                random_split_scv(rate / sent, scv)
+                random_split_scv(share, scv)
             } else {
                 // Several calls per request: as many requests, spread over the calls'
                 // responses.
@@ -452,7 +488,8 @@ fn incoming_streams(
         };
         let scv = split(source.arrivals.scv);
         // The splits are linear in c²: the irregular part is split as the whole.
-        let irregular = (split(source.irregular) - split(0.0)).abs();
+        let of_zero = split(0.0);
+        let irregular = (split(source.irregular) - of_zero).abs();
         // A random or cyclic share of a stream from several instances is still their merge.
         out.push((
             rate,
@@ -462,7 +499,7 @@ fn incoming_streams(
                     renewal: renewal_share(scv, irregular),
                 },
                 irregular,
-                burst: (split(source.burst) - split(0.0)).max(0.0),
+                burst: (split(source.burst) - of_zero).max(0.0),
                 ceiling: source.ceiling,
                 queued: source.queued,
                 parts: source.parts,
@@ -526,8 +563,9 @@ fn waiting_probability(input: &PoolInput, arrivals: Arrivals) -> f64 {
     }
 }
 
-/// Node `v`'s queues fed by `arrival`: each group's arrivals (every count-th request when the
-/// instances take turns, a random share otherwise) and the node's departures, the merge of
+/// Node `v`'s queues fed by `arrival`: each group's arrivals into `groups` (every count-th
+/// request when the instances take turns, a random share otherwise; left Poisson at a node
+/// that does not queue) and the node's departures, the merge of
 /// its queues' ([`departure_scv`]), with the part of them that is arrival bursts passed on,
 /// how fast they can run and how often a request waited (for [`released_burst_share`]).
 fn through_node(
@@ -537,17 +575,17 @@ fn through_node(
     arrival: Stream,
     cyclic_instances: bool,
     inputs: Option<&[PoolInput]>,
-    groups: &mut Vec<Arrivals>,
+    groups: &mut [Arrivals],
 ) -> Stream {
     let node = &compiled.nodes[v];
-    groups.clear();
     let Some(inputs) = inputs else {
         return arrival;
     };
     let (mut rate, mut weighted) = (0.0, 0.0);
     let (mut irregular, mut time_scale) = (0.0, 0.0);
     let (mut burst, mut queued) = (0.0, 0.0);
-    for ((input, group), pool) in inputs.iter().zip(&node.groups).zip(&flows.pools[v]) {
+    let queues = inputs.iter().zip(&node.groups).zip(&flows.pools[v]);
+    for (((input, group), pool), seen) in queues.zip(groups.iter_mut()) {
         let split = |scv: f64| {
             if cyclic_instances {
                 cyclic_split_scv(group.count as usize, scv)
@@ -561,7 +599,7 @@ fn through_node(
             scv,
             renewal: renewal_share(scv, group_irregular),
         };
-        groups.push(group_arrivals);
+        *seen = group_arrivals;
         let rho = pool.utilization;
         // The instances' departures together are the node's arrivals let through (a split
         // reassembled), not independent streams: the departure formula takes the node's c_a².
@@ -608,7 +646,8 @@ pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows,
         return;
     };
     let class_count = compiled.classes.len();
-    for (v, groups) in variability.iter().enumerate() {
+    for v in 0..variability.len() {
+        let groups = &variability[v];
         let node = &compiled.nodes[v];
         if node.buffer.is_some() || groups.iter().all(|a| a.scv == 1.0) {
             continue;
