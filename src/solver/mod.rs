@@ -199,8 +199,8 @@ pub struct ClassLatency {
 }
 
 /// The queueing part of a solve, shared by the report and the summary: the flows and their
-/// burstiness, every node's queues, and every class's end-to-end latency (with its path
-/// breakdown when `with_paths`).
+/// burstiness, every node's queues, and every class's end-to-end latency (with the nodes'
+/// percentiles and each class's path breakdown when `for_report`; a sweep plots neither).
 struct Queues {
     traffic: traffic::Traffic,
     node_results: Vec<NodeResult>,
@@ -211,7 +211,7 @@ fn solve_queues(
     topology: &Topology,
     compiled: &compile::Compiled,
     params: &Params,
-    with_paths: bool,
+    for_report: bool,
 ) -> Result<Queues, SolveError> {
     let horizon = topology.settings.overload_horizon_s;
     let mut traffic = traffic::solve_traffic(topology, compiled, params)?;
@@ -219,11 +219,11 @@ fn solve_queues(
     finite_wait::apply(topology, compiled, &mut traffic.solved, horizon);
     service_wait::apply(compiled, &mut traffic.solved);
     let node_results: Vec<NodeResult> = map_indices(compiled.nodes.len(), params.parallel, |v| {
-        stations::node_result(compiled, v, &traffic, horizon)
+        stations::node_result(compiled, v, &traffic, horizon, for_report)
     });
     let wanted = paths::Wanted {
         percentiles: params.class_percentiles,
-        path: with_paths,
+        path: for_report,
     };
     let class_results: Vec<ClassResult> =
         map_indices(compiled.classes.len(), params.parallel, |k| {

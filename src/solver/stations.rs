@@ -58,12 +58,14 @@ pub(super) struct NodeResult {
     pub(super) queue: Option<QueueModel>,
 }
 
-/// The figures of node `v` as a station, from the solved traffic.
+/// The figures of node `v` as a station, from the solved traffic; its latency percentiles only
+/// with `percentiles` (else they are the mean: a load sweep plots the classes' figures only).
 pub(super) fn node_result(
     compiled: &Compiled,
     v: usize,
     traffic: &Traffic,
     horizon: f64,
+    percentiles: bool,
 ) -> NodeResult {
     let (flows, linear, average) = (&traffic.solved, &traffic.linear, &traffic.average);
     let class_count = compiled.classes.len();
@@ -77,7 +79,7 @@ pub(super) fn node_result(
     let Some(service) = node.service.as_ref() else {
         // A pure delay: no queue, everything passes after the fixed (or random) latency.
         let waits = vec![(1.0, WaitDist::Zero)];
-        let latency = if node.base_cv > 0.0 {
+        let latency = if node.base_cv > 0.0 && percentiles {
             node_percentiles(node, &[], &waits, node.base, &[])
         } else {
             Latency {
@@ -209,7 +211,16 @@ pub(super) fn node_result(
             .map(|(m, w)| m * w)
             .sum()
     };
-    let latency = node_percentiles(node, &class_weights, &waits, mean, &[]);
+    let latency = if percentiles {
+        node_percentiles(node, &class_weights, &waits, mean, &[])
+    } else {
+        Latency {
+            mean,
+            p50: mean,
+            p95: mean,
+            p99: mean,
+        }
+    };
     let status = if arrival <= 0.0 {
         Status::Idle
     } else if backlog > 0.0 {
