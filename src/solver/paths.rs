@@ -11,6 +11,7 @@ use super::transforms::class_atoms;
 use super::transforms::class_transform;
 use super::transforms::class_transform_acyclic;
 use super::transforms::constant_service;
+use super::transforms::route_shift_of;
 use super::transforms::TransformSteps;
 use crate::solver::queueing::{grid_for, percentiles_on_grid};
 use crate::solver::report::Latency;
@@ -45,7 +46,7 @@ pub(super) struct Visit {
 fn class_path(
     compiled: &Compiled,
     results: &[NodeResult],
-    completion: &[f64],
+    (completion, completes): (&[f64], &[f64]),
     splits: &[Option<RetrySplit>],
     k: usize,
     (order, cyclic): (&[usize], bool),
@@ -59,7 +60,7 @@ fn class_path(
     let for_each_hop = |v: usize, visit: &mut dyn FnMut(usize, f64, f64)| {
         let node = &compiled.nodes[v];
         if !node.detaches {
-            let completes = route_completion(compiled, completion, v, k);
+            let completes = completes[v];
             let served_first = first(v);
             for edge in &compiled.out_edges[v] {
                 let f = edge.served_factor(k);
@@ -285,6 +286,9 @@ pub(super) fn class_result(
     let splits: Vec<Option<RetrySplit>> = (0..node_count)
         .map(|v| RetrySplit::at(compiled, flows, &completion.0, v, k))
         .collect();
+    let completes: Vec<f64> = (0..node_count)
+        .map(|v| route_completion(compiled, &completion.0, v, k))
+        .collect();
 
     // Exact mean and the smallest constant delay (shift) of any path, by the same recursion
     // over the nodes the class can reach (completion: [`completion_probabilities`]).
@@ -326,7 +330,7 @@ pub(super) fn class_result(
             if !route_shift.is_finite() {
                 route_shift = 0.0;
             }
-            let route_mean = route_mean / route_completion(compiled, &completion.0, v, k);
+            let route_mean = route_mean / completes[v];
             let first = m + route_mean;
             let new_mean = splits[v]
                 .as_ref()
@@ -344,6 +348,9 @@ pub(super) fn class_result(
     let mean_latency = mean[start];
     let offset = shift[start].min(mean_latency);
     let latency = if with_percentiles && mean_latency > offset {
+        let route_shifts: Vec<f64> = (0..node_count)
+            .map(|v| route_shift_of(compiled, v, k, &shift))
+            .collect();
         let atoms: Vec<(f64, f64)> = if cyclic {
             Vec::new()
         } else {
@@ -363,6 +370,8 @@ pub(super) fn class_result(
                         order: &order,
                         passes,
                         shift: &shift,
+                        completes: &completes,
+                        route_shifts: &route_shifts,
                     };
                     class_transform(compiled, results, &completion.0, k, &steps, points)
                 } else {
@@ -370,6 +379,8 @@ pub(super) fn class_result(
                         order: &order,
                         passes: 1,
                         shift: &shift,
+                        completes: &completes,
+                        route_shifts: &route_shifts,
                     };
                     class_transform_acyclic(compiled, results, &completion.0, k, &steps, points)
                 };
@@ -398,7 +409,7 @@ pub(super) fn class_result(
             class_path(
                 compiled,
                 results,
-                &completion.0,
+                (&completion.0, &completes),
                 &splits,
                 k,
                 (&retry_order, retry_cyclic),

@@ -122,6 +122,10 @@ pub(super) struct TransformSteps<'a> {
     pub(super) order: &'a [usize],
     pub(super) passes: usize,
     pub(super) shift: &'a [f64],
+    /// Per node, [`route_completion`]: the completing share its route branches weigh by.
+    pub(super) completes: &'a [f64],
+    /// Per node, [`route_shift_of`]: the shift of its cheapest route.
+    pub(super) route_shifts: &'a [f64],
 }
 
 /// The service time of class `k` at `node` when it is a constant (deterministic service), else 0.
@@ -334,14 +338,13 @@ pub(super) fn class_transform_acyclic(
     points: &[Complex64],
 ) -> Vec<Complex64> {
     let (order, shift) = (steps.order, steps.shift);
+    let (completes, route_shifts) = (steps.completes, steps.route_shifts);
     let width = points.len();
     let start = compiled.classes[k].client;
     let node_count = compiled.nodes.len();
     let mut reached = vec![false; node_count];
-    let mut route_shifts = vec![0.0; node_count];
     for &v in order {
         reached[v] = true;
-        route_shifts[v] = route_shift_of(compiled, v, k, shift);
     }
     let mut pending: Vec<Pending> = std::iter::repeat_with(Pending::default)
         .take(node_count)
@@ -359,7 +362,7 @@ pub(super) fn class_transform_acyclic(
             buffers.give(children.calls);
             buffers.give(children.routes);
         } else {
-            let finish = node.finish[k] / route_completion(compiled, completion, v, k);
+            let finish = node.finish[k] / completes[v];
             children.close(&mut buffers, &mut psi, finish);
         }
         if v == start {
@@ -377,7 +380,7 @@ pub(super) fn class_transform_acyclic(
             } else {
                 let extra = edge.rtt(k) + shift[v] - route_shifts[u];
                 // Branches weigh by the requests that complete along them.
-                let weight = f * completion[v] / route_completion(compiled, completion, u, k);
+                let weight = f * completion[v] / completes[u];
                 pending[u].route(&mut buffers, &psi, points, (weight, extra));
             }
         }
@@ -413,8 +416,8 @@ pub(super) fn class_transform(
             let node = &compiled.nodes[v];
             let result = &results[v];
             // The shift of the cheapest route out of v (0 when a request may finish here).
-            let route_shift = route_shift_of(compiled, v, k, shift);
-            let completes = route_completion(compiled, completion, v, k);
+            let route_shift = steps.route_shifts[v];
+            let completes = steps.completes[v];
             own_transform_into(node, result, k, points, &mut own);
             route.fill(if node.detaches {
                 one
