@@ -3,6 +3,7 @@
 
 use super::compile::Compiled;
 use super::compile::CompiledNode;
+use super::compile::PoolGroup;
 use super::compile::Source;
 use super::figure;
 use super::paths::reachable_reverse_order;
@@ -70,7 +71,7 @@ pub(super) fn pool_inputs(
     node: &CompiledNode,
     arrivals: &[f64],
     horizon: f64,
-) -> Option<Vec<PoolInput>> {
+) -> Option<PoolInputs> {
     let service = node.service.as_ref()?;
     let total: f64 = arrivals.iter().sum();
     let (mean, second_moment) = if total > 0.0 {
@@ -92,19 +93,54 @@ pub(super) fn pool_inputs(
         service.iter().copied().fold(0.0, f64::max)
     };
     let scv = (second_moment / (mean * mean) - 1.0).max(0.0);
-    Some(
-        node.groups
-            .iter()
-            .map(|group| PoolInput {
-                arrival: total * group.share,
-                servers: group.servers,
-                mean_service: mean,
-                service_scv: scv,
-                buffer: node.buffer,
-                overload_horizon: horizon,
-            })
-            .collect(),
-    )
+    let input = |group: &PoolGroup| PoolInput {
+        arrival: total * group.share,
+        servers: group.servers,
+        mean_service: mean,
+        service_scv: scv,
+        buffer: node.buffer,
+        overload_horizon: horizon,
+    };
+    Some(match node.groups.as_slice() {
+        [] => PoolInputs::Heap(Vec::new()),
+        [only] => PoolInputs::Inline {
+            inputs: [input(only); 2],
+            len: 1,
+        },
+        [first, second] => PoolInputs::Inline {
+            inputs: [input(first), input(second)],
+            len: 2,
+        },
+        groups => PoolInputs::Heap(groups.iter().map(input).collect()),
+    })
+}
+
+/// A node's pool inputs, one per queue group. Nodes have one group or two (a hot shard and
+/// the cold ones), so these are kept inline rather than on the heap: the stages ask for a
+/// node's inputs some nine times per solve.
+pub(super) enum PoolInputs {
+    Inline { inputs: [PoolInput; 2], len: usize },
+    Heap(Vec<PoolInput>),
+}
+
+impl std::ops::Deref for PoolInputs {
+    type Target = [PoolInput];
+
+    fn deref(&self) -> &[PoolInput] {
+        match self {
+            PoolInputs::Inline { inputs, len } => &inputs[..*len],
+            PoolInputs::Heap(inputs) => inputs,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a PoolInputs {
+    type Item = &'a PoolInput;
+    type IntoIter = std::slice::Iter<'a, PoolInput>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
 }
 
 /// Rejects a loop that multiplies the requests going round it (a gain of one or more), even
