@@ -10,7 +10,7 @@
 //! several branches (a database behind two regions, a region holding several tiers) are
 //! conditioned on exactly, so a shared single point of failure is counted once.
 
-use crate::model::catalog::Catalog;
+use crate::model::catalog::{AvailabilityDefaults, Catalog};
 use crate::model::{NodeId, NodeKind, Topology};
 use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, PathStep, Report};
 use rustc_hash::FxHashMap as HashMap;
@@ -197,8 +197,9 @@ pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, paral
         })
         .collect();
     let mut overloaded = Vec::new();
+    let mut known = KnownTiers::new(defaults);
     for (node, figures) in topology.nodes.iter().zip(report.nodes.iter_mut()) {
-        figures.availability = tier_availability(node, figures, defaults, &region_up);
+        figures.availability = tier_availability(node, figures, &mut known, &region_up);
         if figures.offered_utilization >= 1.0 && node.kind != NodeKind::Client {
             overloaded.push(format!("{} \"{}\"", node.id, node.name));
         }
@@ -252,12 +253,13 @@ pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, paral
 fn tier_availability(
     node: &crate::model::Node,
     figures: &NodeReport,
-    defaults: &crate::model::catalog::AvailabilityDefaults,
+    known: &mut KnownTiers,
     region_up: &HashMap<&str, f64>,
 ) -> NodeAvailability {
-    let instance = node
-        .availability
-        .map_or_else(|| defaults.instance(&node.kind), |uptime| uptime.fraction());
+    let instance = node.availability.map_or_else(
+        || known.default_instance(&node.kind),
+        |uptime| uptime.fraction(),
+    );
     let (needed, _) = needed_instances(figures.offered_utilization, node.instances);
     let shards = match node.kind {
         NodeKind::ShardGroup { shards, .. } => shards,
@@ -265,7 +267,7 @@ fn tier_availability(
     };
     // Every shard holds its own part of the data: all must have enough instances up (each
     // sized like the busiest shard).
-    let down = k_of_n_unavailability(instance, needed, node.instances);
+    let down = known.k_of_n_unavailability(instance, needed, node.instances);
     let tier = (1.0 - down).powi(shards as i32).clamp(0.0, 1.0);
     let region = if node.kind == NodeKind::Client || node.region.is_empty() {
         1.0
@@ -277,6 +279,46 @@ fn tier_availability(
         needed,
         tier,
         region,
+    }
+}
+
+/// What the tiers of many nodes share, looked up once per assessment: each node kind's default
+/// instance availability (a catalog lookup by name) and each binomial tail (most tiers have
+/// the same instance availability and few distinct instance counts). The figures are the
+/// ones computed without it, bit for bit.
+struct KnownTiers<'a> {
+    defaults: &'a AvailabilityDefaults,
+    kinds: Vec<(std::mem::Discriminant<NodeKind>, f64)>,
+    /// (instance availability's bits, needed, instances) → unavailability.
+    tails: HashMap<(u64, u32, u32), f64>,
+}
+
+impl<'a> KnownTiers<'a> {
+    fn new(defaults: &'a AvailabilityDefaults) -> Self {
+        KnownTiers {
+            defaults,
+            kinds: Vec::new(),
+            tails: HashMap::default(),
+        }
+    }
+
+    /// The catalog's availability of one instance of `kind`.
+    fn default_instance(&mut self, kind: &NodeKind) -> f64 {
+        let discriminant = std::mem::discriminant(kind);
+        if let Some(&(_, up)) = self.kinds.iter().find(|(d, _)| *d == discriminant) {
+            return up;
+        }
+        let up = self.defaults.instance(kind);
+        self.kinds.push((discriminant, up));
+        up
+    }
+
+    /// [`k_of_n_unavailability`], computed once for each distinct argument.
+    fn k_of_n_unavailability(&mut self, up: f64, k: u32, n: u32) -> f64 {
+        *self
+            .tails
+            .entry((up.to_bits(), k, n))
+            .or_insert_with(|| k_of_n_unavailability(up, k, n))
     }
 }
 
