@@ -12,7 +12,8 @@
 
 use crate::model::catalog::{AvailabilityDefaults, Catalog};
 use crate::model::{NodeId, NodeKind, Topology};
-use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, PathStep, Report};
+use crate::solver::paths::Visit;
+use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, Report};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 
@@ -183,8 +184,16 @@ pub fn needed_instances(offered_utilization: f64, instances: u32) -> (u32, bool)
 }
 
 /// Fills the availability figures of `report` (nodes, classes, the whole system) from the
-/// topology it was solved from and the catalog's default availabilities.
-pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, parallel: bool) {
+/// topology it was solved from, the catalog's default availabilities and each class's path
+/// (`class_paths`, in the order of the report's classes: the visits its `path` was written
+/// from, by node index).
+pub(super) fn assess(
+    topology: &Topology,
+    catalog: &Catalog,
+    report: &mut Report,
+    class_paths: &[&[Visit]],
+    parallel: bool,
+) {
     let defaults = &catalog.availability;
     let region_up: HashMap<&str, f64> = topology
         .regions
@@ -213,14 +222,16 @@ pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, paral
     }
     let parts = Parts::new(topology, report);
     let mut approximate = Vec::new();
-    for class in &mut report.classes {
-        let structure = Structure::new(&class.path, &parts);
+    let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
+    debug_assert_eq!(report.classes.len(), class_paths.len());
+    for (class, path) in report.classes.iter_mut().zip(class_paths) {
+        let structure = Structure::new(path, &parts, &mut step_of_node);
         let (availability, exact) = structure.availability(&parts);
         class.availability = availability;
         class.availability_exact = exact;
         class.downtime_min_per_month = downtime_min_per_month(availability);
         class.nines = nines(availability);
-        class.downtime_by_part = structure.attribute(&parts, availability, parallel);
+        class.downtime_by_part = structure.attribute(topology, &parts, availability, parallel);
         if !exact {
             approximate.push(class.name.clone());
         }
@@ -324,41 +335,129 @@ impl<'a> KnownTiers<'a> {
 
 /// The parts that can fail: every node (its tier) and every region.
 struct Parts {
-    /// Node id → (part index of its tier, part index of its region if any).
-    nodes: HashMap<NodeId, (usize, Option<usize>)>,
-    /// Availability and name of each part.
+    /// Per node (in the topology's order): the part of its tier, and the part of its region
+    /// if the region can fail.
+    of_node: Vec<(usize, Option<usize>)>,
+    /// Availability of each part.
     up: Vec<f64>,
-    names: Vec<(Option<NodeId>, String)>,
+    /// Whose each part is, for naming it in a downtime share.
+    owner: Vec<Owner>,
+}
+
+/// What a part stands for: the tier of node `v`, or the region node `v` is in.
+#[derive(Clone, Copy)]
+enum Owner {
+    Tier(usize),
+    Region(usize),
 }
 
 impl Parts {
     fn new(topology: &Topology, report: &Report) -> Parts {
-        let mut up = Vec::new();
-        let mut names = Vec::new();
+        let count = topology.nodes.len();
+        let mut parts = Parts {
+            of_node: Vec::with_capacity(count),
+            up: Vec::with_capacity(count),
+            owner: Vec::with_capacity(count),
+        };
         let mut regions: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut nodes = HashMap::with_capacity_and_hasher(topology.nodes.len(), Default::default());
-        for (node, figures) in topology.nodes.iter().zip(&report.nodes) {
-            let tier = up.len();
-            up.push(figures.availability.tier);
-            names.push((Some(node.id), node.name.clone()));
+        for (v, (node, figures)) in topology.nodes.iter().zip(&report.nodes).enumerate() {
+            let tier = parts.push(figures.availability.tier, Owner::Tier(v));
             let region = (figures.availability.region < 1.0).then(|| {
-                *regions.entry(node.region.as_str()).or_insert_with(|| {
-                    up.push(figures.availability.region);
-                    names.push((None, format!("region {}", node.region)));
-                    up.len() - 1
-                })
+                *regions
+                    .entry(node.region.as_str())
+                    .or_insert_with(|| parts.push(figures.availability.region, Owner::Region(v)))
             });
-            nodes.insert(node.id, (tier, region));
+            parts.of_node.push((tier, region));
         }
-        Parts { nodes, up, names }
+        parts
+    }
+
+    /// Adds a part up `up` of the time; its index.
+    fn push(&mut self, up: f64, owner: Owner) -> usize {
+        self.up.push(up);
+        self.owner.push(owner);
+        self.up.len() - 1
+    }
+
+    /// The node id (none for a region) and the name a downtime share gives `part`.
+    fn name(&self, topology: &Topology, part: usize) -> (Option<NodeId>, String) {
+        match self.owner[part] {
+            Owner::Tier(v) => (Some(topology.nodes[v].id), topology.nodes[v].name.clone()),
+            Owner::Region(v) => (None, format!("region {}", topology.nodes[v].region)),
+        }
+    }
+}
+
+/// A node not on the path being built (see [`Structure::new`]).
+const NO_STEP: usize = usize::MAX;
+
+/// Per step of a path, the steps it calls and then the steps it may route to, in one flat list.
+struct Links {
+    /// Step v's targets are `targets[start[v]..start[v + 1]]`, its calls the first `calls[v]`.
+    start: Vec<usize>,
+    calls: Vec<usize>,
+    targets: Vec<usize>,
+}
+
+impl Links {
+    fn with_capacity(steps: usize) -> Links {
+        let mut start = Vec::with_capacity(steps + 1);
+        start.push(0);
+        Links {
+            start,
+            calls: Vec::with_capacity(steps),
+            targets: Vec::with_capacity(steps),
+        }
+    }
+
+    /// Adds the next step, with the steps it calls and those it may route to.
+    fn push(&mut self, calls: impl Iterator<Item = usize>, routes: impl Iterator<Item = usize>) {
+        let first = self.targets.len();
+        self.targets.extend(calls);
+        self.calls.push(self.targets.len() - first);
+        self.targets.extend(routes);
+        self.start.push(self.targets.len());
+    }
+
+    fn steps(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The steps `v` calls, then those it routes to.
+    fn of(&self, v: usize) -> &[usize] {
+        &self.targets[self.start[v]..self.start[v + 1]]
+    }
+
+    fn calls(&self, v: usize) -> &[usize] {
+        &self.targets[self.start[v]..self.start[v] + self.calls[v]]
+    }
+
+    fn routes(&self, v: usize) -> &[usize] {
+        &self.targets[self.start[v] + self.calls[v]..self.start[v + 1]]
+    }
+
+    /// The same links, keeping only those from `v` to `to` for which `keep(v, to)`.
+    fn filtered(&self, keep: impl Fn(usize, usize) -> bool) -> Links {
+        let mut kept = Links::with_capacity(self.steps());
+        for v in 0..self.steps() {
+            kept.push(
+                self.calls(v).iter().copied().filter(|&to| keep(v, to)),
+                self.routes(v).iter().copied().filter(|&to| keep(v, to)),
+            );
+        }
+        kept
     }
 }
 
 /// A class's path as an and/or structure over parts.
 struct Structure {
-    /// Per path step: its parts, the steps it calls and the steps it may route to.
-    steps: Vec<Step>,
-    /// Parts that appear in more than one branch (conditioned on exactly).
+    /// Per path step: the part of its tier and the part of its region, if any.
+    parts: Vec<(usize, Option<usize>)>,
+    /// Per path step: the steps it calls and the steps it may route to.
+    links: Links,
+    /// Per path step: it answers some requests itself.
+    answers: Vec<bool>,
+    /// Parts that appear in more than one branch (conditioned on exactly), ascending.
     shared: Vec<usize>,
     /// Steps reached along more than one path (their value is fixed once shared parts are).
     fixed: Vec<bool>,
@@ -366,89 +465,83 @@ struct Structure {
     order: Vec<usize>,
 }
 
-struct Step {
-    parts: Vec<usize>,
-    calls: Vec<usize>,
-    routes: Vec<usize>,
-    answers: bool,
-}
-
 impl Structure {
-    fn new(path: &[PathStep], parts: &Parts) -> Structure {
-        let index: HashMap<NodeId, usize> = path
-            .iter()
-            .enumerate()
-            .map(|(i, step)| (step.id, i))
-            .collect();
-        let targets = |ids: &mut dyn Iterator<Item = &NodeId>| -> Vec<usize> {
-            ids.filter_map(|id| index.get(id).copied()).collect()
-        };
-        let mut steps: Vec<Step> = path
-            .iter()
-            .map(|step| {
-                let (tier, region) = parts.nodes.get(&step.id).copied().unwrap_or((0, None));
-                let mut own: Vec<usize> = vec![tier];
-                own.extend(region);
-                Step {
-                    parts: own,
-                    calls: targets(&mut step.calls.iter()),
-                    routes: targets(&mut step.routes.iter().chain(&step.standby)),
-                    answers: step.answers,
-                }
-            })
-            .collect();
-        // Drop edges back up the path (loops): a request does not need its own caller.
-        let order = post_order(&steps);
-        let position: Vec<usize> = {
-            let mut position = vec![0; steps.len()];
-            for (rank, &v) in order.iter().enumerate() {
-                position[v] = rank;
-            }
-            position
-        };
-        for (v, step) in steps.iter_mut().enumerate() {
-            step.calls.retain(|&to| position[to] < position[v]);
-            step.routes.retain(|&to| position[to] < position[v]);
+    /// The structure of a class's path. `step_of_node` is [`NO_STEP`] for every node on entry
+    /// and again on return (it maps the path's nodes to their steps meanwhile).
+    fn new(path: &[Visit], parts: &Parts, step_of_node: &mut [usize]) -> Structure {
+        for (i, visit) in path.iter().enumerate() {
+            step_of_node[visit.node] = i;
         }
+        let links = path_links(path, step_of_node);
+        for visit in path {
+            step_of_node[visit.node] = NO_STEP;
+        }
+        Structure::from_links(
+            path.iter().map(|visit| parts.of_node[visit.node]).collect(),
+            links,
+            path.iter().map(|visit| visit.answers).collect(),
+            parts,
+        )
+    }
+
+    /// The structure of steps holding `own` parts, linked by `links`: loops dropped, the
+    /// steps reached along several paths and the parts shared between branches found.
+    fn from_links(
+        own: Vec<(usize, Option<usize>)>,
+        links: Links,
+        answers: Vec<bool>,
+        parts: &Parts,
+    ) -> Structure {
+        let order = post_order(&links);
+        let mut position = vec![0; links.steps()];
+        for (rank, &v) in order.iter().enumerate() {
+            position[v] = rank;
+        }
+        // Drop edges back up the path (loops): a request does not need its own caller.
+        let links = links.filtered(|v, to| position[to] < position[v]);
         // Paths into each step (capped at 2), callers first.
-        let mut paths = vec![0u8; steps.len()];
-        if !steps.is_empty() {
+        let mut paths = vec![0u8; links.steps()];
+        if !paths.is_empty() {
             paths[0] = 1;
         }
         for &v in order.iter().rev() {
-            let step = &steps[v];
-            for &to in step.calls.iter().chain(&step.routes) {
+            for &to in links.of(v) {
                 paths[to] = paths[to].saturating_add(paths[v]).min(2);
             }
         }
         let fixed: Vec<bool> = paths.iter().map(|&p| p >= 2).collect();
         let mut uses = vec![0u32; parts.up.len()];
-        for (v, step) in steps.iter().enumerate() {
+        for (v, &(tier, region)) in own.iter().enumerate() {
             if paths[v] == 0 {
                 continue;
             }
-            for &part in &step.parts {
+            for part in std::iter::once(tier).chain(region) {
                 uses[part] += if fixed[v] { 2 } else { 1 };
             }
         }
-        let mut shared: Vec<usize> = (0..parts.up.len())
+        let shared: Vec<usize> = (0..parts.up.len())
             .filter(|&part| uses[part] >= 2 && parts.up[part] < 1.0)
             .collect();
-        shared.sort_unstable();
         Structure {
-            steps,
+            parts: own,
+            links,
+            answers,
             shared,
             fixed,
             order,
         }
     }
 
+    fn steps(&self) -> usize {
+        self.parts.len()
+    }
+
     /// Availability of the class, and whether it is exact.
     fn availability(&self, parts: &Parts) -> (f64, bool) {
-        if self.steps.is_empty() {
+        if self.steps() == 0 {
             return (1.0, true);
         }
-        let mut scratch = Scratch::new(parts, self.steps.len());
+        let mut scratch = Scratch::new(parts, self.steps());
         self.availability_with(&mut scratch, None)
     }
 
@@ -456,7 +549,7 @@ impl Structure {
     /// exact, on reused buffers: `scratch.up` holds every part's availability on entry and
     /// again on return.
     fn availability_with(&self, scratch: &mut Scratch, perfect: Option<usize>) -> (f64, bool) {
-        if self.steps.is_empty() {
+        if self.steps() == 0 {
             return (1.0, true);
         }
         let saved = perfect.map(|part| std::mem::replace(&mut scratch.up[part], 1.0));
@@ -529,19 +622,18 @@ impl Structure {
 
     /// Step `v`'s availability from its parts' and its callees' (see [`Structure::evaluate`]).
     fn step_value(&self, v: usize, up: &[f64], value: &[f64], exact: bool) -> f64 {
-        let step = &self.steps[v];
-        let mut p: f64 = step.parts.iter().map(|&part| up[part]).product();
-        for &to in &step.calls {
+        let (tier, region) = self.parts[v];
+        let mut p = up[tier];
+        if let Some(region) = region {
+            p *= up[region];
+        }
+        for &to in self.links.calls(v) {
             p *= value[to];
         }
-        if !step.routes.is_empty() {
-            p *= 1.0
-                - step
-                    .routes
-                    .iter()
-                    .map(|&to| 1.0 - value[to])
-                    .product::<f64>();
-        } else if !step.answers {
+        let routes = self.links.routes(v);
+        if !routes.is_empty() {
+            p *= 1.0 - routes.iter().map(|&to| 1.0 - value[to]).product::<f64>();
+        } else if !self.answers[v] {
             p = 0.0;
         }
         if exact && self.fixed[v] {
@@ -559,22 +651,22 @@ impl Structure {
             .iter()
             .filter(|&&part| scratch.up[part] < 1.0)
             .count();
-        if self.steps.is_empty() || varying <= MAX_SHARED + 1 {
+        if self.steps() == 0 || varying <= MAX_SHARED + 1 {
             return None;
         }
         self.evaluate(scratch, false);
-        let mut callers = vec![Vec::new(); self.steps.len()];
+        let mut callers = vec![Vec::new(); self.steps()];
         let mut steps_of_part: HashMap<usize, Vec<usize>> = HashMap::default();
         for &v in &self.order {
-            let step = &self.steps[v];
-            for &to in step.calls.iter().chain(&step.routes) {
+            for &to in self.links.of(v) {
                 callers[to].push(v);
             }
-            for &part in &step.parts {
+            let (tier, region) = self.parts[v];
+            for part in std::iter::once(tier).chain(region) {
                 steps_of_part.entry(part).or_default().push(v);
             }
         }
-        let mut position = vec![usize::MAX; self.steps.len()];
+        let mut position = vec![usize::MAX; self.steps()];
         for (rank, &v) in self.order.iter().enumerate() {
             position[v] = rank;
         }
@@ -595,7 +687,7 @@ impl Structure {
         };
         let saved = std::mem::replace(&mut scratch.up[part], 1.0);
         scratch.value.copy_from_slice(&baseline.values);
-        let mut dirty = vec![false; self.steps.len()];
+        let mut dirty = vec![false; self.steps()];
         let mut first = self.order.len();
         for &v in holders {
             dirty[v] = true;
@@ -619,20 +711,26 @@ impl Structure {
 
     /// Downtime each part adds (availability with the part perfect minus without), largest
     /// first, for the parts that fail most.
-    fn attribute(&self, parts: &Parts, availability: f64, parallel: bool) -> Vec<DowntimeShare> {
+    fn attribute(
+        &self,
+        topology: &Topology,
+        parts: &Parts,
+        availability: f64,
+        parallel: bool,
+    ) -> Vec<DowntimeShare> {
         let mut candidates: Vec<usize> = self
-            .steps
+            .parts
             .iter()
-            .flat_map(|step| step.parts.iter().copied())
+            .flat_map(|&(tier, region)| std::iter::once(tier).chain(region))
             .filter(|&part| parts.up[part] < 1.0)
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
         candidates.sort_by(|a, b| parts.up[*a].total_cmp(&parts.up[*b]));
         // Each attribution evaluates the whole path again: long paths get fewer of them.
-        let affordable = (ATTRIBUTION_WORK / self.steps.len().max(1)).clamp(1, MAX_ATTRIBUTED);
+        let affordable = (ATTRIBUTION_WORK / self.steps().max(1)).clamp(1, MAX_ATTRIBUTED);
         candidates.truncate(affordable);
-        let baseline = self.baseline(&mut Scratch::new(parts, self.steps.len()));
+        let baseline = self.baseline(&mut Scratch::new(parts, self.steps()));
         let share = |scratch: &mut Scratch, part: usize| {
             let better = match &baseline {
                 Some(baseline) => self.with_perfect(baseline, scratch, part),
@@ -640,7 +738,7 @@ impl Structure {
             };
             let minutes = (better - availability) * MINUTES_PER_MONTH;
             (minutes > 1e-9).then(|| {
-                let (id, name) = parts.names[part].clone();
+                let (id, name) = parts.name(topology, part);
                 DowntimeShare {
                     id,
                     name,
@@ -649,21 +747,18 @@ impl Structure {
             })
         };
         let serial = || {
-            let mut scratch = Scratch::new(parts, self.steps.len());
+            let mut scratch = Scratch::new(parts, self.steps());
             candidates
                 .iter()
                 .filter_map(|&part| share(&mut scratch, part))
                 .collect::<Vec<_>>()
         };
         #[cfg(feature = "parallel")]
-        let mut shares = if parallel && self.steps.len() * candidates.len() >= PARALLEL_WORK {
+        let mut shares = if parallel && self.steps() * candidates.len() >= PARALLEL_WORK {
             use rayon::prelude::*;
             candidates
                 .par_iter()
-                .map_init(
-                    || Scratch::new(parts, self.steps.len()),
-                    |s, &p| share(s, p),
-                )
+                .map_init(|| Scratch::new(parts, self.steps()), |s, &p| share(s, p))
                 .flatten()
                 .collect()
         } else {
@@ -679,22 +774,35 @@ impl Structure {
     }
 }
 
+/// The links of each step of `path` (calls, then routes and standby targets) to the steps of
+/// its nodes, by `step_of_node`; targets off the path are left out.
+fn path_links(path: &[Visit], step_of_node: &[usize]) -> Links {
+    let on_path = |node: &usize| Some(step_of_node[*node]).filter(|&step| step != NO_STEP);
+    let mut links = Links::with_capacity(path.len());
+    for visit in path {
+        links.push(
+            visit.calls.iter().filter_map(on_path),
+            visit
+                .routes
+                .iter()
+                .chain(&visit.standby)
+                .filter_map(on_path),
+        );
+    }
+    links
+}
+
 /// Steps in post-order from step 0 (callees before callers), following calls and routes.
-fn post_order(steps: &[Step]) -> Vec<usize> {
-    let mut order = Vec::with_capacity(steps.len());
-    if steps.is_empty() {
+fn post_order(links: &Links) -> Vec<usize> {
+    let mut order = Vec::with_capacity(links.steps());
+    if links.steps() == 0 {
         return order;
     }
-    let mut seen = vec![false; steps.len()];
+    let mut seen = vec![false; links.steps()];
     let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
     seen[0] = true;
     while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-        let step = &steps[v];
-        let to = match step.calls.get(*next) {
-            Some(&to) => Some(to),
-            None => step.routes.get(*next - step.calls.len()).copied(),
-        };
-        if let Some(to) = to {
+        if let Some(&to) = links.of(v).get(*next) {
             *next += 1;
             if !seen[to] {
                 seen[to] = true;
@@ -781,32 +889,30 @@ mod tests {
         let regions = 15;
         let mut up: Vec<f64> = (0..count).map(|i| 0.99 - 0.001 * i as f64).collect();
         up.extend((0..regions).map(|r| 0.9999 - 0.0001 * r as f64));
-        let steps: Vec<Step> = (0..count)
-            .map(|i| {
-                let later = |k: usize| (i + k < count).then_some(i + k);
-                let (calls, routes): (Vec<usize>, Vec<usize>) = if i % 3 == 0 {
-                    (later(1).into_iter().collect(), Vec::new())
-                } else {
-                    (Vec::new(), later(1).into_iter().chain(later(2)).collect())
-                };
-                Step {
-                    parts: vec![i, count + i % regions],
-                    calls,
-                    answers: routes.is_empty(),
-                    routes,
-                }
-            })
-            .collect();
-        let order = post_order(&steps);
+        let mut links = Links::with_capacity(count);
+        let mut answers = Vec::new();
+        for i in 0..count {
+            let later = |k: usize| (i + k < count).then_some(i + k);
+            let (calls, routes): (Vec<usize>, Vec<usize>) = if i % 3 == 0 {
+                (later(1).into_iter().collect(), Vec::new())
+            } else {
+                (Vec::new(), later(1).into_iter().chain(later(2)).collect())
+            };
+            answers.push(routes.is_empty());
+            links.push(calls.into_iter(), routes.into_iter());
+        }
+        let order = post_order(&links);
         let structure = Structure {
+            parts: (0..count).map(|i| (i, Some(count + i % regions))).collect(),
+            links,
+            answers,
             fixed: vec![false; count],
             shared: (count..count + regions).collect(),
-            steps,
             order,
         };
         let parts = Parts {
-            nodes: HashMap::default(),
-            names: vec![(None, String::new()); up.len()],
+            of_node: Vec::new(),
+            owner: vec![Owner::Region(0); up.len()],
             up,
         };
         let mut scratch = Scratch::new(&parts, count);
