@@ -15,7 +15,7 @@ use crate::model::{NodeId, NodeKind, Topology};
 use crate::solver::paths::Visit;
 use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, Report};
 use rustc_hash::FxHashMap as HashMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 /// Minutes in the 730-hour month that prices use.
 pub const MINUTES_PER_MONTH: f64 = 730.0 * 60.0;
@@ -226,12 +226,16 @@ pub(super) fn assess(
     debug_assert_eq!(report.classes.len(), class_paths.len());
     for (class, path) in report.classes.iter_mut().zip(class_paths) {
         let structure = Structure::new(path, &parts, &mut step_of_node);
-        let (availability, exact) = structure.availability(&parts);
+        let ClassFigures {
+            availability,
+            exact,
+            shares,
+        } = structure.figures(topology, &parts, parallel);
         class.availability = availability;
         class.availability_exact = exact;
         class.downtime_min_per_month = downtime_min_per_month(availability);
         class.nines = nines(availability);
-        class.downtime_by_part = structure.attribute(topology, &parts, availability, parallel);
+        class.downtime_by_part = shares;
         if !exact {
             approximate.push(class.name.clone());
         }
@@ -536,13 +540,28 @@ impl Structure {
         self.parts.len()
     }
 
-    /// Availability of the class, and whether it is exact.
-    fn availability(&self, parts: &Parts) -> (f64, bool) {
-        if self.steps() == 0 {
-            return (1.0, true);
-        }
+    /// The class's availability, whether it is exact, and the downtime each part adds.
+    fn figures(&self, topology: &Topology, parts: &Parts, parallel: bool) -> ClassFigures {
         let mut scratch = Scratch::new(parts, self.steps());
-        self.availability_with(&mut scratch, None)
+        let candidates = self.candidates(parts);
+        let baseline = self.baseline(&mut scratch, &candidates);
+        let (availability, exact) = match &baseline {
+            // Too many shared parts to condition on: the path evaluated once is the figure.
+            Some(baseline) => (baseline.values[0].clamp(0.0, 1.0), false),
+            None => self.availability_with(&mut scratch, None),
+        };
+        let shares = self.attribute(
+            topology,
+            parts,
+            (&candidates, baseline.as_ref()),
+            availability,
+            (&mut scratch, parallel),
+        );
+        ClassFigures {
+            availability,
+            exact,
+            shares,
+        }
     }
 
     /// The class's availability with part `perfect` (if any) never failing, and whether it is
@@ -613,7 +632,7 @@ impl Structure {
     /// enumerated are 0 or 1 there). With `exact`, a step reached along several paths is
     /// certainly up or down once every shared part is fixed.
     fn evaluate(&self, scratch: &mut Scratch, exact: bool) -> f64 {
-        let Scratch { up, value } = scratch;
+        let Scratch { up, value, .. } = scratch;
         for &v in &self.order {
             value[v] = self.step_value(v, up, value, exact);
         }
@@ -643,9 +662,10 @@ impl Structure {
     }
 
     /// With shared parts counted as independent even when one of them is made perfect: the
-    /// path evaluated once, so that each part made perfect re-evaluates only the steps it
-    /// changes ([`Structure::with_perfect`]). `None` when exact conditioning may apply.
-    fn baseline(&self, scratch: &mut Scratch) -> Option<Baseline> {
+    /// path evaluated once, so that each of the `candidates` made perfect re-evaluates only
+    /// the steps it changes ([`Structure::with_perfect`]). `None` when exact conditioning may
+    /// apply.
+    fn baseline(&self, scratch: &mut Scratch, candidates: &[usize]) -> Option<Baseline> {
         let varying = self
             .shared
             .iter()
@@ -655,87 +675,121 @@ impl Structure {
             return None;
         }
         self.evaluate(scratch, false);
-        let mut callers = vec![Vec::new(); self.steps()];
-        let mut steps_of_part: HashMap<usize, Vec<usize>> = HashMap::default();
-        for &v in &self.order {
-            for &to in self.links.of(v) {
-                callers[to].push(v);
-            }
-            let (tier, region) = self.parts[v];
-            for part in std::iter::once(tier).chain(region) {
-                steps_of_part.entry(part).or_default().push(v);
-            }
-        }
         let mut position = vec![usize::MAX; self.steps()];
         for (rank, &v) in self.order.iter().enumerate() {
             position[v] = rank;
         }
+        let callers = Lists::gathered(
+            self.steps(),
+            self.order
+                .iter()
+                .flat_map(|&v| self.links.of(v).iter().map(move |&to| (to, v))),
+        );
+        let mut rank_of_part = vec![usize::MAX; scratch.up.len()];
+        for (rank, &part) in candidates.iter().enumerate() {
+            rank_of_part[part] = rank;
+        }
+        let holders = Lists::gathered(
+            candidates.len(),
+            self.order.iter().flat_map(|&v| {
+                let (tier, region) = self.parts[v];
+                std::iter::once(tier)
+                    .chain(region)
+                    .map(|part| rank_of_part[part])
+                    .filter(|&rank| rank != usize::MAX)
+                    .map(move |rank| (rank, v))
+            }),
+        );
         Some(Baseline {
             values: scratch.value.clone(),
             callers,
-            steps_of_part,
+            holders,
             position,
         })
     }
 
-    /// The class availability (shared parts as independent) with `part` never failing, from
-    /// `baseline` by re-evaluating only the steps that hold the part and, while their value
-    /// moves, their callers: the same figure as evaluating the whole path again.
-    fn with_perfect(&self, baseline: &Baseline, scratch: &mut Scratch, part: usize) -> f64 {
-        let Some(holders) = baseline.steps_of_part.get(&part) else {
-            return baseline.values[0].clamp(0.0, 1.0);
-        };
-        let saved = std::mem::replace(&mut scratch.up[part], 1.0);
-        scratch.value.copy_from_slice(&baseline.values);
-        let mut dirty = vec![false; self.steps()];
-        let mut first = self.order.len();
+    /// The class availability (shared parts as independent) with `part`, held by the steps
+    /// `holders`, never failing, from `baseline` by re-evaluating only the holders and, while
+    /// their value moves, their callers (callees first, as [`Structure::evaluate`] does): the
+    /// same figure as evaluating the whole path again. `scratch.value` holds the baseline's
+    /// values on entry and again on return.
+    fn with_perfect(
+        &self,
+        baseline: &Baseline,
+        scratch: &mut Scratch,
+        part: usize,
+        holders: &[usize],
+    ) -> f64 {
+        let Scratch {
+            up,
+            value,
+            dirty,
+            pending,
+            moved,
+        } = scratch;
+        let saved = std::mem::replace(&mut up[part], 1.0);
+        // Steps to re-evaluate, by their rank in the order: a caller ranks above its callees,
+        // so the lowest pending rank is always the next one in the order.
         for &v in holders {
-            dirty[v] = true;
-            first = first.min(baseline.position[v]);
+            mark(baseline.position[v], dirty, pending);
         }
-        for &v in self.order.iter().skip(first) {
-            if !dirty[v] {
-                continue;
-            }
-            let value = self.step_value(v, &scratch.up, &scratch.value, false);
-            if value.to_bits() != scratch.value[v].to_bits() {
-                scratch.value[v] = value;
-                for &caller in &baseline.callers[v] {
-                    dirty[caller] = true;
+        while let Some(std::cmp::Reverse(rank)) = pending.pop() {
+            dirty[rank] = false;
+            let v = self.order[rank];
+            let next = self.step_value(v, up, value, false);
+            if next.to_bits() != value[v].to_bits() {
+                value[v] = next;
+                moved.push(v);
+                for &caller in baseline.callers.of(v) {
+                    mark(baseline.position[caller], dirty, pending);
                 }
             }
         }
-        scratch.up[part] = saved;
-        scratch.value[0].clamp(0.0, 1.0)
+        let better = value[0].clamp(0.0, 1.0);
+        for v in moved.drain(..) {
+            value[v] = baseline.values[v];
+        }
+        up[part] = saved;
+        better
     }
 
-    /// Downtime each part adds (availability with the part perfect minus without), largest
-    /// first, for the parts that fail most.
+    /// The parts on the path that can fail, those that fail most first (ties by part index),
+    /// as many as the path's length affords: each attribution evaluates the path again.
+    fn candidates(&self, parts: &Parts) -> Vec<usize> {
+        let mut on_path = vec![false; parts.up.len()];
+        for &(tier, region) in &self.parts {
+            on_path[tier] = true;
+            if let Some(region) = region {
+                on_path[region] = true;
+            }
+        }
+        let mut candidates: Vec<usize> = (0..parts.up.len())
+            .filter(|&part| on_path[part] && parts.up[part] < 1.0)
+            .collect();
+        let affordable = (ATTRIBUTION_WORK / self.steps().max(1)).clamp(1, MAX_ATTRIBUTED);
+        let fails_more =
+            |a: &usize, b: &usize| parts.up[*a].total_cmp(&parts.up[*b]).then(a.cmp(b));
+        if candidates.len() > affordable {
+            candidates.select_nth_unstable_by(affordable, fails_more);
+            candidates.truncate(affordable);
+        }
+        candidates.sort_unstable_by(fails_more);
+        candidates
+    }
+
+    /// Downtime each of the `candidates` adds (availability with the part perfect minus
+    /// without), largest first. From the `baseline` when there is one (each re-evaluates the
+    /// few steps whose value moves, on `scratch`, which holds the baseline's values); else
+    /// each evaluates the path again, on rayon when `parallel` and that is much work.
     fn attribute(
         &self,
         topology: &Topology,
         parts: &Parts,
+        (candidates, baseline): (&[usize], Option<&Baseline>),
         availability: f64,
-        parallel: bool,
+        (scratch, parallel): (&mut Scratch, bool),
     ) -> Vec<DowntimeShare> {
-        let mut candidates: Vec<usize> = self
-            .parts
-            .iter()
-            .flat_map(|&(tier, region)| std::iter::once(tier).chain(region))
-            .filter(|&part| parts.up[part] < 1.0)
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates.sort_by(|a, b| parts.up[*a].total_cmp(&parts.up[*b]));
-        // Each attribution evaluates the whole path again: long paths get fewer of them.
-        let affordable = (ATTRIBUTION_WORK / self.steps().max(1)).clamp(1, MAX_ATTRIBUTED);
-        candidates.truncate(affordable);
-        let baseline = self.baseline(&mut Scratch::new(parts, self.steps()));
-        let share = |scratch: &mut Scratch, part: usize| {
-            let better = match &baseline {
-                Some(baseline) => self.with_perfect(baseline, scratch, part),
-                None => self.availability_with(scratch, Some(part)).0,
-            };
+        let share = |part: usize, better: f64| {
             let minutes = (better - availability) * MINUTES_PER_MONTH;
             (minutes > 1e-9).then(|| {
                 let (id, name) = parts.name(topology, part);
@@ -746,31 +800,62 @@ impl Structure {
                 }
             })
         };
-        let serial = || {
-            let mut scratch = Scratch::new(parts, self.steps());
-            candidates
+        let mut shares: Vec<DowntimeShare> = match baseline {
+            Some(baseline) => candidates
                 .iter()
-                .filter_map(|&part| share(&mut scratch, part))
-                .collect::<Vec<_>>()
-        };
-        #[cfg(feature = "parallel")]
-        let mut shares = if parallel && self.steps() * candidates.len() >= PARALLEL_WORK {
-            use rayon::prelude::*;
-            candidates
-                .par_iter()
-                .map_init(|| Scratch::new(parts, self.steps()), |s, &p| share(s, p))
-                .flatten()
-                .collect()
-        } else {
-            serial()
-        };
-        #[cfg(not(feature = "parallel"))]
-        let mut shares = {
-            let _ = parallel;
-            serial()
+                .enumerate()
+                .filter_map(|(rank, &part)| {
+                    let holders = baseline.holders.of(rank);
+                    share(part, self.with_perfect(baseline, scratch, part, holders))
+                })
+                .collect(),
+            None => {
+                let again = |scratch: &mut Scratch, part: usize| {
+                    share(part, self.availability_with(scratch, Some(part)).0)
+                };
+                self.each_again(parts, candidates, again, (scratch, parallel))
+            }
         };
         shares.sort_by(|a, b| b.min_per_month.total_cmp(&a.min_per_month));
         shares
+    }
+
+    /// `again(scratch, part)` for each of the `candidates`, in order; on rayon (one scratch
+    /// per thread's share of them) when `parallel` and the path evaluated that many times is
+    /// much work.
+    fn each_again<T: Send>(
+        &self,
+        parts: &Parts,
+        candidates: &[usize],
+        again: impl Fn(&mut Scratch, usize) -> Option<T> + Sync + Send,
+        (scratch, parallel): (&mut Scratch, bool),
+    ) -> Vec<T> {
+        #[cfg(feature = "parallel")]
+        if parallel && self.steps() * candidates.len() >= PARALLEL_WORK {
+            use rayon::prelude::*;
+            let share = candidates.len().div_ceil(rayon::current_num_threads());
+            return candidates
+                .par_iter()
+                .with_min_len(share)
+                .map_init(
+                    || Scratch::new(parts, self.steps()),
+                    |s, &part| again(s, part),
+                )
+                .flatten()
+                .collect();
+        }
+        let _ = (parts, parallel);
+        candidates
+            .iter()
+            .filter_map(|&part| again(scratch, part))
+            .collect()
+    }
+}
+
+/// Marks the step at `rank` for re-evaluation, once.
+fn mark(rank: usize, dirty: &mut [bool], pending: &mut BinaryHeap<std::cmp::Reverse<usize>>) {
+    if !std::mem::replace(&mut dirty[rank], true) {
+        pending.push(std::cmp::Reverse(rank));
     }
 }
 
@@ -816,20 +901,64 @@ fn post_order(links: &Links) -> Vec<usize> {
     order
 }
 
+/// A class's availability figures (see [`Structure::figures`]).
+struct ClassFigures {
+    availability: f64,
+    exact: bool,
+    shares: Vec<DowntimeShare>,
+}
+
 /// A path evaluated once (shared parts as independent), with what re-evaluating part of it
-/// needs: each step's callers, the steps that hold each part, each step's place in the order.
+/// needs: each step's callers, the steps that hold each candidate part (by its rank among the
+/// candidates), each step's place in the order.
 struct Baseline {
     values: Vec<f64>,
-    callers: Vec<Vec<usize>>,
-    steps_of_part: HashMap<usize, Vec<usize>>,
+    callers: Lists,
+    holders: Lists,
     position: Vec<usize>,
 }
 
+/// Lists of indices, one per key, in one flat array.
+struct Lists {
+    /// Key k's list is `items[start[k]..start[k + 1]]`.
+    start: Vec<usize>,
+    items: Vec<usize>,
+}
+
+impl Lists {
+    /// The lists of `keys` keys holding each item of the `(key, item)` pairs, in their order.
+    fn gathered(keys: usize, pairs: impl Iterator<Item = (usize, usize)> + Clone) -> Lists {
+        let mut start = vec![0; keys + 1];
+        for (key, _) in pairs.clone() {
+            start[key + 1] += 1;
+        }
+        for k in 0..keys {
+            start[k + 1] += start[k];
+        }
+        let mut items = vec![0; start[keys]];
+        let mut next = start.clone();
+        for (key, item) in pairs {
+            items[next[key]] = item;
+            next[key] += 1;
+        }
+        Lists { start, items }
+    }
+
+    fn of(&self, key: usize) -> &[usize] {
+        &self.items[self.start[key]..self.start[key + 1]]
+    }
+}
+
 /// Buffers one class's availability figures reuse: every part's availability (shared parts
-/// fixed while they are enumerated) and every step's value.
+/// fixed while they are enumerated), every step's value, and for a partial re-evaluation the
+/// ranks it has marked (all false between uses), those pending (lowest first) and the steps
+/// whose value moved (both empty between uses).
 struct Scratch {
     up: Vec<f64>,
     value: Vec<f64>,
+    dirty: Vec<bool>,
+    pending: BinaryHeap<std::cmp::Reverse<usize>>,
+    moved: Vec<usize>,
 }
 
 impl Scratch {
@@ -837,6 +966,9 @@ impl Scratch {
         Scratch {
             up: parts.up.clone(),
             value: vec![0.0; steps],
+            dirty: vec![false; steps],
+            pending: BinaryHeap::new(),
+            moved: Vec::new(),
         }
     }
 }
@@ -915,14 +1047,20 @@ mod tests {
             owner: vec![Owner::Region(0); up.len()],
             up,
         };
+        // The partial re-evaluations keep the baseline's values in their own scratch.
+        let mut partial_scratch = Scratch::new(&parts, count);
+        let every_part: Vec<usize> = (0..parts.up.len()).collect();
+        let baseline = structure
+            .baseline(&mut partial_scratch, &every_part)
+            .expect("approximate mode");
         let mut scratch = Scratch::new(&parts, count);
-        let baseline = structure.baseline(&mut scratch).expect("approximate mode");
         let (availability, exact) = structure.availability_with(&mut scratch, None);
         assert!(!exact);
         assert!(availability > 0.9 && availability < 1.0, "{availability}");
         for part in 0..parts.up.len() {
             let (again, _) = structure.availability_with(&mut scratch, Some(part));
-            let partial = structure.with_perfect(&baseline, &mut scratch, part);
+            let holders = baseline.holders.of(part);
+            let partial = structure.with_perfect(&baseline, &mut partial_scratch, part, holders);
             assert!(again >= availability, "part {part}");
             assert_eq!(
                 partial.to_bits(),
@@ -930,6 +1068,8 @@ mod tests {
                 "part {part}: {partial} vs {again}"
             );
         }
+        assert_eq!(partial_scratch.value, baseline.values, "values restored");
+        assert_eq!(partial_scratch.up, parts.up, "availabilities restored");
     }
 
     #[test]
