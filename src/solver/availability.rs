@@ -394,6 +394,8 @@ impl Parts {
 
 /// A node not on the path being built (see [`Structure::new`]).
 const NO_STEP: usize = usize::MAX;
+/// A part that is not among the candidates for attribution (see [`Structure::holders`]).
+const NOT_CANDIDATE: usize = usize::MAX;
 
 /// Per step of a path, the steps it calls and then the steps it may route to, in one flat list.
 struct Links {
@@ -440,6 +442,14 @@ impl Links {
         &self.targets[self.start[v] + self.calls[v]..self.start[v + 1]]
     }
 
+    /// Per step, the steps linking to it.
+    fn callers(&self) -> Lists {
+        Lists::gathered(
+            self.steps(),
+            (0..self.steps()).flat_map(|v| self.of(v).iter().map(move |&to| (to, v))),
+        )
+    }
+
     /// The same links, keeping only those from `v` to `to` for which `keep(v, to)`.
     fn filtered(&self, keep: impl Fn(usize, usize) -> bool) -> Links {
         let mut kept = Links::with_capacity(self.steps());
@@ -457,7 +467,8 @@ impl Links {
 struct Structure {
     /// Per path step: the part of its tier and the part of its region, if any.
     parts: Vec<(usize, Option<usize>)>,
-    /// Per path step: the steps it calls and the steps it may route to.
+    /// Per path step: the steps it calls and the steps it may route to (never back up the
+    /// path; none for a step not reached from the first).
     links: Links,
     /// Per path step: it answers some requests itself.
     answers: Vec<bool>,
@@ -467,6 +478,8 @@ struct Structure {
     fixed: Vec<bool>,
     /// Steps in post-order (callees before callers).
     order: Vec<usize>,
+    /// Each step's place in `order` (0 for a step not reached).
+    position: Vec<usize>,
 }
 
 impl Structure {
@@ -496,13 +509,18 @@ impl Structure {
         answers: Vec<bool>,
         parts: &Parts,
     ) -> Structure {
-        let order = post_order(&links);
+        let (order, looped) = post_order(&links);
         let mut position = vec![0; links.steps()];
         for (rank, &v) in order.iter().enumerate() {
             position[v] = rank;
         }
-        // Drop edges back up the path (loops): a request does not need its own caller.
-        let links = links.filtered(|v, to| position[to] < position[v]);
+        // Drop edges back up the path (loops): a request does not need its own caller. Steps
+        // not reached from the first keep no links.
+        let links = if looped || order.len() < links.steps() {
+            links.filtered(|v, to| position[to] < position[v])
+        } else {
+            links
+        };
         // Paths into each step (capped at 2), callers first.
         let mut paths = vec![0u8; links.steps()];
         if !paths.is_empty() {
@@ -533,6 +551,7 @@ impl Structure {
             shared,
             fixed,
             order,
+            position,
         }
     }
 
@@ -675,37 +694,30 @@ impl Structure {
             return None;
         }
         self.evaluate(scratch, false);
-        let mut position = vec![usize::MAX; self.steps()];
-        for (rank, &v) in self.order.iter().enumerate() {
-            position[v] = rank;
-        }
-        let callers = Lists::gathered(
-            self.steps(),
-            self.order
-                .iter()
-                .flat_map(|&v| self.links.of(v).iter().map(move |&to| (to, v))),
-        );
-        let mut rank_of_part = vec![usize::MAX; scratch.up.len()];
+        Some(Baseline {
+            values: scratch.value.clone(),
+            callers: self.links.callers(),
+            holders: self.holders(candidates, scratch.up.len()),
+        })
+    }
+
+    /// The steps in the order that hold each of the `candidates` (by its rank among them),
+    /// out of `part_count` parts.
+    fn holders(&self, candidates: &[usize], part_count: usize) -> Lists {
+        let mut rank_of_part = vec![NOT_CANDIDATE; part_count];
         for (rank, &part) in candidates.iter().enumerate() {
             rank_of_part[part] = rank;
         }
-        let holders = Lists::gathered(
-            candidates.len(),
-            self.order.iter().flat_map(|&v| {
-                let (tier, region) = self.parts[v];
-                std::iter::once(tier)
-                    .chain(region)
-                    .map(|part| rank_of_part[part])
-                    .filter(|&rank| rank != usize::MAX)
-                    .map(move |rank| (rank, v))
-            }),
-        );
-        Some(Baseline {
-            values: scratch.value.clone(),
-            callers,
-            holders,
-            position,
-        })
+        let mut held = Vec::new();
+        for &v in &self.order {
+            let (tier, region) = self.parts[v];
+            for part in std::iter::once(tier).chain(region) {
+                if rank_of_part[part] != NOT_CANDIDATE {
+                    held.push((rank_of_part[part], v));
+                }
+            }
+        }
+        Lists::gathered(candidates.len(), held.iter().copied())
     }
 
     /// The class availability (shared parts as independent) with `part`, held by the steps
@@ -731,7 +743,7 @@ impl Structure {
         // Steps to re-evaluate, by their rank in the order: a caller ranks above its callees,
         // so the lowest pending rank is always the next one in the order.
         for &v in holders {
-            mark(baseline.position[v], dirty, pending);
+            mark(self.position[v], dirty, pending);
         }
         while let Some(std::cmp::Reverse(rank)) = pending.pop() {
             dirty[rank] = false;
@@ -741,7 +753,7 @@ impl Structure {
                 value[v] = next;
                 moved.push(v);
                 for &caller in baseline.callers.of(v) {
-                    mark(baseline.position[caller], dirty, pending);
+                    mark(self.position[caller], dirty, pending);
                 }
             }
         }
@@ -877,13 +889,16 @@ fn path_links(path: &[Visit], step_of_node: &[usize]) -> Links {
     links
 }
 
-/// Steps in post-order from step 0 (callees before callers), following calls and routes.
-fn post_order(links: &Links) -> Vec<usize> {
+/// Steps in post-order from step 0 (callees before callers), following calls and routes, and
+/// whether some link leads back to a step still being explored (a loop).
+fn post_order(links: &Links) -> (Vec<usize>, bool) {
     let mut order = Vec::with_capacity(links.steps());
     if links.steps() == 0 {
-        return order;
+        return (order, false);
     }
     let mut seen = vec![false; links.steps()];
+    let mut done = vec![false; links.steps()];
+    let mut looped = false;
     let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
     seen[0] = true;
     while let Some(&mut (v, ref mut next)) = stack.last_mut() {
@@ -892,13 +907,16 @@ fn post_order(links: &Links) -> Vec<usize> {
             if !seen[to] {
                 seen[to] = true;
                 stack.push((to, 0));
+            } else if !done[to] {
+                looped = true;
             }
         } else {
             order.push(v);
+            done[v] = true;
             stack.pop();
         }
     }
-    order
+    (order, looped)
 }
 
 /// A class's availability figures (see [`Structure::figures`]).
@@ -909,13 +927,12 @@ struct ClassFigures {
 }
 
 /// A path evaluated once (shared parts as independent), with what re-evaluating part of it
-/// needs: each step's callers, the steps that hold each candidate part (by its rank among the
-/// candidates), each step's place in the order.
+/// needs: each step's callers and the steps that hold each candidate part (by its rank among
+/// the candidates).
 struct Baseline {
     values: Vec<f64>,
     callers: Lists,
     holders: Lists,
-    position: Vec<usize>,
 }
 
 /// Lists of indices, one per key, in one flat array.
@@ -1033,7 +1050,12 @@ mod tests {
             answers.push(routes.is_empty());
             links.push(calls.into_iter(), routes.into_iter());
         }
-        let order = post_order(&links);
+        let (order, looped) = post_order(&links);
+        assert!(!looped);
+        let mut position = vec![0; count];
+        for (rank, &v) in order.iter().enumerate() {
+            position[v] = rank;
+        }
         let structure = Structure {
             parts: (0..count).map(|i| (i, Some(count + i % regions))).collect(),
             links,
@@ -1041,6 +1063,7 @@ mod tests {
             fixed: vec![false; count],
             shared: (count..count + regions).collect(),
             order,
+            position,
         };
         let parts = Parts {
             of_node: Vec::new(),
@@ -1070,6 +1093,43 @@ mod tests {
         }
         assert_eq!(partial_scratch.value, baseline.values, "values restored");
         assert_eq!(partial_scratch.up, parts.up, "availabilities restored");
+    }
+
+    /// Step 0 routes to 1 and 2; 1 calls 3, which calls back up to 1 (a loop); 4 calls 3 but
+    /// is never reached. The loop's back link and the unreached step's links are
+    /// dropped; 3 is reached along one path, so nothing is shared.
+    #[test]
+    fn loops_are_dropped_and_unreached_steps_keep_no_links() {
+        let mut links = Links::with_capacity(5);
+        links.push(std::iter::empty(), [1, 2].into_iter());
+        links.push([3].into_iter(), std::iter::empty());
+        links.push(std::iter::empty(), std::iter::empty());
+        links.push([1].into_iter(), std::iter::empty());
+        links.push([3].into_iter(), std::iter::empty());
+        assert!(post_order(&links).1, "3 → 1 is a loop");
+        let parts = Parts {
+            of_node: Vec::new(),
+            owner: vec![Owner::Tier(0); 5],
+            up: vec![0.99; 5],
+        };
+        let structure = Structure::from_links(
+            (0..5).map(|v| (v, None)).collect(),
+            links,
+            vec![false, true, true, true, true],
+            &parts,
+        );
+        assert_eq!(structure.order, vec![3, 1, 2, 0]);
+        assert_eq!(structure.links.calls(3), &[] as &[usize]);
+        assert_eq!(structure.links.calls(1), &[3]);
+        assert_eq!(structure.links.of(4), &[] as &[usize]);
+        assert!(structure.shared.is_empty());
+        assert_eq!(structure.links.callers().of(3), &[1]);
+        // Step 0 up, and step 1 and its callee 3 up or step 2 up:
+        // 0.99 × (1 − (1 − 0.99²)(1 − 0.99)).
+        let (up, exact) = structure.availability_with(&mut Scratch::new(&parts, 5), None);
+        let by_hand = 0.99 * (1.0 - (1.0 - 0.99f64.powi(2)) * (1.0 - 0.99));
+        assert!(exact);
+        assert!((up - by_hand).abs() < 1e-15, "{up} vs {by_hand}");
     }
 
     #[test]
