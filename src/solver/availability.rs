@@ -33,7 +33,9 @@ const MAX_ATTRIBUTED: usize = 32;
 /// Path steps evaluated for the attributions of one class, at most (a path of 100,000 nodes
 /// gets the 4 parts that fail most; one of 20 nodes all its parts up to 32).
 const ATTRIBUTION_WORK: usize = 400_000;
-/// Path steps evaluated for one class's attributions above which they run on rayon.
+/// Path steps evaluated for one class's attributions above which they run on rayon (only
+/// attributions that evaluate the whole path again: those from a baseline re-evaluate a few
+/// steps each and run serially).
 #[cfg(feature = "parallel")]
 const PARALLEL_WORK: usize = 20_000;
 
