@@ -10,11 +10,12 @@
 //! several branches (a database behind two regions, a region holding several tiers) are
 //! conditioned on exactly, so a shared single point of failure is counted once.
 
-use crate::model::catalog::Catalog;
+use crate::model::catalog::{AvailabilityDefaults, Catalog};
 use crate::model::{NodeId, NodeKind, Topology};
-use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, PathStep, Report};
+use crate::solver::paths::Visit;
+use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, Report};
 use rustc_hash::FxHashMap as HashMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 /// Minutes in the 730-hour month that prices use.
 pub const MINUTES_PER_MONTH: f64 = 730.0 * 60.0;
@@ -32,7 +33,9 @@ const MAX_ATTRIBUTED: usize = 32;
 /// Path steps evaluated for the attributions of one class, at most (a path of 100,000 nodes
 /// gets the 4 parts that fail most; one of 20 nodes all its parts up to 32).
 const ATTRIBUTION_WORK: usize = 400_000;
-/// Path steps evaluated for one class's attributions above which they run on rayon.
+/// Path steps evaluated for one class's attributions above which they run on rayon (only
+/// attributions that evaluate the whole path again: those from a baseline re-evaluate a few
+/// steps each and run serially).
 #[cfg(feature = "parallel")]
 const PARALLEL_WORK: usize = 20_000;
 
@@ -183,8 +186,16 @@ pub fn needed_instances(offered_utilization: f64, instances: u32) -> (u32, bool)
 }
 
 /// Fills the availability figures of `report` (nodes, classes, the whole system) from the
-/// topology it was solved from and the catalog's default availabilities.
-pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, parallel: bool) {
+/// topology it was solved from, the catalog's default availabilities and each class's path
+/// (`class_paths`, in the order of the report's classes: the visits its `path` was written
+/// from, by node index).
+pub(super) fn assess(
+    topology: &Topology,
+    catalog: &Catalog,
+    report: &mut Report,
+    class_paths: &[&[Visit]],
+    parallel: bool,
+) {
     let defaults = &catalog.availability;
     let region_up: HashMap<&str, f64> = topology
         .regions
@@ -197,8 +208,9 @@ pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, paral
         })
         .collect();
     let mut overloaded = Vec::new();
+    let mut known = KnownTiers::new(defaults);
     for (node, figures) in topology.nodes.iter().zip(report.nodes.iter_mut()) {
-        figures.availability = tier_availability(node, figures, defaults, &region_up);
+        figures.availability = tier_availability(node, figures, &mut known, &region_up);
         if figures.offered_utilization >= 1.0 && node.kind != NodeKind::Client {
             overloaded.push(format!("{} \"{}\"", node.id, node.name));
         }
@@ -212,14 +224,20 @@ pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, paral
     }
     let parts = Parts::new(topology, report);
     let mut approximate = Vec::new();
-    for class in &mut report.classes {
-        let structure = Structure::new(&class.path, &parts);
-        let (availability, exact) = structure.availability(&parts);
+    let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
+    debug_assert_eq!(report.classes.len(), class_paths.len());
+    for (class, path) in report.classes.iter_mut().zip(class_paths) {
+        let structure = Structure::new(path, &parts, &mut step_of_node);
+        let ClassFigures {
+            availability,
+            exact,
+            shares,
+        } = structure.figures(topology, &parts, parallel);
         class.availability = availability;
         class.availability_exact = exact;
         class.downtime_min_per_month = downtime_min_per_month(availability);
         class.nines = nines(availability);
-        class.downtime_by_part = structure.attribute(&parts, availability, parallel);
+        class.downtime_by_part = shares;
         if !exact {
             approximate.push(class.name.clone());
         }
@@ -252,12 +270,13 @@ pub fn assess(topology: &Topology, catalog: &Catalog, report: &mut Report, paral
 fn tier_availability(
     node: &crate::model::Node,
     figures: &NodeReport,
-    defaults: &crate::model::catalog::AvailabilityDefaults,
+    known: &mut KnownTiers,
     region_up: &HashMap<&str, f64>,
 ) -> NodeAvailability {
-    let instance = node
-        .availability
-        .map_or_else(|| defaults.instance(&node.kind), |uptime| uptime.fraction());
+    let instance = node.availability.map_or_else(
+        || known.default_instance(&node.kind),
+        |uptime| uptime.fraction(),
+    );
     let (needed, _) = needed_instances(figures.offered_utilization, node.instances);
     let shards = match node.kind {
         NodeKind::ShardGroup { shards, .. } => shards,
@@ -265,7 +284,7 @@ fn tier_availability(
     };
     // Every shard holds its own part of the data: all must have enough instances up (each
     // sized like the busiest shard).
-    let down = k_of_n_unavailability(instance, needed, node.instances);
+    let down = known.k_of_n_unavailability(instance, needed, node.instances);
     let tier = (1.0 - down).powi(shards as i32).clamp(0.0, 1.0);
     let region = if node.kind == NodeKind::Client || node.region.is_empty() {
         1.0
@@ -280,141 +299,297 @@ fn tier_availability(
     }
 }
 
+/// What the tiers of many nodes share, looked up once per assessment: each node kind's default
+/// instance availability (a catalog lookup by name) and each binomial tail (most tiers have
+/// the same instance availability and few distinct instance counts). The figures are the
+/// ones computed without it, bit for bit.
+struct KnownTiers<'a> {
+    defaults: &'a AvailabilityDefaults,
+    kinds: Vec<(std::mem::Discriminant<NodeKind>, f64)>,
+    /// (instance availability's bits, needed, instances) → unavailability.
+    tails: HashMap<(u64, u32, u32), f64>,
+}
+
+impl<'a> KnownTiers<'a> {
+    fn new(defaults: &'a AvailabilityDefaults) -> Self {
+        KnownTiers {
+            defaults,
+            kinds: Vec::new(),
+            tails: HashMap::default(),
+        }
+    }
+
+    /// The catalog's availability of one instance of `kind`.
+    fn default_instance(&mut self, kind: &NodeKind) -> f64 {
+        let discriminant = std::mem::discriminant(kind);
+        if let Some(&(_, up)) = self.kinds.iter().find(|(d, _)| *d == discriminant) {
+            return up;
+        }
+        let up = self.defaults.instance(kind);
+        self.kinds.push((discriminant, up));
+        up
+    }
+
+    /// [`k_of_n_unavailability`], computed once for each distinct argument.
+    fn k_of_n_unavailability(&mut self, up: f64, k: u32, n: u32) -> f64 {
+        *self
+            .tails
+            .entry((up.to_bits(), k, n))
+            .or_insert_with(|| k_of_n_unavailability(up, k, n))
+    }
+}
+
 /// The parts that can fail: every node (its tier) and every region.
 struct Parts {
-    /// Node id → (part index of its tier, part index of its region if any).
-    nodes: HashMap<NodeId, (usize, Option<usize>)>,
-    /// Availability and name of each part.
+    /// Per node (in the topology's order): the part of its tier, and the part of its region
+    /// if the region can fail.
+    of_node: Vec<(usize, Option<usize>)>,
+    /// Availability of each part.
     up: Vec<f64>,
-    names: Vec<(Option<NodeId>, String)>,
+    /// Whose each part is, for naming it in a downtime share.
+    owner: Vec<Owner>,
+}
+
+/// What a part stands for: the tier of node `v`, or the region node `v` is in.
+#[derive(Clone, Copy)]
+enum Owner {
+    Tier(usize),
+    Region(usize),
 }
 
 impl Parts {
     fn new(topology: &Topology, report: &Report) -> Parts {
-        let mut up = Vec::new();
-        let mut names = Vec::new();
+        let count = topology.nodes.len();
+        let mut parts = Parts {
+            of_node: Vec::with_capacity(count),
+            up: Vec::with_capacity(count),
+            owner: Vec::with_capacity(count),
+        };
         let mut regions: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut nodes = HashMap::with_capacity_and_hasher(topology.nodes.len(), Default::default());
-        for (node, figures) in topology.nodes.iter().zip(&report.nodes) {
-            let tier = up.len();
-            up.push(figures.availability.tier);
-            names.push((Some(node.id), node.name.clone()));
+        for (v, (node, figures)) in topology.nodes.iter().zip(&report.nodes).enumerate() {
+            let tier = parts.push(figures.availability.tier, Owner::Tier(v));
             let region = (figures.availability.region < 1.0).then(|| {
-                *regions.entry(node.region.as_str()).or_insert_with(|| {
-                    up.push(figures.availability.region);
-                    names.push((None, format!("region {}", node.region)));
-                    up.len() - 1
-                })
+                *regions
+                    .entry(node.region.as_str())
+                    .or_insert_with(|| parts.push(figures.availability.region, Owner::Region(v)))
             });
-            nodes.insert(node.id, (tier, region));
+            parts.of_node.push((tier, region));
         }
-        Parts { nodes, up, names }
+        parts
+    }
+
+    /// Adds a part up `up` of the time; its index.
+    fn push(&mut self, up: f64, owner: Owner) -> usize {
+        self.up.push(up);
+        self.owner.push(owner);
+        self.up.len() - 1
+    }
+
+    /// The node id (none for a region) and the name a downtime share gives `part`.
+    fn name(&self, topology: &Topology, part: usize) -> (Option<NodeId>, String) {
+        match self.owner[part] {
+            Owner::Tier(v) => (Some(topology.nodes[v].id), topology.nodes[v].name.clone()),
+            Owner::Region(v) => (None, format!("region {}", topology.nodes[v].region)),
+        }
+    }
+}
+
+/// A node not on the path being built (see [`Structure::new`]).
+const NO_STEP: usize = usize::MAX;
+/// A part that is not among the candidates for attribution (see [`Structure::holders`]).
+const NOT_CANDIDATE: usize = usize::MAX;
+
+/// Per step of a path, the steps it calls and then the steps it may route to, in one flat list.
+struct Links {
+    /// Step v's targets are `targets[start[v]..start[v + 1]]`, its calls the first `calls[v]`.
+    start: Vec<usize>,
+    calls: Vec<usize>,
+    targets: Vec<usize>,
+}
+
+impl Links {
+    fn with_capacity(steps: usize) -> Links {
+        let mut start = Vec::with_capacity(steps + 1);
+        start.push(0);
+        Links {
+            start,
+            calls: Vec::with_capacity(steps),
+            targets: Vec::with_capacity(steps),
+        }
+    }
+
+    /// Adds the next step, with the steps it calls and those it may route to.
+    fn push(&mut self, calls: impl Iterator<Item = usize>, routes: impl Iterator<Item = usize>) {
+        let first = self.targets.len();
+        self.targets.extend(calls);
+        self.calls.push(self.targets.len() - first);
+        self.targets.extend(routes);
+        self.start.push(self.targets.len());
+    }
+
+    fn steps(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The steps `v` calls, then those it routes to.
+    fn of(&self, v: usize) -> &[usize] {
+        &self.targets[self.start[v]..self.start[v + 1]]
+    }
+
+    fn calls(&self, v: usize) -> &[usize] {
+        &self.targets[self.start[v]..self.start[v] + self.calls[v]]
+    }
+
+    fn routes(&self, v: usize) -> &[usize] {
+        &self.targets[self.start[v] + self.calls[v]..self.start[v + 1]]
+    }
+
+    /// Per step, the steps linking to it.
+    fn callers(&self) -> Lists {
+        Lists::gathered(
+            self.steps(),
+            (0..self.steps()).flat_map(|v| self.of(v).iter().map(move |&to| (to, v))),
+        )
+    }
+
+    /// The same links, keeping only those from `v` to `to` for which `keep(v, to)`.
+    fn filtered(&self, keep: impl Fn(usize, usize) -> bool) -> Links {
+        let mut kept = Links::with_capacity(self.steps());
+        for v in 0..self.steps() {
+            kept.push(
+                self.calls(v).iter().copied().filter(|&to| keep(v, to)),
+                self.routes(v).iter().copied().filter(|&to| keep(v, to)),
+            );
+        }
+        kept
     }
 }
 
 /// A class's path as an and/or structure over parts.
 struct Structure {
-    /// Per path step: its parts, the steps it calls and the steps it may route to.
-    steps: Vec<Step>,
-    /// Parts that appear in more than one branch (conditioned on exactly).
+    /// Per path step: the part of its tier and the part of its region, if any.
+    parts: Vec<(usize, Option<usize>)>,
+    /// Per path step: the steps it calls and the steps it may route to (never back up the
+    /// path; none for a step not reached from the first).
+    links: Links,
+    /// Per path step: it answers some requests itself.
+    answers: Vec<bool>,
+    /// Parts that appear in more than one branch (conditioned on exactly), ascending.
     shared: Vec<usize>,
     /// Steps reached along more than one path (their value is fixed once shared parts are).
     fixed: Vec<bool>,
     /// Steps in post-order (callees before callers).
     order: Vec<usize>,
-}
-
-struct Step {
-    parts: Vec<usize>,
-    calls: Vec<usize>,
-    routes: Vec<usize>,
-    answers: bool,
+    /// Each step's place in `order` (0 for a step not reached).
+    position: Vec<usize>,
 }
 
 impl Structure {
-    fn new(path: &[PathStep], parts: &Parts) -> Structure {
-        let index: HashMap<NodeId, usize> = path
-            .iter()
-            .enumerate()
-            .map(|(i, step)| (step.id, i))
-            .collect();
-        let targets = |ids: &mut dyn Iterator<Item = &NodeId>| -> Vec<usize> {
-            ids.filter_map(|id| index.get(id).copied()).collect()
-        };
-        let mut steps: Vec<Step> = path
-            .iter()
-            .map(|step| {
-                let (tier, region) = parts.nodes.get(&step.id).copied().unwrap_or((0, None));
-                let mut own: Vec<usize> = vec![tier];
-                own.extend(region);
-                Step {
-                    parts: own,
-                    calls: targets(&mut step.calls.iter()),
-                    routes: targets(&mut step.routes.iter().chain(&step.standby)),
-                    answers: step.answers,
-                }
-            })
-            .collect();
-        // Drop edges back up the path (loops): a request does not need its own caller.
-        let order = post_order(&steps);
-        let position: Vec<usize> = {
-            let mut position = vec![0; steps.len()];
-            for (rank, &v) in order.iter().enumerate() {
-                position[v] = rank;
-            }
-            position
-        };
-        for (v, step) in steps.iter_mut().enumerate() {
-            step.calls.retain(|&to| position[to] < position[v]);
-            step.routes.retain(|&to| position[to] < position[v]);
+    /// The structure of a class's path. `step_of_node` is [`NO_STEP`] for every node on entry
+    /// and again on return (it maps the path's nodes to their steps meanwhile).
+    fn new(path: &[Visit], parts: &Parts, step_of_node: &mut [usize]) -> Structure {
+        for (i, visit) in path.iter().enumerate() {
+            step_of_node[visit.node] = i;
         }
+        let links = path_links(path, step_of_node);
+        for visit in path {
+            step_of_node[visit.node] = NO_STEP;
+        }
+        Structure::from_links(
+            path.iter().map(|visit| parts.of_node[visit.node]).collect(),
+            links,
+            path.iter().map(|visit| visit.answers).collect(),
+            parts,
+        )
+    }
+
+    /// The structure of steps holding `own` parts, linked by `links`: loops dropped, the
+    /// steps reached along several paths and the parts shared between branches found.
+    fn from_links(
+        own: Vec<(usize, Option<usize>)>,
+        links: Links,
+        answers: Vec<bool>,
+        parts: &Parts,
+    ) -> Structure {
+        let (order, looped) = post_order(&links);
+        let mut position = vec![0; links.steps()];
+        for (rank, &v) in order.iter().enumerate() {
+            position[v] = rank;
+        }
+        // Drop edges back up the path (loops): a request does not need its own caller. Steps
+        // not reached from the first keep no links.
+        let links = if looped || order.len() < links.steps() {
+            links.filtered(|v, to| position[to] < position[v])
+        } else {
+            links
+        };
         // Paths into each step (capped at 2), callers first.
-        let mut paths = vec![0u8; steps.len()];
-        if !steps.is_empty() {
+        let mut paths = vec![0u8; links.steps()];
+        if !paths.is_empty() {
             paths[0] = 1;
         }
         for &v in order.iter().rev() {
-            let step = &steps[v];
-            for &to in step.calls.iter().chain(&step.routes) {
+            for &to in links.of(v) {
                 paths[to] = paths[to].saturating_add(paths[v]).min(2);
             }
         }
         let fixed: Vec<bool> = paths.iter().map(|&p| p >= 2).collect();
         let mut uses = vec![0u32; parts.up.len()];
-        for (v, step) in steps.iter().enumerate() {
+        for (v, &(tier, region)) in own.iter().enumerate() {
             if paths[v] == 0 {
                 continue;
             }
-            for &part in &step.parts {
+            for part in std::iter::once(tier).chain(region) {
                 uses[part] += if fixed[v] { 2 } else { 1 };
             }
         }
-        let mut shared: Vec<usize> = (0..parts.up.len())
+        let shared: Vec<usize> = (0..parts.up.len())
             .filter(|&part| uses[part] >= 2 && parts.up[part] < 1.0)
             .collect();
-        shared.sort_unstable();
         Structure {
-            steps,
+            parts: own,
+            links,
+            answers,
             shared,
             fixed,
             order,
+            position,
         }
     }
 
-    /// Availability of the class, and whether it is exact.
-    fn availability(&self, parts: &Parts) -> (f64, bool) {
-        if self.steps.is_empty() {
-            return (1.0, true);
+    fn steps(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The class's availability, whether it is exact, and the downtime each part adds.
+    fn figures(&self, topology: &Topology, parts: &Parts, parallel: bool) -> ClassFigures {
+        let mut scratch = Scratch::new(parts, self.steps());
+        let candidates = self.candidates(parts);
+        let baseline = self.baseline(&mut scratch, &candidates);
+        let (availability, exact) = match &baseline {
+            // Too many shared parts to condition on: the path evaluated once is the figure.
+            Some(baseline) => (baseline.values[0].clamp(0.0, 1.0), false),
+            None => self.availability_with(&mut scratch, None),
+        };
+        let shares = self.attribute(
+            topology,
+            parts,
+            (&candidates, baseline.as_ref()),
+            availability,
+            (&mut scratch, parallel),
+        );
+        ClassFigures {
+            availability,
+            exact,
+            shares,
         }
-        let mut scratch = Scratch::new(parts, self.steps.len());
-        self.availability_with(&mut scratch, None)
     }
 
     /// The class's availability with part `perfect` (if any) never failing, and whether it is
     /// exact, on reused buffers: `scratch.up` holds every part's availability on entry and
     /// again on return.
     fn availability_with(&self, scratch: &mut Scratch, perfect: Option<usize>) -> (f64, bool) {
-        if self.steps.is_empty() {
+        if self.steps() == 0 {
             return (1.0, true);
         }
         let saved = perfect.map(|part| std::mem::replace(&mut scratch.up[part], 1.0));
@@ -478,7 +653,7 @@ impl Structure {
     /// enumerated are 0 or 1 there). With `exact`, a step reached along several paths is
     /// certainly up or down once every shared part is fixed.
     fn evaluate(&self, scratch: &mut Scratch, exact: bool) -> f64 {
-        let Scratch { up, value } = scratch;
+        let Scratch { up, value, .. } = scratch;
         for &v in &self.order {
             value[v] = self.step_value(v, up, value, exact);
         }
@@ -487,19 +662,18 @@ impl Structure {
 
     /// Step `v`'s availability from its parts' and its callees' (see [`Structure::evaluate`]).
     fn step_value(&self, v: usize, up: &[f64], value: &[f64], exact: bool) -> f64 {
-        let step = &self.steps[v];
-        let mut p: f64 = step.parts.iter().map(|&part| up[part]).product();
-        for &to in &step.calls {
+        let (tier, region) = self.parts[v];
+        let mut p = up[tier];
+        if let Some(region) = region {
+            p *= up[region];
+        }
+        for &to in self.links.calls(v) {
             p *= value[to];
         }
-        if !step.routes.is_empty() {
-            p *= 1.0
-                - step
-                    .routes
-                    .iter()
-                    .map(|&to| 1.0 - value[to])
-                    .product::<f64>();
-        } else if !step.answers {
+        let routes = self.links.routes(v);
+        if !routes.is_empty() {
+            p *= 1.0 - routes.iter().map(|&to| 1.0 - value[to]).product::<f64>();
+        } else if !self.answers[v] {
             p = 0.0;
         }
         if exact && self.fixed[v] {
@@ -509,96 +683,130 @@ impl Structure {
     }
 
     /// With shared parts counted as independent even when one of them is made perfect: the
-    /// path evaluated once, so that each part made perfect re-evaluates only the steps it
-    /// changes ([`Structure::with_perfect`]). `None` when exact conditioning may apply.
-    fn baseline(&self, scratch: &mut Scratch) -> Option<Baseline> {
+    /// path evaluated once, so that each of the `candidates` made perfect re-evaluates only
+    /// the steps it changes ([`Structure::with_perfect`]). `None` when exact conditioning may
+    /// apply.
+    fn baseline(&self, scratch: &mut Scratch, candidates: &[usize]) -> Option<Baseline> {
         let varying = self
             .shared
             .iter()
             .filter(|&&part| scratch.up[part] < 1.0)
             .count();
-        if self.steps.is_empty() || varying <= MAX_SHARED + 1 {
+        if self.steps() == 0 || varying <= MAX_SHARED + 1 {
             return None;
         }
         self.evaluate(scratch, false);
-        let mut callers = vec![Vec::new(); self.steps.len()];
-        let mut steps_of_part: HashMap<usize, Vec<usize>> = HashMap::default();
-        for &v in &self.order {
-            let step = &self.steps[v];
-            for &to in step.calls.iter().chain(&step.routes) {
-                callers[to].push(v);
-            }
-            for &part in &step.parts {
-                steps_of_part.entry(part).or_default().push(v);
-            }
-        }
-        let mut position = vec![usize::MAX; self.steps.len()];
-        for (rank, &v) in self.order.iter().enumerate() {
-            position[v] = rank;
-        }
         Some(Baseline {
             values: scratch.value.clone(),
-            callers,
-            steps_of_part,
-            position,
+            callers: self.links.callers(),
+            holders: self.holders(candidates, scratch.up.len()),
         })
     }
 
-    /// The class availability (shared parts as independent) with `part` never failing, from
-    /// `baseline` by re-evaluating only the steps that hold the part and, while their value
-    /// moves, their callers: the same figure as evaluating the whole path again.
-    fn with_perfect(&self, baseline: &Baseline, scratch: &mut Scratch, part: usize) -> f64 {
-        let Some(holders) = baseline.steps_of_part.get(&part) else {
-            return baseline.values[0].clamp(0.0, 1.0);
-        };
-        let saved = std::mem::replace(&mut scratch.up[part], 1.0);
-        scratch.value.copy_from_slice(&baseline.values);
-        let mut dirty = vec![false; self.steps.len()];
-        let mut first = self.order.len();
-        for &v in holders {
-            dirty[v] = true;
-            first = first.min(baseline.position[v]);
+    /// The steps in the order that hold each of the `candidates` (by its rank among them),
+    /// out of `part_count` parts.
+    fn holders(&self, candidates: &[usize], part_count: usize) -> Lists {
+        let mut rank_of_part = vec![NOT_CANDIDATE; part_count];
+        for (rank, &part) in candidates.iter().enumerate() {
+            rank_of_part[part] = rank;
         }
-        for &v in self.order.iter().skip(first) {
-            if !dirty[v] {
-                continue;
-            }
-            let value = self.step_value(v, &scratch.up, &scratch.value, false);
-            if value.to_bits() != scratch.value[v].to_bits() {
-                scratch.value[v] = value;
-                for &caller in &baseline.callers[v] {
-                    dirty[caller] = true;
+        let mut held = Vec::new();
+        for &v in &self.order {
+            let (tier, region) = self.parts[v];
+            for part in std::iter::once(tier).chain(region) {
+                if rank_of_part[part] != NOT_CANDIDATE {
+                    held.push((rank_of_part[part], v));
                 }
             }
         }
-        scratch.up[part] = saved;
-        scratch.value[0].clamp(0.0, 1.0)
+        Lists::gathered(candidates.len(), held.iter().copied())
     }
 
-    /// Downtime each part adds (availability with the part perfect minus without), largest
-    /// first, for the parts that fail most.
-    fn attribute(&self, parts: &Parts, availability: f64, parallel: bool) -> Vec<DowntimeShare> {
-        let mut candidates: Vec<usize> = self
-            .steps
-            .iter()
-            .flat_map(|step| step.parts.iter().copied())
-            .filter(|&part| parts.up[part] < 1.0)
+    /// The class availability (shared parts as independent) with `part`, held by the steps
+    /// `holders`, never failing, from `baseline` by re-evaluating only the holders and, while
+    /// their value moves, their callers (callees first, as [`Structure::evaluate`] does): the
+    /// same figure as evaluating the whole path again. `scratch.value` holds the baseline's
+    /// values on entry and again on return.
+    fn with_perfect(
+        &self,
+        baseline: &Baseline,
+        scratch: &mut Scratch,
+        part: usize,
+        holders: &[usize],
+    ) -> f64 {
+        let Scratch {
+            up,
+            value,
+            dirty,
+            pending,
+            moved,
+        } = scratch;
+        let saved = std::mem::replace(&mut up[part], 1.0);
+        // Steps to re-evaluate, by their rank in the order: a caller ranks above its callees,
+        // so the lowest pending rank is always the next one in the order.
+        for &v in holders {
+            mark(self.position[v], dirty, pending);
+        }
+        while let Some(std::cmp::Reverse(rank)) = pending.pop() {
+            dirty[rank] = false;
+            let v = self.order[rank];
+            let next = self.step_value(v, up, value, false);
+            if next.to_bits() != value[v].to_bits() {
+                value[v] = next;
+                moved.push(v);
+                for &caller in baseline.callers.of(v) {
+                    mark(self.position[caller], dirty, pending);
+                }
+            }
+        }
+        let better = value[0].clamp(0.0, 1.0);
+        for v in moved.drain(..) {
+            value[v] = baseline.values[v];
+        }
+        up[part] = saved;
+        better
+    }
+
+    /// The parts on the path that can fail, those that fail most first (ties by part index),
+    /// as many as the path's length affords: each attribution evaluates the path again.
+    fn candidates(&self, parts: &Parts) -> Vec<usize> {
+        let mut on_path = vec![false; parts.up.len()];
+        for &(tier, region) in &self.parts {
+            on_path[tier] = true;
+            if let Some(region) = region {
+                on_path[region] = true;
+            }
+        }
+        let mut candidates: Vec<usize> = (0..parts.up.len())
+            .filter(|&part| on_path[part] && parts.up[part] < 1.0)
             .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates.sort_by(|a, b| parts.up[*a].total_cmp(&parts.up[*b]));
-        // Each attribution evaluates the whole path again: long paths get fewer of them.
-        let affordable = (ATTRIBUTION_WORK / self.steps.len().max(1)).clamp(1, MAX_ATTRIBUTED);
-        candidates.truncate(affordable);
-        let baseline = self.baseline(&mut Scratch::new(parts, self.steps.len()));
-        let share = |scratch: &mut Scratch, part: usize| {
-            let better = match &baseline {
-                Some(baseline) => self.with_perfect(baseline, scratch, part),
-                None => self.availability_with(scratch, Some(part)).0,
-            };
+        let affordable = (ATTRIBUTION_WORK / self.steps().max(1)).clamp(1, MAX_ATTRIBUTED);
+        let fails_more =
+            |a: &usize, b: &usize| parts.up[*a].total_cmp(&parts.up[*b]).then(a.cmp(b));
+        if candidates.len() > affordable {
+            candidates.select_nth_unstable_by(affordable, fails_more);
+            candidates.truncate(affordable);
+        }
+        candidates.sort_unstable_by(fails_more);
+        candidates
+    }
+
+    /// Downtime each of the `candidates` adds (availability with the part perfect minus
+    /// without), largest first. From the `baseline` when there is one (each re-evaluates the
+    /// few steps whose value moves, on `scratch`, which holds the baseline's values); else
+    /// each evaluates the path again, on rayon when `parallel` and that is much work.
+    fn attribute(
+        &self,
+        topology: &Topology,
+        parts: &Parts,
+        (candidates, baseline): (&[usize], Option<&Baseline>),
+        availability: f64,
+        (scratch, parallel): (&mut Scratch, bool),
+    ) -> Vec<DowntimeShare> {
+        let share = |part: usize, better: f64| {
             let minutes = (better - availability) * MINUTES_PER_MONTH;
             (minutes > 1e-9).then(|| {
-                let (id, name) = parts.names[part].clone();
+                let (id, name) = parts.name(topology, part);
                 DowntimeShare {
                     id,
                     name,
@@ -606,80 +814,170 @@ impl Structure {
                 }
             })
         };
-        let serial = || {
-            let mut scratch = Scratch::new(parts, self.steps.len());
-            candidates
+        let mut shares: Vec<DowntimeShare> = match baseline {
+            Some(baseline) => candidates
                 .iter()
-                .filter_map(|&part| share(&mut scratch, part))
-                .collect::<Vec<_>>()
-        };
-        #[cfg(feature = "parallel")]
-        let mut shares = if parallel && self.steps.len() * candidates.len() >= PARALLEL_WORK {
-            use rayon::prelude::*;
-            candidates
-                .par_iter()
-                .map_init(
-                    || Scratch::new(parts, self.steps.len()),
-                    |s, &p| share(s, p),
-                )
-                .flatten()
-                .collect()
-        } else {
-            serial()
-        };
-        #[cfg(not(feature = "parallel"))]
-        let mut shares = {
-            let _ = parallel;
-            serial()
+                .enumerate()
+                .filter_map(|(rank, &part)| {
+                    let holders = baseline.holders.of(rank);
+                    share(part, self.with_perfect(baseline, scratch, part, holders))
+                })
+                .collect(),
+            None => {
+                let again = |scratch: &mut Scratch, part: usize| {
+                    share(part, self.availability_with(scratch, Some(part)).0)
+                };
+                self.each_again(parts, candidates, again, (scratch, parallel))
+            }
         };
         shares.sort_by(|a, b| b.min_per_month.total_cmp(&a.min_per_month));
         shares
     }
+
+    /// `again(scratch, part)` for each of the `candidates`, in order; on rayon (one scratch
+    /// per thread's share of them) when `parallel` and the path evaluated that many times is
+    /// much work.
+    fn each_again<T: Send>(
+        &self,
+        parts: &Parts,
+        candidates: &[usize],
+        again: impl Fn(&mut Scratch, usize) -> Option<T> + Sync + Send,
+        (scratch, parallel): (&mut Scratch, bool),
+    ) -> Vec<T> {
+        #[cfg(feature = "parallel")]
+        if parallel && self.steps() * candidates.len() >= PARALLEL_WORK {
+            use rayon::prelude::*;
+            let share = candidates.len().div_ceil(rayon::current_num_threads());
+            return candidates
+                .par_iter()
+                .with_min_len(share)
+                .map_init(
+                    || Scratch::new(parts, self.steps()),
+                    |s, &part| again(s, part),
+                )
+                .flatten()
+                .collect();
+        }
+        let _ = (parts, parallel);
+        candidates
+            .iter()
+            .filter_map(|&part| again(scratch, part))
+            .collect()
+    }
 }
 
-/// Steps in post-order from step 0 (callees before callers), following calls and routes.
-fn post_order(steps: &[Step]) -> Vec<usize> {
-    let mut order = Vec::with_capacity(steps.len());
-    if steps.is_empty() {
-        return order;
+/// Marks the step at `rank` for re-evaluation, once.
+fn mark(rank: usize, dirty: &mut [bool], pending: &mut BinaryHeap<std::cmp::Reverse<usize>>) {
+    if !std::mem::replace(&mut dirty[rank], true) {
+        pending.push(std::cmp::Reverse(rank));
     }
-    let mut seen = vec![false; steps.len()];
+}
+
+/// The links of each step of `path` (calls, then routes and standby targets) to the steps of
+/// its nodes, by `step_of_node`; targets off the path are left out.
+fn path_links(path: &[Visit], step_of_node: &[usize]) -> Links {
+    let on_path = |node: &usize| Some(step_of_node[*node]).filter(|&step| step != NO_STEP);
+    let mut links = Links::with_capacity(path.len());
+    for visit in path {
+        links.push(
+            visit.calls.iter().filter_map(on_path),
+            visit
+                .routes
+                .iter()
+                .chain(&visit.standby)
+                .filter_map(on_path),
+        );
+    }
+    links
+}
+
+/// Steps in post-order from step 0 (callees before callers), following calls and routes, and
+/// whether some link leads back to a step still being explored (a loop).
+fn post_order(links: &Links) -> (Vec<usize>, bool) {
+    let mut order = Vec::with_capacity(links.steps());
+    if links.steps() == 0 {
+        return (order, false);
+    }
+    let mut seen = vec![false; links.steps()];
+    let mut done = vec![false; links.steps()];
+    let mut looped = false;
     let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
     seen[0] = true;
     while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-        let step = &steps[v];
-        let to = match step.calls.get(*next) {
-            Some(&to) => Some(to),
-            None => step.routes.get(*next - step.calls.len()).copied(),
-        };
-        if let Some(to) = to {
+        if let Some(&to) = links.of(v).get(*next) {
             *next += 1;
             if !seen[to] {
                 seen[to] = true;
                 stack.push((to, 0));
+            } else if !done[to] {
+                looped = true;
             }
         } else {
             order.push(v);
+            done[v] = true;
             stack.pop();
         }
     }
-    order
+    (order, looped)
+}
+
+/// A class's availability figures (see [`Structure::figures`]).
+struct ClassFigures {
+    availability: f64,
+    exact: bool,
+    shares: Vec<DowntimeShare>,
 }
 
 /// A path evaluated once (shared parts as independent), with what re-evaluating part of it
-/// needs: each step's callers, the steps that hold each part, each step's place in the order.
+/// needs: each step's callers and the steps that hold each candidate part (by its rank among
+/// the candidates).
 struct Baseline {
     values: Vec<f64>,
-    callers: Vec<Vec<usize>>,
-    steps_of_part: HashMap<usize, Vec<usize>>,
-    position: Vec<usize>,
+    callers: Lists,
+    holders: Lists,
+}
+
+/// Lists of indices, one per key, in one flat array.
+struct Lists {
+    /// Key k's list is `items[start[k]..start[k + 1]]`.
+    start: Vec<usize>,
+    items: Vec<usize>,
+}
+
+impl Lists {
+    /// The lists of `keys` keys holding each item of the `(key, item)` pairs, in their order.
+    fn gathered(keys: usize, pairs: impl Iterator<Item = (usize, usize)> + Clone) -> Lists {
+        let mut start = vec![0; keys + 1];
+        for (key, _) in pairs.clone() {
+            start[key + 1] += 1;
+        }
+        for k in 0..keys {
+            start[k + 1] += start[k];
+        }
+        let mut items = vec![0; start[keys]];
+        let mut next = start.clone();
+        for (key, item) in pairs {
+            items[next[key]] = item;
+            next[key] += 1;
+        }
+        Lists { start, items }
+    }
+
+    fn of(&self, key: usize) -> &[usize] {
+        &self.items[self.start[key]..self.start[key + 1]]
+    }
 }
 
 /// Buffers one class's availability figures reuse: every part's availability (shared parts
-/// fixed while they are enumerated) and every step's value.
+/// fixed while they are enumerated), every step's value, and for a partial re-evaluation the
+/// ranks it has marked (all false between uses), those pending (lowest first) and the steps
+/// whose value moved (both empty between uses).
 struct Scratch {
     up: Vec<f64>,
     value: Vec<f64>,
+    dirty: Vec<bool>,
+    pending: BinaryHeap<std::cmp::Reverse<usize>>,
+    moved: Vec<usize>,
 }
 
 impl Scratch {
@@ -687,6 +985,9 @@ impl Scratch {
         Scratch {
             up: parts.up.clone(),
             value: vec![0.0; steps],
+            dirty: vec![false; steps],
+            pending: BinaryHeap::new(),
+            moved: Vec::new(),
         }
     }
 }
@@ -739,42 +1040,52 @@ mod tests {
         let regions = 15;
         let mut up: Vec<f64> = (0..count).map(|i| 0.99 - 0.001 * i as f64).collect();
         up.extend((0..regions).map(|r| 0.9999 - 0.0001 * r as f64));
-        let steps: Vec<Step> = (0..count)
-            .map(|i| {
-                let later = |k: usize| (i + k < count).then_some(i + k);
-                let (calls, routes): (Vec<usize>, Vec<usize>) = if i % 3 == 0 {
-                    (later(1).into_iter().collect(), Vec::new())
-                } else {
-                    (Vec::new(), later(1).into_iter().chain(later(2)).collect())
-                };
-                Step {
-                    parts: vec![i, count + i % regions],
-                    calls,
-                    answers: routes.is_empty(),
-                    routes,
-                }
-            })
-            .collect();
-        let order = post_order(&steps);
+        let mut links = Links::with_capacity(count);
+        let mut answers = Vec::new();
+        for i in 0..count {
+            let later = |k: usize| (i + k < count).then_some(i + k);
+            let (calls, routes): (Vec<usize>, Vec<usize>) = if i % 3 == 0 {
+                (later(1).into_iter().collect(), Vec::new())
+            } else {
+                (Vec::new(), later(1).into_iter().chain(later(2)).collect())
+            };
+            answers.push(routes.is_empty());
+            links.push(calls.into_iter(), routes.into_iter());
+        }
+        let (order, looped) = post_order(&links);
+        assert!(!looped);
+        let mut position = vec![0; count];
+        for (rank, &v) in order.iter().enumerate() {
+            position[v] = rank;
+        }
         let structure = Structure {
+            parts: (0..count).map(|i| (i, Some(count + i % regions))).collect(),
+            links,
+            answers,
             fixed: vec![false; count],
             shared: (count..count + regions).collect(),
-            steps,
             order,
+            position,
         };
         let parts = Parts {
-            nodes: HashMap::default(),
-            names: vec![(None, String::new()); up.len()],
+            of_node: Vec::new(),
+            owner: vec![Owner::Region(0); up.len()],
             up,
         };
+        // The partial re-evaluations keep the baseline's values in their own scratch.
+        let mut partial_scratch = Scratch::new(&parts, count);
+        let every_part: Vec<usize> = (0..parts.up.len()).collect();
+        let baseline = structure
+            .baseline(&mut partial_scratch, &every_part)
+            .expect("approximate mode");
         let mut scratch = Scratch::new(&parts, count);
-        let baseline = structure.baseline(&mut scratch).expect("approximate mode");
         let (availability, exact) = structure.availability_with(&mut scratch, None);
         assert!(!exact);
         assert!(availability > 0.9 && availability < 1.0, "{availability}");
         for part in 0..parts.up.len() {
             let (again, _) = structure.availability_with(&mut scratch, Some(part));
-            let partial = structure.with_perfect(&baseline, &mut scratch, part);
+            let holders = baseline.holders.of(part);
+            let partial = structure.with_perfect(&baseline, &mut partial_scratch, part, holders);
             assert!(again >= availability, "part {part}");
             assert_eq!(
                 partial.to_bits(),
@@ -782,6 +1093,45 @@ mod tests {
                 "part {part}: {partial} vs {again}"
             );
         }
+        assert_eq!(partial_scratch.value, baseline.values, "values restored");
+        assert_eq!(partial_scratch.up, parts.up, "availabilities restored");
+    }
+
+    /// Step 0 routes to 1 and 2; 1 calls 3, which calls back up to 1 (a loop); 4 calls 3 but
+    /// is never reached. The loop's back link and the unreached step's links are
+    /// dropped; 3 is reached along one path, so nothing is shared.
+    #[test]
+    fn loops_are_dropped_and_unreached_steps_keep_no_links() {
+        let mut links = Links::with_capacity(5);
+        links.push(std::iter::empty(), [1, 2].into_iter());
+        links.push([3].into_iter(), std::iter::empty());
+        links.push(std::iter::empty(), std::iter::empty());
+        links.push([1].into_iter(), std::iter::empty());
+        links.push([3].into_iter(), std::iter::empty());
+        assert!(post_order(&links).1, "3 → 1 is a loop");
+        let parts = Parts {
+            of_node: Vec::new(),
+            owner: vec![Owner::Tier(0); 5],
+            up: vec![0.99; 5],
+        };
+        let structure = Structure::from_links(
+            (0..5).map(|v| (v, None)).collect(),
+            links,
+            vec![false, true, true, true, true],
+            &parts,
+        );
+        assert_eq!(structure.order, vec![3, 1, 2, 0]);
+        assert_eq!(structure.links.calls(3), &[] as &[usize]);
+        assert_eq!(structure.links.calls(1), &[3]);
+        assert_eq!(structure.links.of(4), &[] as &[usize]);
+        assert!(structure.shared.is_empty());
+        assert_eq!(structure.links.callers().of(3), &[1]);
+        // Step 0 up, and step 1 and its callee 3 up or step 2 up:
+        // 0.99 × (1 − (1 − 0.99²)(1 − 0.99)).
+        let (up, exact) = structure.availability_with(&mut Scratch::new(&parts, 5), None);
+        let by_hand = 0.99 * (1.0 - (1.0 - 0.99f64.powi(2)) * (1.0 - 0.99));
+        assert!(exact);
+        assert!((up - by_hand).abs() < 1e-15, "{up} vs {by_hand}");
     }
 
     #[test]

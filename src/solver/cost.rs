@@ -56,8 +56,17 @@ pub(super) fn node_monthly_cost(
 pub(super) struct Tiers(BTreeMap<String, f64>);
 
 impl Tiers {
+    /// Adds `cost` to `tier`'s sum (naming a tier allocates only the first time).
     pub(super) fn add(&mut self, tier: &str, cost: f64) {
-        *self.0.entry(tier.to_string()).or_default() += cost;
+        match self.0.get_mut(tier) {
+            Some(sum) => *sum += cost,
+            None => {
+                // A new tier's sum starts from +0, as a sum of no costs does.
+                let mut sum = 0.0;
+                sum += cost;
+                self.0.insert(tier.to_string(), sum);
+            }
+        }
     }
 
     /// The tiers that cost something, in name order.

@@ -304,7 +304,15 @@ fn solve_compiled(
         availability: 1.0,
         downtime_min_per_month: 0.0,
     };
-    availability::assess(topology, catalog, &mut report, params.parallel);
+    let class_paths: Vec<&[paths::Visit]> =
+        class_results.iter().map(|r| r.path.as_slice()).collect();
+    availability::assess(
+        topology,
+        catalog,
+        &mut report,
+        &class_paths,
+        params.parallel,
+    );
     Ok(report.without_negative_zeros())
 }
 
