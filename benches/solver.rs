@@ -26,6 +26,11 @@ fn solver(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("nodes", size), &topology, |b, t| {
             b.iter(|| black_box(solve(t, &nodes_only).map(|r| r.nodes.len())))
         });
+        // A refused solve would time the refusal: the benchmark stops instead.
+        assert!(
+            solve(&topology, &Params::default()).is_ok(),
+            "{size} nodes are refused"
+        );
         group.bench_with_input(BenchmarkId::new("full", size), &topology, |b, t| {
             b.iter(|| black_box(solve(t, &Params::default()).map(|r| r.nodes.len())))
         });
