@@ -210,46 +210,22 @@ fn random_delay_into(node: &CompiledNode, points: &[Complex64], out: &mut [Compl
 }
 
 /// Per-point buffers of the nodes in progress, recycled so that a class's transform allocates
-/// a few buffers rather than two per node. The spare ones are kept per thread between walks
-/// (a percentile inversion walks a class two or three times, a sweep many classes), so a
-/// walk seldom allocates and zeroes a fresh buffer.
+/// a few buffers rather than two per node.
 struct Buffers {
     width: usize,
     spare: Vec<Vec<Complex64>>,
 }
 
-thread_local! {
-    static SPARE_BUFFERS: std::cell::RefCell<Vec<Vec<Complex64>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Spare buffers a thread keeps between walks, at most.
-const KEPT_BUFFERS: usize = 64;
-
 impl Buffers {
-    /// Buffers of `width` points, starting from the thread's spare ones.
-    fn new(width: usize) -> Buffers {
-        let spare = SPARE_BUFFERS.with(|kept| std::mem::take(&mut *kept.borrow_mut()));
-        Buffers { width, spare }
-    }
-
     /// A buffer whose contents the caller overwrites in full.
     fn take_to_overwrite(&mut self) -> Vec<Complex64> {
-        let mut buffer = self.spare.pop().unwrap_or_default();
-        buffer.resize(self.width, Complex64::new(0.0, 0.0));
-        buffer
+        self.spare
+            .pop()
+            .unwrap_or_else(|| vec![Complex64::new(0.0, 0.0); self.width])
     }
 
     fn give(&mut self, buffer: Option<Vec<Complex64>>) {
         self.spare.extend(buffer);
-    }
-}
-
-impl Drop for Buffers {
-    fn drop(&mut self) {
-        let mut spare = std::mem::take(&mut self.spare);
-        spare.truncate(KEPT_BUFFERS);
-        SPARE_BUFFERS.with(|kept| *kept.borrow_mut() = spare);
     }
 }
 
@@ -373,7 +349,10 @@ pub(super) fn class_transform_acyclic(
     let mut pending: Vec<Pending> = std::iter::repeat_with(Pending::default)
         .take(node_count)
         .collect();
-    let mut buffers = Buffers::new(width);
+    let mut buffers = Buffers {
+        width,
+        spare: Vec::new(),
+    };
     for &v in order {
         let node = &compiled.nodes[v];
         let mut psi = buffers.take_to_overwrite();
