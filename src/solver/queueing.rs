@@ -423,17 +423,7 @@ impl WaitDist {
                 total
             }
             WaitDist::Uniform { p_wait, max, cap } => {
-                // (1/max)·∫₀^cap e^{−st} dt + (1 − cap/max)·e^{−s·cap}.
-                let x = s * *cap;
-                let beyond = (-x).exp();
-                let spread = if x.norm_sqr() < 1e-6 {
-                    // (1 − e^{−x})/x by its series, free of cancellation near 0.
-                    (one - x * (one - x * (one - x * 0.25) / 3.0) * 0.5) * (*cap / *max)
-                } else {
-                    (one - beyond) / (s * *max)
-                };
-                let waited = spread + beyond * (1.0 - *cap / *max);
-                one * (1.0 - p_wait) + waited * *p_wait
+                uniform_lst((*p_wait, *max, *cap), s, (-s * *cap).exp())
             }
             WaitDist::Geometric {
                 p_wait,
@@ -500,17 +490,8 @@ impl WaitDist {
                 }
             }
             WaitDist::Uniform { p_wait, max, cap } => {
-                let one = Complex64::new(1.0, 0.0);
-                let stays = 1.0 - cap / max;
                 for ((value, &s), beyond) in out.iter_mut().zip(points).zip(phases(points, *cap)) {
-                    let x = s * *cap;
-                    let spread = if x.norm_sqr() < 1e-6 {
-                        (one - x * (one - x * (one - x * 0.25) / 3.0) * 0.5) * (*cap / *max)
-                    } else {
-                        (one - beyond) / (s * *max)
-                    };
-                    let waited = spread + beyond * stays;
-                    *value += (one * (1.0 - p_wait) + waited * *p_wait) * weight;
+                    *value += uniform_lst((*p_wait, *max, *cap), s, beyond) * weight;
                 }
             }
             _ => {
@@ -520,6 +501,21 @@ impl WaitDist {
             }
         }
     }
+}
+
+/// The transform of [`WaitDist::Uniform`] at `s`, given `beyond` = e^{−s·cap}: a wait with
+/// probability `p_wait`, (1/max)·∫₀^cap e^{−st} dt + (1 − cap/max)·e^{−s·cap}.
+fn uniform_lst((p_wait, max, cap): (f64, f64, f64), s: Complex64, beyond: Complex64) -> Complex64 {
+    let one = Complex64::new(1.0, 0.0);
+    let x = s * cap;
+    let spread = if x.norm_sqr() < 1e-6 {
+        // (1 − e^{−x})/x by its series, free of cancellation near 0.
+        (one - x * (one - x * (one - x * 0.25) / 3.0) * 0.5) * (cap / max)
+    } else {
+        (one - beyond) / (s * max)
+    };
+    let waited = spread + beyond * (1.0 - cap / max);
+    one * (1.0 - p_wait) + waited * p_wait
 }
 
 /// What a pool of identical servers is asked to do.
