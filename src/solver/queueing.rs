@@ -505,6 +505,7 @@ impl WaitDist {
 
 /// The transform of [`WaitDist::Uniform`] at `s`, given `beyond` = e^{−s·cap}: a wait with
 /// probability `p_wait`, (1/max)·∫₀^cap e^{−st} dt + (1 − cap/max)·e^{−s·cap}.
+#[inline]
 fn uniform_lst((p_wait, max, cap): (f64, f64, f64), s: Complex64, beyond: Complex64) -> Complex64 {
     let one = Complex64::new(1.0, 0.0);
     let x = s * cap;
