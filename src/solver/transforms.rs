@@ -241,20 +241,10 @@ struct Pending {
 impl Pending {
     /// Multiplies a call's transform, raised to the edge's call count, into the product.
     fn call(&mut self, buffers: &mut Buffers, psi: &[Complex64], count: i32) {
-        match &mut self.calls {
-            Some(calls) => {
-                for (call, value) in calls.iter_mut().zip(psi) {
-                    *call *= value.powi(count);
-                }
-            }
-            None => {
-                let mut calls = buffers.take_to_overwrite();
-                for (call, value) in calls.iter_mut().zip(psi) {
-                    *call = value.powi(count);
-                }
-                self.calls = Some(calls);
-            }
-        }
+        let powers = psi.iter().map(|value| value.powi(count));
+        fold_into(&mut self.calls, buffers, powers, |call, power| {
+            *call *= power
+        });
     }
 
     /// Adds a route's transform, weighted and delayed by `extra` seconds, to the sum.
@@ -265,32 +255,16 @@ impl Pending {
         points: &[Complex64],
         (weight, extra): (f64, f64),
     ) {
-        let delays = (extra > 0.0).then(|| phases(points, extra));
-        match (&mut self.routes, delays) {
-            (Some(routes), Some(delays)) => {
-                for ((route, value), delay) in routes.iter_mut().zip(psi).zip(delays) {
-                    *route += delay * value * weight;
-                }
-            }
-            (Some(routes), None) => {
-                for (route, value) in routes.iter_mut().zip(psi) {
-                    *route += value * weight;
-                }
-            }
-            (None, Some(delays)) => {
-                let mut routes = buffers.take_to_overwrite();
-                for ((route, value), delay) in routes.iter_mut().zip(psi).zip(delays) {
-                    *route = delay * value * weight;
-                }
-                self.routes = Some(routes);
-            }
-            (None, None) => {
-                let mut routes = buffers.take_to_overwrite();
-                for (route, value) in routes.iter_mut().zip(psi) {
-                    *route = value * weight;
-                }
-                self.routes = Some(routes);
-            }
+        let add = |route: &mut Complex64, term: Complex64| *route += term;
+        if extra > 0.0 {
+            let terms = psi
+                .iter()
+                .zip(phases(points, extra))
+                .map(|(value, delay)| delay * value * weight);
+            fold_into(&mut self.routes, buffers, terms, add);
+        } else {
+            let terms = psi.iter().map(|value| value * weight);
+            fold_into(&mut self.routes, buffers, terms, add);
         }
     }
 
@@ -322,6 +296,30 @@ impl Pending {
         }
         buffers.give(self.calls);
         buffers.give(self.routes);
+    }
+}
+
+/// Folds `values` into `slot` point by point with `combine`; the first values to arrive are
+/// written as they are (into a buffer from `buffers`), so an empty product or sum costs no fill.
+fn fold_into(
+    slot: &mut Option<Vec<Complex64>>,
+    buffers: &mut Buffers,
+    values: impl Iterator<Item = Complex64>,
+    combine: impl Fn(&mut Complex64, Complex64),
+) {
+    match slot {
+        Some(folded) => {
+            for (into, value) in folded.iter_mut().zip(values) {
+                combine(into, value);
+            }
+        }
+        None => {
+            let mut first = buffers.take_to_overwrite();
+            for (into, value) in first.iter_mut().zip(values) {
+                *into = value;
+            }
+            *slot = Some(first);
+        }
     }
 }
 
