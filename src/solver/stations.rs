@@ -454,15 +454,10 @@ fn closed_form_components(
 }
 
 /// Whether a node's response with the wait `dist` and an exponential service has a closed
-/// form (no numerical inversion is needed for its percentiles).
-/// The same test as [`closed_form_waits`], without collecting the parts.
+/// form (no numerical inversion is needed for its percentiles): [`closed_form_waits`] with
+/// its parts passed nowhere.
 pub(super) fn has_closed_form(dist: &WaitDist) -> bool {
-    match dist {
-        WaitDist::Zero | WaitDist::Exponential { .. } => true,
-        WaitDist::Uniform { max, cap, .. } => cap >= max,
-        WaitDist::Mixture(parts) => parts.iter().all(|(_, part)| has_closed_form(part)),
-        _ => false,
-    }
+    closed_form_waits(dist, 1.0, &mut |_, _, _| {})
 }
 
 /// Passes the closed-form parts of `dist` (weighted by `weight`) to `out` as (weight,
