@@ -141,22 +141,23 @@ fn class_path(
         .iter()
         .map(|&v| {
             let node = &compiled.nodes[v];
-            let edges: Vec<&OutEdge> = if node.detaches {
-                Vec::new()
+            // The served edges of the class out of v (none past a queue), walked in place:
+            // one allocation per non-empty list of targets and none for the edges.
+            let edges: &[OutEdge] = if node.detaches {
+                &[]
             } else {
-                compiled.out_edges[v]
-                    .iter()
-                    .filter(|edge| edge.served_factor(k) > 0.0)
-                    .collect()
+                &compiled.out_edges[v]
             };
             let targets = |call: bool| -> Vec<usize> {
                 let mut found: Vec<usize> = edges
                     .iter()
-                    .filter(|edge| edge.is_call == call)
+                    .filter(|edge| edge.is_call == call && edge.served_factor(k) > 0.0)
                     .map(|edge| edge.to)
                     .collect();
-                found.sort_unstable();
-                found.dedup();
+                if found.len() > 1 {
+                    found.sort_unstable();
+                    found.dedup();
+                }
                 found
             };
             let standby = node.standby[k]

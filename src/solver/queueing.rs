@@ -1965,7 +1965,13 @@ pub fn quantile_at(level: Level, scale: f64, tail_and_density: impl Fn(f64) -> (
         let (tail, density) = tail_and_density(t);
         (tail, density, 0.0)
     };
-    search_tail(level, scale, with_no_slope, false)
+    search_tail(
+        level,
+        scale,
+        scale * level.unit_quantile,
+        with_no_slope,
+        false,
+    )
 }
 
 /// [`quantile_at`] for a smooth tail whose density's slope is known too: `tail` returns
@@ -1983,13 +1989,49 @@ pub fn quantile_at(level: Level, scale: f64, tail_and_density: impl Fn(f64) -> (
 /// assert!((p99 - 100f64.ln() / 0.1).abs() < 1e-9);
 /// ```
 pub fn smooth_quantile_at(level: Level, scale: f64, tail: impl Fn(f64) -> (f64, f64, f64)) -> f64 {
-    search_tail(level, scale, tail, true)
+    search_tail(level, scale, scale * level.unit_quantile, tail, true)
+}
+
+/// The quantiles at `levels` of the sum of exponentials `tail` ([`smooth_quantile_at`] on
+/// [`ExponentialTail::at`]), each search started where the slowest term alone, a·e^{−rt},
+/// falls to the target, ln(a/(1 − p))/r: exact for one exponential, and for an M/M/c
+/// response at p95 and p99 within a hair of the root (the faster terms have died out there),
+/// so Halley's method needs a step or two fewer than from the mean (`scale`). The mean's
+/// start is kept where that term is not a plain positive exponential.
+///
+/// ```
+/// use staircase::solver::queueing::{exponential_quantiles, smooth_quantile_at, ExponentialTail, Level};
+/// // M/M/2, λ = 1.5, μ = 1: C = 9/14, wait rate θ = 0.5, response tail
+/// // (1 + Cμ/(θ − μ))·e^{−t} − Cμ/(θ − μ)·e^{−θt}; its p99 solves that = 0.01.
+/// let mut tail = ExponentialTail::default();
+/// tail.add_mmc(1.0, 9.0 / 14.0, 0.5, 1.0);
+/// let mean = 1.0 + (9.0 / 14.0) / 0.5;
+/// let [p50, p99] = exponential_quantiles([Level::new(0.5), Level::new(0.99)], mean, &tail);
+/// assert!((tail.at(p99).0 - 0.01).abs() < 1e-12);
+/// assert!((tail.at(p50).0 - 0.5).abs() < 1e-12);
+/// let from_mean = smooth_quantile_at(Level::new(0.99), mean, |t| tail.at(t));
+/// assert!((p99 - from_mean).abs() < 1e-12 * p99);
+/// ```
+pub fn exponential_quantiles<const N: usize>(
+    levels: [Level; N],
+    scale: f64,
+    tail: &ExponentialTail,
+) -> [f64; N] {
+    let slowest = tail.slowest();
+    levels.map(|level| {
+        let start = slowest
+            .map(|(rate, log_weight)| (log_weight - level.log_target) / rate)
+            .filter(|start| start.is_finite() && *start > 0.0)
+            .unwrap_or(scale * level.unit_quantile);
+        search_tail(level, scale, start, |t| tail.at(t), true)
+    })
 }
 
 /// The search of [`quantile_at`] (Newton) and [`smooth_quantile_at`] (Halley when `smooth`).
 fn search_tail(
     level: Level,
     scale: f64,
+    start: f64,
     tail_and_density: impl Fn(f64) -> (f64, f64, f64),
     smooth: bool,
 ) -> f64 {
@@ -1997,13 +2039,11 @@ fn search_tail(
         return 0.0;
     }
     let Level {
-        target,
-        log_target,
-        unit_quantile,
+        target, log_target, ..
     } = level;
     let mut low = 0.0;
     let mut high = f64::INFINITY;
-    let mut t = scale * unit_quantile;
+    let mut t = start;
     let mut last_step = f64::INFINITY;
     let negligible = if smooth { 1e-7 } else { 1e-12 };
     for _ in 0..200 {
@@ -2104,6 +2144,12 @@ impl ExponentialTail {
             }
             None => self.terms.push((rate, a, b)),
         }
+    }
+
+    /// The slowest-decaying term when it is a plain exponential a·e^{−rt} with a > 0: (r, ln a).
+    fn slowest(&self) -> Option<(f64, f64)> {
+        let &(rate, a, b) = self.terms.iter().min_by(|x, y| x.0.total_cmp(&y.0))?;
+        (b == 0.0 && a > 0.0 && rate > 0.0).then(|| (rate, a.ln()))
     }
 
     /// P(T > t), the density f(t) and its derivative f′(t).

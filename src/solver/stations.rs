@@ -10,10 +10,10 @@ use super::traffic::pool_inputs;
 use super::traffic::Traffic;
 use super::transforms::merge_atoms;
 use super::transforms::own_atoms;
+use crate::solver::queueing::exponential_quantiles;
 use crate::solver::queueing::mmc_response_tail;
 use crate::solver::queueing::percentiles_with_atoms;
 use crate::solver::queueing::quantile_at;
-use crate::solver::queueing::smooth_quantile_at;
 use crate::solver::queueing::uniform_response_tail;
 use crate::solver::queueing::unsettled_within_horizon;
 use crate::solver::queueing::ExponentialTail;
@@ -351,7 +351,7 @@ fn closed_form_percentiles(components: &[Component], mean: f64) -> [f64; 3] {
             component.service_rate,
         );
     }
-    NODE_LEVELS.map(|level| smooth_quantile_at(level, mean, |t| exponentials.at(t)))
+    exponential_quantiles(*NODE_LEVELS, mean, &exponentials)
 }
 
 /// The levels of a node's percentiles: p50, p95, p99.
