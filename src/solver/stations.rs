@@ -287,14 +287,16 @@ pub(super) fn node_percentiles(
     // Closed form whenever every component is an exponential, uniform (or no) wait followed by
     // an exponential service: a mixture over pool groups and classes of M/M/c response times
     // and of fluid-backlog ones.
-    let components: Option<Vec<Component>> =
-        if node.shape == ServiceShape::Exponential && held.is_empty() && !random_delay {
-            closed_form_components(waits, service, class_weights)
-        } else {
-            None
-        };
-    let [p50, p95, p99] = match components {
-        Some(components) => closed_form_percentiles(&components, queue_mean),
+    let closed = (node.shape == ServiceShape::Exponential && held.is_empty() && !random_delay)
+        .then(|| {
+            CLOSED_FORM.with_borrow_mut(|(components, exponentials)| {
+                closed_form_components(waits, service, class_weights, components)
+                    .then(|| closed_form_percentiles(components, exponentials, queue_mean))
+            })
+        })
+        .flatten();
+    let [p50, p95, p99] = match closed {
+        Some(found) => found,
         None => {
             let no_held_wait: f64 = held.iter().map(HeldPoolWait::zero_mass).product();
             let mut atoms = Vec::new();
@@ -328,8 +330,12 @@ pub(super) fn node_percentiles(
 
 /// p50, p95 and p99 of a mixture of closed-form responses of mean `mean`: M/M/c ones as one
 /// sum of exponentials ([`ExponentialTail`], Halley's method), others term by term.
-fn closed_form_percentiles(components: &[Component], mean: f64) -> [f64; 3] {
-    let mut exponentials = ExponentialTail::with_capacity(2 * components.len());
+fn closed_form_percentiles(
+    components: &[Component],
+    exponentials: &mut ExponentialTail,
+    mean: f64,
+) -> [f64; 3] {
+    exponentials.clear();
     for component in components {
         let WaitShape::Exponential(rate) = component.wait else {
             return NODE_LEVELS.map(|level| {
@@ -351,7 +357,14 @@ fn closed_form_percentiles(components: &[Component], mean: f64) -> [f64; 3] {
             component.service_rate,
         );
     }
-    exponential_quantiles(*NODE_LEVELS, mean, &exponentials)
+    exponential_quantiles(*NODE_LEVELS, mean, exponentials)
+}
+
+thread_local! {
+    /// Each thread's buffers for [`closed_form_percentiles`] (the terms of one node at a time),
+    /// so that a node's closed-form percentiles allocate nothing.
+    static CLOSED_FORM: std::cell::RefCell<(Vec<Component>, ExponentialTail)> =
+        std::cell::RefCell::default();
 }
 
 /// The levels of a node's percentiles: p50, p95, p99.
@@ -425,19 +438,20 @@ impl Component {
 }
 
 /// The terms of a node's response-time mixture in closed form (one per pool group's wait part
-/// and class, equal ones merged), for exponential service times `service` and `waits`;
-/// `None` when some wait has no closed form.
+/// and class, equal ones merged), for exponential service times `service` and `waits`, into
+/// `merged` (emptied first); false when some wait has no closed form.
 fn closed_form_components(
     waits: &[(f64, WaitDist)],
     service: &[f64],
     class_weights: &[f64],
-) -> Option<Vec<Component>> {
-    let mut merged = Vec::with_capacity(waits.len() * service.len());
+    merged: &mut Vec<Component>,
+) -> bool {
+    merged.clear();
     let mut add = |group_weight: f64, p_wait: f64, wait: WaitShape| {
         let classes = service.iter().zip(class_weights);
         for (mean_service, class_weight) in classes.filter(|(_, weight)| **weight > 0.0) {
             merge_component(
-                &mut merged,
+                merged,
                 Component {
                     weight: group_weight * class_weight,
                     p_wait,
@@ -447,10 +461,9 @@ fn closed_form_components(
             );
         }
     };
-    let closed = waits
+    waits
         .iter()
-        .all(|(group_weight, dist)| closed_form_waits(dist, *group_weight, &mut add));
-    closed.then_some(merged)
+        .all(|(group_weight, dist)| closed_form_waits(dist, *group_weight, &mut add))
 }
 
 /// Whether a node's response with the wait `dist` and an exponential service has a closed

@@ -217,16 +217,45 @@ struct Buffers {
 }
 
 impl Buffers {
-    /// A buffer whose contents the caller overwrites in full.
+    /// Buffers of `width` points, starting from those the thread's last transform left.
+    fn recycled(width: usize) -> Buffers {
+        Buffers {
+            width,
+            spare: SPARE_BUFFERS.take(),
+        }
+    }
+
+    /// Leaves the spare buffers (a bounded number) to the thread's next transform.
+    fn keep_for_next(mut self) {
+        self.spare.truncate(MAX_SPARE_BUFFERS);
+        SPARE_BUFFERS.set(self.spare);
+    }
+
+    /// A buffer whose contents the caller overwrites in full (a recycled one is resized, its
+    /// old values left: they are all overwritten).
     fn take_to_overwrite(&mut self) -> Vec<Complex64> {
-        self.spare
-            .pop()
-            .unwrap_or_else(|| vec![Complex64::new(0.0, 0.0); self.width])
+        match self.spare.pop() {
+            Some(mut buffer) => {
+                buffer.resize(self.width, Complex64::new(0.0, 0.0));
+                buffer
+            }
+            None => vec![Complex64::new(0.0, 0.0); self.width],
+        }
     }
 
     fn give(&mut self, buffer: Option<Vec<Complex64>>) {
         self.spare.extend(buffer);
     }
+}
+
+/// Most spare buffers a thread keeps between transforms.
+const MAX_SPARE_BUFFERS: usize = 64;
+
+thread_local! {
+    /// The spare buffers each thread's last [`class_transform_acyclic`] left: the walks of one
+    /// inversion (and the next class's, and a sweep's next load) reuse them instead of
+    /// allocating and zeroing their own.
+    static SPARE_BUFFERS: std::cell::Cell<Vec<Vec<Complex64>>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// What the finished children of a node in progress have given it so far: the product of its
@@ -347,10 +376,7 @@ pub(super) fn class_transform_acyclic(
     let mut pending: Vec<Pending> = std::iter::repeat_with(Pending::default)
         .take(node_count)
         .collect();
-    let mut buffers = Buffers {
-        width,
-        spare: Vec::new(),
-    };
+    let mut buffers = Buffers::recycled(width);
     for &v in order {
         let node = &compiled.nodes[v];
         let mut psi = buffers.take_to_overwrite();
@@ -364,6 +390,7 @@ pub(super) fn class_transform_acyclic(
             children.close(&mut buffers, &mut psi, finish);
         }
         if v == start {
+            buffers.keep_for_next();
             return psi;
         }
         for flow in &compiled.in_flows[v] {
@@ -384,6 +411,7 @@ pub(super) fn class_transform_acyclic(
         }
         buffers.give(Some(psi));
     }
+    buffers.keep_for_next();
     vec![Complex64::new(1.0, 0.0); width]
 }
 
