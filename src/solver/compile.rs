@@ -270,9 +270,23 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         .iter()
         .map(|edge| (index[&edge.from], index[&edge.to]))
         .collect();
-    // Incoming edges by kind of source, for pooling and connection caps.
-    let mut route_in: Vec<Vec<usize>> = vec![Vec::new(); node_count];
-    let mut out_by_node: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    // Incoming edges by kind of source, for pooling and connection caps; every list is
+    // allocated once at its final size (counted first) rather than grown by pushes.
+    let mut out_count = vec![0usize; node_count];
+    let mut in_count = vec![0usize; node_count];
+    let mut route_in_count = vec![0usize; node_count];
+    for (edge, &(from, to)) in topology.edges.iter().zip(&edge_ends) {
+        out_count[from] += 1;
+        in_count[to] += 1;
+        if !matches!(edge.kind, EdgeKind::Retry(_)) {
+            route_in_count[to] += 1;
+        }
+    }
+    let sized = |counts: &[usize]| -> Vec<Vec<usize>> {
+        counts.iter().map(|&n| Vec::with_capacity(n)).collect()
+    };
+    let mut route_in: Vec<Vec<usize>> = sized(&route_in_count);
+    let mut out_by_node: Vec<Vec<usize>> = sized(&out_count);
     for (e, edge) in topology.edges.iter().enumerate() {
         let (from, to) = edge_ends[e];
         out_by_node[from].push(e);
@@ -283,7 +297,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
     let mut nodes: Vec<CompiledNode> = (0..node_count)
         .map(|v| compile_node(topology, v, &route_in, &classes))
         .collect();
-    let mut in_flows: Vec<Vec<InFlow>> = vec![Vec::new(); node_count];
+    let mut in_flows: Vec<Vec<InFlow>> = in_count.iter().map(|&n| Vec::with_capacity(n)).collect();
     let mut out_edges: Vec<Vec<OutEdge>> = Vec::with_capacity(node_count);
     let mut eligible: Vec<usize> = Vec::new();
     for (v, out_by_node) in out_by_node.iter().enumerate() {
@@ -741,7 +755,14 @@ impl Wires<'_> {
 fn topological_order(in_flows: &[Vec<InFlow>]) -> (Vec<usize>, bool) {
     let node_count = in_flows.len();
     let mut indegree = vec![0usize; node_count];
-    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); node_count];
+    let mut out_degree = vec![0usize; node_count];
+    for (v, flows) in in_flows.iter().enumerate() {
+        for flow in flows.iter().filter(|flow| flow.from != v) {
+            out_degree[flow.from] += 1;
+        }
+    }
+    let mut successors: Vec<Vec<usize>> =
+        out_degree.iter().map(|&n| Vec::with_capacity(n)).collect();
     let mut has_self_loop = false;
     for (v, flows) in in_flows.iter().enumerate() {
         for flow in flows {

@@ -218,17 +218,24 @@ struct Buffers {
 
 impl Buffers {
     /// Buffers of `width` points, starting from those the thread's last transform left.
+    /// Walks at a few points (the inversion's first look at the spread) keep to their own.
     fn recycled(width: usize) -> Buffers {
         Buffers {
             width,
-            spare: SPARE_BUFFERS.take(),
+            spare: if width >= MIN_RECYCLED_WIDTH {
+                SPARE_BUFFERS.take()
+            } else {
+                Vec::new()
+            },
         }
     }
 
     /// Leaves the spare buffers (a bounded number) to the thread's next transform.
     fn keep_for_next(mut self) {
-        self.spare.truncate(MAX_SPARE_BUFFERS);
-        SPARE_BUFFERS.set(self.spare);
+        if self.width >= MIN_RECYCLED_WIDTH {
+            self.spare.truncate(MAX_SPARE_BUFFERS);
+            SPARE_BUFFERS.set(self.spare);
+        }
     }
 
     /// A buffer whose contents the caller overwrites in full (a recycled one is resized, its
@@ -250,6 +257,10 @@ impl Buffers {
 
 /// Most spare buffers a thread keeps between transforms.
 const MAX_SPARE_BUFFERS: usize = 64;
+
+/// Fewest points of a walk whose buffers are recycled (narrower ones would leave buffers that
+/// the next wide walk must extend and zero anyway).
+const MIN_RECYCLED_WIDTH: usize = 16;
 
 thread_local! {
     /// The spare buffers each thread's last [`class_transform_acyclic`] left: the walks of one
