@@ -897,6 +897,27 @@ mod tests {
         // 0.64·8 = 5.12 is the arrivals' bursts passed on); the slower one sees more, up to
         // about the stream's long-run c² of 9 (nothing is lost in the long run).
         assert!(fast < 5.7 && slow > 8.0, "fast {fast}, slow {slow}");
+        // The drains (200/s) load the fast database to 0.67: it settles within each of them
+        // and sees about a third of their long-run variability (`drained_long_run_seen`);
+        // without that the busy-queue view gave it about 5.7, and the simulator (docs:
+        // `bursty-tier-fast`) puts its wait near that of Poisson arrivals.
+        assert!(fast < 4.5, "fast {fast}");
+    }
+
+    #[test]
+    fn drains_count_by_the_load_they_put_on_the_next_queue() {
+        let upstream = 60.0;
+        // Overrun (load ≥ 1): all of it; at lighter drain loads less and less.
+        let seen = |load: f64| drained_long_run_seen(load, 1.0, 1.0, upstream);
+        assert!(seen(1.0) > 0.999 && seen(1.5) > 0.999);
+        assert!(seen(0.9) > seen(0.6) && seen(0.6) > seen(0.3));
+        // At 0.5: T_d = 2/0.25 = 8 service times, γ = 8/68.
+        assert!((seen(0.5) - 8.0 / 68.0).abs() < 1e-12);
+        // A workload's own bursts (no drain, infinite peak) pass whole.
+        assert_eq!(
+            drained_long_run_seen(f64::INFINITY, 1.0, 1.0, upstream),
+            1.0
+        );
     }
 
     #[test]
