@@ -421,7 +421,7 @@ pub fn backlog_long_run(long_run: f64, interval: f64, share: f64) -> f64 {
 /// settles within each of them and sees little.
 ///
 /// ```
-/// use staircase::solver::variability::{drained_long_run_seen, queue_time_scale};
+/// use staircase::solver::variability::drained_long_run_seen;
 /// // Loaded to 0.8 by the drains (T_d = 2/0.04 = 50) behind a queue of time scale 150.
 /// assert!((drained_long_run_seen(0.8, 1.0, 1.0, 150.0) - 0.25).abs() < 1e-9);
 /// // Overrun by them: (almost) everything.
