@@ -306,25 +306,7 @@ pub(super) fn arrival_variability(
             let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
             let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon);
             if let Some(inputs) = inputs.as_deref() {
-                let capacity = node_capacity(&compiled.nodes[v], inputs);
-                for (rate, stream) in streams.iter_mut() {
-                    release_bursts(stream, *rate, capacity);
-                }
-            }
-            if let Some(service_scv) = inputs
-                .as_ref()
-                .and_then(|i| i.first())
-                .map(|i| i.service_scv)
-            {
-                for (_, stream) in streams.iter_mut() {
-                    stream.arrivals.scv = seen_scv(
-                        stream.arrivals.scv,
-                        stream.long_run,
-                        stream.time_scale,
-                        rho,
-                        service_scv,
-                    );
-                }
+                see_streams(&compiled.nodes[v], inputs, rho, &mut streams);
             }
             let arrival = merged(&streams, rho);
             let depart = through_node(
@@ -365,11 +347,104 @@ fn node_capacity(node: &super::compile::CompiledNode, inputs: &[PoolInput]) -> f
         .sum()
 }
 
+/// The c² each of `streams` (rate, stream) arriving at a queue (`node` fed as `inputs`, at
+/// utilization ρ) sees: less the bursts of the queue it left that this one outruns
+/// ([`release_bursts`]), then between the interval and the long-run variability by the two
+/// queues' time scales ([`seen_scv`]), the long run counted only as far as this queue can
+/// build a backlog from it ([`backlog_long_run`], [`drained_long_run_seen`]).
+fn see_streams(
+    node: &super::compile::CompiledNode,
+    inputs: &[PoolInput],
+    rho: f64,
+    streams: &mut [(f64, Stream)],
+) {
+    let capacity = node_capacity(node, inputs);
+    let service_scv = inputs.first().map(|i| i.service_scv);
+    for (rate, stream) in streams.iter_mut() {
+        let bursty = stream.burst > 0.0;
+        release_bursts(stream, *rate, capacity);
+        if let Some(service_scv) = service_scv {
+            let long_run = if bursty {
+                let drain_load = *rate * stream.ceiling / capacity;
+                let seen = drained_long_run_seen(
+                    drain_load,
+                    stream.arrivals.scv,
+                    service_scv,
+                    stream.time_scale,
+                );
+                let share = 1.0 - stream.queued.clamp(0.0, 1.0) * (1.0 - seen);
+                backlog_long_run(stream.long_run, stream.arrivals.scv, share)
+            } else {
+                stream.long_run
+            };
+            stream.arrivals.scv = seen_scv(
+                stream.arrivals.scv,
+                long_run,
+                stream.time_scale,
+                rho,
+                service_scv,
+            );
+        }
+    }
+}
+
+/// The long-run c² a queue can build a backlog from, when it sees only `share` of the bursts
+/// its stream carries (the rest came out of a queue at that queue's capacity and this one
+/// settles within each such drain: [`drained_long_run_seen`]): in the fluid picture of two
+/// queues in tandem, an input whose rate never exceeds the second queue's capacity builds it
+/// no backlog over any stretch of time, so the long run's excess over the interval c² counts
+/// for the bursts it sees only: c_i² + share·(c_L² − c_i²). The stream itself keeps its
+/// long-run variability (a queue further on, slower than the drains, sees it again).
+///
+/// ```
+/// use staircase::solver::variability::backlog_long_run;
+/// // Every burst seen: the long run as it is.
+/// assert_eq!(backlog_long_run(9.0, 1.5, 1.0), 9.0);
+/// // A sixth of the bursts seen: 1.5 + 7.5/6 = 2.75.
+/// assert!((backlog_long_run(9.0, 1.5, 1.0 / 6.0) - 2.75).abs() < 1e-12);
+/// // Smoother in the long run than between arrivals: unchanged.
+/// assert_eq!(backlog_long_run(1.0, 2.0, 0.0), 1.0);
+/// ```
+pub fn backlog_long_run(long_run: f64, interval: f64, share: f64) -> f64 {
+    if long_run <= interval {
+        return long_run;
+    }
+    interval + share.clamp(0.0, 1.0) * (long_run - interval)
+}
+
+/// How much of the long-run variability of bursts that came out of a queue at its capacity a
+/// queue further on sees, when those drains load it to `drain_load` (the upstream capacity's
+/// share over its own; above 1 it cannot keep up) and the queue they came out of forgets in
+/// `upstream_time_scale`: like [`seen_scv`], by the two time scales, γ = T_d/(T_d + T_u), with
+/// T_d this queue's [`queue_time_scale`] at the drain load. A queue the drains load to 1 or
+/// more builds its backlog over the whole drain and sees it all; one well ahead of the drains
+/// settles within each of them and sees little.
+///
+/// ```
+/// use staircase::solver::variability::drained_long_run_seen;
+/// // Loaded to 0.8 by the drains (T_d = 2/0.04 = 50) behind a queue of time scale 150.
+/// assert!((drained_long_run_seen(0.8, 1.0, 1.0, 150.0) - 0.25).abs() < 1e-9);
+/// // Overrun by them: (almost) everything.
+/// assert!(drained_long_run_seen(1.2, 1.0, 1.0, 150.0) > 0.999);
+/// ```
+pub fn drained_long_run_seen(
+    drain_load: f64,
+    interval: f64,
+    service_scv: f64,
+    upstream_time_scale: f64,
+) -> f64 {
+    if !drain_load.is_finite() || upstream_time_scale <= 0.0 {
+        return 1.0;
+    }
+    let own = queue_time_scale(drain_load.clamp(0.0, 1.0), interval, service_scv);
+    own / (own + upstream_time_scale)
+}
+
 /// Takes out of `stream` (arriving at `rate` at a queue serving `capacity`) the part of the
 /// bursts passed on by the queue it left that this queue does not see between two arrivals
 /// ([`released_burst_share`]), for the share of requests that waited there. Its long-run
-/// variability stays (a queue loses no request: over long stretches its departures count
-/// as its arrivals), so a busy queue further on still sees it ([`seen_scv`]).
+/// variability stays (a queue loses no request: over long stretches its departures count as
+/// its arrivals); how much of it this queue sees is [`drained_long_run_seen`]'s question.
 fn release_bursts(stream: &mut Stream, rate: f64, capacity: f64) {
     if stream.burst <= 0.0 {
         return;
@@ -822,6 +897,27 @@ mod tests {
         // 0.64·8 = 5.12 is the arrivals' bursts passed on); the slower one sees more, up to
         // about the stream's long-run c² of 9 (nothing is lost in the long run).
         assert!(fast < 5.7 && slow > 8.0, "fast {fast}, slow {slow}");
+        // The drains (200/s) load the fast database to 0.67: it settles within each of them
+        // and sees about a third of their long-run variability (`drained_long_run_seen`);
+        // without that the busy-queue view gave it about 5.7, and the simulator (docs:
+        // `bursty-tier-fast`) puts its wait near that of Poisson arrivals.
+        assert!(fast < 4.5, "fast {fast}");
+    }
+
+    #[test]
+    fn drains_count_by_the_load_they_put_on_the_next_queue() {
+        let upstream = 60.0;
+        // Overrun (load ≥ 1): all of it; at lighter drain loads less and less.
+        let seen = |load: f64| drained_long_run_seen(load, 1.0, 1.0, upstream);
+        assert!(seen(1.0) > 0.999 && seen(1.5) > 0.999);
+        assert!(seen(0.9) > seen(0.6) && seen(0.6) > seen(0.3));
+        // At 0.5: T_d = 2/0.25 = 8 service times, γ = 8/68.
+        assert!((seen(0.5) - 8.0 / 68.0).abs() < 1e-12);
+        // A workload's own bursts (no drain, infinite peak) pass whole.
+        assert_eq!(
+            drained_long_run_seen(f64::INFINITY, 1.0, 1.0, upstream),
+            1.0
+        );
     }
 
     #[test]
