@@ -816,7 +816,14 @@ pub fn two_moment_wait(
         return (two_moment_p, two_moment);
     }
     let (renewal_p, renewal_wait) = if gamma_arrival_sigma(rho, ca2) < 1.0 {
-        renewal_wait(input, p_mmc, rho, Arrivals { scv: ca2, renewal })
+        let (p_wait, wait) = renewal_wait(input, p_mmc, rho, Arrivals { scv: ca2, renewal });
+        if ca2 < 1.0 {
+            // Smoother arrivals than Poisson wait no longer than Poisson ones (Stoyan's
+            // convex-order comparison): KLB's ratio grows without bound at light load.
+            (p_wait, wait.min(wait_mmc * (1.0 + cs2) / 2.0))
+        } else {
+            (p_wait, wait)
+        }
     } else {
         (p_mmc, wait_mmc * (ca2 + cs2) / 2.0)
     };
@@ -964,6 +971,8 @@ pub fn hidden_variability(
 /// holds the smoothing that KLB's factor stands for at c_s² = 1; a variable service hides
 /// much of that smoothness (its factor tends to 1 as c_s² grows), a constant one keeps more
 /// of it. 1 at exponential service; Kingman's ratio alone for Poisson or bursty arrivals.
+/// Below ρ 0.1 the factor is the one at ρ 0.1 (KLB's exponent, in 1/ρ, would otherwise make
+/// the wait fall as the load rises).
 ///
 /// ```
 /// use staircase::solver::queueing::{klb_factor, renewal_service_factor};
@@ -982,8 +991,14 @@ pub fn renewal_service_factor(rho: f64, arrival_scv: f64, service_scv: f64) -> f
     if kingman <= 0.0 {
         return 0.0;
     }
+    // KLB's exponent grows as 1/ρ at light load, where the ratio would outgrow the exact
+    // GI/M/c wait it scales (the wait would fall as the load rises): held at ρ 0.1 below it.
+    let rho = rho.max(KLB_LIGHT_LOAD);
     kingman * klb_factor(rho, ca2, cs2) / klb_factor(rho, ca2, 1.0)
 }
+
+/// The utilization below which [`renewal_service_factor`] keeps its value at this one.
+const KLB_LIGHT_LOAD: f64 = 0.1;
 
 /// Probability that an arrival waits at a G/G/1 queue of utilization ρ, arrivals c_a² and
 /// service c_s² (Whitt's QNA, eq. 46–47): ρ + (c_a² − 1)ρ(1 − ρ)h with
