@@ -107,6 +107,37 @@ fn allen_cunneen_scales_the_wait() {
 }
 
 #[test]
+fn erlang_two_arrivals_wait_as_e2_m_1() {
+    // E2/M/1 (a workload of arrival cv 1/√2, gamma inter-arrival times of shape 2) at ρ 0.5:
+    // an arrival waits with probability σ = ((1 + 4ρ) − √(1 + 8ρ))/2 = (3 − √5)/2, the root
+    // of σ = (1 + (1 − σ)/(2ρ))^−2, and Wq = σ/(μ(1 − σ)) (Kleinrock, §6.4).
+    let mut topology = single_station(0.5, 1, 1.0, None);
+    topology.workloads[0].arrival_cv = 0.5f64.sqrt();
+    let report = solve(&topology, &Params::default()).unwrap();
+    let node = report.node(2).unwrap();
+    let sigma = (3.0 - 5f64.sqrt()) / 2.0;
+    let p_wait = node.queue.as_ref().unwrap().wait_probability;
+    assert!(
+        relative(p_wait, sigma) < 1e-9,
+        "P(wait) {p_wait} vs {sigma}"
+    );
+    let wait_ms = node.latency_ms.mean - 1000.0;
+    let expected = sigma / (1.0 - sigma) * 1000.0;
+    assert!(
+        relative(wait_ms, expected) < 1e-9,
+        "Wq {wait_ms} vs {expected}"
+    );
+    // The wait of those who wait is exponential at μ(1 − σ): P(W > t) = σ·e^{−μ(1−σ)t}. The
+    // response time's p99 lies between the wait's and that plus an exponential service's.
+    let wait_p99 = (sigma / 0.01).ln() / (1.0 - sigma) * 1000.0;
+    let p99 = node.latency_ms.p99;
+    assert!(
+        p99 > wait_p99 && p99 < wait_p99 + 100f64.ln() * 1000.0,
+        "{p99}"
+    );
+}
+
+#[test]
 fn overload_is_a_fluid_with_a_growing_backlog() {
     // 4 servers at 25/s each (capacity 100/s) offered 130/s: throughput 100, backlog +30/s.
     let report = solve(&single_station(130.0, 4, 25.0, None), &Params::default()).unwrap();

@@ -12,7 +12,7 @@ use super::traffic::{propagate_with, Flows};
 use super::variability::{self, arrival_variability};
 use crate::model::Topology;
 use crate::solver::queueing::{
-    klb_factor, solve_pool, Arrivals, PoolInput, PoolSolution, WaitDist,
+    batch_service_scv, klb_factor, solve_pool, Arrivals, PoolInput, PoolSolution, WaitDist,
 };
 
 /// Rounds of (traffic, variability) at most: drops change the rates downstream, and the rates
@@ -109,6 +109,7 @@ pub fn solve_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
         (Some(a), _) => a,
         _ => low.wait.clone(),
     };
+    let wait = gamma_stages(&wait, batch_service_scv(arrivals.scv, input.service_scv));
     let c = servers as f64;
     let busy = throughput * input.mean_service;
     PoolSolution {
@@ -159,6 +160,68 @@ fn stretched(dist: &WaitDist, factor: f64) -> Option<WaitDist> {
         ),
         _ => return None,
     })
+}
+
+/// The squared coefficient of variation of one stage of a queue's wait (the time from one
+/// start of service to the next while all servers are busy) for a service of c_s²:
+/// (1 + 5c_s²)/(3(1 + c_s²)). In M/G/1 the wait of those who wait is a geometric number of
+/// such stages; with this stage it has exactly the Pollaczek–Khinchine variance
+/// ([`conditional_wait_scv`]) at every load: 1 for exponential service, 1/3 for constant
+/// service (the residual of a constant service is uniform).
+///
+/// ```
+/// use staircase::solver::finite_wait::stage_scv;
+/// assert_eq!(stage_scv(1.0), 1.0);
+/// assert!((stage_scv(0.0) - 1.0 / 3.0).abs() < 1e-15);
+/// // Geometric J ≥ 1 (P(J > j) = ρʲ) stages: c² = (E[J]·v + Var J)/E[J]², at ρ 0.8 with
+/// // constant service (1 − ρ)/3 + ρ = 0.8667, M/D/1's conditional wait.
+/// let rho = 0.8;
+/// let (mean, var) = (1.0 / (1.0 - rho), rho / (1.0 - rho) / (1.0 - rho));
+/// let scv = (mean * stage_scv(0.0) + var) / (mean * mean);
+/// let expected = staircase::solver::queueing::conditional_wait_scv(rho, 0.0);
+/// assert!((scv - expected).abs() < 1e-12);
+/// ```
+pub fn stage_scv(service_scv: f64) -> f64 {
+    let cs2 = service_scv.max(0.0);
+    (1.0 + 5.0 * cs2) / (3.0 * (1.0 + cs2))
+}
+
+/// The wait `dist` of a limited queue (M/M/c/K stages, stretched) with each exponential stage
+/// replaced by a gamma of the same mean and [`stage_scv`] of the service c² `service_scv`:
+/// P(wait) and the mean kept, the spread that of the service (narrower behind a constant
+/// service, as in M/D/c, than M/M/c/K's). Unchanged at exponential service.
+///
+/// ```
+/// use staircase::solver::finite_wait::gamma_stages;
+/// use staircase::solver::queueing::WaitDist;
+/// let stages = WaitDist::ErlangMix { stage_probs: vec![0.3, 0.2], stage_rate: 100.0 };
+/// assert_eq!(gamma_stages(&stages, 1.0), stages);
+/// let constant = gamma_stages(&stages, 0.0);
+/// assert!((constant.mean() - stages.mean()).abs() < 1e-15);
+/// assert!((constant.zero_mass() - 0.5).abs() < 1e-15);
+/// ```
+pub fn gamma_stages(dist: &WaitDist, service_scv: f64) -> WaitDist {
+    let scv = stage_scv(service_scv);
+    if (scv - 1.0).abs() < 1e-12 {
+        return dist.clone();
+    }
+    let shaped = |stages: &WaitDist, stage_rate: f64| WaitDist::GammaStages {
+        stages: Box::new(stages.clone()),
+        stage_rate,
+        stage_shape: 1.0 / scv,
+    };
+    match dist {
+        WaitDist::ErlangMix { stage_rate, .. } | WaitDist::Geometric { stage_rate, .. } => {
+            shaped(dist, *stage_rate)
+        }
+        WaitDist::Mixture(parts) => WaitDist::Mixture(
+            parts
+                .iter()
+                .map(|(weight, part)| (*weight, gamma_stages(part, service_scv)))
+                .collect(),
+        ),
+        _ => dist.clone(),
+    }
 }
 
 /// The external arrival rates per node and class of `compiled` (as the traffic stage starts).
@@ -277,6 +340,37 @@ mod tests {
             }
             assert!(solution.dropped <= arrival * (1.0 + 1e-12));
         }
+    }
+
+    #[test]
+    fn constant_service_waits_in_gamma_stages_as_m_d_1() {
+        // M/D/1 at ρ 0.5 behind 400 places (as good as unlimited): P(W ≤ t) = (1 − ρ)·e^{ρt/S}
+        // for t ≤ S (Erlang), so the 60th percentile is 2·ln 1.2·S = 0.365 S (an exponential
+        // wait of those who wait, of the same mean S, would put it at ln 1.25·S = 0.223 S).
+        let input = limited(50.0, 1, 400, 0.0);
+        let solution = solve_limited(&input, Arrivals::POISSON);
+        assert!(matches!(solution.wait, WaitDist::GammaStages { .. }));
+        let wait = &solution.wait;
+        let p = crate::solver::queueing::percentiles_with_atoms(
+            wait.mean(),
+            &[0.6],
+            &[(0.0, wait.zero_mass())],
+            |points, values| {
+                for (value, point) in values.iter_mut().zip(points) {
+                    *value = wait.lst(*point);
+                }
+            },
+        );
+        let expected = 2.0 * 1.2f64.ln() * 0.01;
+        assert!(
+            (p[0] / expected - 1.0).abs() < 0.05,
+            "{} vs {expected}",
+            p[0]
+        );
+        // The transform's slope at 0 is the mean.
+        let h = 1e-3;
+        let slope = (1.0 - wait.lst(num_complex::Complex64::new(h, 0.0)).re) / h;
+        assert!((slope / wait.mean() - 1.0).abs() < 1e-3);
     }
 
     #[test]
