@@ -282,11 +282,8 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
             route_in_count[to] += 1;
         }
     }
-    let sized = |counts: &[usize]| -> Vec<Vec<usize>> {
-        counts.iter().map(|&n| Vec::with_capacity(n)).collect()
-    };
-    let mut route_in: Vec<Vec<usize>> = sized(&route_in_count);
-    let mut out_by_node: Vec<Vec<usize>> = sized(&out_count);
+    let mut route_in: Vec<Vec<usize>> = lists_of(&route_in_count);
+    let mut out_by_node: Vec<Vec<usize>> = lists_of(&out_count);
     for (e, edge) in topology.edges.iter().enumerate() {
         let (from, to) = edge_ends[e];
         out_by_node[from].push(e);
@@ -297,7 +294,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
     let mut nodes: Vec<CompiledNode> = (0..node_count)
         .map(|v| compile_node(topology, v, &route_in, &classes))
         .collect();
-    let mut in_flows: Vec<Vec<InFlow>> = in_count.iter().map(|&n| Vec::with_capacity(n)).collect();
+    let mut in_flows: Vec<Vec<InFlow>> = lists_of(&in_count);
     let mut out_edges: Vec<Vec<OutEdge>> = Vec::with_capacity(node_count);
     let mut eligible: Vec<usize> = Vec::new();
     for (v, out_by_node) in out_by_node.iter().enumerate() {
@@ -750,6 +747,12 @@ impl Wires<'_> {
     }
 }
 
+/// Empty lists, one per entry of `counts`, each with room for that many items (counted
+/// before they are pushed, so no list grows twice).
+fn lists_of<T>(counts: &[usize]) -> Vec<Vec<T>> {
+    counts.iter().map(|&n| Vec::with_capacity(n)).collect()
+}
+
 /// A topological order of the nodes (Kahn's algorithm; nodes on cycles follow in index
 /// order) and whether the graph is acyclic (no cycle and no node feeding itself).
 fn topological_order(in_flows: &[Vec<InFlow>]) -> (Vec<usize>, bool) {
@@ -761,8 +764,7 @@ fn topological_order(in_flows: &[Vec<InFlow>]) -> (Vec<usize>, bool) {
             out_degree[flow.from] += 1;
         }
     }
-    let mut successors: Vec<Vec<usize>> =
-        out_degree.iter().map(|&n| Vec::with_capacity(n)).collect();
+    let mut successors: Vec<Vec<usize>> = lists_of(&out_degree);
     let mut has_self_loop = false;
     for (v, flows) in in_flows.iter().enumerate() {
         for flow in flows {

@@ -154,10 +154,8 @@ fn class_path(
                     .filter(|edge| edge.is_call == call && edge.served_factor(k) > 0.0)
                     .map(|edge| edge.to)
                     .collect();
-                if found.len() > 1 {
-                    found.sort_unstable();
-                    found.dedup();
-                }
+                found.sort_unstable();
+                found.dedup();
                 found
             };
             let standby = node.standby[k]

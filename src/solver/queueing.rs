@@ -815,18 +815,14 @@ pub fn two_moment_wait(
     if renewal == 0.0 {
         return (two_moment_p, two_moment);
     }
-    let (renewal_p, renewal_wait) = if gamma_arrival_sigma(rho, ca2) < 1.0 {
-        let (p_wait, wait) = renewal_wait(input, p_mmc, rho, Arrivals { scv: ca2, renewal });
-        if ca2 < 1.0 {
+    let (renewal_p, renewal_wait) =
+        match renewal_wait(input, p_mmc, rho, Arrivals { scv: ca2, renewal }) {
             // Smoother arrivals than Poisson wait no longer than Poisson ones (Stoyan's
             // convex-order comparison): KLB's ratio grows without bound at light load.
-            (p_wait, wait.min(wait_mmc * (1.0 + cs2) / 2.0))
-        } else {
-            (p_wait, wait)
-        }
-    } else {
-        (p_mmc, wait_mmc * (ca2 + cs2) / 2.0)
-    };
+            Some((p_wait, wait)) if ca2 < 1.0 => (p_wait, wait.min(wait_mmc * (1.0 + cs2) / 2.0)),
+            Some(found) => found,
+            None => (p_mmc, wait_mmc * (ca2 + cs2) / 2.0),
+        };
     (
         renewal * renewal_p + (1.0 - renewal) * two_moment_p,
         renewal * renewal_wait + (1.0 - renewal) * two_moment,
@@ -839,7 +835,8 @@ pub fn two_moment_wait(
 /// GI/M/c with exponential service, P(wait) by
 /// [`renewal_delay_probability`] and the wait of those who wait exponential at cμ(1 − σ)
 /// (exact, Kleinrock §6.4), the mean scaled to the pool's service by
-/// [`renewal_service_factor`]; P(wait) then by [`hidden_variability`].
+/// [`renewal_service_factor`]; P(wait) then by [`hidden_variability`]. `None` where σ ≥ 1
+/// (GI/M/c has no steady state there).
 ///
 /// ```
 /// use staircase::solver::queueing::{
@@ -850,15 +847,23 @@ pub fn two_moment_wait(
 /// let input = PoolInput { arrival: 85.0, servers: 1, mean_service: 0.01, service_scv: 1.0,
 ///     buffer: None, overload_horizon: 3_600.0 };
 /// let arrivals = Arrivals { scv: 0.25, renewal: 1.0 };
-/// let (p_wait, wait) = renewal_wait(&input, erlang_c(1, 0.85), 0.85, arrivals);
+/// let (p_wait, wait) = renewal_wait(&input, erlang_c(1, 0.85), 0.85, arrivals).unwrap();
 /// let sigma = gamma_arrival_sigma(0.85, 0.25);
 /// assert!((p_wait - sigma).abs() < 1e-12);
 /// assert!((wait - sigma / (100.0 * (1.0 - sigma))).abs() < 1e-12);
 /// ```
-pub fn renewal_wait(input: &PoolInput, p_mmc: f64, rho: f64, arrivals: Arrivals) -> (f64, f64) {
+pub fn renewal_wait(
+    input: &PoolInput,
+    p_mmc: f64,
+    rho: f64,
+    arrivals: Arrivals,
+) -> Option<(f64, f64)> {
     let (ca2, cs2) = (arrivals.scv.max(0.0), input.service_scv.max(0.0));
     let servers = input.servers.max(1) as f64;
     let sigma = gamma_arrival_sigma(rho, ca2);
+    if sigma.is_nan() || sigma >= 1.0 {
+        return None;
+    }
     let exponential_p =
         renewal_delay_probability(p_mmc, rho, sigma, input.servers, arrivals.renewal);
     let p_wait = hidden_variability(p_mmc, exponential_p, ca2, cs2);
@@ -868,7 +873,7 @@ pub fn renewal_wait(input: &PoolInput, p_mmc: f64, rho: f64, arrivals: Arrivals)
     let waiting = if ca2 >= 1.0 { p_wait } else { exponential_p };
     let capacity = servers / input.mean_service;
     let wait = waiting / (capacity * (1.0 - sigma)) * renewal_service_factor(rho, ca2, cs2);
-    (p_wait, wait)
+    Some((p_wait, wait))
 }
 
 /// The renewal share ([`Arrivals::renewal`]) below which a bursty stream's P(wait) is taken
@@ -2262,10 +2267,6 @@ fn search_tail(
     let mut high = f64::INFINITY;
     let mut t = start;
     let mut last_step = f64::INFINITY;
-    // Halley's error after a step s is of the order of s³ (relative to t), so a smooth search
-    // may stop at a step of 1e-5 of t (about 1e-15 left); Newton's, quadratic, goes on to
-    // 1e-12.
-    let negligible = if smooth { 1e-5 } else { 1e-12 };
     for _ in 0..200 {
         let (tail, density, slope) = tail_and_density(t);
         if tail > target {
@@ -2291,10 +2292,13 @@ fn search_tail(
         // vanish where the density is steep but the tail still far off (the sharp end of a
         // fluid backlog's uniform wait), and bisection then takes over.
         let on_target = gap.abs() < if cubic { 1e-3 } else { 1e-6 };
-        let negligible = if cubic {
-            negligible
-        } else {
-            1e-7f64.min(negligible)
+        // Halley's error after a step s is of the order of s³ (relative to t), so a Halley
+        // step may end the search at 1e-5 of t (about 1e-15 left); a Newton step of the
+        // smooth search at 1e-7, and the plain Newton search, quadratic, goes on to 1e-12.
+        let negligible = match (cubic, smooth) {
+            (true, _) => 1e-5,
+            (false, true) => 1e-7,
+            (false, false) => 1e-12,
         };
         if on_target && next.is_finite() && (next - t).abs() <= negligible * t.max(1e-300) {
             return next;
