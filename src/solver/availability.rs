@@ -224,15 +224,18 @@ pub(super) fn assess(
     }
     let parts = Parts::new(topology, report);
     let mut approximate = Vec::new();
-    let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
     debug_assert_eq!(report.classes.len(), class_paths.len());
-    for (class, path) in report.classes.iter_mut().zip(class_paths) {
-        let structure = Structure::new(path, &parts, &mut step_of_node);
+    let figures = super::map_indices(class_paths.len(), parallel, |k| {
+        let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
+        Structure::new(class_paths[k], &parts, &mut step_of_node)
+            .figures(topology, &parts, parallel)
+    });
+    for (class, figures) in report.classes.iter_mut().zip(figures) {
         let ClassFigures {
             availability,
             exact,
             shares,
-        } = structure.figures(topology, &parts, parallel);
+        } = figures;
         class.availability = availability;
         class.availability_exact = exact;
         class.downtime_min_per_month = downtime_min_per_month(availability);
@@ -815,34 +818,37 @@ impl Structure {
             })
         };
         let mut shares: Vec<DowntimeShare> = match baseline {
-            Some(baseline) => candidates
-                .iter()
-                .enumerate()
-                .filter_map(|(rank, &part)| {
+            Some(baseline) => {
+                let again = |scratch: &mut Scratch, rank: usize, part: usize| {
                     let holders = baseline.holders.of(rank);
                     share(part, self.with_perfect(baseline, scratch, part, holders))
-                })
-                .collect(),
+                };
+                let fresh = || Scratch {
+                    value: baseline.values.clone(),
+                    ..Scratch::new(parts, self.steps())
+                };
+                self.each_again(candidates, again, (scratch, fresh, parallel))
+            }
             None => {
-                let again = |scratch: &mut Scratch, part: usize| {
+                let again = |scratch: &mut Scratch, _: usize, part: usize| {
                     share(part, self.availability_with(scratch, Some(part)).0)
                 };
-                self.each_again(parts, candidates, again, (scratch, parallel))
+                let fresh = || Scratch::new(parts, self.steps());
+                self.each_again(candidates, again, (scratch, fresh, parallel))
             }
         };
         shares.sort_by(|a, b| b.min_per_month.total_cmp(&a.min_per_month));
         shares
     }
 
-    /// `again(scratch, part)` for each of the `candidates`, in order; on rayon (one scratch
-    /// per thread's share of them) when `parallel` and the path evaluated that many times is
-    /// much work.
+    /// `again(scratch, rank, part)` for each of the `candidates` (by rank), in order; on rayon
+    /// (each thread's share of them on a `fresh` scratch like `scratch`) when `parallel` and
+    /// the path evaluated that many times is much work.
     fn each_again<T: Send>(
         &self,
-        parts: &Parts,
         candidates: &[usize],
-        again: impl Fn(&mut Scratch, usize) -> Option<T> + Sync + Send,
-        (scratch, parallel): (&mut Scratch, bool),
+        again: impl Fn(&mut Scratch, usize, usize) -> Option<T> + Sync + Send,
+        (scratch, fresh, parallel): (&mut Scratch, impl Fn() -> Scratch + Sync + Send, bool),
     ) -> Vec<T> {
         #[cfg(feature = "parallel")]
         if parallel && self.steps() * candidates.len() >= PARALLEL_WORK {
@@ -850,18 +856,17 @@ impl Structure {
             let share = candidates.len().div_ceil(rayon::current_num_threads());
             return candidates
                 .par_iter()
+                .enumerate()
                 .with_min_len(share)
-                .map_init(
-                    || Scratch::new(parts, self.steps()),
-                    |s, &part| again(s, part),
-                )
+                .map_init(&fresh, |s, (rank, &part)| again(s, rank, part))
                 .flatten()
                 .collect();
         }
-        let _ = (parts, parallel);
+        let _ = (fresh, parallel);
         candidates
             .iter()
-            .filter_map(|&part| again(scratch, part))
+            .enumerate()
+            .filter_map(|(rank, &part)| again(scratch, rank, part))
             .collect()
     }
 }

@@ -452,6 +452,20 @@ fn figure(value: f64) -> f64 {
     }
 }
 
+/// `(a(), b())`, on two rayon tasks when `parallel` is set and the feature is on.
+fn join<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    #[cfg(feature = "parallel")]
+    if parallel {
+        return rayon::join(a, b);
+    }
+    let _ = parallel;
+    (a(), b())
+}
+
 /// `f(0..n)` collected in order; on rayon when `parallel` is set and the feature is on.
 fn map_indices<T: Send>(n: usize, parallel: bool, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
     #[cfg(feature = "parallel")]

@@ -49,11 +49,22 @@ pub(super) fn solve_traffic(
         rates
     };
     check_loops(topology, compiled, horizon)?;
-    let solved = propagate(topology, compiled, &external(false), horizon, true)?;
+    let peak = external(false);
+    let (solved, linear) = super::join(
+        params.parallel,
+        || propagate(topology, compiled, &peak, horizon, true),
+        || propagate(topology, compiled, &peak, horizon, false),
+    );
+    let solved = solved?;
     check_work(compiled, &solved, params)?;
+    let linear = linear?;
+    let average = match linear.rescaled(compiled) {
+        Some(average) => average,
+        None => propagate(topology, compiled, &external(true), horizon, false)?,
+    };
     Ok(Traffic {
-        linear: propagate(topology, compiled, &external(false), horizon, false)?,
-        average: propagate(topology, compiled, &external(true), horizon, false)?,
+        linear,
+        average,
         solved,
     })
 }
@@ -64,6 +75,42 @@ pub(super) struct Flows {
     pub(super) served_ratio: Vec<f64>,
     pub(super) drop_ratio: Vec<f64>,
     pub(super) pools: Vec<Vec<PoolSolution>>,
+}
+
+impl Flows {
+    /// The linear traffic (these flows, at the classes' rates) at the classes' average rates:
+    /// without blocking each class's flows are proportional to its rate, so each is scaled by
+    /// average over rate instead of solving the equations again. `None` where that ratio is
+    /// not a finite number (a class at rate zero) or the scaled flows pass the divergence
+    /// limit [`propagate`] enforces: those are solved again.
+    fn rescaled(&self, compiled: &Compiled) -> Option<Flows> {
+        let class_count = compiled.classes.len();
+        let ratios: Vec<f64> = compiled
+            .classes
+            .iter()
+            .map(|class| class.average_rate / class.rate)
+            .collect();
+        if ratios.iter().any(|ratio| !ratio.is_finite()) {
+            return None;
+        }
+        let mut arrivals = self.arrivals.clone();
+        for node in arrivals.chunks_exact_mut(class_count.max(1)) {
+            for (rate, ratio) in node.iter_mut().zip(&ratios) {
+                *rate *= ratio;
+            }
+        }
+        let external: f64 = compiled.classes.iter().map(|c| c.average_rate).sum();
+        let limit = 1e9 * (1.0 + external);
+        let within = arrivals
+            .chunks_exact(class_count.max(1))
+            .all(|node| node.iter().sum::<f64>() <= limit);
+        within.then(|| Flows {
+            arrivals,
+            served_ratio: self.served_ratio.clone(),
+            drop_ratio: self.drop_ratio.clone(),
+            pools: vec![Vec::new(); self.pools.len()],
+        })
+    }
 }
 
 /// The pool inputs of node `v` for per-class arrivals `arrivals`.
