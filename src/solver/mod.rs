@@ -259,7 +259,7 @@ fn solve_compiled(
         &node_results,
         &shown,
         catalog,
-        &mut warnings,
+        (&mut warnings, params.parallel),
     );
     let totals = paths::Totals::of(compiled, &class_results);
     let classes = compiled
@@ -356,12 +356,11 @@ fn node_reports(
     results: &[NodeResult],
     shown: &[pools::Shown],
     catalog: &Catalog,
-    warnings: &mut Vec<String>,
+    (warnings, parallel): (&mut Vec<String>, bool),
 ) -> (Vec<NodeReport>, Vec<TierCost>) {
-    let horizon = topology.settings.overload_horizon_s;
-    let mut reports = Vec::with_capacity(topology.nodes.len());
-    let mut tiers = cost::Tiers::default();
-    for (v, node) in topology.nodes.iter().enumerate() {
+    let rows = map_indices(topology.nodes.len(), parallel, |v| {
+        let mut said = Vec::new();
+        let node = &topology.nodes[v];
         let result = &results[v];
         let cost = cost::node_monthly_cost(
             node,
@@ -370,35 +369,55 @@ fn node_reports(
             v,
             result,
             catalog,
-            warnings,
+            &mut said,
         );
-        tiers.add(node.tier(), cost);
-        if result.status == Status::Overloaded {
-            warnings.push(format!(
-                "node {} \"{}\" is overloaded: its backlog grows by {:.1} req/s; latencies shown are after {} s",
-                node.id, node.name, result.backlog, horizon
-            ));
-        }
-        if result.unsettled {
-            warnings.push(format!(
-                "node {} \"{}\" is so close to saturation that its queue would take longer than \
-                 the {} s horizon to settle; the wait shown is the one that builds within it",
-                node.id, node.name, horizon
-            ));
-        }
-        let feeders = compiled.feeders[v].iter().map(|&u| &topology.nodes[u]);
-        if let Some(demand) = pools::connection_demand_from(node, feeders) {
-            warnings.push(demand);
-        }
-        if node.pricing == Pricing::Spot && node.instance_type.is_empty() {
-            warnings.push(format!(
-                "node {} \"{}\" is marked spot but has no instance type",
-                node.id, node.name
-            ));
-        }
-        reports.push(node_report(node, result, &shown[v], cost));
+        node_warnings(topology, compiled, v, result, &mut said);
+        (node_report(node, result, &shown[v], cost), cost, said)
+    });
+    let mut reports = Vec::with_capacity(rows.len());
+    let mut tiers = cost::Tiers::default();
+    for (report, cost, said) in rows {
+        tiers.add(&report.tier, cost);
+        warnings.extend(said);
+        reports.push(report);
     }
     (reports, tiers.into_costs())
+}
+
+/// What node `v`'s row warns of: overload, a queue that would not settle within the horizon,
+/// more connections than its callers' pools allow, spot pricing without an instance type.
+fn node_warnings(
+    topology: &Topology,
+    compiled: &compile::Compiled,
+    v: usize,
+    result: &NodeResult,
+    warnings: &mut Vec<String>,
+) {
+    let horizon = topology.settings.overload_horizon_s;
+    let node = &topology.nodes[v];
+    if result.status == Status::Overloaded {
+        warnings.push(format!(
+            "node {} \"{}\" is overloaded: its backlog grows by {:.1} req/s; latencies shown are after {} s",
+            node.id, node.name, result.backlog, horizon
+        ));
+    }
+    if result.unsettled {
+        warnings.push(format!(
+            "node {} \"{}\" is so close to saturation that its queue would take longer than \
+             the {} s horizon to settle; the wait shown is the one that builds within it",
+            node.id, node.name, horizon
+        ));
+    }
+    let feeders = compiled.feeders[v].iter().map(|&u| &topology.nodes[u]);
+    if let Some(demand) = pools::connection_demand_from(node, feeders) {
+        warnings.push(demand);
+    }
+    if node.pricing == Pricing::Spot && node.instance_type.is_empty() {
+        warnings.push(format!(
+            "node {} \"{}\" is marked spot but has no instance type",
+            node.id, node.name
+        ));
+    }
 }
 
 /// One node's row of the report.
