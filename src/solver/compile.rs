@@ -188,6 +188,16 @@ pub(super) struct Graph {
     pub(super) out_edges: Vec<Vec<OutEdge>>,
     pub(super) order: Vec<usize>,
     pub(super) acyclic: bool,
+    /// Per class: the nodes it can reach ([`super::paths::reachable_reverse_order`]).
+    pub(super) reach: Vec<Reach>,
+    /// Some wire sends dropped requests again (a retry).
+    pub(super) retries: bool,
+}
+
+/// The nodes a class can reach from its client, in post-order, and whether a loop was found.
+pub(super) struct Reach {
+    pub(super) order: Vec<usize>,
+    pub(super) cyclic: bool,
 }
 
 /// Route preference of a target kind for a class: lower is preferred.
@@ -318,14 +328,25 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         out_edges.push(outs);
     }
     let (order, acyclic) = topological_order(&in_flows);
-    let graph = Graph {
+    let retries = out_edges
+        .iter()
+        .flatten()
+        .any(|edge| edge.source == Source::Dropped);
+    let mut graph = Graph {
         feeders: route_in,
         nodes,
         in_flows,
         out_edges,
         order,
         acyclic,
+        reach: Vec::new(),
+        retries,
     };
+    graph.reach = classes
+        .iter()
+        .enumerate()
+        .map(|(k, class)| super::paths::class_reach(&graph, class.client, k))
+        .collect();
     Compiled {
         classes,
         graph: Arc::new(graph),

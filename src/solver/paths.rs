@@ -2,7 +2,9 @@
 //! complete, and its mean response time and percentiles along the path mix.
 
 use super::compile::Compiled;
+use super::compile::Graph;
 use super::compile::OutEdge;
+use super::compile::Reach;
 use super::compile::Source;
 use super::figure;
 use super::stations::NodeResult;
@@ -15,6 +17,7 @@ use super::transforms::route_shift_of;
 use super::transforms::TransformSteps;
 use crate::solver::queueing::{grid_for, percentiles_on_grid};
 use crate::solver::report::Latency;
+use std::borrow::Cow;
 
 /// End-to-end results for one class.
 pub(super) struct ClassResult {
@@ -219,18 +222,26 @@ impl Totals {
 }
 
 /// Nodes reachable by class `k` from its client, in an order where (on acyclic graphs) every
-/// node comes after the nodes it sends to. Traffic past a queue is detached and not followed.
-pub(super) fn reachable_reverse_order(compiled: &Compiled, k: usize) -> (Vec<usize>, bool) {
-    post_order(compiled, compiled.classes[k].client, |v, edge| {
-        !compiled.nodes[v].detaches && edge.served_factor(k) > 0.0
-    })
+/// node comes after the nodes it sends to, and whether a loop was found. Traffic past a queue
+/// is detached and not followed. Found once per compiled graph ([`class_reach`]), since it does not depend on the load.
+pub(super) fn reachable_reverse_order(compiled: &Compiled, k: usize) -> (&[usize], bool) {
+    let reach = &compiled.reach[k];
+    (&reach.order, reach.cyclic)
+}
+
+/// [`reachable_reverse_order`] found on `graph` for class `k` entering at `client`.
+pub(super) fn class_reach(graph: &Graph, client: usize, k: usize) -> Reach {
+    let (order, cyclic) = post_order(graph, client, |v, edge| {
+        !graph.nodes[v].detaches && edge.served_factor(k) > 0.0
+    });
+    Reach { order, cyclic }
 }
 
 /// Depth-first post-order from `start` along the edges `follow` accepts (given the node they
 /// leave): on acyclic graphs every node comes after the nodes it sends to. Also whether a loop
 /// was found.
 fn post_order(
-    compiled: &Compiled,
+    compiled: &Graph,
     start: usize,
     follow: impl Fn(usize, &OutEdge) -> bool,
 ) -> (Vec<usize>, bool) {
@@ -279,7 +290,8 @@ pub(super) fn class_result(
     // by completed requests (the report's latency is that of completed requests).
     // Nodes in the order of the completion recursion: along retries of drops too.
     let (retry_order, retry_cyclic) = completion_order(compiled, flows, k);
-    let completion = completion_probabilities(compiled, flows, k, (&retry_order, retry_cyclic));
+    let retry_order: &[usize] = &retry_order;
+    let completion = completion_probabilities(compiled, flows, k, (retry_order, retry_cyclic));
     // How the completed requests at each node got through when some of its drops are retried
     // (fixed once completion is known; used by the mean and the path).
     let splits: Vec<Option<RetrySplit>> = (0..node_count)
@@ -296,7 +308,7 @@ pub(super) fn class_result(
     let passes = passes.max(if retry_cyclic { 10_000 } else { 1 });
     for _ in 0..passes {
         let mut change: f64 = 0.0;
-        for &v in &retry_order {
+        for &v in retry_order {
             let node = &compiled.nodes[v];
             let mut m = results[v].class_mean[k];
             let mut own_shift = node.constant_base() + constant_service(node, k);
@@ -411,7 +423,7 @@ pub(super) fn class_result(
                 (&completion.0, &completes),
                 &splits,
                 k,
-                (&retry_order, retry_cyclic),
+                (retry_order, retry_cyclic),
             )
         } else {
             Vec::new()
@@ -595,14 +607,24 @@ pub(super) fn completion_probabilities(
 /// The nodes a request of class `k` can reach from its client, along routes and calls (not
 /// past a queue) and along the retries of nodes that drop, in post-order (on acyclic graphs
 /// every node after the nodes it sends to), and whether any loop was found.
-pub(super) fn completion_order(compiled: &Compiled, flows: &Flows, k: usize) -> (Vec<usize>, bool) {
-    post_order(compiled, compiled.classes[k].client, |v, edge| {
+pub(super) fn completion_order<'a>(
+    compiled: &'a Compiled,
+    flows: &Flows,
+    k: usize,
+) -> (Cow<'a, [usize]>, bool) {
+    if !compiled.retries {
+        // With no retries, the same walk as the class's reach.
+        let (order, cyclic) = reachable_reverse_order(compiled, k);
+        return (Cow::Borrowed(order), cyclic);
+    }
+    let (order, cyclic) = post_order(compiled, compiled.classes[k].client, |v, edge| {
         let followed = match edge.source {
             Source::Dropped => flows.drop_ratio[v] > 0.0 && edge.to != v,
             Source::Served => !compiled.nodes[v].detaches,
         };
         followed && edge.factors[k] > 0.0
-    })
+    });
+    (Cow::Owned(order), cyclic)
 }
 
 /// The share of the requests served at node `v` whose route out completes (answered here, or
