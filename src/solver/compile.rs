@@ -301,30 +301,34 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
             route_in[to].push(from);
         }
     }
-    let mut nodes: Vec<CompiledNode> = (0..node_count)
-        .map(|v| compile_node(topology, v, &route_in, &classes))
-        .collect();
-    let mut in_flows: Vec<Vec<InFlow>> = lists_of(&in_count);
-    let mut out_edges: Vec<Vec<OutEdge>> = Vec::with_capacity(node_count);
-    let mut eligible: Vec<usize> = Vec::new();
-    for (v, out_by_node) in out_by_node.iter().enumerate() {
+    // Each node and its wires out compile on their own (on rayon with `params.parallel`).
+    let compiled_nodes = super::map_indices(node_count, params.parallel, |v| {
+        let mut node = compile_node(topology, v, &route_in, &classes);
         let wires = Wires {
             topology,
             classes: &classes,
             from: v,
-            edges: out_by_node,
+            edges: &out_by_node[v],
             ends: &edge_ends,
         };
         let mut outs = wires.out_edges();
+        let mut eligible: Vec<usize> = Vec::new();
         for k in 0..classes.len() {
-            wires.route_class(k, &mut outs, &mut nodes[v], &mut eligible);
+            wires.route_class(k, &mut outs, &mut node, &mut eligible);
         }
+        (node, outs)
+    });
+    let mut nodes: Vec<CompiledNode> = Vec::with_capacity(node_count);
+    let mut in_flows: Vec<Vec<InFlow>> = lists_of(&in_count);
+    let mut out_edges: Vec<Vec<OutEdge>> = Vec::with_capacity(node_count);
+    for (v, (node, outs)) in compiled_nodes.into_iter().enumerate() {
         for (position, out) in outs.iter().enumerate() {
             in_flows[out.to].push(InFlow {
                 from: v,
                 edge: position,
             });
         }
+        nodes.push(node);
         out_edges.push(outs);
     }
     let (order, acyclic) = topological_order(&in_flows);
