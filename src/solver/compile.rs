@@ -190,8 +190,55 @@ pub(super) struct Graph {
     pub(super) acyclic: bool,
     /// Per class: the nodes it can reach ([`super::paths::reachable_reverse_order`]).
     pub(super) reach: Vec<Reach>,
+    /// An acyclic graph's nodes by wave (empty with loops): wave i holds the nodes whose
+    /// longest chain of feeders is i long, in topological order, so a wave needs only the
+    /// waves before it. Wave i is `wave_nodes[wave_starts[i]..wave_starts[i + 1]]`.
+    wave_starts: Vec<usize>,
+    wave_nodes: Vec<usize>,
     /// Some wire sends dropped requests again (a retry).
     pub(super) retries: bool,
+}
+
+/// Waves at least this wide are worth solving on rayon.
+pub(super) const WIDE_WAVE: usize = 64;
+
+impl Graph {
+    /// An acyclic graph's waves, first to last (none for a graph with loops).
+    pub(super) fn waves(&self) -> impl Iterator<Item = &[usize]> {
+        self.wave_starts
+            .windows(2)
+            .map(|ends| &self.wave_nodes[ends[0]..ends[1]])
+    }
+}
+
+/// The waves of an acyclic `graph` (see [`Graph::waves`]): their starts and their nodes.
+fn waves_of(graph: &Graph) -> (Vec<usize>, Vec<usize>) {
+    let node_count = graph.nodes.len();
+    let mut wave = vec![0usize; node_count];
+    let mut waves = 0;
+    for &v in &graph.order {
+        let depth = graph.in_flows[v]
+            .iter()
+            .map(|flow| wave[flow.from] + 1)
+            .max()
+            .unwrap_or(0);
+        wave[v] = depth;
+        waves = waves.max(depth + 1);
+    }
+    let mut starts = vec![0usize; waves + 1];
+    for &depth in &wave {
+        starts[depth + 1] += 1;
+    }
+    for i in 0..waves {
+        starts[i + 1] += starts[i];
+    }
+    let mut next = starts.clone();
+    let mut nodes = vec![0usize; node_count];
+    for &v in &graph.order {
+        nodes[next[wave[v]]] = v;
+        next[wave[v]] += 1;
+    }
+    (starts, nodes)
 }
 
 /// The nodes a class can reach from its client, in post-order, and whether a loop was found.
@@ -345,7 +392,12 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         acyclic,
         reach: Vec::new(),
         retries,
+        wave_starts: Vec::new(),
+        wave_nodes: Vec::new(),
     };
+    if graph.acyclic {
+        (graph.wave_starts, graph.wave_nodes) = waves_of(&graph);
+    }
     graph.reach = classes
         .iter()
         .enumerate()

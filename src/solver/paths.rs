@@ -365,7 +365,7 @@ pub(super) fn class_result(
         let atoms: Vec<(f64, f64)> = if cyclic {
             Vec::new()
         } else {
-            class_atoms(compiled, results, k, &order, &completion.0)
+            class_atoms(compiled, results, k, order, &completion.0)
                 .into_iter()
                 .map(|(time, mass)| (time - offset, mass))
                 .collect()
@@ -378,7 +378,7 @@ pub(super) fn class_result(
             |points, values| {
                 let computed = if cyclic {
                     let steps = TransformSteps {
-                        order: &order,
+                        order,
                         passes,
                         shift: &shift,
                         completes: &completes,
@@ -387,7 +387,7 @@ pub(super) fn class_result(
                     class_transform(compiled, results, &completion.0, k, &steps, points)
                 } else {
                     let steps = TransformSteps {
-                        order: &order,
+                        order,
                         passes: 1,
                         shift: &shift,
                         completes: &completes,

@@ -52,15 +52,21 @@ pub(super) fn solve_traffic(
     let peak = external(false);
     let (solved, linear) = super::join(
         params.parallel,
-        || propagate(topology, compiled, &peak, horizon, true),
-        || propagate(topology, compiled, &peak, horizon, false),
+        || propagate(topology, compiled, &peak, horizon, (true, params.parallel)),
+        || propagate(topology, compiled, &peak, horizon, (false, params.parallel)),
     );
     let solved = solved?;
     check_work(compiled, &solved, params)?;
     let linear = linear?;
     let average = match linear.rescaled(compiled) {
         Some(average) => average,
-        None => propagate(topology, compiled, &external(true), horizon, false)?,
+        None => propagate(
+            topology,
+            compiled,
+            &external(true),
+            horizon,
+            (false, params.parallel),
+        )?,
     };
     Ok(Traffic {
         linear,
@@ -220,32 +226,30 @@ pub(super) fn check_loops(
             }
         }
     }
-    propagate(topology, compiled, &seed, horizon, false).map(|_| ())
+    propagate(topology, compiled, &seed, horizon, (false, false)).map(|_| ())
 }
 
 /// Solves the traffic equations. With `blocking` false, no node drops or caps throughput
-/// (the linear, offered-load view used for headroom and average-load usage).
+/// (the linear, offered-load view used for headroom and average-load usage). With
+/// `parallel`, an acyclic graph is solved a wave at a time ([`Graph::waves`]), the nodes of a
+/// wide wave on rayon: each node needs only the nodes before it, so the figures are the same.
 pub(super) fn propagate(
     topology: &Topology,
     compiled: &Compiled,
     external: &[f64],
     horizon: f64,
-    blocking: bool,
+    (blocking, parallel): (bool, bool),
 ) -> Result<Flows, SolveError> {
     let solve = |_: usize, _: usize, input: &PoolInput| solve_pool(input);
-    propagate_with(
-        topology,
-        compiled,
-        external,
-        horizon,
-        blocking.then_some(&solve as &PoolSolver),
-    )
+    let solve = blocking.then_some(&solve as &PoolSolver);
+    propagate_on(topology, compiled, external, horizon, (solve, parallel))
 }
 
 /// Solves pool `group` of node `v` for `input`.
-pub(super) type PoolSolver<'a> = dyn Fn(usize, usize, &PoolInput) -> PoolSolution + 'a;
+pub(super) type PoolSolver<'a> = dyn Fn(usize, usize, &PoolInput) -> PoolSolution + Sync + 'a;
 
-/// [`propagate`] with the pools solved by `solve` (`None`: the linear view, no blocking).
+/// [`propagate`] with the pools solved by `solve` (`None`: the linear view, no blocking), on
+/// one thread.
 pub(super) fn propagate_with(
     topology: &Topology,
     compiled: &Compiled,
@@ -253,7 +257,17 @@ pub(super) fn propagate_with(
     horizon: f64,
     solve: Option<&PoolSolver>,
 ) -> Result<Flows, SolveError> {
-    let class_count = compiled.classes.len();
+    propagate_on(topology, compiled, external, horizon, (solve, false))
+}
+
+/// [`propagate_with`], on rayon with `parallel`.
+fn propagate_on(
+    topology: &Topology,
+    compiled: &Compiled,
+    external: &[f64],
+    horizon: f64,
+    (solve, parallel): (Option<&PoolSolver>, bool),
+) -> Result<Flows, SolveError> {
     let node_count = compiled.nodes.len();
     let mut flows = Flows {
         arrivals: external.to_vec(),
@@ -262,119 +276,221 @@ pub(super) fn propagate_with(
         pools: vec![Vec::new(); node_count],
     };
     let total_external: f64 = external.iter().sum();
-    let limit = 1e9 * (1.0 + total_external);
-    let edge_count: usize = compiled.out_edges.iter().map(Vec::len).sum();
-    let max_passes = if compiled.acyclic {
-        1
-    } else {
-        pass_budget(node_count + edge_count, 100_000)
+    let pass = Pass {
+        compiled,
+        external,
+        horizon,
+        solve,
+        limit: 1e9 * (1.0 + total_external),
     };
-    // The last three passes' arrivals, for Aitken's extrapolation of slow loops.
-    let mut history: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let mut incoming = vec![0.0; class_count];
-    let mut last_change = 0.0;
-    // Divergence check: a loop that converges shrinks its growth geometrically; one that
-    // diverges keeps growing at a steady or rising pace.
-    const CHECK_EVERY: usize = 2_000;
-    let mut checkpoint_total = total_external;
-    let mut checkpoint_growth = f64::INFINITY;
-    for pass in 0..max_passes {
-        let mut change: f64 = 0.0;
-        for &v in &compiled.order {
-            incoming.copy_from_slice(&external[v * class_count..(v + 1) * class_count]);
-            for flow in &compiled.in_flows[v] {
-                let u = flow.from;
-                let edge = &compiled.out_edges[u][flow.edge];
-                let ratio = match edge.source {
-                    Source::Served => flows.served_ratio[u],
-                    Source::Dropped => flows.drop_ratio[u],
-                };
-                if ratio == 0.0 {
-                    continue;
-                }
-                let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
-                for k in 0..class_count {
-                    incoming[k] += from[k] * ratio * edge.factors[k];
-                }
+    if compiled.acyclic {
+        pass.waves(&mut flows, parallel);
+        // The first node in the order whose arrivals are not a number or beyond the limit.
+        let limit = pass.limit;
+        let class_count = compiled.classes.len();
+        let failed = compiled.order.iter().find(|&&v| {
+            let total: f64 = flows.arrivals[v * class_count..(v + 1) * class_count]
+                .iter()
+                .sum();
+            total.is_nan() || total > limit
+        });
+        return match failed {
+            Some(&v) => Err(SolveError::Diverged {
+                node: topology.nodes[v].name.clone(),
+            }),
+            None => Ok(flows),
+        };
+    }
+    pass.iterate(topology, flows)
+}
+
+/// One node's traffic equation: its arrivals from the external ones and those its feeders
+/// pass on, and (when blocking, with `solve`) its queues solved at them.
+struct Pass<'a> {
+    compiled: &'a Compiled,
+    external: &'a [f64],
+    horizon: f64,
+    solve: Option<&'a PoolSolver<'a>>,
+    /// Arrivals past which the flows are taken to diverge.
+    limit: f64,
+}
+
+/// What a node's queues let through: the shares served and dropped, and the pool solutions.
+type Blocking = (f64, f64, Vec<PoolSolution>);
+
+impl Pass<'_> {
+    /// Node `v`'s arrivals per class into `incoming` from the current `flows`, and what its
+    /// queues let through when blocking.
+    fn node(&self, flows: &Flows, v: usize, incoming: &mut [f64]) -> Option<Blocking> {
+        let compiled = self.compiled;
+        let class_count = compiled.classes.len();
+        incoming.copy_from_slice(&self.external[v * class_count..(v + 1) * class_count]);
+        for flow in &compiled.in_flows[v] {
+            let u = flow.from;
+            let edge = &compiled.out_edges[u][flow.edge];
+            let ratio = match edge.source {
+                Source::Served => flows.served_ratio[u],
+                Source::Dropped => flows.drop_ratio[u],
+            };
+            if ratio == 0.0 {
+                continue;
             }
-            let slot = &mut flows.arrivals[v * class_count..(v + 1) * class_count];
+            let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
             for k in 0..class_count {
-                let scale = slot[k].abs().max(incoming[k].abs()).max(1e-300);
-                change = change.max((slot[k] - incoming[k]).abs() / scale);
-                slot[k] = incoming[k];
-            }
-            let total: f64 = incoming.iter().sum();
-            if total.is_nan() || total > limit {
-                return Err(SolveError::Diverged {
-                    node: topology.nodes[v].name.clone(),
-                });
-            }
-            if let Some(solve) = solve {
-                if let Some(inputs) = pool_inputs(&compiled.nodes[v], &incoming, horizon) {
-                    let pools: Vec<PoolSolution> = inputs
-                        .iter()
-                        .enumerate()
-                        .map(|(group, input)| solve(v, group, input))
-                        .collect();
-                    let groups = &compiled.nodes[v].groups;
-                    let throughput: f64 = pools
-                        .iter()
-                        .zip(groups)
-                        .map(|(p, g)| p.throughput * g.count as f64)
-                        .sum();
-                    let dropped: f64 = pools
-                        .iter()
-                        .zip(groups)
-                        .map(|(p, g)| p.dropped * g.count as f64)
-                        .sum();
-                    if total > 0.0 {
-                        flows.served_ratio[v] = throughput / total;
-                        flows.drop_ratio[v] = dropped / total;
-                    }
-                    flows.pools[v] = pools;
-                }
+                incoming[k] += from[k] * ratio * edge.factors[k];
             }
         }
-        last_change = change;
-        if compiled.acyclic || (pass > 0 && change < 1e-12) {
-            return Ok(flows);
+        let solve = self.solve?;
+        let total: f64 = incoming.iter().sum();
+        if total.is_nan() || total > self.limit {
+            // Diverged: the solve stops with an error, whoever comes after.
+            return None;
         }
-        if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 2 {
-            history[0].clone_from(&flows.arrivals);
-        } else if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 1 {
-            history[1].clone_from(&flows.arrivals);
-        } else if pass % ACCELERATE_EVERY == 0
-            && pass > 0
-            && history[1].len() == flows.arrivals.len()
-        {
-            extrapolate(&history, &mut flows.arrivals);
-        }
-        if (pass + 1) % CHECK_EVERY == 0 {
-            let total: f64 = flows.arrivals.iter().sum();
-            let growth = total - checkpoint_total;
-            if growth > 1e-3 * total && growth >= 0.5 * checkpoint_growth {
-                let busiest = (0..node_count)
-                    .max_by(|&a, &b| {
-                        let sum = |v: usize| -> f64 {
-                            flows.arrivals[v * class_count..(v + 1) * class_count]
-                                .iter()
-                                .sum()
-                        };
-                        sum(a).total_cmp(&sum(b))
-                    })
-                    .unwrap_or(0);
-                return Err(SolveError::Diverged {
-                    node: topology.nodes[busiest].name.clone(),
-                });
-            }
-            checkpoint_total = total;
-            checkpoint_growth = growth;
+        let inputs = pool_inputs(&compiled.nodes[v], incoming, self.horizon)?;
+        let pools: Vec<PoolSolution> = inputs
+            .iter()
+            .enumerate()
+            .map(|(group, input)| solve(v, group, input))
+            .collect();
+        let groups = &compiled.nodes[v].groups;
+        let throughput: f64 = pools
+            .iter()
+            .zip(groups)
+            .map(|(p, g)| p.throughput * g.count as f64)
+            .sum();
+        let dropped: f64 = pools
+            .iter()
+            .zip(groups)
+            .map(|(p, g)| p.dropped * g.count as f64)
+            .sum();
+        let (served, drop) = if total > 0.0 {
+            (throughput / total, dropped / total)
+        } else {
+            (flows.served_ratio[v], flows.drop_ratio[v])
+        };
+        Some((served, drop, pools))
+    }
+
+    /// Writes node `v`'s `blocking` figures into `flows`.
+    fn settle(flows: &mut Flows, v: usize, blocking: Option<Blocking>) {
+        if let Some((served, drop, pools)) = blocking {
+            flows.served_ratio[v] = served;
+            flows.drop_ratio[v] = drop;
+            flows.pools[v] = pools;
         }
     }
-    Err(SolveError::NotConverged {
-        passes: max_passes,
-        change: last_change,
-    })
+
+    /// One pass over an acyclic graph, wave by wave; a wide wave's nodes on rayon when
+    /// `parallel`.
+    fn waves(&self, flows: &mut Flows, parallel: bool) {
+        let class_count = self.compiled.classes.len();
+        let mut incoming = vec![0.0; class_count];
+        for wave in self.compiled.waves() {
+            #[cfg(feature = "parallel")]
+            if parallel && wave.len() >= super::compile::WIDE_WAVE {
+                use rayon::prelude::*;
+                let steps: Vec<(Vec<f64>, Option<Blocking>)> = wave
+                    .par_iter()
+                    .map(|&v| {
+                        let mut incoming = vec![0.0; class_count];
+                        let blocking = self.node(flows, v, &mut incoming);
+                        (incoming, blocking)
+                    })
+                    .collect();
+                for (&v, (incoming, blocking)) in wave.iter().zip(steps) {
+                    flows.arrivals[v * class_count..(v + 1) * class_count]
+                        .copy_from_slice(&incoming);
+                    Self::settle(flows, v, blocking);
+                }
+                continue;
+            }
+            let _ = parallel;
+            for &v in wave {
+                let blocking = self.node(flows, v, &mut incoming);
+                flows.arrivals[v * class_count..(v + 1) * class_count].copy_from_slice(&incoming);
+                Self::settle(flows, v, blocking);
+            }
+        }
+    }
+
+    /// The fixed point of a graph with loops: passes in topological order until nothing
+    /// moves, with Aitken's extrapolation of slow loops and a check for divergence.
+    fn iterate(&self, topology: &Topology, mut flows: Flows) -> Result<Flows, SolveError> {
+        let compiled = self.compiled;
+        let class_count = compiled.classes.len();
+        let node_count = compiled.nodes.len();
+        let total_external: f64 = self.external.iter().sum();
+        let limit = self.limit;
+        let edge_count: usize = compiled.out_edges.iter().map(Vec::len).sum();
+        let max_passes = pass_budget(node_count + edge_count, 100_000);
+        // The last three passes' arrivals, for Aitken's extrapolation of slow loops.
+        let mut history: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        let mut incoming = vec![0.0; class_count];
+        let mut last_change = 0.0;
+        // Divergence check: a loop that converges shrinks its growth geometrically; one that
+        // diverges keeps growing at a steady or rising pace.
+        const CHECK_EVERY: usize = 2_000;
+        let mut checkpoint_total = total_external;
+        let mut checkpoint_growth = f64::INFINITY;
+        for pass in 0..max_passes {
+            let mut change: f64 = 0.0;
+            for &v in &compiled.order {
+                let blocking = self.node(&flows, v, &mut incoming);
+                let slot = &mut flows.arrivals[v * class_count..(v + 1) * class_count];
+                for k in 0..class_count {
+                    let scale = slot[k].abs().max(incoming[k].abs()).max(1e-300);
+                    change = change.max((slot[k] - incoming[k]).abs() / scale);
+                    slot[k] = incoming[k];
+                }
+                let total: f64 = incoming.iter().sum();
+                if total.is_nan() || total > limit {
+                    return Err(SolveError::Diverged {
+                        node: topology.nodes[v].name.clone(),
+                    });
+                }
+                Self::settle(&mut flows, v, blocking);
+            }
+            last_change = change;
+            if pass > 0 && change < 1e-12 {
+                return Ok(flows);
+            }
+            if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 2 {
+                history[0].clone_from(&flows.arrivals);
+            } else if pass % ACCELERATE_EVERY == ACCELERATE_EVERY - 1 {
+                history[1].clone_from(&flows.arrivals);
+            } else if pass % ACCELERATE_EVERY == 0
+                && pass > 0
+                && history[1].len() == flows.arrivals.len()
+            {
+                extrapolate(&history, &mut flows.arrivals);
+            }
+            if (pass + 1) % CHECK_EVERY == 0 {
+                let total: f64 = flows.arrivals.iter().sum();
+                let growth = total - checkpoint_total;
+                if growth > 1e-3 * total && growth >= 0.5 * checkpoint_growth {
+                    let busiest = (0..node_count)
+                        .max_by(|&a, &b| {
+                            let sum = |v: usize| -> f64 {
+                                flows.arrivals[v * class_count..(v + 1) * class_count]
+                                    .iter()
+                                    .sum()
+                            };
+                            sum(a).total_cmp(&sum(b))
+                        })
+                        .unwrap_or(0);
+                    return Err(SolveError::Diverged {
+                        node: topology.nodes[busiest].name.clone(),
+                    });
+                }
+                checkpoint_total = total;
+                checkpoint_growth = growth;
+            }
+        }
+        Err(SolveError::NotConverged {
+            passes: max_passes,
+            change: last_change,
+        })
+    }
 }
 
 /// Longest a solve may be expected to take (estimated by [`check_work`]), in seconds.
