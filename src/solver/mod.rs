@@ -215,7 +215,12 @@ fn solve_queues(
 ) -> Result<Queues, SolveError> {
     let horizon = topology.settings.overload_horizon_s;
     let mut traffic = traffic::solve_traffic(topology, compiled, params)?;
-    variability::apply(topology, compiled, &mut traffic.solved, horizon);
+    variability::apply_on(
+        topology,
+        compiled,
+        &mut traffic.solved,
+        (horizon, params.parallel),
+    );
     finite_wait::apply(topology, compiled, &mut traffic.solved, horizon);
     service_wait::apply(compiled, &mut traffic.solved);
     let node_results: Vec<NodeResult> = map_indices(compiled.nodes.len(), params.parallel, |v| {

@@ -270,53 +270,86 @@ pub(super) fn arrival_variability(
     flows: &Flows,
     horizon: f64,
 ) -> Option<GroupArrivals> {
+    arrival_variability_on(topology, compiled, flows, (horizon, false))
+}
+
+/// [`arrival_variability`]; with `parallel`, an acyclic graph's wide waves on rayon (each
+/// node needs only the nodes before it, so the figures are the same).
+fn arrival_variability_on(
+    topology: &Topology,
+    compiled: &Compiled,
+    flows: &Flows,
+    (horizon, parallel): (f64, bool),
+) -> Option<GroupArrivals> {
     if all_poisson(topology, compiled) {
         return None;
     }
     let node_count = compiled.nodes.len();
-    let cyclic_routes: Vec<bool> = (0..node_count)
-        .map(|v| route_split(topology, v) == Split::Cyclic)
-        .collect();
-    let cyclic_instances: Vec<bool> = (0..node_count)
-        .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
-        .collect();
+    let split = Splits {
+        routes: (0..node_count)
+            .map(|v| route_split(topology, v) == Split::Cyclic)
+            .collect(),
+        instances: (0..node_count)
+            .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
+            .collect(),
+    };
     let mut arriving = vec![POISSON; node_count];
     let mut departing = vec![POISSON; node_count];
     let mut groups = GroupArrivals::poisson(compiled);
-    let passes = if compiled.acyclic { 1 } else { 500 };
     let mut streams = Vec::new();
-    let class_count = compiled.classes.len();
-    for _ in 0..passes {
+    if compiled.acyclic {
+        for wave in compiled.waves() {
+            #[cfg(feature = "parallel")]
+            if parallel && wave.len() >= super::compile::WIDE_WAVE {
+                use rayon::prelude::*;
+                let steps: Vec<(Stream, Stream, Vec<Arrivals>)> = wave
+                    .par_iter()
+                    .map(|&v| {
+                        let mut own = groups[v].to_vec();
+                        let (arrival, depart) = node_streams(
+                            compiled,
+                            flows,
+                            (&arriving, &departing),
+                            (&split, horizon),
+                            v,
+                            (&mut Vec::new(), &mut own),
+                        );
+                        (arrival, depart, own)
+                    })
+                    .collect();
+                for (&v, (arrival, depart, own)) in wave.iter().zip(steps) {
+                    arriving[v] = arrival;
+                    departing[v] = depart;
+                    groups.node_mut(v).copy_from_slice(&own);
+                }
+                continue;
+            }
+            let _ = parallel;
+            for &v in wave {
+                let (arrival, depart) = node_streams(
+                    compiled,
+                    flows,
+                    (&arriving, &departing),
+                    (&split, horizon),
+                    v,
+                    (&mut streams, groups.node_mut(v)),
+                );
+                arriving[v] = arrival;
+                departing[v] = depart;
+            }
+        }
+        return Some(groups);
+    }
+    for _ in 0..500 {
         let mut change: f64 = 0.0;
         for &v in &compiled.order {
-            streams.clear();
-            incoming_streams(
+            let (arrival, depart) = node_streams(
                 compiled,
                 flows,
-                &departing,
-                &arriving,
-                &cyclic_routes,
+                (&arriving, &departing),
+                (&split, horizon),
                 v,
-                &mut streams,
-            );
-            let rho = flows.pools[v]
-                .iter()
-                .map(|pool| pool.utilization)
-                .fold(0.0, f64::max);
-            let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-            let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon);
-            if let Some(inputs) = inputs.as_deref() {
-                see_streams(&compiled.nodes[v], inputs, rho, &mut streams);
-            }
-            let arrival = merged(&streams, rho);
-            let depart = through_node(
-                compiled,
-                flows,
-                v,
-                arrival,
-                cyclic_instances[v],
-                inputs.as_deref(),
-                groups.node_mut(v),
+                (&mut streams, groups.node_mut(v)),
             );
             change = change
                 .max((arrival.arrivals.scv - arriving[v].arrivals.scv).abs())
@@ -329,6 +362,55 @@ pub(super) fn arrival_variability(
         }
     }
     Some(groups)
+}
+
+/// Per node, whether its routes out and its instances take requests in turn (a cyclic split).
+struct Splits {
+    routes: Vec<bool>,
+    instances: Vec<bool>,
+}
+
+/// Node `v`'s arriving and departing streams from its feeders' (`arriving`, `departing`),
+/// with its queue groups' arrivals written into `groups`; `streams` is scratch.
+fn node_streams(
+    compiled: &Compiled,
+    flows: &Flows,
+    (arriving, departing): (&[Stream], &[Stream]),
+    (split, horizon): (&Splits, f64),
+    v: usize,
+    (streams, groups): (&mut Vec<(f64, Stream)>, &mut [Arrivals]),
+) -> (Stream, Stream) {
+    let class_count = compiled.classes.len();
+    streams.clear();
+    incoming_streams(
+        compiled,
+        flows,
+        departing,
+        arriving,
+        &split.routes,
+        v,
+        streams,
+    );
+    let rho = flows.pools[v]
+        .iter()
+        .map(|pool| pool.utilization)
+        .fold(0.0, f64::max);
+    let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+    let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon);
+    if let Some(inputs) = inputs.as_deref() {
+        see_streams(&compiled.nodes[v], inputs, rho, streams);
+    }
+    let arrival = merged(streams, rho);
+    let depart = through_node(
+        compiled,
+        flows,
+        v,
+        arrival,
+        split.instances[v],
+        inputs.as_deref(),
+        groups,
+    );
+    (arrival, depart)
 }
 
 /// How many requests per second node `node`'s queues serve at most (its instances' servers
@@ -717,24 +799,43 @@ fn through_node(
 /// Poisson (their waits change; what they serve does not). Limited queues keep their M/M/c/K
 /// drops and waits.
 pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows, horizon: f64) {
-    let Some(variability) = arrival_variability(topology, compiled, flows, horizon) else {
+    apply_on(topology, compiled, flows, (horizon, false));
+}
+
+/// [`apply`]; with `parallel`, on rayon (the nodes' queues are solved again independently).
+pub(super) fn apply_on(
+    topology: &Topology,
+    compiled: &Compiled,
+    flows: &mut Flows,
+    (horizon, parallel): (f64, bool),
+) {
+    let Some(variability) = arrival_variability_on(topology, compiled, flows, (horizon, parallel))
+    else {
         return;
     };
     let class_count = compiled.classes.len();
-    for v in 0..variability.len() {
+    let solved = super::map_indices(variability.len(), parallel, |v| {
         let groups = &variability[v];
         let node = &compiled.nodes[v];
         if node.buffer.is_some() || groups.iter().all(|a| a.scv == 1.0) {
-            continue;
+            return None;
         }
         let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-        let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
-            continue;
-        };
-        for ((pool, input), group) in flows.pools[v].iter_mut().zip(&inputs).zip(groups) {
-            if group.scv != 1.0 {
-                *pool = solve_pool_with(input, *group);
-            }
+        let inputs = pool_inputs(node, arrivals, horizon)?;
+        // The pools (by position) whose arrivals are not Poisson, solved again.
+        let pools: Vec<(usize, crate::solver::queueing::PoolSolution)> = inputs
+            .iter()
+            .zip(groups)
+            .take(flows.pools[v].len())
+            .enumerate()
+            .filter(|(_, (_, group))| group.scv != 1.0)
+            .map(|(position, (input, group))| (position, solve_pool_with(input, *group)))
+            .collect();
+        Some(pools)
+    });
+    for (v, pools) in solved.into_iter().enumerate() {
+        for (position, pool) in pools.into_iter().flatten() {
+            flows.pools[v][position] = pool;
         }
     }
 }
