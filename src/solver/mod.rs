@@ -267,12 +267,9 @@ fn solve_compiled(
         (&mut warnings, params.parallel),
     );
     let totals = paths::Totals::of(compiled, &class_results);
-    let classes = compiled
-        .classes
-        .iter()
-        .zip(&class_results)
-        .enumerate()
-        .map(|(k, (class, result))| ClassReport {
+    let classes = map_indices(compiled.classes.len(), params.parallel, |k| {
+        let (class, result) = (&compiled.classes[k], &class_results[k]);
+        ClassReport {
             name: class_name(class),
             workload: class.workload.clone(),
             class: class.kind,
@@ -285,8 +282,8 @@ fn solve_compiled(
             nines: None,
             downtime_by_part: Vec::new(),
             availability_exact: true,
-        })
-        .collect();
+        }
+    });
     let verdict = verdict::Bottlenecks::find(topology, compiled, &node_results);
     let monthly_cost_usd = figure(tiers.iter().map(|t| t.monthly_cost_usd).sum::<f64>());
     let mut report = Report {
@@ -303,7 +300,7 @@ fn solve_compiled(
         async_headroom: verdict.async_headroom,
         classes,
         nodes,
-        edges: traffic::edge_reports(topology, compiled, &traffic.solved),
+        edges: traffic::edge_reports(topology, compiled, &traffic.solved, params.parallel),
         tiers,
         warnings,
         availability: 1.0,

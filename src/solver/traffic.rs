@@ -387,19 +387,20 @@ impl Pass<'_> {
         let mut incoming = vec![0.0; class_count];
         for wave in self.compiled.waves() {
             #[cfg(feature = "parallel")]
-            if parallel && wave.len() >= super::compile::WIDE_WAVE {
+            if parallel && class_count > 0 && wave.len() >= super::compile::WIDE_WAVE {
                 use rayon::prelude::*;
-                let steps: Vec<(Vec<f64>, Option<Blocking>)> = wave
+                // The wave's arrivals side by side, one node's classes after another's.
+                let mut arrivals = vec![0.0; wave.len() * class_count];
+                let steps: Vec<Option<Blocking>> = wave
                     .par_iter()
-                    .map(|&v| {
-                        let mut incoming = vec![0.0; class_count];
-                        let blocking = self.node(flows, v, &mut incoming);
-                        (incoming, blocking)
-                    })
+                    .zip(arrivals.par_chunks_mut(class_count))
+                    .map(|(&v, incoming)| self.node(flows, v, incoming))
                     .collect();
-                for (&v, (incoming, blocking)) in wave.iter().zip(steps) {
+                for ((&v, blocking), incoming) in
+                    wave.iter().zip(steps).zip(arrivals.chunks(class_count))
+                {
                     flows.arrivals[v * class_count..(v + 1) * class_count]
-                        .copy_from_slice(&incoming);
+                        .copy_from_slice(incoming);
                     Self::settle(flows, v, blocking);
                 }
                 continue;
@@ -590,37 +591,39 @@ pub(super) fn edge_reports(
     topology: &Topology,
     compiled: &Compiled,
     flows: &Flows,
+    parallel: bool,
 ) -> Vec<EdgeReport> {
     let class_count = compiled.classes.len();
-    let mut reports: Vec<EdgeReport> = topology
-        .edges
-        .iter()
-        .map(|edge| EdgeReport {
-            from: edge.from,
-            to: edge.to,
-            kind: match edge.kind {
+    // Where each wire is among its source's out edges.
+    let mut slot = vec![(0, 0); topology.edges.len()];
+    for (u, edges) in compiled.out_edges.iter().enumerate() {
+        for (position, edge) in edges.iter().enumerate() {
+            slot[edge.index] = (u, position);
+        }
+    }
+    super::map_indices(topology.edges.len(), parallel, |e| {
+        let wire = &topology.edges[e];
+        let (u, position) = slot[e];
+        let edge = &compiled.out_edges[u][position];
+        let arrivals = &flows.arrivals[u * class_count..(u + 1) * class_count];
+        let ratio = match edge.source {
+            Source::Served => flows.served_ratio[u],
+            Source::Dropped => flows.drop_ratio[u],
+        };
+        let class_rps: Vec<f64> = (0..class_count)
+            .map(|k| figure(arrivals[k] * ratio * edge.factors[k]))
+            .collect();
+        EdgeReport {
+            from: wire.from,
+            to: wire.to,
+            kind: match wire.kind {
                 EdgeKind::Route => "route",
                 EdgeKind::Call(_) => "call",
                 EdgeKind::Retry(_) => "retry",
             }
             .to_string(),
-            class_rps: vec![0.0; class_count],
-            rps: 0.0,
-        })
-        .collect();
-    for (u, edges) in compiled.out_edges.iter().enumerate() {
-        let arrivals = &flows.arrivals[u * class_count..(u + 1) * class_count];
-        for edge in edges {
-            let ratio = match edge.source {
-                Source::Served => flows.served_ratio[u],
-                Source::Dropped => flows.drop_ratio[u],
-            };
-            let report = &mut reports[edge.index];
-            for (k, rate) in report.class_rps.iter_mut().enumerate() {
-                *rate = figure(arrivals[k] * ratio * edge.factors[k]);
-            }
-            report.rps = figure(report.class_rps.iter().sum::<f64>());
+            rps: figure(class_rps.iter().sum::<f64>()),
+            class_rps,
         }
-    }
-    reports
+    })
 }

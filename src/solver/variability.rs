@@ -302,25 +302,27 @@ fn arrival_variability_on(
             #[cfg(feature = "parallel")]
             if parallel && wave.len() >= super::compile::WIDE_WAVE {
                 use rayon::prelude::*;
-                let steps: Vec<(Stream, Stream, Vec<Arrivals>)> = wave
+                // Each node's groups (one or two, or a few for a shard group) worked on in a
+                // copy, written back in wave order.
+                let steps: Vec<(Stream, Stream, NodeGroups)> = wave
                     .par_iter()
-                    .map(|&v| {
-                        let mut own = groups[v].to_vec();
+                    .map_init(Vec::new, |streams, &v| {
+                        let mut own = NodeGroups::of(&groups[v]);
                         let (arrival, depart) = node_streams(
                             compiled,
                             flows,
                             (&arriving, &departing),
                             (&split, horizon),
                             v,
-                            (&mut Vec::new(), &mut own),
+                            (streams, own.as_mut()),
                         );
                         (arrival, depart, own)
                     })
                     .collect();
-                for (&v, (arrival, depart, own)) in wave.iter().zip(steps) {
+                for (&v, (arrival, depart, mut own)) in wave.iter().zip(steps) {
                     arriving[v] = arrival;
                     departing[v] = depart;
-                    groups.node_mut(v).copy_from_slice(&own);
+                    groups.node_mut(v).copy_from_slice(own.as_mut());
                 }
                 continue;
             }
@@ -362,6 +364,30 @@ fn arrival_variability_on(
         }
     }
     Some(groups)
+}
+
+/// A copy of one node's group arrivals: inline for the usual one or two groups.
+enum NodeGroups {
+    Inline([Arrivals; 2], usize),
+    Heap(Vec<Arrivals>),
+}
+
+impl NodeGroups {
+    fn of(groups: &[Arrivals]) -> NodeGroups {
+        match groups {
+            [] => NodeGroups::Inline([Arrivals::POISSON; 2], 0),
+            [only] => NodeGroups::Inline([*only, Arrivals::POISSON], 1),
+            [first, second] => NodeGroups::Inline([*first, *second], 2),
+            many => NodeGroups::Heap(many.to_vec()),
+        }
+    }
+
+    fn as_mut(&mut self) -> &mut [Arrivals] {
+        match self {
+            NodeGroups::Inline(groups, len) => &mut groups[..*len],
+            NodeGroups::Heap(groups) => groups,
+        }
+    }
 }
 
 /// Per node, whether its routes out and its instances take requests in turn (a cyclic split).
