@@ -16,6 +16,10 @@
 //!
 //! With the `parallel` feature the per-node and per-class work runs on rayon; the results are
 //! bit-for-bit the same as the serial build because every item is computed independently.
+//! The passes that follow the graph (traffic, variability) go wave by wave on an acyclic
+//! graph: a wave holds the nodes whose longest chain of feeders has the same length, so each
+//! needs only earlier waves, and a wave of [`compile::WIDE_WAVE`] nodes or more runs on rayon.
+//! Graphs with loops keep the ordered fixed point.
 
 use crate::model::catalog::Catalog;
 use crate::model::{Invalid, Pricing, Topology};
