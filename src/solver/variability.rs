@@ -6,6 +6,9 @@
 //! point where the graph has cycles. The pools of queues whose arrivals are not Poisson are
 //! then solved again for their waits ([`crate::solver::queueing::solve_pool_with`]).
 
+pub mod clumps;
+
+use self::clumps::{clumped_pool, merge_clumps, own_clump, passed_clump, Clump};
 use super::compile::{Compiled, Source};
 use super::network::{instance_split, route_split, Split};
 use super::traffic::{pool_inputs, Flows};
@@ -121,6 +124,8 @@ struct Stream {
     /// The probability that a request waited at the queue the stream left: the bursts that
     /// found its servers busy left it at its capacity, the others as they came.
     queued: f64,
+    /// The busy spells of a variable-service queue the stream left ([`clumps`]).
+    clump: Clump,
 }
 
 /// The share of a stream's departure from Poisson (|c² − 1|) that a renewal stream makes, when
@@ -135,6 +140,7 @@ fn renewal_share(scv: f64, irregular: f64) -> f64 {
 }
 
 const POISSON: Stream = Stream {
+    clump: Clump::NONE,
     irregular: 0.0,
     burst: 0.0,
     ceiling: f64::INFINITY,
@@ -231,6 +237,8 @@ pub(super) struct GroupArrivals {
     /// Where each node's groups start in `arrivals` (one more entry than nodes).
     starts: Vec<usize>,
     arrivals: Vec<Arrivals>,
+    /// The clumps in each group's arrivals ([`clumps`]).
+    clumps: Vec<Clump>,
 }
 
 impl GroupArrivals {
@@ -242,7 +250,12 @@ impl GroupArrivals {
             starts.push(starts[starts.len() - 1] + node.groups.len());
         }
         let arrivals = vec![Arrivals::POISSON; starts[starts.len() - 1]];
-        GroupArrivals { starts, arrivals }
+        let clumps = vec![Clump::NONE; arrivals.len()];
+        GroupArrivals {
+            starts,
+            arrivals,
+            clumps,
+        }
     }
 
     /// How many nodes.
@@ -250,8 +263,14 @@ impl GroupArrivals {
         self.starts.len() - 1
     }
 
-    fn node_mut(&mut self, v: usize) -> &mut [Arrivals] {
-        &mut self.arrivals[self.starts[v]..self.starts[v + 1]]
+    fn node_mut(&mut self, v: usize) -> (&mut [Arrivals], &mut [Clump]) {
+        let range = self.starts[v]..self.starts[v + 1];
+        (&mut self.arrivals[range.clone()], &mut self.clumps[range])
+    }
+
+    /// The clumps in node `v`'s groups' arrivals.
+    fn clumps(&self, v: usize) -> &[Clump] {
+        &self.clumps[self.starts[v]..self.starts[v + 1]]
     }
 }
 
@@ -487,6 +506,7 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
                     f64::INFINITY
                 },
                 queued: average(|s| s.queued),
+                clump: merge_clumps(streams.iter().map(|(rate, s)| (*rate, s.clump, 1)), total),
                 parts: 1,
                 // Counts of independent streams add their variances.
                 long_run: average(|s| s.long_run),
@@ -525,6 +545,7 @@ fn incoming_streams(
                 burst: 0.0,
                 ceiling: f64::INFINITY,
                 queued: 0.0,
+                clump: Clump::NONE,
                 parts: 1,
                 long_run: external_scv / external,
                 time_scale: 0.0,
@@ -549,6 +570,9 @@ fn incoming_streams(
             continue;
         }
         let cyclic = cyclic_routes[u] && !edge.is_call && edge.source == Source::Served;
+        // A request routed on after its node's calls left that node's clumps when its service
+        // ended; the calls' random response times spread them out again.
+        let spread_by_calls = !edge.is_call && compiled.out_edges[u].iter().any(|e| e.is_call);
         let share = rate / sent;
         let split = |scv: f64| {
             if cyclic {
@@ -577,6 +601,14 @@ fn incoming_streams(
                 burst: (split(source.burst) - of_zero).max(0.0),
                 ceiling: source.ceiling,
                 queued: source.queued,
+                clump: if spread_by_calls {
+                    Clump::NONE
+                } else {
+                    Clump {
+                        scv: split(source.clump.scv),
+                        ..source.clump
+                    }
+                },
                 parts: source.parts,
                 long_run: split(source.long_run),
                 time_scale: source.time_scale,
@@ -650,7 +682,7 @@ fn through_node(
     arrival: Stream,
     cyclic_instances: bool,
     inputs: Option<&[PoolInput]>,
-    groups: &mut [Arrivals],
+    (groups, group_clumps): (&mut [Arrivals], &mut [Clump]),
 ) -> Stream {
     let node = &compiled.nodes[v];
     let Some(inputs) = inputs else {
@@ -659,8 +691,10 @@ fn through_node(
     let (mut rate, mut weighted) = (0.0, 0.0);
     let (mut irregular, mut time_scale) = (0.0, 0.0);
     let (mut burst, mut queued) = (0.0, 0.0);
+    let mut sent_clumps = Vec::new();
     let queues = inputs.iter().zip(&node.groups).zip(&flows.pools[v]);
-    for (((input, group), pool), seen) in queues.zip(groups.iter_mut()) {
+    let seen = groups.iter_mut().zip(group_clumps.iter_mut());
+    for (((input, group), pool), (seen, seen_clump)) in queues.zip(seen) {
         let split = |scv: f64| {
             if cyclic_instances {
                 cyclic_split_scv(group.count as usize, scv)
@@ -675,6 +709,10 @@ fn through_node(
             renewal: renewal_share(scv, group_irregular),
         };
         *seen = group_arrivals;
+        *seen_clump = Clump {
+            scv: split(arrival.clump.scv),
+            ..arrival.clump
+        };
         let rho = pool.utilization;
         // The instances' departures together are the node's arrivals let through (a split
         // reassembled), not independent streams: the departure formula takes the node's c_a².
@@ -686,10 +724,21 @@ fn through_node(
         rate += out;
         weighted += out * depart;
         irregular += out * ((1.0 - rho * rho) * arrival.irregular + added);
-        if arrival.arrivals.scv > 1.0 {
+        let p_wait = (arrival.arrivals.scv > 1.0 || input.service_scv > 1.0)
+            .then(|| waiting_probability(input, group_arrivals));
+        if let (true, Some(p_wait)) = (arrival.arrivals.scv > 1.0, p_wait) {
             burst += out * (1.0 - rho * rho) * (arrival.arrivals.scv - 1.0);
-            queued += out * waiting_probability(input, group_arrivals);
+            queued += out * p_wait;
         }
+        let own = p_wait
+            .and_then(|p| own_clump(input.servers, rho, input.mean_service, input.service_scv, p));
+        let passed = passed_clump(*seen_clump, rho);
+        let weight = |c: &Clump| (c.scv - 1.0) * c.share;
+        let sent = match own {
+            Some(own) if weight(&own) >= weight(&passed) => own,
+            _ => passed,
+        };
+        sent_clumps.push((out, sent, group.count));
         time_scale += out * queue_time_scale(rho, scv, input.service_scv);
     }
     if rate > 0.0 {
@@ -704,6 +753,7 @@ fn through_node(
             burst: (burst / rate).min((scv - 1.0).max(0.0)),
             ceiling: node_capacity(node, inputs) / rate,
             queued: queued / rate,
+            clump: merge_clumps(sent_clumps.into_iter(), rate),
             parts: 1,
             long_run: arrival.long_run,
             time_scale: time_scale / rate,
@@ -731,9 +781,14 @@ pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows,
         let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
             continue;
         };
-        for ((pool, input), group) in flows.pools[v].iter_mut().zip(&inputs).zip(groups) {
+        let clumps = variability.clumps(v);
+        let queues = flows.pools[v].iter_mut().zip(&inputs);
+        for ((pool, input), (group, clump)) in queues.zip(groups.iter().zip(clumps)) {
             if group.scv != 1.0 {
                 *pool = solve_pool_with(input, *group);
+            }
+            if let Some(clumped) = clumped_pool(input, pool, clump) {
+                *pool = clumped;
             }
         }
     }

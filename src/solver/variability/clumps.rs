@@ -1,0 +1,218 @@
+//! Clumps: the departures of a queue with variable service (c_s² > 1) seen by a queue further
+//! on. While the upstream queue is busy its departures are spaced by its service times, a
+//! renewal stream of c² c_s² at its capacity; a queue further on that settles within such a
+//! busy spell waits as behind that stream at the higher load, not as behind the departures'
+//! average c² (QNA's interval figure, which mixes the busy and the idle spells into one gap).
+
+use crate::solver::queueing::{
+    batch_service_scv, shaped_wait, two_moment_wait, Arrivals, PoolInput, PoolSolution,
+};
+
+/// What a stream carries about the busy spells of the queue it left.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clump {
+    /// c² of the gaps between the requests while their queue is busy (1: no clumps).
+    pub scv: f64,
+    /// The share of the stream's requests that left their queue in a busy spell (that queue's
+    /// P(wait)).
+    pub share: f64,
+    /// How many times its mean load a busy spell puts on the queue it enters (1: none).
+    pub speedup: f64,
+    /// The mean length of a busy spell of the queue the stream left, seconds.
+    pub span: f64,
+}
+
+impl Clump {
+    /// No clumps.
+    pub const NONE: Clump = Clump {
+        scv: 1.0,
+        share: 0.0,
+        speedup: 1.0,
+        span: 0.0,
+    };
+
+    /// Whether the stream has clumps worth solving for.
+    pub fn is_some(&self) -> bool {
+        self.scv > 1.0 + 1e-9 && self.share > 0.0 && self.span > 0.0 && self.speedup >= 1.0
+    }
+}
+
+/// The clumps a queue of `servers` servers at utilization ρ sends on, when its service has
+/// mean `mean_service` (seconds) and c² `service_scv` and a request waits there with
+/// probability `p_wait`: while all servers are busy, the departures are the superposition of
+/// the servers' service times, c² 1 + (c_s² − 1)/√c (the service term of QNA's departure
+/// formula at ρ = 1), at the capacity, 1/ρ times the mean rate; a busy spell lasts on average
+/// E[S]/(c(1 − ρ)) (the M/G/1 busy period at one server, M/M/c's all-busy period at c).
+/// `None` for a service no more variable than exponential.
+///
+/// ```
+/// use staircase::solver::variability::clumps::own_clump;
+/// // M/G/1 at ρ 0.79, c_s² 2.53, S = 10 ms: gaps of c² 2.53 at 100/s against 79/s, busy
+/// // periods of 10/0.21 = 47.6 ms on average.
+/// let clump = own_clump(1, 0.79, 0.010, 2.53, 0.79).unwrap();
+/// assert!((clump.scv - 2.53).abs() < 1e-12);
+/// assert!((clump.speedup - 1.0 / 0.79).abs() < 1e-12);
+/// assert!((clump.span - 0.047619).abs() < 1e-6);
+/// assert!(own_clump(1, 0.79, 0.010, 1.0, 0.79).is_none());
+/// ```
+pub fn own_clump(
+    servers: u64,
+    rho: f64,
+    mean_service: f64,
+    service_scv: f64,
+    p_wait: f64,
+) -> Option<Clump> {
+    let c = servers.max(1) as f64;
+    let usable = service_scv > 1.0 && rho > 0.0 && rho < 1.0 && mean_service > 0.0 && p_wait > 0.0;
+    usable.then(|| Clump {
+        scv: 1.0 + (service_scv - 1.0) / c.sqrt(),
+        share: p_wait.clamp(0.0, 1.0),
+        speedup: 1.0 / rho,
+        span: mean_service / (c * (1.0 - rho)),
+    })
+}
+
+/// The share of its busy-spell wait a queue (utilization in the spell `rho_busy`, mean
+/// service `mean_service` of c² `service_scv`, the spell's gaps of c² `busy_scv`) reaches
+/// within a spell of mean length `span`: T_u/(T_u + T_d), the time-scale blend of
+/// [`super::seen_scv`], with T_d its own time to forget ([`super::queue_time_scale`], the
+/// relaxation time of the heavy-traffic limit, in seconds): a queue the spell loads close to
+/// its capacity takes far longer than the spell to build the spell's steady wait and reaches
+/// none of it.
+///
+/// ```
+/// use staircase::solver::variability::clumps::settled_share;
+/// // A spell of 47.6 ms; 8.33 ms constant services at spell load 0.42 with gaps of c² 2.53:
+/// // T_d = 8.33·2.53/0.58² = 62.7 ms, share 47.6/110.3.
+/// let share = settled_share(0.047619, 0.42, 0.008333, 0.0, 2.53);
+/// assert!((share - 0.4318).abs() < 1e-3);
+/// assert_eq!(settled_share(0.047619, 1.0, 0.008333, 0.0, 2.53), 0.0);
+/// ```
+pub fn settled_share(
+    span: f64,
+    rho_busy: f64,
+    mean_service: f64,
+    service_scv: f64,
+    busy_scv: f64,
+) -> f64 {
+    if !(rho_busy < 1.0) || span <= 0.0 {
+        return 0.0;
+    }
+    let own = mean_service * super::queue_time_scale(rho_busy, busy_scv, service_scv);
+    span / (span + own)
+}
+
+/// The wait of a queue (`input`, its steady state `base` from the stream's average c²) fed
+/// a stream with clumps `clump`: with the settled share β ([`settled_share`]) it waits as in
+/// a busy spell upstream (GI/G/c at the spell's load with the spell's gaps as renewal
+/// arrivals, [`two_moment_wait`], for the clump's share of its requests; the others not at
+/// all), otherwise as `base`: a mixture of the two waits. `None` when the clumps would not
+/// lengthen the wait, or the spell's load reaches the queue's capacity (the queue does not
+/// settle within it; the average c² holds).
+pub fn clumped_pool(input: &PoolInput, base: &PoolSolution, clump: &Clump) -> Option<PoolSolution> {
+    if !clump.is_some() || input.buffer.is_some() || input.arrival <= 0.0 {
+        return None;
+    }
+    let servers = input.servers.max(1);
+    let busy = PoolInput {
+        arrival: input.arrival * clump.speedup,
+        ..*input
+    };
+    let load = busy.arrival * busy.mean_service;
+    let rho_busy = load / servers as f64;
+    if !(rho_busy < 1.0 - 1e-6) {
+        return None;
+    }
+    let gaps = Arrivals {
+        scv: clump.scv,
+        renewal: 1.0,
+    };
+    let (p_busy, wait_busy) = two_moment_wait(&busy, servers, load, gaps);
+    let (p_clump, wait_clump) = (clump.share * p_busy, clump.share * wait_busy);
+    let beta = settled_share(
+        clump.span,
+        rho_busy,
+        input.mean_service,
+        input.service_scv,
+        clump.scv,
+    );
+    let usable = p_clump > 0.0 && wait_clump > base.mean_wait && beta > 0.0;
+    if !(usable && wait_clump.is_finite()) {
+        return None;
+    }
+    let shape = batch_service_scv(clump.scv, input.service_scv);
+    let mean_wait = (1.0 - beta) * base.mean_wait + beta * wait_clump;
+    let p_wait = (1.0 - beta) * (1.0 - base.wait.zero_mass()) + beta * p_clump;
+    let wait = shaped_wait(p_wait, mean_wait, rho_busy, shape);
+    let mean_queue = input.arrival * mean_wait;
+    Some(PoolSolution {
+        mean_wait,
+        mean_queue,
+        mean_in_system: mean_queue + input.arrival * input.mean_service,
+        wait,
+        ..base.clone()
+    })
+}
+
+/// The clumps of the merge of streams (rate, clumps, parts: how many equal independent
+/// streams of that rate together, e.g. the instances of a node) of total rate `total` into
+/// one queue: while one part's source is busy that part runs `speedup` times its rate and the
+/// rest at theirs, so the queue's load rises by 1 + (rᵢ/R)(kᵢ − 1) and the spell's gaps have
+/// the rate-weighted c² of the clumps and of the rest (taken as Poisson); the figures averaged
+/// over the parts by their clumped requests, rᵢ·shareᵢ.
+///
+/// ```
+/// use staircase::solver::variability::clumps::{merge_clumps, Clump};
+/// let clumps = Clump { scv: 3.0, share: 0.5, speedup: 2.0, span: 0.1 };
+/// // Alone: unchanged.
+/// assert_eq!(merge_clumps([(10.0, clumps, 1)].into_iter(), 10.0), clumps);
+/// // Half of the traffic: load ×1.5 in a spell, gaps (20·3 + 10·1)/30, half the share.
+/// let merged = merge_clumps([(10.0, clumps, 1), (10.0, Clump::NONE, 1)].into_iter(), 20.0);
+/// assert!((merged.speedup - 1.5).abs() < 1e-12);
+/// assert!((merged.scv - 70.0 / 30.0).abs() < 1e-12);
+/// assert!((merged.share - 0.25).abs() < 1e-12);
+/// // The same as two equal parts of one stream (two instances of a node).
+/// let parts = merge_clumps([(20.0, clumps, 2)].into_iter(), 20.0);
+/// assert!((parts.speedup - 1.5).abs() < 1e-12 && (parts.scv - 70.0 / 30.0).abs() < 1e-12);
+/// assert!((parts.share - 0.5).abs() < 1e-12);
+/// ```
+pub fn merge_clumps(streams: impl Iterator<Item = (f64, Clump, u64)>, total: f64) -> Clump {
+    if total <= 0.0 {
+        return Clump::NONE;
+    }
+    let (mut weight, mut speedup, mut scv, mut span) = (0.0, 0.0, 0.0, 0.0);
+    for (rate, clump, parts) in streams.filter(|(rate, c, _)| *rate > 0.0 && c.is_some()) {
+        let part = rate / parts.max(1) as f64;
+        let w = rate * clump.share;
+        let fast = part * clump.speedup;
+        let rest = (total - part).max(0.0);
+        weight += w;
+        speedup += w * (1.0 + part / total * (clump.speedup - 1.0));
+        scv += w * (fast * clump.scv + rest) / (fast + rest);
+        span += w * clump.span;
+    }
+    if weight <= 0.0 {
+        return Clump::NONE;
+    }
+    Clump {
+        scv: scv / weight,
+        share: weight / total,
+        speedup: speedup / weight,
+        span: span / weight,
+    }
+}
+
+/// The clumps a queue at utilization ρ passes on from its arrivals' (`arriving`) when its own
+/// service makes none: the excess c² of the spell's gaps weighed by 1 − ρ² as QNA passes the
+/// arrivals' (a busier queue spreads them more), and no faster than its capacity (1/ρ times
+/// its rate).
+pub fn passed_clump(arriving: Clump, rho: f64) -> Clump {
+    if !arriving.is_some() || !(rho > 0.0 && rho < 1.0) {
+        return Clump::NONE;
+    }
+    Clump {
+        scv: 1.0 + (1.0 - rho * rho) * (arriving.scv - 1.0),
+        speedup: arriving.speedup.min(1.0 / rho),
+        ..arriving
+    }
+}
