@@ -8,7 +8,7 @@
 
 pub mod clumps;
 
-use self::clumps::{clumped_pool, merge_clumps, own_clump, passed_clump, Clump};
+use self::clumps::{clumped_pool, merge_clumps, own_clump, passed_clump, Clump, ClumpMerge};
 use super::compile::{Compiled, Source};
 use super::network::{instance_split, route_split, Split};
 use super::traffic::{pool_inputs, Flows};
@@ -691,7 +691,12 @@ fn through_node(
     let (mut rate, mut weighted) = (0.0, 0.0);
     let (mut irregular, mut time_scale) = (0.0, 0.0);
     let (mut burst, mut queued) = (0.0, 0.0);
-    let mut sent_clumps = Vec::new();
+    let total_out: f64 = flows.pools[v]
+        .iter()
+        .zip(&node.groups)
+        .map(|(pool, group)| pool.throughput * group.count as f64)
+        .sum();
+    let mut sent_clumps = ClumpMerge::new(total_out);
     let queues = inputs.iter().zip(&node.groups).zip(&flows.pools[v]);
     let seen = groups.iter_mut().zip(group_clumps.iter_mut());
     for (((input, group), pool), (seen, seen_clump)) in queues.zip(seen) {
@@ -730,15 +735,18 @@ fn through_node(
             burst += out * (1.0 - rho * rho) * (arrival.arrivals.scv - 1.0);
             queued += out * p_wait;
         }
-        let own = p_wait
-            .and_then(|p| own_clump(input.servers, rho, input.mean_service, input.service_scv, p));
-        let passed = passed_clump(*seen_clump, rho);
-        let weight = |c: &Clump| (c.scv - 1.0) * c.share;
-        let sent = match own {
-            Some(own) if weight(&own) >= weight(&passed) => own,
-            _ => passed,
-        };
-        sent_clumps.push((out, sent, group.count));
+        if input.service_scv > 1.0 || seen_clump.is_some() {
+            let own = p_wait.and_then(|p| {
+                own_clump(input.servers, rho, input.mean_service, input.service_scv, p)
+            });
+            let passed = passed_clump(*seen_clump, rho);
+            let weight = |c: &Clump| (c.scv - 1.0) * c.share;
+            let sent = match own {
+                Some(own) if weight(&own) >= weight(&passed) => own,
+                _ => passed,
+            };
+            sent_clumps.add(out, sent, group.count);
+        }
         time_scale += out * queue_time_scale(rho, scv, input.service_scv);
     }
     if rate > 0.0 {
@@ -753,7 +761,7 @@ fn through_node(
             burst: (burst / rate).min((scv - 1.0).max(0.0)),
             ceiling: node_capacity(node, inputs) / rate,
             queued: queued / rate,
-            clump: merge_clumps(sent_clumps.into_iter(), rate),
+            clump: sent_clumps.merged(),
             parts: 1,
             long_run: arrival.long_run,
             time_scale: time_scale / rate,

@@ -177,28 +177,61 @@ pub fn clumped_pool(input: &PoolInput, base: &PoolSolution, clump: &Clump) -> Op
 /// assert!((parts.share - 0.5).abs() < 1e-12);
 /// ```
 pub fn merge_clumps(streams: impl Iterator<Item = (f64, Clump, u64)>, total: f64) -> Clump {
-    if total <= 0.0 {
-        return Clump::NONE;
+    let mut merge = ClumpMerge::new(total);
+    for (rate, clump, parts) in streams {
+        merge.add(rate, clump, parts);
     }
-    let (mut weight, mut speedup, mut scv, mut span) = (0.0, 0.0, 0.0, 0.0);
-    for (rate, clump, parts) in streams.filter(|(rate, c, _)| *rate > 0.0 && c.is_some()) {
+    merge.merged()
+}
+
+/// [`merge_clumps`] one stream at a time (no list to gather them in).
+#[derive(Clone, Copy, Debug)]
+pub struct ClumpMerge {
+    total: f64,
+    weight: f64,
+    speedup: f64,
+    scv: f64,
+    span: f64,
+}
+
+impl ClumpMerge {
+    /// A merge of streams of total rate `total`, none added yet.
+    pub fn new(total: f64) -> ClumpMerge {
+        ClumpMerge {
+            total,
+            weight: 0.0,
+            speedup: 0.0,
+            scv: 0.0,
+            span: 0.0,
+        }
+    }
+
+    /// Adds `parts` equal independent streams of together `rate` with clumps `clump`.
+    pub fn add(&mut self, rate: f64, clump: Clump, parts: u64) {
+        if !(rate > 0.0 && self.total > 0.0 && clump.is_some()) {
+            return;
+        }
         let part = rate / parts.max(1) as f64;
         let w = rate * clump.share;
         let fast = part * clump.speedup;
-        let rest = (total - part).max(0.0);
-        weight += w;
-        speedup += w * (1.0 + part / total * (clump.speedup - 1.0));
-        scv += w * (fast * clump.scv + rest) / (fast + rest);
-        span += w * clump.span;
+        let rest = (self.total - part).max(0.0);
+        self.weight += w;
+        self.speedup += w * (1.0 + part / self.total * (clump.speedup - 1.0));
+        self.scv += w * (fast * clump.scv + rest) / (fast + rest);
+        self.span += w * clump.span;
     }
-    if weight <= 0.0 {
-        return Clump::NONE;
-    }
-    Clump {
-        scv: scv / weight,
-        share: weight / total,
-        speedup: speedup / weight,
-        span: span / weight,
+
+    /// The clumps of the merge.
+    pub fn merged(&self) -> Clump {
+        if self.weight <= 0.0 {
+            return Clump::NONE;
+        }
+        Clump {
+            scv: self.scv / self.weight,
+            share: self.weight / self.total,
+            speedup: self.speedup / self.weight,
+            span: self.span / self.weight,
+        }
     }
 }
 
