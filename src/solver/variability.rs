@@ -8,7 +8,9 @@
 
 pub mod clumps;
 
-use self::clumps::{clumped_pool, merge_clumps, own_clump, passed_clump, Clump, ClumpMerge};
+use self::clumps::{
+    clumped_pool, merge_clumps, own_clump, passed_clump, spread_clump, Clump, ClumpMerge,
+};
 use super::compile::{Compiled, Source};
 use super::network::{instance_split, route_split, Split};
 use super::traffic::{pool_inputs, Flows};
@@ -572,7 +574,11 @@ fn incoming_streams(
         let cyclic = cyclic_routes[u] && !edge.is_call && edge.source == Source::Served;
         // A request routed on after its node's calls left that node's clumps when its service
         // ended; the calls' random response times spread them out again.
-        let spread_by_calls = !edge.is_call && compiled.out_edges[u].iter().any(|e| e.is_call);
+        let call_delay = if !edge.is_call && source.clump.is_some() {
+            calls_response(compiled, flows, u, from)
+        } else {
+            0.0
+        };
         let share = rate / sent;
         let split = |scv: f64| {
             if cyclic {
@@ -601,20 +607,50 @@ fn incoming_streams(
                 burst: (split(source.burst) - of_zero).max(0.0),
                 ceiling: source.ceiling,
                 queued: source.queued,
-                clump: if spread_by_calls {
-                    Clump::NONE
-                } else {
+                clump: spread_clump(
                     Clump {
                         scv: split(source.clump.scv),
                         ..source.clump
-                    }
-                },
+                    },
+                    rate,
+                    call_delay,
+                ),
                 parts: source.parts,
                 long_run: split(source.long_run),
                 time_scale: source.time_scale,
             },
         ));
     }
+}
+
+/// The mean time node `u`'s requests (per-class arrivals `from`) spend in its calls: per call
+/// edge, the calls per request times the called queue's mean response (its wait and service;
+/// 0 for a node that does not queue).
+fn calls_response(compiled: &Compiled, flows: &Flows, u: usize, from: &[f64]) -> f64 {
+    let total: f64 = from.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let mut delay = 0.0;
+    for edge in compiled.out_edges[u].iter().filter(|e| e.is_call) {
+        let calls: f64 = from
+            .iter()
+            .zip(&edge.factors)
+            .map(|(a, f)| a * f)
+            .sum::<f64>()
+            / total;
+        let pools = &flows.pools[edge.to];
+        let (mut served, mut time) = (0.0, 0.0);
+        for pool in pools.iter().filter(|p| p.throughput > 0.0) {
+            let service = (pool.mean_in_system - pool.mean_queue) / pool.throughput;
+            served += pool.throughput;
+            time += pool.throughput * (pool.mean_wait + service);
+        }
+        if served > 0.0 {
+            delay += calls * time / served;
+        }
+    }
+    delay
 }
 
 /// The c² of one route edge of a round-robin balancer `u` (per class: its share of the

@@ -95,7 +95,7 @@ pub fn settled_share(
     service_scv: f64,
     busy_scv: f64,
 ) -> f64 {
-    if !(rho_busy < 1.0) || span <= 0.0 {
+    if rho_busy.is_nan() || rho_busy >= 1.0 || span <= 0.0 {
         return 0.0;
     }
     let own = mean_service * super::queue_time_scale(rho_busy, busy_scv, service_scv);
@@ -136,7 +136,7 @@ pub fn clumped_pool(input: &PoolInput, base: &PoolSolution, clump: &Clump) -> Op
     };
     let load = busy.arrival * busy.mean_service;
     let rho_busy = load / servers as f64;
-    if !(rho_busy < 1.0 - 1e-6) {
+    if rho_busy.is_nan() || rho_busy >= 1.0 - 1e-6 {
         return None;
     }
     let gaps = Arrivals {
@@ -256,12 +256,40 @@ impl ClumpMerge {
 /// arrivals' (a busier queue spreads them more), and no faster than its capacity (1/ρ times
 /// its rate).
 pub fn passed_clump(arriving: Clump, rho: f64) -> Clump {
-    if !arriving.is_some() || !(rho > 0.0 && rho < 1.0) {
+    if !(arriving.is_some() && rho > 0.0 && rho < 1.0) {
         return Clump::NONE;
     }
     Clump {
         scv: 1.0 + (1.0 - rho * rho) * (arriving.scv - 1.0),
         speedup: arriving.speedup.min(1.0 / rho),
         ..arriving
+    }
+}
+
+/// The clumps of a stream (`rate` requests per second) whose requests each spend a random
+/// time of mean `delay` seconds (taken as exponential: standard deviation `delay`) before they
+/// go on, e.g. in their node's calls: the spell's gaps, of mean g = 1/(rate·speedup), survive
+/// as far as the delays do not reorder them, the excess c² kept in the share g²/(g² + delay²)
+/// (the gap's variance against the delay's).
+///
+/// ```
+/// use staircase::solver::variability::clumps::{spread_clump, Clump};
+/// let clump = Clump { scv: 3.0, share: 0.5, speedup: 2.0, span: 0.1 };
+/// // Gaps of 1/(50·2) = 10 ms: delays of 10 ms keep half the excess.
+/// assert!((spread_clump(clump, 50.0, 0.010).scv - 2.0).abs() < 1e-12);
+/// assert_eq!(spread_clump(clump, 50.0, 0.0), clump);
+/// ```
+pub fn spread_clump(clump: Clump, rate: f64, delay: f64) -> Clump {
+    if !(delay > 0.0 && clump.is_some()) {
+        return clump;
+    }
+    let gap = 1.0 / (rate * clump.speedup);
+    if !gap.is_finite() {
+        return clump;
+    }
+    let kept = gap * gap / (gap * gap + delay * delay);
+    Clump {
+        scv: 1.0 + kept * (clump.scv - 1.0),
+        ..clump
     }
 }
