@@ -1157,7 +1157,7 @@ const EXPONENTIAL_WAIT_TOLERANCE: f64 = 0.01;
 /// A wait with probability `p_wait` of waiting and mean `mean` (all requests), its
 /// conditional part exponential for exponential service (M/M/c, GI/M/c) and gamma with
 /// [`conditional_wait_scv`] otherwise.
-fn shaped_wait(p_wait: f64, mean: f64, rho: f64, service_scv: f64) -> WaitDist {
+pub fn shaped_wait(p_wait: f64, mean: f64, rho: f64, service_scv: f64) -> WaitDist {
     let scv = conditional_wait_scv(rho, service_scv);
     if service_scv == 1.0 || (scv - 1.0).abs() < EXPONENTIAL_WAIT_TOLERANCE {
         return WaitDist::Exponential {
