@@ -314,80 +314,100 @@ fn arrival_variability_on(
             .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
             .collect(),
     };
-    let mut arriving = vec![POISSON; node_count];
-    let mut departing = vec![POISSON; node_count];
-    let mut groups = GroupArrivals::poisson(compiled);
-    let mut streams = Vec::new();
+    let mut walk = Walk {
+        arriving: vec![POISSON; node_count],
+        departing: vec![POISSON; node_count],
+        groups: GroupArrivals::poisson(compiled),
+        streams: Vec::new(),
+    };
+    let context = (compiled, flows, (&split, horizon));
     if compiled.acyclic {
         for wave in compiled.waves() {
             #[cfg(feature = "parallel")]
             if parallel && wave.len() >= super::compile::WIDE_WAVE {
-                use rayon::prelude::*;
-                // Each node's groups (one or two, or a few for a shard group) worked on in a
-                // copy, written back in wave order.
-                let steps: Vec<(Stream, Stream, NodeGroups)> = wave
-                    .par_iter()
-                    .map_init(Vec::new, |streams, &v| {
-                        let mut own = NodeGroups::of(&groups, v);
-                        let (arrival, depart) = node_streams(
-                            compiled,
-                            flows,
-                            (&arriving, &departing),
-                            (&split, horizon),
-                            v,
-                            (streams, own.as_mut()),
-                        );
-                        (arrival, depart, own)
-                    })
-                    .collect();
-                for (&v, (arrival, depart, mut own)) in wave.iter().zip(steps) {
-                    arriving[v] = arrival;
-                    departing[v] = depart;
-                    let ((arrivals, clumps), (own_arrivals, own_clumps)) =
-                        (groups.node_mut(v), own.as_mut());
-                    arrivals.copy_from_slice(own_arrivals);
-                    clumps.copy_from_slice(own_clumps);
-                }
+                walk.wave_on_rayon(context, wave);
                 continue;
             }
             let _ = parallel;
             for &v in wave {
-                let (arrival, depart) = node_streams(
-                    compiled,
-                    flows,
-                    (&arriving, &departing),
-                    (&split, horizon),
-                    v,
-                    (&mut streams, groups.node_mut(v)),
-                );
-                arriving[v] = arrival;
-                departing[v] = depart;
+                walk.step(context, v);
             }
         }
-        return Some(groups);
+        return Some(walk.groups);
     }
     for _ in 0..500 {
         let mut change: f64 = 0.0;
         for &v in &compiled.order {
-            let (arrival, depart) = node_streams(
-                compiled,
-                flows,
-                (&arriving, &departing),
-                (&split, horizon),
-                v,
-                (&mut streams, groups.node_mut(v)),
-            );
-            change = change
-                .max((arrival.arrivals.scv - arriving[v].arrivals.scv).abs())
-                .max((depart.arrivals.scv - departing[v].arrivals.scv).abs());
-            arriving[v] = arrival;
-            departing[v] = depart;
+            change = change.max(walk.step(context, v));
         }
         if change < 1e-9 {
             break;
         }
     }
-    Some(groups)
+    Some(walk.groups)
+}
+
+/// What [`arrival_variability`] needs besides the streams: the compiled graph, its flows, the
+/// nodes' cyclic splits and the overload horizon.
+type WalkContext<'a> = (&'a Compiled, &'a Flows, (&'a Splits, f64));
+
+/// The streams arriving at and leaving every node, and its queue groups' arrivals, as
+/// [`arrival_variability`] walks the graph; `streams` is scratch.
+struct Walk {
+    arriving: Vec<Stream>,
+    departing: Vec<Stream>,
+    groups: GroupArrivals,
+    streams: Vec<(f64, Stream)>,
+}
+
+impl Walk {
+    /// Finds node `v`'s streams from its feeders'; how much their c² moved.
+    fn step(&mut self, (compiled, flows, split): WalkContext, v: usize) -> f64 {
+        let (arrival, depart) = node_streams(
+            compiled,
+            flows,
+            (&self.arriving, &self.departing),
+            split,
+            v,
+            (&mut self.streams, self.groups.node_mut(v)),
+        );
+        let change = (arrival.arrivals.scv - self.arriving[v].arrivals.scv)
+            .abs()
+            .max((depart.arrivals.scv - self.departing[v].arrivals.scv).abs());
+        self.arriving[v] = arrival;
+        self.departing[v] = depart;
+        change
+    }
+
+    /// [`Walk::step`] for every node of `wave` (whose feeders are all in earlier waves) on
+    /// rayon, each node's groups worked on in a copy and written back in wave order.
+    #[cfg(feature = "parallel")]
+    fn wave_on_rayon(&mut self, (compiled, flows, split): WalkContext, wave: &[usize]) {
+        use rayon::prelude::*;
+        let steps: Vec<(Stream, Stream, NodeGroups)> = wave
+            .par_iter()
+            .map_init(Vec::new, |streams, &v| {
+                let mut own = NodeGroups::of(&self.groups, v);
+                let (arrival, depart) = node_streams(
+                    compiled,
+                    flows,
+                    (&self.arriving, &self.departing),
+                    split,
+                    v,
+                    (streams, own.as_mut()),
+                );
+                (arrival, depart, own)
+            })
+            .collect();
+        for (&v, (arrival, depart, mut own)) in wave.iter().zip(steps) {
+            self.arriving[v] = arrival;
+            self.departing[v] = depart;
+            let ((arrivals, clumps), (own_arrivals, own_clumps)) =
+                (self.groups.node_mut(v), own.as_mut());
+            arrivals.copy_from_slice(own_arrivals);
+            clumps.copy_from_slice(own_clumps);
+        }
+    }
 }
 
 /// One node's group arrivals and their clumps, to write.
@@ -1107,6 +1127,21 @@ mod tests {
         assert!(mean > 40.0);
     }
 
+    /// Database 3: one instance of two servers, reading and writing at `capacity` per second.
+    fn two_server_database(capacity: f64) -> Node {
+        let mut node = Node::of_kind(
+            3,
+            NodeKind::Database {
+                read_capacity_rps: capacity,
+                write_capacity_rps: capacity,
+                max_connections: 10_000,
+            },
+        );
+        node.concurrency = 2;
+        node.instances = 1;
+        node
+    }
+
     #[test]
     fn a_database_faster_than_a_bursty_tier_sees_fewer_of_its_bursts() {
         // Gamma arrivals of cv 3 (c² 9) into a constant-service app of 2 × 1 servers at ρ 0.6,
@@ -1114,21 +1149,8 @@ mod tests {
         // = 5.76, of which 0.64·8 = 5.12 are the arrivals' bursts passed on.
         let mut app = app(2, 2, 100.0, 0.0);
         app.concurrency = 1;
-        let database = |capacity: f64| {
-            let mut node = Node::of_kind(
-                3,
-                NodeKind::Database {
-                    read_capacity_rps: capacity,
-                    write_capacity_rps: capacity,
-                    max_connections: 10_000,
-                },
-            );
-            node.concurrency = 2;
-            node.instances = 1;
-            node
-        };
         let wait_ms = |capacity: f64| {
-            let mut topology = chain(120.0, vec![app.clone(), database(capacity)]);
+            let mut topology = chain(120.0, vec![app.clone(), two_server_database(capacity)]);
             topology.workloads[0].arrival_cv = 3.0;
             mean_ms(&topology, 3) - 2000.0 / capacity
         };
@@ -1163,16 +1185,7 @@ mod tests {
         // ρ 0.49 (160/s) and 32.81 ± 0.10 at ρ 0.66 (120/s); QNA's departure c² alone gave
         // 9.32, 16.44 and 29.12 (−12.9%, −14.1%, −11.3%).
         let database = |capacity: f64| {
-            let mut node = Node::of_kind(
-                3,
-                NodeKind::Database {
-                    read_capacity_rps: capacity,
-                    write_capacity_rps: capacity,
-                    max_connections: 10_000,
-                },
-            );
-            node.concurrency = 2;
-            node.instances = 1;
+            let mut node = two_server_database(capacity);
             node.capacity_rps = Some(capacity);
             node.service_cv = 0.0;
             node
