@@ -199,6 +199,51 @@ pub(super) struct Graph {
     pub(super) retries: bool,
 }
 
+/// [`super::paths::reachable_reverse_order`] found on `graph` for class `k` entering at `client`.
+fn class_reach(graph: &Graph, client: usize, k: usize) -> Reach {
+    let (order, cyclic) = post_order(graph, client, |v, edge| {
+        !graph.nodes[v].detaches && edge.served_factor(k) > 0.0
+    });
+    Reach { order, cyclic }
+}
+
+/// Depth-first post-order from `start` along the edges `follow` accepts (given the node they
+/// leave): on acyclic graphs every node comes after the nodes it sends to. Also whether a loop
+/// was found.
+pub(super) fn post_order(
+    graph: &Graph,
+    start: usize,
+    follow: impl Fn(usize, &OutEdge) -> bool,
+) -> (Vec<usize>, bool) {
+    let mut state = vec![0u8; graph.nodes.len()]; // 0 new, 1 on stack, 2 done
+    let mut order = Vec::new();
+    let mut cyclic = false;
+    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+    state[start] = 1;
+    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+        let edges = &graph.out_edges[v];
+        if *next < edges.len() {
+            let edge = &edges[*next];
+            *next += 1;
+            if follow(v, edge) {
+                match state[edge.to] {
+                    0 => {
+                        state[edge.to] = 1;
+                        stack.push((edge.to, 0));
+                    }
+                    1 => cyclic = true,
+                    _ => {}
+                }
+            }
+        } else {
+            state[v] = 2;
+            order.push(v);
+            stack.pop();
+        }
+    }
+    (order, cyclic)
+}
+
 /// Waves at least this wide are worth solving on rayon.
 pub(super) const WIDE_WAVE: usize = 64;
 
@@ -401,7 +446,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
     graph.reach = classes
         .iter()
         .enumerate()
-        .map(|(k, class)| super::paths::class_reach(&graph, class.client, k))
+        .map(|(k, class)| class_reach(&graph, class.client, k))
         .collect();
     Compiled {
         classes,

@@ -1,10 +1,9 @@
 //! End-to-end figures per class: which nodes a class reaches, the probability that its requests
 //! complete, and its mean response time and percentiles along the path mix.
 
+use super::compile::post_order;
 use super::compile::Compiled;
-use super::compile::Graph;
 use super::compile::OutEdge;
-use super::compile::Reach;
 use super::compile::Source;
 use super::figure;
 use super::stations::NodeResult;
@@ -227,51 +226,6 @@ impl Totals {
 pub(super) fn reachable_reverse_order(compiled: &Compiled, k: usize) -> (&[usize], bool) {
     let reach = &compiled.reach[k];
     (&reach.order, reach.cyclic)
-}
-
-/// [`reachable_reverse_order`] found on `graph` for class `k` entering at `client`.
-pub(super) fn class_reach(graph: &Graph, client: usize, k: usize) -> Reach {
-    let (order, cyclic) = post_order(graph, client, |v, edge| {
-        !graph.nodes[v].detaches && edge.served_factor(k) > 0.0
-    });
-    Reach { order, cyclic }
-}
-
-/// Depth-first post-order from `start` along the edges `follow` accepts (given the node they
-/// leave): on acyclic graphs every node comes after the nodes it sends to. Also whether a loop
-/// was found.
-fn post_order(
-    compiled: &Graph,
-    start: usize,
-    follow: impl Fn(usize, &OutEdge) -> bool,
-) -> (Vec<usize>, bool) {
-    let mut state = vec![0u8; compiled.nodes.len()]; // 0 new, 1 on stack, 2 done
-    let mut order = Vec::new();
-    let mut cyclic = false;
-    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-    state[start] = 1;
-    while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-        let edges = &compiled.out_edges[v];
-        if *next < edges.len() {
-            let edge = &edges[*next];
-            *next += 1;
-            if follow(v, edge) {
-                match state[edge.to] {
-                    0 => {
-                        state[edge.to] = 1;
-                        stack.push((edge.to, 0));
-                    }
-                    1 => cyclic = true,
-                    _ => {}
-                }
-            }
-        } else {
-            state[v] = 2;
-            order.push(v);
-            stack.pop();
-        }
-    }
-    (order, cyclic)
 }
 
 pub(super) fn class_result(
