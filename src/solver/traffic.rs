@@ -627,3 +627,81 @@ pub(super) fn edge_reports(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Edge, Node, NodeKind, Rate, Workload};
+    use crate::solver::compile::compile;
+
+    /// Users → a cache hitting half the reads → an app calling a database twice per request.
+    fn cached_app() -> Topology {
+        let mut topology = Topology {
+            nodes: vec![
+                Node::of_kind(1, NodeKind::Client),
+                Node::of_kind(2, NodeKind::Cache { hit_ratio: 0.5 }),
+                Node::of_kind(3, NodeKind::AppServer),
+                Node::of_kind(
+                    4,
+                    NodeKind::Database {
+                        read_capacity_rps: 5_000.0,
+                        write_capacity_rps: 2_000.0,
+                        max_connections: 1_000,
+                    },
+                ),
+            ],
+            edges: vec![
+                Edge::route(1, 2),
+                Edge::route(2, 3),
+                Edge::of_kind(3, 4, EdgeKind::Call(2)),
+            ],
+            ..Topology::default()
+        };
+        topology.workloads.push(Workload {
+            client: 1,
+            rate: Rate::PerSecond(100.0),
+            peak_multiplier: 3.0,
+            read: 0.7,
+            write: 0.3,
+            ..Workload::default()
+        });
+        topology
+    }
+
+    #[test]
+    fn average_traffic_scaled_from_the_linear_view_is_the_one_solved_again() {
+        let topology = cached_app();
+        let params = Params {
+            load_multiplier: 1.7,
+            at_peak: true,
+            ..Params::default()
+        };
+        let compiled = compile(&topology, &Params::default()).at_load(1.7, true);
+        // At 1.7 × the peak (3 × average), each class's rate is 5.1 times its average one.
+        for class in &compiled.classes {
+            assert!((class.rate / class.average_rate - 5.1).abs() < 1e-12);
+        }
+        let traffic = solve_traffic(&topology, &compiled, &params).expect("solves");
+        let class_count = compiled.classes.len();
+        let mut average = vec![0.0; compiled.nodes.len() * class_count];
+        for (k, class) in compiled.classes.iter().enumerate() {
+            average[class.client * class_count + k] += class.average_rate;
+        }
+        let solved =
+            propagate(&topology, &compiled, &average, 60.0, (false, false)).expect("solves");
+        assert_eq!(traffic.average.arrivals.len(), solved.arrivals.len());
+        for (scaled, again) in traffic.average.arrivals.iter().zip(&solved.arrivals) {
+            assert!(
+                (scaled - again).abs() <= 1e-12 * again.abs(),
+                "{scaled} vs {again}"
+            );
+        }
+        // The database: half the reads miss the cache, every request calls it twice.
+        let reads = 100.0 * 0.7 * 0.5 * 2.0;
+        let writes = 100.0 * 0.3 * 2.0;
+        let database: f64 = traffic.average.arrivals[3 * class_count..4 * class_count]
+            .iter()
+            .sum();
+        assert!((database - (reads + writes)).abs() < 1e-9, "{database}");
+    }
+}
