@@ -225,7 +225,9 @@ pub(super) fn assess(
     let parts = Parts::new(topology, report);
     let mut approximate = Vec::new();
     debug_assert_eq!(report.classes.len(), class_paths.len());
-    let figures = super::map_indices(class_paths.len(), parallel, |k| {
+    // Classes side by side on a large graph (each class's own work decides for itself).
+    let large = topology.nodes.len() >= super::MANY_NODES;
+    let figures = super::map_indices(class_paths.len(), parallel && large, |k| {
         let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
         Structure::new(class_paths[k], &parts, &mut step_of_node)
             .figures(topology, &parts, parallel)

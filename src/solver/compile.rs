@@ -393,8 +393,8 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
             route_in[to].push(from);
         }
     }
-    // Each node and its wires out compile on their own (on rayon with `params.parallel`).
-    let compiled_nodes = super::map_indices(node_count, params.parallel, |v| {
+    // Each node and its wires out compile on their own (on rayon on a large graph).
+    let compiled_nodes = super::map_indices(node_count, params.parallel_for(node_count), |v| {
         let mut node = compile_node(topology, v, &route_in, &classes);
         let wires = Wires {
             topology,

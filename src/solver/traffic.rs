@@ -50,10 +50,11 @@ pub(super) fn solve_traffic(
     };
     check_loops(topology, compiled, horizon)?;
     let peak = external(false);
+    let parallel = params.parallel_for(compiled.nodes.len());
     let (solved, linear) = super::join(
-        params.parallel,
-        || propagate(topology, compiled, &peak, horizon, (true, params.parallel)),
-        || propagate(topology, compiled, &peak, horizon, (false, params.parallel)),
+        parallel,
+        || propagate(topology, compiled, &peak, horizon, (true, parallel)),
+        || propagate(topology, compiled, &peak, horizon, (false, parallel)),
     );
     let solved = solved?;
     check_work(compiled, &solved, params)?;
@@ -65,7 +66,7 @@ pub(super) fn solve_traffic(
             compiled,
             &external(true),
             horizon,
-            (false, params.parallel),
+            (false, parallel),
         )?,
     };
     Ok(Traffic {
