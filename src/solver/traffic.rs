@@ -285,7 +285,9 @@ fn propagate_on(
         limit: 1e9 * (1.0 + total_external),
     };
     if compiled.acyclic {
-        pass.waves(&mut flows, parallel);
+        // Without queues to solve a node's equation is a few multiplications: not worth
+        // spreading a wave over threads.
+        pass.waves(&mut flows, parallel && solve.is_some());
         // The first node in the order whose arrivals are not a number or beyond the limit.
         let limit = pass.limit;
         let class_count = compiled.classes.len();
