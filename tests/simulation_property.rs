@@ -815,3 +815,134 @@ fn survey_context(topology: &Topology) -> String {
     }
     lines.join("\n")
 }
+
+/// GI/G/c first-come-first-served with gamma arrivals and gamma services, request by request
+/// (the earliest-free server takes each request): the share of requests that wait, over
+/// `customers` after a warm-up of a tenth as many.
+fn gigc_delay_share(servers: u64, rho: f64, ca2: f64, cs2: f64, customers: u64, seed: u64) -> f64 {
+    gigc_delay(servers, rho, ca2, cs2, customers, seed).0
+}
+
+/// [`gigc_delay_share`] and the mean wait in mean services.
+fn gigc_delay(servers: u64, rho: f64, ca2: f64, cs2: f64, customers: u64, seed: u64) -> (f64, f64) {
+    use rand::rngs::SmallRng;
+    use rand::SeedableRng;
+    use staircase::analysis::simulate::sampling::{Family, Sampler};
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let gaps = Sampler::new(1.0 / (rho * servers as f64), ca2.sqrt(), Family::Gamma);
+    let services = Sampler::new(1.0, cs2.sqrt(), Family::Gamma);
+    // Free times as ordered bits (non-negative f64 order as u64).
+    let mut free: BinaryHeap<Reverse<u64>> = (0..servers).map(|_| Reverse(0u64)).collect();
+    let (mut now, mut waited, mut total_wait) = (0.0_f64, 0_u64, 0.0_f64);
+    let warm_up = customers / 10;
+    for index in 0..warm_up + customers {
+        now += gaps.sample(&mut rng);
+        let Some(Reverse(bits)) = free.pop() else {
+            break;
+        };
+        let start = f64::from_bits(bits).max(now);
+        if index >= warm_up && start > now {
+            waited += 1;
+            total_wait += start - now;
+        }
+        free.push(Reverse((start + services.sample(&mut rng)).to_bits()));
+    }
+    (
+        waited as f64 / customers as f64,
+        total_wait / customers as f64,
+    )
+}
+
+/// The model's P(wait) at the first queue (gamma arrivals into an unlimited pool of exponential
+/// service) against [`gigc_delay_share`], 1 to 32 servers, ρ 0.3/0.5/0.7, c_a² 0.25 to 9
+/// (issue 13; docs/simulation.md has the table).
+#[test]
+#[ignore]
+fn renewal_delay_probability_table() {
+    use staircase::solver::queueing::{
+        erlang_c, gamma_arrival_sigma, gamma_renewal_delay_probability, renewal_delay_probability,
+    };
+    let customers: u64 = std::env::var("GIGC_CUSTOMERS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(2_000_000);
+    let mut worst = 0.0_f64;
+    for &ca2 in &[0.25, 2.0, 4.0, 9.0] {
+        for &servers in &[1_u64, 2, 4, 8, 16, 32] {
+            for &rho in &[0.3, 0.5, 0.7] {
+                let c = servers as f64;
+                let p_mmc = erlang_c(servers, rho * c);
+                let sigma = gamma_arrival_sigma(rho, ca2);
+                let model = renewal_delay_probability(p_mmc, rho, ca2, sigma, servers, 1.0, 1.0);
+                let exact = gamma_renewal_delay_probability(rho, ca2, servers);
+                let simulated = gigc_delay_share(servers, rho, ca2, 1.0, customers, 7);
+                let error = model / simulated - 1.0;
+                worst = worst.max(error.abs());
+                println!(
+                    "c_a² {ca2:>4} c {servers:>2} ρ {rho}: simulated {simulated:.4} model {model:.4} ({:+.1}%) Takács {exact:.4} ({:+.1}%)",
+                    100.0 * error,
+                    100.0 * (exact / simulated - 1.0)
+                );
+            }
+        }
+    }
+    println!("worst {:.1}%", 100.0 * worst);
+}
+
+/// As [`renewal_delay_probability_table`], bursty arrivals into gamma services of c_s² 0, 2
+/// and 5 (P(wait) through `hidden_variability`), the old C^(ln σ/ln ρ) form beside.
+#[test]
+#[ignore]
+fn renewal_delay_probability_service_table() {
+    use staircase::solver::queueing::{
+        erlang_c, gamma_arrival_sigma, hidden_variability, renewal_delay_probability,
+        renewal_service_factor,
+    };
+    let customers: u64 = std::env::var("GIGC_CUSTOMERS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(1_000_000);
+    let (mut old_sum, mut new_sum, mut count) = (0.0, 0.0, 0.0);
+    for &cs2 in &[0.0, 2.0, 5.0] {
+        for &ca2 in &[2.0, 4.0, 9.0] {
+            for &servers in &[2_u64, 4, 8, 16, 32] {
+                for &rho in &[0.3, 0.5, 0.7] {
+                    let p_mmc = erlang_c(servers, rho * servers as f64);
+                    let sigma = gamma_arrival_sigma(rho, ca2);
+                    let new = renewal_delay_probability(p_mmc, rho, ca2, sigma, servers, 1.0, cs2);
+                    let old = p_mmc * (sigma / rho).powf(p_mmc.ln() / rho.ln());
+                    let (new, old) = (
+                        hidden_variability(p_mmc, new, ca2, cs2),
+                        hidden_variability(p_mmc, old, ca2, cs2),
+                    );
+                    let (simulated, simulated_mean) =
+                        gigc_delay(servers, rho, ca2, cs2, customers, 7);
+                    if simulated < 0.01 {
+                        continue;
+                    }
+                    let scale = renewal_service_factor(rho, ca2, cs2)
+                        / (servers as f64 * (1.0 - sigma))
+                        / simulated_mean;
+                    let (old_error, new_error) = (old / simulated - 1.0, new / simulated - 1.0);
+                    old_sum += old_error.abs();
+                    new_sum += new_error.abs();
+                    count += 1.0;
+                    println!(
+                        "c_s² {cs2} c_a² {ca2} c {servers:>2} ρ {rho}: simulated {simulated:.4} old {old:.4} ({:+.1}%) new {new:.4} ({:+.1}%); mean old {:+.1}% new {:+.1}%",
+                        100.0 * old_error,
+                        100.0 * new_error,
+                        100.0 * (old * scale - 1.0),
+                        100.0 * (new * scale - 1.0)
+                    );
+                }
+            }
+        }
+    }
+    println!(
+        "mean |error| old {:.1}%, new {:.1}%",
+        100.0 * old_sum / count,
+        100.0 * new_sum / count
+    );
+}

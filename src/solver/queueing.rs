@@ -865,7 +865,7 @@ pub fn renewal_wait(
         return None;
     }
     let exponential_p =
-        renewal_delay_probability(p_mmc, rho, sigma, input.servers, arrivals.renewal);
+        renewal_delay_probability(p_mmc, rho, ca2, sigma, input.servers, arrivals.renewal, cs2);
     let p_wait = hidden_variability(p_mmc, exponential_p, ca2, cs2);
     // Behind bursty arrivals the wait of those who wait stays GI/M/c's (scaled by Kingman's
     // ratio) and the mean follows P(wait); for smooth ones KLB's ratio already carries what
@@ -882,38 +882,51 @@ pub fn renewal_wait(
 const RENEWAL_BURSTS: f64 = 0.95;
 
 /// P(wait) in GI/M/c at utilization ρ with `servers` servers, from Erlang C (M/M/c's
-/// P(wait), `p_mmc`) and σ ([`gamma_arrival_sigma`]): C·(σ/ρ)^e. At one server it is σ
-/// (exact), for Poisson arrivals (σ = ρ) C (exact). Smooth arrivals (σ < ρ): e = √c. Bursty
-/// ones (σ > ρ) come close together however light the load and so keep several servers busy
-/// at once: for a renewal stream (`renewal` 1) e = ln C / ln ρ, that is C^(ln σ / ln ρ), which
-/// carries M/M/c's relation between the one-server figure and the all-busy one over to them;
-/// √c for a stream whose burstiness is less than 95% a renewal stream's (departures of a
-/// queue, whose bursts its servers have spread), linearly between. Against a
-/// request-by-request simulation of gamma arrivals of c_a² 2 to 9 into 2 and 4 servers (c_s² ≤ 1) at ρ 0.1 to
-/// 0.85, the renewal form is within about 10% where C·(σ/ρ)^√c was 40% to 88% short at ρ 0.1;
-/// at 16 servers (c_a² 4, ρ 0.5) it is 50% high (0.17 against 0.113; the root form gives
-/// 0.051). For smooth arrivals the root form stays within 11% at 8 to 32 servers.
+/// P(wait), `p_mmc`), the arrivals' c_a², σ ([`gamma_arrival_sigma`]) and the service's c_s²:
+/// C·(σ/ρ)^e. At one server it is σ, for Poisson arrivals (σ = ρ) C (both exact). For a
+/// renewal stream (`renewal` 1) e is the exponent that gives Takács' exact GI/M/c value
+/// ([`gamma_renewal_delay_probability`]), except behind bursty arrivals (σ > ρ) into a
+/// service smoother than exponential: there e moves linearly in c_s² from Takács' (c_s² 1)
+/// to ln C/ln ρ, that is C^(ln σ/ln ρ) (c_s² 0). That form is fitted, not derived: against a
+/// request-by-request GI/D/c simulation (gamma arrivals of c_a² 2 to 9 into 2 to 32 constant
+/// servers at ρ 0.3 to 0.7) it is within about 10% (up to 26% where fewer than 5% wait)
+/// while the exact GI/M/c value is 3% to 63% short (a constant service leaves a burst
+/// waiting longer than an exponential one). A stream whose variability is less than 95% a
+/// renewal stream's (departures of a queue, whose bursts its servers have spread) takes
+/// e = √c, the exponents linearly between.
+///
+/// Before issue 13's many-server work e was ln C/ln ρ at every service behind bursty arrivals
+/// (50% high at 16 exponential servers, c_a² 4, ρ 0.5: 0.17 against 0.113; Takács 0.1131) and
+/// √c behind smooth ones (−6% to +24% where P(wait) is above 1%).
 ///
 /// ```
 /// use staircase::solver::queueing::{erlang_c, gamma_arrival_sigma, renewal_delay_probability};
 /// let sigma = gamma_arrival_sigma(0.3, 4.0);
 /// // One server: σ itself.
-/// assert!((renewal_delay_probability(0.3, 0.3, sigma, 1, 1.0) - sigma).abs() < 1e-12);
+/// assert!((renewal_delay_probability(0.3, 0.3, 4.0, sigma, 1, 1.0, 1.0) - sigma).abs() < 1e-12);
 /// // Poisson arrivals: Erlang C.
 /// let c = erlang_c(4, 1.2);
-/// assert!((renewal_delay_probability(c, 0.3, 0.3, 4, 1.0) - c).abs() < 1e-15);
-/// // Gamma arrivals of c_a² 4 into 4 servers at ρ 0.3 (simulated: 0.30).
-/// assert!((renewal_delay_probability(c, 0.3, sigma, 4, 1.0) - 0.304).abs() < 1e-3);
+/// assert!((renewal_delay_probability(c, 0.3, 1.0, 0.3, 4, 1.0, 1.0) - c).abs() < 1e-15);
+/// // Gamma arrivals of c_a² 4 into 4 exponential servers at ρ 0.3 (simulated: 0.2565).
+/// assert!((renewal_delay_probability(c, 0.3, 4.0, sigma, 4, 1.0, 1.0) - 0.2565).abs() < 1e-3);
+/// // The same into constant servers: C^(ln σ/ln ρ) (simulated: 0.302).
+/// assert!((renewal_delay_probability(c, 0.3, 4.0, sigma, 4, 1.0, 0.0) - 0.304).abs() < 1e-3);
+/// // 16 exponential servers at ρ 0.5 (simulated: 0.1131).
+/// let (c16, sigma16) = (erlang_c(16, 8.0), gamma_arrival_sigma(0.5, 4.0));
+/// let p16 = renewal_delay_probability(c16, 0.5, 4.0, sigma16, 16, 1.0, 1.0);
+/// assert!((p16 - 0.1131).abs() < 1e-3);
 /// // Not a renewal stream: C·(σ/ρ)².
 /// let root = c * (sigma / 0.3).powi(2);
-/// assert!((renewal_delay_probability(c, 0.3, sigma, 4, 0.9) - root).abs() < 1e-12);
+/// assert!((renewal_delay_probability(c, 0.3, 4.0, sigma, 4, 0.9, 1.0) - root).abs() < 1e-12);
 /// ```
 pub fn renewal_delay_probability(
     p_mmc: f64,
     rho: f64,
+    arrival_scv: f64,
     sigma: f64,
     servers: u64,
     renewal: f64,
+    service_scv: f64,
 ) -> f64 {
     if sigma == rho {
         return p_mmc;
@@ -922,11 +935,25 @@ pub fn renewal_delay_probability(
         return 0.0;
     }
     let root = (servers.max(1) as f64).sqrt();
-    let exponent = if sigma > rho {
-        let share = ((renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0);
-        share * p_mmc.ln() / rho.ln() + (1.0 - share) * root
+    let share = ((renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0);
+    let exact = if share > 0.0 {
+        gamma_renewal_delay_probability(rho, arrival_scv, servers)
+    } else {
+        0.0
+    };
+    let exact_exponent = if exact > 0.0 && p_mmc > 0.0 {
+        (exact / p_mmc).ln() / (sigma / rho).ln()
     } else {
         root
+    };
+    let exponent = if sigma > rho {
+        // Constant service: C^(ln σ/ln ρ), fitted; exponential: Takács; between, by c_s².
+        let constant_exponent = p_mmc.ln() / rho.ln();
+        let weight = service_scv.clamp(0.0, 1.0);
+        let renewal_exponent = weight * exact_exponent + (1.0 - weight) * constant_exponent;
+        share * renewal_exponent + (1.0 - share) * root
+    } else {
+        share * exact_exponent + (1.0 - share) * root
     };
     (p_mmc * (sigma / rho).powf(exponent)).clamp(0.0, 1.0)
 }
@@ -1084,6 +1111,78 @@ pub fn gamma_arrival_sigma(rho: f64, arrival_scv: f64) -> f64 {
         }
     }
     sigma
+}
+
+/// P(wait) in GI/M/c with gamma inter-arrival times (squared coefficient of variation c_a²)
+/// at utilization ρ, exactly, by Takács' formula (Gross & Harris, Fundamentals of Queueing
+/// Theory, GI/M/c): with β_j = A*(jμ) = (1 + j·c_a²/(cρ))^(−1/c_a²) (e^(−j/(cρ)) for evenly
+/// spaced arrivals), C_j = Π_{i ≤ j} β_i/(1 − β_i) and σ from [`gamma_arrival_sigma`],
+/// P(wait) = 1/(1 + (1 − σ)·Σ_{j=1..c} C(c, j)/(C_j(1 − β_j))·(c(1 − β_j) − j)/(c(1 − σ) − j)).
+/// It is σ at one server and Erlang C for Poisson arrivals. Every term is positive (the
+/// numerator and the denominator change sign together at j = c(1 − σ), where the ratio
+/// tends to 1 − β_j/(ρ(1 + c_a²·j/(cρ)))); the sum is taken in logarithms, so that any
+/// number of servers neither overflows nor underflows. Nothing is fitted.
+///
+/// ```
+/// use staircase::solver::queueing::{erlang_c, gamma_arrival_sigma, gamma_renewal_delay_probability};
+/// // One server: σ.
+/// let sigma = gamma_arrival_sigma(0.5, 4.0);
+/// assert!((gamma_renewal_delay_probability(0.5, 4.0, 1) - sigma).abs() < 1e-12);
+/// // Poisson arrivals: Erlang C (16 servers at ρ 0.5).
+/// let c = erlang_c(16, 8.0);
+/// assert!((gamma_renewal_delay_probability(0.5, 1.0, 16) - c).abs() < 1e-12);
+/// ```
+pub fn gamma_renewal_delay_probability(rho: f64, arrival_scv: f64, servers: u64) -> f64 {
+    if rho.is_nan() || rho <= 0.0 {
+        return 0.0;
+    }
+    if rho >= 1.0 {
+        return 1.0;
+    }
+    let ca2 = arrival_scv.max(0.0);
+    let sigma = gamma_arrival_sigma(rho, ca2);
+    let c = servers.max(1) as f64;
+    // ln β_j for x = j/(cρ), with dβ/dj = −β/(cρ(1 + x·c_a²)).
+    let log_beta = |x: f64| {
+        if ca2 > 0.0 {
+            -(x * ca2).ln_1p() / ca2
+        } else {
+            -x
+        }
+    };
+    let mut log_binomial = 0.0;
+    let mut log_product = 0.0;
+    // Σ e^term as e^largest · scaled_sum, kept as the terms come.
+    let (mut largest, mut scaled_sum) = (f64::NEG_INFINITY, 0.0);
+    for index in 1..=servers.max(1) {
+        let j = index as f64;
+        let x = j / (c * rho);
+        let ln_beta = log_beta(x);
+        let beta = ln_beta.exp();
+        let ln_rest = (-beta).ln_1p();
+        log_binomial += ((c - j + 1.0) / j).ln();
+        log_product += ln_beta - ln_rest;
+        let denominator = c * (1.0 - sigma) - j;
+        let ratio = if denominator.abs() < 1e-7 * c {
+            1.0 - beta / (rho * (1.0 + x * ca2))
+        } else {
+            (c * (1.0 - beta) - j) / denominator
+        };
+        if ratio > 0.0 {
+            let term = log_binomial - log_product - ln_rest + ratio.ln();
+            if term > largest {
+                scaled_sum = scaled_sum * (largest - term).exp() + 1.0;
+                largest = term;
+            } else {
+                scaled_sum += (term - largest).exp();
+            }
+        }
+    }
+    if scaled_sum <= 0.0 {
+        return 1.0;
+    }
+    let scaled = (1.0 - sigma).ln() + largest + scaled_sum.ln();
+    (1.0 / (1.0 + scaled.exp())).clamp(0.0, 1.0)
 }
 
 /// The Krämer–Langenbach-Belz correction to Kingman's G/G/1 wait for smooth arrivals
