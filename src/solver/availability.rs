@@ -12,6 +12,7 @@
 
 use crate::model::catalog::{AvailabilityDefaults, Catalog};
 use crate::model::{NodeId, NodeKind, Topology};
+use crate::solver::lists::Lists;
 use crate::solver::paths::Visit;
 use crate::solver::report::{DowntimeShare, NodeAvailability, NodeReport, Report};
 use rustc_hash::FxHashMap as HashMap;
@@ -226,7 +227,7 @@ pub(super) fn assess(
     let mut approximate = Vec::new();
     debug_assert_eq!(report.classes.len(), class_paths.len());
     // Classes side by side on a large graph (each class's own work decides for itself).
-    let large = topology.nodes.len() >= super::MANY_NODES;
+    let large = super::many_nodes(topology.nodes.len());
     let figures = super::map_indices(class_paths.len(), parallel && large, |k| {
         let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
         Structure::new(class_paths[k], &parts, &mut step_of_node)
@@ -942,37 +943,6 @@ struct Baseline {
     values: Vec<f64>,
     callers: Lists,
     holders: Lists,
-}
-
-/// Lists of indices, one per key, in one flat array.
-struct Lists {
-    /// Key k's list is `items[start[k]..start[k + 1]]`.
-    start: Vec<usize>,
-    items: Vec<usize>,
-}
-
-impl Lists {
-    /// The lists of `keys` keys holding each item of the `(key, item)` pairs, in their order.
-    fn gathered(keys: usize, pairs: impl Iterator<Item = (usize, usize)> + Clone) -> Lists {
-        let mut start = vec![0; keys + 1];
-        for (key, _) in pairs.clone() {
-            start[key + 1] += 1;
-        }
-        for k in 0..keys {
-            start[k + 1] += start[k];
-        }
-        let mut items = vec![0; start[keys]];
-        let mut next = start.clone();
-        for (key, item) in pairs {
-            items[next[key]] = item;
-            next[key] += 1;
-        }
-        Lists { start, items }
-    }
-
-    fn of(&self, key: usize) -> &[usize] {
-        &self.items[self.start[key]..self.start[key + 1]]
-    }
 }
 
 /// Buffers one class's availability figures reuse: every part's availability (shared parts

@@ -1,6 +1,7 @@
 //! Compiling a topology into flat, indexed form: request classes, each node's queues and
 //! connection limits, per-class routing shares on every wire, and a topological order.
 
+use super::lists::Lists;
 use super::Params;
 use crate::model::ClassKind;
 use crate::model::EdgeKind;
@@ -190,11 +191,10 @@ pub(super) struct Graph {
     pub(super) acyclic: bool,
     /// Per class: the nodes it can reach ([`super::paths::reachable_reverse_order`]).
     pub(super) reach: Vec<Reach>,
-    /// An acyclic graph's nodes by wave (empty with loops): wave i holds the nodes whose
+    /// An acyclic graph's nodes by wave (none with loops): wave i holds the nodes whose
     /// longest chain of feeders is i long, in topological order, so a wave needs only the
-    /// waves before it. Wave i is `wave_nodes[wave_starts[i]..wave_starts[i + 1]]`.
-    wave_starts: Vec<usize>,
-    wave_nodes: Vec<usize>,
+    /// waves before it.
+    waves: Lists,
     /// Some wire sends dropped requests again (a retry).
     pub(super) retries: bool,
 }
@@ -250,16 +250,13 @@ pub(super) const WIDE_WAVE: usize = 64;
 impl Graph {
     /// An acyclic graph's waves, first to last (none for a graph with loops).
     pub(super) fn waves(&self) -> impl Iterator<Item = &[usize]> {
-        self.wave_starts
-            .windows(2)
-            .map(|ends| &self.wave_nodes[ends[0]..ends[1]])
+        self.waves.iter()
     }
 }
 
-/// The waves of an acyclic `graph` (see [`Graph::waves`]): their starts and their nodes.
-fn waves_of(graph: &Graph) -> (Vec<usize>, Vec<usize>) {
-    let node_count = graph.nodes.len();
-    let mut wave = vec![0usize; node_count];
+/// The waves of an acyclic `graph` (see [`Graph::waves`]).
+fn waves_of(graph: &Graph) -> Lists {
+    let mut wave = vec![0usize; graph.nodes.len()];
     let mut waves = 0;
     for &v in &graph.order {
         let depth = graph.in_flows[v]
@@ -270,20 +267,7 @@ fn waves_of(graph: &Graph) -> (Vec<usize>, Vec<usize>) {
         wave[v] = depth;
         waves = waves.max(depth + 1);
     }
-    let mut starts = vec![0usize; waves + 1];
-    for &depth in &wave {
-        starts[depth + 1] += 1;
-    }
-    for i in 0..waves {
-        starts[i + 1] += starts[i];
-    }
-    let mut next = starts.clone();
-    let mut nodes = vec![0usize; node_count];
-    for &v in &graph.order {
-        nodes[next[wave[v]]] = v;
-        next[wave[v]] += 1;
-    }
-    (starts, nodes)
+    Lists::gathered(waves, graph.order.iter().map(|&v| (wave[v], v)))
 }
 
 /// The nodes a class can reach from its client, in post-order, and whether a loop was found.
@@ -437,11 +421,10 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         acyclic,
         reach: Vec::new(),
         retries,
-        wave_starts: Vec::new(),
-        wave_nodes: Vec::new(),
+        waves: Lists::empty(),
     };
     if graph.acyclic {
-        (graph.wave_starts, graph.wave_nodes) = waves_of(&graph);
+        graph.waves = waves_of(&graph);
     }
     graph.reach = classes
         .iter()

@@ -36,6 +36,7 @@ mod compile;
 mod cost;
 pub mod delays;
 pub mod finite_wait;
+mod lists;
 pub mod network;
 mod paths;
 mod pools;
@@ -72,10 +73,16 @@ pub struct Params {
 /// threads costs more than the work (a 100-node solve took 0.33 ms instead of 0.21).
 const MANY_NODES: usize = 2_000;
 
+/// Whether a graph of `nodes` nodes is large enough for its light per-node stages to run on
+/// rayon ([`MANY_NODES`]).
+fn many_nodes(nodes: usize) -> bool {
+    nodes >= MANY_NODES
+}
+
 impl Params {
     /// Whether the light per-node stages of a graph of `nodes` nodes run on rayon.
     fn parallel_for(&self, nodes: usize) -> bool {
-        self.parallel && nodes >= MANY_NODES
+        self.parallel && many_nodes(nodes)
     }
 }
 
@@ -267,6 +274,7 @@ fn solve_compiled(
     catalog: &Catalog,
 ) -> Result<Report, SolveError> {
     let horizon = topology.settings.overload_horizon_s;
+    let light_parallel = params.parallel_for(compiled.nodes.len());
     let Queues {
         traffic,
         node_results,
@@ -282,10 +290,9 @@ fn solve_compiled(
         &node_results,
         &shown,
         catalog,
-        (&mut warnings, params.parallel_for(compiled.nodes.len())),
+        (&mut warnings, light_parallel),
     );
     let totals = paths::Totals::of(compiled, &class_results);
-    let light_parallel = params.parallel_for(compiled.nodes.len());
     let classes = map_indices(compiled.classes.len(), light_parallel, |k| {
         let (class, result) = (&compiled.classes[k], &class_results[k]);
         ClassReport {

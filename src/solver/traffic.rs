@@ -107,10 +107,10 @@ impl Flows {
             }
         }
         let external: f64 = compiled.classes.iter().map(|c| c.average_rate).sum();
-        let limit = 1e9 * (1.0 + external);
+        let limit = divergence_limit(external);
         let within = arrivals
             .chunks_exact(class_count.max(1))
-            .all(|node| node.iter().sum::<f64>() <= limit);
+            .all(|node| !diverged(node.iter().sum(), limit));
         within.then(|| Flows {
             arrivals,
             served_ratio: self.served_ratio.clone(),
@@ -282,7 +282,7 @@ fn propagate_on(
         external,
         horizon,
         solve,
-        limit: 1e9 * (1.0 + total_external),
+        limit: divergence_limit(total_external),
     };
     if compiled.acyclic {
         // Without queues to solve a node's equation is a few multiplications: not worth
@@ -295,7 +295,7 @@ fn propagate_on(
             let total: f64 = flows.arrivals[v * class_count..(v + 1) * class_count]
                 .iter()
                 .sum();
-            total.is_nan() || total > limit
+            diverged(total, limit)
         });
         return match failed {
             Some(&v) => Err(SolveError::Diverged {
@@ -305,6 +305,17 @@ fn propagate_on(
         };
     }
     pass.iterate(topology, flows)
+}
+
+/// Arrivals at a node past which the traffic equations are taken to diverge, for `external`
+/// requests per second entering the graph.
+fn divergence_limit(external: f64) -> f64 {
+    1e9 * (1.0 + external)
+}
+
+/// Whether a node's `total` arrivals are not a number or past `limit`.
+fn diverged(total: f64, limit: f64) -> bool {
+    total.is_nan() || total > limit
 }
 
 /// One node's traffic equation: its arrivals from the external ones and those its feeders
@@ -345,7 +356,7 @@ impl Pass<'_> {
         }
         let solve = self.solve?;
         let total: f64 = incoming.iter().sum();
-        if total.is_nan() || total > self.limit {
+        if diverged(total, self.limit) {
             // Diverged: the solve stops with an error, whoever comes after.
             return None;
         }
@@ -447,7 +458,7 @@ impl Pass<'_> {
                     slot[k] = incoming[k];
                 }
                 let total: f64 = incoming.iter().sum();
-                if total.is_nan() || total > limit {
+                if diverged(total, limit) {
                     return Err(SolveError::Diverged {
                         node: topology.nodes[v].name.clone(),
                     });

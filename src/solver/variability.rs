@@ -968,8 +968,8 @@ pub(super) fn apply_on(
         return;
     };
     let class_count = compiled.classes.len();
-    // Node v's queues (by position) solved again, or left as they are.
-    let requeued = |v: usize, pools: &[crate::solver::queueing::PoolSolution]| {
+    // Per node, its queues (by position) solved again; the rest are left as they are.
+    let solved = super::map_indices(variability.len(), parallel, |v| {
         let groups = &variability[v];
         let node = &compiled.nodes[v];
         if node.buffer.is_some() || groups.iter().all(|a| a.scv == 1.0) {
@@ -980,7 +980,7 @@ pub(super) fn apply_on(
             return Vec::new();
         };
         let clumps = variability.clumps(v);
-        let queues = pools.iter().zip(&inputs).enumerate();
+        let queues = flows.pools[v].iter().zip(&inputs).enumerate();
         queues
             .zip(groups.iter().zip(clumps))
             .filter_map(|((position, (pool, input)), (group, clump))| {
@@ -990,18 +990,7 @@ pub(super) fn apply_on(
                     .or(solved)
                     .map(|new| (position, new))
             })
-            .collect()
-    };
-    if !parallel {
-        for v in 0..variability.len() {
-            for (position, pool) in requeued(v, &flows.pools[v]) {
-                flows.pools[v][position] = pool;
-            }
-        }
-        return;
-    }
-    let solved = super::map_indices(variability.len(), parallel, |v| {
-        requeued(v, &flows.pools[v])
+            .collect::<Vec<_>>()
     });
     for (v, pools) in solved.into_iter().enumerate() {
         for (position, pool) in pools {
