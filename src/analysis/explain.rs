@@ -109,7 +109,7 @@ pub fn explain(topology: &Topology, report: &Report, class: &ClassReport) -> Exp
             Some(Contribution {
                 id: step.id,
                 name: node.name.clone(),
-                tier: node.tier.clone(),
+                tier: node.tier.to_string(),
                 visits: step.visits,
                 mean_ms: step.mean_ms,
                 share_ms: step.share_ms,

@@ -761,8 +761,8 @@ pub fn nodes_csv(report: &Report) -> Result<String, ExportError> {
         writer.write_record([
             node.id.to_string(),
             node.name.clone(),
-            node.kind.clone(),
-            node.tier.clone(),
+            node.kind.to_string(),
+            node.tier.to_string(),
             node.instances.to_string(),
             node.servers.to_string(),
             node.arrival_rps.to_string(),

@@ -709,6 +709,16 @@ impl Node {
         }
     }
 
+    /// [`Node::tier`], borrowed from the kind when the user named none (a report row per node
+    /// then needs no allocation for it).
+    pub fn tier_owned(&self) -> std::borrow::Cow<'static, str> {
+        if self.tier.is_empty() {
+            std::borrow::Cow::Borrowed(self.kind.tier())
+        } else {
+            std::borrow::Cow::Owned(self.tier.clone())
+        }
+    }
+
     /// Instances paid for (instances per shard × shards for a ShardGroup).
     pub fn billed_instances(&self) -> f64 {
         let shards = match self.kind {

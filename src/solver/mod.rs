@@ -468,8 +468,8 @@ fn node_report(
     NodeReport {
         id: node.id,
         name: node.name.clone(),
-        kind: node.kind.label().to_string(),
-        tier: node.tier().to_string(),
+        kind: node.kind.label(),
+        tier: node.tier_owned(),
         instances: node.instances,
         servers: result.servers,
         arrival_rps: arrival,

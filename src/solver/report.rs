@@ -38,7 +38,7 @@ pub struct EdgeReport {
     pub from: NodeId,
     pub to: NodeId,
     /// `route`, `call` or `retry`.
-    pub kind: String,
+    pub kind: &'static str,
     /// Requests per second along the wire, per class, in the order of [`Report::classes`]
     /// (calls count each call; retries count the dropped requests sent again).
     pub class_rps: Vec<f64>,
@@ -51,8 +51,10 @@ pub struct EdgeReport {
 pub struct NodeReport {
     pub id: NodeId,
     pub name: String,
-    pub kind: String,
-    pub tier: String,
+    /// The node kind's label (`NodeKind::label`).
+    pub kind: &'static str,
+    /// The cost tier the node counts in (`Node::tier`: its kind's unless the user named one).
+    pub tier: std::borrow::Cow<'static, str>,
     pub instances: u32,
     /// Servers (instances × concurrency, after connection limits).
     pub servers: u64,

@@ -634,8 +634,7 @@ pub(super) fn edge_reports(
                 EdgeKind::Route => "route",
                 EdgeKind::Call(_) => "call",
                 EdgeKind::Retry(_) => "retry",
-            }
-            .to_string(),
+            },
             rps: figure(class_rps.iter().sum::<f64>()),
             class_rps,
         }

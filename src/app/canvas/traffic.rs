@@ -155,7 +155,7 @@ mod tests {
         assert!((rates[&(3, 4)] - peak * 0.9 * 4.0 * 0.1).abs() < 1e-6);
         let edges = wire_edges(&topology, Some(&report), 2, 3);
         assert_eq!(edges.len(), 1);
-        assert_eq!(edges[0].1.map(|f| f.kind.as_str()), Some("call"));
+        assert_eq!(edges[0].1.map(|f| f.kind), Some("call"));
         assert!(wire_rates(None).is_empty());
     }
 
