@@ -10,6 +10,7 @@ use crate::model::NodeKind;
 use crate::model::Topology;
 use crate::solver::queueing::ServiceShape;
 use rustc_hash::FxHashMap as HashMap;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Classes of one topology: one per workload and request kind with a non-zero share.
@@ -78,7 +79,7 @@ pub(super) struct OutEdge {
     pub(super) source: Source,
     /// Per class: share of served traffic routed (Route), calls per served request (Call), or
     /// fraction of drops sent again (Retry).
-    pub(super) factors: Vec<f64>,
+    pub(super) factors: ClassFigures,
     pub(super) is_call: bool,
     pub(super) count: u32,
     pub(super) rtt: f64,
@@ -89,6 +90,11 @@ pub(super) struct OutEdge {
 }
 
 impl CompiledNode {
+    /// Out-edge positions of the route targets on standby for class `k` (see `standby`).
+    pub(super) fn standby(&self, k: usize) -> &[usize] {
+        self.standby.get(k).map_or(&[], Vec::as_slice)
+    }
+
     /// The part of the node's delay that is a constant, seconds (its whole delay unless the
     /// delay is random).
     pub(super) fn constant_base(&self) -> f64 {
@@ -122,15 +128,15 @@ impl OutEdge {
 #[derive(Clone, Debug)]
 pub(super) struct CompiledNode {
     /// Per-class mean service time, seconds (`None`: the node does not queue).
-    pub(super) service: Option<Vec<f64>>,
+    pub(super) service: Option<ClassFigures>,
     pub(super) shape: ServiceShape,
     pub(super) buffer: Option<u64>,
-    pub(super) groups: Vec<PoolGroup>,
+    pub(super) groups: SmallVec<[PoolGroup; 1]>,
     pub(super) base: f64,
     /// Coefficient of variation of `base` (0: a constant delay; above: gamma distributed).
     pub(super) base_cv: f64,
     /// Per class: fraction of served requests that finish here.
-    pub(super) finish: Vec<f64>,
+    pub(super) finish: ClassFigures,
     /// A queue acknowledges at once: downstream work does not add to the caller's latency.
     pub(super) detaches: bool,
     /// Under a connection limit: how many requests beyond the servers may hold a connection
@@ -142,8 +148,13 @@ pub(super) struct CompiledNode {
     pub(super) is_cache: bool,
     /// Per class: out-edge positions of route targets that take the class only when the
     /// preferred ones fail (a geo DNS fails over to the other regions). For availability.
+    /// Empty when no class has any (read it with [`CompiledNode::standby`]).
     pub(super) standby: Vec<Vec<usize>>,
 }
+
+/// A figure per class, inline for the usual few classes: compiled nodes and wires hold
+/// several, so that a compile allocates for none of them.
+pub(super) type ClassFigures = SmallVec<[f64; 4]>;
 
 /// A compiled topology: its classes at one load, and the load-independent graph (shared by
 /// the same topology compiled at other loads).
@@ -510,18 +521,18 @@ fn compile_node(
         groups,
         base: node.base_latency_ms / 1000.0,
         base_cv: node.latency_cv,
-        finish: vec![1.0; classes.len()],
+        finish: smallvec::smallvec![1.0; classes.len()],
         detaches: node.kind == NodeKind::Queue,
         connection_slots,
         pool_holders,
         is_cache: matches!(node.kind, NodeKind::Cache { .. }),
-        standby: vec![Vec::new(); classes.len()],
+        standby: Vec::new(),
     }
 }
 
 /// The queues inside a node: one per instance; one shared queue when `pooled` (least
 /// connections, a service); a hot shard and the cold ones for a shard group.
-fn queue_groups(node: &crate::model::Node, pooled: bool) -> Vec<PoolGroup> {
+fn queue_groups(node: &crate::model::Node, pooled: bool) -> SmallVec<[PoolGroup; 1]> {
     let per_instance = u64::from(node.concurrency);
     let instances = u64::from(node.instances);
     let servers = instances * per_instance;
@@ -532,7 +543,7 @@ fn queue_groups(node: &crate::model::Node, pooled: bool) -> Vec<PoolGroup> {
         } => {
             let shards = u64::from(shards);
             if shards == 1 {
-                vec![PoolGroup {
+                smallvec::smallvec![PoolGroup {
                     count: 1,
                     share: 1.0,
                     servers,
@@ -540,7 +551,7 @@ fn queue_groups(node: &crate::model::Node, pooled: bool) -> Vec<PoolGroup> {
             } else {
                 let hot = hot_shard_skew / shards as f64;
                 let cold = (1.0 - hot) / (shards - 1) as f64;
-                vec![
+                smallvec::smallvec![
                     PoolGroup {
                         count: 1,
                         share: hot,
@@ -554,12 +565,12 @@ fn queue_groups(node: &crate::model::Node, pooled: bool) -> Vec<PoolGroup> {
                 ]
             }
         }
-        _ if pooled => vec![PoolGroup {
+        _ if pooled => smallvec::smallvec![PoolGroup {
             count: 1,
             share: 1.0,
             servers,
         }],
-        _ => vec![PoolGroup {
+        _ => smallvec::smallvec![PoolGroup {
             count: instances,
             share: 1.0 / instances as f64,
             servers: per_instance,
@@ -647,7 +658,7 @@ fn connection_limit(
 /// Per-class mean service time of one server, seconds; `None` when the node does not queue.
 /// A client is where requests start: it never queues, whatever a file says of its capacity
 /// (a client written without `capacity_rps` would get the default 100 req/s).
-fn service_times(node: &crate::model::Node, classes: &[Class]) -> Option<Vec<f64>> {
+fn service_times(node: &crate::model::Node, classes: &[Class]) -> Option<ClassFigures> {
     let capacity = node
         .capacity_rps
         .filter(|_| node.kind != NodeKind::Client)?;
@@ -718,7 +729,12 @@ impl Wires<'_> {
                         .collect()
                 });
                 let (source, is_call, count, factors) = match edge.kind {
-                    EdgeKind::Route => (Source::Served, false, 1, vec![0.0; class_count]),
+                    EdgeKind::Route => (
+                        Source::Served,
+                        false,
+                        1,
+                        smallvec::smallvec![0.0; class_count],
+                    ),
                     EdgeKind::Call(count) => {
                         let factors = self
                             .classes
@@ -733,9 +749,12 @@ impl Wires<'_> {
                             .collect();
                         (Source::Served, true, count, factors)
                     }
-                    EdgeKind::Retry(fraction) => {
-                        (Source::Dropped, false, 0, vec![fraction; class_count])
-                    }
+                    EdgeKind::Retry(fraction) => (
+                        Source::Dropped,
+                        false,
+                        0,
+                        smallvec::smallvec![fraction; class_count],
+                    ),
                 };
                 OutEdge {
                     index: e,
@@ -803,10 +822,16 @@ impl Wires<'_> {
         }
         let best = eligible.iter().map(|&position| rank(position)).min();
         eligible.retain(|&position| Some(rank(position)) == best);
-        compiled.standby[k] = before_geo
+        let standby: Vec<usize> = before_geo
             .into_iter()
             .filter(|position| !eligible.contains(position) && Some(rank(*position)) == best)
             .collect();
+        if !standby.is_empty() {
+            if compiled.standby.is_empty() {
+                compiled.standby = vec![Vec::new(); self.classes.len()];
+            }
+            compiled.standby[k] = standby;
+        }
         let use_weights = !matches!(
             node.kind,
             NodeKind::LoadBalancer {

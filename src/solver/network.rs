@@ -152,7 +152,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
         .map(|(v, node)| {
             let instance_split = instance_split(topology, &compiled, v);
             NetNode {
-                service: node.service.clone(),
+                service: node.service.as_deref().map(<[f64]>::to_vec),
                 service_cv: topology.nodes[v].service_cv,
                 service_family: topology.nodes[v].service_family,
                 buffer: node.buffer,
@@ -167,7 +167,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
                     .collect(),
                 base: node.base,
                 base_cv: node.base_cv,
-                finish: node.finish.clone(),
+                finish: node.finish.to_vec(),
                 detaches: node.detaches,
                 connection_slots: node.connection_slots,
                 pool_holders: node.pool_holders.clone(),
@@ -180,7 +180,7 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
                         retry: edge.source == Source::Dropped,
                         call: edge.is_call,
                         count: edge.count,
-                        factors: edge.factors.clone(),
+                        factors: edge.factors.to_vec(),
                         rtt: (0..class_count).map(|k| edge.rtt(k)).collect(),
                     })
                     .collect(),

@@ -117,7 +117,7 @@ fn class_path(
     }
     let mut pending: Vec<usize> = order
         .iter()
-        .flat_map(|&v| compiled.nodes[v].standby[k].iter().map(move |&p| (v, p)))
+        .flat_map(|&v| compiled.nodes[v].standby(k).iter().map(move |&p| (v, p)))
         .map(|(v, position)| compiled.out_edges[v][position].to)
         .collect();
     while let Some(v) = pending.pop() {
@@ -134,7 +134,8 @@ fn class_path(
             );
         }
         pending.extend(
-            compiled.nodes[v].standby[k]
+            compiled.nodes[v]
+                .standby(k)
                 .iter()
                 .map(|&position| compiled.out_edges[v][position].to),
         );
@@ -160,7 +161,8 @@ fn class_path(
                 found.dedup();
                 found
             };
-            let standby = node.standby[k]
+            let standby = node
+                .standby(k)
                 .iter()
                 .map(|&position| compiled.out_edges[v][position].to)
                 .collect();

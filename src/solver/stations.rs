@@ -26,6 +26,13 @@ use crate::solver::report::Latency;
 use crate::solver::report::QueueModel;
 use crate::solver::report::Status;
 use num_complex::Complex64;
+use smallvec::{smallvec, SmallVec};
+
+/// A node's figure per class, inline for the usual few classes (a solve keeps one per node).
+pub(super) type PerClass = SmallVec<[f64; 4]>;
+
+/// A node's wait as a mixture over its pool groups, inline for the usual single group.
+pub(super) type Waits = SmallVec<[(f64, WaitDist); 1]>;
 
 /// Per-node results kept for the end-to-end step.
 pub(super) struct NodeResult {
@@ -48,9 +55,9 @@ pub(super) struct NodeResult {
     pub(super) retried: bool,
     pub(super) average_throughput: f64,
     /// Per class: mean response at this node (seconds, including the fixed delay).
-    pub(super) class_mean: Vec<f64>,
+    pub(super) class_mean: PerClass,
     /// Mixture components of the wait: (weight, distribution) across pool groups.
-    pub(super) waits: Vec<(f64, WaitDist)>,
+    pub(super) waits: Waits,
     /// A queue below saturation would take longer than the horizon to settle: its wait is
     /// the one built within the horizon.
     pub(super) unsettled: bool,
@@ -78,7 +85,7 @@ pub(super) fn node_result(
     let linear_arrivals = &linear.arrivals[v * class_count..(v + 1) * class_count];
     let Some(service) = node.service.as_ref() else {
         // A pure delay: no queue, everything passes after the fixed (or random) latency.
-        let waits = vec![(1.0, WaitDist::Zero)];
+        let waits: Waits = smallvec![(1.0, WaitDist::Zero)];
         let latency = if node.base_cv > 0.0 && percentiles {
             node_percentiles(node, &[], &waits, node.base, &[])
         } else {
@@ -110,7 +117,7 @@ pub(super) fn node_result(
             busiest_capacity: 0.0,
             retried: false,
             average_throughput,
-            class_mean: vec![node.base; class_count],
+            class_mean: smallvec![node.base; class_count],
             waits,
             unsettled: false,
             queue: None,
@@ -176,14 +183,14 @@ pub(super) fn node_result(
         .zip(&node.groups)
         .map(|(p, g)| p.throughput * g.count as f64)
         .sum();
-    let waits: Vec<(f64, WaitDist)> = if total_weight > 0.0 {
+    let waits: Waits = if total_weight > 0.0 {
         pools
             .iter()
             .zip(&node.groups)
             .map(|(p, g)| (p.throughput * g.count as f64 / total_weight, p.wait.clone()))
             .collect()
     } else {
-        vec![(1.0, WaitDist::Zero)]
+        smallvec![(1.0, WaitDist::Zero)]
     };
     let mean_wait: f64 = if total_weight > 0.0 {
         pools
@@ -194,13 +201,13 @@ pub(super) fn node_result(
     } else {
         0.0
     };
-    let class_mean: Vec<f64> = service.iter().map(|s| node.base + mean_wait + s).collect();
+    let class_mean: PerClass = service.iter().map(|s| node.base + mean_wait + s).collect();
     // Class weights at this node.
-    let class_weights: Vec<f64> = if arrival > 0.0 {
+    let class_weights: PerClass = if arrival > 0.0 {
         arrivals.iter().map(|a| a / arrival).collect()
     } else {
         let n = class_count.max(1) as f64;
-        vec![1.0 / n; class_count]
+        smallvec![1.0 / n; class_count]
     };
     let mean = if class_count == 0 {
         node.base
