@@ -35,11 +35,14 @@ pub(super) struct Visit {
     pub(super) visits: f64,
     pub(super) mean: f64,
     pub(super) round_trip: f64,
-    pub(super) calls: Vec<usize>,
-    pub(super) routes: Vec<usize>,
+    pub(super) calls: Targets,
+    pub(super) routes: Targets,
     pub(super) standby: Vec<usize>,
     pub(super) answers: bool,
 }
+
+/// The nodes a visit calls or routes to, inline for the usual one or two.
+pub(super) type Targets = smallvec::SmallVec<[usize; 2]>;
 
 /// The nodes class `k` visits and how often per completed request, weighted exactly as the
 /// mean recursion of [`class_result`] weighs them (calls by their count, routes by the
@@ -151,8 +154,8 @@ fn class_path(
             } else {
                 &compiled.out_edges[v]
             };
-            let targets = |call: bool| -> Vec<usize> {
-                let mut found: Vec<usize> = edges
+            let targets = |call: bool| -> Targets {
+                let mut found: Targets = edges
                     .iter()
                     .filter(|edge| edge.is_call == call && edge.served_factor(k) > 0.0)
                     .map(|edge| edge.to)

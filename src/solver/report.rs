@@ -41,7 +41,7 @@ pub struct EdgeReport {
     pub kind: &'static str,
     /// Requests per second along the wire, per class, in the order of [`Report::classes`]
     /// (calls count each call; retries count the dropped requests sent again).
-    pub class_rps: Vec<f64>,
+    pub class_rps: smallvec::SmallVec<[f64; 4]>,
     /// The sum over the classes.
     pub rps: f64,
 }
@@ -139,6 +139,10 @@ impl Default for NodeAvailability {
     }
 }
 
+/// The nodes a path step calls or routes to, inline for the usual few (a report has a step
+/// per class and node it reaches).
+pub type StepTargets = smallvec::SmallVec<[NodeId; 4]>;
+
 /// One node on a class's synchronous path: how often a completed request of the class visits
 /// it and how long it stays there. Σ (share_ms + round_trip_ms) over the path is the class
 /// mean.
@@ -159,9 +163,9 @@ pub struct PathStep {
     /// Round trips of the hops out of this node, per completed request, ms.
     pub round_trip_ms: f64,
     /// Nodes it calls (all needed).
-    pub calls: Vec<NodeId>,
+    pub calls: StepTargets,
     /// Nodes it routes the class to (any one up suffices: traffic fails over).
-    pub routes: Vec<NodeId>,
+    pub routes: StepTargets,
     /// Route targets that take the class only when the preferred ones fail (geo DNS).
     pub standby: Vec<NodeId>,
     /// The node answers some requests itself (a cache hit, a leaf, a queue's acknowledgement).

@@ -624,7 +624,7 @@ pub(super) fn edge_reports(
             Source::Served => flows.served_ratio[u],
             Source::Dropped => flows.drop_ratio[u],
         };
-        let class_rps: Vec<f64> = (0..class_count)
+        let class_rps: smallvec::SmallVec<[f64; 4]> = (0..class_count)
             .map(|k| figure(arrivals[k] * ratio * edge.factors[k]))
             .collect();
         EdgeReport {
