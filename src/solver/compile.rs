@@ -64,7 +64,7 @@ pub(super) enum Source {
 }
 
 /// A flow into a node: the `edge`-th out edge of node `from`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(super) struct InFlow {
     pub(super) from: usize,
     pub(super) edge: usize,
@@ -194,9 +194,10 @@ impl Compiled {
 /// The load-independent part of a compiled topology.
 pub(super) struct Graph {
     /// Per node: the nodes wired to it by routes and calls (one entry per wire).
-    pub(super) feeders: Vec<Vec<usize>>,
+    pub(super) feeders: Lists,
     pub(super) nodes: Vec<CompiledNode>,
-    pub(super) in_flows: Vec<Vec<InFlow>>,
+    /// Per node: the wires into it (retries included).
+    pub(super) in_flows: Lists<InFlow>,
     pub(super) out_edges: Vec<Vec<OutEdge>>,
     pub(super) order: Vec<usize>,
     pub(super) acyclic: bool,
@@ -367,27 +368,16 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         .iter()
         .map(|edge| (index[&edge.from], index[&edge.to]))
         .collect();
-    // Incoming edges by kind of source, for pooling and connection caps; every list is
-    // allocated once at its final size (counted first) rather than grown by pushes.
-    let mut out_count = vec![0usize; node_count];
-    let mut in_count = vec![0usize; node_count];
-    let mut route_in_count = vec![0usize; node_count];
-    for (edge, &(from, to)) in topology.edges.iter().zip(&edge_ends) {
-        out_count[from] += 1;
-        in_count[to] += 1;
-        if !matches!(edge.kind, EdgeKind::Retry(_)) {
-            route_in_count[to] += 1;
-        }
-    }
-    let mut route_in: Vec<Vec<usize>> = lists_of(&route_in_count);
-    let mut out_by_node: Vec<Vec<usize>> = lists_of(&out_count);
-    for (e, edge) in topology.edges.iter().enumerate() {
-        let (from, to) = edge_ends[e];
-        out_by_node[from].push(e);
-        if !matches!(edge.kind, EdgeKind::Retry(_)) {
-            route_in[to].push(from);
-        }
-    }
+    // The wires into and out of each node, in one flat array each (compressed rows).
+    let wires = topology.edges.iter().zip(&edge_ends).enumerate();
+    let route_in = Lists::gathered(
+        node_count,
+        wires
+            .clone()
+            .filter(|(_, (edge, _))| !matches!(edge.kind, EdgeKind::Retry(_)))
+            .map(|(_, (_, &(from, to)))| (to, from)),
+    );
+    let out_by_node = Lists::gathered(node_count, wires.map(|(e, (_, &(from, _)))| (from, e)));
     // Each node and its wires out compile on their own (on rayon on a large graph).
     let compiled_nodes = super::map_indices(node_count, params.parallel_for(node_count), |v| {
         let mut node = compile_node(topology, v, &route_in, &classes);
@@ -395,7 +385,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
             topology,
             classes: &classes,
             from: v,
-            edges: &out_by_node[v],
+            edges: out_by_node.of(v),
             ends: &edge_ends,
         };
         let mut outs = wires.out_edges();
@@ -405,19 +395,16 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         }
         (node, outs)
     });
-    let mut nodes: Vec<CompiledNode> = Vec::with_capacity(node_count);
-    let mut in_flows: Vec<Vec<InFlow>> = lists_of(&in_count);
-    let mut out_edges: Vec<Vec<OutEdge>> = Vec::with_capacity(node_count);
-    for (v, (node, outs)) in compiled_nodes.into_iter().enumerate() {
-        for (position, out) in outs.iter().enumerate() {
-            in_flows[out.to].push(InFlow {
-                from: v,
-                edge: position,
-            });
-        }
-        nodes.push(node);
-        out_edges.push(outs);
-    }
+    let (nodes, out_edges): (Vec<CompiledNode>, Vec<Vec<OutEdge>>) =
+        compiled_nodes.into_iter().unzip();
+    let in_flows = Lists::gathered(
+        node_count,
+        out_edges.iter().enumerate().flat_map(|(from, outs)| {
+            outs.iter()
+                .enumerate()
+                .map(move |(edge, out)| (out.to, InFlow { from, edge }))
+        }),
+    );
     let (order, acyclic) = topological_order(&in_flows);
     let retries = out_edges
         .iter()
@@ -496,7 +483,7 @@ fn compile_classes(
 fn compile_node(
     topology: &Topology,
     v: usize,
-    route_in: &[Vec<usize>],
+    route_in: &Lists,
     classes: &[Class],
 ) -> CompiledNode {
     let node = &topology.nodes[v];
@@ -589,7 +576,7 @@ fn queue_groups(node: &crate::model::Node, pooled: bool) -> SmallVec<[PoolGroup;
 fn connection_limit(
     topology: &Topology,
     v: usize,
-    route_in: &[Vec<usize>],
+    route_in: &Lists,
     groups: &mut [PoolGroup],
 ) -> Option<(u64, Vec<usize>)> {
     let node = &topology.nodes[v];
@@ -598,7 +585,7 @@ fn connection_limit(
     if !matches!(node.kind, NodeKind::Database { .. }) && !route_in[v].iter().any(is_pooler) {
         return None;
     }
-    let mut feeders_once = route_in[v].clone();
+    let mut feeders_once = route_in[v].to_vec();
     feeders_once.sort_unstable();
     feeders_once.dedup();
     let pool_of = |u: usize| match topology.nodes[u].kind {
@@ -645,7 +632,7 @@ fn connection_limit(
     let mut holders: Vec<usize> = feeders_once
         .iter()
         .flat_map(|&u| match topology.nodes[u].kind {
-            NodeKind::Cache { .. } => route_in[u].clone(),
+            NodeKind::Cache { .. } => route_in[u].to_vec(),
             _ => vec![u],
         })
         .filter(|&u| u != v && holds(u))
@@ -877,24 +864,11 @@ impl Wires<'_> {
     }
 }
 
-/// Empty lists, one per entry of `counts`, each with room for that many items (counted
-/// before they are pushed, so no list grows twice).
-fn lists_of<T>(counts: &[usize]) -> Vec<Vec<T>> {
-    counts.iter().map(|&n| Vec::with_capacity(n)).collect()
-}
-
 /// A topological order of the nodes (Kahn's algorithm; nodes on cycles follow in index
 /// order) and whether the graph is acyclic (no cycle and no node feeding itself).
-fn topological_order(in_flows: &[Vec<InFlow>]) -> (Vec<usize>, bool) {
-    let node_count = in_flows.len();
+fn topological_order(in_flows: &Lists<InFlow>) -> (Vec<usize>, bool) {
+    let node_count = in_flows.keys();
     let mut indegree = vec![0usize; node_count];
-    let mut out_degree = vec![0usize; node_count];
-    for (v, flows) in in_flows.iter().enumerate() {
-        for flow in flows.iter().filter(|flow| flow.from != v) {
-            out_degree[flow.from] += 1;
-        }
-    }
-    let mut successors: Vec<Vec<usize>> = lists_of(&out_degree);
     let mut has_self_loop = false;
     for (v, flows) in in_flows.iter().enumerate() {
         for flow in flows {
@@ -902,10 +876,18 @@ fn topological_order(in_flows: &[Vec<InFlow>]) -> (Vec<usize>, bool) {
                 has_self_loop = true;
             } else {
                 indegree[v] += 1;
-                successors[flow.from].push(v);
             }
         }
     }
+    let successors = Lists::gathered(
+        node_count,
+        in_flows.iter().enumerate().flat_map(|(v, flows)| {
+            flows
+                .iter()
+                .filter(move |flow| flow.from != v)
+                .map(move |flow| (flow.from, v))
+        }),
+    );
     let mut order = Vec::with_capacity(node_count);
     let mut ready: Vec<usize> = (0..node_count)
         .filter(|&v| indegree[v] == 0)

@@ -1,19 +1,20 @@
-//! Lists of indices grouped by key in one flat array (compressed rows): the waves of a graph,
-//! the callers of each step of a path.
+//! Lists grouped by key in one flat array (compressed rows): the waves of a graph, its wires
+//! into and out of each node, the callers of each step of a path.
 
-/// Lists of indices, one per key, in one flat array.
-pub(super) struct Lists {
+/// Lists of items (indices unless said otherwise), one per key, in one flat array.
+#[derive(Clone, Debug)]
+pub(super) struct Lists<T = usize> {
     /// Key k's list is `items[start[k]..start[k + 1]]`.
     start: Vec<usize>,
-    items: Vec<usize>,
+    items: Vec<T>,
 }
 
-impl Lists {
+impl<T: Copy + Default> Lists<T> {
     /// The lists of `keys` keys holding each item of the `(key, item)` pairs, in their order.
     pub(super) fn gathered(
         keys: usize,
-        pairs: impl Iterator<Item = (usize, usize)> + Clone,
-    ) -> Lists {
+        pairs: impl Iterator<Item = (usize, T)> + Clone,
+    ) -> Lists<T> {
         let mut start = vec![0; keys + 1];
         for (key, _) in pairs.clone() {
             start[key + 1] += 1;
@@ -21,7 +22,7 @@ impl Lists {
         for k in 0..keys {
             start[k + 1] += start[k];
         }
-        let mut items = vec![0; start[keys]];
+        let mut items = vec![T::default(); start[keys]];
         let mut next = start.clone();
         for (key, item) in pairs {
             items[next[key]] = item;
@@ -29,9 +30,11 @@ impl Lists {
         }
         Lists { start, items }
     }
+}
 
+impl<T> Lists<T> {
     /// No lists at all.
-    pub(super) fn empty() -> Lists {
+    pub(super) fn empty() -> Lists<T> {
         Lists {
             start: vec![0],
             items: Vec::new(),
@@ -39,13 +42,27 @@ impl Lists {
     }
 
     /// Key `key`'s list.
-    pub(super) fn of(&self, key: usize) -> &[usize] {
+    pub(super) fn of(&self, key: usize) -> &[T] {
         &self.items[self.start[key]..self.start[key + 1]]
     }
 
+    /// How many keys (lists, empty ones included).
+    pub(super) fn keys(&self) -> usize {
+        self.start.len() - 1
+    }
+
     /// Every key's list, in key order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = &[usize]> {
-        (0..self.start.len() - 1).map(|key| self.of(key))
+    pub(super) fn iter(&self) -> impl Iterator<Item = &[T]> + Clone {
+        (0..self.keys()).map(|key| self.of(key))
+    }
+}
+
+impl<T> std::ops::Index<usize> for Lists<T> {
+    type Output = [T];
+
+    /// Key `key`'s list ([`Lists::of`]).
+    fn index(&self, key: usize) -> &[T] {
+        self.of(key)
     }
 }
 
@@ -60,6 +77,8 @@ mod tests {
         assert_eq!(lists.of(1), &[] as &[usize]);
         assert_eq!(lists.of(2), &[7, 1]);
         assert_eq!(lists.iter().count(), 3);
-        assert_eq!(Lists::empty().iter().count(), 0);
+        assert_eq!(lists.keys(), 3);
+        assert_eq!(&lists[2], &[7, 1]);
+        assert_eq!(Lists::<usize>::empty().iter().count(), 0);
     }
 }
