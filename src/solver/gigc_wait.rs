@@ -14,7 +14,7 @@
 //! for GI/G/m ("Approximations for the GI/G/m queue", 1993) carry; behind bursty arrivals the
 //! servers are filled together more often and the effect is larger.
 
-use super::queueing::WaitDist;
+use super::queueing::{Arrivals, WaitDist};
 
 /// The utilization below which [`many_server_wait_factor`] keeps its value at this one (its
 /// exponent grows as ρ^(−1/4) towards no load, where nobody waits anyway).
@@ -78,6 +78,29 @@ pub fn many_server_wait_factor(rho: f64, arrival_scv: f64, service_scv: f64, ser
     let rho = rho.max(LIGHT_LOAD);
     let spread = (1.0 - 1.0 / c) * c.sqrt() * (1.0 - rho).powf(1.25) / rho.powf(0.25);
     (SCALE * by_service * by_arrivals * fade * spread).exp()
+}
+
+/// [`many_server_wait_factor`] for arrivals that are only partly a renewal stream
+/// ([`Arrivals::renewal`]): the factor applies in the renewal share and not at all to the rest
+/// (the departures of queues, whose waits further on the two-moment model takes as before:
+/// on the survey of random networks the factor there moved as many figures out of tolerance
+/// as into it). Poisson arrivals (c_a² 1) take it whole.
+///
+/// ```
+/// use staircase::solver::gigc_wait::{arrivals_wait_factor, many_server_wait_factor};
+/// use staircase::solver::queueing::Arrivals;
+/// let whole = many_server_wait_factor(0.5, 4.0, 0.0, 8);
+/// assert_eq!(arrivals_wait_factor(0.5, Arrivals { scv: 4.0, renewal: 1.0 }, 0.0, 8), whole);
+/// assert_eq!(arrivals_wait_factor(0.5, Arrivals { scv: 4.0, renewal: 0.0 }, 0.0, 8), 1.0);
+/// let half = arrivals_wait_factor(0.5, Arrivals { scv: 4.0, renewal: 0.5 }, 0.0, 8);
+/// assert!((half - (1.0 + whole) / 2.0).abs() < 1e-12);
+/// ```
+pub fn arrivals_wait_factor(rho: f64, arrivals: Arrivals, service_scv: f64, servers: u64) -> f64 {
+    let factor = many_server_wait_factor(rho, arrivals.scv, service_scv, servers);
+    if arrivals.scv == 1.0 || factor == 1.0 {
+        return factor;
+    }
+    1.0 + arrivals.renewal.clamp(0.0, 1.0) * (factor - 1.0)
 }
 
 /// The wait of those who wait after [`many_server_wait_factor`] (`factor`) scaled its mean:

@@ -3,7 +3,7 @@
 //!
 //! Every function here is pure and works in seconds and requests per second.
 
-use super::gigc_wait::{many_server_wait_factor, spread_wait};
+use super::gigc_wait::{arrivals_wait_factor, many_server_wait_factor, spread_wait};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 
@@ -668,12 +668,8 @@ pub fn solve_pool_with(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
             limit
         };
         let scv = batch_service_scv(arrivals.scv, input.service_scv);
-        let factor = many_server_wait_factor(
-            offered_utilization,
-            arrivals.scv,
-            input.service_scv,
-            servers,
-        );
+        let factor =
+            arrivals_wait_factor(offered_utilization, arrivals, input.service_scv, servers);
         spread_wait(shaped_wait(p_wait, mean, offered_utilization, scv), factor)
     };
     let mean_wait = steady_wait.min(if limit > 0.0 { limit } else { f64::INFINITY });
@@ -827,7 +823,7 @@ pub fn two_moment_wait(
     } else {
         qna_p
     };
-    let factor = many_server_wait_factor(rho, ca2, cs2, servers);
+    let factor = arrivals_wait_factor(rho, arrivals, cs2, servers);
     if renewal == 0.0 {
         return (two_moment_p, two_moment * factor);
     }
