@@ -1152,7 +1152,9 @@ fn gigc_wait_table() {
     );
 }
 
-/// Prototype: the simulated conditional wait over the model's, c × ρ tables per c_s², c_a².
+/// The data `many_server_wait_factor` was fitted to: for every point of [`gigc_wait_table`]'s
+/// grid already simulated (read from its cache file), one line `R c_s² c_a² c ρ` with the
+/// simulated P(wait) and conditional wait E[W | W > 0] and the model's (in mean services).
 #[test]
 #[ignore]
 fn gigc_conditional_ratio() {
