@@ -36,6 +36,7 @@ mod compile;
 mod cost;
 pub mod delays;
 pub mod finite_wait;
+pub mod gigc_wait;
 mod lists;
 pub mod network;
 mod paths;

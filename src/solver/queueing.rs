@@ -3,6 +3,7 @@
 //!
 //! Every function here is pure and works in seconds and requests per second.
 
+use super::gigc_wait::{arrivals_wait_factor, many_server_wait_factor, spread_wait};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 
@@ -667,7 +668,9 @@ pub fn solve_pool_with(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
             limit
         };
         let scv = batch_service_scv(arrivals.scv, input.service_scv);
-        shaped_wait(p_wait, mean, offered_utilization, scv)
+        let factor =
+            arrivals_wait_factor(offered_utilization, arrivals, input.service_scv, servers);
+        spread_wait(shaped_wait(p_wait, mean, offered_utilization, scv), factor)
     };
     let mean_wait = steady_wait.min(if limit > 0.0 { limit } else { f64::INFINITY });
     // Lq = λ·Wq (Little): the same as C·ρ/(1−ρ) scaled, without a second rounding near ρ = 1.
@@ -770,6 +773,11 @@ impl Arrivals {
 ///   Wq(M/M/c)·(c_a² + c_s²)/2, times the Krämer–Langenbach-Belz factor where c_a² < 1
 ///   ([`klb_factor`]); a blend of the two by [`Arrivals::renewal`].
 ///
+/// The wait of many servers whose service is not exponential is then scaled by
+/// [`many_server_wait_factor`] (1 at one server, at exponential service and in heavy
+/// traffic): a constant service frees the first of c servers later than Kingman's scaling
+/// says, a very variable one sooner.
+///
 /// ```
 /// use staircase::solver::queueing::{two_moment_wait, Arrivals, PoolInput};
 /// // Kingman's G/G/1 at ρ = 0.8 with c_a² = 2 (departures of a bursty queue), exponential
@@ -786,7 +794,10 @@ pub fn two_moment_wait(
     arrivals: Arrivals,
 ) -> (f64, f64) {
     if arrivals.scv == 1.0 {
-        return steady_state_wait(input, servers, offered_load);
+        let (p_wait, wait) = steady_state_wait(input, servers, offered_load);
+        let rho = offered_load / servers.max(1) as f64;
+        let factor = many_server_wait_factor(rho, 1.0, input.service_scv, servers);
+        return (p_wait, wait * factor);
     }
     let (p_mmc, wait_mmc) = steady_state_wait(
         &PoolInput {
@@ -812,8 +823,9 @@ pub fn two_moment_wait(
     } else {
         qna_p
     };
+    let factor = arrivals_wait_factor(rho, arrivals, cs2, servers);
     if renewal == 0.0 {
-        return (two_moment_p, two_moment);
+        return (two_moment_p, two_moment * factor);
     }
     let (renewal_p, renewal_wait) =
         match renewal_wait(input, p_mmc, rho, Arrivals { scv: ca2, renewal }) {
@@ -825,7 +837,7 @@ pub fn two_moment_wait(
         };
     (
         renewal * renewal_p + (1.0 - renewal) * two_moment_p,
-        renewal * renewal_wait + (1.0 - renewal) * two_moment,
+        (renewal * renewal_wait + (1.0 - renewal) * two_moment) * factor,
     )
 }
 
