@@ -24,6 +24,13 @@ const LIGHT_LOAD: f64 = 0.05;
 /// P(wait) and the Krämer–Langenbach-Belz factor carry the service's part).
 const SMOOTH_FADE: f64 = 0.5;
 
+/// How far from 1 a service c² may be and still count as exponential in
+/// [`many_server_wait_factor`]: the c² of a node's classes of equal service times, computed
+/// from their moments, comes out a rounding error away from 1 (0.9999999999999998), and a
+/// factor that far from 1 would turn the node's exponential wait into a gamma one (whose
+/// percentiles need a numerical inversion) for nothing.
+const EXPONENTIAL_SCV_TOLERANCE: f64 = 1e-9;
+
 /// The fitted scale of [`many_server_wait_factor`]'s exponent.
 const SCALE: f64 = 0.24;
 
@@ -63,7 +70,8 @@ const SCALE: f64 = 0.24;
 /// assert!((wait - 0.0521).abs() < 2e-4);
 /// ```
 pub fn many_server_wait_factor(rho: f64, arrival_scv: f64, service_scv: f64, servers: u64) -> f64 {
-    if service_scv == 1.0 || servers <= 1 || !(rho > 0.0 && rho < 1.0) {
+    let exponential = (service_scv - 1.0).abs() <= EXPONENTIAL_SCV_TOLERANCE;
+    if exponential || servers <= 1 || !(rho > 0.0 && rho < 1.0) {
         return 1.0;
     }
     let (ca2, cs2) = (arrival_scv.max(0.0), service_scv.max(0.0));
@@ -159,6 +167,22 @@ mod tests {
         assert!((many_server_wait_factor(0.999, 4.0, 0.0, 16) - 1.0).abs() < 1e-3);
         // More servers, further from heavy traffic: a larger correction.
         assert!(many_server_wait_factor(0.5, 4.0, 0.0, 32) > constant);
+    }
+
+    #[test]
+    fn a_rounding_error_from_exponential_service_keeps_the_exponential_wait() {
+        // The c² of two classes of equal service times, from their moments.
+        for service_scv in [0.9999999999999998, 1.0000000000000009] {
+            assert_eq!(many_server_wait_factor(0.5, 1.0, service_scv, 8), 1.0);
+            let wait = WaitDist::Exponential {
+                p_wait: 0.3,
+                rate: 50.0,
+            };
+            let factor = many_server_wait_factor(0.5, 1.0, service_scv, 8);
+            assert_eq!(spread_wait(wait.clone(), factor), wait);
+        }
+        // A service that is really not exponential still moves the wait.
+        assert!(many_server_wait_factor(0.5, 1.0, 1.0001, 8) < 1.0);
     }
 
     #[test]
