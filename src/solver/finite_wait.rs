@@ -106,7 +106,8 @@ pub fn diffusion_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution 
     } else {
         low.clone()
     };
-    stretched_between(input, arrivals, beta, (&low, &high, fraction))
+    let stage_service_scv = batch_service_scv(arrivals.scv, input.service_scv);
+    stretched_between(input, beta, stage_service_scv, (&low, &high, fraction))
 }
 
 /// A limited queue fed non-Poisson arrivals (c_a² = `arrivals.scv`, taken as a gamma renewal
@@ -169,10 +170,12 @@ fn solve_renewal(
     } else {
         low.clone()
     };
+    // The chain already holds how many a burst leaves ahead of an arrival: each stage of
+    // the wait is one service's (not a batch's, as in the diffusion scaling).
     Some(stretched_between(
         input,
-        arrivals,
         factor,
+        input.service_scv,
         (&low, &high, fraction),
     ))
 }
@@ -180,11 +183,12 @@ fn solve_renewal(
 /// The pool between two solutions `low` and `high` of exponential service at whole numbers
 /// of waiting places (`fraction` of the way from one to the other): the drop probability
 /// interpolated geometrically, the queue linearly and stretched by `beta`, the waits stretched
-/// to the mean and their stages shaped by the service ([`gamma_stages`]).
+/// to the mean and their stages shaped by a service of c² `stage_service_scv`
+/// ([`gamma_stages`]).
 fn stretched_between(
     input: &PoolInput,
-    arrivals: Arrivals,
     beta: f64,
+    stage_service_scv: f64,
     (low, high, fraction): (&PoolSolution, &PoolSolution, f64),
 ) -> PoolSolution {
     let servers = input.servers.max(1);
@@ -213,7 +217,7 @@ fn stretched_between(
         (Some(a), _) => a,
         _ => low.wait.clone(),
     };
-    let wait = gamma_stages(&wait, batch_service_scv(arrivals.scv, input.service_scv));
+    let wait = gamma_stages(&wait, stage_service_scv);
     let c = servers as f64;
     let busy = throughput * input.mean_service;
     PoolSolution {
