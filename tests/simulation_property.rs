@@ -1187,3 +1187,214 @@ fn gigc_conditional_ratio() {
         );
     }
 }
+
+/// What a request-by-request GI/G/c/K simulation measures: the share of arrivals refused,
+/// and of the accepted ones the share that waits, the mean wait and the 95th and 99th
+/// percentiles of the time in the queue (wait plus service), in mean services.
+struct LimitedFigures {
+    refused: f64,
+    p_wait: f64,
+    mean_wait: f64,
+    p95: f64,
+    p99: f64,
+}
+
+/// GI/G/c/K first-come-first-served with gamma arrivals and gamma services (mean 1): an
+/// arrival that finds `servers` + `places` present is refused; the earliest-free server takes
+/// each accepted one. Over `customers` after a warm-up of a tenth as many.
+fn gigck(
+    (servers, places): (u64, u64),
+    rho: f64,
+    (ca2, cs2): (f64, f64),
+    customers: u64,
+    seed: u64,
+) -> LimitedFigures {
+    use rand::rngs::SmallRng;
+    use rand::SeedableRng;
+    use staircase::analysis::simulate::sampling::{Family, Sampler};
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let gaps = Sampler::new(1.0 / (rho * servers as f64), ca2.sqrt(), Family::Gamma);
+    let services = Sampler::new(1.0, cs2.sqrt(), Family::Gamma);
+    let mut free: BinaryHeap<Reverse<u64>> = (0..servers).map(|_| Reverse(0u64)).collect();
+    // Departure times of the requests present (non-negative f64 order as u64).
+    let mut present: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
+    let (mut now, mut refused, mut waited, mut total_wait) = (0.0_f64, 0_u64, 0_u64, 0.0_f64);
+    let mut sojourns = Vec::with_capacity(customers as usize);
+    let warm_up = customers / 10;
+    for index in 0..warm_up + customers {
+        now += gaps.sample(&mut rng);
+        while present
+            .peek()
+            .is_some_and(|Reverse(bits)| f64::from_bits(*bits) <= now)
+        {
+            present.pop();
+        }
+        let counted = index >= warm_up;
+        if present.len() as u64 >= servers + places {
+            refused += u64::from(counted);
+            continue;
+        }
+        let Some(Reverse(bits)) = free.pop() else {
+            break;
+        };
+        let start = f64::from_bits(bits).max(now);
+        let end = start + services.sample(&mut rng);
+        if counted {
+            if start > now {
+                waited += 1;
+                total_wait += start - now;
+            }
+            sojourns.push(end - now);
+        }
+        free.push(Reverse(end.to_bits()));
+        present.push(Reverse(end.to_bits()));
+    }
+    let accepted = sojourns.len().max(1) as f64;
+    sojourns.sort_by(f64::total_cmp);
+    let at = |q: f64| sojourns[((q * accepted) as usize).min(sojourns.len() - 1)];
+    LimitedFigures {
+        refused: refused as f64 / customers as f64,
+        p_wait: waited as f64 / accepted,
+        mean_wait: total_wait / accepted,
+        p95: at(0.95),
+        p99: at(0.99),
+    }
+}
+
+/// The model's p95 and p99 of the time in a limited queue (wait plus a gamma service of mean
+/// 1 and c² `cs2`).
+fn limited_sojourn_percentiles(
+    solution: &staircase::solver::queueing::PoolSolution,
+    cs2: f64,
+) -> [f64; 2] {
+    use staircase::solver::queueing::{gamma_lst, percentiles_with_atoms};
+    let wait = &solution.wait;
+    let service = |s: num_complex::Complex64| {
+        if cs2 > 0.0 {
+            gamma_lst(s * cs2, 1.0 / cs2)
+        } else {
+            (-s).exp()
+        }
+    };
+    let atoms = if cs2 > 0.0 {
+        vec![]
+    } else {
+        vec![(1.0, wait.zero_mass())]
+    };
+    let p = percentiles_with_atoms(
+        wait.mean() + 1.0,
+        &[0.95, 0.99],
+        &atoms,
+        |points, values| {
+            for (value, point) in values.iter_mut().zip(points) {
+                *value = wait.lst(*point) * service(*point);
+            }
+        },
+    );
+    [p[0], p[1]]
+}
+
+/// The limited queue (G/G/c/K, issue 13): the model (`solve_limited`: GI/M/c/K's embedded
+/// chain for gamma arrivals, the service by the diffusion scaling relative to exponential)
+/// and the diffusion scaling of M/M/c/K alone (`diffusion_limited`, before) against
+/// [`gigck`], 1/2/4 servers, 2/5/10 waiting places, ρ 0.5/0.8/1.2, c_a² 0.25 to 4, c_s² 0/1/2.
+/// Prints each point's errors (throughput, drops, P(wait), mean wait, p95, p99 of the time
+/// in the queue) and their mean absolute values; docs/simulation.md has the summary.
+#[test]
+#[ignore]
+fn limited_renewal_table() {
+    use staircase::solver::finite_wait::{diffusion_limited, solve_limited};
+    use staircase::solver::queueing::{Arrivals, PoolInput, PoolSolution};
+    let customers: u64 = std::env::var("GIGC_CUSTOMERS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(1_000_000);
+    let names = ["throughput", "drops", "P(wait)", "mean wait", "p95", "p99"];
+    for &cs2 in &[1.0, 0.0, 2.0] {
+        // Sums of |error| per figure (throughput, drops, P(wait), mean, p95, p99), old and
+        // new.
+        let mut sums = [[0.0_f64; 6]; 2];
+        let mut counts = [0.0_f64; 6];
+        let mut worst = [[0.0_f64; 6]; 2];
+        for &ca2 in &[0.25, 0.5, 2.0, 4.0] {
+            for &servers in &[1_u64, 2, 4] {
+                for &places in &[2_u64, 5, 10] {
+                    for &rho in &[0.5, 0.8, 1.2] {
+                        let input = PoolInput {
+                            arrival: rho * servers as f64,
+                            servers,
+                            mean_service: 1.0,
+                            service_scv: cs2,
+                            buffer: Some(places),
+                            overload_horizon: 3_600.0,
+                        };
+                        let arrivals = Arrivals {
+                            scv: ca2,
+                            renewal: 1.0,
+                        };
+                        let sim = gigck((servers, places), rho, (ca2, cs2), customers, 11);
+                        let figures = |s: &PoolSolution| {
+                            let [p95, p99] = limited_sojourn_percentiles(s, cs2);
+                            let refused = s.dropped / input.arrival;
+                            [
+                                (1.0 - refused) / (1.0 - sim.refused) - 1.0,
+                                refused / sim.refused - 1.0,
+                                (1.0 - s.wait.zero_mass()) / sim.p_wait - 1.0,
+                                s.mean_wait / sim.mean_wait - 1.0,
+                                p95 / sim.p95 - 1.0,
+                                p99 / sim.p99 - 1.0,
+                            ]
+                        };
+                        let old = figures(&diffusion_limited(&input, arrivals));
+                        let new = figures(&solve_limited(&input, arrivals));
+                        // Held: drops where at least 0.5% are refused, waits where at least
+                        // 2% wait.
+                        let held = [
+                            true,
+                            sim.refused >= 0.005,
+                            sim.p_wait >= 0.02,
+                            sim.p_wait >= 0.02,
+                            true,
+                            true,
+                        ];
+                        for figure in 0..6 {
+                            if held[figure] {
+                                counts[figure] += 1.0;
+                                for (which, errors) in [old, new].iter().enumerate() {
+                                    sums[which][figure] += errors[figure].abs();
+                                    worst[which][figure] =
+                                        worst[which][figure].max(errors[figure].abs());
+                                }
+                            }
+                        }
+                        let show = |e: [f64; 6]| {
+                            e.iter()
+                                .map(|x| format!("{:+6.1}", 100.0 * x))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        };
+                        println!(
+                            "c_s² {cs2} c_a² {ca2:>4} c {servers} m {places:>2} ρ {rho}: refused {:.4} P(wait) {:.3} | old {} | new {}",
+                            sim.refused,
+                            sim.p_wait,
+                            show(old),
+                            show(new)
+                        );
+                    }
+                }
+            }
+        }
+        for (figure, name) in names.iter().enumerate() {
+            println!(
+                "c_s² {cs2} {name}: mean |error| old {:.2}% new {:.2}%, worst old {:.1}% new {:.1}% ({} points)",
+                100.0 * sums[0][figure] / counts[figure],
+                100.0 * sums[1][figure] / counts[figure],
+                100.0 * worst[0][figure],
+                100.0 * worst[1][figure],
+                counts[figure]
+            );
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Limited queues (G/G/c/K) under arrivals and services that are not Poisson and exponential:
-//! a two-moment diffusion scaling of M/M/c/K. In heavy traffic the number waiting behaves like
+//! GI/M/c/K's embedded chain for renewal arrivals (`super::renewal_limited`), and a two-moment
+//! diffusion scaling of M/M/c/K (or of that chain) for the service. In heavy traffic the number waiting behaves like
 //! a reflected Brownian motion whose stationary law is M/M/c's stretched by the variability
 //! factor β = (c_a² + c_s²)/2 (Kingman; Krämer–Langenbach-Belz's correction for smooth
 //! arrivals, as the unlimited queues use). So a queue of m waiting places is an M/M/c/K' with
@@ -8,6 +9,7 @@
 //! Since drops change what flows on, the traffic is solved again with these pools.
 
 use super::compile::Compiled;
+use super::renewal_limited::{solve_renewal_limited, MAX_CHAIN_STATES};
 use super::traffic::{propagate_with, Flows};
 use super::variability::{self, arrival_variability};
 use crate::model::Topology;
@@ -37,11 +39,14 @@ pub fn variability_factor(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
     (ca2 + cs2) / 2.0 * klb_factor(rho.clamp(0.0, 1.0), ca2, cs2)
 }
 
-/// One limited pool with arrivals `arrivals` and the pool's service c² (`input.service_scv`):
-/// M/M/c/K' with m/β waiting places (β from [`variability_factor`]; between two whole numbers
-/// of places the drop probability is interpolated geometrically, the queue linearly), its
-/// queue and waits stretched by β. M/M/c/K itself (to the bit) when β = 1; unlimited pools are
-/// left to [`solve_pool`].
+/// One limited pool with arrivals `arrivals` and the pool's service c² (`input.service_scv`).
+/// Non-Poisson arrivals (c_a² ≠ 1), taken as a gamma renewal stream: GI/M/c/K exactly by its
+/// embedded chain, the service's c² carried by the diffusion scaling relative to exponential
+/// service ([`solve_renewal`]). Poisson arrivals (and queues longer than the chain reaches):
+/// [`diffusion_limited`], M/M/c/K' with m/β waiting places (β from [`variability_factor`];
+/// between two whole numbers of places the drop probability is interpolated geometrically,
+/// the queue linearly), its queue and waits stretched by β. M/M/c/K itself (to the bit) for
+/// Poisson arrivals and exponential service; unlimited pools are left to [`solve_pool`].
 ///
 /// ```
 /// use staircase::solver::finite_wait::solve_limited;
@@ -55,6 +60,22 @@ pub fn variability_factor(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
 /// assert!(smooth.dropped < solve_pool(&input).dropped);
 /// ```
 pub fn solve_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
+    if let Some(buffer) = input.buffer {
+        let rho = input.arrival * input.mean_service / input.servers.max(1) as f64;
+        if arrivals.scv != 1.0 && input.arrival > 0.0 {
+            if let Some(solution) = solve_renewal(input, arrivals, buffer, rho) {
+                return solution;
+            }
+        }
+    }
+    diffusion_limited(input, arrivals)
+}
+
+/// [`solve_limited`] by the diffusion scaling alone, whatever the arrivals: M/M/c/K' with
+/// m/β waiting places, its queue and waits stretched by β (what every limited queue took
+/// before the renewal chain; kept for Poisson arrivals and for queues beyond the chain's
+/// [`MAX_CHAIN_STATES`]).
+pub fn diffusion_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
     let poisson = PoolInput {
         service_scv: 1.0,
         ..*input
@@ -85,8 +106,95 @@ pub fn solve_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
     } else {
         low.clone()
     };
+    let stage_service_scv = batch_service_scv(arrivals.scv, input.service_scv);
+    stretched_between(input, beta, stage_service_scv, (&low, &high, fraction))
+}
+
+/// A limited queue fed non-Poisson arrivals (c_a² = `arrivals.scv`, taken as a gamma renewal
+/// stream): GI/M/c/K exactly by its embedded chain ([`solve_renewal_limited`]) for exponential
+/// service. Another service c_s² scales the waiting places and the queue as [`solve_limited`]
+/// does, by the ratio of the variability factors at c_s² and at exponential service,
+/// β(c_a², c_s²)/β(c_a², 1) ([`variability_factor`]): Kingman's (c_a² + c_s²)/(c_a² + 1) times
+/// KLB's factors' ratio, 1 at exponential service. `None` where the chain does not reach
+/// (more than [`MAX_CHAIN_STATES`] states).
+///
+/// ```
+/// use staircase::solver::finite_wait::solve_limited;
+/// use staircase::solver::queueing::{Arrivals, PoolInput};
+/// // D/M/1/1 (one server, no waiting place) at ρ 0.5: a request is refused when the one
+/// // before it outlasts the gap, e^(−μ/λ) = e^(−2) of the time.
+/// let input = PoolInput { arrival: 50.0, servers: 1, mean_service: 0.01, service_scv: 1.0,
+///     buffer: Some(0), overload_horizon: 3_600.0 };
+/// let evenly = solve_limited(&input, Arrivals { scv: 0.0, renewal: 1.0 });
+/// assert!((evenly.dropped / 50.0 - (-2.0f64).exp()).abs() < 1e-12);
+/// ```
+fn solve_renewal(
+    input: &PoolInput,
+    arrivals: Arrivals,
+    buffer: u64,
+    rho: f64,
+) -> Option<PoolSolution> {
+    let ca2 = arrivals.scv.max(0.0);
+    let exponential = PoolInput {
+        service_scv: 1.0,
+        ..*input
+    };
+    let at = |places: u64| {
+        solve_renewal_limited(
+            &PoolInput {
+                buffer: Some(places),
+                ..exponential
+            },
+            ca2,
+        )
+    };
+    let factor = (variability_factor(rho, ca2, input.service_scv)
+        / variability_factor(rho, ca2, 1.0))
+    .max(MIN_FACTOR);
+    if factor == 1.0 {
+        return at(buffer);
+    }
+    if !factor.is_finite() {
+        return None;
+    }
+    let places = buffer as f64 / factor;
+    let servers = input.servers.max(1) as f64;
+    if places + servers + 1.0 > MAX_CHAIN_STATES as f64 {
+        return None;
+    }
+    let below = places.floor() as u64;
+    let fraction = places - below as f64;
+    let low = at(below)?;
+    let high = if fraction > 0.0 {
+        at(below + 1)?
+    } else {
+        low.clone()
+    };
+    // The chain already holds how many a burst leaves ahead of an arrival: each stage of
+    // the wait is one service's (not a batch's, as in the diffusion scaling).
+    Some(stretched_between(
+        input,
+        factor,
+        input.service_scv,
+        (&low, &high, fraction),
+    ))
+}
+
+/// The pool between two solutions `low` and `high` of exponential service at whole numbers
+/// of waiting places (`fraction` of the way from one to the other): the drop probability
+/// interpolated geometrically, the queue linearly and stretched by `beta`, the waits stretched
+/// to the mean and their stages shaped by a service of c² `stage_service_scv`
+/// ([`gamma_stages`]).
+fn stretched_between(
+    input: &PoolInput,
+    beta: f64,
+    stage_service_scv: f64,
+    (low, high, fraction): (&PoolSolution, &PoolSolution, f64),
+) -> PoolSolution {
+    let servers = input.servers.max(1);
+    let rho = input.arrival * input.mean_service / servers as f64;
     let share = |solution: &PoolSolution| solution.dropped / input.arrival;
-    let blocked = match (share(&low), share(&high)) {
+    let blocked = match (share(low), share(high)) {
         (a, b) if a > 0.0 && b > 0.0 => a.powf(1.0 - fraction) * b.powf(fraction),
         (a, b) => a * (1.0 - fraction) + b * fraction,
     };
@@ -109,7 +217,7 @@ pub fn solve_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
         (Some(a), _) => a,
         _ => low.wait.clone(),
     };
-    let wait = gamma_stages(&wait, batch_service_scv(arrivals.scv, input.service_scv));
+    let wait = gamma_stages(&wait, stage_service_scv);
     let c = servers as f64;
     let busy = throughput * input.mean_service;
     PoolSolution {

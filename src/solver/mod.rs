@@ -42,6 +42,7 @@ pub mod network;
 mod paths;
 mod pools;
 pub mod queueing;
+pub mod renewal_limited;
 pub mod report;
 pub mod service_wait;
 mod stations;
