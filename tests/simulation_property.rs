@@ -823,36 +823,10 @@ fn gigc_delay_share(servers: u64, rho: f64, ca2: f64, cs2: f64, customers: u64, 
     gigc_delay(servers, rho, ca2, cs2, customers, seed).0
 }
 
-/// [`gigc_delay_share`] and the mean wait in mean services.
+/// [`gigc_delay_share`] and the mean wait in mean services ([`gigc_point`]'s).
 fn gigc_delay(servers: u64, rho: f64, ca2: f64, cs2: f64, customers: u64, seed: u64) -> (f64, f64) {
-    use rand::rngs::SmallRng;
-    use rand::SeedableRng;
-    use staircase::analysis::simulate::sampling::{Family, Sampler};
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let gaps = Sampler::new(1.0 / (rho * servers as f64), ca2.sqrt(), Family::Gamma);
-    let services = Sampler::new(1.0, cs2.sqrt(), Family::Gamma);
-    // Free times as ordered bits (non-negative f64 order as u64).
-    let mut free: BinaryHeap<Reverse<u64>> = (0..servers).map(|_| Reverse(0u64)).collect();
-    let (mut now, mut waited, mut total_wait) = (0.0_f64, 0_u64, 0.0_f64);
-    let warm_up = customers / 10;
-    for index in 0..warm_up + customers {
-        now += gaps.sample(&mut rng);
-        let Some(Reverse(bits)) = free.pop() else {
-            break;
-        };
-        let start = f64::from_bits(bits).max(now);
-        if index >= warm_up && start > now {
-            waited += 1;
-            total_wait += start - now;
-        }
-        free.push(Reverse((start + services.sample(&mut rng)).to_bits()));
-    }
-    (
-        waited as f64 / customers as f64,
-        total_wait / customers as f64,
-    )
+    let point = gigc_point(servers, rho, ca2, cs2, customers, seed);
+    (point.p_wait, point.mean_wait)
 }
 
 /// The model's P(wait) at the first queue (gamma arrivals into an unlimited pool of exponential
@@ -1020,24 +994,19 @@ fn gigc_model(servers: u64, rho: f64, ca2: f64, cs2: f64) -> GigcPoint {
     }
 }
 
-/// The GI/G/c grid of issue 13's many-server work: 1 to 32 servers, c_a² 0 to 9, c_s² 0 to
-/// 5, ρ 0.1 to 0.9; the model's P(wait), mean wait, p95 and p99 against [`gigc_point`]
-/// (`GIGC_CUSTOMERS` requests a point, default 1,000,000). The simulated points are kept in
-/// `target/gigc_grid_<customers>.csv` and read from there on later runs. Prints each point,
-/// the mean |error| per figure (mean wait and P(wait) where at least 2% wait) and the worst
-/// cells.
-#[test]
-#[ignore]
-fn gigc_wait_table() {
+/// The GI/G/c points simulated so far for `GIGC_CUSTOMERS` requests a point (`default`
+/// unless set), the cache file `target/gigc_grid_<customers>.csv` and its points by key
+/// (`c_s² c_a² c ρ`), none when there is no file yet.
+fn gigc_cache(default: u64) -> (u64, String, std::collections::BTreeMap<String, GigcPoint>) {
     let customers: u64 = std::env::var("GIGC_CUSTOMERS")
         .ok()
         .and_then(|text| text.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(default);
     let cache = format!(
         "{}/target/gigc_grid_{customers}.csv",
         env!("CARGO_MANIFEST_DIR")
     );
-    let mut cached: std::collections::HashMap<String, GigcPoint> = std::fs::read_to_string(&cache)
+    let points = std::fs::read_to_string(&cache)
         .unwrap_or_default()
         .lines()
         .filter_map(|line| {
@@ -1054,6 +1023,19 @@ fn gigc_wait_table() {
             })
         })
         .collect();
+    (customers, cache, points)
+}
+
+/// The GI/G/c grid of issue 13's many-server work: 1 to 32 servers, c_a² 0 to 9, c_s² 0 to
+/// 5, ρ 0.1 to 0.9; the model's P(wait), mean wait, p95 and p99 against [`gigc_point`]
+/// (`GIGC_CUSTOMERS` requests a point, default 1,000,000). The simulated points are kept in
+/// `target/gigc_grid_<customers>.csv` and read from there on later runs. Prints each point,
+/// the mean |error| per figure (mean wait and P(wait) where at least 2% wait) and the worst
+/// cells.
+#[test]
+#[ignore]
+fn gigc_wait_table() {
+    let (customers, cache, mut cached) = gigc_cache(1_000_000);
     let filter = std::env::var("GIGC_FILTER").unwrap_or_default();
     let (mut sums, mut counts) = ([0.0_f64; 4], [0.0_f64; 4]);
     let mut cells: Vec<(f64, String)> = Vec::new();
@@ -1158,21 +1140,10 @@ fn gigc_wait_table() {
 #[test]
 #[ignore]
 fn gigc_conditional_ratio() {
-    let customers: u64 = std::env::var("GIGC_CUSTOMERS")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(2_000_000);
-    let cache = format!(
-        "{}/target/gigc_grid_{customers}.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&cache).unwrap_or_default();
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(';') else {
-            continue;
-        };
+    let (_, _, cached) = gigc_cache(2_000_000);
+    for (key, simulated) in &cached {
         let k: Vec<f64> = key.split(' ').filter_map(|x| x.parse().ok()).collect();
-        let v: Vec<f64> = rest.split(',').filter_map(|x| x.parse().ok()).collect();
+        let v = [simulated.p_wait, simulated.mean_wait];
         let (cs2, ca2, servers, rho) = (k[0], k[1], k[2] as u64, k[3]);
         let model = gigc_model(servers, rho, ca2, cs2);
         let sim_cond = if v[0] > 0.0 { v[1] / v[0] } else { 0.0 };
