@@ -53,9 +53,10 @@ fn check_with_simulation_shows_the_comparison() {
 #[test]
 fn a_node_the_model_gets_wrong_is_marked_on_the_canvas_until_an_edit() {
     // Stage 4 sends users through a round-robin balancer to 26 app servers, here with two
-    // waiting places each. The model solves a limited queue fed in turn by a diffusion scaling
-    // of M/M/c/K (G/G/c/K); with so few places it overstates the drops of instances fed every
-    // 26th request (model 132.6 req/s against 83.5 simulated, docs/simulation.md).
+    // waiting places each and a very variable service (cv 2). The model solves a limited
+    // queue fed in turn exactly for exponential service (GI/M/c/K) and carries another
+    // service's c² by a diffusion ratio, which with so few places misses the drops by about a
+    // fifth (docs/simulation.md: limited queues fed renewal arrivals, what remains).
     let mut topology = presets::find("stage-4-load-balancer")
         .expect("preset exists")
         .load()
@@ -66,6 +67,7 @@ fn a_node_the_model_gets_wrong_is_marked_on_the_canvas_until_an_edit() {
         .filter(|n| n.name == "App servers")
     {
         node.queue_limit = Some(2);
+        node.service_cv = 2.0;
     }
     let app = StaircaseApp::new(topology, Box::new(FakePicker::default()));
     let mut harness = Harness::builder()
@@ -120,8 +122,8 @@ fn a_node_the_model_gets_wrong_is_marked_on_the_canvas_until_an_edit() {
         .dropped_rps;
     assert_eq!(dropped.model, model_dropped);
     assert!(
-        dropped.relative > 0.2,
-        "the model overstates: {}",
+        dropped.relative.abs() > 0.1,
+        "the model misses the drops: {}",
         dropped.relative
     );
     assert!(mark
