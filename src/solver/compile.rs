@@ -152,8 +152,8 @@ pub(super) struct CompiledNode {
     pub(super) standby: Vec<Vec<usize>>,
 }
 
-/// A figure per class, inline for the usual few classes: compiled nodes and wires hold
-/// several, so that a compile allocates for none of them.
+/// A figure per class, inline for the usual few classes: compiled nodes and wires and the
+/// node results of a solve hold several, so that neither allocates for them.
 pub(super) type ClassFigures = SmallVec<[f64; 4]>;
 
 /// A compiled topology: its classes at one load, and the load-independent graph (shared by

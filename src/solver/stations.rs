@@ -1,6 +1,7 @@
 //! Each node as a station: its queues' throughput, drops, backlog, utilization, queue length,
 //! and its response-time mean and percentiles.
 
+use super::compile::ClassFigures;
 use super::compile::Compiled;
 use super::compile::CompiledNode;
 use super::delays::random_delay_lst;
@@ -28,9 +29,6 @@ use crate::solver::report::Status;
 use num_complex::Complex64;
 use smallvec::{smallvec, SmallVec};
 
-/// A node's figure per class, inline for the usual few classes (a solve keeps one per node).
-pub(super) type PerClass = SmallVec<[f64; 4]>;
-
 /// A node's wait as a mixture over its pool groups, inline for the usual single group.
 pub(super) type Waits = SmallVec<[(f64, WaitDist); 1]>;
 
@@ -55,7 +53,7 @@ pub(super) struct NodeResult {
     pub(super) retried: bool,
     pub(super) average_throughput: f64,
     /// Per class: mean response at this node (seconds, including the fixed delay).
-    pub(super) class_mean: PerClass,
+    pub(super) class_mean: ClassFigures,
     /// Mixture components of the wait: (weight, distribution) across pool groups.
     pub(super) waits: Waits,
     /// A queue below saturation would take longer than the horizon to settle: its wait is
@@ -201,9 +199,9 @@ pub(super) fn node_result(
     } else {
         0.0
     };
-    let class_mean: PerClass = service.iter().map(|s| node.base + mean_wait + s).collect();
+    let class_mean: ClassFigures = service.iter().map(|s| node.base + mean_wait + s).collect();
     // Class weights at this node.
-    let class_weights: PerClass = if arrival > 0.0 {
+    let class_weights: ClassFigures = if arrival > 0.0 {
         arrivals.iter().map(|a| a / arrival).collect()
     } else {
         let n = class_count.max(1) as f64;
