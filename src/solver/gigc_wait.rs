@@ -25,10 +25,11 @@ const LIGHT_LOAD: f64 = 0.05;
 const SMOOTH_FADE: f64 = 0.5;
 
 /// How far from 1 a service c² may be and still count as exponential in
-/// [`many_server_wait_factor`]: the c² of a node's classes of equal service times, computed
-/// from their moments, comes out a rounding error away from 1 (0.9999999999999998), and a
-/// factor that far from 1 would turn the node's exponential wait into a gamma one (whose
-/// percentiles need a numerical inversion) for nothing.
+/// [`many_server_wait_factor`]: a factor a rounding error from 1 would turn the node's
+/// exponential wait into a gamma one (whose percentiles need a numerical inversion) for
+/// nothing. The solver's own mix of classes of equal service times gives exactly 1
+/// (`traffic::pool_inputs`); this guards callers whose c² comes out of other arithmetic
+/// (by second moments it was 0.9999999999999998).
 const EXPONENTIAL_SCV_TOLERANCE: f64 = 1e-9;
 
 /// The fitted scale of [`many_server_wait_factor`]'s exponent.

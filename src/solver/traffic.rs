@@ -128,25 +128,36 @@ pub(super) fn pool_inputs(
 ) -> Option<PoolInputs> {
     let service = node.service.as_ref()?;
     let total: f64 = arrivals.iter().sum();
-    let (mean, second_moment) = if total > 0.0 {
-        let scv_one = node.shape.scv();
+    let scv_one = node.shape.scv();
+    let mean = if total > 0.0 {
         arrivals
             .iter()
             .zip(service)
-            .fold((0.0, 0.0), |(m, s2), (lambda, s)| {
-                let f = lambda / total;
-                (m + f * s, s2 + f * s * s * (1.0 + scv_one))
-            })
+            .map(|(lambda, s)| lambda / total * s)
+            .sum()
     } else {
-        let s = service.iter().copied().fold(0.0, f64::max);
-        (s, 2.0 * s * s)
+        0.0
     };
     let mean = if mean > 0.0 {
         mean
     } else {
         service.iter().copied().fold(0.0, f64::max)
     };
-    let scv = (second_moment / (mean * mean) - 1.0).max(0.0);
+    // The mix of the classes' services: c² = c_1² + (1 + c_1²)·Var/m² (c_1² the shape's, Var
+    // the spread of the class means around m). Classes of equal service times then give the
+    // shape's c² exactly, not a rounding error away from it (which would take a node of
+    // exponential service off the exponential paths). An idle node, with no arrivals to
+    // weigh its classes, is taken as exponential.
+    let scv = if total > 0.0 {
+        let spread: f64 = arrivals
+            .iter()
+            .zip(service)
+            .map(|(lambda, s)| lambda / total * (s - mean) * (s - mean))
+            .sum();
+        (scv_one + (1.0 + scv_one) * spread / (mean * mean)).max(0.0)
+    } else {
+        1.0
+    };
     let input = |group: &PoolGroup| PoolInput {
         arrival: total * group.share,
         servers: group.servers,
@@ -716,5 +727,24 @@ mod tests {
             .iter()
             .sum();
         assert!((database - (reads + writes)).abs() < 1e-9, "{database}");
+    }
+
+    #[test]
+    fn classes_of_equal_service_keep_the_shapes_service_variability_exactly() {
+        let compiled = compile(&cached_app(), &Params::default());
+        // The app serves reads and writes alike; weighed 450:50 their mix's c² by second
+        // moments came out 1.0000000000000004.
+        let app = pool_inputs(&compiled.nodes[2], &[450.0, 50.0], 60.0).expect("queues");
+        assert_eq!(app[0].service_scv, 1.0);
+        // The database's reads (5,000/s) and writes (2,000/s) differ: c² = 1 + 2·Var/m².
+        let database = pool_inputs(&compiled.nodes[3], &[450.0, 50.0], 60.0).expect("queues");
+        let service = compiled.nodes[3].service.as_ref().expect("a queue");
+        let (read, write): (f64, f64) = (service[0], service[1]);
+        assert!((write / read - 2.5).abs() < 1e-12);
+        let mean = 0.9 * read + 0.1 * write;
+        let variance = 0.9 * (read - mean).powi(2) + 0.1 * (write - mean).powi(2);
+        let expected = 1.0 + 2.0 * variance / (mean * mean);
+        assert!((database[0].service_scv - expected).abs() < 1e-12);
+        assert!(database[0].service_scv > 1.1);
     }
 }
