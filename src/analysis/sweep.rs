@@ -1,7 +1,7 @@
 //! What-if sweeps: the topology solved at many load multipliers (in parallel with rayon).
 
 use crate::model::Topology;
-use crate::solver::{solve, Params, SolveError, Solver};
+use crate::solver::{solve, Params, Precision, SolveError, Solver};
 use serde::Serialize;
 
 /// The figures of one class at one load.
@@ -46,11 +46,19 @@ pub fn load_multipliers(headroom: Option<f64>, count: usize) -> Vec<f64> {
     loads
 }
 
-/// The compiled topology solved at one load multiplier, on the calling thread.
+/// The compiled topology solved at one load multiplier, on the calling thread. The
+/// percentiles are a chart's ([`Precision::Chart`]), except at the design load (1), whose point
+/// is the report's figures exactly.
 pub fn load_point(solver: &Solver, params: &Params, load: f64) -> Result<SweepPoint, SolveError> {
+    let precision = if load == 1.0 {
+        params.precision
+    } else {
+        Precision::Chart
+    };
     let summary = solver.summary(&Params {
         load_multiplier: load,
         parallel: false,
+        precision,
         ..params.clone()
     })?;
     Ok(SweepPoint {

@@ -53,6 +53,7 @@ mod verdict;
 
 pub use compile::{distance_km, region_rtt};
 pub use pools::connection_demand;
+pub use queueing::Precision;
 pub use traffic::MAX_SOLVE_SECONDS;
 
 use compile::compile;
@@ -68,6 +69,9 @@ pub struct Params {
     pub class_percentiles: bool,
     /// Use rayon for per-node and per-class work (only with the `parallel` feature).
     pub parallel: bool,
+    /// How finely end-to-end percentiles are inverted (a chart's points need less than the
+    /// report's figures).
+    pub precision: Precision,
 }
 
 /// Nodes from which the light per-node stages (compiling, the traffic's linear view, the
@@ -95,6 +99,7 @@ impl Default for Params {
             at_peak: true,
             class_percentiles: true,
             parallel: true,
+            precision: Precision::Report,
         }
     }
 }
@@ -255,6 +260,7 @@ fn solve_queues(
     });
     let wanted = paths::Wanted {
         percentiles: params.class_percentiles,
+        precision: params.precision,
         path: for_report,
     };
     let class_results: Vec<ClassResult> =

@@ -14,7 +14,7 @@ use super::transforms::class_transform_acyclic;
 use super::transforms::constant_service;
 use super::transforms::route_shift_of;
 use super::transforms::TransformSteps;
-use crate::solver::queueing::{grid_for, percentiles_on_grid};
+use crate::solver::queueing::{grid_for, percentiles_within, Precision};
 use crate::solver::report::Latency;
 use std::borrow::Cow;
 
@@ -329,7 +329,8 @@ pub(super) fn class_result(
                 .map(|(time, mass)| (time - offset, mass))
                 .collect()
         };
-        let found = percentiles_on_grid(
+        let found = percentiles_within(
+            wanted.precision,
             grid_for(order.len()),
             mean_latency - offset,
             &[0.50, 0.95, 0.99],
@@ -395,6 +396,8 @@ pub(super) fn class_result(
 pub(super) struct Wanted {
     /// End-to-end percentiles (else they are the mean).
     pub(super) percentiles: bool,
+    /// How finely they are inverted.
+    pub(super) precision: Precision,
     /// The path breakdown (else empty).
     pub(super) path: bool,
 }
