@@ -3,7 +3,7 @@
 //!
 //! Every function here is pure and works in seconds and requests per second.
 
-use super::gigc_wait::{arrivals_wait_factor, many_server_wait_factor, spread_wait};
+use super::gigc_wait::{arrivals_wait_factor, many_server_wait_factor, peaked_share, spread_wait};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 
@@ -879,6 +879,7 @@ pub fn renewal_wait(
     let exponential_p =
         renewal_delay_probability(p_mmc, rho, ca2, sigma, input.servers, arrivals.renewal, cs2);
     let p_wait = hidden_variability(p_mmc, exponential_p, ca2, cs2);
+    let p_wait = peaked_share(p_wait, rho, arrivals, cs2, input.servers);
     // Behind bursty arrivals the wait of those who wait stays GI/M/c's (scaled by Kingman's
     // ratio) and the mean follows P(wait); for smooth ones KLB's ratio already carries what
     // the service changes in the mean.
@@ -891,7 +892,7 @@ pub fn renewal_wait(
 /// The renewal share ([`Arrivals::renewal`]) below which a bursty stream's P(wait) is taken
 /// as C·(σ/ρ)^√c ([`renewal_delay_probability`]): the departures of a queue whose own service
 /// adds even a little irregularity have had their bursts spread by its servers.
-const RENEWAL_BURSTS: f64 = 0.95;
+pub(crate) const RENEWAL_BURSTS: f64 = 0.95;
 
 /// P(wait) in GI/M/c at utilization ρ with `servers` servers, from Erlang C (M/M/c's
 /// P(wait), `p_mmc`), the arrivals' c_a², σ ([`gamma_arrival_sigma`]) and the service's c_s²:
