@@ -82,7 +82,13 @@ pub fn many_server_wait_factor(rho: f64, arrival_scv: f64, service_scv: f64, ser
     } else {
         1.0
     };
-    let fade = ((ca2 - SMOOTH_FADE) / (1.0 - SMOOTH_FADE)).clamp(0.0, 1.0);
+    // Behind a service smoother than exponential, smooth arrivals now wait as often as the
+    // busy servers' peakedness says (`peaked_share`): the factor applies there too.
+    let fade = if cs2 < 1.0 {
+        1.0
+    } else {
+        ((ca2 - SMOOTH_FADE) / (1.0 - SMOOTH_FADE)).clamp(0.0, 1.0)
+    };
     let c = servers as f64;
     let rho = rho.max(LIGHT_LOAD);
     let spread = (1.0 - 1.0 / c) * c.sqrt() * (1.0 - rho).powf(1.25) / rho.powf(0.25);
@@ -324,13 +330,35 @@ pub fn peaked_share(
     service_scv: f64,
     servers: u64,
 ) -> f64 {
-    let share = ((arrivals.renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0);
-    let exponential = (service_scv - 1.0).abs() <= EXPONENTIAL_SCV_TOLERANCE;
-    if arrivals.scv >= 1.0 || service_scv >= 1.0 || exponential || share == 0.0 {
+    let share = peaked_weight(arrivals, service_scv);
+    if share == 0.0 {
         return p_wait;
     }
     let peaked = peaked_delay_probability(rho, arrivals.scv, service_scv, servers);
     p_wait + share * (peaked - p_wait)
+}
+
+/// How much of a queue's P(wait) [`peaked_share`] takes from [`peaked_delay_probability`]:
+/// the renewal share of the stream beyond [`RENEWAL_BURSTS`] (0 to 1) for smooth arrivals
+/// (c_a² < 1) into a service smoother than exponential (c_s² < 1), 0 elsewhere. Where it is
+/// above 0 the mean wait follows that P(wait) too (`renewal_wait`: those who wait wait as in
+/// GI/M/c scaled by Kingman's ratio, as behind bursty arrivals).
+///
+/// ```
+/// use staircase::solver::gigc_wait::peaked_weight;
+/// use staircase::solver::queueing::Arrivals;
+/// assert_eq!(peaked_weight(Arrivals { scv: 0.5, renewal: 1.0 }, 0.0), 1.0);
+/// assert_eq!(peaked_weight(Arrivals { scv: 0.5, renewal: 0.975 }, 0.0), 0.5);
+/// assert_eq!(peaked_weight(Arrivals { scv: 0.5, renewal: 0.5 }, 0.0), 0.0);
+/// assert_eq!(peaked_weight(Arrivals { scv: 2.0, renewal: 1.0 }, 0.0), 0.0);
+/// assert_eq!(peaked_weight(Arrivals { scv: 0.5, renewal: 1.0 }, 1.0), 0.0);
+/// ```
+pub fn peaked_weight(arrivals: Arrivals, service_scv: f64) -> f64 {
+    let smoother = service_scv < 1.0 - EXPONENTIAL_SCV_TOLERANCE;
+    if !(arrivals.scv < 1.0 && smoother) {
+        return 0.0;
+    }
+    ((arrivals.renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
@@ -370,5 +398,65 @@ mod tests {
         let below = many_server_wait_factor(0.4, 1.0 - 1e-9, 0.0, 8);
         let at = many_server_wait_factor(0.4, 1.0, 0.0, 8);
         assert!((below - at).abs() < 1e-6);
+    }
+
+    #[test]
+    fn peaked_delay_is_continuous_into_exponential_service_and_poisson_arrivals() {
+        use crate::solver::queueing::erlang_c;
+        for servers in [1_u64, 2, 8, 32] {
+            for rho in [0.1, 0.5, 0.9] {
+                let takacs = gamma_renewal_delay_probability(rho, 0.5, servers);
+                let near = peaked_delay_probability(rho, 0.5, 1.0 - 1e-9, servers);
+                assert!(
+                    (near - takacs).abs() < 1e-6 * takacs.max(1e-12),
+                    "{near} {takacs}"
+                );
+                let c = erlang_c(servers, rho * servers as f64);
+                let near = peaked_delay_probability(rho, 1.0 - 1e-9, 0.0, servers);
+                assert!((near - c).abs() < 1e-6 * c.max(1e-12), "{near} {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_smoother_service_waits_less_often_behind_smooth_arrivals() {
+        let exponential = peaked_delay_probability(0.7, 0.5, 1.0, 16);
+        let erlang = peaked_delay_probability(0.7, 0.5, 0.5, 16);
+        let constant = peaked_delay_probability(0.7, 0.5, 0.0, 16);
+        assert!(constant < erlang && erlang < exponential);
+        // Simulated (gigc_wait_table): 0.0352 behind the constant service.
+        assert!((constant / 0.0352 - 1.0).abs() < 0.15, "{constant}");
+    }
+
+    #[test]
+    fn peaked_delay_stays_finite_far_from_heavy_traffic() {
+        for servers in [1_u64, 64, 100_000] {
+            for rho in [1e-9, 0.01, 0.999_999] {
+                for (ca2, cs2) in [
+                    (0.0, 0.0),
+                    (0.01, 0.99),
+                    (0.9, 0.0),
+                    (9.0, 0.0),
+                    (0.5, 25.0),
+                ] {
+                    let p = peaked_delay_probability(rho, ca2, cs2, servers);
+                    assert!((0.0..=1.0).contains(&p), "{servers} {rho} {ca2} {cs2}: {p}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shorter_service_share_matches_a_numerical_integral() {
+        // κ = ∫ (1 − G(t))² dt for a mean-1 Erlang-3 service (c_s² 1/3), by the trapezoid rule.
+        let survival = |t: f64| (-3.0 * t).exp() * (1.0 + 3.0 * t + 4.5 * t * t);
+        let step = 1e-4;
+        let integral: f64 = (0..200_000)
+            .map(|i| {
+                let t = (i as f64 + 0.5) * step;
+                survival(t).powi(2) * step
+            })
+            .sum();
+        assert!((shorter_service_share(1.0 / 3.0) - integral).abs() < 1e-6);
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! Every function here is pure and works in seconds and requests per second.
 
-use super::gigc_wait::{arrivals_wait_factor, many_server_wait_factor, peaked_share, spread_wait};
+use super::gigc_wait::{
+    arrivals_wait_factor, many_server_wait_factor, peaked_share, peaked_weight, spread_wait,
+};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 
@@ -882,10 +884,21 @@ pub fn renewal_wait(
     let p_wait = peaked_share(p_wait, rho, arrivals, cs2, input.servers);
     // Behind bursty arrivals the wait of those who wait stays GI/M/c's (scaled by Kingman's
     // ratio) and the mean follows P(wait); for smooth ones KLB's ratio already carries what
-    // the service changes in the mean.
-    let waiting = if ca2 >= 1.0 { p_wait } else { exponential_p };
+    // the service changes in the mean, except where P(wait) is the busy servers' peakedness
+    // (a service smoother than exponential): there the mean follows it as behind bursty ones.
+    let peaked = peaked_weight(arrivals, cs2);
+    let (waiting, service) = if ca2 >= 1.0 {
+        (p_wait, renewal_service_factor(rho, ca2, cs2))
+    } else {
+        let klb = renewal_service_factor(rho, ca2, cs2);
+        let kingman = (ca2 + cs2) / (ca2 + 1.0);
+        (
+            exponential_p + peaked * (p_wait - exponential_p),
+            klb + peaked * (kingman - klb),
+        )
+    };
     let capacity = servers / input.mean_service;
-    let wait = waiting / (capacity * (1.0 - sigma)) * renewal_service_factor(rho, ca2, cs2);
+    let wait = waiting / (capacity * (1.0 - sigma)) * service;
     Some((p_wait, wait))
 }
 
