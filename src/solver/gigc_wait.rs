@@ -295,7 +295,12 @@ pub fn peaked_delay_probability(rho: f64, arrival_scv: f64, service_scv: f64, se
     let beta = (servers.max(1) as f64).sqrt() * (1.0 - rho);
     let log_ratio = log_halfin_whitt_delay(beta / z_queue.sqrt())
         - log_halfin_whitt_delay(beta / z_exponential.sqrt());
-    (exponential * log_ratio.exp()).clamp(0.0, 1.0)
+    // In logarithms: far from heavy traffic the ratio may overflow where Takács' value
+    // underflows (bursty arrivals into a constant service).
+    if !(exponential > 0.0) {
+        return 0.0;
+    }
+    (exponential.ln() + log_ratio).exp().clamp(0.0, 1.0)
 }
 
 /// P(wait) of a queue fed a smooth renewal stream (c_a² < 1, wholly or in part: `arrivals`)
