@@ -13,6 +13,11 @@
 //! Cosmetatos' M/D/c correction (1 + (1 − ρ)(c − 1)(√(4 + 5c) − 2)/(16ρc)) and Whitt's φ
 //! for GI/G/m ("Approximations for the GI/G/m queue", 1993) carry; behind bursty arrivals the
 //! servers are filled together more often and the effect is larger.
+//!
+//! Behind smooth arrivals into a service smoother than exponential, P(wait) itself is here too
+//! ([`peaked_delay_probability`]): Takács' GI/M/c value scaled by Halfin and Whitt's
+//! many-server limit at the peakedness of the busy servers (how much of the arrivals'
+//! smoothness the service passes on to them).
 
 use super::queueing::{gamma_renewal_delay_probability, Arrivals, WaitDist, RENEWAL_BURSTS};
 
@@ -39,9 +44,12 @@ const SCALE: f64 = 0.24;
 /// service c_s²) differs from the two-moment model's (GI/M/c or M/M/c scaled by Kingman's
 /// ratio): the factor exp(a·(1 − 1/c)·√c·(1 − ρ)^(5/4)/ρ^(1/4)), where
 /// a = 0.24·(1 − c_s²)/(1 + c_s²) for c_s² ≥ 1 and a = 0.24·(1 − c_s²)/(1 + c_s²)·√(2/(1 + c_a²))
-/// for c_s² < 1, faded out linearly between c_a² 1 and 0.5 (smooth arrivals: there P(wait) is
-/// the larger error, and the Krämer–Langenbach-Belz factor carries the service's part of the
-/// smoothing; the factor made their mean worse).
+/// for c_s² < 1. Behind a service more variable than exponential it is faded out linearly
+/// between c_a² 1 and 0.5 (smooth arrivals: there P(wait) is the larger error, and the
+/// Krämer–Langenbach-Belz factor carries the service's part of the smoothing; the factor made
+/// their mean worse). Behind a smoother service it applies whole at any c_a²: there P(wait) is
+/// [`peaked_share`]'s and the mean follows it (before that P(wait) of smooth arrivals was up to
+/// 121% high and the factor was faded out there too).
 ///
 /// The form follows the heavy-traffic/light-traffic reasoning of Whitt's GI/G/m
 /// approximation: 1 at one server (the G/G/1 wait is Kingman's), at exponential service

@@ -849,7 +849,9 @@ pub fn two_moment_wait(
 /// GI/M/c with exponential service, P(wait) by
 /// [`renewal_delay_probability`] and the wait of those who wait exponential at cμ(1 − σ)
 /// (exact, Kleinrock §6.4), the mean scaled to the pool's service by
-/// [`renewal_service_factor`]; P(wait) then by [`hidden_variability`]. `None` where σ ≥ 1
+/// [`renewal_service_factor`]; P(wait) then by [`hidden_variability`], and behind smooth
+/// arrivals into a service smoother than exponential by the busy servers' peakedness
+/// ([`peaked_share`], the mean then following it with Kingman's ratio). `None` where σ ≥ 1
 /// (GI/M/c has no steady state there).
 ///
 /// ```
