@@ -1420,10 +1420,12 @@ fn gigc_peaked_delay_table() {
             means[1] / simulated.mean_wait - 1.0,
             means[2] / simulated.mean_wait - 1.0,
         ];
-        let arrivals = match ca2 {
-            x if x < 1.0 => "smooth",
-            x if x == 1.0 => "Poisson",
-            _ => "bursty",
+        let arrivals = if ca2 < 1.0 {
+            "smooth"
+        } else if ca2 > 1.0 {
+            "bursty"
+        } else {
+            "Poisson"
         };
         let servers_group = match servers {
             1 => "c 1",
@@ -1432,7 +1434,7 @@ fn gigc_peaked_delay_table() {
         };
         for group in [
             format!("c_s² {cs2} {arrivals}"),
-            format!("{servers_group}"),
+            servers_group.to_string(),
             format!("{arrivals} {servers_group}"),
             "all".to_string(),
         ] {

@@ -169,9 +169,9 @@ pub fn spread_wait(wait: WaitDist, factor: f64) -> WaitDist {
 }
 
 /// The mean of the shorter of two independent services, in mean services, for a gamma
-/// service of squared coefficient of variation c_s² (constant at 0): κ = E[min(S₁, S₂)]/E[S] =
-/// 1 − ½·E|S₁ − S₂|/E[S], with Gini's mean difference of a gamma of shape k = 1/c_s²,
-/// E|S₁ − S₂| = 2θ·Γ(k + ½)/(√π·Γ(k)) (scale θ = c_s²·E[S]). It is 1 for a constant service,
+/// service of squared coefficient of variation c_s² (constant at 0): κ = E\[min(S₁, S₂)\]/E\[S\] =
+/// 1 − ½·E|S₁ − S₂|/E\[S\], with Gini's mean difference of a gamma of shape k = 1/c_s²,
+/// E|S₁ − S₂| = 2θ·Γ(k + ½)/(√π·Γ(k)) (scale θ = c_s²·E\[S\]). It is 1 for a constant service,
 /// ½ for an exponential one and falls towards 0 as the service gets more variable. It is
 /// μ∫(1 − G(t))² dt, the weight by which the service passes the arrivals' variability to the
 /// number of busy servers of GI/G/∞ ([`busy_server_peakedness`]).
@@ -185,7 +185,7 @@ pub fn spread_wait(wait: WaitDist, factor: f64) -> WaitDist {
 /// assert!((shorter_service_share(0.5) - 0.625).abs() < 1e-9);
 /// ```
 pub fn shorter_service_share(service_scv: f64) -> f64 {
-    if !(service_scv > 0.0) {
+    if service_scv.is_nan() || service_scv <= 0.0 {
         return 1.0;
     }
     let shape = 1.0 / service_scv;
@@ -229,7 +229,7 @@ pub fn busy_server_peakedness(arrival_scv: f64, service_scv: f64) -> f64 {
 /// neither overflows nor reaches 0 far from heavy traffic: x·Φ(x)/φ(x) =
 /// e^(ln x + ½ln 2π + x²/2 + ln Φ(x)).
 fn log_halfin_whitt_delay(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return 0.0;
     }
     let log_normal_cdf = (erfc(-x / std::f64::consts::SQRT_2) / 2.0).ln();
@@ -305,7 +305,7 @@ pub fn peaked_delay_probability(rho: f64, arrival_scv: f64, service_scv: f64, se
         - log_halfin_whitt_delay(beta / z_exponential.sqrt());
     // In logarithms: far from heavy traffic the ratio may overflow where Takács' value
     // underflows (bursty arrivals into a constant service).
-    if !(exponential > 0.0) {
+    if exponential.is_nan() || exponential <= 0.0 {
         return 0.0;
     }
     (exponential.ln() + log_ratio).exp().clamp(0.0, 1.0)
@@ -315,7 +315,7 @@ pub fn peaked_delay_probability(rho: f64, arrival_scv: f64, service_scv: f64, se
 /// through a service smoother than exponential (c_s² < 1), given the model's value before
 /// (`p_wait`, Takács' GI/M/c value, which leaves out that a smooth service keeps the busy
 /// servers as even as the arrivals): [`peaked_delay_probability`] in the share of the stream
-/// that is a renewal one beyond [`RENEWAL_BURSTS`] (the departures of queues keep `p_wait`,
+/// that is a renewal one beyond 0.95 (`RENEWAL_BURSTS`) (the departures of queues keep `p_wait`,
 /// as in `renewal_delay_probability`), linearly between. Everything else keeps `p_wait`:
 /// bursty arrivals (there the fitted C^(ln σ/ln ρ) blend of `renewal_delay_probability` and
 /// `hidden_variability` are nearer the simulation: behind a constant service the peaked
@@ -352,7 +352,7 @@ pub fn peaked_share(
 }
 
 /// How much of a queue's P(wait) [`peaked_share`] takes from [`peaked_delay_probability`]:
-/// the renewal share of the stream beyond [`RENEWAL_BURSTS`] (0 to 1) for smooth arrivals
+/// the renewal share of the stream beyond 0.95 (`RENEWAL_BURSTS`) (0 to 1) for smooth arrivals
 /// (c_a² < 1) into a service smoother than exponential (c_s² < 1), 0 elsewhere. Where it is
 /// above 0 the mean wait follows that P(wait) too (`renewal_wait`: those who wait wait as in
 /// GI/M/c scaled by Kingman's ratio, as behind bursty arrivals).
