@@ -1369,3 +1369,106 @@ fn limited_renewal_table() {
         }
     }
 }
+
+/// P(wait) of GI/G/c by the busy servers' peakedness (`peaked_delay_probability`: Takács'
+/// GI/M/c value for the gamma stream as peaked as the queue's busy servers) against the
+/// model's before (`renewal_delay_probability`, then `hidden_variability`), on every point of
+/// [`gigc_wait_table`]'s grid already simulated (its cache; `GIGC_GRID=out` for the points
+/// the fits did not see). Prints the mean |error| of P(wait) by service c² and arrivals
+/// (smooth, Poisson, bursty) and by servers, where at least 2% wait, and the worst points.
+#[test]
+#[ignore]
+fn gigc_peaked_delay_table() {
+    use staircase::solver::gigc_wait::peaked_delay_probability;
+    use staircase::solver::queueing::{
+        erlang_c, gamma_arrival_sigma, hidden_variability, renewal_delay_probability,
+        renewal_service_factor,
+    };
+    let (_, _, cached) = gigc_cache(1_000_000);
+    let out_of_sample = std::env::var("GIGC_GRID").is_ok_and(|grid| grid == "out");
+    let in_grid = |cs2: f64, servers: u64| {
+        let out = [0.25, 3.0].contains(&cs2) && [3, 6, 12, 24].contains(&servers);
+        out == out_of_sample
+    };
+    // (group, sums of |error|: P(wait) old, new; mean wait as solved, new P(wait) times
+    // GI/M/c's conditional wait scaled by Kingman's ratio, the same by KLB's; count)
+    let mut groups: std::collections::BTreeMap<String, ([f64; 5], f64)> = Default::default();
+    let mut worst: Vec<(f64, String)> = Vec::new();
+    for (key, simulated) in &cached {
+        let k: Vec<f64> = key.split(' ').filter_map(|x| x.parse().ok()).collect();
+        let (cs2, ca2, servers, rho) = (k[0], k[1], k[2] as u64, k[3]);
+        if !in_grid(cs2, servers) || simulated.p_wait < 0.02 {
+            continue;
+        }
+        let p_mmc = erlang_c(servers, rho * servers as f64);
+        let sigma = gamma_arrival_sigma(rho, ca2);
+        let exponential = renewal_delay_probability(p_mmc, rho, ca2, sigma, servers, 1.0, cs2);
+        let old = hidden_variability(p_mmc, exponential, ca2, cs2);
+        let new = peaked_delay_probability(rho, ca2, cs2, servers);
+        let c = servers as f64;
+        let conditional = 1.0 / (c * (1.0 - sigma));
+        let kingman = (ca2 + cs2) / (ca2 + 1.0);
+        let means = [
+            gigc_model(servers, rho, ca2, cs2).mean_wait,
+            new * conditional * kingman,
+            new * conditional * renewal_service_factor(rho, ca2, cs2),
+        ];
+        let errors = [
+            old / simulated.p_wait - 1.0,
+            new / simulated.p_wait - 1.0,
+            means[0] / simulated.mean_wait - 1.0,
+            means[1] / simulated.mean_wait - 1.0,
+            means[2] / simulated.mean_wait - 1.0,
+        ];
+        let arrivals = if ca2 < 1.0 {
+            "smooth"
+        } else if ca2 > 1.0 {
+            "bursty"
+        } else {
+            "Poisson"
+        };
+        let servers_group = match servers {
+            1 => "c 1",
+            2..=4 => "c 2-4",
+            _ => "c 6-32",
+        };
+        for group in [
+            format!("c_s² {cs2} {arrivals}"),
+            servers_group.to_string(),
+            format!("{arrivals} {servers_group}"),
+            "all".to_string(),
+        ] {
+            let entry = groups.entry(group).or_insert(([0.0; 5], 0.0));
+            for (sum, error) in entry.0.iter_mut().zip(errors) {
+                *sum += error.abs();
+            }
+            entry.1 += 1.0;
+        }
+        worst.push((
+            errors[0].abs().max(errors[1].abs()),
+            format!(
+                "c_s² {cs2} c_a² {ca2} c {servers} ρ {rho}: simulated {:.4} old {old:.4} ({:+.1}%) peaked {new:.4} ({:+.1}%); mean solved {:+.1}%, Kingman {:+.1}%, KLB {:+.1}%",
+                simulated.p_wait,
+                100.0 * errors[0],
+                100.0 * errors[1],
+                100.0 * errors[2],
+                100.0 * errors[3],
+                100.0 * errors[4]
+            ),
+        ));
+    }
+    for (group, (sums, count)) in &groups {
+        println!(
+            "{group}: mean |error| of P(wait) old {:.1}% peaked {:.1}%; mean wait solved {:.1}%, peaked·Kingman {:.1}%, peaked·KLB {:.1}% ({count} points)",
+            100.0 * sums[0] / count,
+            100.0 * sums[1] / count,
+            100.0 * sums[2] / count,
+            100.0 * sums[3] / count,
+            100.0 * sums[4] / count
+        );
+    }
+    worst.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, line) in worst.iter().take(30) {
+        println!("  {line}");
+    }
+}

@@ -3,7 +3,9 @@
 //!
 //! Every function here is pure and works in seconds and requests per second.
 
-use super::gigc_wait::{arrivals_wait_factor, many_server_wait_factor, spread_wait};
+use super::gigc_wait::{
+    arrivals_wait_factor, many_server_wait_factor, peaked_share, peaked_weight, spread_wait,
+};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 
@@ -847,7 +849,9 @@ pub fn two_moment_wait(
 /// GI/M/c with exponential service, P(wait) by
 /// [`renewal_delay_probability`] and the wait of those who wait exponential at cμ(1 − σ)
 /// (exact, Kleinrock §6.4), the mean scaled to the pool's service by
-/// [`renewal_service_factor`]; P(wait) then by [`hidden_variability`]. `None` where σ ≥ 1
+/// [`renewal_service_factor`]; P(wait) then by [`hidden_variability`], and behind smooth
+/// arrivals into a service smoother than exponential by the busy servers' peakedness
+/// ([`peaked_share`], the mean then following it with Kingman's ratio). `None` where σ ≥ 1
 /// (GI/M/c has no steady state there).
 ///
 /// ```
@@ -879,19 +883,31 @@ pub fn renewal_wait(
     let exponential_p =
         renewal_delay_probability(p_mmc, rho, ca2, sigma, input.servers, arrivals.renewal, cs2);
     let p_wait = hidden_variability(p_mmc, exponential_p, ca2, cs2);
+    let p_wait = peaked_share(p_wait, rho, arrivals, cs2, input.servers);
     // Behind bursty arrivals the wait of those who wait stays GI/M/c's (scaled by Kingman's
     // ratio) and the mean follows P(wait); for smooth ones KLB's ratio already carries what
-    // the service changes in the mean.
-    let waiting = if ca2 >= 1.0 { p_wait } else { exponential_p };
+    // the service changes in the mean, except where P(wait) is the busy servers' peakedness
+    // (a service smoother than exponential): there the mean follows it as behind bursty ones.
+    let peaked = peaked_weight(arrivals, cs2);
+    let (waiting, service) = if ca2 >= 1.0 {
+        (p_wait, renewal_service_factor(rho, ca2, cs2))
+    } else {
+        let klb = renewal_service_factor(rho, ca2, cs2);
+        let kingman = (ca2 + cs2) / (ca2 + 1.0);
+        (
+            exponential_p + peaked * (p_wait - exponential_p),
+            klb + peaked * (kingman - klb),
+        )
+    };
     let capacity = servers / input.mean_service;
-    let wait = waiting / (capacity * (1.0 - sigma)) * renewal_service_factor(rho, ca2, cs2);
+    let wait = waiting / (capacity * (1.0 - sigma)) * service;
     Some((p_wait, wait))
 }
 
 /// The renewal share ([`Arrivals::renewal`]) below which a bursty stream's P(wait) is taken
 /// as C·(σ/ρ)^√c ([`renewal_delay_probability`]): the departures of a queue whose own service
 /// adds even a little irregularity have had their bursts spread by its servers.
-const RENEWAL_BURSTS: f64 = 0.95;
+pub(crate) const RENEWAL_BURSTS: f64 = 0.95;
 
 /// P(wait) in GI/M/c at utilization ρ with `servers` servers, from Erlang C (M/M/c's
 /// P(wait), `p_mmc`), the arrivals' c_a², σ ([`gamma_arrival_sigma`]) and the service's c_s²:
