@@ -1,7 +1,7 @@
 //! Limited queues PH/PH/c/K solved exactly on their continuous-time Markov chain: the gaps
 //! between arrivals and the services are phase-type laws fitted to two moments (Erlang
-//! mixtures below c² 1, exponential at 1, a two-phase hyperexponential matching a gamma's
-//! first three moments above), and the state is the number present, the arrival's phase and
+//! mixtures below c² 1, exponential at 1, above it a gamma law's mixture of exponentials
+//! discretized by Gauss quadrature into a few phases), and the state is the number present, the arrival's phase and
 //! how many busy servers are in each service phase. The chain is a finite quasi-birth-death
 //! process in the number present; its stationary law comes from linear level reduction
 //! (block Gaussian elimination from the top level down, Gaver, Jacobs & Latouche 1984), all
@@ -27,6 +27,10 @@ pub const MAX_ORDER: usize = 12;
 /// chain within bounds (c² 0 then takes Erlang 10 at least; beyond, the caller's
 /// approximation is used).
 const ORDER_SLACK: f64 = 0.1;
+
+/// Exponential phases of a fit of c² > 1 at most (a gamma law's mixture, [`gamma_mixture`]);
+/// lowered to 2 when the chain is too large.
+pub const BURSTY_PHASES: usize = 4;
 
 /// Largest relative residual ‖πQ‖/(‖π‖·max rate) accepted.
 const RESIDUAL: f64 = 1e-9;
@@ -91,9 +95,10 @@ impl PhaseType {
     /// - c² = 1: exponential;
     /// - 1/k ≤ c² < 1 (k ≤ `max_order`): Tijms' mixture of Erlang k − 1 and Erlang k of one
     ///   rate, exact in both moments; below 1/`max_order` (c² 0: constant): Erlang `max_order`;
-    /// - c² > 1: two exponential phases (hyperexponential) matching the first three moments of
-    ///   a gamma law of that mean and c² (the shape the simulator draws), balanced means where
-    ///   that fit fails.
+    /// - c² > 1: a mixture of min(`max_order`, [`BURSTY_PHASES`]) exponential phases (at least
+    ///   2) by Gauss quadrature of a gamma law of that mean and c² (the shape the simulator
+    ///   draws), matching its first 2k − 1 moments ([`gamma_mixture`]); two phases of
+    ///   balanced means where that fails numerically.
     ///
     /// ```
     /// use staircase::solver::ph_limited::PhaseType;
@@ -120,8 +125,77 @@ impl PhaseType {
                 .clamp(0.0, 1.0);
             return erlang_mixture(order, p, (k - p) / mean);
         }
-        hyperexponential_gamma(mean, scv)
+        gamma_mixture(mean, scv, max_order.clamp(2, BURSTY_PHASES))
+            .unwrap_or_else(|| hyperexponential_gamma(mean, scv))
     }
+}
+
+/// A gamma law of c² > 1 (shape α = 1/c² < 1) is a mixture of exponentials: X = θ·E·B with
+/// E exponential of mean 1 and B of the beta law (α, 1 − α), θ = mean·c². Gauss quadrature
+/// of B at `phases` points (from B's moments (α)ₖ/k!, the nodes the roots of the orthogonal
+/// polynomial of that degree) gives `phases` exponential phases matching the gamma's first
+/// 2·`phases` − 1 moments, and its many short gaps (the two-phase fit of three moments puts
+/// too few gaps near 0, so a limited queue at light load sees too few bursts). `None` where
+/// the quadrature fails numerically.
+fn gamma_mixture(mean: f64, scv: f64, phases: usize) -> Option<PhaseType> {
+    let shape = 1.0 / scv;
+    let n = phases;
+    let mut moments = vec![1.0; 2 * n + 1];
+    for k in 1..moments.len() {
+        moments[k] = moments[k - 1] * (shape + (k - 1) as f64) / k as f64;
+    }
+    let mut hankel = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            hankel[i * n + j] = moments[i + j];
+        }
+    }
+    let rhs: Vec<f64> = (0..n).map(|i| -moments[n + i]).collect();
+    let coefficients = Lu::new(hankel, n)?.solve(rhs);
+    let poly = |x: f64| coefficients.iter().rev().fold(1.0, |acc, c| acc * x + c);
+    // The n simple roots lie in (0, 1): bracketed on a geometric grid, then bisected.
+    let mut nodes = Vec::with_capacity(n);
+    let grid: Vec<f64> = (0..=4000)
+        .map(|i| 1e-16_f64.powf(1.0 - i as f64 / 4000.0))
+        .collect();
+    for pair in grid.windows(2) {
+        let (mut lo, mut hi) = (pair[0], pair[1]);
+        if poly(lo).signum() == poly(hi).signum() {
+            continue;
+        }
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if poly(mid).signum() == poly(lo).signum() {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        nodes.push(0.5 * (lo + hi));
+    }
+    if nodes.len() != n {
+        return None;
+    }
+    let mut vandermonde = vec![0.0; n * n];
+    for k in 0..n {
+        for (j, x) in nodes.iter().enumerate() {
+            vandermonde[k * n + j] = x.powi(k as i32);
+        }
+    }
+    let weights = Lu::new(vandermonde, n)?.solve(moments[..n].to_vec());
+    if weights.iter().any(|w| !(*w > 0.0)) {
+        return None;
+    }
+    let total: f64 = weights.iter().sum();
+    let scale = mean * scv;
+    let fitted = PhaseType {
+        start: weights.iter().map(|w| w / total).collect(),
+        moves: vec![vec![0.0; n]; n],
+        exits: nodes.iter().map(|x| 1.0 / (scale * x)).collect(),
+    };
+    let (fitted_mean, fitted_scv) = fitted.mean_and_scv();
+    ((fitted_mean / mean - 1.0).abs() < 1e-6 && (fitted_scv / scv - 1.0).abs() < 1e-6)
+        .then_some(fitted)
 }
 
 /// The Erlang order Tijms' mixture uses for c² < 1: ⌈1/c²⌉, at most `max_order`.
@@ -307,8 +381,10 @@ fn fitted_within_bounds(
     let order = |scv: f64| {
         if scv < 1.0 - 1e-9 {
             erlang_order(scv, MAX_ORDER)
+        } else if scv > 1.0 + 1e-9 {
+            BURSTY_PHASES
         } else {
-            0
+            1
         }
     };
     let (mut arrival_order, mut service_order) = (order(arrival_scv), order(input.service_scv));
@@ -326,7 +402,8 @@ fn fitted_within_bounds(
         // target (the smoothest law of k phases has c² 1/k).
         let lower = |order: &mut usize, scv: f64| {
             let lowest = *order as f64 - 1.0;
-            if *order > 1 && 1.0 / lowest - scv <= ORDER_SLACK {
+            let bursty = scv > 1.0 + 1e-9 && *order > 2;
+            if bursty || (scv < 1.0 && *order > 1 && 1.0 / lowest - scv <= ORDER_SLACK) {
                 *order -= 1;
                 true
             } else {
