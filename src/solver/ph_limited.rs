@@ -30,7 +30,7 @@ const ORDER_SLACK: f64 = 0.1;
 
 /// Exponential phases of a fit of c² > 1 at most (a gamma law's mixture, [`gamma_mixture`]);
 /// lowered to 2 when the chain is too large.
-pub const BURSTY_PHASES: usize = 4;
+pub const BURSTY_PHASES: usize = 6;
 
 /// Largest relative residual ‖πQ‖/(‖π‖·max rate) accepted.
 const RESIDUAL: f64 = 1e-9;
@@ -125,7 +125,9 @@ impl PhaseType {
                 .clamp(0.0, 1.0);
             return erlang_mixture(order, p, (k - p) / mean);
         }
-        gamma_mixture(mean, scv, max_order.clamp(2, BURSTY_PHASES))
+        (3..=max_order.clamp(2, BURSTY_PHASES))
+            .rev()
+            .find_map(|phases| gamma_mixture(mean, scv, phases))
             .unwrap_or_else(|| hyperexponential_gamma(mean, scv))
     }
 }
@@ -628,6 +630,62 @@ fn stationary(blocks: &Blocks) -> Option<Vec<Vec<f64>>> {
     (residual(blocks, &pi) <= RESIDUAL).then_some(pi)
 }
 
+/// The squared coefficient of variation of the time between two departures in steady state:
+/// just after a departure the chain is in φ ∝ Σₙ πₙDₙ; the time to the next departure is
+/// phase-type with the generator Q₀ of every move but departures (local and up blocks, block
+/// upper bidiagonal, so (−Q₀)x = b is solved level by level from the top), mean φ(−Q₀)⁻¹1 and
+/// second moment 2φ(−Q₀)⁻²1.
+fn departure_interval_scv(blocks: &Blocks, pi: &[Vec<f64>]) -> Option<f64> {
+    let sizes = &blocks.sizes;
+    let top = sizes.len() - 1;
+    let factors: Vec<Lu> = (0..=top)
+        .map(|n| Lu::new(blocks.local[n].iter().map(|x| -x).collect(), sizes[n]))
+        .collect::<Option<_>>()?;
+    // x with (−Q₀)x = b: x_K = (−L_K)⁻¹b_K, x_n = (−L_n)⁻¹(b_n + U_n·x_{n+1}).
+    let solve = |b: &[Vec<f64>]| {
+        let mut x: Vec<Vec<f64>> = vec![Vec::new(); top + 1];
+        for n in (0..=top).rev() {
+            let mut rhs = b[n].clone();
+            if n < top {
+                let d = sizes[n + 1];
+                for (i, r) in rhs.iter_mut().enumerate() {
+                    *r += blocks.up[n][i * d..(i + 1) * d]
+                        .iter()
+                        .zip(&x[n + 1])
+                        .map(|(u, v)| u * v)
+                        .sum::<f64>();
+                }
+            }
+            x[n] = factors[n].solve(rhs);
+        }
+        x
+    };
+    let ones: Vec<Vec<f64>> = sizes.iter().map(|d| vec![1.0; *d]).collect();
+    let first = solve(&ones);
+    let second = solve(&first);
+    let mut after: Vec<Vec<f64>> = sizes.iter().map(|d| vec![0.0; *d]).collect();
+    for n in 1..=top {
+        let flow = row_times(&pi[n], &blocks.down[n], sizes[n - 1]);
+        after[n - 1]
+            .iter_mut()
+            .zip(&flow)
+            .for_each(|(a, f)| *a += f);
+    }
+    let rate: f64 = after.iter().flatten().sum();
+    let dot = |x: &[Vec<f64>]| -> f64 {
+        after
+            .iter()
+            .flatten()
+            .zip(x.iter().flatten())
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+            / rate
+    };
+    let (mean, moment) = (dot(&first), 2.0 * dot(&second));
+    let scv = moment / (mean * mean) - 1.0;
+    (rate > 0.0 && scv.is_finite() && scv >= 0.0).then_some(scv)
+}
+
 /// max |(πQ)_i| / max rate out of a state.
 fn residual(blocks: &Blocks, pi: &[Vec<f64>]) -> f64 {
     let sizes = &blocks.sizes;
@@ -663,6 +721,55 @@ pub struct PhLimited {
     pub mean_queue: f64,
 }
 
+/// The fits, the occupancies by busy servers, the blocks and the stationary law of the chain
+/// of `input` (see [`ph_limited`]).
+type Chain = (
+    PhaseType,
+    PhaseType,
+    Vec<Occupancies>,
+    Blocks,
+    Vec<Vec<f64>>,
+);
+
+fn solved_chain(input: &PoolInput, arrival_scv: f64) -> Option<Chain> {
+    let buffer = usize::try_from(input.buffer?).ok()?;
+    let servers = usize::try_from(input.servers.max(1)).ok()?;
+    if !(input.arrival > 0.0 && input.arrival.is_finite())
+        || !(input.mean_service > 0.0 && input.mean_service.is_finite())
+        || !arrival_scv.is_finite()
+        || !input.service_scv.is_finite()
+        || servers + buffer > MAX_STATES
+    {
+        return None;
+    }
+    let (arrivals, service) = fitted_within_bounds(input, arrival_scv.max(0.0), servers, buffer)?;
+    let occupancies: Vec<Occupancies> = (0..=servers)
+        .map(|busy| Occupancies::new(busy, service.phases()))
+        .collect();
+    let blocks = build_blocks(&arrivals, &service, servers, buffer, &occupancies);
+    let pi = stationary(&blocks)?;
+    Some((arrivals, service, occupancies, blocks, pi))
+}
+
+/// The squared coefficient of variation of the time between two departures of a limited
+/// queue, exactly on its PH/PH/c/K chain ([`departure_interval_scv`]); `None` where
+/// [`ph_limited`] is. (A study aid: the stream a limited queue sends on; see
+/// docs/simulation.md on what a queue behind it sees.)
+///
+/// M/G/1 far from its limit: Whitt's exact 1 − ρ² + ρ²c_s² (ρ 0.5, Erlang-2 service: 0.875).
+///
+/// ```
+/// use staircase::solver::ph_limited::departure_scv;
+/// use staircase::solver::queueing::PoolInput;
+/// let input = PoolInput { arrival: 50.0, servers: 1, mean_service: 0.01, service_scv: 0.5,
+///     buffer: Some(60), overload_horizon: 3_600.0 };
+/// assert!((departure_scv(&input, 1.0).unwrap() - 0.875).abs() < 1e-6);
+/// ```
+pub fn departure_scv(input: &PoolInput, arrival_scv: f64) -> Option<f64> {
+    let (.., blocks, pi) = solved_chain(input, arrival_scv)?;
+    departure_interval_scv(&blocks, &pi)
+}
+
 /// PH/PH/c/K with arrivals and service fitted by [`PhaseType::fit`] to (1/λ, c_a²) and
 /// (`input.mean_service`, `input.service_scv`) within the bounds ([`MAX_STATES`]): the
 /// share refused, the law of the departures an admitted request waits for, the mean and
@@ -691,20 +798,7 @@ pub struct PhLimited {
 pub fn ph_limited(input: &PoolInput, arrival_scv: f64) -> Option<PhLimited> {
     let buffer = usize::try_from(input.buffer?).ok()?;
     let servers = usize::try_from(input.servers.max(1)).ok()?;
-    if !(input.arrival > 0.0 && input.arrival.is_finite())
-        || !(input.mean_service > 0.0 && input.mean_service.is_finite())
-        || !arrival_scv.is_finite()
-        || !input.service_scv.is_finite()
-        || servers + buffer > MAX_STATES
-    {
-        return None;
-    }
-    let (arrivals, service) = fitted_within_bounds(input, arrival_scv.max(0.0), servers, buffer)?;
-    let occupancies: Vec<Occupancies> = (0..=servers)
-        .map(|busy| Occupancies::new(busy, service.phases()))
-        .collect();
-    let blocks = build_blocks(&arrivals, &service, servers, buffer, &occupancies);
-    let pi = stationary(&blocks)?;
+    let (arrivals, service, occupancies, _, pi) = solved_chain(input, arrival_scv)?;
     let width = occupancies[servers].len();
     // What arrivals see: π weighted by the arrival phase's completion rate.
     let seen: Vec<Vec<f64>> = pi
@@ -892,17 +986,6 @@ pub fn solve_ph_limited(input: &PoolInput, arrival_scv: f64) -> Option<PoolSolut
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn input(arrival: f64, servers: u64, buffer: u64, service_scv: f64) -> PoolInput {
-        PoolInput {
-            arrival,
-            servers,
-            mean_service: 0.01,
-            service_scv,
-            buffer: Some(buffer),
-            overload_horizon: 3_600.0,
-        }
-    }
 
     #[test]
     fn little_law_holds_for_the_wait_moments() {
