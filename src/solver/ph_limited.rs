@@ -28,8 +28,11 @@ pub const MAX_ORDER: usize = 12;
 /// approximation is used).
 const ORDER_SLACK: f64 = 0.1;
 
-/// Exponential phases of a fit of c² > 1 at most (a gamma law's mixture, [`gamma_mixture`]);
-/// lowered to 2 when the chain is too large.
+/// Exponential phases of a fit of c² > 1 (a gamma law's mixture, [`gamma_mixture`]). Not
+/// lowered when the chain is too large: with fewer phases a light load behind bursty
+/// arrivals sees too few of their short gaps (a constant service of 2 servers behind c_a² 7.3
+/// at ρ 0.05 drops a quarter of what the simulation drops with 3 phases, against −23% by the
+/// two-moment path).
 pub const BURSTY_PHASES: usize = 6;
 
 /// Largest relative residual ‖πQ‖/(‖π‖·max rate) accepted.
@@ -404,8 +407,7 @@ fn fitted_within_bounds(
         // target (the smoothest law of k phases has c² 1/k).
         let lower = |order: &mut usize, scv: f64| {
             let lowest = *order as f64 - 1.0;
-            let bursty = scv > 1.0 + 1e-9 && *order > 2;
-            if bursty || (scv < 1.0 && *order > 1 && 1.0 / lowest - scv <= ORDER_SLACK) {
+            if scv < 1.0 && *order > 1 && 1.0 / lowest - scv <= ORDER_SLACK {
                 *order -= 1;
                 true
             } else {
