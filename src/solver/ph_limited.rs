@@ -1,8 +1,8 @@
 //! Limited queues PH/PH/c/K solved exactly on their continuous-time Markov chain: the gaps
 //! between arrivals and the services are phase-type laws fitted to two moments (Erlang
 //! mixtures below c² 1, exponential at 1, above it a gamma law's mixture of exponentials
-//! discretized by Gauss quadrature into a few phases), and the state is the number present, the arrival's phase and
-//! how many busy servers are in each service phase. The chain is a finite quasi-birth-death
+//! discretized by Gauss quadrature into a few phases), and the state is the number present,
+//! the arrival's phase and how many busy servers are in each service phase. The chain is a finite quasi-birth-death
 //! process in the number present; its stationary law comes from linear level reduction
 //! (block Gaussian elimination from the top level down, Gaver, Jacobs & Latouche 1984), all
 //! blocks dense and small, with a residual check. From it: the share refused (arrivals that
@@ -30,8 +30,7 @@ const ORDER_SLACK: f64 = 0.1;
 
 /// Exponential phases of a fit of c² > 1 (a gamma law's mixture, [`gamma_mixture`]). A
 /// service's are lowered to 2 when the chain is too large, an arrival stream's are not: with
-/// fewer phases a light load behind bursty
-/// arrivals sees too few of their short gaps (a constant service of 2 servers behind c_a² 7.3
+/// fewer phases a light load behind bursty arrivals sees too few of their short gaps (a constant service of 2 servers behind c_a² 7.3
 /// at ρ 0.05 drops a quarter of what the simulation drops with 3 phases, against −23% by the
 /// two-moment path).
 pub const BURSTY_PHASES: usize = 6;
