@@ -188,7 +188,7 @@ fn gamma_mixture(mean: f64, scv: f64, phases: usize) -> Option<PhaseType> {
         }
     }
     let weights = Lu::new(vandermonde, n)?.solve(moments[..n].to_vec());
-    if weights.iter().any(|w| !(*w > 0.0)) {
+    if !weights.iter().all(|w| *w > 0.0) {
         return None;
     }
     let total: f64 = weights.iter().sum();
@@ -302,22 +302,18 @@ impl Lu {
     /// x with A·x = `b`.
     fn solve(&self, mut b: Vec<f64>) -> Vec<f64> {
         let n = self.n;
-        for k in 0..n {
-            b.swap(k, self.pivots[k]);
+        for (k, &pivot) in self.pivots.iter().enumerate() {
+            b.swap(k, pivot);
         }
         for i in 0..n {
-            let mut sum = b[i];
-            for j in 0..i {
-                sum -= self.a[i * n + j] * b[j];
-            }
-            b[i] = sum;
+            let row = &self.a[i * n..i * n + i];
+            let sum: f64 = row.iter().zip(&b[..i]).map(|(l, x)| l * x).sum();
+            b[i] -= sum;
         }
         for i in (0..n).rev() {
-            let mut sum = b[i];
-            for j in i + 1..n {
-                sum -= self.a[i * n + j] * b[j];
-            }
-            b[i] = sum / self.a[i * n + i];
+            let row = &self.a[i * n + i + 1..(i + 1) * n];
+            let sum: f64 = row.iter().zip(&b[i + 1..]).map(|(u, x)| u * x).sum();
+            b[i] = (b[i] - sum) / self.a[i * n + i];
         }
         b
     }
@@ -419,13 +415,10 @@ fn fitted_within_bounds(
                 false
             }
         };
-        let lowered = if service_order >= arrival_order {
-            lower(&mut service_order, input.service_scv, true)
-                || lower(&mut arrival_order, arrival_scv, false)
-        } else {
-            lower(&mut arrival_order, arrival_scv, false)
-                || lower(&mut service_order, input.service_scv, true)
-        };
+        let service_first = service_order >= arrival_order;
+        let lowered = (service_first && lower(&mut service_order, input.service_scv, true))
+            || lower(&mut arrival_order, arrival_scv, false)
+            || lower(&mut service_order, input.service_scv, true);
         if !lowered {
             return None;
         }
@@ -753,12 +746,14 @@ type Chain = (
 fn solved_chain(input: &PoolInput, arrival_scv: f64) -> Option<Chain> {
     let buffer = usize::try_from(input.buffer?).ok()?;
     let servers = usize::try_from(input.servers.max(1)).ok()?;
-    if !(input.arrival > 0.0 && input.arrival.is_finite())
-        || !(input.mean_service > 0.0 && input.mean_service.is_finite())
-        || !arrival_scv.is_finite()
-        || !input.service_scv.is_finite()
-        || servers + buffer > MAX_STATES
-    {
+    let usable = input.arrival > 0.0
+        && input.arrival.is_finite()
+        && input.mean_service > 0.0
+        && input.mean_service.is_finite()
+        && arrival_scv.is_finite()
+        && input.service_scv.is_finite()
+        && servers + buffer <= MAX_STATES;
+    if !usable {
         return None;
     }
     let (arrivals, service) = fitted_within_bounds(input, arrival_scv.max(0.0), servers, buffer)?;
@@ -833,7 +828,7 @@ pub fn ph_limited(input: &PoolInput, arrival_scv: f64) -> Option<PhLimited> {
         })
         .collect();
     let arriving: f64 = seen.iter().flatten().sum();
-    if !(arriving > 0.0) {
+    if !arriving.is_finite() || arriving <= 0.0 {
         return None;
     }
     let top = servers + buffer;
@@ -992,13 +987,25 @@ pub fn solve_ph_limited(input: &PoolInput, arrival_scv: f64) -> Option<PoolSolut
 mod tests {
     use super::*;
 
+    fn input(arrival: f64, servers: u64, buffer: u64, service_scv: f64) -> PoolInput {
+        PoolInput {
+            arrival,
+            servers,
+            mean_service: 0.01,
+            service_scv,
+            buffer: Some(buffer),
+            overload_horizon: 3_600.0,
+        }
+    }
+
     #[test]
     fn little_law_holds_for_the_wait_moments() {
         for (arrival, servers, buffer, ca2, cs2) in [
             (80.0, 1, 5, 1.0, 0.0),
             (150.0, 2, 4, 2.0, 4.0),
             (300.0, 4, 3, 0.25, 0.5),
-            (500.0, 2, 8, 9.0, 0.0),
+            (500.0, 1, 8, 9.0, 0.0),
+            (120.0, 4, 6, 9.0, 5.0),
         ] {
             let pool = input(arrival, servers, buffer, cs2);
             let chain = ph_limited(&pool, ca2).expect("chain");
@@ -1043,7 +1050,10 @@ mod tests {
         // Erlang 10 (c² 0.1 for 0) is the least: constant arrivals into 2 constant servers
         // (10 × 55 states a level) are left to the caller.
         assert!(ph_limited(&input(100.0, 2, 4, 0.0), 0.0).is_none());
-        for (arrival, ca2, cs2) in [(1e-6, 0.5, 0.5), (1e6, 9.0, 5.0), (50.0, 9.0, 0.0)] {
+        // A bursty stream keeps its 6 phases: into 2 constant servers (6 × 55 a level) it
+        // is left to the caller too.
+        assert!(ph_limited(&input(100.0, 2, 4, 0.0), 9.0).is_none());
+        for (arrival, ca2, cs2) in [(1e-6, 0.5, 0.5), (1e6, 9.0, 5.0), (50.0, 9.0, 0.5)] {
             let solved = solve_ph_limited(&input(arrival, 2, 4, cs2), ca2).expect("chain");
             for x in [
                 solved.dropped,
