@@ -1472,3 +1472,107 @@ fn gigc_peaked_delay_table() {
         println!("  {line}");
     }
 }
+
+/// The limited queue with a service that is not exponential (issue 13, PH/PH/c/K): the model
+/// now (`solve_limited`: the phase-type chain where it is within bounds) and before
+/// (`two_moment_limited`: GI/M/c/K's chain or M/M/c/K with the service's c² carried by the
+/// diffusion scaling) against [`gigck`]: gamma arrivals c_a² 0/0.33/1/2.7/9, gamma services
+/// c_s² 0/0.5/2/5, 1/2/4 servers, 1/4/8 waiting places, ρ 0.1/0.5/0.8/1.2
+/// (`GIGC_CUSTOMERS` requests a point, 200 000 unless set). Prints each point's errors (drops
+/// share, P(wait), mean wait, p95, p99 of the time in the queue) and the mean |error| per
+/// c_s²; docs/simulation.md has the summary.
+#[test]
+#[ignore]
+fn limited_phase_type_table() {
+    use staircase::solver::finite_wait::{solve_limited, two_moment_limited};
+    use staircase::solver::queueing::{Arrivals, PoolInput, PoolSolution};
+    let customers: u64 = std::env::var("GIGC_CUSTOMERS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(200_000);
+    let names = ["drops", "P(wait)", "mean wait", "p95", "p99"];
+    for &cs2 in &[0.0, 0.5, 2.0, 5.0] {
+        let mut sums = [[0.0_f64; 5]; 2];
+        let mut counts = [0.0_f64; 5];
+        let mut worst = [[0.0_f64; 5]; 2];
+        let mut chained = 0;
+        for &ca2 in &[0.0, 1.0 / 3.0, 1.0, 2.7, 9.0] {
+            for &servers in &[1_u64, 2, 4] {
+                for &places in &[1_u64, 4, 8] {
+                    for &rho in &[0.1, 0.5, 0.8, 1.2] {
+                        let input = PoolInput {
+                            arrival: rho * servers as f64,
+                            servers,
+                            mean_service: 1.0,
+                            service_scv: cs2,
+                            buffer: Some(places),
+                            overload_horizon: 3_600.0,
+                        };
+                        let arrivals = Arrivals {
+                            scv: ca2,
+                            renewal: 1.0,
+                        };
+                        let sim = gigck((servers, places), rho, (ca2, cs2), customers, 17);
+                        let figures = |s: &PoolSolution| {
+                            let [p95, p99] = limited_sojourn_percentiles(s, cs2);
+                            let refused = s.dropped / input.arrival;
+                            [
+                                refused / sim.refused - 1.0,
+                                (1.0 - s.wait.zero_mass()) / sim.p_wait - 1.0,
+                                s.mean_wait / sim.mean_wait - 1.0,
+                                p95 / sim.p95 - 1.0,
+                                p99 / sim.p99 - 1.0,
+                            ]
+                        };
+                        let chain = staircase::solver::ph_limited::ph_limited(&input, ca2);
+                        chained += usize::from(chain.is_some());
+                        let old = figures(&two_moment_limited(&input, arrivals));
+                        let new = figures(&solve_limited(&input, arrivals));
+                        let held = [
+                            sim.refused >= 0.005,
+                            sim.p_wait >= 0.02,
+                            sim.p_wait >= 0.02,
+                            true,
+                            true,
+                        ];
+                        for figure in 0..5 {
+                            if held[figure] {
+                                counts[figure] += 1.0;
+                                for (which, errors) in [old, new].iter().enumerate() {
+                                    sums[which][figure] += errors[figure].abs();
+                                    worst[which][figure] =
+                                        worst[which][figure].max(errors[figure].abs());
+                                }
+                            }
+                        }
+                        let show = |e: [f64; 5]| {
+                            e.iter()
+                                .map(|x| format!("{:+6.1}", 100.0 * x))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        };
+                        println!(
+                            "c_s² {cs2} c_a² {ca2:.2} c {servers} m {places} ρ {rho}{}: refused {:.4} P(wait) {:.3} | before {} | after {}",
+                            if chain.is_some() { "" } else { " (no chain)" },
+                            sim.refused,
+                            sim.p_wait,
+                            show(old),
+                            show(new)
+                        );
+                    }
+                }
+            }
+        }
+        println!("c_s² {cs2}: the chain solved {chained} of 180 points");
+        for (figure, name) in names.iter().enumerate() {
+            println!(
+                "c_s² {cs2} {name}: mean |error| before {:.2}% after {:.2}%, worst before {:.1}% after {:.1}% ({} points)",
+                100.0 * sums[0][figure] / counts[figure],
+                100.0 * sums[1][figure] / counts[figure],
+                100.0 * worst[0][figure],
+                100.0 * worst[1][figure],
+                counts[figure]
+            );
+        }
+    }
+}

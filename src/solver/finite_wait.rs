@@ -1,4 +1,5 @@
 //! Limited queues (G/G/c/K) under arrivals and services that are not Poisson and exponential:
+//! PH/PH/c/K's Markov chain where the service is not exponential (`super::ph_limited`),
 //! GI/M/c/K's embedded chain for renewal arrivals (`super::renewal_limited`), and a two-moment
 //! diffusion scaling of M/M/c/K (or of that chain) for the service. In heavy traffic the number waiting behaves like
 //! a reflected Brownian motion whose stationary law is M/M/c's stretched by the variability
@@ -9,6 +10,7 @@
 //! Since drops change what flows on, the traffic is solved again with these pools.
 
 use super::compile::Compiled;
+use super::ph_limited::solve_ph_limited;
 use super::renewal_limited::{solve_renewal_limited, MAX_CHAIN_STATES};
 use super::traffic::{propagate_with, Flows};
 use super::variability::{self, arrival_variability};
@@ -40,13 +42,16 @@ pub fn variability_factor(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
 }
 
 /// One limited pool with arrivals `arrivals` and the pool's service c² (`input.service_scv`).
-/// Non-Poisson arrivals (c_a² ≠ 1), taken as a gamma renewal stream: GI/M/c/K exactly by its
-/// embedded chain, the service's c² carried by the diffusion scaling relative to exponential
-/// service ([`solve_renewal`]). Poisson arrivals (and queues longer than the chain reaches):
-/// [`diffusion_limited`], M/M/c/K' with m/β waiting places (β from [`variability_factor`];
-/// between two whole numbers of places the drop probability is interpolated geometrically,
-/// the queue linearly), its queue and waits stretched by β. M/M/c/K itself (to the bit) for
-/// Poisson arrivals and exponential service; unlimited pools are left to [`solve_pool`].
+/// Service that is not exponential: PH/PH/c/K exactly on its Markov chain, arrivals and
+/// service fitted to two moments ([`solve_ph_limited`]), where the chain is small enough.
+/// Otherwise [`two_moment_limited`]: for non-Poisson arrivals (c_a² ≠ 1), taken as a gamma
+/// renewal stream, GI/M/c/K exactly by its embedded chain, another service's c² carried by
+/// the diffusion scaling relative to exponential service ([`solve_renewal`]); for Poisson
+/// arrivals (and queues longer than the chains reach) [`diffusion_limited`], M/M/c/K' with
+/// m/β waiting places (β from [`variability_factor`]; between two whole numbers of places the
+/// drop probability is interpolated geometrically, the queue linearly), its queue and waits
+/// stretched by β. M/M/c/K itself (to the bit) for Poisson arrivals and exponential service;
+/// unlimited pools are left to [`solve_pool`].
 ///
 /// ```
 /// use staircase::solver::finite_wait::solve_limited;
@@ -60,6 +65,19 @@ pub fn variability_factor(rho: f64, arrival_scv: f64, service_scv: f64) -> f64 {
 /// assert!(smooth.dropped < solve_pool(&input).dropped);
 /// ```
 pub fn solve_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
+    if input.buffer.is_some() && input.service_scv != 1.0 && input.arrival > 0.0 {
+        if let Some(solution) = solve_ph_limited(input, arrivals.scv) {
+            return solution;
+        }
+    }
+    two_moment_limited(input, arrivals)
+}
+
+/// [`solve_limited`] without the phase-type chain: GI/M/c/K's embedded chain with the
+/// service's c² carried by the diffusion scaling ([`solve_renewal`]), or the diffusion
+/// scaling alone ([`diffusion_limited`]). What every limited queue of service c² ≠ 1 took
+/// before the chain, and still takes where the chain is too large.
+pub fn two_moment_limited(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
     if let Some(buffer) = input.buffer {
         let rho = input.arrival * input.mean_service / input.servers.max(1) as f64;
         if arrivals.scv != 1.0 && input.arrival > 0.0 {

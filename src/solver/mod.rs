@@ -40,6 +40,7 @@ pub mod gigc_wait;
 mod lists;
 pub mod network;
 mod paths;
+pub mod ph_limited;
 mod pools;
 pub mod queueing;
 pub mod renewal_limited;
