@@ -1277,7 +1277,7 @@ fn limited_sojourn_percentiles(
 #[ignore]
 fn limited_renewal_table() {
     use staircase::solver::finite_wait::{diffusion_limited, solve_limited};
-    use staircase::solver::queueing::{Arrivals, PoolInput, PoolSolution};
+    use staircase::solver::queueing::PoolSolution;
     let customers: u64 = std::env::var("GIGC_CUSTOMERS")
         .ok()
         .and_then(|text| text.parse().ok())
@@ -1293,18 +1293,7 @@ fn limited_renewal_table() {
             for &servers in &[1_u64, 2, 4] {
                 for &places in &[2_u64, 5, 10] {
                     for &rho in &[0.5, 0.8, 1.2] {
-                        let input = PoolInput {
-                            arrival: rho * servers as f64,
-                            servers,
-                            mean_service: 1.0,
-                            service_scv: cs2,
-                            buffer: Some(places),
-                            overload_horizon: 3_600.0,
-                        };
-                        let arrivals = Arrivals {
-                            scv: ca2,
-                            renewal: 1.0,
-                        };
+                        let (input, arrivals) = limited_point((servers, places), rho, (ca2, cs2));
                         let sim = gigck((servers, places), rho, (ca2, cs2), customers, 11);
                         let figures = |s: &PoolSolution| {
                             let [p95, p99] = limited_sojourn_percentiles(s, cs2);
@@ -1330,22 +1319,8 @@ fn limited_renewal_table() {
                             true,
                             true,
                         ];
-                        for figure in 0..6 {
-                            if held[figure] {
-                                counts[figure] += 1.0;
-                                for (which, errors) in [old, new].iter().enumerate() {
-                                    sums[which][figure] += errors[figure].abs();
-                                    worst[which][figure] =
-                                        worst[which][figure].max(errors[figure].abs());
-                                }
-                            }
-                        }
-                        let show = |e: [f64; 6]| {
-                            e.iter()
-                                .map(|x| format!("{:+6.1}", 100.0 * x))
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        };
+                        tally(held, [old, new], &mut counts, (&mut sums, &mut worst));
+                        let show = |errors: [f64; 6]| percents(&errors);
                         println!(
                             "c_s² {cs2} c_a² {ca2:>4} c {servers} m {places:>2} ρ {rho}: refused {:.4} P(wait) {:.3} | old {} | new {}",
                             sim.refused,
@@ -1485,7 +1460,7 @@ fn gigc_peaked_delay_table() {
 #[ignore]
 fn limited_phase_type_table() {
     use staircase::solver::finite_wait::{solve_limited, two_moment_limited};
-    use staircase::solver::queueing::{Arrivals, PoolInput, PoolSolution};
+    use staircase::solver::queueing::PoolSolution;
     let customers: u64 = std::env::var("GIGC_CUSTOMERS")
         .ok()
         .and_then(|text| text.parse().ok())
@@ -1500,18 +1475,7 @@ fn limited_phase_type_table() {
             for &servers in &[1_u64, 2, 4] {
                 for &places in &[1_u64, 4, 8] {
                     for &rho in &[0.1, 0.5, 0.8, 1.2] {
-                        let input = PoolInput {
-                            arrival: rho * servers as f64,
-                            servers,
-                            mean_service: 1.0,
-                            service_scv: cs2,
-                            buffer: Some(places),
-                            overload_horizon: 3_600.0,
-                        };
-                        let arrivals = Arrivals {
-                            scv: ca2,
-                            renewal: 1.0,
-                        };
+                        let (input, arrivals) = limited_point((servers, places), rho, (ca2, cs2));
                         let sim = gigck((servers, places), rho, (ca2, cs2), customers, 17);
                         let figures = |s: &PoolSolution| {
                             let [p95, p99] = limited_sojourn_percentiles(s, cs2);
@@ -1535,22 +1499,8 @@ fn limited_phase_type_table() {
                             true,
                             true,
                         ];
-                        for figure in 0..5 {
-                            if held[figure] {
-                                counts[figure] += 1.0;
-                                for (which, errors) in [old, new].iter().enumerate() {
-                                    sums[which][figure] += errors[figure].abs();
-                                    worst[which][figure] =
-                                        worst[which][figure].max(errors[figure].abs());
-                                }
-                            }
-                        }
-                        let show = |e: [f64; 5]| {
-                            e.iter()
-                                .map(|x| format!("{:+6.1}", 100.0 * x))
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        };
+                        tally(held, [old, new], &mut counts, (&mut sums, &mut worst));
+                        let show = |errors: [f64; 5]| percents(&errors);
                         println!(
                             "c_s² {cs2} c_a² {ca2:.2} c {servers} m {places} ρ {rho}{}: refused {:.4} P(wait) {:.3} | before {} | after {}",
                             if chain.is_some() { "" } else { " (no chain)" },
@@ -1575,4 +1525,56 @@ fn limited_phase_type_table() {
             );
         }
     }
+}
+
+/// Adds one point's errors of the model before and after (`errors`) to a study table's
+/// tallies: the points counted, the sums and the largest of |error|, per figure (only the
+/// figures `held` at that point).
+fn tally<const N: usize>(
+    held: [bool; N],
+    errors: [[f64; N]; 2],
+    counts: &mut [f64; N],
+    (sums, worst): (&mut [[f64; N]; 2], &mut [[f64; N]; 2]),
+) {
+    for figure in (0..N).filter(|&figure| held[figure]) {
+        counts[figure] += 1.0;
+        for (which, errors) in errors.iter().enumerate() {
+            sums[which][figure] += errors[figure].abs();
+            worst[which][figure] = worst[which][figure].max(errors[figure].abs());
+        }
+    }
+}
+
+/// Relative errors as signed percentages, one decimal each.
+fn percents(errors: &[f64]) -> String {
+    errors
+        .iter()
+        .map(|error| format!("{:+6.1}", 100.0 * error))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A limited pool of `servers` with `places` waiting places at offered utilization `rho`, unit
+/// mean service of c² `cs2`, fed gamma renewal arrivals of c² `ca2` (the study tables' point).
+fn limited_point(
+    (servers, places): (u64, u64),
+    rho: f64,
+    (ca2, cs2): (f64, f64),
+) -> (
+    staircase::solver::queueing::PoolInput,
+    staircase::solver::queueing::Arrivals,
+) {
+    let input = staircase::solver::queueing::PoolInput {
+        arrival: rho * servers as f64,
+        servers,
+        mean_service: 1.0,
+        service_scv: cs2,
+        buffer: Some(places),
+        overload_horizon: 3_600.0,
+    };
+    let arrivals = staircase::solver::queueing::Arrivals {
+        scv: ca2,
+        renewal: 1.0,
+    };
+    (input, arrivals)
 }
