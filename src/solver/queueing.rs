@@ -888,11 +888,11 @@ pub fn renewal_wait(
     // ratio) and the mean follows P(wait); for smooth ones KLB's ratio already carries what
     // the service changes in the mean, except where P(wait) is the busy servers' peakedness
     // (a service smoother than exponential): there the mean follows it as behind bursty ones.
-    let peaked = peaked_weight(arrivals, cs2);
+    let klb = renewal_service_factor(rho, ca2, cs2);
     let (waiting, service) = if ca2 >= 1.0 {
-        (p_wait, renewal_service_factor(rho, ca2, cs2))
+        (p_wait, klb)
     } else {
-        let klb = renewal_service_factor(rho, ca2, cs2);
+        let peaked = peaked_weight(arrivals, cs2);
         let kingman = (ca2 + cs2) / (ca2 + 1.0);
         (
             exponential_p + peaked * (p_wait - exponential_p),
