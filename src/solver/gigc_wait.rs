@@ -232,34 +232,13 @@ fn log_halfin_whitt_delay(x: f64) -> f64 {
     if x.is_nan() || x <= 0.0 {
         return 0.0;
     }
-    let log_normal_cdf = (erfc(-x / std::f64::consts::SQRT_2) / 2.0).ln();
+    let log_normal_cdf = (libm::erfc(-x / std::f64::consts::SQRT_2) / 2.0).ln();
     let exponent = x.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln() + x * x / 2.0 + log_normal_cdf;
     // −ln(1 + e^exponent), without overflow.
     if exponent > 0.0 {
         -(exponent + (-exponent).exp().ln_1p())
     } else {
         -exponent.exp().ln_1p()
-    }
-}
-
-/// The complementary error function (Numerical Recipes' Chebyshev fit, relative error below
-/// 1.2·10⁻⁷ everywhere).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let value = t * poly.exp();
-    if x >= 0.0 {
-        value
-    } else {
-        2.0 - value
     }
 }
 
