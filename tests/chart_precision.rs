@@ -5,9 +5,10 @@
 //! a fraction of a pixel of the report's figures, and its design-load point must be the
 //! report's exactly.
 
+mod common;
+
 use staircase::analysis::generate;
 use staircase::analysis::sweep::{load_multipliers, load_point, load_sweep};
-use staircase::io::{document, presets};
 use staircase::solver::{Precision, Solver};
 use staircase::{solve, Params, Topology};
 
@@ -15,19 +16,9 @@ use staircase::{solve, Params, Topology};
 /// a third of a percent, under a pixel on a chart 300 pixels tall whose axis starts at zero.
 const CHART_TOLERANCE: f64 = 3e-3;
 
-/// Every preset and two generated layered networks (those of the golden reports).
+/// Every preset, a generated network of the golden reports and the 500-node bench network.
 fn cases() -> Vec<(String, Topology)> {
-    let mut cases: Vec<(String, Topology)> = presets::PRESETS
-        .iter()
-        .map(|preset| {
-            let topology = document::parse(preset.text, preset.file).expect("preset parses");
-            (preset.file.to_string(), topology)
-        })
-        .collect();
-    for (nodes, seed) in [(120, 11), (500, 1)] {
-        cases.push((format!("generated {nodes}"), generate::layered(nodes, seed)));
-    }
-    cases
+    common::presets_and_generated(&[(120, 11), (500, 1)])
 }
 
 /// The largest relative difference between two percentiles (absolute below a microsecond).

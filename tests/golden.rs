@@ -10,9 +10,10 @@
 //! To store new reports after a deliberate change of the model, run
 //! `STAIRCASE_BLESS=1 cargo test --test golden` and say in the commit why the figures moved.
 
+mod common;
+
 use serde_json::Value;
-use staircase::analysis::generate;
-use staircase::io::{document, presets};
+use staircase::io::document;
 use staircase::{solve, Params, Topology};
 use std::path::PathBuf;
 
@@ -25,20 +26,7 @@ fn golden_dir() -> PathBuf {
 
 /// The topologies whose reports are stored: every preset, and generated layered networks.
 fn cases() -> Vec<(String, Topology)> {
-    let mut cases: Vec<(String, Topology)> = presets::PRESETS
-        .iter()
-        .map(|preset| {
-            let topology = document::parse(preset.text, preset.file).expect("preset parses");
-            (preset.file.trim_end_matches(".ron").to_string(), topology)
-        })
-        .collect();
-    for (nodes, seed) in [(120, 11), (400, 12)] {
-        cases.push((
-            format!("generated-{nodes}-{seed}"),
-            generate::layered(nodes, seed),
-        ));
-    }
-    cases
+    common::presets_and_generated(&[(120, 11), (400, 12)])
 }
 
 /// Walks two JSON values side by side; numbers must agree to [`TOLERANCE`], everything else

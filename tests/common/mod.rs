@@ -149,3 +149,23 @@ pub fn model_node_named<'a>(
         .find(|n| n.name == name)
         .unwrap_or_else(|| panic!("no node {name}"))
 }
+
+/// Every preset (named by its file without `.ron`) and the generated layered networks of
+/// `generated` ((nodes, seed) pairs, named `generated-<nodes>-<seed>`).
+pub fn presets_and_generated(generated: &[(usize, u64)]) -> Vec<(String, Topology)> {
+    let mut cases: Vec<(String, Topology)> = staircase::io::presets::PRESETS
+        .iter()
+        .map(|preset| {
+            let topology =
+                staircase::io::document::parse(preset.text, preset.file).expect("preset parses");
+            (preset.file.trim_end_matches(".ron").to_string(), topology)
+        })
+        .collect();
+    for &(nodes, seed) in generated {
+        cases.push((
+            format!("generated-{nodes}-{seed}"),
+            staircase::analysis::generate::layered(nodes, seed),
+        ));
+    }
+    cases
+}
