@@ -50,6 +50,7 @@ mod stations;
 mod traffic;
 mod transforms;
 pub mod variability;
+pub mod vectors;
 mod verdict;
 
 pub use compile::{distance_km, region_rtt};
