@@ -6,6 +6,7 @@ use super::compile::CompiledNode;
 use super::delays::random_delay_lst;
 use super::paths::route_completion;
 use super::stations::NodeResult;
+use super::vectors::widened;
 use crate::solver::queueing::phases;
 use crate::solver::queueing::ServiceShape;
 use crate::solver::queueing::WaitDist;
@@ -371,42 +372,23 @@ fn fold_into(
     }
 }
 
-/// [`class_transform`] on an acyclic graph, with memory for the nodes in progress only: nodes
-/// are taken children first (`order`), and each, once done, is folded into its callers'
-/// products and its routers' sums and dropped. A chain or a fan-out of 100,000 nodes then
-/// holds a few transforms at a time instead of one per node.
-pub(super) fn class_transform_acyclic(
-    compiled: &Compiled,
-    results: &[NodeResult],
-    completion: &[f64],
-    k: usize,
-    steps: &TransformSteps,
-    points: &[Complex64],
-) -> Vec<Complex64> {
-    #[cfg(target_arch = "x86_64")]
-    if super::vectors::wide() {
-        // SAFETY: `wide` is true only where the processor has AVX2.
-        return unsafe { acyclic_walk_avx2(compiled, results, completion, k, steps, points) };
-    }
-    acyclic_walk(compiled, results, completion, k, steps, points)
+widened! {
+    /// [`class_transform`] on an acyclic graph, with memory for the nodes in progress only: nodes
+    /// are taken children first (`order`), and each, once done, is folded into its callers'
+    /// products and its routers' sums and dropped. A chain or a fan-out of 100,000 nodes then
+    /// holds a few transforms at a time instead of one per node.
+    pub(super) fn class_transform_acyclic => acyclic_walk(
+        compiled: &Compiled,
+        results: &[NodeResult],
+        completion: &[f64],
+        k: usize,
+        steps: &TransformSteps,
+        points: &[Complex64],
+    ) -> Vec<Complex64>
 }
 
-/// [`acyclic_walk`] compiled for AVX2: the same operations on four lanes instead of two, so
-/// the same figures to the bit (no fused multiply-adds; `tests/wide_vectors.rs`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn acyclic_walk_avx2(
-    compiled: &Compiled,
-    results: &[NodeResult],
-    completion: &[f64],
-    k: usize,
-    steps: &TransformSteps,
-    points: &[Complex64],
-) -> Vec<Complex64> {
-    acyclic_walk(compiled, results, completion, k, steps, points)
-}
-
-/// The body of [`class_transform_acyclic`], inlined into each build of it (baseline, AVX2).
+/// The body of [`class_transform_acyclic`], inlined into each build of it (baseline, AVX2:
+/// [`widened`]).
 #[inline(always)]
 fn acyclic_walk(
     compiled: &Compiled,
@@ -467,40 +449,21 @@ fn acyclic_walk(
     vec![Complex64::new(1.0, 0.0); width]
 }
 
-/// Transform of the end-to-end response time of class `k` minus its smallest constant delay
-/// (`shift`), at each point:
-/// φ_v(s) = e^{−s·base}·R_v(s)·Π_calls (e^{−s·rtt}φ_t(s))^n · (finish + Σ f·e^{−s·rtt}φ_t(s)),
-/// computed as ψ_v = e^{s·shift_v}·φ_v so that only the random part is inverted (the Euler
-/// inversion is inaccurate for distributions that are a long constant delay plus a narrow
-/// spread). Every exponent stays non-positive, so nothing overflows.
-pub(super) fn class_transform(
-    compiled: &Compiled,
-    results: &[NodeResult],
-    completion: &[f64],
-    k: usize,
-    steps: &TransformSteps,
-    points: &[Complex64],
-) -> Vec<Complex64> {
-    #[cfg(target_arch = "x86_64")]
-    if super::vectors::wide() {
-        // SAFETY: `wide` is true only where the processor has AVX2.
-        return unsafe { cyclic_walk_avx2(compiled, results, completion, k, steps, points) };
-    }
-    cyclic_walk(compiled, results, completion, k, steps, points)
-}
-
-/// [`cyclic_walk`] compiled for AVX2 (as [`acyclic_walk_avx2`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn cyclic_walk_avx2(
-    compiled: &Compiled,
-    results: &[NodeResult],
-    completion: &[f64],
-    k: usize,
-    steps: &TransformSteps,
-    points: &[Complex64],
-) -> Vec<Complex64> {
-    cyclic_walk(compiled, results, completion, k, steps, points)
+widened! {
+    /// Transform of the end-to-end response time of class `k` minus its smallest constant delay
+    /// (`shift`), at each point:
+    /// φ_v(s) = e^{−s·base}·R_v(s)·Π_calls (e^{−s·rtt}φ_t(s))^n · (finish + Σ f·e^{−s·rtt}φ_t(s)),
+    /// computed as ψ_v = e^{s·shift_v}·φ_v so that only the random part is inverted (the Euler
+    /// inversion is inaccurate for distributions that are a long constant delay plus a narrow
+    /// spread). Every exponent stays non-positive, so nothing overflows.
+    pub(super) fn class_transform => cyclic_walk(
+        compiled: &Compiled,
+        results: &[NodeResult],
+        completion: &[f64],
+        k: usize,
+        steps: &TransformSteps,
+        points: &[Complex64],
+    ) -> Vec<Complex64>
 }
 
 /// The body of [`class_transform`], inlined into each build of it (baseline, AVX2).

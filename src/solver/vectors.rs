@@ -1,4 +1,4 @@
-//! Whether the transform walks run their AVX2 build: the same arithmetic on four lanes of
+//! Where the transform walks run their AVX2 build: the same arithmetic on four lanes of
 //! doubles instead of SSE2's two, chosen once per process by what the processor offers.
 //!
 //! Both builds do the same operations in the same order (no fused multiply-adds), so they
@@ -28,3 +28,30 @@ pub fn wide() -> bool {
 pub fn allow_wide(allowed: bool) {
     ALLOWED.store(allowed, Ordering::Relaxed);
 }
+
+/// Defines a function that runs the `#[inline(always)]` function `$body` with the same
+/// arguments, built twice: for AVX2 (taken where [`wide`]) and for the baseline (SSE2).
+macro_rules! widened {
+    (
+        $(#[$doc:meta])*
+        $visibility:vis fn $name:ident => $body:ident($($argument:ident: $kind:ty),* $(,)?) -> $result:ty
+    ) => {
+        $(#[$doc])*
+        $visibility fn $name($($argument: $kind),*) -> $result {
+            #[cfg(target_arch = "x86_64")]
+            {
+                /// `$body` with AVX2 enabled for all that is inlined into it.
+                #[target_feature(enable = "avx2")]
+                fn on_avx2($($argument: $kind),*) -> $result {
+                    $body($($argument),*)
+                }
+                if $crate::solver::vectors::wide() {
+                    // SAFETY: `wide` is true only where the processor has AVX2.
+                    return unsafe { on_avx2($($argument),*) };
+                }
+            }
+            $body($($argument),*)
+        }
+    };
+}
+pub(super) use widened;
