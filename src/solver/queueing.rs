@@ -983,9 +983,16 @@ pub fn renewal_delay_probability(
     let exponent = if sigma > rho {
         // Constant service: Lindley's relation for the request c places earlier
         // (`constant_service_exponent`); exponential: Takács; between, by c_s².
-        let constant_exponent = constant_service_exponent(p_mmc, rho, arrival_scv, sigma, servers);
+        // Computed only where it weighs: exponential service and streams that are not
+        // renewal ones keep their exponent bit for bit.
         let weight = service_scv.clamp(0.0, 1.0);
-        let renewal_exponent = weight * exact_exponent + (1.0 - weight) * constant_exponent;
+        let renewal_exponent = if weight >= 1.0 || share <= 0.0 {
+            exact_exponent
+        } else {
+            let constant_exponent =
+                constant_service_exponent(p_mmc, rho, arrival_scv, sigma, servers);
+            weight * exact_exponent + (1.0 - weight) * constant_exponent
+        };
         share * renewal_exponent + (1.0 - share) * root
     } else {
         share * exact_exponent + (1.0 - share) * root
