@@ -37,6 +37,7 @@ mod cost;
 pub mod delays;
 pub mod finite_wait;
 pub mod gigc_wait;
+pub mod light_traffic;
 mod lists;
 pub mod network;
 mod paths;
