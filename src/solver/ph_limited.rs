@@ -648,7 +648,13 @@ fn multiply_sparse(a: &[f64], b: &[f64], (r, m, c): (usize, usize, usize)) -> Ve
     let mut starts = Vec::with_capacity(m + 1);
     for b_row in b.chunks_exact(c) {
         starts.push(entries.len());
-        entries.extend(b_row.iter().enumerate().filter(|(_, y)| **y != 0.0).map(|(j, y)| (j, *y)));
+        entries.extend(
+            b_row
+                .iter()
+                .enumerate()
+                .filter(|(_, y)| **y != 0.0)
+                .map(|(j, y)| (j, *y)),
+        );
     }
     starts.push(entries.len());
     for (a_row, out_row) in a.chunks_exact(m).zip(out.chunks_exact_mut(c)) {
