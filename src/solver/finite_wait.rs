@@ -425,16 +425,27 @@ fn apply_with(
 type LimitedKey = [u64; 9];
 
 fn limited_key(input: &PoolInput, arrivals: Arrivals) -> LimitedKey {
+    // Taken apart field by field: a field added to either is a compile error here, not a
+    // key that misses it.
+    let PoolInput {
+        arrival,
+        servers,
+        mean_service,
+        service_scv,
+        buffer,
+        overload_horizon,
+    } = *input;
+    let Arrivals { scv, renewal } = arrivals;
     [
-        input.arrival.to_bits(),
-        input.servers,
-        input.mean_service.to_bits(),
-        input.service_scv.to_bits(),
-        u64::from(input.buffer.is_some()),
-        input.buffer.unwrap_or(0),
-        input.overload_horizon.to_bits(),
-        arrivals.scv.to_bits(),
-        arrivals.renewal.to_bits(),
+        arrival.to_bits(),
+        servers,
+        mean_service.to_bits(),
+        service_scv.to_bits(),
+        u64::from(buffer.is_some()),
+        buffer.unwrap_or(0),
+        overload_horizon.to_bits(),
+        scv.to_bits(),
+        renewal.to_bits(),
     ]
 }
 

@@ -13,8 +13,9 @@
 use super::queueing::{PoolInput, PoolSolution, WaitDist};
 
 /// Most states of the chain solved; beyond, the Erlang orders of the fits are lowered, and if
-/// that is not enough the caller's approximation is used. The chain is solved in every round
-/// of the traffic's fixed point, so it is kept to a few milliseconds.
+/// that is not enough the caller's approximation is used. The chain is solved again in a
+/// round of the limited queues' fixed point where its inputs changed (and in every pass of a
+/// graph with loops), so it is kept to a few milliseconds (1.6 ms for 559 states here).
 pub const MAX_STATES: usize = 800;
 
 /// Most states of one level (arrival phases × busy-server phase counts): the reduction costs
