@@ -363,8 +363,24 @@ fn external_rates(compiled: &Compiled) -> Vec<f64> {
 /// Solves the limited queues whose arrivals are not Poisson or whose service is not
 /// exponential by [`solve_limited`], and the traffic again with what they serve and drop
 /// (then the unlimited queues' waits again, [`variability::apply`]). Nothing changes where
-/// every limited queue has Poisson arrivals and exponential service.
+/// every limited queue has Poisson arrivals and exponential service. A limited queue met
+/// again with the same inputs (bit for bit: in a later round, or another queue of the same
+/// load) takes the solution already found ([`LimitedSolutions`]): its chain costs
+/// milliseconds.
 pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows, horizon: f64) {
+    let solutions = LimitedSolutions::default();
+    apply_with(topology, compiled, flows, horizon, Some(&solutions));
+}
+
+/// [`apply`], its limited queues looked up in `solutions` first (`None`: each solved
+/// again, as a check that the lookup changes no figure).
+fn apply_with(
+    topology: &Topology,
+    compiled: &Compiled,
+    flows: &mut Flows,
+    horizon: f64,
+    solutions: Option<&LimitedSolutions>,
+) {
     if compiled.nodes.iter().all(|node| node.buffer.is_none()) {
         return;
     }
@@ -387,7 +403,10 @@ pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows,
             return;
         }
         let solve = |v: usize, group: usize, input: &PoolInput| match groups[v].get(group) {
-            Some(arrivals) if limited(v) => solve_limited(input, *arrivals),
+            Some(arrivals) if limited(v) => match solutions {
+                Some(solutions) => solutions.solve(input, *arrivals),
+                None => solve_limited(input, *arrivals),
+            },
             _ => solve_pool(input),
         };
         let Ok(solved) = propagate_with(topology, compiled, &external, horizon, Some(&solve))
@@ -397,6 +416,76 @@ pub(super) fn apply(topology: &Topology, compiled: &Compiled, flows: &mut Flows,
         *flows = solved;
         variability::apply(topology, compiled, flows, horizon);
         previous = Some(groups);
+    }
+}
+
+/// The exact inputs of [`solve_limited`], bit for bit: the pool's rate, servers, mean
+/// service, service c², waiting places (whether any, and how many), overload horizon, and
+/// the arrivals' c² and renewal share.
+type LimitedKey = [u64; 9];
+
+fn limited_key(input: &PoolInput, arrivals: Arrivals) -> LimitedKey {
+    // Taken apart field by field: a field added to either is a compile error here, not a
+    // key that misses it.
+    let PoolInput {
+        arrival,
+        servers,
+        mean_service,
+        service_scv,
+        buffer,
+        overload_horizon,
+    } = *input;
+    let Arrivals { scv, renewal } = arrivals;
+    [
+        arrival.to_bits(),
+        servers,
+        mean_service.to_bits(),
+        service_scv.to_bits(),
+        u64::from(buffer.is_some()),
+        buffer.unwrap_or(0),
+        overload_horizon.to_bits(),
+        scv.to_bits(),
+        renewal.to_bits(),
+    ]
+}
+
+/// The limited queues [`solve_limited`] has solved within one [`apply`], by their exact
+/// inputs ([`limited_key`]). [`solve_limited`] depends on nothing else, so a solution taken
+/// from here is the one solving again would give, to the bit; it lives for one solve only,
+/// so serial and parallel solves (and the app's solves one after another) share nothing.
+#[derive(Default)]
+struct LimitedSolutions {
+    solved: std::sync::Mutex<std::collections::HashMap<LimitedKey, PoolSolution>>,
+    /// How many times a solution was asked for (a check on how often one is reused).
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl LimitedSolutions {
+    /// [`solve_limited`] of `input` and `arrivals`, from the table when they were solved
+    /// before in this solve.
+    fn solve(&self, input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
+        self.asked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = limited_key(input, arrivals);
+        if let Some(found) = self
+            .solved
+            .lock()
+            .ok()
+            .and_then(|map| map.get(&key).cloned())
+        {
+            return found;
+        }
+        let solution = solve_limited(input, arrivals);
+        if let Ok(mut map) = self.solved.lock() {
+            map.insert(key, solution.clone());
+        }
+        solution
+    }
+
+    /// How many distinct inputs were solved.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.solved.lock().map_or(0, |map| map.len())
     }
 }
 
@@ -413,6 +502,84 @@ mod tests {
             buffer: Some(buffer),
             overload_horizon: 3_600.0,
         }
+    }
+
+    /// Limited queues of non-exponential service: two of constant service at the same load
+    /// (the same inputs twice in one pass), one of c² 0.5, and a bursty worker (c² 2, its
+    /// inputs the same in two rounds) behind limited app instances fed in turn, and a limited
+    /// database behind it (whose arrivals change between the rounds).
+    const SEVERAL_LIMITED: &str = r#"(
+        version: 1,
+        name: "several limited queues",
+        workloads: [
+            (name: "a", client: 1, rate: PerSecond(150.0), peak_multiplier: 1.0, read: 1.0, write: 0.0, async: 0.0),
+            (name: "b", client: 3, rate: PerSecond(150.0), peak_multiplier: 1.0, read: 1.0, write: 0.0, async: 0.0),
+            (name: "c", client: 5, rate: PerSecond(120.0), peak_multiplier: 1.0, read: 1.0, write: 0.0, async: 0.0),
+            (name: "d", client: 7, rate: PerSecond(360.0), peak_multiplier: 1.0, read: 1.0, write: 0.0, async: 0.0),
+        ],
+        nodes: [
+            (id: 1, name: "UsersA", kind: Client, capacity_rps: None),
+            (id: 2, name: "ConstantA", kind: Service, instances: 1, concurrency: 2, capacity_rps: 200.0, service_cv: 0.0, queue_limit: Some(6), base_latency_ms: 0.0),
+            (id: 3, name: "UsersB", kind: Client, capacity_rps: None),
+            (id: 4, name: "ConstantB", kind: Service, instances: 1, concurrency: 2, capacity_rps: 200.0, service_cv: 0.0, queue_limit: Some(6), base_latency_ms: 0.0),
+            (id: 5, name: "UsersC", kind: Client, capacity_rps: None),
+            (id: 6, name: "Smooth", kind: Service, instances: 1, concurrency: 2, capacity_rps: 200.0, service_cv: 0.7071067811865476, queue_limit: Some(4), base_latency_ms: 0.0),
+            (id: 7, name: "UsersD", kind: Client, capacity_rps: None),
+            (id: 8, name: "LB", kind: LoadBalancer(policy: RoundRobin), capacity_rps: Some(100000.0), base_latency_ms: 0.0),
+            (id: 9, name: "App", kind: AppServer, instances: 4, concurrency: 1, capacity_rps: Some(100.0), queue_limit: Some(3), base_latency_ms: 0.0),
+            (id: 10, name: "Worker", kind: Service, instances: 1, concurrency: 2, capacity_rps: 400.0, service_cv: 2.0, queue_limit: Some(4), base_latency_ms: 0.0),
+            (id: 11, name: "DB", kind: Database(read_capacity_rps: 400.0, write_capacity_rps: 400.0, max_connections: 10000), instances: 1, concurrency: 1, capacity_rps: Some(400.0), queue_limit: Some(6), base_latency_ms: 0.0),
+        ],
+        edges: [
+            (from: 1, to: 2), (from: 3, to: 4), (from: 5, to: 6),
+            (from: 7, to: 8), (from: 8, to: 9), (from: 9, to: 10), (from: 10, to: 11),
+        ],
+    )"#;
+
+    /// The flows after [`apply_with`] with or without the table of solutions.
+    fn applied(solutions: Option<&LimitedSolutions>) -> Flows {
+        let topology = crate::io::document::parse(SEVERAL_LIMITED, "several.ron").expect("parses");
+        let params = crate::solver::Params::default();
+        let compiled = crate::solver::compile::compile(&topology, &params).at_load(1.0, true);
+        let horizon = topology.settings.overload_horizon_s;
+        let mut traffic =
+            crate::solver::traffic::solve_traffic(&topology, &compiled, &params).expect("solves");
+        variability::apply_on(&topology, &compiled, &mut traffic.solved, (horizon, false));
+        apply_with(
+            &topology,
+            &compiled,
+            &mut traffic.solved,
+            horizon,
+            solutions,
+        );
+        traffic.solved
+    }
+
+    #[test]
+    fn limited_queues_solved_once_give_the_same_bits_as_solved_each_time() {
+        let solutions = LimitedSolutions::default();
+        let (cached, again) = (applied(Some(&solutions)), applied(None));
+        let bits = |values: &[f64]| values.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&cached.arrivals), bits(&again.arrivals));
+        assert_eq!(bits(&cached.served_ratio), bits(&again.served_ratio));
+        assert_eq!(bits(&cached.drop_ratio), bits(&again.drop_ratio));
+        // Debug prints every f64 so that it reads back to the same bits (and −0 as −0).
+        assert_eq!(format!("{:?}", cached.pools), format!("{:?}", again.pools));
+        // The limited queues did drop (so the figures compared are the chains'), and some
+        // were taken from the table: the second constant-service queue, and the worker in
+        // the round after its inputs settled.
+        let constant = &cached.pools[1][0];
+        assert!(
+            constant.dropped > 0.1 && constant.dropped < 10.0,
+            "{constant:?}"
+        );
+        assert_eq!(format!("{constant:?}"), format!("{:?}", cached.pools[3][0]));
+        let asked = solutions.asked.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            solutions.len() + 2 <= asked,
+            "{} solved for {asked} asked",
+            solutions.len()
+        );
     }
 
     #[test]

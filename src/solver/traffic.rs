@@ -525,7 +525,8 @@ pub const MAX_SOLVE_SECONDS: f64 = 1.5;
 /// Refuses a solve whose cost, estimated from what it must compute, is beyond
 /// [`MAX_SOLVE_SECONDS`]. Measured per item on a release build here (2 cores): about 5 µs per
 /// node for the traffic and the closed forms (4.7 µs at 100,000 nodes), 1 ms per node whose
-/// percentiles need a transform inversion (non-exponential service, finite buffers), and 10 µs
+/// percentiles need a transform inversion (non-exponential service, finite buffers), 3 ms more
+/// per pool of a limited queue of non-exponential service ([`CHAIN_MICROS`]), and 10 µs
 /// (0.9 ms when the node is of the latter kind) per node each class's end-to-end transform
 /// visits on the finest grid (1.05 µs per visit measured on the 512-point grid of a 10,000-node
 /// class), in proportion to the grid on the coarser grids of large classes ([`grid_for`]).
@@ -547,7 +548,9 @@ pub(super) fn check_work(
         .collect();
     let inverted_count = inverted.iter().filter(|heavy| **heavy).count();
     let nodes = compiled.nodes.len();
-    let mut micros = 5.0 * nodes as f64 + 1_000.0 * inverted_count as f64;
+    let mut micros = 5.0 * nodes as f64
+        + 1_000.0 * inverted_count as f64
+        + CHAIN_MICROS * chain_pools(compiled, flows) as f64;
     let mut visits = 0;
     if params.class_percentiles {
         for k in 0..compiled.classes.len() {
@@ -577,6 +580,34 @@ pub(super) fn check_work(
         });
     }
     Ok(())
+}
+
+/// Estimated cost of one limited queue of non-exponential service, µs: its PH/PH/c/K chain
+/// (`ph_limited`) took 1.6 ms here for constant service, 2 servers and 6 places (559 states;
+/// 50 such queues add 80 ms to a solve), and it is solved again in a later round of the
+/// limited queues' fixed point only if its inputs changed (`finite_wait::apply`), usually
+/// once or twice.
+const CHAIN_MICROS: f64 = 3_000.0;
+
+/// The pools with arrivals of the limited queues whose service is not exponential: those
+/// `finite_wait` may solve on their PH/PH/c/K chain.
+fn chain_pools(compiled: &Compiled, flows: &Flows) -> usize {
+    compiled
+        .nodes
+        .iter()
+        .zip(&flows.pools)
+        .filter(|(node, _)| {
+            node.buffer.is_some()
+                && node.service.is_some()
+                && node.shape != ServiceShape::Exponential
+        })
+        .map(|(_, pools)| {
+            pools
+                .iter()
+                .filter(|pool| pool.throughput + pool.dropped > 0.0)
+                .count()
+        })
+        .sum()
 }
 
 /// Work (node and edge visits) the fixed-point iterations of one solve may spend per loop: a
