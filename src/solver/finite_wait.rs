@@ -538,7 +538,11 @@ mod tests {
 
     /// The flows after [`apply_with`] with or without the table of solutions.
     fn applied(solutions: Option<&LimitedSolutions>) -> Flows {
-        let topology = crate::io::document::parse(SEVERAL_LIMITED, "several.ron").expect("parses");
+        // Read as a document file is (optional fields without `Some`), without the io room.
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let topology: crate::model::Topology = options.from_str(SEVERAL_LIMITED).expect("parses");
+        topology.validate().expect("a valid design");
         let params = crate::solver::Params::default();
         let compiled = crate::solver::compile::compile(&topology, &params).at_load(1.0, true);
         let horizon = topology.settings.overload_horizon_s;
