@@ -304,8 +304,20 @@ pub(super) fn node_percentiles(
         Some(found) => found,
         None => {
             let no_held_wait: f64 = held.iter().map(HeldPoolWait::zero_mass).product();
+            // Only the classes that come here: a design of many workloads would otherwise
+            // evaluate every class's service at every node and point (a term of weight 0 adds
+            // nothing to the mixture, so the figures are the same to the bit).
+            let classes: Vec<(f64, f64)> = service
+                .iter()
+                .zip(class_weights)
+                .map(|(mean, weight)| (*mean, *weight))
+                .filter(|(_, weight)| *weight != 0.0)
+                .collect();
             let mut atoms = Vec::new();
             for (k, weight) in class_weights.iter().enumerate() {
+                if *weight == 0.0 {
+                    continue;
+                }
                 for (time, mass) in own_atoms(node, waits, k) {
                     atoms.push((time - base, mass * weight * no_held_wait));
                 }
@@ -316,7 +328,7 @@ pub(super) fn node_percentiles(
                     let own = if service.is_empty() {
                         Complex64::new(1.0, 0.0)
                     } else {
-                        queue_lst(node, service, class_weights, waits, *s)
+                        queue_lst(node, &classes, waits, *s)
                     };
                     let own = own * random_delay_lst(node, *s);
                     *value = held.iter().fold(own, |total, pool| total * pool.lst(*s));
@@ -517,18 +529,17 @@ fn merge_component(merged: &mut Vec<Component>, component: Component) {
     }
 }
 
-/// Transform of a node's queueing response (wait + service), mixed over classes and pools.
+/// Transform of a node's queueing response (wait + service), mixed over pools and over
+/// `classes`, each class's (mean service, weight).
 pub(super) fn queue_lst(
     node: &CompiledNode,
-    service: &[f64],
-    class_weights: &[f64],
+    classes: &[(f64, f64)],
     waits: &[(f64, WaitDist)],
     s: Complex64,
 ) -> Complex64 {
     let wait: Complex64 = waits.iter().map(|(w, dist)| dist.lst(s) * *w).sum();
-    let service: Complex64 = service
+    let service: Complex64 = classes
         .iter()
-        .zip(class_weights)
         .map(|(mean, w)| node.shape.lst(*mean, s) * *w)
         .sum();
     wait * service

@@ -40,7 +40,7 @@ macro_rules! widened {
         $visibility fn $name($($argument: $kind),*) -> $result {
             #[cfg(target_arch = "x86_64")]
             {
-                /// `$body` with AVX2 enabled for all that is inlined into it.
+                // The body with AVX2 enabled for all that is inlined into it.
                 #[target_feature(enable = "avx2")]
                 fn on_avx2($($argument: $kind),*) -> $result {
                     $body($($argument),*)
