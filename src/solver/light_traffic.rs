@@ -127,3 +127,68 @@ pub fn ordered_delay_probability(
     let p_wait = log_within.exp() / -log_extra.exp_m1();
     p_wait.is_finite().then_some(p_wait.clamp(0.0, 1.0))
 }
+
+/// The squared coefficient of variation of the wait of those who wait in GI/D/c behind gamma
+/// renewal arrivals (c_a², shape k = 1/c_a²) at utilization ρ, blended from the two kinds of
+/// waiting request in Lindley's relation for the request c places earlier
+/// ([`ordered_delay_probability`], `conditional_wait` m in service times as there):
+///
+/// - that request did not wait (probability 1 − p): the arrival waits S − T_c given T_c < S,
+///   T_c the gamma sum of c gaps (shape n = ck, rate r = nρ per service). Its moments are in
+///   closed form: E\[T_c^j | T_c < S\] = (n)_j/r^j · P(n + j, r)/P(n, r) (rising factorial
+///   (n)_j, regularized lower incomplete gamma P, S = 1). As ρ → 0, (T_c/S | T_c < S) is a
+///   Beta(n, 1) and the wait's c² tends to n/(n + 2) (k/(k + 2) at one server), the
+///   light-traffic limit;
+/// - that request waited (probability p): the wait carries the queue, its c² the heavy-traffic
+///   value the model has anyway (`heavy_scv`).
+///
+/// The weight of the first is its share of the conditional wait's mass: its share of those
+/// who wait, (1 − p)·F/p = (1 − p)(1 − E) (F = P(T_c < S) and E as in
+/// [`ordered_delay_probability`]), times its mean E\[S − T_c | T_c < S\] over m; 1 as ρ → 0,
+/// 0 as ρ → 1. The result is w·c²_light + (1 − w)·`heavy_scv`. Nothing is fitted (weighted by
+/// the share of those who wait alone, the tails at ρ 0.3 to 0.9 came out up to 8% short). `None` where an input is out
+/// of range or a moment cannot be evaluated.
+///
+/// ```
+/// use staircase::solver::light_traffic::ordered_wait_scv;
+/// // One server, c_a² 2 (k ½) at ρ 0.001: nearly all the wait is the light-traffic one,
+/// // c² → k/(k + 2) = 0.2 whatever the heavy-traffic value.
+/// let light = ordered_wait_scv(0.001, 2.0, 1, 0.6, 0.7).unwrap();
+/// assert!((light - 0.2).abs() < 0.01);
+/// // Near saturation the heavy-traffic value is kept.
+/// let heavy = ordered_wait_scv(0.98, 2.0, 1, 50.0, 0.7).unwrap();
+/// assert!((heavy - 0.7).abs() < 0.05);
+/// ```
+pub fn ordered_wait_scv(
+    rho: f64,
+    arrival_scv: f64,
+    servers: u64,
+    conditional_wait: f64,
+    heavy_scv: f64,
+) -> Option<f64> {
+    if !(heavy_scv > 0.0 && heavy_scv.is_finite()) {
+        return None;
+    }
+    let p_wait = ordered_delay_probability(rho, arrival_scv, servers, conditional_wait)?;
+    if p_wait <= 0.0 {
+        return None;
+    }
+    let shape = servers.max(1) as f64 / arrival_scv;
+    let rate = rho * shape;
+    let (log_within, _) = log_incomplete_gamma(shape, rate)?;
+    let (log_within_1, _) = log_incomplete_gamma(shape + 1.0, rate)?;
+    let (log_within_2, _) = log_incomplete_gamma(shape + 2.0, rate)?;
+    // E[T_c | T_c < S] and E[T_c² | T_c < S], S = 1.
+    let first = shape / rate * (log_within_1 - log_within).exp();
+    let second = shape * (shape + 1.0) / (rate * rate) * (log_within_2 - log_within).exp();
+    let mean = 1.0 - first;
+    let variance = second - first * first;
+    let light_scv = variance / (mean * mean);
+    // Share of those who wait whose request c places earlier did not: (1 − p)·F/p.
+    let light_share = ((1.0 - p_wait) * log_within.exp() / p_wait).clamp(0.0, 1.0);
+    // Weighted by its share of the wait itself (share × its mean / the whole mean): the light
+    // term's waits are short, and the tail is the heavy term's.
+    let weight = (light_share * mean / conditional_wait).clamp(0.0, 1.0);
+    let blended = weight * light_scv + (1.0 - weight) * heavy_scv;
+    (blended.is_finite() && blended > 0.0 && light_scv > 0.0).then_some(blended)
+}

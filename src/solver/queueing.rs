@@ -6,7 +6,7 @@
 use super::gigc_wait::{
     arrivals_wait_factor, many_server_wait_factor, peaked_share, peaked_weight, spread_wait,
 };
-use super::light_traffic::ordered_delay_probability;
+use super::light_traffic::{ordered_delay_probability, ordered_wait_scv};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 
@@ -673,7 +673,8 @@ pub fn solve_pool_with(input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
         let scv = batch_service_scv(arrivals.scv, input.service_scv);
         let factor =
             arrivals_wait_factor(offered_utilization, arrivals, input.service_scv, servers);
-        spread_wait(shaped_wait(p_wait, mean, offered_utilization, scv), factor)
+        let spread = spread_wait(shaped_wait(p_wait, mean, offered_utilization, scv), factor);
+        ordered_wait_shape(spread, input, offered_utilization, arrivals)
     };
     let mean_wait = steady_wait.min(if limit > 0.0 { limit } else { f64::INFINITY });
     // Lq = λ·Wq (Little): the same as C·ρ/(1−ρ) scaled, without a second rounding near ρ = 1.
@@ -903,6 +904,61 @@ pub fn renewal_wait(
     let capacity = servers / input.mean_service;
     let wait = waiting / (capacity * (1.0 - sigma)) * service;
     Some((p_wait, wait))
+}
+
+/// The wait of those who wait behind bursty renewal arrivals (c_a² > 1) into one server of a
+/// service smoother than exponential, reshaped between the light- and heavy-traffic forms: its c² is
+/// [`ordered_wait_scv`]'s blend of the light-traffic wait S − T_c (the request c places
+/// earlier had not waited; c² n/(n + 2) as ρ → 0, n = c/c_a²) and the model's heavy-traffic
+/// c² (`wait`'s own: [`conditional_wait_scv`] of the batch service, [`spread_wait`]), weighted
+/// by the light term's share of those who wait. That holds for a constant service; towards
+/// exponential service (c_s² 1, where GI/M/c's exponential wait is exact) and for streams
+/// that are less a renewal one ([`RENEWAL_BURSTS`]) the change is taken linearly smaller.
+/// P(wait) and the mean are kept; other arrivals, services and shapes are returned unchanged.
+/// Before, the one-server wait at c_a² 2, ρ 0.1 kept the heavy-traffic c² 0.7 and its p95 and
+/// p99 were 10.5% and 13.5% long (`gigc_wait_table`).
+fn ordered_wait_shape(wait: WaitDist, input: &PoolInput, rho: f64, arrivals: Arrivals) -> WaitDist {
+    let service_scv = input.service_scv.max(0.0);
+    let share = ((arrivals.renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0);
+    // Many servers: `spread_wait` has already narrowed the wait by the many-server factor,
+    // which stands for the same wait for servers filled together (blending the light term in
+    // as well put p99 up to 10% short at 2 to 32 servers on `gigc_wait_table`).
+    let one_server = input.servers <= 1;
+    if !(one_server && arrivals.scv > 1.0 && service_scv < 1.0 && share > 0.0)
+        || input.mean_service <= 0.0
+    {
+        return wait;
+    }
+    let (p_wait, shape, rate) = match wait {
+        WaitDist::Gamma {
+            p_wait,
+            shape,
+            rate,
+        } => (p_wait, shape, rate),
+        WaitDist::Exponential { p_wait, rate } => (p_wait, 1.0, rate),
+        other => return other,
+    };
+    let conditional = shape / rate;
+    let heavy = 1.0 / shape;
+    let blended = ordered_wait_scv(
+        rho,
+        arrivals.scv,
+        input.servers,
+        conditional / input.mean_service,
+        heavy,
+    );
+    match blended {
+        Some(light) if conditional.is_finite() && conditional > 0.0 => {
+            let scv = heavy + share * (1.0 - service_scv) * (light - heavy);
+            let shape = 1.0 / scv;
+            WaitDist::Gamma {
+                p_wait,
+                shape,
+                rate: shape / conditional,
+            }
+        }
+        _ => wait,
+    }
 }
 
 /// The renewal share ([`Arrivals::renewal`]) below which a bursty stream's P(wait) is taken
