@@ -16,7 +16,8 @@
 /// The regularized lower incomplete gamma function P(a, x) = γ(a, x)/Γ(a) and its complement
 /// Q(a, x), both as natural logarithms (so that neither underflows when the other is near 1):
 /// the series Σ xⁿ/(a(a + 1)…(a + n)) below x = a + 1, Legendre's continued fraction for Q
-/// above (Lentz's method), as in Numerical Recipes §6.2. `None` for a ≤ 0 or x < 0.
+/// above (Lentz's method), as in Numerical Recipes §6.2. `None` for a ≤ 0 or x < 0, and where
+/// neither settles within [`MAX_TERMS`] (a shape of millions) rather than a truncated sum.
 ///
 /// ```
 /// use staircase::solver::light_traffic::log_incomplete_gamma;
@@ -39,13 +40,18 @@ pub fn log_incomplete_gamma(a: f64, x: f64) -> Option<(f64, f64)> {
     let log_front = a * x.ln() - x - libm::lgamma(a);
     if x < a + 1.0 {
         let (mut term, mut sum, mut next) = (1.0 / a, 1.0 / a, a);
-        for _ in 0..10_000 {
+        let mut converged = false;
+        for _ in 0..MAX_TERMS {
             next += 1.0;
             term *= x / next;
             sum += term;
             if term.abs() < sum.abs() * 1e-16 {
+                converged = true;
                 break;
             }
+        }
+        if !converged {
+            return None;
         }
         let log_p = log_front + sum.ln();
         Some((log_p, ln_one_minus_exp(log_p)))
@@ -54,7 +60,8 @@ pub fn log_incomplete_gamma(a: f64, x: f64) -> Option<(f64, f64)> {
         let mut b = x + 1.0 - a;
         let (mut c, mut d) = (1.0 / tiny, 1.0 / b);
         let mut fraction = d;
-        for step in 1..10_000 {
+        let mut last_change = f64::INFINITY;
+        for step in 1..MAX_TERMS {
             let step = step as f64;
             let an = -step * (step - a);
             b += 2.0;
@@ -69,14 +76,23 @@ pub fn log_incomplete_gamma(a: f64, x: f64) -> Option<(f64, f64)> {
             d = 1.0 / d;
             let change = d * c;
             fraction *= change;
+            last_change = change;
             if (change - 1.0).abs() < 1e-16 {
                 break;
             }
+        }
+        // Settled within rounding (a step may hover an ulp from 1) or not at all.
+        if (last_change - 1.0).abs() > 1e-14 {
+            return None;
         }
         let log_q = log_front + fraction.ln();
         Some((ln_one_minus_exp(log_q), log_q))
     }
 }
+
+/// Terms of the series or steps of the continued fraction in [`log_incomplete_gamma`] before
+/// it gives up (P(a, a) at a = 10⁸ would need more).
+const MAX_TERMS: usize = 10_000;
 
 /// ln(1 − eˣ) for x ≤ 0, accurate at both ends.
 fn ln_one_minus_exp(x: f64) -> f64 {
@@ -191,4 +207,18 @@ pub fn ordered_wait_scv(
     let weight = (light_share * mean / conditional_wait).clamp(0.0, 1.0);
     let blended = weight * light_scv + (1.0 - weight) * heavy_scv;
     (blended.is_finite() && blended > 0.0 && light_scv > 0.0).then_some(blended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_incomplete_gamma;
+
+    #[test]
+    fn a_shape_too_large_to_sum_is_refused_rather_than_truncated() {
+        // P(a, a) = 1/2 + 1/(3√(2πa)) + O(1/a): 0.504205 at a = 1,000.
+        let (log_p, _) = log_incomplete_gamma(1e3, 1e3).expect("sums");
+        assert!((log_p.exp() - 0.504205).abs() < 1e-5, "{}", log_p.exp());
+        // At a = 10⁸ the series needs far more terms than it may take (truncated it gave 0.341).
+        assert_eq!(log_incomplete_gamma(1e8, 1e8), None);
+    }
 }

@@ -1008,6 +1008,10 @@ pub(crate) const RENEWAL_BURSTS: f64 = 0.95;
 /// // Not a renewal stream: C·(σ/ρ)².
 /// let root = c * (sigma / 0.3).powi(2);
 /// assert!((renewal_delay_probability(c, 0.3, 4.0, sigma, 4, 0.9, 1.0) - root).abs() < 1e-12);
+/// // 100 constant servers at ρ 10⁻⁴, where Erlang C underflows: a number, not NaN.
+/// let (c100, sigma100) = (erlang_c(100, 0.01), gamma_arrival_sigma(1e-4, 4.0));
+/// assert_eq!(c100, 0.0);
+/// assert_eq!(renewal_delay_probability(c100, 1e-4, 4.0, sigma100, 100, 1.0, 0.0), 0.0);
 /// ```
 pub fn renewal_delay_probability(
     p_mmc: f64,
@@ -1053,7 +1057,14 @@ pub fn renewal_delay_probability(
     } else {
         share * exact_exponent + (1.0 - share) * root
     };
-    (p_mmc * (sigma / rho).powf(exponent)).clamp(0.0, 1.0)
+    let p_wait = p_mmc * (sigma / rho).powf(exponent);
+    // Where Erlang C underflows to 0 an exponent may be infinite (0·∞); nobody waits there
+    // by this form (the light-traffic value it would scale is lost with C).
+    if p_wait.is_finite() {
+        p_wait.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 /// The exponent e of [`renewal_delay_probability`]'s C·(σ/ρ)^e that gives GI/D/c's P(wait)
@@ -1069,8 +1080,12 @@ fn constant_service_exponent(
     sigma: f64,
     servers: u64,
 ) -> f64 {
-    let fitted = p_mmc.ln() / rho.ln();
     let c = servers.max(1) as f64;
+    let fitted = if p_mmc > 0.0 {
+        p_mmc.ln() / rho.ln()
+    } else {
+        c.sqrt()
+    };
     let kingman = arrival_scv / (arrival_scv + 1.0);
     let conditional =
         kingman * many_server_wait_factor(rho, arrival_scv, 0.0, servers) / (c * (1.0 - sigma));
