@@ -456,7 +456,8 @@ fn limited_key(input: &PoolInput, arrivals: Arrivals) -> LimitedKey {
 #[derive(Default)]
 struct LimitedSolutions {
     solved: std::sync::Mutex<std::collections::HashMap<LimitedKey, PoolSolution>>,
-    /// How many times a solution was asked for (a check on how often one is reused).
+    /// How many times a solution was asked for (the test's check on how often one is reused).
+    #[cfg(test)]
     asked: std::sync::atomic::AtomicUsize,
 }
 
@@ -464,6 +465,7 @@ impl LimitedSolutions {
     /// [`solve_limited`] of `input` and `arrivals`, from the table when they were solved
     /// before in this solve.
     fn solve(&self, input: &PoolInput, arrivals: Arrivals) -> PoolSolution {
+        #[cfg(test)]
         self.asked
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = limited_key(input, arrivals);

@@ -19,7 +19,7 @@
 //! many-server limit at the peakedness of the busy servers (how much of the arrivals'
 //! smoothness the service passes on to them).
 
-use super::queueing::{gamma_renewal_delay_probability, Arrivals, WaitDist, RENEWAL_BURSTS};
+use super::queueing::{gamma_renewal_delay_probability, renewal_share, Arrivals, WaitDist};
 
 /// The utilization below which [`many_server_wait_factor`] keeps its value at this one (its
 /// exponent grows as ρ^(−1/4) towards no load, where nobody waits anyway).
@@ -294,7 +294,7 @@ pub fn peaked_delay_probability(rho: f64, arrival_scv: f64, service_scv: f64, se
 /// through a service smoother than exponential (c_s² < 1), given the model's value before
 /// (`p_wait`, Takács' GI/M/c value, which leaves out that a smooth service keeps the busy
 /// servers as even as the arrivals): [`peaked_delay_probability`] in the share of the stream
-/// that is a renewal one beyond 0.95 (`RENEWAL_BURSTS`) (the departures of queues keep `p_wait`,
+/// that is a renewal one beyond 0.95 (`renewal_share`) (the departures of queues keep `p_wait`,
 /// as in `renewal_delay_probability`), linearly between. Everything else keeps `p_wait`:
 /// bursty arrivals (there the fitted C^(ln σ/ln ρ) blend of `renewal_delay_probability` and
 /// `hidden_variability` are nearer the simulation: behind a constant service the peaked
@@ -331,7 +331,7 @@ pub fn peaked_share(
 }
 
 /// How much of a queue's P(wait) [`peaked_share`] takes from [`peaked_delay_probability`]:
-/// the renewal share of the stream beyond 0.95 (`RENEWAL_BURSTS`) (0 to 1) for smooth arrivals
+/// the renewal share of the stream beyond 0.95 (`renewal_share`, 0 to 1) for smooth arrivals
 /// (c_a² < 1) into a service smoother than exponential (c_s² < 1), 0 elsewhere. Where it is
 /// above 0 the mean wait follows that P(wait) too (`renewal_wait`: those who wait wait as in
 /// GI/M/c scaled by Kingman's ratio, as behind bursty arrivals).
@@ -350,7 +350,7 @@ pub fn peaked_weight(arrivals: Arrivals, service_scv: f64) -> f64 {
     if !(arrivals.scv < 1.0 && smoother) {
         return 0.0;
     }
-    ((arrivals.renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0)
+    renewal_share(arrivals.renewal)
 }
 
 #[cfg(test)]

@@ -131,6 +131,28 @@ pub fn ordered_delay_probability(
     servers: u64,
     conditional_wait: f64,
 ) -> Option<f64> {
+    ordered_terms(rho, arrival_scv, servers, conditional_wait).map(|terms| terms.p_wait)
+}
+
+/// What [`ordered_delay_probability`] computes on the way, for [`ordered_wait_scv`] too.
+struct OrderedTerms {
+    /// P(wait) = F/(1 − E).
+    p_wait: f64,
+    /// Shape n = c/c_a² and rate r = nρ (per service) of T_c, the c gaps.
+    shape: f64,
+    rate: f64,
+    /// ln F = ln P(T_c < S).
+    log_within: f64,
+}
+
+/// [`ordered_delay_probability`]'s terms; `None` where an input is out of range or a term
+/// cannot be evaluated.
+fn ordered_terms(
+    rho: f64,
+    arrival_scv: f64,
+    servers: u64,
+    conditional_wait: f64,
+) -> Option<OrderedTerms> {
     if !(rho > 0.0 && rho < 1.0 && arrival_scv > 0.0 && conditional_wait > 0.0) {
         return None;
     }
@@ -141,7 +163,12 @@ pub fn ordered_delay_probability(
     let (_, log_beyond) = log_incomplete_gamma(shape, slower)?;
     let log_extra = 1.0 / conditional_wait + shape * (rate / slower).ln() + log_beyond;
     let p_wait = log_within.exp() / -log_extra.exp_m1();
-    p_wait.is_finite().then_some(p_wait.clamp(0.0, 1.0))
+    p_wait.is_finite().then_some(OrderedTerms {
+        p_wait: p_wait.clamp(0.0, 1.0),
+        shape,
+        rate,
+        log_within,
+    })
 }
 
 /// The squared coefficient of variation of the wait of those who wait in GI/D/c behind gamma
@@ -185,13 +212,15 @@ pub fn ordered_wait_scv(
     if !(heavy_scv > 0.0 && heavy_scv.is_finite()) {
         return None;
     }
-    let p_wait = ordered_delay_probability(rho, arrival_scv, servers, conditional_wait)?;
+    let OrderedTerms {
+        p_wait,
+        shape,
+        rate,
+        log_within,
+    } = ordered_terms(rho, arrival_scv, servers, conditional_wait)?;
     if p_wait <= 0.0 {
         return None;
     }
-    let shape = servers.max(1) as f64 / arrival_scv;
-    let rate = rho * shape;
-    let (log_within, _) = log_incomplete_gamma(shape, rate)?;
     let (log_within_1, _) = log_incomplete_gamma(shape + 1.0, rate)?;
     let (log_within_2, _) = log_incomplete_gamma(shape + 2.0, rate)?;
     // E[T_c | T_c < S] and E[T_c² | T_c < S], S = 1.

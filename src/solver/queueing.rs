@@ -919,7 +919,7 @@ pub fn renewal_wait(
 /// p99 were 10.5% and 13.5% long (`gigc_wait_table`).
 fn ordered_wait_shape(wait: WaitDist, input: &PoolInput, rho: f64, arrivals: Arrivals) -> WaitDist {
     let service_scv = input.service_scv.max(0.0);
-    let share = ((arrivals.renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0);
+    let share = renewal_share(arrivals.renewal);
     // Many servers: `spread_wait` has already narrowed the wait by the many-server factor,
     // which stands for the same wait for servers filled together (blending the light term in
     // as well put p99 up to 10% short at 2 to 32 servers on `gigc_wait_table`).
@@ -964,7 +964,13 @@ fn ordered_wait_shape(wait: WaitDist, input: &PoolInput, rho: f64, arrivals: Arr
 /// The renewal share ([`Arrivals::renewal`]) below which a bursty stream's P(wait) is taken
 /// as C·(σ/ρ)^√c ([`renewal_delay_probability`]): the departures of a queue whose own service
 /// adds even a little irregularity have had their bursts spread by its servers.
-pub(crate) const RENEWAL_BURSTS: f64 = 0.95;
+const RENEWAL_BURSTS: f64 = 0.95;
+
+/// How much of a stream counts as a renewal one: its renewal share ([`Arrivals::renewal`])
+/// beyond [`RENEWAL_BURSTS`], from 0 (at or below it) to 1 (a renewal stream).
+pub(crate) fn renewal_share(renewal: f64) -> f64 {
+    ((renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0)
+}
 
 /// P(wait) in GI/M/c at utilization ρ with `servers` servers, from Erlang C (M/M/c's
 /// P(wait), `p_mmc`), the arrivals' c_a², σ ([`gamma_arrival_sigma`]) and the service's c_s²:
@@ -1029,7 +1035,7 @@ pub fn renewal_delay_probability(
         return 0.0;
     }
     let root = (servers.max(1) as f64).sqrt();
-    let share = ((renewal - RENEWAL_BURSTS) / (1.0 - RENEWAL_BURSTS)).clamp(0.0, 1.0);
+    let share = renewal_share(renewal);
     let exact = if share > 0.0 {
         gamma_renewal_delay_probability(rho, arrival_scv, servers)
     } else {
@@ -1071,8 +1077,9 @@ pub fn renewal_delay_probability(
 /// behind bursty gamma arrivals by Lindley's relation for the request c places earlier
 /// ([`ordered_delay_probability`]), with the wait of those who wait as the model gives it at a
 /// constant service: GI/M/c's 1/(cμ(1 − σ)) scaled by Kingman's c_a²/(c_a² + 1) and
-/// [`many_server_wait_factor`]. Where that cannot be evaluated (C or P(wait) underflow) the
-/// earlier fitted C^(ln σ/ln ρ), that is e = ln C/ln ρ.
+/// [`many_server_wait_factor`]. Where that cannot be evaluated (P(wait) underflows) the
+/// earlier fitted C^(ln σ/ln ρ), that is e = ln C/ln ρ; where C itself underflows to 0, √c
+/// (any exponent leaves P(wait) 0 there).
 fn constant_service_exponent(
     p_mmc: f64,
     rho: f64,
