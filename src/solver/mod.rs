@@ -175,8 +175,10 @@ impl<'a> Solver<'a> {
 
     /// The whole report at `params`.
     pub fn solve(&self, params: &Params) -> Result<Report, SolveError> {
-        let compiled = self.at_load(params)?;
-        solve_compiled(self.topology, &compiled, params, self.catalog)
+        on_worker(params.parallel, || {
+            let compiled = self.at_load(params)?;
+            solve_compiled(self.topology, &compiled, params, self.catalog)
+        })
     }
 
     /// Only what a load sweep plots: the rates and each class's end-to-end latency (the same
@@ -522,6 +524,18 @@ fn join<A: Send, B: Send>(
     }
     let _ = parallel;
     (a(), b())
+}
+
+/// `work()` on a rayon worker thread when `parallel` is set and the feature is on, so that the
+/// solve's many parallel steps (one per wave of nodes) hand their tasks to the pool's own queues
+/// instead of each waking a worker from outside and blocking until it is done.
+fn on_worker<T: Send>(parallel: bool, work: impl FnOnce() -> T + Send) -> T {
+    #[cfg(feature = "parallel")]
+    if parallel {
+        return rayon::scope(|_| work());
+    }
+    let _ = parallel;
+    work()
 }
 
 /// `f(0..n)` collected in order; on rayon when `parallel` is set and the feature is on.
