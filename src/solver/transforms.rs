@@ -274,6 +274,7 @@ struct Points<'a> {
 }
 
 impl<'a> Points<'a> {
+    /// `interleaved` and its two halves.
     fn of(interleaved: &'a [Complex64]) -> Points<'a> {
         Points {
             interleaved,
