@@ -154,16 +154,19 @@ fn class_path(
             } else {
                 &compiled.out_edges[v]
             };
-            let targets = |call: bool| -> Targets {
-                let mut found: Targets = edges
-                    .iter()
-                    .filter(|edge| edge.is_call == call && edge.served_factor(k) > 0.0)
-                    .map(|edge| edge.to)
-                    .collect();
+            // Calls and routes sorted, each target once, in one pass over the edges.
+            let (mut calls, mut routes) = (Targets::new(), Targets::new());
+            for edge in edges.iter().filter(|edge| edge.served_factor(k) > 0.0) {
+                if edge.is_call {
+                    calls.push(edge.to);
+                } else {
+                    routes.push(edge.to);
+                }
+            }
+            for found in [&mut calls, &mut routes] {
                 found.sort_unstable();
                 found.dedup();
-                found
-            };
+            }
             let standby = node
                 .standby(k)
                 .iter()
@@ -178,8 +181,8 @@ fn class_path(
                     for_each_hop(v, &mut |_, weight, rtt| round_trip += weight * rtt);
                     round_trip + splits[v].as_ref().map_or(0.0, |split| split.looped_time)
                 },
-                calls: targets(true),
-                routes: targets(false),
+                calls,
+                routes,
                 standby,
                 answers: node.detaches || node.finish[k] > 0.0,
             }

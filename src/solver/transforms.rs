@@ -193,9 +193,19 @@ fn own_transform_into(
     for (weight, dist) in &result.waits {
         dist.add_lst_into(*weight, points, out);
     }
-    if node.shape != ServiceShape::Deterministic {
-        for (value, &s) in out.iter_mut().zip(points) {
-            *value *= node.shape.lst(service[k], s);
+    match node.shape {
+        ServiceShape::Deterministic => {}
+        ServiceShape::Exponential => {
+            // ServiceShape::lst's exponential, written here so that the loop inlines it.
+            let mean = service[k];
+            for (value, &s) in out.iter_mut().zip(points) {
+                *value *= Complex64::new(1.0, 0.0) / (s * mean + 1.0);
+            }
+        }
+        shape => {
+            for (value, &s) in out.iter_mut().zip(points) {
+                *value *= shape.lst(service[k], s);
+            }
         }
     }
     random_delay_into(node, points, out);
@@ -212,11 +222,112 @@ fn random_delay_into(node: &CompiledNode, points: &[Complex64], out: &mut [Compl
     }
 }
 
+/// A node's values at every point of a walk with their real parts first and their imaginary
+/// parts after them (`2 × width` numbers), so that the walks' loops load and store whole
+/// vectors of either part instead of shuffling interleaved pairs apart and back. The
+/// arithmetic is `Complex64`'s, on values put together from the two halves, so the figures
+/// are those of interleaved buffers to the bit.
+type Parts = Vec<f64>;
+
+/// The real and the imaginary halves of a [`Parts`] buffer.
+#[inline(always)]
+fn halves(buffer: &[f64]) -> (&[f64], &[f64]) {
+    buffer.split_at(buffer.len() / 2)
+}
+
+/// [`halves`], to write.
+#[inline(always)]
+fn halves_mut(buffer: &mut [f64]) -> (&mut [f64], &mut [f64]) {
+    let width = buffer.len() / 2;
+    buffer.split_at_mut(width)
+}
+
+/// The values of a [`Parts`] buffer, point by point.
+#[inline(always)]
+fn values(buffer: &[f64]) -> impl Iterator<Item = Complex64> + '_ {
+    let (real, imaginary) = halves(buffer);
+    real.iter()
+        .zip(imaginary)
+        .map(|(&re, &im)| Complex64::new(re, im))
+}
+
+/// Combines `incoming` into a [`Parts`] buffer point by point with `combine`.
+#[inline(always)]
+fn update<T>(
+    buffer: &mut [f64],
+    incoming: impl Iterator<Item = T>,
+    combine: impl Fn(&mut Complex64, T),
+) {
+    let (real, imaginary) = halves_mut(buffer);
+    for ((re, im), value) in real.iter_mut().zip(imaginary.iter_mut()).zip(incoming) {
+        let mut into = Complex64::new(*re, *im);
+        combine(&mut into, value);
+        (*re, *im) = (into.re, into.im);
+    }
+}
+
+/// The points of a walk, interleaved (for the formulas that take them so) and in halves.
+struct Points<'a> {
+    interleaved: &'a [Complex64],
+    real: Vec<f64>,
+    imaginary: Vec<f64>,
+}
+
+impl<'a> Points<'a> {
+    /// `interleaved` and its two halves.
+    fn of(interleaved: &'a [Complex64]) -> Points<'a> {
+        Points {
+            interleaved,
+            real: interleaved.iter().map(|s| s.re).collect(),
+            imaginary: interleaved.iter().map(|s| s.im).collect(),
+        }
+    }
+}
+
+/// [`own_transform_into`] written into a [`Parts`] buffer: the usual M/M/c node directly, any
+/// other through `scratch`.
+#[inline(always)]
+fn own_transform_parts(
+    (node, result, k): (&CompiledNode, &NodeResult, usize),
+    points: &Points,
+    scratch: &mut Vec<Complex64>,
+    out: &mut [f64],
+) {
+    if let (
+        Some(service),
+        [(weight, WaitDist::Exponential { p_wait, rate })],
+        ServiceShape::Exponential,
+    ) = (node.service.as_ref(), result.waits.as_slice(), node.shape)
+    {
+        // As in own_transform_into, one complex division per point.
+        let (idle, waited, mean) = (weight * (1.0 - p_wait), weight * p_wait * rate, service[k]);
+        let (real, imaginary) = halves_mut(out);
+        let at = points.real.iter().zip(&points.imaginary);
+        for ((re, im), (&s_re, &s_im)) in real.iter_mut().zip(imaginary.iter_mut()).zip(at) {
+            let s = Complex64::new(s_re, s_im);
+            let pending = s + rate;
+            let value = (pending * idle + waited) / (pending * (s * mean + 1.0));
+            (*re, *im) = (value.re, value.im);
+        }
+        if node.base_cv > 0.0 && node.base > 0.0 {
+            let delays = points
+                .interleaved
+                .iter()
+                .map(|&s| random_delay_lst(node, s));
+            update(out, delays, |value, delay| *value *= delay);
+        }
+        return;
+    }
+    scratch.resize(points.interleaved.len(), Complex64::new(0.0, 0.0));
+    own_transform_into(node, result, k, points.interleaved, scratch);
+    update(out, scratch.iter().copied(), |value, own| *value = own);
+}
+
 /// Per-point buffers of the nodes in progress, recycled so that a class's transform allocates
 /// a few buffers rather than two per node.
 struct Buffers {
     width: usize,
-    spare: Vec<Vec<Complex64>>,
+    spare: Vec<Parts>,
 }
 
 impl Buffers {
@@ -244,18 +355,18 @@ impl Buffers {
     /// A buffer whose contents the caller overwrites in full (a recycled one is resized, its
     /// old values left: they are all overwritten).
     #[inline(always)]
-    fn take_to_overwrite(&mut self) -> Vec<Complex64> {
+    fn take_to_overwrite(&mut self) -> Parts {
         match self.spare.pop() {
             Some(mut buffer) => {
-                buffer.resize(self.width, Complex64::new(0.0, 0.0));
+                buffer.resize(2 * self.width, 0.0);
                 buffer
             }
-            None => vec![Complex64::new(0.0, 0.0); self.width],
+            None => vec![0.0; 2 * self.width],
         }
     }
 
     #[inline(always)]
-    fn give(&mut self, buffer: Option<Vec<Complex64>>) {
+    fn give(&mut self, buffer: Option<Parts>) {
         self.spare.extend(buffer);
     }
 }
@@ -271,7 +382,7 @@ thread_local! {
     /// The spare buffers each thread's last [`class_transform_acyclic`] left: the walks of one
     /// inversion (and the next class's, and a sweep's next load) reuse them instead of
     /// allocating and zeroing their own.
-    static SPARE_BUFFERS: std::cell::Cell<Vec<Vec<Complex64>>> = const { std::cell::Cell::new(Vec::new()) };
+    static SPARE_BUFFERS: std::cell::Cell<Vec<Parts>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// What the finished children of a node in progress have given it so far: the product of its
@@ -279,15 +390,15 @@ thread_local! {
 /// empty product is 1 and an empty sum 0, which then cost neither a fill nor a product).
 #[derive(Default)]
 struct Pending {
-    calls: Option<Vec<Complex64>>,
-    routes: Option<Vec<Complex64>>,
+    calls: Option<Parts>,
+    routes: Option<Parts>,
 }
 
 impl Pending {
     /// Multiplies a call's transform, raised to the edge's call count, into the product.
     #[inline(always)]
-    fn call(&mut self, buffers: &mut Buffers, psi: &[Complex64], count: i32) {
-        let powers = psi.iter().map(|value| value.powi(count));
+    fn call(&mut self, buffers: &mut Buffers, psi: &[f64], count: i32) {
+        let powers = values(psi).map(|value| value.powi(count));
         fold_into(&mut self.calls, buffers, powers, |call, power| {
             *call *= power
         });
@@ -298,26 +409,25 @@ impl Pending {
     fn route(
         &mut self,
         buffers: &mut Buffers,
-        psi: &[Complex64],
+        psi: &[f64],
         points: &[Complex64],
         (weight, extra): (f64, f64),
     ) {
         let add = |route: &mut Complex64, term: Complex64| *route += term;
         if extra > 0.0 {
-            let terms = psi
-                .iter()
+            let terms = values(psi)
                 .zip(phases(points, extra))
                 .map(|(value, delay)| delay * value * weight);
             fold_into(&mut self.routes, buffers, terms, add);
         } else {
-            let terms = psi.iter().map(|value| value * weight);
+            let terms = values(psi).map(|value| value * weight);
             fold_into(&mut self.routes, buffers, terms, add);
         }
     }
 
     /// ψ_v = own · Π calls · (finish + Σ routes), in place on the node's own transform.
     #[inline(always)]
-    fn close(self, buffers: &mut Buffers, own: &mut [Complex64], finish: f64) {
+    fn close(self, buffers: &mut Buffers, own: &mut [f64], finish: f64) {
         match (&self.calls, &self.routes) {
             (None, None) => {
                 if finish != 1.0 {
@@ -327,19 +437,16 @@ impl Pending {
                 }
             }
             (Some(calls), None) => {
-                for (value, call) in own.iter_mut().zip(calls) {
-                    *value *= call * finish;
-                }
+                update(own, values(calls), |value, call| *value *= call * finish);
             }
             (None, Some(routes)) => {
-                for (value, route) in own.iter_mut().zip(routes) {
-                    *value *= route + finish;
-                }
+                update(own, values(routes), |value, route| *value *= route + finish);
             }
             (Some(calls), Some(routes)) => {
-                for ((value, call), route) in own.iter_mut().zip(calls).zip(routes) {
-                    *value *= call * (route + finish);
-                }
+                let both = values(calls).zip(values(routes));
+                update(own, both, |value, (call, route)| {
+                    *value *= call * (route + finish)
+                });
             }
         }
         buffers.give(self.calls);
@@ -347,26 +454,20 @@ impl Pending {
     }
 }
 
-/// Folds `values` into `slot` point by point with `combine`; the first values to arrive are
+/// Folds `incoming` into `slot` point by point with `combine`; the first values to arrive are
 /// written as they are (into a buffer from `buffers`), so an empty product or sum costs no fill.
 #[inline(always)]
 fn fold_into(
-    slot: &mut Option<Vec<Complex64>>,
+    slot: &mut Option<Parts>,
     buffers: &mut Buffers,
-    values: impl Iterator<Item = Complex64>,
+    incoming: impl Iterator<Item = Complex64>,
     combine: impl Fn(&mut Complex64, Complex64),
 ) {
     match slot {
-        Some(folded) => {
-            for (into, value) in folded.iter_mut().zip(values) {
-                combine(into, value);
-            }
-        }
+        Some(folded) => update(folded, incoming, combine),
         None => {
             let mut first = buffers.take_to_overwrite();
-            for (into, value) in first.iter_mut().zip(values) {
-                *into = value;
-            }
+            update(&mut first, incoming, |into, value| *into = value);
             *slot = Some(first);
         }
     }
@@ -410,11 +511,13 @@ fn acyclic_walk(
     let mut pending: Vec<Pending> = std::iter::repeat_with(Pending::default)
         .take(node_count)
         .collect();
+    let at = Points::of(points);
+    let mut scratch = Vec::new();
     let mut buffers = Buffers::recycled(width);
     for &v in order {
         let node = &compiled.nodes[v];
         let mut psi = buffers.take_to_overwrite();
-        own_transform_into(node, &results[v], k, points, &mut psi);
+        own_transform_parts((node, &results[v], k), &at, &mut scratch, &mut psi);
         let children = std::mem::take(&mut pending[v]);
         if node.detaches {
             buffers.give(children.calls);
@@ -424,8 +527,10 @@ fn acyclic_walk(
             children.close(&mut buffers, &mut psi, finish);
         }
         if v == start {
+            let found = values(&psi).collect();
+            buffers.give(Some(psi));
             buffers.keep_for_next();
-            return psi;
+            return found;
         }
         for flow in &compiled.in_flows[v] {
             let u = flow.from;
