@@ -7,10 +7,12 @@
 //! then solved again for their waits ([`crate::solver::queueing::solve_pool_with`]).
 
 pub mod clumps;
+pub mod displacement;
 
 use self::clumps::{
     clumped_pool, merge_clumps, own_clump, passed_clump, spread_clump, Clump, ClumpMerge,
 };
+use self::displacement::{displaced_arrival_scv, seen_excess, Displaced};
 use super::compile::{Compiled, Source};
 use super::network::{instance_split, route_split, Split};
 use super::traffic::{pool_inputs, Flows};
@@ -128,6 +130,8 @@ struct Stream {
     queued: f64,
     /// The busy spells of a variable-service queue the stream left ([`clumps`]).
     clump: Clump,
+    /// How the queue it left shuffled smooth arrivals ([`displacement`]).
+    displaced: Displaced,
 }
 
 /// The share of a stream's departure from Poisson (|c² − 1|) that a renewal stream makes, when
@@ -143,6 +147,7 @@ fn renewal_share(scv: f64, irregular: f64) -> f64 {
 
 const POISSON: Stream = Stream {
     clump: Clump::NONE,
+    displaced: Displaced::NONE,
     irregular: 0.0,
     burst: 0.0,
     ceiling: f64::INFINITY,
@@ -524,6 +529,9 @@ fn see_streams(
     let capacity = node_capacity(node, inputs);
     let service_scv = inputs.first().map(|i| i.service_scv);
     for (rate, stream) in streams.iter_mut() {
+        if let Some(input) = inputs.first() {
+            hide_displaced(stream, rho, input);
+        }
         let bursty = stream.burst > 0.0;
         release_bursts(stream, *rate, capacity);
         if let Some(service_scv) = service_scv {
@@ -620,6 +628,44 @@ fn release_bursts(stream: &mut Stream, rate: f64, capacity: f64) {
     stream.arrivals.renewal = renewal_share(stream.arrivals.scv, stream.irregular);
 }
 
+/// Takes out of `stream`'s c² the part of a shuffle ([`displacement`]) that a queue fed as
+/// `input` at utilization ρ does not see: it averages its arrivals over its own relaxation
+/// time ([`queue_time_scale`] in its service times), over which the shuffled departures count
+/// closer to the arrivals they came from ([`seen_excess`]).
+fn hide_displaced(stream: &mut Stream, rho: f64, input: &PoolInput) {
+    let excess = stream.displaced.excess;
+    if excess <= 0.0 {
+        return;
+    }
+    let own = input.mean_service * queue_time_scale(rho, stream.arrivals.scv, input.service_scv);
+    let hidden = excess - seen_excess(&stream.displaced, own);
+    stream.arrivals.scv = (stream.arrivals.scv - hidden).max(0.0);
+    stream.displaced.excess -= hidden;
+    stream.arrivals.renewal = renewal_share(stream.arrivals.scv, stream.irregular);
+}
+
+/// The shuffle carried by a merge of `streams` (of total rate `total`): the excess c²
+/// averaged by rate (as the merge's c²), window and service those of the part that adds most.
+fn merge_displaced(streams: &[(f64, Stream)], total: f64) -> Displaced {
+    let mut merged = Displaced::NONE;
+    let mut largest = 0.0;
+    for (rate, stream) in streams {
+        let added = rate * stream.displaced.excess;
+        if added > largest {
+            largest = added;
+            merged = stream.displaced;
+        }
+    }
+    if total > 0.0 {
+        merged.excess = streams
+            .iter()
+            .map(|(rate, s)| rate * s.displaced.excess)
+            .sum::<f64>()
+            / total;
+    }
+    merged
+}
+
 /// The merge of the streams arriving at a queue of utilization `rho` ([`merge_scv`]); one
 /// stream keeps its renewal share, a merge of several is not a renewal stream.
 fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
@@ -651,6 +697,7 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
                 },
                 queued: average(|s| s.queued),
                 clump: merge_clumps(streams.iter().map(|(rate, s)| (*rate, s.clump, 1)), total),
+                displaced: merge_displaced(streams, total),
                 parts: 1,
                 // Counts of independent streams add their variances.
                 long_run: average(|s| s.long_run),
@@ -690,6 +737,7 @@ fn incoming_streams(
                 ceiling: f64::INFINITY,
                 queued: 0.0,
                 clump: Clump::NONE,
+                displaced: Displaced::NONE,
                 parts: 1,
                 long_run: external_scv / external,
                 time_scale: 0.0,
@@ -757,6 +805,10 @@ fn incoming_streams(
                     rate,
                     call_delay,
                 ),
+                displaced: Displaced {
+                    excess: (split(source.displaced.excess) - of_zero).max(0.0),
+                    ..source.displaced
+                },
                 parts: source.parts,
                 long_run: split(source.long_run),
                 time_scale: source.time_scale,
@@ -869,6 +921,7 @@ fn through_node(
     let (mut rate, mut weighted) = (0.0, 0.0);
     let (mut irregular, mut time_scale) = (0.0, 0.0);
     let (mut burst, mut queued) = (0.0, 0.0);
+    let (mut displaced, mut largest_shuffle) = (Displaced::NONE, 0.0);
     let total_out: f64 = flows.pools[v]
         .iter()
         .zip(&node.groups)
@@ -897,16 +950,40 @@ fn through_node(
             ..arrival.clump
         };
         let rho = pool.utilization;
-        // The instances' departures together are the node's arrivals let through (a split
-        // reassembled), not independent streams: the departure formula takes the node's c_a².
-        let depart = departure_scv(rho, input.servers, arrival.arrivals.scv, input.service_scv);
-        // The departures' variability is the arrivals' passed on (their irregular part as it
-        // was) plus the service's (irregular).
-        let added = (rho * rho * (input.service_scv - 1.0)).abs() / (input.servers as f64).sqrt();
         let out = pool.throughput * group.count as f64;
+        // The instances' departures together are the node's arrivals let through (a split
+        // reassembled), not independent streams: the departure formula takes the node's c_a²,
+        // shuffled towards Poisson where the group's servers overlap requests
+        // ([`displacement`]).
+        let passed = displaced_arrival_scv(
+            arrival.arrivals.scv,
+            group.count.saturating_mul(input.servers),
+            out * input.mean_service,
+            input.service_scv,
+        );
+        let kept = if arrival.arrivals.scv < 1.0 - 1e-12 {
+            ((1.0 - passed) / (1.0 - arrival.arrivals.scv)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let depart = departure_scv(rho, input.servers, passed, input.service_scv);
+        let added_by_shuffle = (1.0 - rho * rho) * (passed - arrival.arrivals.scv);
+        if added_by_shuffle > 0.0 && out > 0.0 {
+            displaced.excess += out * added_by_shuffle;
+            // One group's window and service stand for the node's (the largest shuffle).
+            if out * added_by_shuffle > largest_shuffle {
+                largest_shuffle = out * added_by_shuffle;
+                displaced.window = 2.0 / out;
+                displaced.mean_service = input.mean_service;
+                displaced.service_scv = input.service_scv;
+            }
+        }
+        // The departures' variability is the arrivals' passed on (their irregular part as it
+        // was, less what the displacement shuffled) plus the service's (irregular).
+        let added = (rho * rho * (input.service_scv - 1.0)).abs() / (input.servers as f64).sqrt();
         rate += out;
         weighted += out * depart;
-        irregular += out * ((1.0 - rho * rho) * arrival.irregular + added);
+        irregular += out * ((1.0 - rho * rho) * kept * arrival.irregular + added);
         let p_wait = (arrival.arrivals.scv > 1.0 || input.service_scv > 1.0)
             .then(|| waiting_probability(input, group_arrivals));
         if let (true, Some(p_wait)) = (arrival.arrivals.scv > 1.0, p_wait) {
@@ -940,6 +1017,10 @@ fn through_node(
             ceiling: node_capacity(node, inputs) / rate,
             queued: queued / rate,
             clump: sent_clumps.merged(),
+            displaced: Displaced {
+                excess: displaced.excess / rate,
+                ..displaced
+            },
             parts: 1,
             long_run: arrival.long_run,
             time_scale: time_scale / rate,
