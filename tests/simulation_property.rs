@@ -1674,3 +1674,24 @@ fn displaced_smooth_departures_load_the_database_as_simulated() {
         );
     }
 }
+
+/// Smooth arrivals into a service much more variable than exponential at several servers
+/// (c_s² 5): the mean wait follows P(wait), which the variable service mostly hides from the
+/// arrivals' smoothness (`queueing::hidden_variability`, the share 2κ(c_s²) by the busy servers'
+/// peakedness), and those who wait wait GI/M/c's conditional wait times Kingman's ratio.
+/// Against [`gigc_point`] (1,000,000 requests, seed 7) the means were 44%, 32% and 18% short
+/// before (KLB's ratio on Takács' P(wait)); measured after −5.3%, −5.1% and +2.4%. Each must
+/// be within 12%.
+#[test]
+fn smooth_arrivals_into_a_variable_service_wait_as_often_as_the_service_lets_them() {
+    for (servers, rho, ca2) in [(16, 0.7, 0.0), (4, 0.5, 0.0), (8, 0.5, 0.5)] {
+        let simulated = gigc_point(servers, rho, ca2, 5.0, 1_000_000, 7);
+        let model = gigc_model(servers, rho, ca2, 5.0);
+        let error = model.mean_wait / simulated.mean_wait - 1.0;
+        assert!(
+            error.abs() < 0.12,
+            "c {servers}, ρ {rho}, c_a² {ca2}: mean wait off by {:+.1}% ({simulated:?} against {model:?})",
+            100.0 * error
+        );
+    }
+}

@@ -25,10 +25,6 @@ use super::queueing::{gamma_renewal_delay_probability, renewal_share, Arrivals, 
 /// exponent grows as ρ^(−1/4) towards no load, where nobody waits anyway).
 const LIGHT_LOAD: f64 = 0.05;
 
-/// The arrivals' c² at and below which [`many_server_wait_factor`] is 1 (smooth arrivals: their
-/// P(wait) and the Krämer–Langenbach-Belz factor carry the service's part).
-const SMOOTH_FADE: f64 = 0.5;
-
 /// How far from 1 a service c² may be and still count as exponential in
 /// [`many_server_wait_factor`]: a factor a rounding error from 1 would turn the node's
 /// exponential wait into a gamma one (whose percentiles need a numerical inversion) for
@@ -44,12 +40,12 @@ const SCALE: f64 = 0.24;
 /// service c_s²) differs from the two-moment model's (GI/M/c or M/M/c scaled by Kingman's
 /// ratio): the factor exp(a·(1 − 1/c)·√c·(1 − ρ)^(5/4)/ρ^(1/4)), where
 /// a = 0.24·(1 − c_s²)/(1 + c_s²) for c_s² ≥ 1 and a = 0.24·(1 − c_s²)/(1 + c_s²)·√(2/(1 + c_a²))
-/// for c_s² < 1. Behind a service more variable than exponential it is faded out linearly
-/// between c_a² 1 and 0.5 (smooth arrivals: there P(wait) is the larger error, and the
-/// Krämer–Langenbach-Belz factor carries the service's part of the smoothing; the factor made
-/// their mean worse). Behind a smoother service it applies whole at any c_a²: there P(wait) is
-/// [`peaked_share`]'s and the mean follows it (before that P(wait) of smooth arrivals was up to
-/// 121% high and the factor was faded out there too).
+/// for c_s² < 1. It applies whole at any c_a²: behind a smoother service P(wait) of smooth
+/// arrivals is [`peaked_share`]'s and behind a more variable one `hidden_variability`'s by the
+/// busy servers' peakedness, and the mean follows it (`renewal_wait`). Before those it was
+/// faded out behind smooth arrivals (linearly between c_a² 1 and 0.5), where P(wait) was the
+/// larger error (up to 121% high behind a smooth service, the mean up to 60% short behind a
+/// variable one) and the factor made the mean worse.
 ///
 /// The form follows the heavy-traffic/light-traffic reasoning of Whitt's GI/G/m
 /// approximation: 1 at one server (the G/G/1 wait is Kingman's), at exponential service
@@ -90,17 +86,10 @@ pub fn many_server_wait_factor(rho: f64, arrival_scv: f64, service_scv: f64, ser
     } else {
         1.0
     };
-    // Behind a service smoother than exponential, smooth arrivals now wait as often as the
-    // busy servers' peakedness says (`peaked_share`): the factor applies there too.
-    let fade = if cs2 < 1.0 {
-        1.0
-    } else {
-        ((ca2 - SMOOTH_FADE) / (1.0 - SMOOTH_FADE)).clamp(0.0, 1.0)
-    };
     let c = servers as f64;
     let rho = rho.max(LIGHT_LOAD);
     let spread = (1.0 - 1.0 / c) * c.sqrt() * (1.0 - rho).powf(1.25) / rho.powf(0.25);
-    (SCALE * by_service * by_arrivals * fade * spread).exp()
+    (SCALE * by_service * by_arrivals * spread).exp()
 }
 
 /// [`many_server_wait_factor`] for arrivals that are only partly a renewal stream
