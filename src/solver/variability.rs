@@ -805,9 +805,14 @@ fn incoming_streams(
                     rate,
                     call_delay,
                 ),
-                displaced: Displaced {
-                    excess: (split(source.displaced.excess) - of_zero).max(0.0),
-                    ..source.displaced
+                // A node's arriving stream has had its shuffle seen (reduced) there already;
+                // its drops carry none on rather than have the next queue reduce it again.
+                displaced: match edge.source {
+                    Source::Served => Displaced {
+                        excess: (split(source.displaced.excess) - of_zero).max(0.0),
+                        ..source.displaced
+                    },
+                    Source::Dropped => Displaced::NONE,
                 },
                 parts: source.parts,
                 long_run: split(source.long_run),
