@@ -1681,7 +1681,7 @@ fn displaced_smooth_departures_load_the_database_as_simulated() {
 /// peakedness), and those who wait wait GI/M/c's conditional wait times Kingman's ratio.
 /// Against [`gigc_point`] (1,000,000 requests, seed 7) the means were 44%, 32% and 18% short
 /// before (KLB's ratio on Takács' P(wait)); measured after −5.3%, −5.1% and +2.4%. Each must
-/// be within 12%.
+/// be within 8% (the p99 tolerance; the old errors were more than twice that).
 #[test]
 fn smooth_arrivals_into_a_variable_service_wait_as_often_as_the_service_lets_them() {
     for (servers, rho, ca2) in [(16, 0.7, 0.0), (4, 0.5, 0.0), (8, 0.5, 0.5)] {
@@ -1689,7 +1689,7 @@ fn smooth_arrivals_into_a_variable_service_wait_as_often_as_the_service_lets_the
         let model = gigc_model(servers, rho, ca2, 5.0);
         let error = model.mean_wait / simulated.mean_wait - 1.0;
         assert!(
-            error.abs() < 0.12,
+            error.abs() < 0.08,
             "c {servers}, ρ {rho}, c_a² {ca2}: mean wait off by {:+.1}% ({simulated:?} against {model:?})",
             100.0 * error
         );
