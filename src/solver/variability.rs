@@ -905,6 +905,61 @@ fn waiting_probability(input: &PoolInput, arrivals: Arrivals) -> f64 {
     }
 }
 
+/// The share of smooth arrivals' evenness (1 − c_a²) that departures of c² `passed` keep; 1
+/// for arrivals that are not smoother than Poisson.
+fn smoothness_kept(arrival_scv: f64, passed: f64) -> f64 {
+    if arrival_scv < 1.0 - 1e-12 {
+        ((1.0 - passed) / (1.0 - arrival_scv)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+/// The busy spells a queue group (fed as `input`, at utilization ρ, P(wait) `p_wait`) sends
+/// on: its own ([`own_clump`]) or those it passes from `seen`, whichever departs more from
+/// Poisson.
+fn sent_clump(input: &PoolInput, rho: f64, p_wait: Option<f64>, seen: Clump) -> Clump {
+    let own = p_wait
+        .and_then(|p| own_clump(input.servers, rho, input.mean_service, input.service_scv, p));
+    let passed = passed_clump(seen, rho);
+    let weight = |c: &Clump| (c.scv - 1.0) * c.share;
+    match own {
+        Some(own) if weight(&own) >= weight(&passed) => own,
+        _ => passed,
+    }
+}
+
+/// The shuffle ([`displacement`]) a node's queue groups add to its departures: the excess c²
+/// summed by rate; one group's window and service stand for the node's (the largest shuffle).
+struct ShuffleSum {
+    displaced: Displaced,
+    largest: f64,
+}
+
+impl ShuffleSum {
+    fn new() -> Self {
+        ShuffleSum {
+            displaced: Displaced::NONE,
+            largest: 0.0,
+        }
+    }
+
+    /// A group sending `out` requests per second whose departures the shuffle left `added`
+    /// more variable (c²), fed as `input`.
+    fn add(&mut self, out: f64, added: f64, input: &PoolInput) {
+        if !(added > 0.0 && out > 0.0) {
+            return;
+        }
+        self.displaced.excess += out * added;
+        if out * added > self.largest {
+            self.largest = out * added;
+            self.displaced.window = 2.0 / out;
+            self.displaced.mean_service = input.mean_service;
+            self.displaced.service_scv = input.service_scv;
+        }
+    }
+}
+
 /// Node `v`'s queues fed by `arrival`: each group's arrivals into `groups` (every count-th
 /// request when the instances take turns, a random share otherwise; left Poisson at a node
 /// that does not queue) and the node's departures, the merge of
@@ -926,7 +981,7 @@ fn through_node(
     let (mut rate, mut weighted) = (0.0, 0.0);
     let (mut irregular, mut time_scale) = (0.0, 0.0);
     let (mut burst, mut queued) = (0.0, 0.0);
-    let (mut displaced, mut largest_shuffle) = (Displaced::NONE, 0.0);
+    let mut shuffles = ShuffleSum::new();
     let total_out: f64 = flows.pools[v]
         .iter()
         .zip(&node.groups)
@@ -966,23 +1021,13 @@ fn through_node(
             out * input.mean_service,
             input.service_scv,
         );
-        let kept = if arrival.arrivals.scv < 1.0 - 1e-12 {
-            ((1.0 - passed) / (1.0 - arrival.arrivals.scv)).clamp(0.0, 1.0)
-        } else {
-            1.0
-        };
+        let kept = smoothness_kept(arrival.arrivals.scv, passed);
         let depart = departure_scv(rho, input.servers, passed, input.service_scv);
-        let added_by_shuffle = (1.0 - rho * rho) * (passed - arrival.arrivals.scv);
-        if added_by_shuffle > 0.0 && out > 0.0 {
-            displaced.excess += out * added_by_shuffle;
-            // One group's window and service stand for the node's (the largest shuffle).
-            if out * added_by_shuffle > largest_shuffle {
-                largest_shuffle = out * added_by_shuffle;
-                displaced.window = 2.0 / out;
-                displaced.mean_service = input.mean_service;
-                displaced.service_scv = input.service_scv;
-            }
-        }
+        shuffles.add(
+            out,
+            (1.0 - rho * rho) * (passed - arrival.arrivals.scv),
+            input,
+        );
         // The departures' variability is the arrivals' passed on (their irregular part as it
         // was, less what the displacement shuffled) plus the service's (irregular).
         let added = (rho * rho * (input.service_scv - 1.0)).abs() / (input.servers as f64).sqrt();
@@ -996,15 +1041,7 @@ fn through_node(
             queued += out * p_wait;
         }
         if input.service_scv > 1.0 || seen_clump.is_some() {
-            let own = p_wait.and_then(|p| {
-                own_clump(input.servers, rho, input.mean_service, input.service_scv, p)
-            });
-            let passed = passed_clump(*seen_clump, rho);
-            let weight = |c: &Clump| (c.scv - 1.0) * c.share;
-            let sent = match own {
-                Some(own) if weight(&own) >= weight(&passed) => own,
-                _ => passed,
-            };
+            let sent = sent_clump(input, rho, p_wait, *seen_clump);
             sent_clumps.add(out, sent, group.count);
         }
         time_scale += out * queue_time_scale(rho, scv, input.service_scv);
@@ -1023,8 +1060,8 @@ fn through_node(
             queued: queued / rate,
             clump: sent_clumps.merged(),
             displaced: Displaced {
-                excess: displaced.excess / rate,
-                ..displaced
+                excess: shuffles.displaced.excess / rate,
+                ..shuffles.displaced
             },
             parts: 1,
             long_run: arrival.long_run,
