@@ -1169,6 +1169,12 @@ pub fn hidden_variability(
     } else {
         ((arrival_scv + 1.0) / (arrival_scv + service_scv)).sqrt()
     };
+    share_hidden(p_mmc, exponential_p, share)
+}
+
+/// C·(P_GI/M/c / C)^s: P(wait) between M/M/c's (`p_mmc`) and GI/M/c's (`exponential_p`) when
+/// a share s of the arrivals' own variability reaches it ([`hidden_variability`]).
+fn share_hidden(p_mmc: f64, exponential_p: f64, share: f64) -> f64 {
     (p_mmc * (exponential_p / p_mmc).powf(share)).clamp(0.0, 1.0)
 }
 
@@ -1199,7 +1205,7 @@ pub fn hidden_variability_at(
         return hidden_variability(p_mmc, exponential_p, arrival_scv, service_scv);
     }
     let share = (arrival_scv + 1.0) / (arrival_scv + service_scv);
-    (p_mmc * (exponential_p / p_mmc).powf(share)).clamp(0.0, 1.0)
+    share_hidden(p_mmc, exponential_p, share)
 }
 
 /// How much a service of squared coefficient of variation c_s² changes the wait of a queue
