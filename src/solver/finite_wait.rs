@@ -533,7 +533,7 @@ pub fn mmck_full_again(input: &PoolInput, delay: f64) -> (f64, f64) {
     let fastest = lambda + servers as f64 * mu;
     let mean_steps = fastest * delay;
     // e^(−Λd) underflows past ~700: so many events that the chain has long mixed.
-    if !(mean_steps < 700.0) {
+    if mean_steps.is_nan() || mean_steps >= 700.0 {
         return (blocking, blocking);
     }
     // probabilities[j]: state K − j after the steps so far.
