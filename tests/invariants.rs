@@ -289,15 +289,18 @@ fn retry_storm_with_no_way_out_is_a_clear_error() {
         Err(SolveError::Diverged { node }) => assert_eq!(node, "Service 2"),
         other => panic!("expected divergence, got {other:?}"),
     }
-    // With half the drops retried, the loop converges: λ = 1000 + 0.5·λ·B.
+    // With half the drops retried, the loop converges: λ = 1000 + 0.5·drops.
     topology.edges[1].kind = EdgeKind::Retry(0.5);
     let report = solve(&topology, &Params::default()).unwrap();
     let node = report.node(2).unwrap();
-    let blocking = node.dropped_rps / node.arrival_rps;
     assert!((node.arrival_rps - (1000.0 + 0.5 * node.dropped_rps)).abs() < 1e-6);
-    // M/M/1/1 blocking: a/(1 + a) with a = λ/μ.
-    let a = node.arrival_rps / 10.0;
-    assert!((blocking - a / (1.0 + a)).abs() < 1e-9);
+    // A retry sent at once meets the queue that refused it, still full: only first attempts
+    // get in, refused with M/M/1/1's blocking a/(1 + a) at a = 1000/μ, and each refused one
+    // is refused 1/(1 − 0.5) times in all.
+    let a = 1000.0 / 10.0;
+    let blocking = a / (1.0 + a);
+    assert!((node.throughput_rps - 1000.0 * (1.0 - blocking)).abs() < 1e-6);
+    assert!((node.dropped_rps - 2000.0 * blocking).abs() < 1e-6);
 }
 
 #[test]

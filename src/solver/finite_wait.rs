@@ -491,6 +491,236 @@ impl LimitedSolutions {
     }
 }
 
+/// Most uniformization steps of [`mmck_full_again`]: past them the chain is taken as mixed
+/// (the rest of the Poisson weight goes to the stationary blocking).
+const MAX_TRANSIENT_STEPS: usize = 2_000;
+
+/// The chance that an M/M/c/K queue (`input` at exponential service) full at some instant is
+/// full again `delay` seconds later, P_KK(delay) of its birth-death chain, with its stationary
+/// blocking B. By uniformization at the chain's fastest rate Λ = λ + cμ:
+/// P_KK(d) = Σ_n e^(−Λd)(Λd)ⁿ/n!·(Pⁿ)_KK with P = I + Q/Λ; n steps from K reach only the n
+/// states below it. Steps beyond [`MAX_TRANSIENT_STEPS`] weigh in at B (the chain has mixed).
+/// Returns (P_KK(delay), B).
+///
+/// ```
+/// use staircase::solver::finite_wait::mmck_full_again;
+/// use staircase::solver::queueing::PoolInput;
+/// // M/M/1/1: P_11(d) = B + (1 − B)·e^(−(λ + μ)d), B = λ/(λ + μ).
+/// let input = PoolInput { arrival: 60.0, servers: 1, mean_service: 0.025, service_scv: 1.0,
+///     buffer: Some(0), overload_horizon: 60.0 };
+/// let (again, blocking) = mmck_full_again(&input, 0.01);
+/// assert!((blocking - 0.6).abs() < 1e-12);
+/// assert!((again - (0.6 + 0.4 * (-1.0f64).exp())).abs() < 1e-12);
+/// ```
+pub fn mmck_full_again(input: &PoolInput, delay: f64) -> (f64, f64) {
+    let servers = input.servers.max(1);
+    let Some(buffer) = input.buffer else {
+        return (0.0, 0.0);
+    };
+    let (lambda, mu) = (input.arrival, 1.0 / input.mean_service);
+    if !(lambda > 0.0 && mu.is_finite() && mu > 0.0) {
+        return (0.0, 0.0);
+    }
+    let exact = solve_pool(&PoolInput {
+        service_scv: 1.0,
+        ..*input
+    });
+    let blocking = (exact.dropped / lambda).clamp(0.0, 1.0);
+    if delay.is_nan() || delay <= 0.0 {
+        return (1.0, blocking);
+    }
+    let top = servers.saturating_add(buffer);
+    let fastest = lambda + servers as f64 * mu;
+    let mean_steps = fastest * delay;
+    // e^(−Λd) underflows past ~700: so many events that the chain has long mixed.
+    if mean_steps.is_nan() || mean_steps >= 700.0 {
+        return (blocking, blocking);
+    }
+    // probabilities[j]: state K − j after the steps so far.
+    let mut probabilities = vec![1.0];
+    let mut weight = (-mean_steps).exp();
+    let (mut sum, mut weighed) = (0.0, 0.0);
+    for step in 0..MAX_TRANSIENT_STEPS {
+        sum += weight * probabilities[0];
+        weighed += weight;
+        if 1.0 - weighed < 1e-13 {
+            break;
+        }
+        probabilities = uniformized_step(&probabilities, top, servers, (lambda, mu, fastest));
+        weight *= mean_steps / (step + 1) as f64;
+    }
+    let again = sum + (1.0 - weighed).max(0.0) * blocking;
+    (again.clamp(blocking, 1.0), blocking)
+}
+
+/// One step of the uniformized birth-death chain of M/M/c/K (`top` = K) restricted to the
+/// states K − j for j below `probabilities.len()` + 1 (the states one more step can reach).
+fn uniformized_step(
+    probabilities: &[f64],
+    top: u64,
+    servers: u64,
+    (lambda, mu, fastest): (f64, f64, f64),
+) -> Vec<f64> {
+    let reach = (probabilities.len() as u64 + 1).min(top + 1) as usize;
+    let mut next = vec![0.0; reach];
+    for (j, &p) in probabilities.iter().enumerate() {
+        if p == 0.0 {
+            continue;
+        }
+        let state = top - j as u64;
+        let up = if state < top { lambda } else { 0.0 };
+        let down = state.min(servers) as f64 * mu;
+        if j > 0 {
+            next[j - 1] += p * up / fastest;
+        }
+        if j + 1 < reach && down > 0.0 {
+            next[j + 1] += p * down / fastest;
+        }
+        next[j] += p * (1.0 - (up + down) / fastest);
+    }
+    next
+}
+
+/// The chance that a retry sent `delay` seconds after a drop back into the same limited queue
+/// (`input`, solved as `pool`) is dropped again. The queue was full at the drop; its fullness
+/// decays as M/M/c/K's P_KK(d) does toward its blocking B_M ([`mmck_full_again`]), the decay
+/// r(d) = (P_KK(d) − B_M)/(1 − B_M) carried over to the queue's own blocking B (that of its
+/// service, [`solve_limited`]): B + (1 − B)·r(d). 1 at no delay (the retry meets the queue
+/// that refused it), B once the queue has mixed.
+pub fn dropped_again(input: &PoolInput, pool: &PoolSolution, delay: f64) -> f64 {
+    if input.arrival <= 0.0 || pool.dropped <= 0.0 {
+        return 0.0;
+    }
+    let blocking = (pool.dropped / input.arrival).clamp(0.0, 1.0);
+    let (again, exponential) = mmck_full_again(input, delay);
+    let decay = if exponential < 1.0 {
+        ((again - exponential) / (1.0 - exponential)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    (blocking + (1.0 - blocking) * decay).clamp(0.0, 1.0)
+}
+
+/// How a node that retries its own drops (a retry edge back into itself) treats the two kinds
+/// of request it receives: first attempts (from elsewhere) and retries of its drops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct SelfRetry {
+    /// Share of first attempts served.
+    pub(super) served: f64,
+    /// Share of first attempts dropped (the queues' blocking).
+    pub(super) dropped: f64,
+    /// Share of the retries back into the node dropped again ([`dropped_again`]).
+    pub(super) again: f64,
+}
+
+/// A node's retries back into itself: per class, the rate of retries among its `incoming`
+/// arrivals (from the last pass's drops), and their mean delay, seconds.
+pub(super) struct Retried {
+    pub(super) per_class: Vec<f64>,
+    pub(super) delay: f64,
+}
+
+/// The retries of node `v` back into itself at the last pass's `arrivals` and `drop_ratio`
+/// of it (per class). `None` when the node has no retry edge into itself or nothing is
+/// retried.
+pub(super) fn retried_into_itself(
+    compiled: &Compiled,
+    v: usize,
+    arrivals: &[f64],
+    drop_ratio: f64,
+) -> Option<Retried> {
+    if !compiled.retries || drop_ratio <= 0.0 {
+        return None;
+    }
+    let mut per_class = vec![0.0; arrivals.len()];
+    let mut delayed = 0.0;
+    for edge in &compiled.out_edges[v] {
+        if edge.source != super::compile::Source::Dropped || edge.to != v {
+            continue;
+        }
+        for (k, rate) in per_class.iter_mut().enumerate() {
+            let sent = arrivals[k] * drop_ratio * edge.factors[k];
+            *rate += sent;
+            delayed += sent * edge.rtt(k);
+        }
+    }
+    let total: f64 = per_class.iter().sum();
+    (total > 0.0).then(|| Retried {
+        per_class,
+        delay: delayed / total,
+    })
+}
+
+/// The arrivals that move a queue retried into itself: `incoming` less the retries that meet
+/// it full again beyond the rate its blocking B refuses, `last` (its shares from the last
+/// pass): S·(q − B)/(1 − B) of the retries S. What is left behaves as Poisson arrivals of
+/// that rate (first attempts are, and retries that get in, spread over the queue's cycles);
+/// its blocking and the refused retries then give the drops (F·B + S·q).
+pub(super) fn effective_arrivals(incoming: &[f64], retried: &Retried, last: SelfRetry) -> Vec<f64> {
+    let removed = if last.dropped < 1.0 {
+        ((last.again - last.dropped) / (1.0 - last.dropped)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    incoming
+        .iter()
+        .zip(&retried.per_class)
+        .map(|(rate, retries)| (rate - retries * removed).max(0.0))
+        .collect()
+}
+
+/// The node's shares once its queues (`pools`, solved at `inputs`, the effective arrivals
+/// summing to `effective`) are known: first attempts served and dropped at the queues'
+/// blocking, retries dropped again ([`dropped_again`], each queue weighed by its drops; a
+/// retry lands on the queue it left with that queue's share of arrivals, elsewhere it meets
+/// the node's blocking). The retries refused beyond the blocking (`total` − `effective`) are
+/// added to the queues' drops, so the node's drops are F·B + S·q.
+pub(super) fn settle_self_retry(
+    node: &super::compile::CompiledNode,
+    inputs: &[PoolInput],
+    pools: &mut [PoolSolution],
+    (total, effective): (f64, f64),
+    delay: f64,
+) -> SelfRetry {
+    let groups = &node.groups;
+    let counted = |pools: &[PoolSolution], of: fn(&PoolSolution) -> f64| -> f64 {
+        pools
+            .iter()
+            .zip(groups)
+            .map(|(p, g)| of(p) * g.count as f64)
+            .sum()
+    };
+    let throughput = counted(pools, |p| p.throughput);
+    let dropped = counted(pools, |p| p.dropped);
+    if effective <= 0.0 || dropped <= 0.0 {
+        return SelfRetry {
+            served: if effective > 0.0 {
+                throughput / effective
+            } else {
+                1.0
+            },
+            dropped: 0.0,
+            again: 0.0,
+        };
+    }
+    let blocking = (dropped / effective).clamp(0.0, 1.0);
+    let mut again = 0.0;
+    for ((input, pool), group) in inputs.iter().zip(pools.iter()).zip(groups) {
+        let same = group.share.clamp(0.0, 1.0);
+        let weight = pool.dropped * group.count as f64 / dropped;
+        again += weight * (same * dropped_again(input, pool, delay) + (1.0 - same) * blocking);
+    }
+    let excess = (total - effective).max(0.0);
+    for pool in pools.iter_mut() {
+        pool.dropped *= 1.0 + excess / dropped;
+    }
+    SelfRetry {
+        served: throughput / effective,
+        dropped: blocking,
+        again: again.clamp(blocking, 1.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

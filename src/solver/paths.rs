@@ -408,16 +408,70 @@ pub(super) struct Wanted {
 /// How the requests of class `k` that complete after arriving at node `v` got through, when
 /// some of its drops are retried: a share `first` was served at its first attempt here; a
 /// request dropped here and sent again along a retry edge (fraction f of drops) spends the
-/// node's fixed delay being turned away and the edge's round trip, then the response of the
-/// retry's target. With served share s (of which a share A completes at once), dropped share
-/// d, completion c_t at each retry target and c_v here, and W = A + d·Σ_others f·c_t:
-/// first = A/W, each other target weighs d·f·c_t/W, and the retries back into the node itself
-/// (their count is geometric) add d·c_v·Σ_self f·(base + rtt)/W of turned-away time.
+/// edge's round trip d (a refused request is turned away at once, before any service or
+/// fixed delay), then the response of the retry's target.
+///
+/// A first attempt is served with share s (completing at once with R, the product of its
+/// calls' and routes' completions) and dropped with share B; a retry back into the node
+/// itself (fractions G in all, mean delay d_self) is dropped again with share q
+/// ([`RetryShares`]; q = B when the node's drops are not correlated with its retries) and
+/// served with 1 − q. With X = Σ_others f·c_t over the retries to other targets, a retry
+/// completes with c' = ((1 − q)·R + q·X)/(1 − q·G) and a first attempt with
+/// c = s·R + B·(X + G·c'). Its mean, M/c, splits by the same geometric sums: the share
+/// served here (at the first or a later attempt) α = s·R + B·G·(1 − q)·R/(1 − q·G), each
+/// other target β = B·f·c_t·(1 + G·q/(1 − q·G)), and the turned-away round trips back into
+/// the node γ = B·G·(c'·d_self + q·G·c'·d_self/(1 − q·G)); first = α/c.
 pub(super) struct RetrySplit {
     pub(super) first: f64,
-    /// (target, weight, fixed delay + round trip of the turned-away attempt).
+    /// (target, weight, round trip of the turned-away attempt).
     pub(super) others: Vec<(usize, f64, f64)>,
     pub(super) looped_time: f64,
+}
+
+/// The shares of node `v` that the completion and the retry split weigh: first attempts
+/// served and dropped, and its own retries served and dropped again.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RetryShares {
+    pub(super) served: f64,
+    pub(super) dropped: f64,
+    pub(super) retry_served: f64,
+    pub(super) again: f64,
+}
+
+impl RetryShares {
+    /// From the solved `flows`: a node retrying its own drops has its first attempts' and
+    /// retries' shares ([`super::finite_wait::SelfRetry`]); any other treats all arrivals
+    /// alike, at its served and dropped ratios.
+    pub(super) fn at(flows: &Flows, v: usize) -> RetryShares {
+        match flows.self_retries.get(v).copied().flatten() {
+            Some(own) => RetryShares {
+                served: own.served,
+                dropped: own.dropped,
+                retry_served: 1.0 - own.again,
+                again: own.again,
+            },
+            None => RetryShares {
+                served: flows.served_ratio[v],
+                dropped: flows.drop_ratio[v],
+                retry_served: flows.served_ratio[v],
+                again: flows.drop_ratio[v],
+            },
+        }
+    }
+
+    /// c' and c of [`RetrySplit`] for a request completing at once with `at_once` (R) when
+    /// served, `elsewhere` (X) by the retries to other targets and `looped` (G) retried
+    /// into the node itself: (retry, first attempt), each within [0, 1].
+    fn completions(&self, at_once: f64, elsewhere: f64, looped: f64) -> (f64, f64) {
+        let again = self.again * looped;
+        let retry = if again < 1.0 {
+            ((self.retry_served * at_once + self.again * elsewhere) / (1.0 - again)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let first = self.served * at_once + self.dropped * (elsewhere + looped * retry);
+        (retry, first.clamp(0.0, 1.0))
+    }
 }
 
 impl RetrySplit {
@@ -429,14 +483,14 @@ impl RetrySplit {
         v: usize,
         k: usize,
     ) -> Option<RetrySplit> {
-        let dropped = flows.drop_ratio[v];
-        if dropped <= 0.0 {
+        let shares = RetryShares::at(flows, v);
+        if shares.dropped <= 0.0 {
             return None;
         }
         let node = &compiled.nodes[v];
         let (mut calls, mut routes) = (1.0, node.finish[k]);
         let mut others = Vec::new();
-        let mut looped = 0.0;
+        let (mut looped, mut looped_delay) = (0.0, 0.0);
         for edge in &compiled.out_edges[v] {
             let f = edge.factors[k];
             if f <= 0.0 {
@@ -444,8 +498,11 @@ impl RetrySplit {
             }
             let to = edge.to;
             match edge.source {
-                Source::Dropped if to == v => looped += f * (node.base + edge.rtt(k)),
-                Source::Dropped => others.push((to, f * completion[to], node.base + edge.rtt(k))),
+                Source::Dropped if to == v => {
+                    looped += f;
+                    looped_delay += f * edge.rtt(k);
+                }
+                Source::Dropped => others.push((to, f * completion[to], edge.rtt(k))),
                 Source::Served if node.detaches => {}
                 Source::Served if edge.is_call => calls *= completion[to].powi(edge.count as i32),
                 Source::Served => routes += f * completion[to],
@@ -454,24 +511,37 @@ impl RetrySplit {
         if others.is_empty() && looped == 0.0 {
             return None;
         }
-        let at_once = flows.served_ratio[v] * calls * if node.detaches { 1.0 } else { routes };
-        let completing = at_once + dropped * others.iter().map(|(_, w, _)| w).sum::<f64>();
+        let at_once = calls * if node.detaches { 1.0 } else { routes };
+        let elsewhere: f64 = others.iter().map(|(_, w, _)| w).sum();
+        let (retry, completing) = shares.completions(at_once, elsewhere, looped);
         if completing <= 0.0 || completing.is_nan() {
             return None;
         }
+        let again = shares.again * looped;
+        // Each retry back into the node is followed by q·G/(1 − q·G) more on average.
+        let repeats = if again < 1.0 {
+            again / (1.0 - again)
+        } else {
+            0.0
+        };
+        let first = shares.served * at_once
+            + shares.dropped * looped * shares.retry_served * at_once * (1.0 + repeats);
         for other in &mut others {
-            other.1 *= dropped / completing;
+            other.1 *=
+                shares.dropped * (1.0 + looped * shares.again * (1.0 + repeats)) / completing;
         }
+        let looped_time = shares.dropped * looped_delay * retry * (1.0 + repeats);
         Some(RetrySplit {
-            first: at_once / completing,
+            first: first / completing,
             others,
-            looped_time: dropped * completion[v] * looped / completing,
+            looped_time: looped_time / completing,
         })
     }
 
     /// The mean response at the node of the requests that complete, given `first`, the mean of
     /// those served at their first attempt, and each node's `mean`. A single M/M/1/K node that
-    /// retries every drop at once: X + d/s·base, the mean (attempts − 1) = d/s extra attempts.
+    /// retries every drop at once, its retries independent of its state: X + d/s·rtt, the
+    /// mean (attempts − 1) = d/s extra attempts.
     pub(super) fn mean(&self, first: f64, mean: &[f64]) -> f64 {
         self.first * first
             + self
@@ -494,8 +564,11 @@ pub(super) const MAX_COMPLETION_PASSES: usize = 2_000;
 /// At node v with served share s, dropped share d and retry edges of fractions f_e:
 /// c_v = s·Π_calls c_t^n·(finish + Σ_routes f·c_t) + d·Σ_retries f_e·c_{t_e}, and the same
 /// with 1 − d (not dropped) in place of s for the second figure. A retry back into v itself
-/// is solved in closed form: c_v = rest/(1 − d·f_self). Other loops are iterated from 0
-/// upwards, so an unfinished iteration can only under-count (never serve more than offered).
+/// is solved in closed form: c_v = rest/(1 − d·f_self) when the node's retries fare as its
+/// first attempts; when a retry meets the queue that refused it (dropped again with share
+/// q ≠ d, [`RetryShares`]) a retry completes with c' = ((1 − q)·R + q·X)/(1 − q·f_self) and
+/// a first attempt with s·R + d·(X + f_self·c'). Other loops are iterated from 0 upwards, so
+/// an unfinished iteration can only under-count (never serve more than offered).
 pub(super) fn completion_probabilities(
     compiled: &Compiled,
     flows: &Flows,
@@ -513,6 +586,7 @@ pub(super) fn completion_probabilities(
             let node = &compiled.nodes[v];
             let served = flows.served_ratio[v];
             let dropped = flows.drop_ratio[v];
+            let own = flows.self_retries.get(v).copied().flatten();
             let (mut calls_c, mut calls_d) = (1.0, 1.0);
             let (mut route_c, mut route_d) = if node.detaches {
                 (1.0, 1.0)
@@ -554,8 +628,24 @@ pub(super) fn completion_probabilities(
                 };
                 value.clamp(0.0, 1.0)
             };
-            let c = solve(served * calls_c * route_c, retry_c);
-            let d = solve((1.0 - dropped) * calls_d * route_d, retry_d);
+            let (c, d) = match own {
+                None => (
+                    solve(served * calls_c * route_c, retry_c),
+                    solve((1.0 - dropped) * calls_d * route_d, retry_d),
+                ),
+                Some(_) => {
+                    let shares = RetryShares::at(flows, v);
+                    let not_dropped = RetryShares {
+                        served: 1.0 - shares.dropped,
+                        ..shares
+                    };
+                    let c = shares.completions(calls_c * route_c, retry_c, retry_self).1;
+                    let d = not_dropped
+                        .completions(calls_d * route_d, retry_d, retry_self)
+                        .1;
+                    (c, d)
+                }
+            };
             change = change
                 .max((c - completion[v]).abs())
                 .max((d - no_drop[v]).abs());

@@ -6,6 +6,8 @@ use super::compile::CompiledNode;
 use super::compile::PoolGroup;
 use super::compile::Source;
 use super::figure;
+use super::finite_wait::{effective_arrivals, retried_into_itself, settle_self_retry};
+use super::finite_wait::{Retried, SelfRetry};
 use super::paths::reachable_reverse_order;
 use super::stations::has_closed_form;
 use super::Params;
@@ -82,6 +84,8 @@ pub(super) struct Flows {
     pub(super) served_ratio: Vec<f64>,
     pub(super) drop_ratio: Vec<f64>,
     pub(super) pools: Vec<Vec<PoolSolution>>,
+    /// Per node retrying its own drops: its shares for first attempts and retries.
+    pub(super) self_retries: Vec<Option<SelfRetry>>,
 }
 
 impl Flows {
@@ -116,6 +120,7 @@ impl Flows {
             served_ratio: self.served_ratio.clone(),
             drop_ratio: self.drop_ratio.clone(),
             pools: vec![Vec::new(); self.pools.len()],
+            self_retries: self.self_retries.clone(),
         })
     }
 }
@@ -286,6 +291,7 @@ fn propagate_on(
         served_ratio: vec![1.0; node_count],
         drop_ratio: vec![0.0; node_count],
         pools: vec![Vec::new(); node_count],
+        self_retries: vec![None; node_count],
     };
     let total_external: f64 = external.iter().sum();
     let pass = Pass {
@@ -340,8 +346,9 @@ struct Pass<'a> {
     limit: f64,
 }
 
-/// What a node's queues let through: the shares served and dropped, and the pool solutions.
-type Blocking = (f64, f64, Vec<PoolSolution>);
+/// What a node's queues let through: the shares served and dropped, the pool solutions, and
+/// the shares of a node retrying its own drops.
+type Blocking = (f64, f64, Vec<PoolSolution>, Option<SelfRetry>);
 
 impl Pass<'_> {
     /// Node `v`'s arrivals per class into `incoming` from the current `flows`, and what its
@@ -371,12 +378,23 @@ impl Pass<'_> {
             // Diverged: the solve stops with an error, whoever comes after.
             return None;
         }
-        let inputs = pool_inputs(&compiled.nodes[v], incoming, self.horizon)?;
-        let pools: Vec<PoolSolution> = inputs
+        // Retries of the node's own drops that meet it full again do not move its queues.
+        let retried = self_retried(compiled, flows, v);
+        let effective = retried
+            .as_ref()
+            .map(|(retried, last)| effective_arrivals(incoming, retried, *last));
+        let arriving: &[f64] = effective.as_deref().unwrap_or(incoming);
+        let inputs = pool_inputs(&compiled.nodes[v], arriving, self.horizon)?;
+        let mut pools: Vec<PoolSolution> = inputs
             .iter()
             .enumerate()
             .map(|(group, input)| solve(v, group, input))
             .collect();
+        let self_retry = retried.map(|(retried, _)| {
+            let node = &compiled.nodes[v];
+            let totals = (total, arriving.iter().sum());
+            settle_self_retry(node, &inputs, &mut pools, totals, retried.delay)
+        });
         let groups = &compiled.nodes[v].groups;
         let throughput: f64 = pools
             .iter()
@@ -393,15 +411,16 @@ impl Pass<'_> {
         } else {
             (flows.served_ratio[v], flows.drop_ratio[v])
         };
-        Some((served, drop, pools))
+        Some((served, drop, pools, self_retry))
     }
 
     /// Writes node `v`'s `blocking` figures into `flows`.
     fn settle(flows: &mut Flows, v: usize, blocking: Option<Blocking>) {
-        if let Some((served, drop, pools)) = blocking {
+        if let Some((served, drop, pools, self_retry)) = blocking {
             flows.served_ratio[v] = served;
             flows.drop_ratio[v] = drop;
             flows.pools[v] = pools;
+            flows.self_retries[v] = self_retry;
         }
     }
 
@@ -681,6 +700,20 @@ pub(super) fn edge_reports(
             class_rps,
         }
     })
+}
+
+/// Node `v`'s retries back into itself from the last pass's `flows` (per class, and their
+/// delay), with its shares then (first attempts and retries alike before it had any).
+fn self_retried(compiled: &Compiled, flows: &Flows, v: usize) -> Option<(Retried, SelfRetry)> {
+    let class_count = compiled.classes.len();
+    let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+    let retried = retried_into_itself(compiled, v, arrivals, flows.drop_ratio[v])?;
+    let last = flows.self_retries[v].unwrap_or(SelfRetry {
+        served: flows.served_ratio[v],
+        dropped: flows.drop_ratio[v],
+        again: flows.drop_ratio[v],
+    });
+    Some((retried, last))
 }
 
 #[cfg(test)]
