@@ -57,17 +57,22 @@ pub(super) struct PoolGroup {
 }
 
 /// Where a flow into a node comes from.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(super) enum Source {
+    #[default]
     Served,
     Dropped,
 }
 
-/// A flow into a node: the `edge`-th out edge of node `from`.
+/// A flow into a node: the `edge`-th out edge of node `from`, with that edge's source and
+/// kind copied here (the stages that walk every node's flows in then need not reach into the
+/// feeder's own edge list; its factors are [`Graph::flows_into`]'s).
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct InFlow {
     pub(super) from: usize,
     pub(super) edge: usize,
+    pub(super) source: Source,
+    pub(super) is_call: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -198,6 +203,11 @@ pub(super) struct Graph {
     pub(super) nodes: Vec<CompiledNode>,
     /// Per node: the wires into it (retries included).
     pub(super) in_flows: Lists<InFlow>,
+    /// The per-class factors of the wires in `in_flows`, in its flat order, `factor_stride`
+    /// of them per wire ([`Graph::flows_into`]).
+    in_factors: Vec<f64>,
+    /// Factors per wire in `in_factors`: one per class (one zero without classes).
+    factor_stride: usize,
     pub(super) out_edges: Vec<Vec<OutEdge>>,
     pub(super) order: Vec<usize>,
     pub(super) acyclic: bool,
@@ -264,6 +274,35 @@ impl Graph {
     pub(super) fn waves(&self) -> impl Iterator<Item = &[usize]> {
         self.waves.iter()
     }
+
+    /// Node `v`'s flows in, each with its wire's per-class factors (those of
+    /// `out_edges[flow.from][flow.edge]`, kept side by side per node for the stages that
+    /// walk every node's flows in).
+    pub(super) fn flows_into(&self, v: usize) -> impl Iterator<Item = (&InFlow, &[f64])> {
+        let positions = self.in_flows.positions(v);
+        let stride = self.factor_stride;
+        let factors = &self.in_factors[positions.start * stride..positions.end * stride];
+        self.in_flows[v].iter().zip(factors.chunks_exact(stride))
+    }
+}
+
+/// The factors of every wire in `in_flows` (its out edge's in `out_edges`), side by side in
+/// the flat order of `in_flows`: `class_count` per wire, or one zero without classes.
+fn flat_in_factors(
+    in_flows: &Lists<InFlow>,
+    out_edges: &[Vec<OutEdge>],
+    class_count: usize,
+) -> Vec<f64> {
+    let stride = class_count.max(1);
+    let mut factors =
+        Vec::with_capacity(in_flows.iter().map(<[InFlow]>::len).sum::<usize>() * stride);
+    for flow in in_flows.iter().flatten() {
+        let wire = &out_edges[flow.from][flow.edge].factors;
+        for k in 0..stride {
+            factors.push(wire.get(k).copied().unwrap_or(0.0));
+        }
+    }
+    factors
 }
 
 /// The waves of an acyclic `graph` (see [`Graph::waves`]).
@@ -400,11 +439,18 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
     let in_flows = Lists::gathered(
         node_count,
         out_edges.iter().enumerate().flat_map(|(from, outs)| {
-            outs.iter()
-                .enumerate()
-                .map(move |(edge, out)| (out.to, InFlow { from, edge }))
+            outs.iter().enumerate().map(move |(edge, out)| {
+                let flow = InFlow {
+                    from,
+                    edge,
+                    source: out.source,
+                    is_call: out.is_call,
+                };
+                (out.to, flow)
+            })
         }),
     );
+    let in_factors = flat_in_factors(&in_flows, &out_edges, classes.len());
     let (order, acyclic) = topological_order(&in_flows);
     let retries = out_edges
         .iter()
@@ -414,6 +460,8 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         feeders: route_in,
         nodes,
         in_flows,
+        in_factors,
+        factor_stride: classes.len().max(1),
         out_edges,
         order,
         acyclic,

@@ -46,6 +46,12 @@ impl<T> Lists<T> {
         &self.items[self.start[key]..self.start[key + 1]]
     }
 
+    /// Where key `key`'s list lies in the flat array of all items (for figures kept side by
+    /// side with them).
+    pub(super) fn positions(&self, key: usize) -> std::ops::Range<usize> {
+        self.start[key]..self.start[key + 1]
+    }
+
     /// How many keys (lists, empty ones included).
     pub(super) fn keys(&self) -> usize {
         self.start.len() - 1
@@ -79,6 +85,7 @@ mod tests {
         assert_eq!(lists.iter().count(), 3);
         assert_eq!(lists.keys(), 3);
         assert_eq!(&lists[2], &[7, 1]);
+        assert_eq!(lists.positions(2), 2..4);
         assert_eq!(Lists::<usize>::empty().iter().count(), 0);
     }
 }

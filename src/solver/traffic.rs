@@ -357,10 +357,9 @@ impl Pass<'_> {
         let compiled = self.compiled;
         let class_count = compiled.classes.len();
         incoming.copy_from_slice(&self.external[v * class_count..(v + 1) * class_count]);
-        for flow in &compiled.in_flows[v] {
+        for (flow, factors) in compiled.flows_into(v) {
             let u = flow.from;
-            let edge = &compiled.out_edges[u][flow.edge];
-            let ratio = match edge.source {
+            let ratio = match flow.source {
                 Source::Served => flows.served_ratio[u],
                 Source::Dropped => flows.drop_ratio[u],
             };
@@ -368,8 +367,8 @@ impl Pass<'_> {
                 continue;
             }
             let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
-            for k in 0..class_count {
-                incoming[k] += from[k] * ratio * edge.factors[k];
+            for ((incoming, from), factor) in incoming.iter_mut().zip(from).zip(factors) {
+                *incoming += from * ratio * factor;
             }
         }
         let solve = self.solve?;

@@ -18,7 +18,7 @@ use super::network::{instance_split, route_split, Split};
 use super::traffic::{pool_inputs, Flows};
 use crate::model::Topology;
 use crate::solver::queueing::{
-    solve_pool_with, two_moment_wait, Arrivals, PoolInput, ServiceShape,
+    solve_pool_with, two_moment_wait, Arrivals, PoolInput, PoolSolution, ServiceShape,
 };
 
 /// Squared coefficient of variation of the departures of a G/G/c queue at utilization ρ whose
@@ -744,20 +744,15 @@ fn incoming_streams(
             },
         ));
     }
-    for flow in &compiled.in_flows[v] {
-        let u = flow.from;
-        let edge = &compiled.out_edges[u][flow.edge];
+    for (edge, factors) in compiled.flows_into(v) {
+        let u = edge.from;
         let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
         let (ratio, source) = match edge.source {
             Source::Served => (flows.served_ratio[u], departing[u]),
             Source::Dropped => (flows.drop_ratio[u], arriving[u]),
         };
         let sent: f64 = from.iter().sum::<f64>() * ratio;
-        let rate: f64 = from
-            .iter()
-            .zip(&edge.factors)
-            .map(|(a, f)| a * ratio * f)
-            .sum();
+        let rate: f64 = from.iter().zip(factors).map(|(a, f)| a * ratio * f).sum();
         if rate <= 0.0 || sent <= 0.0 {
             continue;
         }
@@ -772,7 +767,7 @@ fn incoming_streams(
         let share = rate / sent;
         let split = |scv: f64| {
             if cyclic {
-                cyclic_edge_scv(compiled, u, from, edge.factors.as_slice(), scv)
+                cyclic_edge_scv(compiled, u, from, factors, scv)
             } else if rate <= sent {
                 random_split_scv(share, scv)
             } else {
@@ -1090,34 +1085,51 @@ pub(super) fn apply_on(
     else {
         return;
     };
+    let Flows {
+        arrivals, pools, ..
+    } = flows;
+    let arrivals: &[f64] = arrivals;
+    let node = |(v, pools): (usize, &mut Vec<PoolSolution>)| {
+        solve_node_again(compiled, (arrivals, horizon), &variability, v, pools);
+    };
+    #[cfg(feature = "parallel")]
+    if parallel {
+        use rayon::prelude::*;
+        pools.par_iter_mut().enumerate().for_each(node);
+        return;
+    }
+    let _ = parallel;
+    pools.iter_mut().enumerate().for_each(node);
+}
+
+/// Node `v`'s queues whose arrivals are not Poisson (or carry clumps) solved again in
+/// `pools`, in place (each from its own solution before: the queues are independent); the
+/// rest are left as they are.
+fn solve_node_again(
+    compiled: &Compiled,
+    (arrivals, horizon): (&[f64], f64),
+    variability: &GroupArrivals,
+    v: usize,
+    pools: &mut [PoolSolution],
+) {
+    let groups = &variability[v];
+    let node = &compiled.nodes[v];
+    if node.buffer.is_some() || groups.iter().all(|a| a.scv == 1.0) {
+        return;
+    }
     let class_count = compiled.classes.len();
-    // Per node, its queues (by position) solved again; the rest are left as they are.
-    let solved = super::map_indices(variability.len(), parallel, |v| {
-        let groups = &variability[v];
-        let node = &compiled.nodes[v];
-        if node.buffer.is_some() || groups.iter().all(|a| a.scv == 1.0) {
-            return Vec::new();
-        }
-        let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-        let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
-            return Vec::new();
-        };
-        let clumps = variability.clumps(v);
-        let queues = flows.pools[v].iter().zip(&inputs).enumerate();
-        queues
-            .zip(groups.iter().zip(clumps))
-            .filter_map(|((position, (pool, input)), (group, clump))| {
-                let solved = (group.scv != 1.0).then(|| solve_pool_with(input, *group));
-                let current = solved.as_ref().unwrap_or(pool);
-                clumped_pool(input, current, clump)
-                    .or(solved)
-                    .map(|new| (position, new))
-            })
-            .collect::<Vec<_>>()
-    });
-    for (v, pools) in solved.into_iter().enumerate() {
-        for (position, pool) in pools {
-            flows.pools[v][position] = pool;
+    let arrivals = &arrivals[v * class_count..(v + 1) * class_count];
+    let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
+        return;
+    };
+    let clumps = variability.clumps(v);
+    for ((pool, input), (group, clump)) in
+        pools.iter_mut().zip(&inputs).zip(groups.iter().zip(clumps))
+    {
+        let solved = (group.scv != 1.0).then(|| solve_pool_with(input, *group));
+        let current = solved.as_ref().unwrap_or(&*pool);
+        if let Some(new) = clumped_pool(input, current, clump).or(solved) {
+            *pool = new;
         }
     }
 }
