@@ -213,6 +213,8 @@ pub(super) struct Graph {
     pub(super) acyclic: bool,
     /// Per class: the nodes it can reach ([`super::paths::reachable_reverse_order`]).
     pub(super) reach: Vec<Reach>,
+    /// Per class: its served hops laid out flat ([`super::paths::ClassPlan`]).
+    pub(super) plans: Vec<super::paths::ClassPlan>,
     /// An acyclic graph's nodes by wave (none with loops): wave i holds the nodes whose
     /// longest chain of feeders is i long, in topological order, so a wave needs only the
     /// waves before it.
@@ -466,6 +468,7 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         order,
         acyclic,
         reach: Vec::new(),
+        plans: Vec::new(),
         retries,
         waves: Lists::empty(),
     };
@@ -476,6 +479,9 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
         .iter()
         .enumerate()
         .map(|(k, class)| class_reach(&graph, class.client, k))
+        .collect();
+    graph.plans = (0..classes.len())
+        .map(|k| super::paths::ClassPlan::of(&graph, k))
         .collect();
     Compiled {
         classes,

@@ -3,7 +3,7 @@
 
 use super::compile::post_order;
 use super::compile::Compiled;
-use super::compile::OutEdge;
+use super::compile::Graph;
 use super::compile::Source;
 use super::figure;
 use super::stations::NodeResult;
@@ -13,6 +13,7 @@ use super::transforms::class_transform;
 use super::transforms::class_transform_acyclic;
 use super::transforms::constant_service;
 use super::transforms::route_shift_of;
+use super::transforms::Feeds;
 use super::transforms::TransformSteps;
 use crate::solver::queueing::{grid_for, percentiles_within, Precision};
 use crate::solver::report::Latency;
@@ -49,40 +50,19 @@ pub(super) type Targets = smallvec::SmallVec<[usize; 2]>;
 /// completed requests that take them), so that Σ visits × (mean at the node + round trips
 /// of its hops) is the class mean. On cyclic graphs the visit equations are iterated.
 fn class_path(
-    compiled: &Compiled,
-    results: &[NodeResult],
+    (compiled, plan, results): (&Compiled, &ClassPlan, &[NodeResult]),
     (completion, completes): (&[f64], &[f64]),
-    splits: &[Option<RetrySplit>],
+    splits: &Splits,
     k: usize,
     (order, cyclic): (&[usize], bool),
 ) -> Vec<Visit> {
     let start = compiled.classes[k].client;
     let node_count = compiled.nodes.len();
-    // The share of the completed requests arriving at a node that were served there.
-    let first = |v: usize| splits[v].as_ref().map_or(1.0, |split| split.first);
-    // Calls `visit(target, weight, round trip)` for each hop out of `v` a completed request
-    // takes, weighted as the mean recursion weighs it.
-    let for_each_hop = |v: usize, visit: &mut dyn FnMut(usize, f64, f64)| {
-        let node = &compiled.nodes[v];
-        if !node.detaches {
-            let completes = completes[v];
-            let served_first = first(v);
-            for edge in &compiled.out_edges[v] {
-                let f = edge.served_factor(k);
-                if f <= 0.0 {
-                    continue;
-                }
-                let weight = if edge.is_call {
-                    f
-                } else {
-                    f * completion[edge.to] / completes
-                };
-                visit(edge.to, weight * served_first, edge.rtt(k));
-            }
-        }
-        for &(to, weight, delay) in splits[v].iter().flat_map(|split| split.others.iter()) {
-            visit(to, weight, delay);
-        }
+    let weights = PathWeights {
+        plan,
+        completion,
+        completes,
+        splits,
     };
     let mut visits = vec![0.0; node_count];
     visits[start] = 1.0;
@@ -93,7 +73,7 @@ fn class_path(
             next[start] = 1.0;
             for &v in order {
                 let from = visits[v];
-                for_each_hop(v, &mut |to, weight, _| next[to] += from * weight);
+                weights.for_each_hop(v, |to, weight, _| next[to] += from * weight);
             }
             let change = next
                 .iter()
@@ -108,12 +88,104 @@ fn class_path(
     } else {
         for &v in order.iter().rev() {
             let from = visits[v];
-            for_each_hop(v, &mut |to, weight, _| visits[to] += from * weight);
+            weights.for_each_hop(v, |to, weight, _| visits[to] += from * weight);
         }
     }
-    // Nodes a geo DNS would fail over to: not visited now, but part of the class's
-    // structure for availability (listed after the visited ones, with no visits).
-    let mut listed = vec![false; node_count];
+    let nodes = if plan.standby {
+        with_standby(compiled, k, order)
+    } else {
+        order.iter().rev().copied().collect()
+    };
+    nodes
+        .iter()
+        .map(|&v| {
+            // Calls and routes sorted, each target once, in one pass over the hops.
+            let (mut calls, mut routes) = (Targets::new(), Targets::new());
+            for hop in plan.hops(v) {
+                if hop.is_call {
+                    calls.push(hop.to as usize);
+                } else {
+                    routes.push(hop.to as usize);
+                }
+            }
+            for found in [&mut calls, &mut routes] {
+                if found.len() > 1 {
+                    found.sort_unstable();
+                    found.dedup();
+                }
+            }
+            let standby = if plan.standby {
+                compiled.nodes[v]
+                    .standby(k)
+                    .iter()
+                    .map(|&position| compiled.out_edges[v][position].to)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let step = &plan.steps[v];
+            Visit {
+                node: v,
+                visits: visits[v],
+                mean: weights.first(v) * results[v].class_mean[k],
+                round_trip: {
+                    let mut round_trip = 0.0;
+                    weights.for_each_hop(v, |_, weight, rtt| round_trip += weight * rtt);
+                    round_trip + splits.at(v).map_or(0.0, |split| split.looped_time)
+                },
+                calls,
+                routes,
+                standby,
+                answers: step.detaches || step.finish > 0.0,
+            }
+        })
+        .collect()
+}
+
+/// How a class's path weighs the hops out of each node: as the mean recursion of
+/// [`class_means`] weighs them (calls by their count, routes by the completed requests that
+/// take them, retried drops by their [`RetrySplit`]).
+struct PathWeights<'a> {
+    plan: &'a ClassPlan,
+    completion: &'a [f64],
+    completes: &'a [f64],
+    splits: &'a Splits,
+}
+
+impl PathWeights<'_> {
+    /// The share of the completed requests arriving at `v` that were served there.
+    #[inline(always)]
+    fn first(&self, v: usize) -> f64 {
+        self.splits.at(v).map_or(1.0, |split| split.first)
+    }
+
+    /// Calls `visit(target, weight, round trip)` for each hop out of `v` a completed request
+    /// takes.
+    #[inline(always)]
+    fn for_each_hop(&self, v: usize, mut visit: impl FnMut(usize, f64, f64)) {
+        let completes = self.completes[v];
+        let served_first = self.first(v);
+        for hop in self.plan.hops(v) {
+            let to = hop.to as usize;
+            let weight = if hop.is_call {
+                hop.factor
+            } else {
+                hop.factor * self.completion[to] / completes
+            };
+            visit(to, weight * served_first, hop.rtt);
+        }
+        let retried = self.splits.at(v).into_iter();
+        for &(to, weight, delay) in retried.flat_map(|split| split.others.iter()) {
+            visit(to, weight, delay);
+        }
+    }
+}
+
+/// The nodes of a class's path: those it visits (`order`, reversed), then the nodes a geo DNS
+/// would fail over to: not visited now, but part of the class's structure for availability
+/// (listed after the visited ones, with no visits).
+fn with_standby(compiled: &Compiled, k: usize, order: &[usize]) -> Vec<usize> {
+    let mut listed = vec![false; compiled.nodes.len()];
     let mut nodes: Vec<usize> = order.iter().rev().copied().collect();
     for &v in &nodes {
         listed[v] = true;
@@ -143,52 +215,108 @@ fn class_path(
                 .map(|&position| compiled.out_edges[v][position].to),
         );
     }
-    let path: Vec<Visit> = nodes
-        .iter()
-        .map(|&v| {
-            let node = &compiled.nodes[v];
-            // The served edges of the class out of v (none past a queue), walked in place:
-            // one allocation per non-empty list of targets and none for the edges.
-            let edges: &[OutEdge] = if node.detaches {
-                &[]
-            } else {
-                &compiled.out_edges[v]
-            };
-            // Calls and routes sorted, each target once, in one pass over the edges.
-            let (mut calls, mut routes) = (Targets::new(), Targets::new());
-            for edge in edges.iter().filter(|edge| edge.served_factor(k) > 0.0) {
-                if edge.is_call {
-                    calls.push(edge.to);
-                } else {
-                    routes.push(edge.to);
+    nodes
+}
+
+/// One class's served hops, laid out flat for the walks of [`class_result`]: per node, the
+/// constant part of its own delay and its finishing share, and the route and call edges that
+/// carry the class out of it (served, with a positive factor; none past a queue), with their
+/// factor and round trip for the class. It depends only on the graph, so it is found once per
+/// compiled graph ([`super::compile`]) and every re-solve and sweep point reuses it.
+pub(super) struct ClassPlan {
+    /// Per node, and one past the last: where its hops start in `hops`.
+    steps: Vec<PlanStep>,
+    hops: Vec<Hop>,
+    /// Some node has route targets on standby for the class (see `CompiledNode::standby`).
+    standby: bool,
+    /// The hops into each node, for the transform walks ([`Feeds`]); found at the first
+    /// percentiles asked for.
+    feeds: std::sync::OnceLock<Feeds>,
+}
+
+/// A node of a [`ClassPlan`].
+struct PlanStep {
+    /// The constant part of the node's own response: its constant delay and its constant
+    /// service time (`CompiledNode::constant_base` + [`constant_service`]).
+    own_shift: f64,
+    /// Share of served requests of the class that finish here.
+    finish: f64,
+    /// Position of its first hop in the plan's hops.
+    first: u32,
+    detaches: bool,
+}
+
+/// A served edge of a [`ClassPlan`].
+#[derive(Clone, Copy)]
+struct Hop {
+    to: u32,
+    /// Share routed (a route) or calls per served request (a call).
+    factor: f64,
+    /// Round trip for the class, seconds.
+    rtt: f64,
+    is_call: bool,
+}
+
+impl ClassPlan {
+    /// The plan of class `k` on `graph`.
+    pub(super) fn of(graph: &Graph, k: usize) -> ClassPlan {
+        let mut steps = Vec::with_capacity(graph.nodes.len() + 1);
+        let mut hops = Vec::with_capacity(graph.out_edges.iter().map(Vec::len).sum());
+        let mut standby = false;
+        for (node, edges) in graph.nodes.iter().zip(&graph.out_edges) {
+            steps.push(PlanStep {
+                own_shift: node.constant_base() + constant_service(node, k),
+                finish: node.finish[k],
+                first: plan_index(hops.len()),
+                detaches: node.detaches,
+            });
+            standby |= !node.standby(k).is_empty();
+            if node.detaches {
+                continue;
+            }
+            for edge in edges {
+                let factor = edge.served_factor(k);
+                if factor > 0.0 {
+                    hops.push(Hop {
+                        to: plan_index(edge.to),
+                        factor,
+                        rtt: edge.rtt(k),
+                        is_call: edge.is_call,
+                    });
                 }
             }
-            for found in [&mut calls, &mut routes] {
-                found.sort_unstable();
-                found.dedup();
-            }
-            let standby = node
-                .standby(k)
-                .iter()
-                .map(|&position| compiled.out_edges[v][position].to)
-                .collect();
-            Visit {
-                node: v,
-                visits: visits[v],
-                mean: first(v) * results[v].class_mean[k],
-                round_trip: {
-                    let mut round_trip = 0.0;
-                    for_each_hop(v, &mut |_, weight, rtt| round_trip += weight * rtt);
-                    round_trip + splits[v].as_ref().map_or(0.0, |split| split.looped_time)
-                },
-                calls,
-                routes,
-                standby,
-                answers: node.detaches || node.finish[k] > 0.0,
-            }
-        })
-        .collect();
-    path
+        }
+        steps.push(PlanStep {
+            own_shift: 0.0,
+            finish: 0.0,
+            first: plan_index(hops.len()),
+            detaches: false,
+        });
+        ClassPlan {
+            steps,
+            hops,
+            standby,
+            feeds: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The hops of class `k` into each node ([`Feeds::of`]), found once.
+    fn feeds(&self, compiled: &Compiled, k: usize) -> &Feeds {
+        self.feeds.get_or_init(|| Feeds::of(compiled, k))
+    }
+
+    /// The served hops of the class out of node `v`.
+    #[inline(always)]
+    fn hops(&self, v: usize) -> &[Hop] {
+        let (first, end) = (self.steps[v].first, self.steps[v + 1].first);
+        &self.hops[first as usize..end as usize]
+    }
+}
+
+/// A node or hop position as a plan stores it (graphs are far smaller than 2³² nodes and
+/// edges: [`crate::model::MAX_NODES`]).
+fn plan_index(position: usize) -> u32 {
+    u32::try_from(position).unwrap_or(u32::MAX)
 }
 
 /// Requests per second offered, served, dropped and left in a growing backlog, over all classes.
@@ -243,10 +371,9 @@ pub(super) fn class_result(
     k: usize,
     wanted: Wanted,
 ) -> ClassResult {
-    let with_percentiles = wanted.percentiles;
+    let plan = &compiled.plans[k];
     let (order, cyclic) = reachable_reverse_order(compiled, k);
     let node_count = compiled.nodes.len();
-    let passes = if cyclic { 10_000 } else { 1 };
     let start = compiled.classes[k].client;
     // Per node, the share of its arrivals that complete: the branches of the path mix weigh
     // by completed requests (the report's latency is that of completed requests).
@@ -256,124 +383,30 @@ pub(super) fn class_result(
     let completion = completion_probabilities(compiled, flows, k, (retry_order, retry_cyclic));
     // How the completed requests at each node got through when some of its drops are retried
     // (fixed once completion is known; used by the mean and the path).
-    let splits: Vec<Option<RetrySplit>> = (0..node_count)
-        .map(|v| RetrySplit::at(compiled, flows, &completion.0, v, k))
-        .collect();
-    let completes: Vec<f64> = (0..node_count)
-        .map(|v| route_completion(compiled, &completion.0, v, k))
-        .collect();
-
-    // Exact mean and the smallest constant delay (shift) of any path, by the same recursion
-    // over the nodes the class can reach (completion: [`completion_probabilities`]).
-    let mut mean = vec![0.0; node_count];
-    let mut shift = vec![0.0f64; node_count];
-    let passes = passes.max(if retry_cyclic { 10_000 } else { 1 });
-    for _ in 0..passes {
-        let mut change: f64 = 0.0;
-        for &v in retry_order {
-            let node = &compiled.nodes[v];
-            let mut m = results[v].class_mean[k];
-            let mut own_shift = node.constant_base() + constant_service(node, k);
-            let mut route_mean = 0.0;
-            let mut route_shift = if node.finish[k] > 0.0 {
-                0.0
-            } else {
-                f64::INFINITY
-            };
-            if node.detaches {
-                route_shift = 0.0;
-            } else {
-                for edge in &compiled.out_edges[v] {
-                    let f = edge.served_factor(k);
-                    if f <= 0.0 {
-                        continue;
-                    }
-                    let hop_shift = edge.rtt(k) + shift[edge.to];
-                    if edge.is_call {
-                        m += f * (edge.rtt(k) + mean[edge.to]);
-                        own_shift += f * hop_shift;
-                    } else {
-                        // Latency of completed requests: each branch weighs by the
-                        // requests that complete along it, not by its routing share.
-                        route_mean += f * completion.0[edge.to] * (edge.rtt(k) + mean[edge.to]);
-                        route_shift = route_shift.min(hop_shift);
-                    }
-                }
-            }
-            if !route_shift.is_finite() {
-                route_shift = 0.0;
-            }
-            let route_mean = route_mean / completes[v];
-            let first = m + route_mean;
-            let new_mean = splits[v]
-                .as_ref()
-                .map_or(first, |split| split.mean(first, &mean));
-            change = change.max((new_mean - mean[v]).abs() / new_mean.abs().max(1e-300));
-            change =
-                change.max((own_shift + route_shift - shift[v]).abs() / new_mean.abs().max(1e-300));
-            mean[v] = new_mean;
-            shift[v] = own_shift + route_shift;
-        }
-        if change < 1e-13 {
-            break;
-        }
-    }
-    let mean_latency = mean[start];
-    let offset = shift[start].min(mean_latency);
-    let latency = if with_percentiles && mean_latency > offset {
-        let route_shifts: Vec<f64> = (0..node_count)
-            .map(|v| route_shift_of(compiled, v, k, &shift))
+    let splits = Splits::of(compiled, flows, &completion.0, k);
+    let passes = if cyclic || retry_cyclic { 10_000 } else { 1 };
+    let mut means = class_means(
+        (compiled, plan, results),
+        (&completion.0, &splits),
+        k,
+        (retry_order, passes),
+    );
+    if plan.standby {
+        // The path lists nodes on standby too, outside the recursion's order.
+        means.completes = (0..node_count)
+            .map(|v| route_completion(compiled, &completion.0, v, k))
             .collect();
-        let atoms: Vec<(f64, f64)> = if cyclic {
-            Vec::new()
-        } else {
-            class_atoms(compiled, results, k, order, &completion.0)
-                .into_iter()
-                .map(|(time, mass)| (time - offset, mass))
-                .collect()
-        };
-        let found = percentiles_within(
+    }
+    let latency = if wanted.percentiles {
+        class_latency(
+            (compiled, results, &completion.0),
+            &means,
+            k,
+            (order, cyclic, passes),
             wanted.precision,
-            grid_for(order.len()),
-            mean_latency - offset,
-            &[0.50, 0.95, 0.99],
-            &atoms,
-            |points, values| {
-                let computed = if cyclic {
-                    let steps = TransformSteps {
-                        order,
-                        passes,
-                        shift: &shift,
-                        completes: &completes,
-                        route_shifts: &route_shifts,
-                    };
-                    class_transform(compiled, results, &completion.0, k, &steps, points)
-                } else {
-                    let steps = TransformSteps {
-                        order,
-                        passes: 1,
-                        shift: &shift,
-                        completes: &completes,
-                        route_shifts: &route_shifts,
-                    };
-                    class_transform_acyclic(compiled, results, &completion.0, k, &steps, points)
-                };
-                values.copy_from_slice(&computed);
-            },
-        );
-        Latency {
-            mean: mean_latency,
-            p50: offset + found[0],
-            p95: offset + found[1],
-            p99: offset + found[2],
-        }
+        )
     } else {
-        Latency {
-            mean: mean_latency,
-            p50: mean_latency,
-            p95: mean_latency,
-            p99: mean_latency,
-        }
+        constant_latency(means.mean[start])
     };
     ClassResult {
         latency,
@@ -381,9 +414,8 @@ pub(super) fn class_result(
         completion_without_backlog: completion.1[start],
         path: if wanted.path {
             class_path(
-                compiled,
-                results,
-                (&completion.0, &completes),
+                (compiled, plan, results),
+                (&completion.0, &means.completes),
                 &splits,
                 k,
                 (retry_order, retry_cyclic),
@@ -391,6 +423,195 @@ pub(super) fn class_result(
         } else {
             Vec::new()
         },
+    }
+}
+
+/// Per node, what the mean recursion of [`class_means`] finds for one class.
+struct Means {
+    /// Mean response time of the requests that complete.
+    mean: Vec<f64>,
+    /// The smallest constant delay of any path from the node.
+    shift: Vec<f64>,
+    /// [`route_completion`] (1 at nodes the recursion does not reach).
+    completes: Vec<f64>,
+    /// The shift of the node's cheapest route ([`route_shift_of`]); final after one pass.
+    route_shifts: Vec<f64>,
+}
+
+/// Exact mean and the smallest constant delay (shift) of any path, per node, by one recursion
+/// over the nodes the class can reach (`passes` of it on a cyclic graph): at node v,
+/// mean_v = m_v + Σ_calls f·(rtt + mean_t) + Σ_routes f·c_t·(rtt + mean_t) / completes_v, with
+/// m_v the class's mean at the node and c_t the completion ([`completion_probabilities`]):
+/// each route branch weighs by the requests that complete along it, not by its routing share
+/// (the latency of completed requests). Walks the class's flat [`ClassPlan`].
+fn class_means(
+    (compiled, plan, results): (&Compiled, &ClassPlan, &[NodeResult]),
+    (completion, splits): (&[f64], &Splits),
+    k: usize,
+    (order, passes): (&[usize], usize),
+) -> Means {
+    let node_count = compiled.nodes.len();
+    let mut mean = vec![0.0; node_count];
+    let mut shift = vec![0.0f64; node_count];
+    let mut completes = vec![1.0; node_count];
+    let mut route_shifts = vec![0.0; node_count];
+    for _ in 0..passes {
+        let mut change: f64 = 0.0;
+        for &v in order {
+            let step = &plan.steps[v];
+            let mut m = results[v].class_mean[k];
+            let mut own_shift = step.own_shift;
+            let (mut route_mean, mut completing) = (0.0, 0.0);
+            let mut route_shift = if step.finish > 0.0 || step.detaches {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+            for hop in plan.hops(v) {
+                let to = hop.to as usize;
+                let hop_shift = hop.rtt + shift[to];
+                if hop.is_call {
+                    m += hop.factor * (hop.rtt + mean[to]);
+                    own_shift += hop.factor * hop_shift;
+                } else {
+                    let completes_along = hop.factor * completion[to];
+                    completing += completes_along;
+                    route_mean += completes_along * (hop.rtt + mean[to]);
+                    route_shift = route_shift.min(hop_shift);
+                }
+            }
+            if !route_shift.is_finite() {
+                route_shift = 0.0;
+            }
+            // route_completion, from the same products (past a queue, over all its edges).
+            let completes_here = if step.detaches {
+                route_completion(compiled, completion, v, k)
+            } else if step.finish + completing > 0.0 {
+                step.finish + completing
+            } else {
+                1.0
+            };
+            let first = m + route_mean / completes_here;
+            let new_mean = splits.at(v).map_or(first, |split| split.mean(first, &mean));
+            if passes > 1 {
+                let scale = new_mean.abs().max(1e-300);
+                change = change.max((new_mean - mean[v]).abs() / scale);
+                change = change.max((own_shift + route_shift - shift[v]).abs() / scale);
+            }
+            mean[v] = new_mean;
+            shift[v] = own_shift + route_shift;
+            completes[v] = completes_here;
+            route_shifts[v] = route_shift;
+        }
+        if change < 1e-13 {
+            break;
+        }
+    }
+    Means {
+        mean,
+        shift,
+        completes,
+        route_shifts,
+    }
+}
+
+/// The class's mean and its percentiles, by inverting its end-to-end transform above its
+/// smallest constant delay (with its point masses on acyclic graphs).
+fn class_latency(
+    (compiled, results, completion): (&Compiled, &[NodeResult], &[f64]),
+    means: &Means,
+    k: usize,
+    (order, cyclic, passes): (&[usize], bool, usize),
+    precision: Precision,
+) -> Latency {
+    let start = compiled.classes[k].client;
+    let shift = &means.shift;
+    let mean_latency = means.mean[start];
+    let offset = shift[start].min(mean_latency);
+    let spread = mean_latency > offset;
+    if !spread {
+        return constant_latency(mean_latency);
+    }
+    // After one pass the recursion's route shifts are those of the final shifts.
+    let recomputed: Vec<f64>;
+    let route_shifts: &[f64] = if passes == 1 {
+        &means.route_shifts
+    } else {
+        recomputed = (0..compiled.nodes.len())
+            .map(|v| route_shift_of(compiled, v, k, shift))
+            .collect();
+        &recomputed
+    };
+    let atoms: Vec<(f64, f64)> = if cyclic {
+        Vec::new()
+    } else {
+        class_atoms(compiled, results, k, order, completion)
+            .into_iter()
+            .map(|(time, mass)| (time - offset, mass))
+            .collect()
+    };
+    let steps = TransformSteps {
+        order,
+        passes: if cyclic { passes } else { 1 },
+        shift,
+        completes: &means.completes,
+        route_shifts,
+        feeds: compiled.plans[k].feeds(compiled, k),
+    };
+    let found = percentiles_within(
+        precision,
+        grid_for(order.len()),
+        mean_latency - offset,
+        &[0.50, 0.95, 0.99],
+        &atoms,
+        |points, values| {
+            let computed = if cyclic {
+                class_transform(compiled, results, completion, k, &steps, points)
+            } else {
+                class_transform_acyclic(compiled, results, completion, k, &steps, points)
+            };
+            values.copy_from_slice(&computed);
+        },
+    );
+    Latency {
+        mean: mean_latency,
+        p50: offset + found[0],
+        p95: offset + found[1],
+        p99: offset + found[2],
+    }
+}
+
+/// A latency with no spread: every percentile is the mean.
+fn constant_latency(mean: f64) -> Latency {
+    Latency {
+        mean,
+        p50: mean,
+        p95: mean,
+        p99: mean,
+    }
+}
+
+/// Per node, how the completed requests of a class got through when some of its drops are
+/// retried ([`RetrySplit`]); none is kept when no wire retries (every node then is `None`).
+struct Splits(Vec<Option<RetrySplit>>);
+
+impl Splits {
+    /// The splits of class `k` given its completion probabilities.
+    fn of(compiled: &Compiled, flows: &Flows, completion: &[f64], k: usize) -> Splits {
+        if !compiled.retries {
+            return Splits(Vec::new());
+        }
+        Splits(
+            (0..compiled.nodes.len())
+                .map(|v| RetrySplit::at(compiled, flows, completion, v, k))
+                .collect(),
+        )
+    }
+
+    /// The split at node `v`, if some of its completed requests were retried.
+    #[inline(always)]
+    fn at(&self, v: usize) -> Option<&RetrySplit> {
+        self.0.get(v).and_then(Option::as_ref)
     }
 }
 

@@ -127,6 +127,70 @@ pub(super) struct TransformSteps<'a> {
     pub(super) completes: &'a [f64],
     /// Per node, [`route_shift_of`]: the shift of its cheapest route.
     pub(super) route_shifts: &'a [f64],
+    /// The class's hops into each node.
+    pub(super) feeds: &'a Feeds,
+}
+
+/// The served hops of one class into each node from the nodes it reaches (not past a queue,
+/// none from the node itself), in the order of the node's wires in: the children-first walk
+/// of [`class_transform_acyclic`] folds each finished node into its callers and routers
+/// along them. It depends only on the graph (see [`super::paths::ClassPlan`]).
+pub(super) struct Feeds {
+    /// Per node, and one past the last: where its feeds start in `feeds`.
+    starts: Vec<u32>,
+    feeds: Vec<Feed>,
+}
+
+/// A hop into a node of [`Feeds`].
+struct Feed {
+    from: u32,
+    /// Calls per request (a call).
+    count: u32,
+    /// Share routed (a route) or calls per served request (a call).
+    factor: f64,
+    /// Round trip for the class, seconds.
+    rtt: f64,
+    is_call: bool,
+}
+
+impl Feeds {
+    /// The feeds of class `k`.
+    pub(super) fn of(compiled: &Compiled, k: usize) -> Feeds {
+        let node_count = compiled.nodes.len();
+        let mut reached = vec![false; node_count];
+        for &v in &compiled.reach[k].order {
+            reached[v] = true;
+        }
+        let position = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        let mut starts = Vec::with_capacity(node_count + 1);
+        let mut feeds = Vec::new();
+        for v in 0..node_count {
+            starts.push(position(feeds.len()));
+            for flow in &compiled.in_flows[v] {
+                let u = flow.from;
+                let edge = &compiled.out_edges[u][flow.edge];
+                let factor = edge.served_factor(k);
+                if !reached[u] || compiled.nodes[u].detaches || factor <= 0.0 || u == v {
+                    continue;
+                }
+                feeds.push(Feed {
+                    from: position(u),
+                    count: edge.count,
+                    factor,
+                    rtt: edge.rtt(k),
+                    is_call: edge.is_call,
+                });
+            }
+        }
+        starts.push(position(feeds.len()));
+        Feeds { starts, feeds }
+    }
+
+    /// The hops that feed node `v`.
+    #[inline(always)]
+    fn feeding(&self, v: usize) -> &[Feed] {
+        &self.feeds[self.starts[v] as usize..self.starts[v + 1] as usize]
+    }
 }
 
 /// The service time of class `k` at `node` when it is a constant (deterministic service), else 0.
@@ -504,10 +568,6 @@ fn acyclic_walk(
     let width = points.len();
     let start = compiled.classes[k].client;
     let node_count = compiled.nodes.len();
-    let mut reached = vec![false; node_count];
-    for &v in order {
-        reached[v] = true;
-    }
     let mut pending: Vec<Pending> = std::iter::repeat_with(Pending::default)
         .take(node_count)
         .collect();
@@ -532,19 +592,14 @@ fn acyclic_walk(
             buffers.keep_for_next();
             return found;
         }
-        for flow in &compiled.in_flows[v] {
-            let u = flow.from;
-            let edge = &compiled.out_edges[u][flow.edge];
-            let f = edge.served_factor(k);
-            if !reached[u] || compiled.nodes[u].detaches || f <= 0.0 || u == v {
-                continue;
-            }
-            if edge.is_call {
-                pending[u].call(&mut buffers, &psi, edge.count as i32);
+        for feed in steps.feeds.feeding(v) {
+            let u = feed.from as usize;
+            if feed.is_call {
+                pending[u].call(&mut buffers, &psi, feed.count as i32);
             } else {
-                let extra = edge.rtt(k) + shift[v] - route_shifts[u];
+                let extra = feed.rtt + shift[v] - route_shifts[u];
                 // Branches weigh by the requests that complete along them.
-                let weight = f * completion[v] / completes[u];
+                let weight = feed.factor * completion[v] / completes[u];
                 pending[u].route(&mut buffers, &psi, points, (weight, extra));
             }
         }
