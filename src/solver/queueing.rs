@@ -4,8 +4,8 @@
 //! Every function here is pure and works in seconds and requests per second.
 
 use super::gigc_wait::{
-    arrivals_wait_factor, many_server_wait_factor, peaked_share, peaked_weight,
-    shorter_service_share, spread_wait,
+    arrivals_wait_factor, hidden_smoothness_share, many_server_wait_factor, peaked_share,
+    peaked_weight, spread_wait,
 };
 use super::light_traffic::{ordered_delay_probability, ordered_wait_scv};
 use num_complex::Complex64;
@@ -855,13 +855,13 @@ pub fn two_moment_wait(
 /// [`renewal_service_factor`]; P(wait) then by [`hidden_variability`], and behind smooth
 /// arrivals into a service smoother than exponential by the busy servers' peakedness
 /// ([`peaked_share`], the mean then following it with Kingman's ratio). Behind smooth arrivals
-/// into a service more variable than exponential at two or more servers the mean also follows
-/// P(wait) (one server keeps KLB's ratio on Takács' P(wait), [`hidden_variability_at`]): those who
-/// wait wait GI/M/c's 1/(cμ(1 − σ)) times Kingman's (c_a² + c_s²)/(c_a² + 1) (and
-/// [`many_server_wait_factor`]), which is what a request-by-request GI/G/c simulation shows
-/// for them (c_a² 0 to 0.75, c_s² 2 to 5, 1 to 32 servers: the simulated conditional wait
-/// over that product is 0.8 to 1.0 everywhere). Before (KLB's ratio on Takács' P(wait),
-/// which the variable service's hidden variability had left far below the queue's P(wait))
+/// into a service more variable than exponential at two or more servers the mean is built on
+/// the linear peakedness share's P(wait) (`linear_share_delay`; the P(wait) shown is
+/// [`hidden_variability`]'s) times GI/M/c's conditional wait 1/(cμ(1 − σ)) scaled by
+/// Kingman's (c_a² + c_s²)/(c_a² + 1) (and [`many_server_wait_factor`]); one server keeps
+/// KLB's ratio on Takács' P(wait) and KLB's share of P(wait). Before issue 13's `waits`
+/// branch (KLB's ratio on Takács' P(wait), which the variable service's hidden variability
+/// had left far below the queue's P(wait))
 /// the mean was up to 63% short at 8 to 16 servers (c_a² 0, c_s² 5, 8 servers, ρ 0.5).
 /// `None` where σ ≥ 1 (GI/M/c has no steady state there).
 ///
@@ -893,26 +893,26 @@ pub fn renewal_wait(
     }
     let exponential_p =
         renewal_delay_probability(p_mmc, rho, ca2, sigma, input.servers, arrivals.renewal, cs2);
-    let p_wait = hidden_variability_at(p_mmc, exponential_p, ca2, cs2, input.servers);
+    let p_wait = hidden_variability(p_mmc, exponential_p, ca2, cs2, input.servers);
     let p_wait = peaked_share(p_wait, rho, arrivals, cs2, input.servers);
     // Behind bursty arrivals the wait of those who wait stays GI/M/c's (scaled by Kingman's
     // ratio) and the mean follows P(wait); for smooth ones KLB's ratio already carries what
     // the service changes in the mean, except where P(wait) is the busy servers' peakedness
     // (a service smoother than exponential) or hidden by a more variable one: there the mean
     // follows it as behind bursty ones.
-    let klb = renewal_service_factor(rho, ca2, cs2);
+    let kingman = (ca2 + cs2) / (ca2 + 1.0);
     let (waiting, service) = if ca2 >= 1.0 {
-        (p_wait, klb)
+        (p_wait, renewal_service_factor(rho, ca2, cs2))
     } else if cs2 > 1.0 && input.servers >= 2 {
         // Smooth arrivals into a service more variable than exponential at several servers:
-        // P(wait) is `hidden_variability`'s (most of the smoothness hidden), and those who
-        // wait wait as in GI/M/c scaled by Kingman's ratio, as behind bursty arrivals. One
-        // server keeps the branch below and KLB's share of P(wait)
-        // ([`hidden_variability_at`]).
-        (p_wait, (ca2 + cs2) / (ca2 + 1.0))
+        // P(wait) is `hidden_variability`'s (part of the smoothness hidden); the mean keeps
+        // the linear peakedness share's P(wait) ([`linear_share_delay`]) times GI/M/c's
+        // conditional wait scaled by Kingman's ratio. One server keeps the branch below and
+        // KLB's share of P(wait).
+        (linear_share_delay(p_mmc, exponential_p, cs2), kingman)
     } else {
+        let klb = renewal_service_factor(rho, ca2, cs2);
         let peaked = peaked_weight(arrivals, cs2);
-        let kingman = (ca2 + cs2) / (ca2 + 1.0);
         (
             exponential_p + peaked * (p_wait - exponential_p),
             klb + peaked * (kingman - klb),
@@ -1126,86 +1126,83 @@ fn constant_service_exponent(
     }
 }
 
-/// P(wait) of a queue fed renewal arrivals when its service is more variable than exponential
-/// (c_s² > 1): a variable service hides part of the arrivals' own variability, so that
-/// P(wait) lies between GI/M/c's (`exponential_p`) and M/M/c's (`p_mmc`), C·(P_GI/M/c / C)^s.
-/// For smooth arrivals (c_a² < 1) s is the share of the arrivals' smoothness that still
-/// reaches the number of busy servers, measured against an exponential service: by the
-/// peakedness of GI/G/∞ ([`busy_server_peakedness`](super::gigc_wait::busy_server_peakedness), z = 1 + (c_a² − 1)·κ(c_s²), κ the mean of
-/// the shorter of two services in mean services, Gini's mean difference of the gamma service),
-/// s = (1 − z_G)/(1 − z_M) = κ(c_s²)/κ(1) = 2κ(c_s²), independent of c_a², 1 at exponential
-/// service and falling towards 0 as the service gets more variable (c_s² 2: 0.727, 5: 0.405).
-/// Nothing is fitted. Before (issue 13, branch `waits`) s was (c_a² + 1)/(c_a² + c_s²), the
-/// Krämer–Langenbach-Belz exponent's dependence on c_a² + c_s² ([`klb_factor`]); on the
-/// GI/G/c grid of smooth gamma arrivals (c_a² 0 to 0.75) into c_s² 2, 3 and 5 at 1 to 32
-/// servers that hid too much (P(wait) +20% to +35% at light load; mean |error| over the 221
-/// points where 2% wait 6.6% → 4.2%). For bursty arrivals s is
-/// √((c_a² + 1)/(c_a² + c_s²)) (KLB's factor is 1 there; the root is
-/// what a request-by-request simulation of gamma arrivals of c_a² 2 to 9 into 1, 2 and 4
+/// P(wait) of a queue of `servers` fed renewal arrivals when its service is more variable
+/// than exponential (c_s² > 1): a variable service hides part of the arrivals' own
+/// variability, so that P(wait) lies between GI/M/c's (`exponential_p`) and M/M/c's
+/// (`p_mmc`), C·(P_GI/M/c / C)^s. For smooth arrivals (c_a² < 1) at two or more servers s is
+/// the share of the arrivals' smoothness that still reaches the number of busy servers,
+/// [`hidden_smoothness_share`]: ln P(wait) linear in Halfin and Whitt's x = β/√z between
+/// Erlang C (z 1) and GI/M/c (z = (1 + c_a²)/2), z the busy servers' peakedness
+/// ([`busy_server_peakedness`](super::gigc_wait::busy_server_peakedness)); c_s² 2: 0.612,
+/// 5: 0.289 behind evenly spaced arrivals. Nothing is fitted. Before, s was the linear
+/// 2κ(c_s²) (κ the mean of the shorter of two services,
+/// [`shorter_service_share`](super::gigc_wait::shorter_service_share)), which hid
+/// too little behind evenly spaced arrivals (P(wait) 8% to 26% low at c_a² 0, c_s² 2 and 5,
+/// `gigc_wait_table`); before that (issue 13, branch `waits`) (c_a² + 1)/(c_a² + c_s²), the
+/// Krämer–Langenbach-Belz exponent's dependence on c_a² + c_s² ([`klb_factor`]), which hid
+/// too much (+20% to +35% at light load). One server keeps that KLB share (with KLB's ratio
+/// on Takács' P(wait) for the mean, in [`renewal_wait`]): the peakedness share is the number
+/// of busy servers' and was measured from two servers on; at one server, behind evenly spaced
+/// arrivals into c_s² 5, 2κ made P(wait) 8% low at an unchanged mean, so those who wait
+/// waited too long (p99 −0.3% → +11.2% at ρ 0.5, GI/G/1 grid). For bursty arrivals s is
+/// √((c_a² + 1)/(c_a² + c_s²)) at any number of servers (KLB's factor is 1 there; the root
+/// is what a request-by-request simulation of gamma arrivals of c_a² 2 to 9 into 1, 2 and 4
 /// servers of c_s² 2 and 5 at ρ 0.1 to 0.85 shows: P(wait) within 4.5% on average, 24% at
 /// worst, where GI/M/c's was up to 170% high). Exponential or smoother services keep
 /// GI/M/c's.
 ///
 /// ```
 /// use staircase::solver::queueing::hidden_variability;
-/// assert_eq!(hidden_variability(0.3, 0.1, 0.25, 1.0), 0.1);
-/// assert_eq!(hidden_variability(0.3, 0.1, 0.25, 0.0), 0.1);
-/// // s = 2κ(5) = 0.4048: 0.3·(1/3)^0.4048 = 0.1923.
-/// assert!((hidden_variability(0.3, 0.1, 0.25, 5.0) - 0.1923).abs() < 1e-4);
-/// // Bursty: s = √(5/9), 0.1·5^0.7454 = 0.3318.
-/// assert!((hidden_variability(0.1, 0.5, 4.0, 5.0) - 0.3318).abs() < 1e-4);
+/// assert_eq!(hidden_variability(0.3, 0.1, 0.25, 1.0, 4), 0.1);
+/// assert_eq!(hidden_variability(0.3, 0.1, 0.25, 0.0, 4), 0.1);
+/// // Four servers: s = 0.3239 (`hidden_smoothness_share`), 0.3·(1/3)^0.3239 = 0.2102.
+/// assert!((hidden_variability(0.3, 0.1, 0.25, 5.0, 4) - 0.2102).abs() < 1e-4);
+/// // One server: s = 1.25/5.25, 0.3·(1/3)^0.2381 = 0.2309.
+/// assert!((hidden_variability(0.3, 0.1, 0.25, 5.0, 1) - 0.2309).abs() < 1e-4);
+/// // Bursty: s = √(5/9), 0.1·5^0.7454 = 0.3318, at any number of servers.
+/// assert!((hidden_variability(0.1, 0.5, 4.0, 5.0, 4) - 0.3318).abs() < 1e-4);
+/// assert_eq!(hidden_variability(0.1, 0.5, 4.0, 5.0, 1), hidden_variability(0.1, 0.5, 4.0, 5.0, 4));
 /// ```
 pub fn hidden_variability(
     p_mmc: f64,
     exponential_p: f64,
     arrival_scv: f64,
     service_scv: f64,
+    servers: u64,
 ) -> f64 {
     if service_scv <= 1.0 || p_mmc <= 0.0 || exponential_p <= 0.0 {
         return exponential_p;
     }
-    let share = if arrival_scv < 1.0 {
-        2.0 * shorter_service_share(service_scv)
-    } else {
+    let share = if arrival_scv >= 1.0 {
         ((arrival_scv + 1.0) / (arrival_scv + service_scv)).sqrt()
+    } else if servers <= 1 {
+        (arrival_scv + 1.0) / (arrival_scv + service_scv)
+    } else {
+        hidden_smoothness_share(arrival_scv, service_scv)
     };
-    share_hidden(p_mmc, exponential_p, share)
-}
-
-/// C·(P_GI/M/c / C)^s: P(wait) between M/M/c's (`p_mmc`) and GI/M/c's (`exponential_p`) when
-/// a share s of the arrivals' own variability reaches it ([`hidden_variability`]).
-fn share_hidden(p_mmc: f64, exponential_p: f64, share: f64) -> f64 {
     (p_mmc * (exponential_p / p_mmc).powf(share)).clamp(0.0, 1.0)
 }
 
-/// [`hidden_variability`] for a pool of `servers`: at one server smooth arrivals keep the
-/// Krämer–Langenbach-Belz share s = (c_a² + 1)/(c_a² + c_s²) (with KLB's ratio on Takács'
-/// P(wait) for the mean, in [`renewal_wait`]). The peakedness share is the number of busy
-/// servers' and was measured from two servers on; at one server, behind evenly spaced
-/// arrivals into c_s² 5, it made P(wait) 8% low at an unchanged mean, so those who wait waited
-/// too long: p99 −0.3% → +11.2% at ρ 0.5, −2.1% → +14.4% at ρ 0.3 (GI/G/1 grid,
-/// `gigc_wait_table`).
-///
-/// ```
-/// use staircase::solver::queueing::{hidden_variability, hidden_variability_at};
-/// // Several servers: the peakedness share.
-/// assert_eq!(hidden_variability_at(0.3, 0.1, 0.25, 5.0, 4), hidden_variability(0.3, 0.1, 0.25, 5.0));
-/// // One server: s = 1.25/5.25, 0.3·(1/3)^0.2381 = 0.2309.
-/// assert!((hidden_variability_at(0.3, 0.1, 0.25, 5.0, 1) - 0.2309).abs() < 1e-4);
-/// ```
-pub fn hidden_variability_at(
-    p_mmc: f64,
-    exponential_p: f64,
-    arrival_scv: f64,
-    service_scv: f64,
-    servers: u64,
-) -> f64 {
-    let one_server_smooth = servers <= 1 && arrival_scv < 1.0;
-    if !one_server_smooth || service_scv <= 1.0 || p_mmc <= 0.0 || exponential_p <= 0.0 {
-        return hidden_variability(p_mmc, exponential_p, arrival_scv, service_scv);
+/// The P(wait) on which the mean wait of smooth renewal arrivals (c_a² < 1) into a service
+/// more variable than exponential (c_s² > 1) at two or more servers is built:
+/// C·(P_GI/M/c / C)^(2κ(c_s²)), the share of the arrivals' smoothness linear in the busy
+/// servers' peakedness (κ the mean of the shorter of two services,
+/// [`shorter_service_share`](super::gigc_wait::shorter_service_share)), which
+/// [`hidden_variability`] used for P(wait) itself until
+/// [`hidden_smoothness_share`] replaced it. That P(wait) is 8% to 26% low behind evenly spaced
+/// arrivals, and those who wait there wait 2% (ρ 0.9) to 18% (2 servers, ρ 0.3) less than
+/// GI/M/c's 1/(cμ(1 − σ)) times Kingman's ratio (and [`many_server_wait_factor`]) say (c_a² 0,
+/// c_s² 2 and 5, 2 to 32 servers, `gigc_wait_table`; within 1% at c_a² ½, c_s² 2, up to 11%
+/// at c_a² ½, c_s² 5): on the P(wait) shown that conditional wait put the mean up to 23%
+/// high (c_s² 5, 2 servers, ρ 0.3; +13% at 16 servers, ρ 0.7; mean |error| at c_a² 0 3.7% →
+/// 6.3%), so until the conditional wait behind smooth arrivals is modeled the mean keeps this
+/// product. The two errors partly cancel; it is not a law of its own.
+fn linear_share_delay(p_mmc: f64, exponential_p: f64, service_scv: f64) -> f64 {
+    if service_scv <= 1.0 || p_mmc <= 0.0 || exponential_p <= 0.0 {
+        return exponential_p;
     }
-    let share = (arrival_scv + 1.0) / (arrival_scv + service_scv);
-    share_hidden(p_mmc, exponential_p, share)
+    let share = 2.0 * super::gigc_wait::shorter_service_share(service_scv);
+    (p_mmc * (exponential_p / p_mmc).powf(share)).clamp(0.0, 1.0)
 }
 
 /// How much a service of squared coefficient of variation c_s² changes the wait of a queue
