@@ -8,6 +8,12 @@
 //! m/β places, its queue β times as long: smooth arrivals (a round robin) find the queue full
 //! less often than Poisson ones, bursty ones more often. At β = 1 it is M/M/c/K exactly.
 //! Since drops change what flows on, the traffic is solved again with these pools.
+//!
+//! Retries of a queue's drops back into the same queue meet it soon after it was full: they
+//! are refused again with M/M/c/K's transient chance of being full one round trip later
+//! ([`mmck_full_again`], by uniformization; [`dropped_again`] for other services), and only
+//! the retries that get in load the queue ([`SelfRetry`]'s shares, used by the traffic and
+//! the paths).
 
 use super::compile::Compiled;
 use super::ph_limited::solve_ph_limited;
@@ -491,15 +497,18 @@ impl LimitedSolutions {
     }
 }
 
-/// Most uniformization steps of [`mmck_full_again`]: past them the chain is taken as mixed
-/// (the rest of the Poisson weight goes to the stationary blocking).
+/// Most uniformization steps of [`mmck_full_again`], a bound on its cost: the Poisson weight of
+/// the steps beyond it (only where the chain makes more than about 1,600 events in the delay)
+/// is given the stationary blocking.
 const MAX_TRANSIENT_STEPS: usize = 2_000;
 
 /// The chance that an M/M/c/K queue (`input` at exponential service) full at some instant is
 /// full again `delay` seconds later, P_KK(delay) of its birth-death chain, with its stationary
 /// blocking B. By uniformization at the chain's fastest rate Λ = λ + cμ:
 /// P_KK(d) = Σ_n e^(−Λd)(Λd)ⁿ/n!·(Pⁿ)_KK with P = I + Q/Λ; n steps from K reach only the n
-/// states below it. Steps beyond [`MAX_TRANSIENT_STEPS`] weigh in at B (the chain has mixed).
+/// states below it. The Poisson weights are taken in logarithms (no underflow of e^(−Λd) at
+/// many events) up to 10 standard deviations past their mean, at most
+/// [`MAX_TRANSIENT_STEPS`]; what weight is left weighs in at B.
 /// Returns (P_KK(delay), B).
 ///
 /// ```
@@ -511,6 +520,9 @@ const MAX_TRANSIENT_STEPS: usize = 2_000;
 /// let (again, blocking) = mmck_full_again(&input, 0.01);
 /// assert!((blocking - 0.6).abs() < 1e-12);
 /// assert!((again - (0.6 + 0.4 * (-1.0f64).exp())).abs() < 1e-12);
+/// // A thousand events later (e^(−1000) would underflow), it has mixed: P_11 = B.
+/// let (again, _) = mmck_full_again(&input, 10.0);
+/// assert!((again - 0.6).abs() < 1e-12);
 /// ```
 pub fn mmck_full_again(input: &PoolInput, delay: f64) -> (f64, f64) {
     let servers = input.servers.max(1);
@@ -532,37 +544,54 @@ pub fn mmck_full_again(input: &PoolInput, delay: f64) -> (f64, f64) {
     let top = servers.saturating_add(buffer);
     let fastest = lambda + servers as f64 * mu;
     let mean_steps = fastest * delay;
-    // e^(−Λd) underflows past ~700: so many events that the chain has long mixed.
-    if mean_steps.is_nan() || mean_steps >= 700.0 {
+    // All but e^(−50) of the Poisson weight lies past the last step: the chain has mixed.
+    if !mean_steps.is_finite() || mean_steps - 10.0 * mean_steps.sqrt() > MAX_TRANSIENT_STEPS as f64
+    {
         return (blocking, blocking);
     }
-    // probabilities[j]: state K − j after the steps so far.
-    let mut probabilities = vec![1.0];
-    let mut weight = (-mean_steps).exp();
+    let last_step = (mean_steps + 10.0 * mean_steps.sqrt() + 10.0).min(MAX_TRANSIENT_STEPS as f64);
+    // probabilities[j]: state K − j after the steps so far; `next` is the step's scratch.
+    let (mut probabilities, mut next) = (vec![1.0], Vec::new());
     let (mut sum, mut weighed) = (0.0, 0.0);
-    for step in 0..MAX_TRANSIENT_STEPS {
+    // ln of the Poisson weight e^(−m)·mⁿ/n! of step n.
+    let mut log_weight = -mean_steps;
+    let log_mean = mean_steps.ln();
+    let mut step = 0usize;
+    loop {
+        let weight = log_weight.exp();
         sum += weight * probabilities[0];
         weighed += weight;
-        if 1.0 - weighed < 1e-13 {
+        step += 1;
+        if step as f64 > last_step {
             break;
         }
-        probabilities = uniformized_step(&probabilities, top, servers, (lambda, mu, fastest));
-        weight *= mean_steps / (step + 1) as f64;
+        uniformized_step(
+            &probabilities,
+            &mut next,
+            top,
+            servers,
+            (lambda, mu, fastest),
+        );
+        std::mem::swap(&mut probabilities, &mut next);
+        log_weight += log_mean - (step as f64).ln();
     }
     let again = sum + (1.0 - weighed).max(0.0) * blocking;
     (again.clamp(blocking, 1.0), blocking)
 }
 
 /// One step of the uniformized birth-death chain of M/M/c/K (`top` = K) restricted to the
-/// states K − j for j below `probabilities.len()` + 1 (the states one more step can reach).
+/// states K − j for j below `probabilities.len()` + 1 (the states one more step can reach),
+/// written into `next`.
 fn uniformized_step(
     probabilities: &[f64],
+    next: &mut Vec<f64>,
     top: u64,
     servers: u64,
     (lambda, mu, fastest): (f64, f64, f64),
-) -> Vec<f64> {
+) {
     let reach = (probabilities.len() as u64 + 1).min(top + 1) as usize;
-    let mut next = vec![0.0; reach];
+    next.clear();
+    next.resize(reach, 0.0);
     for (j, &p) in probabilities.iter().enumerate() {
         if p == 0.0 {
             continue;
@@ -578,7 +607,6 @@ fn uniformized_step(
         }
         next[j] += p * (1.0 - (up + down) / fastest);
     }
-    next
 }
 
 /// The chance that a retry sent `delay` seconds after a drop back into the same limited queue
@@ -590,6 +618,9 @@ fn uniformized_step(
 pub fn dropped_again(input: &PoolInput, pool: &PoolSolution, delay: f64) -> f64 {
     if input.arrival <= 0.0 || pool.dropped <= 0.0 {
         return 0.0;
+    }
+    if delay.is_nan() || delay <= 0.0 {
+        return 1.0;
     }
     let blocking = (pool.dropped / input.arrival).clamp(0.0, 1.0);
     let (again, exponential) = mmck_full_again(input, delay);
