@@ -143,37 +143,21 @@ pub(super) fn node_result(
     let inputs = pool_inputs(node, arrivals, horizon);
     let queue = busiest_queue(node, inputs.as_deref(), pools);
 
-    // The bottleneck's measure: the offered load of the busiest queue in the linear view
-    // (every node passes all it receives, so the load scales with the multiplier). Retries of
-    // drops add load that view cannot see: where the solved traffic overloads a queue beyond
-    // what the linear view offers it, that counts, so a retry storm at the current load is
-    // never reported as headroom.
     let linear_inputs = if same_bits(linear_arrivals, arrivals) {
         None
     } else {
         pool_inputs(node, linear_arrivals, horizon)
     };
-    let linear_inputs = linear_inputs.as_deref().or(inputs.as_deref());
-    let mut saturation: f64 = 0.0;
-    let mut busiest_arrival = 0.0;
-    let mut busiest_capacity = 0.0;
-    for input in linear_inputs.unwrap_or_default() {
-        let offered = input.arrival * input.mean_service / input.servers as f64;
-        if offered > saturation {
-            saturation = offered;
-            busiest_arrival = input.arrival;
-            busiest_capacity = input.servers as f64 / input.mean_service;
-        }
-    }
-    let mut retried = false;
-    for pool in pools {
-        if pool.offered_utilization >= 1.0 && pool.offered_utilization > saturation * (1.0 + 1e-9) {
-            saturation = pool.offered_utilization;
-            busiest_arrival = pool.throughput + pool.dropped + pool.backlog_growth;
-            busiest_capacity = busiest_arrival / pool.offered_utilization;
-            retried = true;
-        }
-    }
+    let Busiest {
+        saturation,
+        arrival: busiest_arrival,
+        capacity: busiest_capacity,
+        retried,
+    } = Busiest::of(
+        linear_inputs.as_deref().or(inputs.as_deref()),
+        inputs.as_deref(),
+        pools,
+    );
 
     // Mixture weights across pool groups: by throughput (or by share when idle).
     let total_weight: f64 = pools
@@ -263,6 +247,63 @@ pub(super) fn node_result(
                 .iter()
                 .any(unsettled_within_horizon),
         queue,
+    }
+}
+
+/// The bottleneck's measure at a node: the offered load of its busiest queue, with that
+/// queue's arrivals and capacity (req/s per queue).
+struct Busiest {
+    saturation: f64,
+    arrival: f64,
+    capacity: f64,
+    /// The saturation comes from the solved traffic, retries included (not the linear view).
+    retried: bool,
+}
+
+impl Busiest {
+    /// The busiest queue in the linear view (`linear_inputs`: every node passes all it
+    /// receives, so the load scales with the multiplier). Retries of drops add load that view
+    /// cannot see: where the solved traffic (`pools`, solved from `inputs`) overloads a queue
+    /// beyond what the linear view offers it, that counts, so a retry storm at the current
+    /// load is never reported as headroom. The capacity comes from the queue's input: its
+    /// drops may include retries refused again, which never loaded it
+    /// (`finite_wait::settle_self_retry`).
+    fn of(
+        linear_inputs: Option<&[PoolInput]>,
+        inputs: Option<&[PoolInput]>,
+        pools: &[PoolSolution],
+    ) -> Busiest {
+        let mut busiest = Busiest {
+            saturation: 0.0,
+            arrival: 0.0,
+            capacity: 0.0,
+            retried: false,
+        };
+        for input in linear_inputs.unwrap_or_default() {
+            let offered = input.arrival * input.mean_service / input.servers as f64;
+            if offered > busiest.saturation {
+                busiest.saturation = offered;
+                busiest.arrival = input.arrival;
+                busiest.capacity = input.servers as f64 / input.mean_service;
+            }
+        }
+        for (group, pool) in pools.iter().enumerate() {
+            let offered = pool.offered_utilization;
+            if offered >= 1.0 && offered > busiest.saturation * (1.0 + 1e-9) {
+                let capacity = inputs
+                    .and_then(|inputs| inputs.get(group))
+                    .map(|input| input.servers as f64 / input.mean_service)
+                    .filter(|capacity| capacity.is_finite() && *capacity > 0.0)
+                    .unwrap_or((pool.throughput + pool.dropped + pool.backlog_growth) / offered);
+                busiest = Busiest {
+                    saturation: offered,
+                    arrival: capacity * offered,
+                    capacity,
+                    retried: true,
+                };
+            }
+        }
+        busiest
     }
 }
 
