@@ -315,7 +315,7 @@ impl ClassPlan {
 
 /// A node or hop position as a plan stores it (graphs are far smaller than 2³² nodes and
 /// edges: [`crate::model::MAX_NODES`]).
-fn plan_index(position: usize) -> u32 {
+pub(super) fn plan_index(position: usize) -> u32 {
     u32::try_from(position).unwrap_or(u32::MAX)
 }
 
@@ -443,7 +443,8 @@ struct Means {
 /// mean_v = m_v + Σ_calls f·(rtt + mean_t) + Σ_routes f·c_t·(rtt + mean_t) / completes_v, with
 /// m_v the class's mean at the node and c_t the completion ([`completion_probabilities`]):
 /// each route branch weighs by the requests that complete along it, not by its routing share
-/// (the latency of completed requests). Walks the class's flat [`ClassPlan`].
+/// (the latency of completed requests); where drops are retried, [`RetrySplit::mean`] then
+/// weighs that with the retries' paths. Walks the class's flat [`ClassPlan`].
 fn class_means(
     (compiled, plan, results): (&Compiled, &ClassPlan, &[NodeResult]),
     (completion, splits): (&[f64], &Splits),
@@ -627,7 +628,8 @@ pub(super) struct Wanted {
 }
 
 /// How the requests of class `k` that complete after arriving at node `v` got through, when
-/// some of its drops are retried: a share `first` was served at its first attempt here; a
+/// some of its drops are retried: a share `first` was served here (at its first attempt or
+/// after retries back into the node); a
 /// request dropped here and sent again along a retry edge (fraction f of drops) spends the
 /// edge's round trip d (a refused request is turned away at once, before any service or
 /// fixed delay), then the response of the retry's target.
@@ -747,9 +749,16 @@ impl RetrySplit {
         };
         let first = shares.served * at_once
             + shares.dropped * looped * shares.retry_served * at_once * (1.0 + repeats);
+        // A drop reaches the other targets once, and again after each retry back into the
+        // node that is refused: 1/(1 − q·G) times in all, once where the loop never ends
+        // (q·G ≥ 1: those retries never complete, as in `completions`).
+        let reaching_others = if again < 1.0 {
+            1.0 + again * (1.0 + repeats)
+        } else {
+            1.0
+        };
         for other in &mut others {
-            other.1 *=
-                shares.dropped * (1.0 + looped * shares.again * (1.0 + repeats)) / completing;
+            other.1 *= shares.dropped * reaching_others / completing;
         }
         let looped_time = shares.dropped * looped_delay * retry * (1.0 + repeats);
         Some(RetrySplit {
@@ -760,9 +769,10 @@ impl RetrySplit {
     }
 
     /// The mean response at the node of the requests that complete, given `first`, the mean of
-    /// those served at their first attempt, and each node's `mean`. A single M/M/1/K node that
-    /// retries every drop at once, its retries independent of its state: X + d/s·rtt, the
-    /// mean (attempts − 1) = d/s extra attempts.
+    /// those served here (at the first or a later attempt), and each node's `mean`. A single
+    /// M/M/1/K node that retries every drop after a round trip d long enough for the queue to
+    /// forget it was full (its retries then fare as first attempts, blocking B, served share
+    /// s = 1 − B): X + B/s·d, the mean (attempts − 1) = B/s extra attempts.
     pub(super) fn mean(&self, first: f64, mean: &[f64]) -> f64 {
         self.first * first
             + self

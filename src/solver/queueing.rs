@@ -898,8 +898,9 @@ pub fn renewal_wait(
     // Behind bursty arrivals the wait of those who wait stays GI/M/c's (scaled by Kingman's
     // ratio) and the mean follows P(wait); for smooth ones KLB's ratio already carries what
     // the service changes in the mean, except where P(wait) is the busy servers' peakedness
-    // (a service smoother than exponential) or hidden by a more variable one: there the mean
-    // follows it as behind bursty ones.
+    // (a service smoother than exponential): there the mean follows it as behind bursty
+    // ones. Where a more variable service hides the smoothness, at several servers, the mean
+    // does not follow the P(wait) shown ([`linear_share_delay`]).
     let kingman = (ca2 + cs2) / (ca2 + 1.0);
     let (waiting, service) = if ca2 >= 1.0 {
         (p_wait, renewal_service_factor(rho, ca2, cs2))
@@ -1137,7 +1138,7 @@ fn constant_service_exponent(
 /// 5: 0.289 behind evenly spaced arrivals. Nothing is fitted. Before, s was the linear
 /// 2κ(c_s²) (κ the mean of the shorter of two services,
 /// [`shorter_service_share`](super::gigc_wait::shorter_service_share)), which hid
-/// too little behind evenly spaced arrivals (P(wait) 8% to 26% low at c_a² 0, c_s² 2 and 5,
+/// too little behind evenly spaced arrivals (P(wait) 8% to 28% low at c_a² 0, c_s² 2 and 5,
 /// `gigc_wait_table`); before that (issue 13, branch `waits`) (c_a² + 1)/(c_a² + c_s²), the
 /// Krämer–Langenbach-Belz exponent's dependence on c_a² + c_s² ([`klb_factor`]), which hid
 /// too much (+20% to +35% at light load). One server keeps that KLB share (with KLB's ratio
@@ -1189,7 +1190,7 @@ pub fn hidden_variability(
 /// servers' peakedness (κ the mean of the shorter of two services,
 /// [`shorter_service_share`](super::gigc_wait::shorter_service_share)), which
 /// [`hidden_variability`] used for P(wait) itself until
-/// [`hidden_smoothness_share`] replaced it. That P(wait) is 8% to 26% low behind evenly spaced
+/// [`hidden_smoothness_share`] replaced it. That P(wait) is 8% to 28% low behind evenly spaced
 /// arrivals, and those who wait there wait 2% (ρ 0.9) to 18% (2 servers, ρ 0.3) less than
 /// GI/M/c's 1/(cμ(1 − σ)) times Kingman's ratio (and [`many_server_wait_factor`]) say (c_a² 0,
 /// c_s² 2 and 5, 2 to 32 servers, `gigc_wait_table`; within 1% at c_a² ½, c_s² 2, up to 11%

@@ -161,7 +161,7 @@ impl Feeds {
         for &v in &compiled.reach[k].order {
             reached[v] = true;
         }
-        let position = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        let position = super::paths::plan_index;
         let mut starts = Vec::with_capacity(node_count + 1);
         let mut feeds = Vec::new();
         for v in 0..node_count {

@@ -744,10 +744,10 @@ fn incoming_streams(
             },
         ));
     }
-    for (edge, factors) in compiled.flows_into(v) {
-        let u = edge.from;
+    for (flow, factors) in compiled.flows_into(v) {
+        let u = flow.from;
         let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
-        let (ratio, source) = match edge.source {
+        let (ratio, source) = match flow.source {
             Source::Served => (flows.served_ratio[u], departing[u]),
             Source::Dropped => (flows.drop_ratio[u], arriving[u]),
         };
@@ -756,10 +756,10 @@ fn incoming_streams(
         if rate <= 0.0 || sent <= 0.0 {
             continue;
         }
-        let cyclic = cyclic_routes[u] && !edge.is_call && edge.source == Source::Served;
+        let cyclic = cyclic_routes[u] && !flow.is_call && flow.source == Source::Served;
         // A request routed on after its node's calls left that node's clumps when its service
         // ended; the calls' random response times spread them out again.
-        let call_delay = if !edge.is_call && source.clump.is_some() {
+        let call_delay = if !flow.is_call && source.clump.is_some() {
             calls_response(compiled, flows, u, from)
         } else {
             0.0
@@ -802,7 +802,7 @@ fn incoming_streams(
                 ),
                 // A node's arriving stream has had its shuffle seen (reduced) there already;
                 // its drops carry none on rather than have the next queue reduce it again.
-                displaced: match edge.source {
+                displaced: match flow.source {
                     Source::Served => Displaced {
                         excess: (split(source.displaced.excess) - of_zero).max(0.0),
                         ..source.displaced
