@@ -1647,18 +1647,7 @@ fn light_load_wait_behind_bursty_arrivals_has_the_light_traffic_shape() {
 /// issue's 5% on the mean and p95 and 8% on the p99 (6 × 100,000 requests, seed 3).
 #[test]
 fn displaced_smooth_departures_load_the_database_as_simulated() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/simulation/displaced.ron");
-    let topology = staircase::io::document::load(&path).expect("loads");
-    let model = solve(&topology, &Params::default()).expect("solves");
-    let params = SimParams {
-        customers: 100_000,
-        replications: 6,
-        seed: 3,
-        ..SimParams::default()
-    };
-    let simulation = simulate(&topology, &params).expect("simulates");
-    let comparison = Comparison::new(&model, &simulation);
+    let comparison = documented_case("displaced.ron", 100_000, 6, 3);
     for (figure, tolerance) in [("mean ms", 0.05), ("p95 ms", 0.05), ("p99 ms", 0.08)] {
         let row = comparison
             .rows
@@ -1720,21 +1709,11 @@ fn smooth_arrivals_into_a_variable_service_wait_as_often_as_the_service_lets_the
 /// chain does not see: measured throughput +1.5%, drops −9%).
 #[test]
 fn retries_meet_the_queue_that_refused_them_as_full_as_it_stays() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/simulation");
     for (file, rates, drops) in [
         ("retries.ron", 0.01, 0.03),
         ("retries-delayed.ron", 0.02, 0.12),
     ] {
-        let topology = staircase::io::document::load(&dir.join(file)).expect("loads");
-        let model = solve(&topology, &Params::default()).expect("solves");
-        let params = SimParams {
-            customers: 200_000,
-            replications: 10,
-            seed: 7,
-            ..SimParams::default()
-        };
-        let simulation = simulate(&topology, &params).expect("simulates");
-        let comparison = Comparison::new(&model, &simulation);
+        let comparison = documented_case(file, 200_000, 10, 7);
         let held = [
             ("App", "arrival req/s", rates),
             ("App", "throughput req/s", rates),
@@ -1758,4 +1737,22 @@ fn retries_meet_the_queue_that_refused_them_as_full_as_it_stays() {
             );
         }
     }
+}
+
+/// The model against the simulation on `docs/simulation/FILE` (`replications` runs of
+/// `customers` requests from `seed`), as `staircase simulate` compares them.
+fn documented_case(file: &str, customers: u64, replications: u32, seed: u64) -> Comparison {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/simulation")
+        .join(file);
+    let topology = staircase::io::document::load(&path).expect("loads");
+    let model = solve(&topology, &Params::default()).expect("solves");
+    let params = SimParams {
+        customers,
+        replications,
+        seed,
+        ..SimParams::default()
+    };
+    let simulation = simulate(&topology, &params).expect("simulates");
+    Comparison::new(&model, &simulation)
 }
