@@ -1649,19 +1649,7 @@ fn light_load_wait_behind_bursty_arrivals_has_the_light_traffic_shape() {
 fn displaced_smooth_departures_load_the_database_as_simulated() {
     let comparison = documented_case("displaced.ron", 100_000, 6, 3);
     for (figure, tolerance) in [("mean ms", 0.05), ("p95 ms", 0.05), ("p99 ms", 0.08)] {
-        let row = comparison
-            .rows
-            .iter()
-            .find(|r| r.subject == "DB" && r.figure == figure)
-            .expect("database row");
-        assert!(
-            row.relative.abs() < tolerance,
-            "DB {figure}: model {:.4} against {:.4} ± {:.4} ({:+.1}%)",
-            row.model,
-            row.simulated.mean,
-            row.simulated.half_width,
-            100.0 * row.relative
-        );
+        assert_documented_row(&comparison, "displaced", ("DB", figure), tolerance);
     }
 }
 
@@ -1722,19 +1710,7 @@ fn retries_meet_the_queue_that_refused_them_as_full_as_it_stays() {
             ("App", "dropped req/s", drops),
         ];
         for (subject, figure, tolerance) in held {
-            let row = comparison
-                .rows
-                .iter()
-                .find(|r| r.subject == subject && r.figure == figure)
-                .expect("row");
-            assert!(
-                row.relative.abs() < tolerance,
-                "{file} {subject} {figure}: model {:.4} against {:.4} ± {:.4} ({:+.2}%)",
-                row.model,
-                row.simulated.mean,
-                row.simulated.half_width,
-                100.0 * row.relative
-            );
+            assert_documented_row(&comparison, file, (subject, figure), tolerance);
         }
     }
 }
@@ -1755,4 +1731,27 @@ fn documented_case(file: &str, customers: u64, replications: u32, seed: u64) -> 
     };
     let simulation = simulate(&topology, &params).expect("simulates");
     Comparison::new(&model, &simulation)
+}
+
+/// Asserts that the model's `figure` of `subject` in `comparison` (of the documented `case`) is
+/// within `tolerance` of the simulation, relative to it.
+fn assert_documented_row(
+    comparison: &Comparison,
+    case: &str,
+    (subject, figure): (&str, &str),
+    tolerance: f64,
+) {
+    let row = comparison
+        .rows
+        .iter()
+        .find(|r| r.subject == subject && r.figure == figure)
+        .expect("row");
+    assert!(
+        row.relative.abs() < tolerance,
+        "{case} {subject} {figure}: model {:.4} against {:.4} ± {:.4} ({:+.2}%)",
+        row.model,
+        row.simulated.mean,
+        row.simulated.half_width,
+        100.0 * row.relative
+    );
 }
