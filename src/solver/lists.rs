@@ -33,6 +33,19 @@ impl<T: Copy + Default> Lists<T> {
 }
 
 impl<T> Lists<T> {
+    /// The lists of `keys` keys built key by key, in key order: `row(key, items)` appends key
+    /// `key`'s list to `items`.
+    pub(super) fn by_key(keys: usize, mut row: impl FnMut(usize, &mut Vec<T>)) -> Lists<T> {
+        let mut start = Vec::with_capacity(keys + 1);
+        let mut items = Vec::new();
+        for key in 0..keys {
+            start.push(items.len());
+            row(key, &mut items);
+        }
+        start.push(items.len());
+        Lists { start, items }
+    }
+
     /// No lists at all.
     pub(super) fn empty() -> Lists<T> {
         Lists {
@@ -43,7 +56,7 @@ impl<T> Lists<T> {
 
     /// Key `key`'s list.
     pub(super) fn of(&self, key: usize) -> &[T] {
-        &self.items[self.start[key]..self.start[key + 1]]
+        &self.items[self.positions(key)]
     }
 
     /// Where key `key`'s list lies in the flat array of all items (for figures kept side by
@@ -86,6 +99,10 @@ mod tests {
         assert_eq!(lists.keys(), 3);
         assert_eq!(&lists[2], &[7, 1]);
         assert_eq!(lists.positions(2), 2..4);
+        let built = Lists::by_key(3, |key, items| items.extend(std::iter::repeat_n(key, key)));
+        assert_eq!(built.of(0), &[] as &[usize]);
+        assert_eq!(built.of(2), &[2, 2]);
+        assert_eq!(built.positions(2), 1..3);
         assert_eq!(Lists::<usize>::empty().iter().count(), 0);
     }
 }

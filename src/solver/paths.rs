@@ -6,6 +6,7 @@ use super::compile::Compiled;
 use super::compile::Graph;
 use super::compile::Source;
 use super::figure;
+use super::lists::Lists;
 use super::stations::NodeResult;
 use super::traffic::Flows;
 use super::transforms::class_atoms;
@@ -92,7 +93,7 @@ fn class_path(
         }
     }
     let nodes = if plan.standby {
-        with_standby(compiled, k, order)
+        with_standby(compiled, plan, k, order)
     } else {
         order.iter().rev().copied().collect()
     };
@@ -115,11 +116,7 @@ fn class_path(
                 }
             }
             let standby = if plan.standby {
-                compiled.nodes[v]
-                    .standby(k)
-                    .iter()
-                    .map(|&position| compiled.out_edges[v][position].to)
-                    .collect()
+                standby_targets(compiled, v, k).collect()
             } else {
                 Vec::new()
             };
@@ -184,7 +181,7 @@ impl PathWeights<'_> {
 /// The nodes of a class's path: those it visits (`order`, reversed), then the nodes a geo DNS
 /// would fail over to: not visited now, but part of the class's structure for availability
 /// (listed after the visited ones, with no visits).
-fn with_standby(compiled: &Compiled, k: usize, order: &[usize]) -> Vec<usize> {
+fn with_standby(compiled: &Compiled, plan: &ClassPlan, k: usize, order: &[usize]) -> Vec<usize> {
     let mut listed = vec![false; compiled.nodes.len()];
     let mut nodes: Vec<usize> = order.iter().rev().copied().collect();
     for &v in &nodes {
@@ -192,30 +189,25 @@ fn with_standby(compiled: &Compiled, k: usize, order: &[usize]) -> Vec<usize> {
     }
     let mut pending: Vec<usize> = order
         .iter()
-        .flat_map(|&v| compiled.nodes[v].standby(k).iter().map(move |&p| (v, p)))
-        .map(|(v, position)| compiled.out_edges[v][position].to)
+        .flat_map(|&v| standby_targets(compiled, v, k))
         .collect();
     while let Some(v) = pending.pop() {
         if std::mem::replace(&mut listed[v], true) {
             continue;
         }
         nodes.push(v);
-        if !compiled.nodes[v].detaches {
-            pending.extend(
-                compiled.out_edges[v]
-                    .iter()
-                    .filter(|edge| edge.served_factor(k) > 0.0)
-                    .map(|edge| edge.to),
-            );
-        }
-        pending.extend(
-            compiled.nodes[v]
-                .standby(k)
-                .iter()
-                .map(|&position| compiled.out_edges[v][position].to),
-        );
+        pending.extend(plan.hops(v).iter().map(|hop| hop.to as usize));
+        pending.extend(standby_targets(compiled, v, k));
     }
     nodes
+}
+
+/// The nodes node `v` would fail over to for class `k` (its route targets on standby).
+fn standby_targets(compiled: &Compiled, v: usize, k: usize) -> impl Iterator<Item = usize> + '_ {
+    compiled.nodes[v]
+        .standby(k)
+        .iter()
+        .map(move |&position| compiled.out_edges[v][position].to)
 }
 
 /// One class's served hops, laid out flat for the walks of [`class_result`]: per node, the
@@ -224,9 +216,10 @@ fn with_standby(compiled: &Compiled, k: usize, order: &[usize]) -> Vec<usize> {
 /// factor and round trip for the class. It depends only on the graph, so it is found once per
 /// compiled graph ([`super::compile`]) and every re-solve and sweep point reuses it.
 pub(super) struct ClassPlan {
-    /// Per node, and one past the last: where its hops start in `hops`.
+    /// Per node: its own figures for the class.
     steps: Vec<PlanStep>,
-    hops: Vec<Hop>,
+    /// Per node: its served hops.
+    hops: Lists<Hop>,
     /// Some node has route targets on standby for the class (see `CompiledNode::standby`).
     standby: bool,
     /// The hops into each node, for the transform walks ([`Feeds`]); found at the first
@@ -241,8 +234,6 @@ struct PlanStep {
     own_shift: f64,
     /// Share of served requests of the class that finish here.
     finish: f64,
-    /// Position of its first hop in the plan's hops.
-    first: u32,
     detaches: bool,
 }
 
@@ -260,21 +251,21 @@ struct Hop {
 impl ClassPlan {
     /// The plan of class `k` on `graph`.
     pub(super) fn of(graph: &Graph, k: usize) -> ClassPlan {
-        let mut steps = Vec::with_capacity(graph.nodes.len() + 1);
-        let mut hops = Vec::with_capacity(graph.out_edges.iter().map(Vec::len).sum());
-        let mut standby = false;
-        for (node, edges) in graph.nodes.iter().zip(&graph.out_edges) {
-            steps.push(PlanStep {
+        let steps = graph
+            .nodes
+            .iter()
+            .map(|node| PlanStep {
                 own_shift: node.constant_base() + constant_service(node, k),
                 finish: node.finish[k],
-                first: plan_index(hops.len()),
                 detaches: node.detaches,
-            });
-            standby |= !node.standby(k).is_empty();
-            if node.detaches {
-                continue;
+            })
+            .collect();
+        let standby = graph.nodes.iter().any(|node| !node.standby(k).is_empty());
+        let hops = Lists::by_key(graph.nodes.len(), |v, hops| {
+            if graph.nodes[v].detaches {
+                return;
             }
-            for edge in edges {
+            for edge in &graph.out_edges[v] {
                 let factor = edge.served_factor(k);
                 if factor > 0.0 {
                     hops.push(Hop {
@@ -285,12 +276,6 @@ impl ClassPlan {
                     });
                 }
             }
-        }
-        steps.push(PlanStep {
-            own_shift: 0.0,
-            finish: 0.0,
-            first: plan_index(hops.len()),
-            detaches: false,
         });
         ClassPlan {
             steps,
@@ -308,13 +293,12 @@ impl ClassPlan {
     /// The served hops of the class out of node `v`.
     #[inline(always)]
     fn hops(&self, v: usize) -> &[Hop] {
-        let (first, end) = (self.steps[v].first, self.steps[v + 1].first);
-        &self.hops[first as usize..end as usize]
+        self.hops.of(v)
     }
 }
 
-/// A node or hop position as a plan stores it (graphs are far smaller than 2³² nodes and
-/// edges: [`crate::model::MAX_NODES`]).
+/// A node position as a plan stores it (graphs are far smaller than 2³² nodes:
+/// [`crate::model::MAX_NODES`]).
 pub(super) fn plan_index(position: usize) -> u32 {
     u32::try_from(position).unwrap_or(u32::MAX)
 }

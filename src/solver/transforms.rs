@@ -4,6 +4,7 @@
 use super::compile::Compiled;
 use super::compile::CompiledNode;
 use super::delays::random_delay_lst;
+use super::lists::Lists;
 use super::paths::route_completion;
 use super::stations::NodeResult;
 use super::vectors::widened;
@@ -135,11 +136,7 @@ pub(super) struct TransformSteps<'a> {
 /// none from the node itself), in the order of the node's wires in: the children-first walk
 /// of [`class_transform_acyclic`] folds each finished node into its callers and routers
 /// along them. It depends only on the graph (see [`super::paths::ClassPlan`]).
-pub(super) struct Feeds {
-    /// Per node, and one past the last: where its feeds start in `feeds`.
-    starts: Vec<u32>,
-    feeds: Vec<Feed>,
-}
+pub(super) struct Feeds(Lists<Feed>);
 
 /// A hop into a node of [`Feeds`].
 struct Feed {
@@ -161,11 +158,7 @@ impl Feeds {
         for &v in &compiled.reach[k].order {
             reached[v] = true;
         }
-        let position = super::paths::plan_index;
-        let mut starts = Vec::with_capacity(node_count + 1);
-        let mut feeds = Vec::new();
-        for v in 0..node_count {
-            starts.push(position(feeds.len()));
+        Feeds(Lists::by_key(node_count, |v, feeds| {
             for flow in &compiled.in_flows[v] {
                 let u = flow.from;
                 let edge = &compiled.out_edges[u][flow.edge];
@@ -174,22 +167,20 @@ impl Feeds {
                     continue;
                 }
                 feeds.push(Feed {
-                    from: position(u),
+                    from: super::paths::plan_index(u),
                     count: edge.count,
                     factor,
                     rtt: edge.rtt(k),
                     is_call: edge.is_call,
                 });
             }
-        }
-        starts.push(position(feeds.len()));
-        Feeds { starts, feeds }
+        }))
     }
 
     /// The hops that feed node `v`.
     #[inline(always)]
     fn feeding(&self, v: usize) -> &[Feed] {
-        &self.feeds[self.starts[v] as usize..self.starts[v + 1] as usize]
+        self.0.of(v)
     }
 }
 
