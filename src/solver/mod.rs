@@ -538,6 +538,24 @@ fn on_worker<T: Send>(parallel: bool, work: impl FnOnce() -> T + Send) -> T {
     work()
 }
 
+/// Calls `f(index, item)` on every item of `items` in place, on rayon with `parallel` (the
+/// items are independent).
+fn update_each<T: Send>(items: &mut [T], parallel: bool, f: impl Fn(usize, &mut T) + Sync + Send) {
+    #[cfg(feature = "parallel")]
+    if parallel {
+        use rayon::prelude::*;
+        items
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(index, item)| f(index, item));
+        return;
+    }
+    let _ = parallel;
+    for (index, item) in items.iter_mut().enumerate() {
+        f(index, item);
+    }
+}
+
 /// `f(0..n)` collected in order; on rayon when `parallel` is set and the feature is on.
 fn map_indices<T: Send>(n: usize, parallel: bool, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
     #[cfg(feature = "parallel")]

@@ -1089,17 +1089,9 @@ pub(super) fn apply_on(
         arrivals, pools, ..
     } = flows;
     let arrivals: &[f64] = arrivals;
-    let node = |(v, pools): (usize, &mut Vec<PoolSolution>)| {
+    super::update_each(pools, parallel, |v, pools| {
         solve_node_again(compiled, (arrivals, horizon), &variability, v, pools);
-    };
-    #[cfg(feature = "parallel")]
-    if parallel {
-        use rayon::prelude::*;
-        pools.par_iter_mut().enumerate().for_each(node);
-        return;
-    }
-    let _ = parallel;
-    pools.iter_mut().enumerate().for_each(node);
+    });
 }
 
 /// Node `v`'s queues whose arrivals are not Poisson (or carry clumps) solved again in
