@@ -1181,6 +1181,12 @@ pub fn hidden_variability(
     } else {
         hidden_smoothness_share(arrival_scv, service_scv)
     };
+    share_hidden(p_mmc, exponential_p, share)
+}
+
+/// C·(P_GI/M/c / C)^s: P(wait) between M/M/c's (`p_mmc`) and GI/M/c's (`exponential_p`) when
+/// a share s of the arrivals' own variability reaches it ([`hidden_variability`]).
+fn share_hidden(p_mmc: f64, exponential_p: f64, share: f64) -> f64 {
     (p_mmc * (exponential_p / p_mmc).powf(share)).clamp(0.0, 1.0)
 }
 
@@ -1203,7 +1209,7 @@ fn linear_share_delay(p_mmc: f64, exponential_p: f64, service_scv: f64) -> f64 {
         return exponential_p;
     }
     let share = 2.0 * super::gigc_wait::shorter_service_share(service_scv);
-    (p_mmc * (exponential_p / p_mmc).powf(share)).clamp(0.0, 1.0)
+    share_hidden(p_mmc, exponential_p, share)
 }
 
 /// How much a service of squared coefficient of variation c_s² changes the wait of a queue
