@@ -515,7 +515,7 @@ fn a_retried_request_takes_its_round_trips_in_the_percentiles() {
                 } else {
                     0.0
                 };
-                (1.0 - retried) * retried.powi(n as i32) * within
+                (1.0 - retried) * retried.powi(n) * within
             })
             .sum::<f64>()
     };
