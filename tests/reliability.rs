@@ -478,3 +478,79 @@ fn a_timeline_is_bounded_in_steps_times_nodes() {
         "{error}"
     );
 }
+
+/// The smallest t with `cdf(t) ≥ p`, by bisection on [0, `high`] ms.
+fn quantile_ms(cdf: impl Fn(f64) -> f64, p: f64, high: f64) -> f64 {
+    let (mut low, mut high) = (0.0, high);
+    for _ in 0..200 {
+        let middle = 0.5 * (low + high);
+        if cdf(middle) >= p {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    high
+}
+
+#[test]
+fn a_retried_request_takes_its_round_trips_in_the_percentiles() {
+    // The M/M/1/1 of `a_retried_request_takes_its_extra_attempts` (10 ms exponential service,
+    // no wait, 5 ms fixed delay, half of the drops retried after 200 ms): a completed request
+    // made N attempts, N − 1 geometric with q = B/2, so its time is 5 ms + Exp(10 ms) +
+    // 200 ms·(N − 1) and P(T ≤ t) = Σ_n (1 − q)·qⁿ·(1 − e^{−(t − 5 − 200n)/10}).
+    let mut topology = single_station(100.0, 1, 100.0, Some(0));
+    topology.nodes[1].base_latency_ms = 5.0;
+    topology
+        .edges
+        .push(Edge::of_kind(2, 2, EdgeKind::Retry(0.5)));
+    let report = solved(&with_retry_round_trip(topology, MIXED_ROUND_TRIP_MS));
+    let retried = 2f64.sqrt() / (1.0 + 2f64.sqrt()) / 2.0;
+    let cdf = |t: f64| {
+        (0..60)
+            .map(|n| {
+                let served = t - 5.0 - MIXED_ROUND_TRIP_MS * f64::from(n);
+                let within = if served > 0.0 {
+                    1.0 - (-served / 10.0).exp()
+                } else {
+                    0.0
+                };
+                (1.0 - retried) * retried.powi(n) * within
+            })
+            .sum::<f64>()
+    };
+    let latency = &report.classes[0].latency_ms;
+    // p50 on the first attempt, p95 and p99 on the second and third.
+    for (p, model) in [
+        (0.50, latency.p50),
+        (0.95, latency.p95),
+        (0.99, latency.p99),
+    ] {
+        let expected = quantile_ms(cdf, p, 5_000.0);
+        assert!(
+            (model - expected).abs() < 0.005 * expected,
+            "p{}: {model} ms against {expected} ms",
+            100.0 * p
+        );
+    }
+    // A drop failed over to another node (`a_request_failed_over_takes_the_path_it_took`):
+    // half the completed requests take Exp(10 ms), half 20 ms and a 1 µs service, so the
+    // p95 and p99 are where ½·(1 − e^{−t/10}) reaches 0.45 and 0.49.
+    let mut topology = single_station(100.0, 1, 100.0, Some(0));
+    let mut spare = Node::of_kind(3, NodeKind::Service);
+    spare.capacity_rps = Some(1e6);
+    spare.base_latency_ms = 20.0;
+    topology.nodes.push(spare);
+    topology
+        .edges
+        .push(Edge::of_kind(2, 3, EdgeKind::Retry(1.0)));
+    let latency = solved(&topology).classes[0].latency_ms;
+    for (p, model) in [(0.95f64, latency.p95), (0.99, latency.p99)] {
+        let expected = -10.0 * (1.0 - 2.0 * (p - 0.5)).ln();
+        assert!(
+            (model - expected).abs() < 0.005 * expected,
+            "failed over p{}: {model} ms against {expected} ms",
+            100.0 * p
+        );
+    }
+}

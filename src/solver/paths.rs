@@ -15,6 +15,7 @@ use super::transforms::class_transform_acyclic;
 use super::transforms::constant_service;
 use super::transforms::route_shift_of;
 use super::transforms::Feeds;
+use super::transforms::Retried;
 use super::transforms::TransformSteps;
 use crate::solver::queueing::{grid_for, percentiles_within, Precision};
 use crate::solver::report::Latency;
@@ -356,7 +357,7 @@ pub(super) fn class_result(
     wanted: Wanted,
 ) -> ClassResult {
     let plan = &compiled.plans[k];
-    let (order, cyclic) = reachable_reverse_order(compiled, k);
+    let cyclic = reachable_reverse_order(compiled, k).1;
     let node_count = compiled.nodes.len();
     let start = compiled.classes[k].client;
     // Per node, the share of its arrivals that complete: the branches of the path mix weigh
@@ -382,11 +383,12 @@ pub(super) fn class_result(
             .collect();
     }
     let latency = if wanted.percentiles {
+        // Along the retries of drops too (the class's own reach where no wire retries).
         class_latency(
             (compiled, results, &completion.0),
-            &means,
+            (&means, &splits),
             k,
-            (order, cyclic, passes),
+            (retry_order, cyclic || retry_cyclic, passes),
             wanted.precision,
         )
     } else {
@@ -420,6 +422,9 @@ struct Means {
     completes: Vec<f64>,
     /// The shift of the node's cheapest route ([`route_shift_of`]); final after one pass.
     route_shifts: Vec<f64>,
+    /// Where drops are retried, how much the served path's shift exceeds the node's (which
+    /// a retry to another target may set, [`retried_shift`]); empty when no wire retries.
+    leads: Vec<f64>,
 }
 
 /// Exact mean and the smallest constant delay (shift) of any path, per node, by one recursion
@@ -440,6 +445,11 @@ fn class_means(
     let mut shift = vec![0.0f64; node_count];
     let mut completes = vec![1.0; node_count];
     let mut route_shifts = vec![0.0; node_count];
+    let mut leads = if splits.0.is_empty() {
+        Vec::new()
+    } else {
+        vec![0.0; node_count]
+    };
     for _ in 0..passes {
         let mut change: f64 = 0.0;
         for &v in order {
@@ -477,14 +487,22 @@ fn class_means(
                 1.0
             };
             let first = m + route_mean / completes_here;
-            let new_mean = splits.at(v).map_or(first, |split| split.mean(first, &mean));
+            let split = splits.at(v);
+            let new_mean = split.map_or(first, |split| split.mean(first, &mean));
+            let served_shift = own_shift + route_shift;
+            let new_shift = split.map_or(served_shift, |split| {
+                retried_shift(compiled, (v, k), split, served_shift, &shift)
+            });
             if passes > 1 {
                 let scale = new_mean.abs().max(1e-300);
                 change = change.max((new_mean - mean[v]).abs() / scale);
-                change = change.max((own_shift + route_shift - shift[v]).abs() / scale);
+                change = change.max((new_shift - shift[v]).abs() / scale);
+            }
+            if split.is_some() {
+                leads[v] = served_shift - new_shift;
             }
             mean[v] = new_mean;
-            shift[v] = own_shift + route_shift;
+            shift[v] = new_shift;
             completes[v] = completes_here;
             route_shifts[v] = route_shift;
         }
@@ -497,6 +515,38 @@ fn class_means(
         shift,
         completes,
         route_shifts,
+        leads,
+    }
+}
+
+/// The smallest constant delay from node `v` of a class whose drops are retried there: the
+/// least of the served path's (`served_shift`, when some completed requests are served here)
+/// and of each retry to another target, its round trip plus the target's shift (a refused
+/// attempt is turned away at once). A retry back into the node only adds to a path that
+/// ends with one of these, so it never sets the least.
+fn retried_shift(
+    compiled: &Compiled,
+    (v, k): (usize, usize),
+    split: &RetrySplit,
+    served_shift: f64,
+    shift: &[f64],
+) -> f64 {
+    let mut least = if split.first > 0.0 {
+        served_shift
+    } else {
+        f64::INFINITY
+    };
+    if split.dropped > 0.0 {
+        for edge in &compiled.out_edges[v] {
+            if edge.source == Source::Dropped && edge.to != v && edge.factors[k] > 0.0 {
+                least = least.min(edge.rtt(k) + shift[edge.to]);
+            }
+        }
+    }
+    if least.is_finite() {
+        least
+    } else {
+        served_shift
     }
 }
 
@@ -504,7 +554,7 @@ fn class_means(
 /// smallest constant delay (with its point masses on acyclic graphs).
 fn class_latency(
     (compiled, results, completion): (&Compiled, &[NodeResult], &[f64]),
-    means: &Means,
+    (means, splits): (&Means, &Splits),
     k: usize,
     (order, cyclic, passes): (&[usize], bool, usize),
     precision: Precision,
@@ -530,7 +580,7 @@ fn class_latency(
     let atoms: Vec<(f64, f64)> = if cyclic {
         Vec::new()
     } else {
-        class_atoms(compiled, results, k, order, completion)
+        class_atoms(compiled, results, k, (order, splits), completion)
             .into_iter()
             .map(|(time, mass)| (time - offset, mass))
             .collect()
@@ -542,6 +592,14 @@ fn class_latency(
         completes: &means.completes,
         route_shifts,
         feeds: compiled.plans[k].feeds(compiled, k),
+        retries: if compiled.retries {
+            Some(Retried {
+                splits,
+                leads: &means.leads,
+            })
+        } else {
+            None
+        },
     };
     let found = percentiles_within(
         precision,
@@ -578,7 +636,7 @@ fn constant_latency(mean: f64) -> Latency {
 
 /// Per node, how the completed requests of a class got through when some of its drops are
 /// retried ([`RetrySplit`]); none is kept when no wire retries (every node then is `None`).
-struct Splits(Vec<Option<RetrySplit>>);
+pub(super) struct Splits(Vec<Option<RetrySplit>>);
 
 impl Splits {
     /// The splits of class `k` given its completion probabilities.
@@ -595,7 +653,7 @@ impl Splits {
 
     /// The split at node `v`, if some of its completed requests were retried.
     #[inline(always)]
-    fn at(&self, v: usize) -> Option<&RetrySplit> {
+    pub(super) fn at(&self, v: usize) -> Option<&RetrySplit> {
         self.0.get(v).and_then(Option::as_ref)
     }
 }
@@ -628,11 +686,30 @@ pub(super) struct Wanted {
 /// served here (at the first or a later attempt) α = s·R + B·G·(1 − q)·R/(1 − q·G), each
 /// other target β = B·f·c_t·(1 + G·q/(1 − q·G)), and the turned-away round trips back into
 /// the node γ = B·G·(c'·d_self + q·G·c'·d_self/(1 − q·G)); first = α/c.
+///
+/// The end-to-end transform ([`super::transforms`]) splits the same sums by the number of
+/// retries back into the node: with L(s) = Σ_self f·e^{−s·d} (L(0) = G) and
+/// H(s) = L(s)/(1 − q·L(s)), the response of a completed request is
+/// (a + a′·H(s))·(served response) + (1 + q·H(s))·Σ_others b_t·e^{−s·d_t}·(target's response),
+/// with a = s·R/c, a′ = B·(1 − q)·R/c and b_t = B·f·c_t/c; at s = 0 these are `first` and the
+/// others' weights, and its mean is [`RetrySplit::mean`].
 pub(super) struct RetrySplit {
     pub(super) first: f64,
     /// (target, weight, round trip of the turned-away attempt).
     pub(super) others: Vec<(usize, f64, f64)>,
     pub(super) looped_time: f64,
+    /// a: the share of completed requests served at their first attempt.
+    pub(super) served_at_once: f64,
+    /// a′: the share served at a retry back into the node, per unit of H.
+    pub(super) served_retried: f64,
+    /// q: the share of the retries back into the node that are refused again.
+    pub(super) again: f64,
+    /// B/c: the drops per completed request, which the retries to other targets carry
+    /// (b_t = B/c·f·c_t).
+    pub(super) dropped: f64,
+    /// The retry edges back into the node: (fraction f, round trip d); none where such retries
+    /// never complete (q·G ≥ 1).
+    pub(super) loops: Vec<(f64, f64)>,
 }
 
 /// The shares of node `v` that the completion and the retry split weigh: first attempts
@@ -698,6 +775,7 @@ impl RetrySplit {
         let (mut calls, mut routes) = (1.0, node.finish[k]);
         let mut others = Vec::new();
         let (mut looped, mut looped_delay) = (0.0, 0.0);
+        let mut loops = Vec::new();
         for edge in &compiled.out_edges[v] {
             let f = edge.factors[k];
             if f <= 0.0 {
@@ -708,6 +786,7 @@ impl RetrySplit {
                 Source::Dropped if to == v => {
                     looped += f;
                     looped_delay += f * edge.rtt(k);
+                    loops.push((f, edge.rtt(k)));
                 }
                 Source::Dropped => others.push((to, f * completion[to], edge.rtt(k))),
                 Source::Served if node.detaches => {}
@@ -745,10 +824,23 @@ impl RetrySplit {
             other.1 *= shares.dropped * reaching_others / completing;
         }
         let looped_time = shares.dropped * looped_delay * retry * (1.0 + repeats);
+        let loop_ends = again < 1.0;
+        if !loop_ends {
+            loops.clear();
+        }
         Some(RetrySplit {
             first: first / completing,
             others,
             looped_time: looped_time / completing,
+            served_at_once: shares.served * at_once / completing,
+            served_retried: if loop_ends {
+                shares.dropped * shares.retry_served * at_once / completing
+            } else {
+                0.0
+            },
+            again: shares.again,
+            dropped: shares.dropped / completing,
+            loops,
         })
     }
 
@@ -912,5 +1004,89 @@ pub(super) fn route_completion(compiled: &Compiled, completion: &[f64], v: usize
         completes
     } else {
         1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solver::compile::compile;
+    use crate::solver::Params;
+    use num_complex::Complex64;
+
+    /// One app queue retrying half its drops to itself after 50 ms (`docs/simulation/
+    /// retries-slow.ron`).
+    const SELF_RETRY: &str = include_str!("../../docs/simulation/retries-slow.ron");
+
+    /// The same app retrying half its drops to itself after 20 ms and the other half to a
+    /// second app after 5 ms, which retries a quarter of its own drops to itself.
+    const RETRY_ELSEWHERE: &str = r#"(version:1,name:"Retries elsewhere",settings:(same_region_rtt_ms:5.0),regions:[(name:"eu",lat:50.0,lon:8.0)],workloads:[(name:"w",client:1,rate:PerSecond(170.0),peak_multiplier:1.0,read:1.0,write:0.0,async:0.0)],nodes:[(id:1,name:"Users",kind:Client,instances:1,concurrency:1,capacity_rps:None,base_latency_ms:0.0,service_cv:1.0),(id:2,name:"App",kind:AppServer,region:"eu",instances:1,concurrency:2,capacity_rps:Some(200.0),queue_limit:Some(2),base_latency_ms:0.0,service_cv:1.0),(id:3,name:"Spare",kind:AppServer,region:"eu",instances:1,concurrency:1,capacity_rps:Some(60.0),queue_limit:Some(1),base_latency_ms:2.0,service_cv:1.0)],edges:[(from:1,to:2),(from:2,to:2,kind:Retry(0.5)),(from:2,to:3,kind:Retry(0.5)),(from:3,to:3,kind:Retry(0.25))])"#;
+
+    /// The class mean of the recursion and the mean of the end-to-end transform, by both walks:
+    /// (recursion, acyclic walk, cyclic walk), seconds. The transform's mean is its shift
+    /// plus (1 − ψ(h))/h extrapolated to h → 0 (Richardson, from h and 2h).
+    fn means_of(text: &str) -> (f64, f64, f64) {
+        let topology = crate::io::document::parse(text, "test.ron").expect("parses");
+        let params = Params::default();
+        let compiled = compile(&topology, &params);
+        let queues =
+            crate::solver::solve_queues(&topology, &compiled, &params, false).expect("solves");
+        let (results, flows, k) = (&queues.node_results, &queues.traffic.solved, 0);
+        let plan = &compiled.plans[k];
+        let (order, cyclic) = completion_order(&compiled, flows, k);
+        assert!(!cyclic);
+        let completion = completion_probabilities(&compiled, flows, k, (&order, false));
+        let splits = Splits::of(&compiled, flows, &completion.0, k);
+        let means = class_means(
+            (&compiled, plan, results),
+            (&completion.0, &splits),
+            k,
+            (&order, 1),
+        );
+        let steps = TransformSteps {
+            order: &order,
+            passes: 1,
+            shift: &means.shift,
+            completes: &means.completes,
+            route_shifts: &means.route_shifts,
+            feeds: plan.feeds(&compiled, k),
+            retries: Some(Retried {
+                splits: &splits,
+                leads: &means.leads,
+            }),
+        };
+        let start = compiled.classes[k].client;
+        let h = 1e-3;
+        let points = [Complex64::new(h, 0.0), Complex64::new(2.0 * h, 0.0)];
+        let transform_mean = |values: Vec<Complex64>| {
+            let at = |j: usize, s: f64| (1.0 - values[j].re) / s;
+            means.shift[start] + 2.0 * at(0, h) - at(1, 2.0 * h)
+        };
+        let acyclic =
+            class_transform_acyclic(&compiled, results, &completion.0, k, &steps, &points);
+        let cyclic = class_transform(&compiled, results, &completion.0, k, &steps, &points);
+        (
+            means.mean[start],
+            transform_mean(acyclic),
+            transform_mean(cyclic),
+        )
+    }
+
+    /// The end-to-end transform with retries of drops has the class mean of the recursion
+    /// (the round trips back into the node and the retries to another one weigh alike in
+    /// both, [`RetrySplit`]), by either walk. Held to 1e-5 relative: the extrapolation's
+    /// error is of order h²·E[T³] for h = 1 ms.
+    #[test]
+    fn retry_transform_has_the_mean_of_the_recursion() {
+        for (name, text) in [("self", SELF_RETRY), ("elsewhere", RETRY_ELSEWHERE)] {
+            let (recursion, acyclic, cyclic) = means_of(text);
+            assert!(recursion > 0.0 && recursion.is_finite());
+            for (walk, mean) in [("acyclic", acyclic), ("cyclic", cyclic)] {
+                assert!(
+                    ((mean - recursion) / recursion).abs() < 1e-5,
+                    "{name} {walk}: transform mean {mean} against the recursion's {recursion}"
+                );
+            }
+        }
     }
 }

@@ -1,11 +1,15 @@
 //! Laplace transforms of a class's end-to-end response time (and its point masses), inverted
 //! by [`crate::solver::queueing`] for the percentiles.
 
+use super::compile::post_order;
 use super::compile::Compiled;
 use super::compile::CompiledNode;
+use super::compile::Source;
 use super::delays::random_delay_lst;
 use super::lists::Lists;
 use super::paths::route_completion;
+use super::paths::RetrySplit;
+use super::paths::Splits;
 use super::stations::NodeResult;
 use super::vectors::widened;
 use crate::solver::queueing::phases;
@@ -57,12 +61,14 @@ pub(super) fn own_atoms(
 
 /// Point masses of the end-to-end response of class `k` (acyclic graphs): products of the
 /// nodes' own point masses along every path, mixed by the routing shares. Empty when there
-/// are too many to track (the smoothed inversion then covers them).
+/// are too many to track (the smoothed inversion then covers them), and where a node whose
+/// drops are retried (`splits`) would carry point masses of its own or of a retry's target
+/// (the retries' mixture is not tracked; the smoothed inversion covers it too).
 pub(super) fn class_atoms(
     compiled: &Compiled,
     results: &[NodeResult],
     k: usize,
-    order: &[usize],
+    (order, splits): (&[usize], &Splits),
     completion: &[f64],
 ) -> Vec<(f64, f64)> {
     let convolve = |a: &[(f64, f64)], b: &[(f64, f64)], delay: f64| -> Vec<(f64, f64)> {
@@ -78,6 +84,16 @@ pub(super) fn class_atoms(
     for &v in order {
         let node = &compiled.nodes[v];
         let mut own = own_atoms(node, &results[v].waits, k);
+        if splits.at(v).is_some() {
+            let retried_atoms = compiled.out_edges[v].iter().any(|edge| {
+                edge.source == Source::Dropped
+                    && edge.factors[k] > 0.0
+                    && !atoms[edge.to].is_empty()
+            });
+            if retried_atoms || !own.is_empty() {
+                return Vec::new();
+            }
+        }
         if own.is_empty() {
             continue;
         }
@@ -130,13 +146,39 @@ pub(super) struct TransformSteps<'a> {
     pub(super) route_shifts: &'a [f64],
     /// The class's hops into each node.
     pub(super) feeds: &'a Feeds,
+    /// Where the class's drops are retried, how ([`Retried`]); `None` when no wire retries.
+    pub(super) retries: Option<Retried<'a>>,
+}
+
+impl TransformSteps<'_> {
+    /// The retry split of node `v` and its served path's lead, if its drops are retried.
+    #[inline(always)]
+    fn split(&self, v: usize) -> Option<(&RetrySplit, f64)> {
+        let retries = self.retries?;
+        let split = retries.splits.at(v)?;
+        Some((split, retries.leads.get(v).copied().unwrap_or(0.0)))
+    }
+}
+
+/// The retries of a class's drops, for the walks: each node's [`RetrySplit`] and the lead of
+/// its served path over its shift (`Means::leads` in [`super::paths`]).
+#[derive(Clone, Copy)]
+pub(super) struct Retried<'a> {
+    pub(super) splits: &'a Splits,
+    pub(super) leads: &'a [f64],
 }
 
 /// The served hops of one class into each node from the nodes it reaches (not past a queue,
 /// none from the node itself), in the order of the node's wires in: the children-first walk
 /// of [`class_transform_acyclic`] folds each finished node into its callers and routers
-/// along them. It depends only on the graph (see [`super::paths::ClassPlan`]).
-pub(super) struct Feeds(Lists<Feed>);
+/// along them. Where some wire retries drops, also the retry edges into each node from
+/// another (`retried`; the walk folds them only where the sender's drops are retried, see
+/// [`RetrySplit`]), and the nodes reached count those reached along retries. It depends only
+/// on the graph (see [`super::paths::ClassPlan`]).
+pub(super) struct Feeds {
+    served: Lists<Feed>,
+    retried: Lists<Feed>,
+}
 
 /// A hop into a node of [`Feeds`].
 struct Feed {
@@ -155,10 +197,22 @@ impl Feeds {
     pub(super) fn of(compiled: &Compiled, k: usize) -> Feeds {
         let node_count = compiled.nodes.len();
         let mut reached = vec![false; node_count];
-        for &v in &compiled.reach[k].order {
-            reached[v] = true;
+        if compiled.retries {
+            // Along routes and calls (not past a queue) and along every retry edge.
+            let client = compiled.classes[k].client;
+            let along = |v: usize, edge: &super::compile::OutEdge| {
+                edge.factors[k] > 0.0
+                    && (edge.source == Source::Dropped || !compiled.nodes[v].detaches)
+            };
+            for v in post_order(compiled, client, along).0 {
+                reached[v] = true;
+            }
+        } else {
+            for &v in &compiled.reach[k].order {
+                reached[v] = true;
+            }
         }
-        Feeds(Lists::by_key(node_count, |v, feeds| {
+        let served = Lists::by_key(node_count, |v, feeds| {
             for flow in &compiled.in_flows[v] {
                 let u = flow.from;
                 let edge = &compiled.out_edges[u][flow.edge];
@@ -174,13 +228,45 @@ impl Feeds {
                     is_call: edge.is_call,
                 });
             }
-        }))
+        });
+        let retried = if compiled.retries {
+            Lists::by_key(node_count, |v, feeds| {
+                for flow in &compiled.in_flows[v] {
+                    let u = flow.from;
+                    let edge = &compiled.out_edges[u][flow.edge];
+                    let factor = edge.factors[k];
+                    if !reached[u] || edge.source != Source::Dropped || factor <= 0.0 || u == v {
+                        continue;
+                    }
+                    feeds.push(Feed {
+                        from: super::paths::plan_index(u),
+                        count: 1,
+                        factor,
+                        rtt: edge.rtt(k),
+                        is_call: false,
+                    });
+                }
+            })
+        } else {
+            Lists::empty()
+        };
+        Feeds { served, retried }
     }
 
     /// The hops that feed node `v`.
     #[inline(always)]
     fn feeding(&self, v: usize) -> &[Feed] {
-        self.0.of(v)
+        self.served.of(v)
+    }
+
+    /// The retry edges into node `v` from other nodes (none when no wire retries).
+    #[inline(always)]
+    fn retrying(&self, v: usize) -> &[Feed] {
+        if v < self.retried.keys() {
+            self.retried.of(v)
+        } else {
+            &[]
+        }
     }
 }
 
@@ -447,6 +533,9 @@ thread_local! {
 struct Pending {
     calls: Option<Parts>,
     routes: Option<Parts>,
+    /// Where the node's drops are retried, the sum over the retries to other nodes (see
+    /// [`mix_retries`]).
+    retried: Option<Parts>,
 }
 
 impl Pending {
@@ -468,16 +557,20 @@ impl Pending {
         points: &[Complex64],
         (weight, extra): (f64, f64),
     ) {
-        let add = |route: &mut Complex64, term: Complex64| *route += term;
-        if extra > 0.0 {
-            let terms = values(psi)
-                .zip(phases(points, extra))
-                .map(|(value, delay)| delay * value * weight);
-            fold_into(&mut self.routes, buffers, terms, add);
-        } else {
-            let terms = values(psi).map(|value| value * weight);
-            fold_into(&mut self.routes, buffers, terms, add);
-        }
+        add_delayed(&mut self.routes, buffers, psi, points, (weight, extra));
+    }
+
+    /// Adds a retry's target's transform, weighted and delayed by `extra` seconds, to the sum
+    /// over the retries to other nodes.
+    #[inline(always)]
+    fn retry(
+        &mut self,
+        buffers: &mut Buffers,
+        psi: &[f64],
+        points: &[Complex64],
+        (weight, extra): (f64, f64),
+    ) {
+        add_delayed(&mut self.retried, buffers, psi, points, (weight, extra));
     }
 
     /// ψ_v = own · Π calls · (finish + Σ routes), in place on the node's own transform.
@@ -507,6 +600,90 @@ impl Pending {
         buffers.give(self.calls);
         buffers.give(self.routes);
     }
+}
+
+/// Adds `psi`, weighted and delayed by `extra` seconds, to the sum in `slot`.
+#[inline(always)]
+fn add_delayed(
+    slot: &mut Option<Parts>,
+    buffers: &mut Buffers,
+    psi: &[f64],
+    points: &[Complex64],
+    (weight, extra): (f64, f64),
+) {
+    let add = |sum: &mut Complex64, term: Complex64| *sum += term;
+    if extra > 0.0 {
+        let terms = values(psi)
+            .zip(phases(points, extra))
+            .map(|(value, delay)| delay * value * weight);
+        fold_into(slot, buffers, terms, add);
+    } else {
+        let terms = values(psi).map(|value| value * weight);
+        fold_into(slot, buffers, terms, add);
+    }
+}
+
+/// The transform of the response at a node whose drops are retried ([`RetrySplit`]), from
+/// `served`, the transform of its served response (its own, its calls and routes), and
+/// `retried`, the sum Σ_others b_t·e^{−s·(d_t + shift_t − shift_v)}·ψ_t over the retries to
+/// other nodes, by the mixture law of [`RetrySplit`] (a geometric number of round trips back
+/// into the node, each refused again with q):
+/// ψ_v(s) = (a + a′·H(s))·e^{−s·lead}·served(s) + (1 + q·H(s))·retried(s),
+/// H(s) = L(s)/(1 − q·L(s)), L(s) = Σ_self f·e^{−s·d}. With every round trip d ≥ 0 and
+/// Re s ≥ 0, |L| ≤ G and q·G < 1 (else `loops` is empty), so nothing divides by zero.
+/// Its mean is [`RetrySplit::mean`]'s; written over `served` in place.
+fn mix_retries(
+    (split, lead): (&RetrySplit, f64),
+    points: &[Complex64],
+    served: &mut [Complex64],
+    retried: Option<&[Complex64]>,
+) {
+    let mut looped = vec![Complex64::new(0.0, 0.0); points.len()];
+    for &(fraction, delay) in &split.loops {
+        for (sum, phase) in looped.iter_mut().zip(phases(points, delay)) {
+            *sum += phase * fraction;
+        }
+    }
+    let leads = phases(points, lead.max(0.0));
+    for (j, (value, lead_phase)) in served.iter_mut().zip(leads).enumerate() {
+        let loop_value = looped[j];
+        let repeats = loop_value / (Complex64::new(1.0, 0.0) - loop_value * split.again);
+        let served_share = repeats * split.served_retried + split.served_at_once;
+        let mut mixed = served_share * lead_phase * *value;
+        if let Some(others) = retried {
+            mixed += (repeats * split.again + 1.0) * others[j];
+        }
+        *value = mixed;
+    }
+}
+
+/// Σ_others b_t·e^{−s·(d_t + shift_t − shift_v)}·ψ_t over the retry edges from node `v` to
+/// other nodes (b_t = B/c·f·c_t, [`RetrySplit`]), with each target's transform from `psi`;
+/// `None` when there are none.
+fn retried_sum<'a>(
+    compiled: &Compiled,
+    (v, k): (usize, usize),
+    split: &RetrySplit,
+    (shift, completion): (&[f64], &[f64]),
+    psi: impl Fn(usize) -> &'a [Complex64],
+    points: &[Complex64],
+) -> Option<Vec<Complex64>> {
+    let mut sum: Option<Vec<Complex64>> = None;
+    for edge in &compiled.out_edges[v] {
+        let fraction = edge.factors[k];
+        if edge.source != Source::Dropped || edge.to == v || fraction <= 0.0 {
+            continue;
+        }
+        let weight = split.dropped * fraction * completion[edge.to];
+        let extra = (edge.rtt(k) + shift[edge.to] - shift[v]).max(0.0);
+        let into = sum.get_or_insert_with(|| vec![Complex64::new(0.0, 0.0); points.len()]);
+        for ((value, &target), delay) in
+            into.iter_mut().zip(psi(edge.to)).zip(phases(points, extra))
+        {
+            *value += delay * target * weight;
+        }
+    }
+    sum
 }
 
 /// Folds `incoming` into `slot` point by point with `combine`; the first values to arrive are
@@ -569,7 +746,8 @@ fn acyclic_walk(
         let node = &compiled.nodes[v];
         let mut psi = buffers.take_to_overwrite();
         own_transform_parts((node, &results[v], k), &at, &mut scratch, &mut psi);
-        let children = std::mem::take(&mut pending[v]);
+        let mut children = std::mem::take(&mut pending[v]);
+        let retried = children.retried.take();
         if node.detaches {
             buffers.give(children.calls);
             buffers.give(children.routes);
@@ -577,6 +755,14 @@ fn acyclic_walk(
             let finish = node.finish[k] / completes[v];
             children.close(&mut buffers, &mut psi, finish);
         }
+        let split = steps.split(v);
+        if let Some(split) = split {
+            let mut mixed: Vec<Complex64> = values(&psi).collect();
+            let others: Option<Vec<Complex64>> = retried.as_deref().map(|r| values(r).collect());
+            mix_retries(split, points, &mut mixed, others.as_deref());
+            update(&mut psi, mixed.into_iter(), |value, mixed| *value = mixed);
+        }
+        buffers.give(retried);
         if v == start {
             let found = values(&psi).collect();
             buffers.give(Some(psi));
@@ -592,6 +778,14 @@ fn acyclic_walk(
                 // Branches weigh by the requests that complete along them.
                 let weight = feed.factor * completion[v] / completes[u];
                 pending[u].route(&mut buffers, &psi, points, (weight, extra));
+            }
+        }
+        for feed in steps.feeds.retrying(v) {
+            let u = feed.from as usize;
+            if let Some((split, _)) = steps.split(u) {
+                let extra = feed.rtt + shift[v] - shift[u];
+                let weight = split.dropped * feed.factor * completion[v];
+                pending[u].retry(&mut buffers, &psi, points, (weight, extra));
             }
         }
         buffers.give(Some(psi));
@@ -673,8 +867,22 @@ fn cyclic_walk(
                     }
                 }
             }
+            for (value, route) in own.iter_mut().zip(&route) {
+                *value *= route;
+            }
+            if let Some(split) = steps.split(v) {
+                let retried = retried_sum(
+                    compiled,
+                    (v, k),
+                    split.0,
+                    (shift, completion),
+                    |to| &psi[to * width..(to + 1) * width],
+                    points,
+                );
+                mix_retries(split, points, &mut own, retried.as_deref());
+            }
             for j in 0..width {
-                let value = own[j] * route[j];
+                let value = own[j];
                 let slot = &mut psi[v * width + j];
                 if passes > 1 {
                     change = change.max((value - *slot).norm());
