@@ -4,7 +4,7 @@ use super::compile::Compiled;
 use super::stations::NodeResult;
 use super::traffic::Flows;
 use crate::model::catalog::Catalog;
-use crate::model::Node;
+use crate::model::{Node, Pricing};
 use crate::solver::report::TierCost;
 
 /// Gigabytes per second of responses node `v` sends at the workloads' average rates: each
@@ -19,6 +19,40 @@ fn average_gb_per_second(compiled: &Compiled, average: &Flows, v: usize) -> f64 
         .sum()
 }
 
+/// The catalog's hourly prices by instance type name, looked up once per report row by hash
+/// instead of by a scan of the catalog ([`Catalog::hourly`]'s figures, the first type of a
+/// name winning as there).
+pub(super) struct Prices<'a> {
+    catalog: &'a Catalog,
+    /// On demand, reserved and spot, in [`Pricing`] order.
+    hourly: rustc_hash::FxHashMap<&'a str, [Option<f64>; 3]>,
+}
+
+impl<'a> Prices<'a> {
+    /// The prices of `catalog`'s instance types.
+    pub(super) fn of(catalog: &'a Catalog) -> Prices<'a> {
+        let mut hourly = rustc_hash::FxHashMap::default();
+        for instance in &catalog.instance_types {
+            let name = instance.name.as_str();
+            hourly.entry(name).or_insert_with(|| {
+                [Pricing::OnDemand, Pricing::Reserved, Pricing::Spot]
+                    .map(|pricing| catalog.hourly(name, pricing))
+            });
+        }
+        Prices { catalog, hourly }
+    }
+
+    /// [`Catalog::hourly`] of `name` under `pricing`.
+    fn hourly(&self, name: &str, pricing: Pricing) -> Option<f64> {
+        let index = match pricing {
+            Pricing::OnDemand => 0,
+            Pricing::Reserved => 1,
+            Pricing::Spot => 2,
+        };
+        self.hourly.get(name).and_then(|prices| prices[index])
+    }
+}
+
 /// Monthly cost of node `v` in US dollars: its instances at the catalog's hourly price, its
 /// fixed fee, per-request and per-GB usage at the workloads' average rates, and its storage.
 /// An instance type missing from the catalog is counted at $0, with a warning.
@@ -28,12 +62,13 @@ pub(super) fn node_monthly_cost(
     average: &Flows,
     v: usize,
     result: &NodeResult,
-    catalog: &Catalog,
+    prices: &Prices,
     warnings: &mut Vec<String>,
 ) -> f64 {
+    let catalog = prices.catalog;
     let hourly = if node.instance_type.is_empty() {
         0.0
-    } else if let Some(price) = catalog.hourly(&node.instance_type, node.pricing) {
+    } else if let Some(price) = prices.hourly(&node.instance_type, node.pricing) {
         price
     } else {
         warnings.push(format!(
@@ -99,6 +134,21 @@ impl Tiers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_give_the_catalogs_hourly_figures() {
+        let catalog = Catalog::builtin();
+        let prices = Prices::of(catalog);
+        assert!(!catalog.instance_types.is_empty());
+        for instance in &catalog.instance_types {
+            for pricing in [Pricing::OnDemand, Pricing::Reserved, Pricing::Spot] {
+                let expected = catalog.hourly(&instance.name, pricing);
+                assert!(expected.is_some());
+                assert_eq!(prices.hourly(&instance.name, pricing), expected);
+            }
+        }
+        assert_eq!(prices.hourly("no.such.type", Pricing::OnDemand), None);
+    }
 
     #[test]
     fn tiers_sum_in_node_order_and_list_by_name_without_free_ones() {

@@ -405,6 +405,7 @@ fn node_reports(
     catalog: &Catalog,
     (warnings, parallel): (&mut Vec<String>, bool),
 ) -> (Vec<NodeReport>, Vec<TierCost>) {
+    let prices = cost::Prices::of(catalog);
     let rows = map_indices(topology.nodes.len(), parallel, |v| {
         let mut said = Vec::new();
         let node = &topology.nodes[v];
@@ -415,7 +416,7 @@ fn node_reports(
             &traffic.average,
             v,
             result,
-            catalog,
+            &prices,
             &mut said,
         );
         node_warnings(topology, compiled, v, result, &mut said);
