@@ -4,7 +4,7 @@
 //! range-checked while parsing so that a bad value is reported at its own line and column.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the file format written by this build.
 pub const FORMAT_VERSION: u32 = 1;
@@ -462,6 +462,77 @@ pub fn find_by_id<T>(items: &[T], id: NodeId, id_of: impl Fn(&T) -> NodeId) -> O
     match items.binary_search_by_key(&id, &id_of) {
         Ok(index) => Some(&items[index]),
         Err(_) => items.iter().find(|item| id_of(item) == id),
+    }
+}
+
+/// Node ids to positions in a topology's node list, looked up once per wire and workload by
+/// validation and by the solver's compile: a flat table indexed by id when the ids are dense
+/// (at most a few times as many as the nodes, as drawn and generated topologies have them),
+/// else a hash map.
+#[derive(Clone, Debug)]
+pub struct NodeIndex {
+    /// Position + 1 of the node with each id (0: no such node), for dense ids.
+    table: Vec<u32>,
+    /// Positions by id, for sparse ids (the table is then empty).
+    map: rustc_hash::FxHashMap<NodeId, usize>,
+}
+
+/// Id tables up to this many entries per node (plus [`DENSE_SLACK`]) are flat.
+const DENSE_PER_NODE: usize = 4;
+/// Entries a flat id table may have beyond [`DENSE_PER_NODE`] per node.
+const DENSE_SLACK: usize = 1_024;
+
+impl NodeIndex {
+    /// The index of `nodes`, and the position of the first node whose id an earlier node
+    /// already has (the later node keeps its place; lookups find the first).
+    pub fn of(nodes: &[Node]) -> (NodeIndex, Option<usize>) {
+        let largest = nodes.iter().map(|node| node.id as usize).max().unwrap_or(0);
+        let mut duplicate = None;
+        if largest < nodes.len() * DENSE_PER_NODE + DENSE_SLACK {
+            let mut table = vec![0u32; largest + 1];
+            for (position, node) in nodes.iter().enumerate() {
+                let slot = &mut table[node.id as usize];
+                if *slot == 0 {
+                    // Fewer than MAX_NODES × DENSE_PER_NODE + DENSE_SLACK fit in a u32.
+                    *slot = u32::try_from(position + 1).unwrap_or(u32::MAX);
+                } else {
+                    duplicate = duplicate.or(Some(position));
+                }
+            }
+            let map = rustc_hash::FxHashMap::default();
+            return (NodeIndex { table, map }, duplicate);
+        }
+        let mut map =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(nodes.len(), Default::default());
+        for (position, node) in nodes.iter().enumerate() {
+            match map.entry(node.id) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(position);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    duplicate = duplicate.or(Some(position));
+                }
+            }
+        }
+        (
+            NodeIndex {
+                table: Vec::new(),
+                map,
+            },
+            duplicate,
+        )
+    }
+
+    /// The position of the node with `id`, if there is one.
+    pub fn get(&self, id: NodeId) -> Option<usize> {
+        if self.table.is_empty() {
+            self.map.get(&id).copied()
+        } else {
+            match self.table.get(id as usize) {
+                Some(&slot) if slot > 0 => Some(slot as usize - 1),
+                _ => None,
+            }
+        }
     }
 }
 
@@ -924,6 +995,12 @@ impl Topology {
     /// Checks what parsing cannot: references, uniqueness, class fractions, sizes.
     /// Numeric ranges are checked again too, for topologies built in code.
     pub fn validate(&self) -> Result<(), Invalid> {
+        self.validated_index().map(|_| ())
+    }
+
+    /// [`Topology::validate`], giving the index of node ids it built on the way (the solver
+    /// compiles with it).
+    pub fn validated_index(&self) -> Result<NodeIndex, Invalid> {
         if self.version > FORMAT_VERSION {
             return Err(invalid(
                 "version",
@@ -1016,8 +1093,6 @@ impl Topology {
 
         // Item names are only formatted when something is wrong: this runs on every solve.
         let node_item = |node: &Node| format!("node {} {}", node.id, quoted(&node.name));
-        let mut ids: rustc_hash::FxHashMap<NodeId, &Node> =
-            HashMap::with_capacity_and_hasher(self.nodes.len(), Default::default());
         let servers: u64 = self
             .nodes
             .iter()
@@ -1033,9 +1108,10 @@ impl Topology {
                 None,
             ));
         }
+        let (ids, duplicate) = NodeIndex::of(&self.nodes);
         for (index, node) in self.nodes.iter().enumerate() {
             let node_anchor = |_: &Node| Some(Anchor::Node(index));
-            if ids.insert(node.id, node).is_some() {
+            if duplicate == Some(index) {
                 return Err(invalid(
                     node_item(node),
                     "this id is used by another node",
@@ -1055,7 +1131,7 @@ impl Topology {
             let item = || format!("edge {} → {}", edge.from, edge.to);
             let anchor = || Some(Anchor::Edge(index));
             for end in [edge.from, edge.to] {
-                if !ids.contains_key(&end) {
+                if ids.get(end).is_none() {
                     return Err(invalid(
                         item(),
                         format!("node {end} does not exist"),
@@ -1099,7 +1175,10 @@ impl Topology {
             if !workload_names.insert(workload.name.as_str()) {
                 return Err(invalid(item, "another workload has this name", anchor));
             }
-            match ids.get(&workload.client) {
+            match ids
+                .get(workload.client)
+                .map(|position| &self.nodes[position])
+            {
                 Some(node) if node.kind == NodeKind::Client => {}
                 Some(_) => {
                     return Err(invalid(
@@ -1152,7 +1231,7 @@ impl Topology {
                 ));
             }
         }
-        Ok(())
+        Ok(ids)
     }
 }
 
@@ -1311,14 +1390,21 @@ pub mod checked {
     pub const MAX_HOURS: f64 = 1e7;
 
     /// `Ok` when `value` is a finite number within [low, high], else what was expected.
+    #[inline]
     pub fn in_range(field: &str, value: f64, low: f64, high: f64) -> Result<(), String> {
         if value.is_finite() && value >= low && value <= high {
             Ok(())
         } else {
-            Err(format!(
-                "{field} must be a number from {low} to {high}, found {value}"
-            ))
+            Err(out_of_range(field, value, low, high))
         }
+    }
+
+    /// What [`in_range`] says of a value out of range: kept out of line, so that checking a
+    /// value in range (every field of every node, on every solve) sets up no message.
+    #[cold]
+    #[inline(never)]
+    fn out_of_range(field: &str, value: f64, low: f64, high: f64) -> String {
+        format!("{field} must be a number from {low} to {high}, found {value}")
     }
 
     fn number<'de, D: Deserializer<'de>>(
@@ -1544,5 +1630,42 @@ mod tests {
         for id in unsorted {
             assert_eq!(find_by_id(&unsorted, id, |item| *item), Some(&id));
         }
+    }
+
+    #[test]
+    fn node_index_finds_dense_and_sparse_ids_and_the_first_repeated_one() {
+        let nodes = |ids: &[NodeId]| -> Vec<Node> {
+            ids.iter()
+                .map(|&id| Node::of_kind(id, NodeKind::AppServer))
+                .collect()
+        };
+        // Dense ids (a flat table) and ids far apart (a hash map) answer alike.
+        for ids in [
+            [4, 2, 9, 2, 7, 9],
+            [4, 2, 4_000_000_000, 2, 7, 4_000_000_000],
+        ] {
+            let (index, duplicate) = NodeIndex::of(&nodes(&ids));
+            assert_eq!(duplicate, Some(3), "ids {ids:?}");
+            for (position, id) in [(0, 4), (1, 2), (2, ids[2]), (4, 7)] {
+                assert_eq!(index.get(id), Some(position), "id {id} of {ids:?}");
+            }
+            assert_eq!(index.get(5), None);
+            assert_eq!(index.get(3_000_000_000), None);
+        }
+        let (index, duplicate) = NodeIndex::of(&[]);
+        assert_eq!((index.get(0), duplicate), (None, None));
+        // A repeated id is reported at the node that repeats it, as validation says.
+        let mut topology = Topology {
+            nodes: nodes(&[1, 2, 3, 2]),
+            ..Topology::default()
+        };
+        let error = topology.validate().expect_err("id 2 twice");
+        assert!(error.to_string().contains("node 2"), "{error}");
+        assert_eq!(error.anchor, Some(Anchor::Node(3)));
+        topology.nodes[3].id = 4;
+        assert_eq!(
+            topology.validated_index().map(|index| index.get(4)),
+            Ok(Some(3))
+        );
     }
 }

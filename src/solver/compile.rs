@@ -4,12 +4,13 @@
 use super::lists::Lists;
 use super::Params;
 use crate::model::ClassKind;
+use crate::model::Edge;
 use crate::model::EdgeKind;
 use crate::model::LbPolicy;
+use crate::model::NodeIndex;
 use crate::model::NodeKind;
 use crate::model::Topology;
 use crate::solver::queueing::ServiceShape;
-use rustc_hash::FxHashMap as HashMap;
 use smallvec::SmallVec;
 use std::sync::Arc;
 
@@ -208,7 +209,8 @@ pub(super) struct Graph {
     in_factors: Vec<f64>,
     /// Factors per wire in `in_factors`: one per class (one zero without classes).
     factor_stride: usize,
-    pub(super) out_edges: Vec<Vec<OutEdge>>,
+    /// Per node: its wires out, in the topology's edge order.
+    pub(super) out_edges: Lists<OutEdge>,
     pub(super) order: Vec<usize>,
     pub(super) acyclic: bool,
     /// Per class: the nodes it can reach ([`super::paths::reachable_reverse_order`]).
@@ -292,7 +294,7 @@ impl Graph {
 /// the flat order of `in_flows`: `class_count` per wire, or one zero without classes.
 fn flat_in_factors(
     in_flows: &Lists<InFlow>,
-    out_edges: &[Vec<OutEdge>],
+    out_edges: &Lists<OutEdge>,
     class_count: usize,
 ) -> Vec<f64> {
     let stride = class_count.max(1);
@@ -396,18 +398,19 @@ pub fn region_rtt(topology: &Topology, a: &str, b: &str) -> f64 {
 /// The topology as flat, indexed arrays: its classes, each node's queues, connection limits
 /// and service times, every wire's per-class shares, and a topological order.
 pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
+    compile_indexed(topology, &NodeIndex::of(&topology.nodes).0, params)
+}
+
+/// [`compile`] with the index of node ids that validation built.
+pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &Params) -> Compiled {
     let node_count = topology.nodes.len();
-    let index: HashMap<u32, usize> = topology
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.id, i))
-        .collect();
-    let classes = compile_classes(topology, &index, params);
+    let classes = compile_classes(topology, index, params);
+    // A validated topology's wires join nodes that exist.
+    let position = |id| index.get(id).unwrap_or_default();
     let edge_ends: Vec<(usize, usize)> = topology
         .edges
         .iter()
-        .map(|edge| (index[&edge.from], index[&edge.to]))
+        .map(|edge| (position(edge.from), position(edge.to)))
         .collect();
     // The wires into and out of each node, in one flat array each (compressed rows).
     let wires = topology.edges.iter().zip(&edge_ends).enumerate();
@@ -422,42 +425,41 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
     // Each node and its wires out compile on their own (on rayon on a large graph).
     let compiled_nodes = super::map_indices(node_count, params.parallel_for(node_count), |v| {
         let mut node = compile_node(topology, v, &route_in, &classes);
-        let wires = Wires {
-            topology,
-            classes: &classes,
-            from: v,
-            edges: out_by_node.of(v),
-            ends: &edge_ends,
-        };
+        let wires = Wires::of(topology, &classes, v, out_by_node.of(v), &edge_ends);
         let mut outs = wires.out_edges();
-        let mut eligible: Vec<usize> = Vec::new();
         for k in 0..classes.len() {
-            wires.route_class(k, &mut outs, &mut node, &mut eligible);
+            wires.route_class(k, &mut outs, &mut node);
         }
         (node, outs)
     });
-    let (nodes, out_edges): (Vec<CompiledNode>, Vec<Vec<OutEdge>>) =
-        compiled_nodes.into_iter().unzip();
+    let (nodes, out_edges): (Vec<CompiledNode>, Vec<OutRow>) = compiled_nodes.into_iter().unzip();
+    let out_edges = Lists::from_rows(out_edges);
+    // The wires in `out_by_node`'s flat order: node `from`'s `edge`-th out edge is its
+    // `edge`-th wire there.
     let in_flows = Lists::gathered(
         node_count,
-        out_edges.iter().enumerate().flat_map(|(from, outs)| {
-            outs.iter().enumerate().map(move |(edge, out)| {
-                let flow = InFlow {
-                    from,
-                    edge,
-                    source: out.source,
-                    is_call: out.is_call,
-                };
-                (out.to, flow)
-            })
+        out_by_node.flat().iter().enumerate().map(|(position, &e)| {
+            let (from, to) = edge_ends[e];
+            let kind = topology.edges[e].kind;
+            let flow = InFlow {
+                from,
+                edge: position - out_by_node.positions(from).start,
+                source: if matches!(kind, EdgeKind::Retry(_)) {
+                    Source::Dropped
+                } else {
+                    Source::Served
+                },
+                is_call: matches!(kind, EdgeKind::Call(_)),
+            };
+            (to, flow)
         }),
     );
     let in_factors = flat_in_factors(&in_flows, &out_edges, classes.len());
     let (order, acyclic) = topological_order(&in_flows);
-    let retries = out_edges
+    let retries = topology
+        .edges
         .iter()
-        .flatten()
-        .any(|edge| edge.source == Source::Dropped);
+        .any(|edge| matches!(edge.kind, EdgeKind::Retry(_)));
     let mut graph = Graph {
         feeders: route_in,
         nodes,
@@ -490,14 +492,10 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
 }
 
 /// One class per workload and request kind with a non-zero share, at the solved load.
-fn compile_classes(
-    topology: &Topology,
-    index: &HashMap<u32, usize>,
-    params: &Params,
-) -> Vec<Class> {
+fn compile_classes(topology: &Topology, index: &NodeIndex, params: &Params) -> Vec<Class> {
     let mut classes = Vec::new();
     for workload in &topology.workloads {
-        let Some(&client) = index.get(&workload.client) else {
+        let Some(client) = index.get(workload.client) else {
             continue;
         };
         let region = if workload.region.is_empty() {
@@ -562,7 +560,7 @@ fn compile_node(
         groups,
         base: node.base_latency_ms / 1000.0,
         base_cv: node.latency_cv,
-        finish: smallvec::smallvec![1.0; classes.len()],
+        finish: filled(1.0, classes.len()),
         detaches: node.kind == NodeKind::Queue,
         connection_slots,
         pool_holders,
@@ -703,34 +701,62 @@ fn service_times(node: &crate::model::Node, classes: &[Class]) -> Option<ClassFi
     let capacity = node
         .capacity_rps
         .filter(|_| node.kind != NodeKind::Client)?;
-    let per_class = classes
-        .iter()
-        .map(|class| {
-            let per_instance_rate = match node.kind {
-                NodeKind::Database {
-                    read_capacity_rps,
-                    write_capacity_rps,
-                    ..
-                } => {
-                    if class.kind == ClassKind::Read {
-                        read_capacity_rps
-                    } else {
-                        write_capacity_rps
-                    }
+    let mut per_class = ClassFigures::new();
+    for class in classes {
+        let per_instance_rate = match node.kind {
+            NodeKind::Database {
+                read_capacity_rps,
+                write_capacity_rps,
+                ..
+            } => {
+                if class.kind == ClassKind::Read {
+                    read_capacity_rps
+                } else {
+                    write_capacity_rps
                 }
-                // A Service node's per-class capacities, else its own: the same multi-class
-                // queue as a database's reads and writes.
-                NodeKind::Service => node
-                    .class_capacity_rps
-                    .get(&class.kind)
-                    .copied()
-                    .unwrap_or(capacity),
-                _ => capacity,
-            };
-            f64::from(node.concurrency) / per_instance_rate
-        })
-        .collect();
+            }
+            // A Service node's per-class capacities, else its own: the same multi-class
+            // queue as a database's reads and writes.
+            NodeKind::Service => node
+                .class_capacity_rps
+                .get(&class.kind)
+                .copied()
+                .unwrap_or(capacity),
+            _ => capacity,
+        };
+        per_class.push(f64::from(node.concurrency) / per_instance_rate);
+    }
     Some(per_class)
+}
+
+/// One wire out of a node, with the node it leads to (looked up once per node, not once per
+/// class).
+#[derive(Clone, Copy)]
+struct Wire<'a> {
+    /// Position of the wire in the topology's edge list.
+    index: usize,
+    edge: &'a Edge,
+    to: usize,
+    target: &'a crate::model::Node,
+}
+
+/// A node's wires out, inline for the usual few.
+type NodeWires<'a> = SmallVec<[Wire<'a>; 8]>;
+
+/// A node's out edges as compiled, inline for the usual few (moved into
+/// [`Graph::out_edges`] after).
+type OutRow = SmallVec<[OutEdge; 2]>;
+
+/// Positions among a node's wires out, inline for the usual few.
+type Positions = SmallVec<[usize; 8]>;
+
+/// A class-wide figure for `count` classes, inline (without a loop) for the usual few.
+fn filled(value: f64, count: usize) -> ClassFigures {
+    if count <= 4 {
+        ClassFigures::from_buf_and_len([value; 4], count)
+    } else {
+        smallvec::smallvec![value; count]
+    }
 }
 
 /// The wires out of one node, for compiling their per-class shares.
@@ -738,44 +764,73 @@ struct Wires<'a> {
     topology: &'a Topology,
     classes: &'a [Class],
     from: usize,
-    /// Positions of the node's out wires in the topology's edge list.
-    edges: &'a [usize],
-    /// (from, to) node indices of every wire.
-    ends: &'a [(usize, usize)],
+    /// The node's wires out, in the topology's edge order.
+    wires: NodeWires<'a>,
 }
 
-impl Wires<'_> {
+impl<'a> Wires<'a> {
+    /// The wires out of node `from`: `edges` are their positions in the topology's edge list,
+    /// `ends` the (from, to) node indices of every wire.
+    fn of(
+        topology: &'a Topology,
+        classes: &'a [Class],
+        from: usize,
+        edges: &[usize],
+        ends: &[(usize, usize)],
+    ) -> Wires<'a> {
+        let wires = edges
+            .iter()
+            .map(|&index| {
+                let to = ends[index].1;
+                Wire {
+                    index,
+                    edge: &topology.edges[index],
+                    to,
+                    target: &topology.nodes[to],
+                }
+            })
+            .collect();
+        Wires {
+            topology,
+            classes,
+            from,
+            wires,
+        }
+    }
+
     /// One out edge per wire, with round trips, call counts and retry fractions; route
     /// shares are filled per class by [`Wires::route_class`].
-    fn out_edges(&self) -> Vec<OutEdge> {
+    fn out_edges(&self) -> OutRow {
         let topology = self.topology;
         let node = &topology.nodes[self.from];
         let class_count = self.classes.len();
-        self.edges
+        // Out of a DNS node with no region, the hop goes from the users.
+        let from_users = matches!(node.kind, NodeKind::Dns { .. }) && node.region.is_empty();
+        self.wires
             .iter()
-            .map(|&e| {
-                let edge = &topology.edges[e];
-                let to = self.ends[e].1;
-                let rtt = region_rtt(topology, &node.region, &topology.nodes[to].region);
-                // Out of a DNS node with no region, the hop goes from the users.
-                let class_rtt = (matches!(node.kind, NodeKind::Dns { .. })
-                    && node.region.is_empty())
-                .then(|| {
+            .map(|wire| {
+                let Wire {
+                    index, edge, to, ..
+                } = *wire;
+                let target_region = &wire.target.region;
+                // Without a region at either end a hop has no round trip (region_rtt's first
+                // answer, without the call).
+                let rtt = if node.region.is_empty() || target_region.is_empty() {
+                    0.0
+                } else {
+                    region_rtt(topology, &node.region, target_region)
+                };
+                let class_rtt = from_users.then(|| {
                     self.classes
                         .iter()
                         .map(|class| {
                             let users = &topology.nodes[class.client].region;
-                            region_rtt(topology, users, &topology.nodes[to].region)
+                            region_rtt(topology, users, target_region)
                         })
                         .collect()
                 });
                 let (source, is_call, count, factors) = match edge.kind {
-                    EdgeKind::Route => (
-                        Source::Served,
-                        false,
-                        1,
-                        smallvec::smallvec![0.0; class_count],
-                    ),
+                    EdgeKind::Route => (Source::Served, false, 1, filled(0.0, class_count)),
                     EdgeKind::Call(count) => {
                         let factors = self
                             .classes
@@ -790,15 +845,12 @@ impl Wires<'_> {
                             .collect();
                         (Source::Served, true, count, factors)
                     }
-                    EdgeKind::Retry(fraction) => (
-                        Source::Dropped,
-                        false,
-                        0,
-                        smallvec::smallvec![fraction; class_count],
-                    ),
+                    EdgeKind::Retry(fraction) => {
+                        (Source::Dropped, false, 0, filled(fraction, class_count))
+                    }
                 };
                 OutEdge {
-                    index: e,
+                    index,
                     to,
                     source,
                     factors,
@@ -811,62 +863,77 @@ impl Wires<'_> {
             .collect()
     }
 
+    /// Positions of the route wires that may carry class `k`: its edge's classes name it, or
+    /// name none and the target's kind takes it by default.
+    fn eligible(&self, k: usize) -> Positions {
+        let kind = self.classes[k].kind;
+        let mut eligible = Positions::new();
+        for (position, wire) in self.wires.iter().enumerate() {
+            let edge = wire.edge;
+            let carries = edge.kind == EdgeKind::Route
+                && if edge.classes.is_empty() {
+                    carries_by_default(kind, &wire.target.kind)
+                } else {
+                    edge.classes.contains(&kind)
+                };
+            if carries {
+                eligible.push(position);
+            }
+        }
+        eligible
+    }
+
     /// Class `k`'s route shares out of the node (into `outs`), the share that finishes at
     /// the node and its standby targets (into `compiled`): the eligible route targets of the
     /// best rank (caches first for reads, replicas, then the rest), near the users behind a
     /// geo DNS, split by weight (evenly behind round robin, least connections and IP hash),
-    /// after a cache's or CDN's hits. `eligible` is a reused buffer.
-    fn route_class(
-        &self,
-        k: usize,
-        outs: &mut [OutEdge],
-        compiled: &mut CompiledNode,
-        eligible: &mut Vec<usize>,
-    ) {
+    /// after a cache's or CDN's hits.
+    fn route_class(&self, k: usize, outs: &mut [OutEdge], compiled: &mut CompiledNode) {
         let topology = self.topology;
         let node = &topology.nodes[self.from];
         let class = &self.classes[k];
-        let target_of = |position: usize| self.ends[self.edges[position]].1;
-        let rank =
-            |position: usize| route_rank(class.kind, &topology.nodes[target_of(position)].kind);
-        eligible.clear();
-        eligible.extend((0..outs.len()).filter(|&position| {
-            let edge = &topology.edges[self.edges[position]];
-            edge.kind == EdgeKind::Route
-                && if edge.classes.is_empty() {
-                    carries_by_default(class.kind, &topology.nodes[target_of(position)].kind)
-                } else {
-                    edge.classes.contains(&class.kind)
-                }
-        }));
+        let wires = &self.wires;
+        let rank = |position: usize| route_rank(class.kind, &wires[position].target.kind);
+        let mut eligible = self.eligible(k);
         // Only a geo DNS sets targets aside (on standby); elsewhere nothing is kept.
         let geo = matches!(node.kind, NodeKind::Dns { geo: true });
-        let before_geo = if geo { eligible.clone() } else { Vec::new() };
+        let before_geo = if geo {
+            eligible.clone()
+        } else {
+            Positions::new()
+        };
         if geo {
-            let is_local =
-                |position: &usize| topology.nodes[target_of(*position)].region == class.region;
+            let is_local = |position: &usize| wires[*position].target.region == class.region;
             if eligible.iter().any(is_local) {
-                eligible.retain(is_local);
+                eligible.retain(|position| is_local(position));
             } else {
                 // No target in the workload's region: the ones nearest to the users.
                 let users = &topology.nodes[class.client].region;
-                let distance = |position: &usize| {
-                    region_rtt(
-                        topology,
-                        users,
-                        &topology.nodes[target_of(*position)].region,
-                    )
-                };
+                let distance =
+                    |position: &usize| region_rtt(topology, users, &wires[*position].target.region);
                 let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
                 eligible.retain(|position| distance(position) <= nearest);
             }
         }
         let best = eligible.iter().map(|&position| rank(position)).min();
-        eligible.retain(|&position| Some(rank(position)) == best);
-        let standby: Vec<usize> = before_geo
-            .into_iter()
-            .filter(|position| !eligible.contains(position) && Some(rank(*position)) == best)
-            .collect();
+        // Keep those of the best rank, in order.
+        let mut kept = 0;
+        for index in 0..eligible.len() {
+            let position = eligible[index];
+            if Some(rank(position)) == best {
+                eligible[kept] = position;
+                kept += 1;
+            }
+        }
+        eligible.truncate(kept);
+        let standby: Vec<usize> = if geo {
+            before_geo
+                .into_iter()
+                .filter(|position| !eligible.contains(position) && Some(rank(*position)) == best)
+                .collect()
+        } else {
+            Vec::new()
+        };
         if !standby.is_empty() {
             if compiled.standby.is_empty() {
                 compiled.standby = vec![Vec::new(); self.classes.len()];
@@ -881,7 +948,7 @@ impl Wires<'_> {
         );
         let weight = |position: usize| {
             if use_weights {
-                topology.edges[self.edges[position]].weight
+                wires[position].edge.weight
             } else {
                 1.0
             }
@@ -897,7 +964,7 @@ impl Wires<'_> {
         };
         let forwarded = if eligible.is_empty() { 0.0 } else { 1.0 - hit };
         // Each route's exit share of what it would carry finishes here instead.
-        let kept = |position: usize| 1.0 - topology.edges[self.edges[position]].exit_share;
+        let kept = |position: usize| 1.0 - wires[position].edge.exit_share;
         let exits: f64 = eligible
             .iter()
             .map(|&position| forwarded * weight(position) / total_weight * (1.0 - kept(position)))

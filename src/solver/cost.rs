@@ -4,9 +4,8 @@ use super::compile::Compiled;
 use super::stations::NodeResult;
 use super::traffic::Flows;
 use crate::model::catalog::Catalog;
-use crate::model::Node;
+use crate::model::{Node, Pricing};
 use crate::solver::report::TierCost;
-use std::collections::BTreeMap;
 
 /// Gigabytes per second of responses node `v` sends at the workloads' average rates: each
 /// class's traffic through the node times its response size.
@@ -20,6 +19,40 @@ fn average_gb_per_second(compiled: &Compiled, average: &Flows, v: usize) -> f64 
         .sum()
 }
 
+/// The catalog's hourly prices by instance type name, looked up once per report row by hash
+/// instead of by a scan of the catalog ([`Catalog::hourly`]'s figures, the first type of a
+/// name winning as there).
+pub(super) struct Prices<'a> {
+    catalog: &'a Catalog,
+    /// On demand, reserved and spot, in [`Pricing`] order.
+    hourly: rustc_hash::FxHashMap<&'a str, [Option<f64>; 3]>,
+}
+
+impl<'a> Prices<'a> {
+    /// The prices of `catalog`'s instance types.
+    pub(super) fn of(catalog: &'a Catalog) -> Prices<'a> {
+        let mut hourly = rustc_hash::FxHashMap::default();
+        for instance in &catalog.instance_types {
+            let name = instance.name.as_str();
+            hourly.entry(name).or_insert_with(|| {
+                [Pricing::OnDemand, Pricing::Reserved, Pricing::Spot]
+                    .map(|pricing| catalog.hourly(name, pricing))
+            });
+        }
+        Prices { catalog, hourly }
+    }
+
+    /// [`Catalog::hourly`] of `name` under `pricing`.
+    fn hourly(&self, name: &str, pricing: Pricing) -> Option<f64> {
+        let index = match pricing {
+            Pricing::OnDemand => 0,
+            Pricing::Reserved => 1,
+            Pricing::Spot => 2,
+        };
+        self.hourly.get(name).and_then(|prices| prices[index])
+    }
+}
+
 /// Monthly cost of node `v` in US dollars: its instances at the catalog's hourly price, its
 /// fixed fee, per-request and per-GB usage at the workloads' average rates, and its storage.
 /// An instance type missing from the catalog is counted at $0, with a warning.
@@ -29,12 +62,13 @@ pub(super) fn node_monthly_cost(
     average: &Flows,
     v: usize,
     result: &NodeResult,
-    catalog: &Catalog,
+    prices: &Prices,
     warnings: &mut Vec<String>,
 ) -> f64 {
+    let catalog = prices.catalog;
     let hourly = if node.instance_type.is_empty() {
         0.0
-    } else if let Some(price) = catalog.hourly(&node.instance_type, node.pricing) {
+    } else if let Some(price) = prices.hourly(&node.instance_type, node.pricing) {
         price
     } else {
         warnings.push(format!(
@@ -51,33 +85,91 @@ pub(super) fn node_monthly_cost(
         + node.storage_gb * catalog.storage_per_gb_month(node.storage_tier)
 }
 
-/// Monthly cost per tier, summed in tier order.
+/// Monthly cost per tier, summed in node order and listed in tier order.
 #[derive(Default)]
-pub(super) struct Tiers(BTreeMap<String, f64>);
+pub(super) struct Tiers {
+    /// Each tier named so far and its sum, in the order first named.
+    sums: Vec<(String, f64)>,
+    /// Where the last tier added to is in `sums` (neighbouring nodes mostly share a tier).
+    last: usize,
+}
 
 impl Tiers {
     /// Adds `cost` to `tier`'s sum (naming a tier allocates only the first time).
     pub(super) fn add(&mut self, tier: &str, cost: f64) {
-        match self.0.get_mut(tier) {
-            Some(sum) => *sum += cost,
+        let found = match self.sums.get(self.last) {
+            Some((name, _)) if name == tier => Some(self.last),
+            _ => self.sums.iter().position(|(name, _)| name == tier),
+        };
+        match found {
+            Some(position) => {
+                self.last = position;
+                self.sums[position].1 += cost;
+            }
             None => {
                 // A new tier's sum starts from +0, as a sum of no costs does.
                 let mut sum = 0.0;
                 sum += cost;
-                self.0.insert(tier.to_string(), sum);
+                self.last = self.sums.len();
+                self.sums.push((tier.to_string(), sum));
             }
         }
     }
 
     /// The tiers that cost something, in name order.
     pub(super) fn into_costs(self) -> Vec<TierCost> {
-        self.0
-            .into_iter()
+        let mut sums = self.sums;
+        // Names are unique, so an unstable sort gives the one order.
+        sums.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        sums.into_iter()
             .filter(|(_, cost)| *cost > 0.0)
             .map(|(tier, monthly_cost_usd)| TierCost {
                 tier,
                 monthly_cost_usd,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_give_the_catalogs_hourly_figures() {
+        let catalog = Catalog::builtin();
+        let prices = Prices::of(catalog);
+        assert!(!catalog.instance_types.is_empty());
+        for instance in &catalog.instance_types {
+            for pricing in [Pricing::OnDemand, Pricing::Reserved, Pricing::Spot] {
+                let expected = catalog.hourly(&instance.name, pricing);
+                assert!(expected.is_some());
+                assert_eq!(prices.hourly(&instance.name, pricing), expected);
+            }
+        }
+        assert_eq!(prices.hourly("no.such.type", Pricing::OnDemand), None);
+    }
+
+    #[test]
+    fn tiers_sum_in_node_order_and_list_by_name_without_free_ones() {
+        let mut tiers = Tiers::default();
+        for (tier, cost) in [
+            ("web", 1.5),
+            ("db", 2.0),
+            ("web", 0.25),
+            ("edge", 0.0),
+            ("db", 1.0),
+        ] {
+            tiers.add(tier, cost);
+        }
+        let costs: Vec<(String, f64)> = tiers
+            .into_costs()
+            .into_iter()
+            .map(|tier| (tier.tier, tier.monthly_cost_usd))
+            .collect();
+        assert_eq!(
+            costs,
+            vec![("db".to_string(), 3.0), ("web".to_string(), 1.75)]
+        );
     }
 }

@@ -23,11 +23,14 @@ impl<T: Copy + Default> Lists<T> {
             start[k + 1] += start[k];
         }
         let mut items = vec![T::default(); start[keys]];
-        let mut next = start.clone();
+        // `start[key]` is key's write cursor; once all are written, it holds where key + 1's
+        // list starts, so the starts move up one place.
         for (key, item) in pairs {
-            items[next[key]] = item;
-            next[key] += 1;
+            items[start[key]] = item;
+            start[key] += 1;
         }
+        start.copy_within(0..keys, 1);
+        start[0] = 0;
         Lists { start, items }
     }
 }
@@ -37,13 +40,32 @@ impl<T> Lists<T> {
     /// `key`'s list to `items`.
     pub(super) fn by_key(keys: usize, mut row: impl FnMut(usize, &mut Vec<T>)) -> Lists<T> {
         let mut start = Vec::with_capacity(keys + 1);
-        let mut items = Vec::new();
+        // About an item per key to start with (a plan's hops, a node's feeds): the list then
+        // grows a few times, not from nothing.
+        let mut items = Vec::with_capacity(keys);
         for key in 0..keys {
             start.push(items.len());
             row(key, &mut items);
         }
         start.push(items.len());
         Lists { start, items }
+    }
+
+    /// The lists `rows`, one per key in key order, moved into one flat array.
+    pub(super) fn from_rows<R: AsRef<[T]> + IntoIterator<Item = T>>(rows: Vec<R>) -> Lists<T> {
+        let mut start = Vec::with_capacity(rows.len() + 1);
+        let mut items = Vec::with_capacity(rows.iter().map(|row| row.as_ref().len()).sum());
+        for row in rows {
+            start.push(items.len());
+            items.extend(row);
+        }
+        start.push(items.len());
+        Lists { start, items }
+    }
+
+    /// Every key's items, one list after another (key order).
+    pub(super) fn flat(&self) -> &[T] {
+        &self.items
     }
 
     /// No lists at all.
@@ -104,5 +126,11 @@ mod tests {
         assert_eq!(built.of(2), &[2, 2]);
         assert_eq!(built.positions(2), 1..3);
         assert_eq!(Lists::<usize>::empty().iter().count(), 0);
+        let rows = Lists::from_rows(vec![vec![4, 5], Vec::new(), vec![6]]);
+        assert_eq!(rows.of(0), &[4, 5]);
+        assert_eq!(rows.of(1), &[] as &[usize]);
+        assert_eq!(rows.of(2), &[6]);
+        assert_eq!(rows.keys(), 3);
+        assert_eq!(rows.flat(), &[4, 5, 6]);
     }
 }

@@ -59,8 +59,6 @@ pub use pools::connection_demand;
 pub use queueing::Precision;
 pub use traffic::MAX_SOLVE_SECONDS;
 
-use compile::compile;
-
 /// What to solve for.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Params {
@@ -165,11 +163,11 @@ impl<'a> Solver<'a> {
 
     /// Checks and compiles `topology`, with `catalog` for costs.
     pub fn with_catalog(topology: &'a Topology, catalog: &'a Catalog) -> Result<Self, SolveError> {
-        topology.validate()?;
+        let index = topology.validated_index()?;
         Ok(Solver {
             topology,
             catalog,
-            compiled: compile(topology, &Params::default()),
+            compiled: compile::compile_indexed(topology, &index, &Params::default()),
         })
     }
 
@@ -365,6 +363,14 @@ fn path_steps(
     path: &[paths::Visit],
     k: usize,
 ) -> Vec<PathStep> {
+    // Pushed one by one: a collect into the inline list would not be inlined.
+    let ids = |nodes: &[usize]| {
+        let mut ids = report::StepTargets::with_capacity(nodes.len());
+        for &v in nodes {
+            ids.push(topology.nodes[v].id);
+        }
+        ids
+    };
     let id = |v: &usize| topology.nodes[*v].id;
     path.iter()
         .map(|visit| PathStep {
@@ -380,8 +386,8 @@ fn path_steps(
                     .map_or(0.0, |service| service[k] * 1000.0),
             ),
             round_trip_ms: figure(visit.visits * visit.round_trip * 1000.0),
-            calls: visit.calls.iter().map(id).collect(),
-            routes: visit.routes.iter().map(id).collect(),
+            calls: ids(&visit.calls),
+            routes: ids(&visit.routes),
             standby: visit.standby.iter().map(id).collect(),
             answers: visit.answers,
         })
@@ -399,6 +405,7 @@ fn node_reports(
     catalog: &Catalog,
     (warnings, parallel): (&mut Vec<String>, bool),
 ) -> (Vec<NodeReport>, Vec<TierCost>) {
+    let prices = cost::Prices::of(catalog);
     let rows = map_indices(topology.nodes.len(), parallel, |v| {
         let mut said = Vec::new();
         let node = &topology.nodes[v];
@@ -409,7 +416,7 @@ fn node_reports(
             &traffic.average,
             v,
             result,
-            catalog,
+            &prices,
             &mut said,
         );
         node_warnings(topology, compiled, v, result, &mut said);

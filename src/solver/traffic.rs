@@ -465,7 +465,7 @@ impl Pass<'_> {
         let node_count = compiled.nodes.len();
         let total_external: f64 = self.external.iter().sum();
         let limit = self.limit;
-        let edge_count: usize = compiled.out_edges.iter().map(Vec::len).sum();
+        let edge_count: usize = compiled.out_edges.iter().map(<[_]>::len).sum();
         let max_passes = pass_budget(node_count + edge_count, 100_000);
         // The last three passes' arrivals, for Aitken's extrapolation of slow loops.
         let mut history: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
