@@ -104,16 +104,15 @@ fn merge_parts(streams: impl Iterator<Item = (f64, f64, u64)> + Clone, rho: f64)
 }
 
 /// A stream between nodes: the c² of the time between two requests, how much of its
-/// variability is a renewal stream's, how many equal independent parts it is the merge of (the
-/// instances it left), its long-run c² (the variance of the count over a long time per
-/// request: what a queue's departures inherit from its arrivals, whatever its service), and
+/// variability is a renewal stream's, its long-run c² (the variance of the count over a long
+/// time per request: what a queue's departures inherit from its arrivals, whatever its
+/// service), and
 /// the time scale over which the one turns into the other ([`queue_time_scale`] of the queue
 /// it left; 0 where the two are the same). `irregular` is how much of |c² − 1| is not a renewal
 /// stream's (added by services and merges); [`Arrivals::renewal`] is the rest's share.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Stream {
     arrivals: Arrivals,
-    parts: u64,
     long_run: f64,
     time_scale: f64,
     irregular: f64,
@@ -153,7 +152,6 @@ const POISSON: Stream = Stream {
     ceiling: f64::INFINITY,
     queued: 0.0,
     arrivals: Arrivals::POISSON,
-    parts: 1,
     long_run: 1.0,
     time_scale: 0.0,
 };
@@ -311,14 +309,7 @@ fn arrival_variability_on(
         return None;
     }
     let node_count = compiled.nodes.len();
-    let split = Splits {
-        routes: (0..node_count)
-            .map(|v| route_split(topology, v) == Split::Cyclic)
-            .collect(),
-        instances: (0..node_count)
-            .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
-            .collect(),
-    };
+    let split = Splits::of(topology, compiled);
     let mut walk = Walk {
         arriving: vec![POISSON; node_count],
         departing: vec![POISSON; node_count],
@@ -450,10 +441,49 @@ impl NodeGroups {
     }
 }
 
-/// Per node, whether its routes out and its instances take requests in turn (a cyclic split).
+/// Per node, whether its routes out and its instances take requests in turn (a cyclic split),
+/// and for the nodes whose routes do, per class how many of their route edges carry it.
 struct Splits {
     routes: Vec<bool>,
     instances: Vec<bool>,
+    /// `class_count` entries per node: the route edges carrying each class (served traffic,
+    /// not calls) of a node whose routes take turns; 0 for the other nodes.
+    route_targets: Vec<u32>,
+}
+
+impl Splits {
+    /// The splits of every node of `compiled`.
+    fn of(topology: &Topology, compiled: &Compiled) -> Splits {
+        let node_count = compiled.nodes.len();
+        let class_count = compiled.classes.len();
+        let routes: Vec<bool> = (0..node_count)
+            .map(|v| route_split(topology, v) == Split::Cyclic)
+            .collect();
+        let mut route_targets = vec![0u32; node_count * class_count];
+        for (u, _) in routes.iter().enumerate().filter(|(_, cyclic)| **cyclic) {
+            let targets = &mut route_targets[u * class_count..(u + 1) * class_count];
+            let carrying = compiled.out_edges[u]
+                .iter()
+                .filter(|e| !e.is_call && e.source == Source::Served);
+            for edge in carrying {
+                for (count, factor) in targets.iter_mut().zip(&edge.factors) {
+                    *count += u32::from(*factor > 0.0);
+                }
+            }
+        }
+        Splits {
+            routes,
+            instances: (0..node_count)
+                .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
+                .collect(),
+            route_targets,
+        }
+    }
+
+    /// Per class, how many route edges of node `u` (whose routes take turns) carry it.
+    fn targets(&self, u: usize, class_count: usize) -> &[u32] {
+        &self.route_targets[u * class_count..(u + 1) * class_count]
+    }
 }
 
 /// Node `v`'s arriving and departing streams from its feeders' (`arriving`, `departing`),
@@ -468,15 +498,7 @@ fn node_streams(
 ) -> (Stream, Stream) {
     let class_count = compiled.classes.len();
     streams.clear();
-    incoming_streams(
-        compiled,
-        flows,
-        departing,
-        arriving,
-        &split.routes,
-        v,
-        streams,
-    );
+    incoming_streams(compiled, flows, (departing, arriving), split, v, streams);
     let rho = flows.pools[v]
         .iter()
         .map(|pool| pool.utilization)
@@ -671,11 +693,9 @@ fn merge_displaced(streams: &[(f64, Stream)], total: f64) -> Displaced {
 fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
     match streams {
         [] => POISSON,
-        [(_, only)] if only.parts <= 1 => *only,
+        [(_, only)] => *only,
         _ => {
-            let parts = streams
-                .iter()
-                .map(|(rate, s)| (*rate, s.arrivals.scv, s.parts));
+            let parts = streams.iter().map(|(rate, s)| (*rate, s.arrivals.scv, 1));
             let total: f64 = streams.iter().map(|(rate, _)| rate).sum();
             let average = |of: fn(&Stream) -> f64| {
                 if total > 0.0 {
@@ -698,7 +718,6 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
                 queued: average(|s| s.queued),
                 clump: merge_clumps(streams.iter().map(|(rate, s)| (*rate, s.clump, 1)), total),
                 displaced: merge_displaced(streams, total),
-                parts: 1,
                 // Counts of independent streams add their variances.
                 long_run: average(|s| s.long_run),
                 time_scale: average(|s| s.time_scale),
@@ -707,25 +726,43 @@ fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
     }
 }
 
-/// The streams (rate, stream) arriving at node `v`: the workloads entering there (one
-/// stream, their rates' c² averaged) and every wire into it.
-fn incoming_streams(
-    compiled: &Compiled,
-    flows: &Flows,
-    departing: &[Stream],
-    arriving: &[Stream],
-    cyclic_routes: &[bool],
-    v: usize,
-    out: &mut Vec<(f64, Stream)>,
-) {
-    let class_count = compiled.classes.len();
+/// How a wire takes its share of the stream leaving its node: every k-th request behind a
+/// round-robin balancer ([`cyclic_edge_scv`]), a random share, or all of them (several calls
+/// per request: as many requests, spread over the calls' responses). The c² of the share is
+/// linear in the stream's: [`WireShare::of`] applies it to the c² and to its parts.
+#[derive(Clone, Copy)]
+enum WireShare<'a> {
+    /// The balancer's per-class arrivals, the wire's factors and, per class, how many route
+    /// edges carry it.
+    Cyclic(&'a [f64], &'a [f64], &'a [u32]),
+    Random(f64),
+    Whole,
+}
+
+impl WireShare<'_> {
+    /// The c² of the share of a stream of c² `scv`.
+    #[inline(always)]
+    fn of(self, scv: f64) -> f64 {
+        match self {
+            WireShare::Cyclic(arrivals, factors, targets) => {
+                cyclic_edge_scv(arrivals, factors, targets, scv)
+            }
+            WireShare::Random(share) => random_split_scv(share, scv),
+            WireShare::Whole => scv,
+        }
+    }
+}
+
+/// The stream of the workloads entering at node `v` (one stream, their rates' c² averaged),
+/// with its rate; `None` when none enters there.
+fn external_stream(compiled: &Compiled, v: usize) -> Option<(f64, Stream)> {
     let (mut external, mut external_scv) = (0.0, 0.0);
     for class in compiled.classes.iter().filter(|class| class.client == v) {
         external += class.rate;
         external_scv += class.rate * class.arrival_cv * class.arrival_cv;
     }
-    if external > 0.0 {
-        out.push((
+    (external > 0.0).then(|| {
+        (
             external,
             Stream {
                 arrivals: Arrivals {
@@ -738,25 +775,38 @@ fn incoming_streams(
                 queued: 0.0,
                 clump: Clump::NONE,
                 displaced: Displaced::NONE,
-                parts: 1,
                 long_run: external_scv / external,
                 time_scale: 0.0,
             },
-        ));
-    }
+        )
+    })
+}
+
+/// The streams (rate, stream) arriving at node `v`: the workloads entering there (one
+/// stream, their rates' c² averaged) and every wire into it.
+fn incoming_streams(
+    compiled: &Compiled,
+    flows: &Flows,
+    (departing, arriving): (&[Stream], &[Stream]),
+    split: &Splits,
+    v: usize,
+    out: &mut Vec<(f64, Stream)>,
+) {
+    let class_count = compiled.classes.len();
+    out.extend(external_stream(compiled, v));
     for (flow, factors) in compiled.flows_into(v) {
         let u = flow.from;
         let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
         let (ratio, source) = match flow.source {
-            Source::Served => (flows.served_ratio[u], departing[u]),
-            Source::Dropped => (flows.drop_ratio[u], arriving[u]),
+            Source::Served => (flows.served_ratio[u], &departing[u]),
+            Source::Dropped => (flows.drop_ratio[u], &arriving[u]),
         };
         let sent: f64 = from.iter().sum::<f64>() * ratio;
         let rate: f64 = from.iter().zip(factors).map(|(a, f)| a * ratio * f).sum();
         if rate <= 0.0 || sent <= 0.0 {
             continue;
         }
-        let cyclic = cyclic_routes[u] && !flow.is_call && flow.source == Source::Served;
+        let cyclic = split.routes[u] && !flow.is_call && flow.source == Source::Served;
         // A request routed on after its node's calls left that node's clumps when its service
         // ended; the calls' random response times spread them out again.
         let call_delay = if !flow.is_call && source.clump.is_some() {
@@ -764,56 +814,62 @@ fn incoming_streams(
         } else {
             0.0
         };
-        let share = rate / sent;
-        let split = |scv: f64| {
-            if cyclic {
-                cyclic_edge_scv(compiled, u, from, factors, scv)
-            } else if rate <= sent {
-                random_split_scv(share, scv)
-            } else {
-                // Several calls per request: as many requests, spread over the calls'
-                // responses.
-                scv
-            }
+        let share = if cyclic {
+            WireShare::Cyclic(from, factors, split.targets(u, class_count))
+        } else if rate <= sent {
+            WireShare::Random(rate / sent)
+        } else {
+            WireShare::Whole
         };
-        let scv = split(source.arrivals.scv);
-        // The splits are linear in c²: the irregular part is split as the whole.
-        let of_zero = split(0.0);
-        let irregular = (split(source.irregular) - of_zero).abs();
-        // A random or cyclic share of a stream from several instances is still their merge.
         out.push((
             rate,
-            Stream {
-                arrivals: Arrivals {
-                    scv,
-                    renewal: renewal_share(scv, irregular),
-                },
-                irregular,
-                burst: (split(source.burst) - of_zero).max(0.0),
-                ceiling: source.ceiling,
-                queued: source.queued,
-                clump: spread_clump(
-                    Clump {
-                        scv: split(source.clump.scv),
-                        ..source.clump
-                    },
-                    rate,
-                    call_delay,
-                ),
-                // A node's arriving stream has had its shuffle seen (reduced) there already;
-                // its drops carry none on rather than have the next queue reduce it again.
-                displaced: match flow.source {
-                    Source::Served => Displaced {
-                        excess: (split(source.displaced.excess) - of_zero).max(0.0),
-                        ..source.displaced
-                    },
-                    Source::Dropped => Displaced::NONE,
-                },
-                parts: source.parts,
-                long_run: split(source.long_run),
-                time_scale: source.time_scale,
-            },
+            wire_stream(source, share, (rate, call_delay), flow.source),
         ));
+    }
+}
+
+/// The stream a wire carries: `share` ([`WireShare`]) of `source` (the stream leaving its
+/// node, served or dropped), at `rate`, its clumps spread by the calls' response `call_delay`.
+#[inline(always)]
+fn wire_stream(
+    source: &Stream,
+    share: WireShare,
+    (rate, call_delay): (f64, f64),
+    kind: Source,
+) -> Stream {
+    let scv = share.of(source.arrivals.scv);
+    // The splits are linear in c²: the irregular part is split as the whole.
+    let of_zero = share.of(0.0);
+    let irregular = (share.of(source.irregular) - of_zero).abs();
+    // A random or cyclic share of a stream from several instances is still their merge.
+    Stream {
+        arrivals: Arrivals {
+            scv,
+            renewal: renewal_share(scv, irregular),
+        },
+        irregular,
+        burst: (share.of(source.burst) - of_zero).max(0.0),
+        ceiling: source.ceiling,
+        queued: source.queued,
+        clump: spread_clump(
+            Clump {
+                scv: share.of(source.clump.scv),
+                ..source.clump
+            },
+            rate,
+            call_delay,
+        ),
+        // A node's arriving stream has had its shuffle seen (reduced) there already; its
+        // drops carry none on rather than have the next queue reduce it again.
+        displaced: match kind {
+            Source::Served => Displaced {
+                excess: (share.of(source.displaced.excess) - of_zero).max(0.0),
+                ..source.displaced
+            },
+            Source::Dropped => Displaced::NONE,
+        },
+        long_run: share.of(source.long_run),
+        time_scale: source.time_scale,
     }
 }
 
@@ -847,33 +903,23 @@ fn calls_response(compiled: &Compiled, flows: &Flows, u: usize, from: &[f64]) ->
     delay
 }
 
-/// The c² of one route edge of a round-robin balancer `u` (per class: its share of the
+/// The c² of one route edge of a round-robin balancer (per class: its share of the
 /// balancer's requests picked at random, then every k-th of them to each of the k route
-/// edges carrying the class), averaged over the classes by their rates on the edge.
-fn cyclic_edge_scv(
-    compiled: &Compiled,
-    u: usize,
-    arrivals: &[f64],
-    factors: &[f64],
-    scv: f64,
-) -> f64 {
+/// edges carrying the class, `targets`), averaged over the classes by their rates on the edge.
+fn cyclic_edge_scv(arrivals: &[f64], factors: &[f64], targets: &[u32], scv: f64) -> f64 {
     let total: f64 = arrivals.iter().sum();
     let (mut rate, mut weighted) = (0.0, 0.0);
-    for (k, (&a, &f)) in arrivals.iter().zip(factors).enumerate() {
+    for ((&a, &f), &targets) in arrivals.iter().zip(factors).zip(targets) {
         if a <= 0.0 || f <= 0.0 {
             continue;
         }
-        let targets = compiled.out_edges[u]
-            .iter()
-            .filter(|e| !e.is_call && e.source == Source::Served && e.factors[k] > 0.0)
-            .count();
         // Every k-th request of the class, of which the wire's exit share finishes at the
         // balancer at random (a round robin gives each of its k routes 1/k of the turns).
         let kept = f * targets as f64;
         let kept = if kept >= 1.0 - 1e-12 { 1.0 } else { kept };
         let class_scv = random_split_scv(
             kept,
-            cyclic_split_scv(targets, random_split_scv(a / total, scv)),
+            cyclic_split_scv(targets as usize, random_split_scv(a / total, scv)),
         );
         rate += a * f;
         weighted += a * f * class_scv;
@@ -1058,7 +1104,6 @@ fn through_node(
                 excess: shuffles.displaced.excess / rate,
                 ..shuffles.displaced
             },
-            parts: 1,
             long_run: arrival.long_run,
             time_scale: time_scale / rate,
         }
