@@ -237,9 +237,12 @@ fn all_poisson(topology: &Topology, compiled: &Compiled) -> bool {
 }
 
 /// The variability of the arrivals at every pool group, in one list: node `v`'s groups are
-/// `groups[v]`.
+/// `groups[v]`. The nodes are kept in slots, in the order the walk visits them (an acyclic
+/// graph's waves one after the other, so that a wave's nodes are side by side).
 pub(super) struct GroupArrivals {
-    /// Where each node's groups start in `arrivals` (one more entry than nodes).
+    /// Each node's slot.
+    slots: Vec<usize>,
+    /// Where each slot's groups start in `arrivals` (one more entry than nodes).
     starts: Vec<usize>,
     arrivals: Vec<Arrivals>,
     /// The clumps in each group's arrivals ([`clumps`]).
@@ -247,16 +250,21 @@ pub(super) struct GroupArrivals {
 }
 
 impl GroupArrivals {
-    /// Poisson arrivals at every group of every node of `compiled`.
-    fn poisson(compiled: &Compiled) -> GroupArrivals {
-        let mut starts = Vec::with_capacity(compiled.nodes.len() + 1);
+    /// Poisson arrivals at every group of every node of `compiled`, its nodes in slots in the
+    /// order of `visits` (every node once).
+    fn poisson(compiled: &Compiled, visits: impl Iterator<Item = usize>) -> GroupArrivals {
+        let node_count = compiled.nodes.len();
+        let mut slots = vec![0; node_count];
+        let mut starts = Vec::with_capacity(node_count + 1);
         starts.push(0);
-        for node in &compiled.nodes {
-            starts.push(starts[starts.len() - 1] + node.groups.len());
+        for (slot, v) in visits.enumerate() {
+            slots[v] = slot;
+            starts.push(starts[slot] + compiled.nodes[v].groups.len());
         }
         let arrivals = vec![Arrivals::POISSON; starts[starts.len() - 1]];
         let clumps = vec![Clump::NONE; arrivals.len()];
         GroupArrivals {
+            slots,
             starts,
             arrivals,
             clumps,
@@ -268,14 +276,33 @@ impl GroupArrivals {
         self.starts.len() - 1
     }
 
-    fn node_mut(&mut self, v: usize) -> (&mut [Arrivals], &mut [Clump]) {
-        let range = self.starts[v]..self.starts[v + 1];
+    /// The groups of the node in `slot`, to write.
+    fn slot_mut(&mut self, slot: usize) -> GroupsMut<'_> {
+        let range = self.starts[slot]..self.starts[slot + 1];
         (&mut self.arrivals[range.clone()], &mut self.clumps[range])
+    }
+
+    /// The groups of the nodes in slots `first..end`, each node's to write.
+    #[cfg(feature = "parallel")]
+    fn slots_mut(&mut self, first: usize, end: usize) -> Vec<GroupsMut<'_>> {
+        let starts = &self.starts;
+        let mut arrivals = &mut self.arrivals[starts[first]..starts[end]];
+        let mut clumps = &mut self.clumps[starts[first]..starts[end]];
+        let mut each = Vec::with_capacity(end - first);
+        for slot in first..end {
+            let count = starts[slot + 1] - starts[slot];
+            let (own_arrivals, rest_arrivals) = std::mem::take(&mut arrivals).split_at_mut(count);
+            let (own_clumps, rest_clumps) = std::mem::take(&mut clumps).split_at_mut(count);
+            each.push((own_arrivals, own_clumps));
+            (arrivals, clumps) = (rest_arrivals, rest_clumps);
+        }
+        each
     }
 
     /// The clumps in node `v`'s groups' arrivals.
     fn clumps(&self, v: usize) -> &[Clump] {
-        &self.clumps[self.starts[v]..self.starts[v + 1]]
+        let slot = self.slots[v];
+        &self.clumps[self.starts[slot]..self.starts[slot + 1]]
     }
 }
 
@@ -283,7 +310,8 @@ impl std::ops::Index<usize> for GroupArrivals {
     type Output = [Arrivals];
 
     fn index(&self, v: usize) -> &[Arrivals] {
-        &self.arrivals[self.starts[v]..self.starts[v + 1]]
+        let slot = self.slots[v];
+        &self.arrivals[self.starts[slot]..self.starts[slot + 1]]
     }
 }
 
@@ -310,24 +338,32 @@ fn arrival_variability_on(
     }
     let node_count = compiled.nodes.len();
     let split = Splits::of(topology, compiled);
+    let groups = if compiled.acyclic {
+        GroupArrivals::poisson(compiled, compiled.waves().flatten().copied())
+    } else {
+        GroupArrivals::poisson(compiled, 0..node_count)
+    };
     let mut walk = Walk {
         arriving: vec![POISSON; node_count],
         departing: vec![POISSON; node_count],
-        groups: GroupArrivals::poisson(compiled),
+        groups,
         streams: Vec::new(),
     };
     let context = (compiled, flows, (&split, horizon));
     if compiled.acyclic {
+        let mut first = 0;
         for wave in compiled.waves() {
             #[cfg(feature = "parallel")]
             if parallel && wave.len() >= super::compile::WIDE_WAVE {
-                walk.wave_on_rayon(context, wave);
+                walk.wave_on_rayon(context, wave, first);
+                first += wave.len();
                 continue;
             }
             let _ = parallel;
             for &v in wave {
                 walk.step(context, v);
             }
+            first += wave.len();
         }
         return Some(walk.groups);
     }
@@ -347,8 +383,9 @@ fn arrival_variability_on(
 /// nodes' cyclic splits and the overload horizon.
 type WalkContext<'a> = (&'a Compiled, &'a Flows, (&'a Splits, f64));
 
-/// The streams arriving at and leaving every node, and its queue groups' arrivals, as
-/// [`arrival_variability`] walks the graph; `streams` is scratch.
+/// The streams arriving at and leaving every node (each in its slot, as its groups in
+/// `groups`), and its queue groups' arrivals, as [`arrival_variability`] walks the graph;
+/// `streams` is scratch.
 struct Walk {
     arriving: Vec<Stream>,
     departing: Vec<Stream>,
@@ -356,90 +393,80 @@ struct Walk {
     streams: Vec<(f64, Stream)>,
 }
 
+/// The streams the walk has found so far, each node's in its slot: the stream arriving at it
+/// and the one leaving it.
+#[derive(Clone, Copy)]
+struct Placed<'a> {
+    slots: &'a [usize],
+    arriving: &'a [Stream],
+    departing: &'a [Stream],
+}
+
 impl Walk {
-    /// Finds node `v`'s streams from its feeders'; how much their c² moved.
+    /// Node `v`'s streams and groups from its feeders' streams as they are; how much its
+    /// arriving or departing c² changed.
     fn step(&mut self, (compiled, flows, split): WalkContext, v: usize) -> f64 {
+        let slots = std::mem::take(&mut self.groups.slots);
+        let slot = slots[v];
+        let placed = Placed {
+            slots: &slots,
+            arriving: &self.arriving,
+            departing: &self.departing,
+        };
         let (arrival, depart) = node_streams(
             compiled,
             flows,
-            (&self.arriving, &self.departing),
+            placed,
             split,
             v,
-            (&mut self.streams, self.groups.node_mut(v)),
+            (&mut self.streams, self.groups.slot_mut(slot)),
         );
-        let change = (arrival.arrivals.scv - self.arriving[v].arrivals.scv)
+        self.groups.slots = slots;
+        let change = (arrival.arrivals.scv - self.arriving[slot].arrivals.scv)
             .abs()
-            .max((depart.arrivals.scv - self.departing[v].arrivals.scv).abs());
-        self.arriving[v] = arrival;
-        self.departing[v] = depart;
+            .max((depart.arrivals.scv - self.departing[slot].arrivals.scv).abs());
+        self.arriving[slot] = arrival;
+        self.departing[slot] = depart;
         change
     }
 
-    /// [`Walk::step`] for every node of `wave` (whose feeders are all in earlier waves) on
-    /// rayon, each node's groups worked on in a copy and written back in wave order.
+    /// [`Walk::step`] for every node of `wave` (whose feeders are all in earlier waves; its
+    /// nodes in the slots from `first` on) on rayon, each writing its own slot.
     #[cfg(feature = "parallel")]
-    fn wave_on_rayon(&mut self, (compiled, flows, split): WalkContext, wave: &[usize]) {
+    fn wave_on_rayon(
+        &mut self,
+        (compiled, flows, split): WalkContext,
+        wave: &[usize],
+        first: usize,
+    ) {
         use rayon::prelude::*;
-        let steps: Vec<(Stream, Stream, NodeGroups)> = wave
-            .par_iter()
-            .map_init(Vec::new, |streams, &v| {
-                let mut own = NodeGroups::of(&self.groups, v);
-                let (arrival, depart) = node_streams(
-                    compiled,
-                    flows,
-                    (&self.arriving, &self.departing),
-                    split,
-                    v,
-                    (streams, own.as_mut()),
-                );
-                (arrival, depart, own)
-            })
-            .collect();
-        for (&v, (arrival, depart, mut own)) in wave.iter().zip(steps) {
-            self.arriving[v] = arrival;
-            self.departing[v] = depart;
-            let ((arrivals, clumps), (own_arrivals, own_clumps)) =
-                (self.groups.node_mut(v), own.as_mut());
-            arrivals.copy_from_slice(own_arrivals);
-            clumps.copy_from_slice(own_clumps);
-        }
+        let end = first + wave.len();
+        let (arriving_before, arriving_wave) = self.arriving.split_at_mut(first);
+        let (departing_before, departing_wave) = self.departing.split_at_mut(first);
+        let slots = std::mem::take(&mut self.groups.slots);
+        let placed = Placed {
+            slots: &slots,
+            arriving: arriving_before,
+            departing: departing_before,
+        };
+        let groups = self.groups.slots_mut(first, end);
+        wave.par_iter()
+            .zip(&mut arriving_wave[..wave.len()])
+            .zip(&mut departing_wave[..wave.len()])
+            .zip(groups)
+            .for_each_init(
+                Vec::new,
+                |streams, (((&v, arriving), departing), groups)| {
+                    (*arriving, *departing) =
+                        node_streams(compiled, flows, placed, split, v, (streams, groups));
+                },
+            );
+        self.groups.slots = slots;
     }
 }
 
 /// One node's group arrivals and their clumps, to write.
 type GroupsMut<'a> = (&'a mut [Arrivals], &'a mut [Clump]);
-
-/// A copy of one node's group arrivals and their clumps: inline for the usual one or two
-/// groups.
-enum NodeGroups {
-    Inline([Arrivals; 2], [Clump; 2], usize),
-    Heap(Vec<Arrivals>, Vec<Clump>),
-}
-
-impl NodeGroups {
-    /// Node `v`'s groups in `groups`.
-    fn of(groups: &GroupArrivals, v: usize) -> NodeGroups {
-        let (arrivals, clumps) = (&groups[v], groups.clumps(v));
-        match arrivals.len() {
-            len @ 0..=2 => {
-                let mut inline = ([Arrivals::POISSON; 2], [Clump::NONE; 2]);
-                inline.0[..len].copy_from_slice(arrivals);
-                inline.1[..len].copy_from_slice(clumps);
-                NodeGroups::Inline(inline.0, inline.1, len)
-            }
-            _ => NodeGroups::Heap(arrivals.to_vec(), clumps.to_vec()),
-        }
-    }
-
-    fn as_mut(&mut self) -> GroupsMut<'_> {
-        match self {
-            NodeGroups::Inline(arrivals, clumps, len) => {
-                (&mut arrivals[..*len], &mut clumps[..*len])
-            }
-            NodeGroups::Heap(arrivals, clumps) => (arrivals, clumps),
-        }
-    }
-}
 
 /// Per node, whether its routes out and its instances take requests in turn (a cyclic split),
 /// and for the nodes whose routes do, per class how many of their route edges carry it.
@@ -486,19 +513,19 @@ impl Splits {
     }
 }
 
-/// Node `v`'s arriving and departing streams from its feeders' (`arriving`, `departing`),
-/// with its queue groups' arrivals written into `groups`; `streams` is scratch.
+/// Node `v`'s arriving and departing streams from its feeders' (in `placed`), with its queue
+/// groups' arrivals written into `groups`; `streams` is scratch.
 fn node_streams(
     compiled: &Compiled,
     flows: &Flows,
-    (arriving, departing): (&[Stream], &[Stream]),
+    placed: Placed,
     (split, horizon): (&Splits, f64),
     v: usize,
     (streams, groups): (&mut Vec<(f64, Stream)>, GroupsMut),
 ) -> (Stream, Stream) {
     let class_count = compiled.classes.len();
     streams.clear();
-    incoming_streams(compiled, flows, (departing, arriving), split, v, streams);
+    incoming_streams(compiled, flows, placed, split, v, streams);
     let rho = flows.pools[v]
         .iter()
         .map(|pool| pool.utilization)
@@ -787,7 +814,7 @@ fn external_stream(compiled: &Compiled, v: usize) -> Option<(f64, Stream)> {
 fn incoming_streams(
     compiled: &Compiled,
     flows: &Flows,
-    (departing, arriving): (&[Stream], &[Stream]),
+    placed: Placed,
     split: &Splits,
     v: usize,
     out: &mut Vec<(f64, Stream)>,
@@ -798,8 +825,8 @@ fn incoming_streams(
         let u = flow.from;
         let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
         let (ratio, source) = match flow.source {
-            Source::Served => (flows.served_ratio[u], &departing[u]),
-            Source::Dropped => (flows.drop_ratio[u], &arriving[u]),
+            Source::Served => (flows.served_ratio[u], &placed.departing[placed.slots[u]]),
+            Source::Dropped => (flows.drop_ratio[u], &placed.arriving[placed.slots[u]]),
         };
         let sent: f64 = from.iter().sum::<f64>() * ratio;
         let rate: f64 = from.iter().zip(factors).map(|(a, f)| a * ratio * f).sum();
