@@ -9,9 +9,7 @@
 pub mod clumps;
 pub mod displacement;
 
-use self::clumps::{
-    clumped_pool, merge_clumps, own_clump, passed_clump, spread_clump, Clump, ClumpMerge,
-};
+use self::clumps::{clumped_pool, own_clump, passed_clump, spread_clump, Clump, ClumpMerge};
 use self::displacement::{displaced_arrival_scv, seen_excess, Displaced};
 use super::compile::{Compiled, Source};
 use super::network::{instance_split, route_split, Split};
@@ -94,6 +92,12 @@ fn merge_parts(streams: impl Iterator<Item = (f64, f64, u64)> + Clone, rho: f64)
         mean += share * scv;
         concentration += share * share / parts.max(1) as f64;
     }
+    hybrid(mean, concentration, rho)
+}
+
+/// Whitt's hybrid of [`merge_scv`] from the rate-weighted mean c² of the streams and their
+/// concentration Σ(λᵢ/λ)² (1/ν).
+fn hybrid(mean: f64, concentration: f64, rho: f64) -> f64 {
     let nu = 1.0 / concentration;
     if nu <= 1.0 + 1e-12 {
         return mean;
@@ -531,18 +535,22 @@ fn node_streams(
         .map(|pool| pool.utilization)
         .fold(0.0, f64::max);
     let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-    let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon);
-    if let Some(inputs) = inputs.as_deref() {
-        see_streams(&compiled.nodes[v], inputs, rho, streams);
+    let node = &compiled.nodes[v];
+    let inputs = pool_inputs(node, arrivals, horizon);
+    let queues = inputs
+        .as_deref()
+        .map(|inputs| (inputs, node_capacity(node, inputs)));
+    if let Some(queues) = queues {
+        see_streams(queues, rho, streams);
     }
     let arrival = merged(streams, rho);
     let depart = through_node(
         compiled,
         flows,
         v,
-        arrival,
+        &arrival,
         split.instances[v],
-        inputs.as_deref(),
+        queues,
         groups,
     );
     (arrival, depart)
@@ -564,18 +572,12 @@ fn node_capacity(node: &super::compile::CompiledNode, inputs: &[PoolInput]) -> f
         .sum()
 }
 
-/// The c² each of `streams` (rate, stream) arriving at a queue (`node` fed as `inputs`, at
-/// utilization ρ) sees: less the bursts of the queue it left that this one outruns
+/// The c² each of `streams` (rate, stream) arriving at a queue (fed as `inputs`, serving
+/// `capacity` requests per second at most, at utilization ρ) sees: less the bursts of the queue it left that this one outruns
 /// ([`release_bursts`]), then between the interval and the long-run variability by the two
 /// queues' time scales ([`seen_scv`]), the long run counted only as far as this queue can
 /// build a backlog from it ([`backlog_long_run`], [`drained_long_run_seen`]).
-fn see_streams(
-    node: &super::compile::CompiledNode,
-    inputs: &[PoolInput],
-    rho: f64,
-    streams: &mut [(f64, Stream)],
-) {
-    let capacity = node_capacity(node, inputs);
+fn see_streams((inputs, capacity): (&[PoolInput], f64), rho: f64, streams: &mut [(f64, Stream)]) {
     let service_scv = inputs.first().map(|i| i.service_scv);
     for (rate, stream) in streams.iter_mut() {
         if let Some(input) = inputs.first() {
@@ -693,63 +695,70 @@ fn hide_displaced(stream: &mut Stream, rho: f64, input: &PoolInput) {
     stream.arrivals.renewal = renewal_share(stream.arrivals.scv, stream.irregular);
 }
 
-/// The shuffle carried by a merge of `streams` (of total rate `total`): the excess c²
-/// averaged by rate (as the merge's c²), window and service those of the part that adds most.
-fn merge_displaced(streams: &[(f64, Stream)], total: f64) -> Displaced {
-    let mut merged = Displaced::NONE;
-    let mut largest = 0.0;
-    for (rate, stream) in streams {
-        let added = rate * stream.displaced.excess;
-        if added > largest {
-            largest = added;
-            merged = stream.displaced;
-        }
-    }
-    if total > 0.0 {
-        merged.excess = streams
-            .iter()
-            .map(|(rate, s)| rate * s.displaced.excess)
-            .sum::<f64>()
-            / total;
-    }
-    merged
-}
-
 /// The merge of the streams arriving at a queue of utilization `rho` ([`merge_scv`]); one
 /// stream keeps its renewal share, a merge of several is not a renewal stream.
 fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
     match streams {
         [] => POISSON,
         [(_, only)] => *only,
-        _ => {
-            let parts = streams.iter().map(|(rate, s)| (*rate, s.arrivals.scv, 1));
-            let total: f64 = streams.iter().map(|(rate, _)| rate).sum();
-            let average = |of: fn(&Stream) -> f64| {
-                if total > 0.0 {
-                    streams.iter().map(|(rate, s)| rate * of(s)).sum::<f64>() / total
-                } else {
-                    1.0
-                }
-            };
-            let scv = merge_parts(parts, rho);
-            let peak: f64 = streams.iter().map(|(rate, s)| rate * s.ceiling).sum();
-            Stream {
-                arrivals: Arrivals { scv, renewal: 0.0 },
-                irregular: (scv - 1.0).abs(),
-                burst: average(|s| s.burst).min((scv - 1.0).max(0.0)),
-                ceiling: if total > 0.0 {
-                    peak / total
-                } else {
-                    f64::INFINITY
-                },
-                queued: average(|s| s.queued),
-                clump: merge_clumps(streams.iter().map(|(rate, s)| (*rate, s.clump, 1)), total),
-                displaced: merge_displaced(streams, total),
-                // Counts of independent streams add their variances.
-                long_run: average(|s| s.long_run),
-                time_scale: average(|s| s.time_scale),
-            }
+        _ => merged_several(streams, rho),
+    }
+}
+
+/// [`merged`] of two streams or more, in one pass over them: their c² by [`merge_scv`] (each
+/// stream one part), their bursts, queueing, long-run variability and time scales averaged by
+/// rate, their peaks added, their clumps merged ([`ClumpMerge`]) and their shuffles
+/// ([`displacement`]) too: the excess c² averaged by rate (as the merge's c²), window and
+/// service those of the part that adds most.
+fn merged_several(streams: &[(f64, Stream)], rho: f64) -> Stream {
+    let total: f64 = streams.iter().map(|(rate, _)| rate).sum();
+    // Sums of rate × figure, from −0 as `Iterator::sum` of f64 starts.
+    let (mut burst, mut queued, mut long_run, mut time_scale) = (-0.0, -0.0, -0.0, -0.0);
+    let (mut peak, mut excess) = (-0.0, -0.0);
+    let (mut mean, mut concentration) = (0.0, 0.0);
+    let mut clumps = ClumpMerge::new(total);
+    let (mut displaced, mut largest) = (Displaced::NONE, 0.0);
+    for &(rate, ref stream) in streams {
+        let share = rate / total;
+        mean += share * stream.arrivals.scv;
+        concentration += share * share;
+        burst += rate * stream.burst;
+        queued += rate * stream.queued;
+        long_run += rate * stream.long_run;
+        time_scale += rate * stream.time_scale;
+        peak += rate * stream.ceiling;
+        clumps.add(rate, stream.clump, 1);
+        let added = rate * stream.displaced.excess;
+        if added > largest {
+            largest = added;
+            displaced = stream.displaced;
         }
+        excess += added;
+    }
+    let scv = if total <= 0.0 {
+        1.0
+    } else {
+        hybrid(mean, concentration, rho)
+    };
+    let average = |sum: f64| if total > 0.0 { sum / total } else { 1.0 };
+    if total > 0.0 {
+        displaced.excess = excess / total;
+    }
+    Stream {
+        arrivals: Arrivals { scv, renewal: 0.0 },
+        irregular: (scv - 1.0).abs(),
+        burst: average(burst).min((scv - 1.0).max(0.0)),
+        ceiling: if total > 0.0 {
+            peak / total
+        } else {
+            f64::INFINITY
+        },
+        queued: average(queued),
+        clump: clumps.merged(),
+        displaced,
+        // Counts of independent streams add their variances.
+        long_run: average(long_run),
+        time_scale: average(time_scale),
     }
 }
 
@@ -1028,23 +1037,24 @@ impl ShuffleSum {
     }
 }
 
-/// Node `v`'s queues fed by `arrival`: each group's arrivals into `groups` (every count-th
-/// request when the instances take turns, a random share otherwise; left Poisson at a node
-/// that does not queue) and the node's departures, the merge of
+/// Node `v`'s queues (`queues`: their inputs and the node's [`node_capacity`]; `None` at a
+/// node that does not queue) fed by `arrival`: each group's arrivals into `groups` (every
+/// count-th request when the instances take turns, a random share otherwise; left Poisson at a
+/// node that does not queue) and the node's departures, the merge of
 /// its queues' ([`departure_scv`]), with the part of them that is arrival bursts passed on,
 /// how fast they can run and how often a request waited (for [`released_burst_share`]).
 fn through_node(
     compiled: &Compiled,
     flows: &Flows,
     v: usize,
-    arrival: Stream,
+    arrival: &Stream,
     cyclic_instances: bool,
-    inputs: Option<&[PoolInput]>,
+    queues: Option<(&[PoolInput], f64)>,
     (groups, group_clumps): (&mut [Arrivals], &mut [Clump]),
 ) -> Stream {
     let node = &compiled.nodes[v];
-    let Some(inputs) = inputs else {
-        return arrival;
+    let Some((inputs, capacity)) = queues else {
+        return *arrival;
     };
     let (mut rate, mut weighted) = (0.0, 0.0);
     let (mut irregular, mut time_scale) = (0.0, 0.0);
@@ -1124,7 +1134,7 @@ fn through_node(
             },
             irregular,
             burst: (burst / rate).min((scv - 1.0).max(0.0)),
-            ceiling: node_capacity(node, inputs) / rate,
+            ceiling: capacity / rate,
             queued: queued / rate,
             clump: sent_clumps.merged(),
             displaced: Displaced {
