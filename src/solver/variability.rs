@@ -9,9 +9,7 @@
 pub mod clumps;
 pub mod displacement;
 
-use self::clumps::{
-    clumped_pool, merge_clumps, own_clump, passed_clump, spread_clump, Clump, ClumpMerge,
-};
+use self::clumps::{clumped_pool, own_clump, passed_clump, spread_clump, Clump, ClumpMerge};
 use self::displacement::{displaced_arrival_scv, seen_excess, Displaced};
 use super::compile::{Compiled, Source};
 use super::network::{instance_split, route_split, Split};
@@ -94,6 +92,12 @@ fn merge_parts(streams: impl Iterator<Item = (f64, f64, u64)> + Clone, rho: f64)
         mean += share * scv;
         concentration += share * share / parts.max(1) as f64;
     }
+    hybrid(mean, concentration, rho)
+}
+
+/// Whitt's hybrid of [`merge_scv`] from the rate-weighted mean c² of the streams and their
+/// concentration Σ(λᵢ/λ)² (1/ν).
+fn hybrid(mean: f64, concentration: f64, rho: f64) -> f64 {
     let nu = 1.0 / concentration;
     if nu <= 1.0 + 1e-12 {
         return mean;
@@ -104,16 +108,15 @@ fn merge_parts(streams: impl Iterator<Item = (f64, f64, u64)> + Clone, rho: f64)
 }
 
 /// A stream between nodes: the c² of the time between two requests, how much of its
-/// variability is a renewal stream's, how many equal independent parts it is the merge of (the
-/// instances it left), its long-run c² (the variance of the count over a long time per
-/// request: what a queue's departures inherit from its arrivals, whatever its service), and
+/// variability is a renewal stream's, its long-run c² (the variance of the count over a long
+/// time per request: what a queue's departures inherit from its arrivals, whatever its
+/// service), and
 /// the time scale over which the one turns into the other ([`queue_time_scale`] of the queue
 /// it left; 0 where the two are the same). `irregular` is how much of |c² − 1| is not a renewal
 /// stream's (added by services and merges); [`Arrivals::renewal`] is the rest's share.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Stream {
     arrivals: Arrivals,
-    parts: u64,
     long_run: f64,
     time_scale: f64,
     irregular: f64,
@@ -153,7 +156,6 @@ const POISSON: Stream = Stream {
     ceiling: f64::INFINITY,
     queued: 0.0,
     arrivals: Arrivals::POISSON,
-    parts: 1,
     long_run: 1.0,
     time_scale: 0.0,
 };
@@ -239,9 +241,12 @@ fn all_poisson(topology: &Topology, compiled: &Compiled) -> bool {
 }
 
 /// The variability of the arrivals at every pool group, in one list: node `v`'s groups are
-/// `groups[v]`.
+/// `groups[v]`. The nodes are kept in slots, in the order the walk visits them (an acyclic
+/// graph's waves one after the other, so that a wave's nodes are side by side).
 pub(super) struct GroupArrivals {
-    /// Where each node's groups start in `arrivals` (one more entry than nodes).
+    /// Each node's slot.
+    slots: Vec<usize>,
+    /// Where each slot's groups start in `arrivals` (one more entry than nodes).
     starts: Vec<usize>,
     arrivals: Vec<Arrivals>,
     /// The clumps in each group's arrivals ([`clumps`]).
@@ -249,16 +254,21 @@ pub(super) struct GroupArrivals {
 }
 
 impl GroupArrivals {
-    /// Poisson arrivals at every group of every node of `compiled`.
-    fn poisson(compiled: &Compiled) -> GroupArrivals {
-        let mut starts = Vec::with_capacity(compiled.nodes.len() + 1);
+    /// Poisson arrivals at every group of every node of `compiled`, its nodes in slots in the
+    /// order of `visits` (every node once).
+    fn poisson(compiled: &Compiled, visits: impl Iterator<Item = usize>) -> GroupArrivals {
+        let node_count = compiled.nodes.len();
+        let mut slots = vec![0; node_count];
+        let mut starts = Vec::with_capacity(node_count + 1);
         starts.push(0);
-        for node in &compiled.nodes {
-            starts.push(starts[starts.len() - 1] + node.groups.len());
+        for (slot, v) in visits.enumerate() {
+            slots[v] = slot;
+            starts.push(starts[slot] + compiled.nodes[v].groups.len());
         }
         let arrivals = vec![Arrivals::POISSON; starts[starts.len() - 1]];
         let clumps = vec![Clump::NONE; arrivals.len()];
         GroupArrivals {
+            slots,
             starts,
             arrivals,
             clumps,
@@ -270,14 +280,33 @@ impl GroupArrivals {
         self.starts.len() - 1
     }
 
-    fn node_mut(&mut self, v: usize) -> (&mut [Arrivals], &mut [Clump]) {
-        let range = self.starts[v]..self.starts[v + 1];
+    /// The groups of the node in `slot`, to write.
+    fn slot_mut(&mut self, slot: usize) -> GroupsMut<'_> {
+        let range = self.starts[slot]..self.starts[slot + 1];
         (&mut self.arrivals[range.clone()], &mut self.clumps[range])
+    }
+
+    /// The groups of the nodes in slots `first..end`, each node's to write.
+    #[cfg(feature = "parallel")]
+    fn slots_mut(&mut self, first: usize, end: usize) -> Vec<GroupsMut<'_>> {
+        let starts = &self.starts;
+        let mut arrivals = &mut self.arrivals[starts[first]..starts[end]];
+        let mut clumps = &mut self.clumps[starts[first]..starts[end]];
+        let mut each = Vec::with_capacity(end - first);
+        for slot in first..end {
+            let count = starts[slot + 1] - starts[slot];
+            let (own_arrivals, rest_arrivals) = std::mem::take(&mut arrivals).split_at_mut(count);
+            let (own_clumps, rest_clumps) = std::mem::take(&mut clumps).split_at_mut(count);
+            each.push((own_arrivals, own_clumps));
+            (arrivals, clumps) = (rest_arrivals, rest_clumps);
+        }
+        each
     }
 
     /// The clumps in node `v`'s groups' arrivals.
     fn clumps(&self, v: usize) -> &[Clump] {
-        &self.clumps[self.starts[v]..self.starts[v + 1]]
+        let slot = self.slots[v];
+        &self.clumps[self.starts[slot]..self.starts[slot + 1]]
     }
 }
 
@@ -285,7 +314,8 @@ impl std::ops::Index<usize> for GroupArrivals {
     type Output = [Arrivals];
 
     fn index(&self, v: usize) -> &[Arrivals] {
-        &self.arrivals[self.starts[v]..self.starts[v + 1]]
+        let slot = self.slots[v];
+        &self.arrivals[self.starts[slot]..self.starts[slot + 1]]
     }
 }
 
@@ -311,32 +341,33 @@ fn arrival_variability_on(
         return None;
     }
     let node_count = compiled.nodes.len();
-    let split = Splits {
-        routes: (0..node_count)
-            .map(|v| route_split(topology, v) == Split::Cyclic)
-            .collect(),
-        instances: (0..node_count)
-            .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
-            .collect(),
+    let split = Splits::of(topology, compiled);
+    let groups = if compiled.acyclic {
+        GroupArrivals::poisson(compiled, compiled.waves().flatten().copied())
+    } else {
+        GroupArrivals::poisson(compiled, 0..node_count)
     };
     let mut walk = Walk {
         arriving: vec![POISSON; node_count],
         departing: vec![POISSON; node_count],
-        groups: GroupArrivals::poisson(compiled),
+        groups,
         streams: Vec::new(),
     };
     let context = (compiled, flows, (&split, horizon));
     if compiled.acyclic {
+        let mut first = 0;
         for wave in compiled.waves() {
             #[cfg(feature = "parallel")]
             if parallel && wave.len() >= super::compile::WIDE_WAVE {
-                walk.wave_on_rayon(context, wave);
+                walk.wave_on_rayon(context, wave, first);
+                first += wave.len();
                 continue;
             }
             let _ = parallel;
             for &v in wave {
                 walk.step(context, v);
             }
+            first += wave.len();
         }
         return Some(walk.groups);
     }
@@ -356,8 +387,9 @@ fn arrival_variability_on(
 /// nodes' cyclic splits and the overload horizon.
 type WalkContext<'a> = (&'a Compiled, &'a Flows, (&'a Splits, f64));
 
-/// The streams arriving at and leaving every node, and its queue groups' arrivals, as
-/// [`arrival_variability`] walks the graph; `streams` is scratch.
+/// The streams arriving at and leaving every node (each in its slot, as its groups in
+/// `groups`), and its queue groups' arrivals, as [`arrival_variability`] walks the graph;
+/// `streams` is scratch.
 struct Walk {
     arriving: Vec<Stream>,
     departing: Vec<Stream>,
@@ -365,135 +397,160 @@ struct Walk {
     streams: Vec<(f64, Stream)>,
 }
 
+/// The streams the walk has found so far, each node's in its slot: the stream arriving at it
+/// and the one leaving it.
+#[derive(Clone, Copy)]
+struct Placed<'a> {
+    slots: &'a [usize],
+    arriving: &'a [Stream],
+    departing: &'a [Stream],
+}
+
 impl Walk {
-    /// Finds node `v`'s streams from its feeders'; how much their c² moved.
+    /// Node `v`'s streams and groups from its feeders' streams as they are; how much its
+    /// arriving or departing c² changed.
     fn step(&mut self, (compiled, flows, split): WalkContext, v: usize) -> f64 {
+        let slots = std::mem::take(&mut self.groups.slots);
+        let slot = slots[v];
+        let placed = Placed {
+            slots: &slots,
+            arriving: &self.arriving,
+            departing: &self.departing,
+        };
         let (arrival, depart) = node_streams(
             compiled,
             flows,
-            (&self.arriving, &self.departing),
+            placed,
             split,
             v,
-            (&mut self.streams, self.groups.node_mut(v)),
+            (&mut self.streams, self.groups.slot_mut(slot)),
         );
-        let change = (arrival.arrivals.scv - self.arriving[v].arrivals.scv)
+        self.groups.slots = slots;
+        let change = (arrival.arrivals.scv - self.arriving[slot].arrivals.scv)
             .abs()
-            .max((depart.arrivals.scv - self.departing[v].arrivals.scv).abs());
-        self.arriving[v] = arrival;
-        self.departing[v] = depart;
+            .max((depart.arrivals.scv - self.departing[slot].arrivals.scv).abs());
+        self.arriving[slot] = arrival;
+        self.departing[slot] = depart;
         change
     }
 
-    /// [`Walk::step`] for every node of `wave` (whose feeders are all in earlier waves) on
-    /// rayon, each node's groups worked on in a copy and written back in wave order.
+    /// [`Walk::step`] for every node of `wave` (whose feeders are all in earlier waves; its
+    /// nodes in the slots from `first` on) on rayon, each writing its own slot.
     #[cfg(feature = "parallel")]
-    fn wave_on_rayon(&mut self, (compiled, flows, split): WalkContext, wave: &[usize]) {
+    fn wave_on_rayon(
+        &mut self,
+        (compiled, flows, split): WalkContext,
+        wave: &[usize],
+        first: usize,
+    ) {
         use rayon::prelude::*;
-        let steps: Vec<(Stream, Stream, NodeGroups)> = wave
-            .par_iter()
-            .map_init(Vec::new, |streams, &v| {
-                let mut own = NodeGroups::of(&self.groups, v);
-                let (arrival, depart) = node_streams(
-                    compiled,
-                    flows,
-                    (&self.arriving, &self.departing),
-                    split,
-                    v,
-                    (streams, own.as_mut()),
-                );
-                (arrival, depart, own)
-            })
-            .collect();
-        for (&v, (arrival, depart, mut own)) in wave.iter().zip(steps) {
-            self.arriving[v] = arrival;
-            self.departing[v] = depart;
-            let ((arrivals, clumps), (own_arrivals, own_clumps)) =
-                (self.groups.node_mut(v), own.as_mut());
-            arrivals.copy_from_slice(own_arrivals);
-            clumps.copy_from_slice(own_clumps);
-        }
+        let end = first + wave.len();
+        let (arriving_before, arriving_wave) = self.arriving.split_at_mut(first);
+        let (departing_before, departing_wave) = self.departing.split_at_mut(first);
+        let slots = std::mem::take(&mut self.groups.slots);
+        let placed = Placed {
+            slots: &slots,
+            arriving: arriving_before,
+            departing: departing_before,
+        };
+        let groups = self.groups.slots_mut(first, end);
+        wave.par_iter()
+            .zip(&mut arriving_wave[..wave.len()])
+            .zip(&mut departing_wave[..wave.len()])
+            .zip(groups)
+            .for_each_init(
+                Vec::new,
+                |streams, (((&v, arriving), departing), groups)| {
+                    (*arriving, *departing) =
+                        node_streams(compiled, flows, placed, split, v, (streams, groups));
+                },
+            );
+        self.groups.slots = slots;
     }
 }
 
 /// One node's group arrivals and their clumps, to write.
 type GroupsMut<'a> = (&'a mut [Arrivals], &'a mut [Clump]);
 
-/// A copy of one node's group arrivals and their clumps: inline for the usual one or two
-/// groups.
-enum NodeGroups {
-    Inline([Arrivals; 2], [Clump; 2], usize),
-    Heap(Vec<Arrivals>, Vec<Clump>),
-}
-
-impl NodeGroups {
-    /// Node `v`'s groups in `groups`.
-    fn of(groups: &GroupArrivals, v: usize) -> NodeGroups {
-        let (arrivals, clumps) = (&groups[v], groups.clumps(v));
-        match arrivals.len() {
-            len @ 0..=2 => {
-                let mut inline = ([Arrivals::POISSON; 2], [Clump::NONE; 2]);
-                inline.0[..len].copy_from_slice(arrivals);
-                inline.1[..len].copy_from_slice(clumps);
-                NodeGroups::Inline(inline.0, inline.1, len)
-            }
-            _ => NodeGroups::Heap(arrivals.to_vec(), clumps.to_vec()),
-        }
-    }
-
-    fn as_mut(&mut self) -> GroupsMut<'_> {
-        match self {
-            NodeGroups::Inline(arrivals, clumps, len) => {
-                (&mut arrivals[..*len], &mut clumps[..*len])
-            }
-            NodeGroups::Heap(arrivals, clumps) => (arrivals, clumps),
-        }
-    }
-}
-
-/// Per node, whether its routes out and its instances take requests in turn (a cyclic split).
+/// Per node, whether its routes out and its instances take requests in turn (a cyclic split),
+/// and for the nodes whose routes do, per class how many of their route edges carry it.
 struct Splits {
     routes: Vec<bool>,
     instances: Vec<bool>,
+    /// `class_count` entries per node: the route edges carrying each class (served traffic,
+    /// not calls) of a node whose routes take turns; 0 for the other nodes.
+    route_targets: Vec<u32>,
 }
 
-/// Node `v`'s arriving and departing streams from its feeders' (`arriving`, `departing`),
-/// with its queue groups' arrivals written into `groups`; `streams` is scratch.
+impl Splits {
+    /// The splits of every node of `compiled`.
+    fn of(topology: &Topology, compiled: &Compiled) -> Splits {
+        let node_count = compiled.nodes.len();
+        let class_count = compiled.classes.len();
+        let routes: Vec<bool> = (0..node_count)
+            .map(|v| route_split(topology, v) == Split::Cyclic)
+            .collect();
+        let mut route_targets = vec![0u32; node_count * class_count];
+        for (u, _) in routes.iter().enumerate().filter(|(_, cyclic)| **cyclic) {
+            let targets = &mut route_targets[u * class_count..(u + 1) * class_count];
+            let carrying = compiled.out_edges[u]
+                .iter()
+                .filter(|e| !e.is_call && e.source == Source::Served);
+            for edge in carrying {
+                for (count, factor) in targets.iter_mut().zip(&edge.factors) {
+                    *count += u32::from(*factor > 0.0);
+                }
+            }
+        }
+        Splits {
+            routes,
+            instances: (0..node_count)
+                .map(|v| instance_split(topology, compiled, v) == Split::Cyclic)
+                .collect(),
+            route_targets,
+        }
+    }
+
+    /// Per class, how many route edges of node `u` (whose routes take turns) carry it.
+    fn targets(&self, u: usize, class_count: usize) -> &[u32] {
+        &self.route_targets[u * class_count..(u + 1) * class_count]
+    }
+}
+
+/// Node `v`'s arriving and departing streams from its feeders' (in `placed`), with its queue
+/// groups' arrivals written into `groups`; `streams` is scratch.
 fn node_streams(
     compiled: &Compiled,
     flows: &Flows,
-    (arriving, departing): (&[Stream], &[Stream]),
+    placed: Placed,
     (split, horizon): (&Splits, f64),
     v: usize,
     (streams, groups): (&mut Vec<(f64, Stream)>, GroupsMut),
 ) -> (Stream, Stream) {
     let class_count = compiled.classes.len();
     streams.clear();
-    incoming_streams(
-        compiled,
-        flows,
-        departing,
-        arriving,
-        &split.routes,
-        v,
-        streams,
-    );
+    incoming_streams(compiled, flows, placed, split, v, streams);
     let rho = flows.pools[v]
         .iter()
         .map(|pool| pool.utilization)
         .fold(0.0, f64::max);
     let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-    let inputs = pool_inputs(&compiled.nodes[v], arrivals, horizon);
-    if let Some(inputs) = inputs.as_deref() {
-        see_streams(&compiled.nodes[v], inputs, rho, streams);
+    let node = &compiled.nodes[v];
+    let inputs = pool_inputs(node, arrivals, horizon);
+    let queues = inputs
+        .as_deref()
+        .map(|inputs| (inputs, node_capacity(node, inputs)));
+    if let Some(queues) = queues {
+        see_streams(queues, rho, streams);
     }
     let arrival = merged(streams, rho);
     let depart = through_node(
         compiled,
         flows,
         v,
-        arrival,
+        &arrival,
         split.instances[v],
-        inputs.as_deref(),
+        queues,
         groups,
     );
     (arrival, depart)
@@ -515,18 +572,12 @@ fn node_capacity(node: &super::compile::CompiledNode, inputs: &[PoolInput]) -> f
         .sum()
 }
 
-/// The c² each of `streams` (rate, stream) arriving at a queue (`node` fed as `inputs`, at
-/// utilization ρ) sees: less the bursts of the queue it left that this one outruns
+/// The c² each of `streams` (rate, stream) arriving at a queue (fed as `inputs`, serving
+/// `capacity` requests per second at most, at utilization ρ) sees: less the bursts of the queue it left that this one outruns
 /// ([`release_bursts`]), then between the interval and the long-run variability by the two
 /// queues' time scales ([`seen_scv`]), the long run counted only as far as this queue can
 /// build a backlog from it ([`backlog_long_run`], [`drained_long_run_seen`]).
-fn see_streams(
-    node: &super::compile::CompiledNode,
-    inputs: &[PoolInput],
-    rho: f64,
-    streams: &mut [(f64, Stream)],
-) {
-    let capacity = node_capacity(node, inputs);
+fn see_streams((inputs, capacity): (&[PoolInput], f64), rho: f64, streams: &mut [(f64, Stream)]) {
     let service_scv = inputs.first().map(|i| i.service_scv);
     for (rate, stream) in streams.iter_mut() {
         if let Some(input) = inputs.first() {
@@ -644,88 +695,110 @@ fn hide_displaced(stream: &mut Stream, rho: f64, input: &PoolInput) {
     stream.arrivals.renewal = renewal_share(stream.arrivals.scv, stream.irregular);
 }
 
-/// The shuffle carried by a merge of `streams` (of total rate `total`): the excess c²
-/// averaged by rate (as the merge's c²), window and service those of the part that adds most.
-fn merge_displaced(streams: &[(f64, Stream)], total: f64) -> Displaced {
-    let mut merged = Displaced::NONE;
-    let mut largest = 0.0;
-    for (rate, stream) in streams {
-        let added = rate * stream.displaced.excess;
-        if added > largest {
-            largest = added;
-            merged = stream.displaced;
-        }
-    }
-    if total > 0.0 {
-        merged.excess = streams
-            .iter()
-            .map(|(rate, s)| rate * s.displaced.excess)
-            .sum::<f64>()
-            / total;
-    }
-    merged
-}
-
 /// The merge of the streams arriving at a queue of utilization `rho` ([`merge_scv`]); one
 /// stream keeps its renewal share, a merge of several is not a renewal stream.
 fn merged(streams: &[(f64, Stream)], rho: f64) -> Stream {
     match streams {
         [] => POISSON,
-        [(_, only)] if only.parts <= 1 => *only,
-        _ => {
-            let parts = streams
-                .iter()
-                .map(|(rate, s)| (*rate, s.arrivals.scv, s.parts));
-            let total: f64 = streams.iter().map(|(rate, _)| rate).sum();
-            let average = |of: fn(&Stream) -> f64| {
-                if total > 0.0 {
-                    streams.iter().map(|(rate, s)| rate * of(s)).sum::<f64>() / total
-                } else {
-                    1.0
-                }
-            };
-            let scv = merge_parts(parts, rho);
-            let peak: f64 = streams.iter().map(|(rate, s)| rate * s.ceiling).sum();
-            Stream {
-                arrivals: Arrivals { scv, renewal: 0.0 },
-                irregular: (scv - 1.0).abs(),
-                burst: average(|s| s.burst).min((scv - 1.0).max(0.0)),
-                ceiling: if total > 0.0 {
-                    peak / total
-                } else {
-                    f64::INFINITY
-                },
-                queued: average(|s| s.queued),
-                clump: merge_clumps(streams.iter().map(|(rate, s)| (*rate, s.clump, 1)), total),
-                displaced: merge_displaced(streams, total),
-                parts: 1,
-                // Counts of independent streams add their variances.
-                long_run: average(|s| s.long_run),
-                time_scale: average(|s| s.time_scale),
+        [(_, only)] => *only,
+        _ => merged_several(streams, rho),
+    }
+}
+
+/// [`merged`] of two streams or more, in one pass over them: their c² by [`merge_scv`] (each
+/// stream one part), their bursts, queueing, long-run variability and time scales averaged by
+/// rate, their peaks added, their clumps merged ([`ClumpMerge`]) and their shuffles
+/// ([`displacement`]) too: the excess c² averaged by rate (as the merge's c²), window and
+/// service those of the part that adds most.
+fn merged_several(streams: &[(f64, Stream)], rho: f64) -> Stream {
+    let total: f64 = streams.iter().map(|(rate, _)| rate).sum();
+    // Sums of rate × figure, from −0 as `Iterator::sum` of f64 starts.
+    let (mut burst, mut queued, mut long_run, mut time_scale) = (-0.0, -0.0, -0.0, -0.0);
+    let (mut peak, mut excess) = (-0.0, -0.0);
+    let (mut mean, mut concentration) = (0.0, 0.0);
+    let mut clumps = ClumpMerge::new(total);
+    let (mut displaced, mut largest) = (Displaced::NONE, 0.0);
+    for &(rate, ref stream) in streams {
+        let share = rate / total;
+        mean += share * stream.arrivals.scv;
+        concentration += share * share;
+        burst += rate * stream.burst;
+        queued += rate * stream.queued;
+        long_run += rate * stream.long_run;
+        time_scale += rate * stream.time_scale;
+        peak += rate * stream.ceiling;
+        clumps.add(rate, stream.clump, 1);
+        let added = rate * stream.displaced.excess;
+        if added > largest {
+            largest = added;
+            displaced = stream.displaced;
+        }
+        excess += added;
+    }
+    let scv = if total <= 0.0 {
+        1.0
+    } else {
+        hybrid(mean, concentration, rho)
+    };
+    let average = |sum: f64| if total > 0.0 { sum / total } else { 1.0 };
+    if total > 0.0 {
+        displaced.excess = excess / total;
+    }
+    Stream {
+        arrivals: Arrivals { scv, renewal: 0.0 },
+        irregular: (scv - 1.0).abs(),
+        burst: average(burst).min((scv - 1.0).max(0.0)),
+        ceiling: if total > 0.0 {
+            peak / total
+        } else {
+            f64::INFINITY
+        },
+        queued: average(queued),
+        clump: clumps.merged(),
+        displaced,
+        // Counts of independent streams add their variances.
+        long_run: average(long_run),
+        time_scale: average(time_scale),
+    }
+}
+
+/// How a wire takes its share of the stream leaving its node: every k-th request behind a
+/// round-robin balancer ([`cyclic_edge_scv`]), a random share, or all of them (several calls
+/// per request: as many requests, spread over the calls' responses). The c² of the share is
+/// linear in the stream's: [`WireShare::of`] applies it to the c² and to its parts.
+#[derive(Clone, Copy)]
+enum WireShare<'a> {
+    /// The balancer's per-class arrivals, the wire's factors and, per class, how many route
+    /// edges carry it.
+    Cyclic(&'a [f64], &'a [f64], &'a [u32]),
+    Random(f64),
+    Whole,
+}
+
+impl WireShare<'_> {
+    /// The c² of the share of a stream of c² `scv`.
+    #[inline(always)]
+    fn of(self, scv: f64) -> f64 {
+        match self {
+            WireShare::Cyclic(arrivals, factors, targets) => {
+                cyclic_edge_scv(arrivals, factors, targets, scv)
             }
+            WireShare::Random(share) => random_split_scv(share, scv),
+            WireShare::Whole => scv,
         }
     }
 }
 
-/// The streams (rate, stream) arriving at node `v`: the workloads entering there (one
-/// stream, their rates' c² averaged) and every wire into it.
-fn incoming_streams(
-    compiled: &Compiled,
-    flows: &Flows,
-    departing: &[Stream],
-    arriving: &[Stream],
-    cyclic_routes: &[bool],
-    v: usize,
-    out: &mut Vec<(f64, Stream)>,
-) {
-    let class_count = compiled.classes.len();
+/// The stream of the workloads entering at node `v` (one stream, their rates' c² averaged),
+/// with its rate; `None` when none enters there.
+fn external_stream(compiled: &Compiled, v: usize) -> Option<(f64, Stream)> {
     let (mut external, mut external_scv) = (0.0, 0.0);
     for class in compiled.classes.iter().filter(|class| class.client == v) {
         external += class.rate;
         external_scv += class.rate * class.arrival_cv * class.arrival_cv;
     }
-    if external > 0.0 {
-        out.push((
+    (external > 0.0).then(|| {
+        (
             external,
             Stream {
                 arrivals: Arrivals {
@@ -738,25 +811,38 @@ fn incoming_streams(
                 queued: 0.0,
                 clump: Clump::NONE,
                 displaced: Displaced::NONE,
-                parts: 1,
                 long_run: external_scv / external,
                 time_scale: 0.0,
             },
-        ));
-    }
+        )
+    })
+}
+
+/// The streams (rate, stream) arriving at node `v`: the workloads entering there (one
+/// stream, their rates' c² averaged) and every wire into it.
+fn incoming_streams(
+    compiled: &Compiled,
+    flows: &Flows,
+    placed: Placed,
+    split: &Splits,
+    v: usize,
+    out: &mut Vec<(f64, Stream)>,
+) {
+    let class_count = compiled.classes.len();
+    out.extend(external_stream(compiled, v));
     for (flow, factors) in compiled.flows_into(v) {
         let u = flow.from;
         let from = &flows.arrivals[u * class_count..(u + 1) * class_count];
         let (ratio, source) = match flow.source {
-            Source::Served => (flows.served_ratio[u], departing[u]),
-            Source::Dropped => (flows.drop_ratio[u], arriving[u]),
+            Source::Served => (flows.served_ratio[u], &placed.departing[placed.slots[u]]),
+            Source::Dropped => (flows.drop_ratio[u], &placed.arriving[placed.slots[u]]),
         };
         let sent: f64 = from.iter().sum::<f64>() * ratio;
         let rate: f64 = from.iter().zip(factors).map(|(a, f)| a * ratio * f).sum();
         if rate <= 0.0 || sent <= 0.0 {
             continue;
         }
-        let cyclic = cyclic_routes[u] && !flow.is_call && flow.source == Source::Served;
+        let cyclic = split.routes[u] && !flow.is_call && flow.source == Source::Served;
         // A request routed on after its node's calls left that node's clumps when its service
         // ended; the calls' random response times spread them out again.
         let call_delay = if !flow.is_call && source.clump.is_some() {
@@ -764,56 +850,62 @@ fn incoming_streams(
         } else {
             0.0
         };
-        let share = rate / sent;
-        let split = |scv: f64| {
-            if cyclic {
-                cyclic_edge_scv(compiled, u, from, factors, scv)
-            } else if rate <= sent {
-                random_split_scv(share, scv)
-            } else {
-                // Several calls per request: as many requests, spread over the calls'
-                // responses.
-                scv
-            }
+        let share = if cyclic {
+            WireShare::Cyclic(from, factors, split.targets(u, class_count))
+        } else if rate <= sent {
+            WireShare::Random(rate / sent)
+        } else {
+            WireShare::Whole
         };
-        let scv = split(source.arrivals.scv);
-        // The splits are linear in c²: the irregular part is split as the whole.
-        let of_zero = split(0.0);
-        let irregular = (split(source.irregular) - of_zero).abs();
-        // A random or cyclic share of a stream from several instances is still their merge.
         out.push((
             rate,
-            Stream {
-                arrivals: Arrivals {
-                    scv,
-                    renewal: renewal_share(scv, irregular),
-                },
-                irregular,
-                burst: (split(source.burst) - of_zero).max(0.0),
-                ceiling: source.ceiling,
-                queued: source.queued,
-                clump: spread_clump(
-                    Clump {
-                        scv: split(source.clump.scv),
-                        ..source.clump
-                    },
-                    rate,
-                    call_delay,
-                ),
-                // A node's arriving stream has had its shuffle seen (reduced) there already;
-                // its drops carry none on rather than have the next queue reduce it again.
-                displaced: match flow.source {
-                    Source::Served => Displaced {
-                        excess: (split(source.displaced.excess) - of_zero).max(0.0),
-                        ..source.displaced
-                    },
-                    Source::Dropped => Displaced::NONE,
-                },
-                parts: source.parts,
-                long_run: split(source.long_run),
-                time_scale: source.time_scale,
-            },
+            wire_stream(source, share, (rate, call_delay), flow.source),
         ));
+    }
+}
+
+/// The stream a wire carries: `share` ([`WireShare`]) of `source` (the stream leaving its
+/// node, served or dropped), at `rate`, its clumps spread by the calls' response `call_delay`.
+#[inline(always)]
+fn wire_stream(
+    source: &Stream,
+    share: WireShare,
+    (rate, call_delay): (f64, f64),
+    kind: Source,
+) -> Stream {
+    let scv = share.of(source.arrivals.scv);
+    // The splits are linear in c²: the irregular part is split as the whole.
+    let of_zero = share.of(0.0);
+    let irregular = (share.of(source.irregular) - of_zero).abs();
+    // A random or cyclic share of a stream from several instances is still their merge.
+    Stream {
+        arrivals: Arrivals {
+            scv,
+            renewal: renewal_share(scv, irregular),
+        },
+        irregular,
+        burst: (share.of(source.burst) - of_zero).max(0.0),
+        ceiling: source.ceiling,
+        queued: source.queued,
+        clump: spread_clump(
+            Clump {
+                scv: share.of(source.clump.scv),
+                ..source.clump
+            },
+            rate,
+            call_delay,
+        ),
+        // A node's arriving stream has had its shuffle seen (reduced) there already; its
+        // drops carry none on rather than have the next queue reduce it again.
+        displaced: match kind {
+            Source::Served => Displaced {
+                excess: (share.of(source.displaced.excess) - of_zero).max(0.0),
+                ..source.displaced
+            },
+            Source::Dropped => Displaced::NONE,
+        },
+        long_run: share.of(source.long_run),
+        time_scale: source.time_scale,
     }
 }
 
@@ -847,33 +939,23 @@ fn calls_response(compiled: &Compiled, flows: &Flows, u: usize, from: &[f64]) ->
     delay
 }
 
-/// The c² of one route edge of a round-robin balancer `u` (per class: its share of the
+/// The c² of one route edge of a round-robin balancer (per class: its share of the
 /// balancer's requests picked at random, then every k-th of them to each of the k route
-/// edges carrying the class), averaged over the classes by their rates on the edge.
-fn cyclic_edge_scv(
-    compiled: &Compiled,
-    u: usize,
-    arrivals: &[f64],
-    factors: &[f64],
-    scv: f64,
-) -> f64 {
+/// edges carrying the class, `targets`), averaged over the classes by their rates on the edge.
+fn cyclic_edge_scv(arrivals: &[f64], factors: &[f64], targets: &[u32], scv: f64) -> f64 {
     let total: f64 = arrivals.iter().sum();
     let (mut rate, mut weighted) = (0.0, 0.0);
-    for (k, (&a, &f)) in arrivals.iter().zip(factors).enumerate() {
+    for ((&a, &f), &targets) in arrivals.iter().zip(factors).zip(targets) {
         if a <= 0.0 || f <= 0.0 {
             continue;
         }
-        let targets = compiled.out_edges[u]
-            .iter()
-            .filter(|e| !e.is_call && e.source == Source::Served && e.factors[k] > 0.0)
-            .count();
         // Every k-th request of the class, of which the wire's exit share finishes at the
         // balancer at random (a round robin gives each of its k routes 1/k of the turns).
         let kept = f * targets as f64;
         let kept = if kept >= 1.0 - 1e-12 { 1.0 } else { kept };
         let class_scv = random_split_scv(
             kept,
-            cyclic_split_scv(targets, random_split_scv(a / total, scv)),
+            cyclic_split_scv(targets as usize, random_split_scv(a / total, scv)),
         );
         rate += a * f;
         weighted += a * f * class_scv;
@@ -955,23 +1037,24 @@ impl ShuffleSum {
     }
 }
 
-/// Node `v`'s queues fed by `arrival`: each group's arrivals into `groups` (every count-th
-/// request when the instances take turns, a random share otherwise; left Poisson at a node
-/// that does not queue) and the node's departures, the merge of
+/// Node `v`'s queues (`queues`: their inputs and the node's [`node_capacity`]; `None` at a
+/// node that does not queue) fed by `arrival`: each group's arrivals into `groups` (every
+/// count-th request when the instances take turns, a random share otherwise; left Poisson at a
+/// node that does not queue) and the node's departures, the merge of
 /// its queues' ([`departure_scv`]), with the part of them that is arrival bursts passed on,
 /// how fast they can run and how often a request waited (for [`released_burst_share`]).
 fn through_node(
     compiled: &Compiled,
     flows: &Flows,
     v: usize,
-    arrival: Stream,
+    arrival: &Stream,
     cyclic_instances: bool,
-    inputs: Option<&[PoolInput]>,
+    queues: Option<(&[PoolInput], f64)>,
     (groups, group_clumps): (&mut [Arrivals], &mut [Clump]),
 ) -> Stream {
     let node = &compiled.nodes[v];
-    let Some(inputs) = inputs else {
-        return arrival;
+    let Some((inputs, capacity)) = queues else {
+        return *arrival;
     };
     let (mut rate, mut weighted) = (0.0, 0.0);
     let (mut irregular, mut time_scale) = (0.0, 0.0);
@@ -1051,14 +1134,13 @@ fn through_node(
             },
             irregular,
             burst: (burst / rate).min((scv - 1.0).max(0.0)),
-            ceiling: node_capacity(node, inputs) / rate,
+            ceiling: capacity / rate,
             queued: queued / rate,
             clump: sent_clumps.merged(),
             displaced: Displaced {
                 excess: shuffles.displaced.excess / rate,
                 ..shuffles.displaced
             },
-            parts: 1,
             long_run: arrival.long_run,
             time_scale: time_scale / rate,
         }
