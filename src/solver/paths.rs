@@ -1026,7 +1026,11 @@ mod tests {
     /// (recursion, acyclic walk, cyclic walk), seconds. The transform's mean is its shift
     /// plus (1 − ψ(h))/h extrapolated to h → 0 (Richardson, from h and 2h).
     fn means_of(text: &str) -> (f64, f64, f64) {
-        let topology = crate::io::document::parse(text, "test.ron").expect("parses");
+        // Parsed as the document loader does (implicit `Some`), without reaching up into `io`.
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let topology: crate::Topology = options.from_str(text).expect("parses");
+        topology.validate().expect("valid");
         let params = Params::default();
         let compiled = compile(&topology, &params);
         let queues =
