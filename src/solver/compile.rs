@@ -406,7 +406,14 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
     let node_count = topology.nodes.len();
     let classes = compile_classes(topology, index, params);
     // A validated topology's wires join nodes that exist.
-    let position = |id| index.get(id).unwrap_or_default();
+    let position = |id| {
+        let found = index.get(id);
+        debug_assert!(
+            found.is_some(),
+            "a wire names node {id}, which does not exist"
+        );
+        found.unwrap_or_default()
+    };
     let edge_ends: Vec<(usize, usize)> = topology
         .edges
         .iter()

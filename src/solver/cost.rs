@@ -33,11 +33,13 @@ impl<'a> Prices<'a> {
     pub(super) fn of(catalog: &'a Catalog) -> Prices<'a> {
         let mut hourly = rustc_hash::FxHashMap::default();
         for instance in &catalog.instance_types {
-            let name = instance.name.as_str();
-            hourly.entry(name).or_insert_with(|| {
-                [Pricing::OnDemand, Pricing::Reserved, Pricing::Spot]
-                    .map(|pricing| catalog.hourly(name, pricing))
-            });
+            // Catalog::hourly's arithmetic, on the type at hand (one pass, not a scan per type).
+            let base = instance.on_demand_hourly;
+            hourly.entry(instance.name.as_str()).or_insert([
+                Some(base),
+                Some(base * (1.0 - catalog.reserved_discount)),
+                Some(base * (1.0 - catalog.spot_discount)),
+            ]);
         }
         Prices { catalog, hourly }
     }
@@ -92,6 +94,8 @@ pub(super) struct Tiers {
     sums: Vec<(String, f64)>,
     /// Where the last tier added to is in `sums` (neighbouring nodes mostly share a tier).
     last: usize,
+    /// Where each tier is in `sums`, for a node of another tier than the last one's.
+    index: rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Tiers {
@@ -99,7 +103,7 @@ impl Tiers {
     pub(super) fn add(&mut self, tier: &str, cost: f64) {
         let found = match self.sums.get(self.last) {
             Some((name, _)) if name == tier => Some(self.last),
-            _ => self.sums.iter().position(|(name, _)| name == tier),
+            _ => self.index.get(tier).copied(),
         };
         match found {
             Some(position) => {
@@ -111,6 +115,7 @@ impl Tiers {
                 let mut sum = 0.0;
                 sum += cost;
                 self.last = self.sums.len();
+                self.index.insert(tier.to_string(), self.last);
                 self.sums.push((tier.to_string(), sum));
             }
         }

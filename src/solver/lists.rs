@@ -48,6 +48,8 @@ impl<T> Lists<T> {
             row(key, &mut items);
         }
         start.push(items.len());
+        // Most keys of a sparse list (a class's retry feeds) have none: give the spare back.
+        items.shrink_to_fit();
         Lists { start, items }
     }
 

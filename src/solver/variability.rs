@@ -110,8 +110,7 @@ fn hybrid(mean: f64, concentration: f64, rho: f64) -> f64 {
 /// A stream between nodes: the c² of the time between two requests, how much of its
 /// variability is a renewal stream's, its long-run c² (the variance of the count over a long
 /// time per request: what a queue's departures inherit from its arrivals, whatever its
-/// service), and
-/// the time scale over which the one turns into the other ([`queue_time_scale`] of the queue
+/// service), and the time scale over which the one turns into the other ([`queue_time_scale`] of the queue
 /// it left; 0 where the two are the same). `irregular` is how much of |c² − 1| is not a renewal
 /// stream's (added by services and merges); [`Arrivals::renewal`] is the rest's share.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -369,6 +368,8 @@ fn arrival_variability_on(
             }
             first += wave.len();
         }
+        // Read only by the rayon waves (a build without the `parallel` feature has none).
+        let _ = first;
         return Some(walk.groups);
     }
     for _ in 0..500 {
@@ -765,7 +766,8 @@ fn merged_several(streams: &[(f64, Stream)], rho: f64) -> Stream {
 /// How a wire takes its share of the stream leaving its node: every k-th request behind a
 /// round-robin balancer ([`cyclic_edge_scv`]), a random share, or all of them (several calls
 /// per request: as many requests, spread over the calls' responses). The c² of the share is
-/// linear in the stream's: [`WireShare::of`] applies it to the c² and to its parts.
+/// linear in the stream's: [`WireShare::of`] applies it to the c² and to each of the
+/// stream's parts (irregular, burst, clump, displaced, long-run).
 #[derive(Clone, Copy)]
 enum WireShare<'a> {
     /// The balancer's per-class arrivals, the wire's factors and, per class, how many route
@@ -877,7 +879,6 @@ fn wire_stream(
     // The splits are linear in c²: the irregular part is split as the whole.
     let of_zero = share.of(0.0);
     let irregular = (share.of(source.irregular) - of_zero).abs();
-    // A random or cyclic share of a stream from several instances is still their merge.
     Stream {
         arrivals: Arrivals {
             scv,
