@@ -271,6 +271,7 @@ pub(super) fn post_order(
 }
 
 /// Waves at least this wide are worth solving on rayon.
+#[cfg_attr(not(feature = "parallel"), allow(dead_code))]
 pub(super) const WIDE_WAVE: usize = 64;
 
 impl Graph {
