@@ -86,6 +86,17 @@ fn retries_that_succeed_later_count_as_served() {
     assert!((immediate.dropped_rps - 50.0).abs() < 1e-6);
 }
 
+/// The M/M/1/1 of the retry tests (10 ms exponential service at 100 req/s offered) with a
+/// 5 ms fixed delay, retrying half of its drops to itself after the 200 ms round trip.
+fn retrying_delayed_station() -> staircase::Topology {
+    let mut topology = single_station(100.0, 1, 100.0, Some(0));
+    topology.nodes[1].base_latency_ms = 5.0;
+    topology
+        .edges
+        .push(Edge::of_kind(2, 2, EdgeKind::Retry(0.5)));
+    with_retry_round_trip(topology, MIXED_ROUND_TRIP_MS)
+}
+
 #[test]
 fn a_retried_request_takes_its_extra_attempts() {
     // The M/M/1/1 above (10 ms service, half of the drops retried after the 200 ms round
@@ -94,12 +105,7 @@ fn a_retried_request_takes_its_extra_attempts() {
     // P(N = n) ∝ qⁿ⁻¹·s, so E[N − 1] = q/(1 − q) = 0.4142 extra attempts, each turned away at
     // once (no service, no fixed delay) and sent again after the round trip:
     // 15 + 0.4142 × 200 = 97.84 ms.
-    let mut topology = single_station(100.0, 1, 100.0, Some(0));
-    topology.nodes[1].base_latency_ms = 5.0;
-    topology
-        .edges
-        .push(Edge::of_kind(2, 2, EdgeKind::Retry(0.5)));
-    let report = solved(&with_retry_round_trip(topology, MIXED_ROUND_TRIP_MS));
+    let report = solved(&retrying_delayed_station());
     let blocking = 2f64.sqrt() / (1.0 + 2f64.sqrt());
     let retried = blocking / 2.0;
     let expected = 15.0 + retried / (1.0 - retried) * MIXED_ROUND_TRIP_MS;
@@ -499,12 +505,7 @@ fn a_retried_request_takes_its_round_trips_in_the_percentiles() {
     // no wait, 5 ms fixed delay, half of the drops retried after 200 ms): a completed request
     // made N attempts, N − 1 geometric with q = B/2, so its time is 5 ms + Exp(10 ms) +
     // 200 ms·(N − 1) and P(T ≤ t) = Σ_n (1 − q)·qⁿ·(1 − e^{−(t − 5 − 200n)/10}).
-    let mut topology = single_station(100.0, 1, 100.0, Some(0));
-    topology.nodes[1].base_latency_ms = 5.0;
-    topology
-        .edges
-        .push(Edge::of_kind(2, 2, EdgeKind::Retry(0.5)));
-    let report = solved(&with_retry_round_trip(topology, MIXED_ROUND_TRIP_MS));
+    let report = solved(&retrying_delayed_station());
     let retried = 2f64.sqrt() / (1.0 + 2f64.sqrt()) / 2.0;
     let cdf = |t: f64| {
         (0..60)
