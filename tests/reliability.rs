@@ -114,11 +114,9 @@ fn a_retried_request_takes_its_extra_attempts() {
     assert!((mean - expected).abs() < 1e-6, "{mean} vs {expected}");
 }
 
-#[test]
-fn a_request_failed_over_takes_the_path_it_took() {
-    // Node 2 (M/M/1/1, 10 ms, offered 100 req/s) blocks half of its arrivals (a = 1, B = 1/2);
-    // every drop fails over to node 3 (a 20 ms fixed delay and a 1 µs service). Half of the
-    // completed requests took 10 ms, half 20.001 ms: the mean is 15.0005 ms (10 ms before).
+/// The M/M/1/1 of the retry tests (10 ms, offered 100 req/s), every drop failed over to a
+/// spare node of a 20 ms fixed delay and a 1 µs service.
+fn failing_over_station() -> staircase::Topology {
     let mut topology = single_station(100.0, 1, 100.0, Some(0));
     let mut spare = Node::of_kind(3, NodeKind::Service);
     spare.capacity_rps = Some(1e6);
@@ -127,6 +125,15 @@ fn a_request_failed_over_takes_the_path_it_took() {
     topology
         .edges
         .push(Edge::of_kind(2, 3, EdgeKind::Retry(1.0)));
+    topology
+}
+
+#[test]
+fn a_request_failed_over_takes_the_path_it_took() {
+    // Node 2 (M/M/1/1, 10 ms, offered 100 req/s) blocks half of its arrivals (a = 1, B = 1/2);
+    // every drop fails over to node 3 (a 20 ms fixed delay and a 1 µs service). Half of the
+    // completed requests took 10 ms, half 20.001 ms: the mean is 15.0005 ms (10 ms before).
+    let topology = failing_over_station();
     let report = solved(&topology);
     assert!(
         (report.served_rps - 100.0).abs() < 1e-6,
@@ -537,14 +544,7 @@ fn a_retried_request_takes_its_round_trips_in_the_percentiles() {
     // A drop failed over to another node (`a_request_failed_over_takes_the_path_it_took`):
     // half the completed requests take Exp(10 ms), half 20 ms and a 1 µs service, so the
     // p95 and p99 are where ½·(1 − e^{−t/10}) reaches 0.45 and 0.49.
-    let mut topology = single_station(100.0, 1, 100.0, Some(0));
-    let mut spare = Node::of_kind(3, NodeKind::Service);
-    spare.capacity_rps = Some(1e6);
-    spare.base_latency_ms = 20.0;
-    topology.nodes.push(spare);
-    topology
-        .edges
-        .push(Edge::of_kind(2, 3, EdgeKind::Retry(1.0)));
+    let topology = failing_over_station();
     let latency = solved(&topology).classes[0].latency_ms;
     for (p, model) in [(0.95f64, latency.p95), (0.99, latency.p99)] {
         let expected = -10.0 * (1.0 - 2.0 * (p - 0.5)).ln();
