@@ -396,13 +396,15 @@ pub fn region_rtt(topology: &Topology, a: &str, b: &str) -> f64 {
     2.0 * km / settings.fiber_km_per_ms / 1000.0
 }
 
-/// The topology as flat, indexed arrays: its classes, each node's queues, connection limits
-/// and service times, every wire's per-class shares, and a topological order.
+/// [`compile_indexed`] with an index of its own, for tests that build a topology in code.
+#[cfg(test)]
 pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
     compile_indexed(topology, &NodeIndex::of(&topology.nodes).0, params)
 }
 
-/// [`compile`] with the index of node ids that validation built.
+/// The topology as flat, indexed arrays: its classes, each node's queues, connection limits
+/// and service times, every wire's per-class shares, and a topological order; `index` is the
+/// index of node ids that validation built ([`Topology::validated_index`]).
 pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &Params) -> Compiled {
     let node_count = topology.nodes.len();
     let classes = compile_classes(topology, index, params);
@@ -821,13 +823,7 @@ impl<'a> Wires<'a> {
                     index, edge, to, ..
                 } = *wire;
                 let target_region = &wire.target.region;
-                // Without a region at either end a hop has no round trip (region_rtt's first
-                // answer, without the call).
-                let rtt = if node.region.is_empty() || target_region.is_empty() {
-                    0.0
-                } else {
-                    region_rtt(topology, &node.region, target_region)
-                };
+                let rtt = region_rtt(topology, &node.region, target_region);
                 let class_rtt = from_users.then(|| {
                     self.classes
                         .iter()
@@ -924,16 +920,7 @@ impl<'a> Wires<'a> {
             }
         }
         let best = eligible.iter().map(|&position| rank(position)).min();
-        // Keep those of the best rank, in order.
-        let mut kept = 0;
-        for index in 0..eligible.len() {
-            let position = eligible[index];
-            if Some(rank(position)) == best {
-                eligible[kept] = position;
-                kept += 1;
-            }
-        }
-        eligible.truncate(kept);
+        eligible.retain(|position| Some(rank(*position)) == best);
         let standby: Vec<usize> = if geo {
             before_geo
                 .into_iter()

@@ -2,7 +2,7 @@
 //! routing shares, calls, retries and delays the solver works from, so a simulation checks
 //! exactly what the model computes.
 
-use super::compile::{compile, Compiled, Source};
+use super::compile::{compile_indexed, Compiled, Source};
 use super::traffic::check_loops;
 use crate::model::{LbPolicy, NodeKind, ServiceFamily, Topology};
 use crate::solver::{Params, SolveError};
@@ -128,11 +128,11 @@ pub struct Network {
 /// Compiles `topology` exactly as [`crate::solver::solve`] does, with the same checks (an
 /// invalid topology, a bad load or a multiplying loop is an error).
 pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveError> {
-    topology.validate()?;
+    let index = topology.validated_index()?;
     if !(params.load_multiplier.is_finite() && (0.0..=1e6).contains(&params.load_multiplier)) {
         return Err(SolveError::BadLoad(params.load_multiplier));
     }
-    let compiled = compile(topology, params);
+    let compiled = compile_indexed(topology, &index, params);
     check_loops(topology, &compiled, topology.settings.overload_horizon_s)?;
     let class_count = compiled.classes.len();
     let classes = compiled
