@@ -117,12 +117,18 @@ impl Catalog {
     /// assert!((hourly * 730.0 - 61.0).abs() < 0.01);
     /// ```
     pub fn hourly(&self, name: &str, pricing: Pricing) -> Option<f64> {
-        let base = self.instance(name)?.on_demand_hourly;
-        Some(match pricing {
+        Some(self.price(self.instance(name)?, pricing))
+    }
+
+    /// Hourly price of one `instance` under `pricing`: on demand, or less the reserved or
+    /// spot discount.
+    pub fn price(&self, instance: &InstanceType, pricing: Pricing) -> f64 {
+        let base = instance.on_demand_hourly;
+        match pricing {
             Pricing::OnDemand => base,
             Pricing::Reserved => base * (1.0 - self.reserved_discount),
             Pricing::Spot => base * (1.0 - self.spot_discount),
-        })
+        }
     }
 }
 

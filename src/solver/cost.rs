@@ -6,6 +6,7 @@ use super::traffic::Flows;
 use crate::model::catalog::Catalog;
 use crate::model::{Node, Pricing};
 use crate::solver::report::TierCost;
+use std::collections::BTreeMap;
 
 /// Gigabytes per second of responses node `v` sends at the workloads' average rates: each
 /// class's traffic through the node times its response size.
@@ -33,13 +34,10 @@ impl<'a> Prices<'a> {
     pub(super) fn of(catalog: &'a Catalog) -> Prices<'a> {
         let mut hourly = rustc_hash::FxHashMap::default();
         for instance in &catalog.instance_types {
-            // Catalog::hourly's arithmetic, on the type at hand (one pass, not a scan per type).
-            let base = instance.on_demand_hourly;
-            hourly.entry(instance.name.as_str()).or_insert([
-                Some(base),
-                Some(base * (1.0 - catalog.reserved_discount)),
-                Some(base * (1.0 - catalog.spot_discount)),
-            ]);
+            hourly.entry(instance.name.as_str()).or_insert(
+                [Pricing::OnDemand, Pricing::Reserved, Pricing::Spot]
+                    .map(|pricing| Some(catalog.price(instance, pricing))),
+            );
         }
         Prices { catalog, hourly }
     }
@@ -89,44 +87,26 @@ pub(super) fn node_monthly_cost(
 
 /// Monthly cost per tier, summed in node order and listed in tier order.
 #[derive(Default)]
-pub(super) struct Tiers {
-    /// Each tier named so far and its sum, in the order first named.
-    sums: Vec<(String, f64)>,
-    /// Where the last tier added to is in `sums` (neighbouring nodes mostly share a tier).
-    last: usize,
-    /// Where each tier is in `sums`, for a node of another tier than the last one's.
-    index: rustc_hash::FxHashMap<String, usize>,
-}
+pub(super) struct Tiers(BTreeMap<String, f64>);
 
 impl Tiers {
     /// Adds `cost` to `tier`'s sum (naming a tier allocates only the first time).
     pub(super) fn add(&mut self, tier: &str, cost: f64) {
-        let found = match self.sums.get(self.last) {
-            Some((name, _)) if name == tier => Some(self.last),
-            _ => self.index.get(tier).copied(),
-        };
-        match found {
-            Some(position) => {
-                self.last = position;
-                self.sums[position].1 += cost;
-            }
+        match self.0.get_mut(tier) {
+            Some(sum) => *sum += cost,
             None => {
                 // A new tier's sum starts from +0, as a sum of no costs does.
                 let mut sum = 0.0;
                 sum += cost;
-                self.last = self.sums.len();
-                self.index.insert(tier.to_string(), self.last);
-                self.sums.push((tier.to_string(), sum));
+                self.0.insert(tier.to_string(), sum);
             }
         }
     }
 
     /// The tiers that cost something, in name order.
     pub(super) fn into_costs(self) -> Vec<TierCost> {
-        let mut sums = self.sums;
-        // Names are unique, so an unstable sort gives the one order.
-        sums.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-        sums.into_iter()
+        self.0
+            .into_iter()
             .filter(|(_, cost)| *cost > 0.0)
             .map(|(tier, monthly_cost_usd)| TierCost {
                 tier,
