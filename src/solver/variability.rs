@@ -77,17 +77,12 @@ pub fn cyclic_split_scv(k: usize, scv: f64) -> f64 {
 /// assert!((merge_scv(&[(1.0, 0.0, 1), (1.0, 0.0, 1)], 0.5) - 0.5).abs() < 1e-12);
 /// ```
 pub fn merge_scv(streams: &[(f64, f64, u64)], rho: f64) -> f64 {
-    merge_parts(streams.iter().copied(), rho)
-}
-
-/// [`merge_scv`] over any list of (rate, c², parts).
-fn merge_parts(streams: impl Iterator<Item = (f64, f64, u64)> + Clone, rho: f64) -> f64 {
-    let total: f64 = streams.clone().map(|(rate, _, _)| rate).sum();
+    let total: f64 = streams.iter().map(|(rate, _, _)| rate).sum();
     if total <= 0.0 {
         return 1.0;
     }
     let (mut mean, mut concentration) = (0.0, 0.0);
-    for (rate, scv, parts) in streams {
+    for &(rate, scv, parts) in streams {
         let share = rate / total;
         mean += share * scv;
         concentration += share * share / parts.max(1) as f64;
