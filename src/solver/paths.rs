@@ -491,7 +491,7 @@ fn class_means(
             let new_mean = split.map_or(first, |split| split.mean(first, &mean));
             let served_shift = own_shift + route_shift;
             let new_shift = split.map_or(served_shift, |split| {
-                retried_shift(compiled, (v, k), split, served_shift, &shift)
+                retried_shift(split, served_shift, &shift)
             });
             if passes > 1 {
                 let scale = new_mean.abs().max(1e-300);
@@ -524,23 +524,15 @@ fn class_means(
 /// and of each retry to another target, its round trip plus the target's shift (a refused
 /// attempt is turned away at once). A retry back into the node only adds to a path that
 /// ends with one of these, so it never sets the least.
-fn retried_shift(
-    compiled: &Compiled,
-    (v, k): (usize, usize),
-    split: &RetrySplit,
-    served_shift: f64,
-    shift: &[f64],
-) -> f64 {
+fn retried_shift(split: &RetrySplit, served_shift: f64, shift: &[f64]) -> f64 {
     let mut least = if split.first > 0.0 {
         served_shift
     } else {
         f64::INFINITY
     };
     if split.dropped > 0.0 {
-        for edge in &compiled.out_edges[v] {
-            if edge.source == Source::Dropped && edge.to != v && edge.factors[k] > 0.0 {
-                least = least.min(edge.rtt(k) + shift[edge.to]);
-            }
+        for &(to, _, rtt) in &split.others {
+            least = least.min(rtt + shift[to]);
         }
     }
     if least.is_finite() {

@@ -657,6 +657,19 @@ fn mix_retries(
     }
 }
 
+/// The weight b_t = B/c·f·c_t and the delay d_t + shift_t − shift_v (none below 0) of a
+/// retry of fraction f and round trip d_t from node v to target t ([`RetrySplit`]), from t's
+/// completion c_t and the two nodes' shifts.
+#[inline(always)]
+fn retry_term(
+    split: &RetrySplit,
+    (fraction, round_trip): (f64, f64),
+    (completion_to, shift_to, shift_from): (f64, f64, f64),
+) -> (f64, f64) {
+    let weight = split.dropped * fraction * completion_to;
+    (weight, (round_trip + shift_to - shift_from).max(0.0))
+}
+
 /// Σ_others b_t·e^{−s·(d_t + shift_t − shift_v)}·ψ_t over the retry edges from node `v` to
 /// other nodes (b_t = B/c·f·c_t, [`RetrySplit`]), with each target's transform from `psi`;
 /// `None` when there are none.
@@ -674,8 +687,11 @@ fn retried_sum<'a>(
         if edge.source != Source::Dropped || edge.to == v || fraction <= 0.0 {
             continue;
         }
-        let weight = split.dropped * fraction * completion[edge.to];
-        let extra = (edge.rtt(k) + shift[edge.to] - shift[v]).max(0.0);
+        let (weight, extra) = retry_term(
+            split,
+            (fraction, edge.rtt(k)),
+            (completion[edge.to], shift[edge.to], shift[v]),
+        );
         let into = sum.get_or_insert_with(|| vec![Complex64::new(0.0, 0.0); points.len()]);
         for ((value, &target), delay) in
             into.iter_mut().zip(psi(edge.to)).zip(phases(points, extra))
@@ -783,9 +799,12 @@ fn acyclic_walk(
         for feed in steps.feeds.retrying(v) {
             let u = feed.from as usize;
             if let Some((split, _)) = steps.split(u) {
-                let extra = feed.rtt + shift[v] - shift[u];
-                let weight = split.dropped * feed.factor * completion[v];
-                pending[u].retry(&mut buffers, &psi, points, (weight, extra));
+                let term = retry_term(
+                    split,
+                    (feed.factor, feed.rtt),
+                    (completion[v], shift[v], shift[u]),
+                );
+                pending[u].retry(&mut buffers, &psi, points, term);
             }
         }
         buffers.give(Some(psi));
