@@ -644,6 +644,20 @@ pub(super) struct SelfRetry {
     pub(super) again: f64,
 }
 
+impl SelfRetry {
+    /// The share of the retries that never reach a queue: those refused again beyond the
+    /// blocking B a fresh arrival meets, (q − B)/(1 − B) with q the share refused again
+    /// (0 when every attempt is dropped). The rest, 1 − (q − B)/(1 − B), move the queues
+    /// ([`effective_arrivals`]; the variability stage counts the retry stream at that rate).
+    pub(super) fn refused_beyond_blocking(&self) -> f64 {
+        if self.dropped < 1.0 {
+            ((self.again - self.dropped) / (1.0 - self.dropped)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+}
+
 /// A node's retries back into itself: per class, the rate of retries among its `incoming`
 /// arrivals (from the last pass's drops), and their mean delay, seconds.
 pub(super) struct Retried {
@@ -688,11 +702,7 @@ pub(super) fn retried_into_itself(
 /// that rate (first attempts are, and retries that get in, spread over the queue's cycles);
 /// its blocking and the refused retries then give the drops (F·B + S·q).
 pub(super) fn effective_arrivals(incoming: &[f64], retried: &Retried, last: SelfRetry) -> Vec<f64> {
-    let removed = if last.dropped < 1.0 {
-        ((last.again - last.dropped) / (1.0 - last.dropped)).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let removed = last.refused_beyond_blocking();
     incoming
         .iter()
         .zip(&retried.per_class)

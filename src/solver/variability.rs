@@ -836,6 +836,13 @@ fn incoming_streams(
         };
         let sent: f64 = from.iter().sum::<f64>() * ratio;
         let rate: f64 = from.iter().zip(factors).map(|(a, f)| a * ratio * f).sum();
+        // A node's retries to itself move its queues only as far as they get in.
+        let rate = if flow.source == Source::Dropped && u == v {
+            rate * flows.self_retries[v]
+                .map_or(1.0, |shares| 1.0 - shares.refused_beyond_blocking())
+        } else {
+            rate
+        };
         if rate <= 0.0 || sent <= 0.0 {
             continue;
         }
