@@ -2581,7 +2581,10 @@ pub fn smooth_quantile_at(level: Level, scale: f64, tail: impl Fn(f64) -> (f64, 
 /// falls to the target, ln(a/(1 − p))/r: exact for one exponential, and for an M/M/c
 /// response at p95 and p99 within a hair of the root (the faster terms have died out there),
 /// so Halley's method needs a step or two fewer than from the mean (`scale`). The mean's
-/// start is kept where that term is not a plain positive exponential.
+/// start is kept where that term is not a plain positive exponential. The first step takes
+/// no exponential of the slowest term (it is the target there) nor of a term too small to
+/// count, and no logarithm near the root ([`ExponentialTail::first_step`]); most searches end
+/// with it.
 ///
 /// ```
 /// use staircase::solver::queueing::{exponential_quantiles, smooth_quantile_at, ExponentialTail, Level};
@@ -2603,10 +2606,11 @@ pub fn exponential_quantiles<const N: usize>(
 ) -> [f64; N] {
     let slowest = tail.slowest();
     levels.map(|level| {
-        let start = slowest
-            .map(|(rate, log_weight)| (log_weight - level.log_target) / rate)
-            .filter(|start| start.is_finite() && *start > 0.0)
-            .unwrap_or(scale * level.unit_quantile);
+        let start = match slowest.and_then(|slowest| tail.first_step(slowest, level)) {
+            Some(FirstStep::Done(quantile)) if scale > 0.0 && scale.is_finite() => return quantile,
+            Some(FirstStep::Done(_)) | None => scale * level.unit_quantile,
+            Some(FirstStep::Continue(next)) => next,
+        };
         search_tail(level, scale, start, |t| tail.at(t), true)
     })
 }
@@ -2638,33 +2642,11 @@ fn search_tail(
         }
         // g(t) = ln tail − ln target, g′(t) = −density/tail.
         let gap = tail.ln() - log_target;
-        let (next, cubic) = if tail > 0.0 && density > 0.0 {
-            let newton = gap * tail / density;
-            match smooth
-                .then(|| halley_step(newton, tail, density, slope))
-                .flatten()
-            {
-                Some(step) => (t + step, true),
-                None => (t + newton, false),
-            }
-        } else {
-            (f64::NAN, false)
-        };
-        // Done when the step is negligible at a point whose tail is the target: a step can also
-        // vanish where the density is steep but the tail still far off (the sharp end of a
-        // fluid backlog's uniform wait), and bisection then takes over.
-        let on_target = gap.abs() < if cubic { 1e-3 } else { 1e-6 };
-        // Halley's error after a step s is of the order of s³ (relative to t), so a Halley
-        // step may end the search at 1e-5 of t (about 1e-15 left); a Newton step of the
-        // smooth search at 1e-7, and the plain Newton search, quadratic, goes on to 1e-12.
-        let negligible = match (cubic, smooth) {
-            (true, _) => 1e-5,
-            (false, true) => 1e-7,
-            (false, false) => 1e-12,
-        };
-        if on_target && next.is_finite() && (next - t).abs() <= negligible * t.max(1e-300) {
-            return next;
+        let step = SearchStep::at(t, gap, (tail, density, slope), smooth);
+        if step.finished(t, smooth) {
+            return step.next;
         }
+        let (next, on_target) = (step.next, step.on_target());
         // Newton's steps must shrink (by half every step) or bisection takes over: on a tail
         // with a kink Newton can bounce between the two sides of the bracket.
         let shrinking = (next - t).abs() <= 0.5 * last_step;
@@ -2684,12 +2666,109 @@ fn search_tail(
     t
 }
 
+/// One step of [`search_tail`] from t: Newton's on g(t) = ln P(T > t) − ln(1 − p), or
+/// Halley's where the search is smooth and the correction is moderate ([`halley_step`]).
+#[derive(Clone, Copy, Debug)]
+struct SearchStep {
+    /// g(t), the gap to the target in logarithms.
+    gap: f64,
+    /// Where the step lands (NaN where the tail or the density is not positive).
+    next: f64,
+    /// Whether the step is Halley's (cubic convergence).
+    cubic: bool,
+}
+
+impl SearchStep {
+    /// The step from `t`, where g(t) = `gap` and the tail, its density and the density's
+    /// slope are `values`.
+    fn at(t: f64, gap: f64, values: (f64, f64, f64), smooth: bool) -> SearchStep {
+        let (tail, density, slope) = values;
+        let (next, cubic) = if tail > 0.0 && density > 0.0 {
+            let newton = gap * tail / density;
+            match smooth
+                .then(|| halley_step(newton, tail, density, slope))
+                .flatten()
+            {
+                Some(step) => (t + step, true),
+                None => (t + newton, false),
+            }
+        } else {
+            (f64::NAN, false)
+        };
+        SearchStep { gap, next, cubic }
+    }
+
+    /// Whether the tail at t is close enough to the target for a negligible step to end the
+    /// search: a step can also vanish where the density is steep but the tail still far off
+    /// (the sharp end of a fluid backlog's uniform wait), and bisection then takes over.
+    fn on_target(&self) -> bool {
+        self.gap.abs() < if self.cubic { 1e-3 } else { 1e-6 }
+    }
+
+    /// Whether the search ends with this step from `t`: on target and the step negligible.
+    /// Halley's error after a step s is of the order of s³ (relative to t), so a Halley step
+    /// may end the search at 1e-5 of t (about 1e-15 left); a Newton step of the smooth search
+    /// at 1e-7, and the plain Newton search, quadratic, goes on to 1e-12.
+    fn finished(&self, t: f64, smooth: bool) -> bool {
+        let negligible = match (self.cubic, smooth) {
+            (true, _) => 1e-5,
+            (false, true) => 1e-7,
+            (false, false) => 1e-12,
+        };
+        self.on_target()
+            && self.next.is_finite()
+            && (self.next - t).abs() <= negligible * t.max(1e-300)
+    }
+}
+
+/// How the first step of [`exponential_quantiles`] from the slowest term's start ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum FirstStep {
+    /// The search ended there: the quantile.
+    Done(f64),
+    /// The search goes on from here.
+    Continue(f64),
+}
+
+/// ln(1 + x): by its series x − x²/2 + … − x⁶/6 where |x| < 1/1024 (the remainder is below
+/// 1e-21·|x|), `ln_1p` beyond.
+fn ln_one_plus(x: f64) -> f64 {
+    if x.abs() < 1.0 / 1024.0 {
+        x * (1.0
+            - x * (1.0 / 2.0
+                - x * (1.0 / 3.0 - x * (1.0 / 4.0 - x * (1.0 / 5.0 - x * (1.0 / 6.0))))))
+    } else {
+        x.ln_1p()
+    }
+}
+
+/// Whether |a|·e^{−x} is below 2⁻⁶⁴ of `target` (> 0), from the exponent of |a|/target alone
+/// (2^e ≤ |a|/target < 2^{e+1}): no exponential is taken for a term that cannot move the
+/// sum's last bit.
+fn below_last_bit(a: f64, x: f64, target: f64) -> bool {
+    let ratio = (a / target).abs();
+    let exponent = ((ratio.to_bits() >> 52) & 0x7ff) as f64 - 1023.0;
+    x * std::f64::consts::LOG2_E >= exponent + 65.0
+}
+
 /// Halley's correction of the Newton step `newton` on g = ln P(T > t): N/(1 + N·g″/(2g′)) with
 /// g″/g′ = h′/h = f′/f + f/P(T > t); `None` where the correction is large (far from the
 /// root, where the curvature says little: the Newton step is taken instead).
 fn halley_step(newton: f64, tail: f64, density: f64, slope: f64) -> Option<f64> {
     let factor = 1.0 + 0.5 * newton * (slope / density + density / tail);
     (0.5..=2.0).contains(&factor).then(|| newton / factor)
+}
+
+/// The slowest-decaying term a·e^{−rt} of an [`ExponentialTail`], where it is a plain
+/// positive exponential: the term the tail follows far out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SlowestTerm {
+    /// Its place among the tail's terms.
+    index: usize,
+    /// r.
+    rate: f64,
+    /// ln a.
+    log_weight: f64,
 }
 
 /// A response-time tail that is a sum of exponential terms, P(T > t) = Σ (a + b·t)·e^{−rt}:
@@ -2740,10 +2819,59 @@ impl ExponentialTail {
         }
     }
 
-    /// The slowest-decaying term when it is a plain exponential a·e^{−rt} with a > 0: (r, ln a).
-    fn slowest(&self) -> Option<(f64, f64)> {
-        let &(rate, a, b) = self.terms.iter().min_by(|x, y| x.0.total_cmp(&y.0))?;
-        (b == 0.0 && a > 0.0 && rate > 0.0).then(|| (rate, a.ln()))
+    /// The slowest-decaying term when it is a plain exponential a·e^{−rt} with a > 0.
+    fn slowest(&self) -> Option<SlowestTerm> {
+        let (index, &(rate, a, b)) = self
+            .terms
+            .iter()
+            .enumerate()
+            .min_by(|x, y| x.1 .0.total_cmp(&y.1 .0))?;
+        (b == 0.0 && a > 0.0 && rate > 0.0).then(|| SlowestTerm {
+            index,
+            rate,
+            log_weight: a.ln(),
+        })
+    }
+
+    /// The first step of the search for the quantile at `level`, from t₀ = ln(a/(1 − p))/r,
+    /// where the slowest term a·e^{−rt} alone falls to the target 1 − p: there that term *is*
+    /// the target, so only the other terms are evaluated (one exponential each, none for a
+    /// term below 2⁻⁶⁴ of the target, [`below_last_bit`]), and g(t₀) = ln P(T > t₀) −
+    /// ln(1 − p) = ln(1 + x), x the other terms' sum over the target ([`ln_one_plus`]). The
+    /// step and the test that ends the search are [`search_tail`]'s; where the others all
+    /// vanish the quantile is t₀ itself, the closed form of a single exponential. `None` where
+    /// t₀ is not a positive time.
+    fn first_step(&self, slowest: SlowestTerm, level: Level) -> Option<FirstStep> {
+        let SlowestTerm {
+            index,
+            rate,
+            log_weight,
+        } = slowest;
+        let target = level.target;
+        let t = (log_weight - level.log_target) / rate;
+        if !(t.is_finite() && t > 0.0) {
+            return None;
+        }
+        let (mut others, mut density, mut slope) = (0.0, rate * target, -rate * rate * target);
+        for (_, &(other_rate, a, b)) in self.terms.iter().enumerate().filter(|(i, _)| *i != index) {
+            if b == 0.0 && below_last_bit(a, other_rate * t, target) {
+                continue;
+            }
+            let decay = (-other_rate * t).exp();
+            let linear = a + b * t;
+            others += linear * decay;
+            density += (other_rate * linear - b) * decay;
+            slope += other_rate * (2.0 * b - other_rate * linear) * decay;
+        }
+        let gap = ln_one_plus(others / target);
+        let step = SearchStep::at(t, gap, (target + others, density, slope), true);
+        Some(if step.finished(t, true) {
+            FirstStep::Done(step.next)
+        } else if step.next.is_finite() && step.next > 0.0 {
+            FirstStep::Continue(step.next)
+        } else {
+            FirstStep::Continue(t)
+        })
     }
 
     /// P(T > t), the density f(t) and its derivative f′(t).
@@ -2922,6 +3050,61 @@ mod tests {
             }
         }
         assert!(worst < 1e-12, "worst relative error {worst:e}");
+    }
+
+    /// One exponential term: the quantile is its closed form ln(a/(1 − p))/r to the bit.
+    #[test]
+    fn single_exponential_quantiles_are_the_closed_form() {
+        let levels = [0.5, 0.95, 0.99].map(Level::new);
+        for (rate, weight) in [(0.1, 1.0), (3.0, 0.7), (250.0, 1.0)] {
+            let mut tail = ExponentialTail::default();
+            tail.add(rate, weight, 0.0);
+            let found = exponential_quantiles(levels, 1.0 / rate, &tail);
+            for (level, value) in levels.iter().zip(found) {
+                let closed = (weight.ln() - level.log_target) / rate;
+                if closed > 0.0 {
+                    assert_eq!(value, closed, "rate {rate}, weight {weight}");
+                }
+            }
+        }
+    }
+
+    /// Tails the local search must leave to the full one or treat with care: a term of
+    /// (a + b·t)·e^{−rt}, a negative middle term that puts the root before the slowest term's
+    /// start while a much faster term, negligible there, grows, and many terms.
+    #[test]
+    fn awkward_exponential_tails_match_bisection_to_1e_12() {
+        let levels = [0.5, 0.95, 0.99].map(Level::new);
+        let cases: [&[(f64, f64, f64)]; 4] = [
+            &[(1.0, 0.6, 0.3), (0.4, 0.5, 0.0)],
+            &[(0.2, 1.2, 0.0), (0.5, -0.3, 0.0), (400.0, 1e-3, 0.0)],
+            &[(0.2, 1.05, 0.0), (0.25, -0.1, 0.0), (60.0, 0.05, 0.0)],
+            &[
+                (0.5, 0.2, 0.0),
+                (0.6, 0.1, 0.0),
+                (0.7, 0.1, 0.0),
+                (0.8, 0.1, 0.0),
+                (0.9, 0.1, 0.0),
+                (1.0, 0.1, 0.0),
+                (1.1, 0.1, 0.0),
+                (1.2, 0.1, 0.0),
+                (1.3, 0.1, 0.0),
+            ],
+        ];
+        for terms in cases {
+            let mut tail = ExponentialTail::default();
+            for &(rate, a, b) in terms {
+                tail.add(rate, a, b);
+            }
+            let found = exponential_quantiles(levels, 2.0, &tail);
+            for (level, value) in [0.5, 0.95, 0.99].iter().zip(found) {
+                let exact = bisected_quantile(&tail, *level);
+                assert!(
+                    (value - exact).abs() <= 1e-12 * exact,
+                    "{terms:?} at {level}: {value} vs {exact}"
+                );
+            }
+        }
     }
 
     #[test]
