@@ -898,43 +898,83 @@ impl<'a> Wires<'a> {
         let class = &self.classes[k];
         let wires = &self.wires;
         let rank = |position: usize| route_rank(class.kind, &wires[position].target.kind);
-        let mut eligible = self.eligible(k);
         // Only a geo DNS sets targets aside (on standby); elsewhere nothing is kept.
         let geo = matches!(node.kind, NodeKind::Dns { geo: true });
-        let before_geo = if geo {
-            eligible.clone()
+        if !geo {
+            let eligible = self.eligible_best(k);
+            self.share_out(k, &eligible, outs, compiled);
+            return;
+        }
+        let mut eligible = self.eligible(k);
+        let before_geo = eligible.clone();
+        let is_local = |position: &usize| wires[*position].target.region == class.region;
+        if eligible.iter().any(is_local) {
+            eligible.retain(|position| is_local(position));
         } else {
-            Positions::new()
-        };
-        if geo {
-            let is_local = |position: &usize| wires[*position].target.region == class.region;
-            if eligible.iter().any(is_local) {
-                eligible.retain(|position| is_local(position));
-            } else {
-                // No target in the workload's region: the ones nearest to the users.
-                let users = &topology.nodes[class.client].region;
-                let distance =
-                    |position: &usize| region_rtt(topology, users, &wires[*position].target.region);
-                let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
-                eligible.retain(|position| distance(position) <= nearest);
-            }
+            // No target in the workload's region: the ones nearest to the users.
+            let users = &topology.nodes[class.client].region;
+            let distance =
+                |position: &usize| region_rtt(topology, users, &wires[*position].target.region);
+            let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
+            eligible.retain(|position| distance(position) <= nearest);
         }
         let best = eligible.iter().map(|&position| rank(position)).min();
         eligible.retain(|position| Some(rank(*position)) == best);
-        let standby: Vec<usize> = if geo {
-            before_geo
-                .into_iter()
-                .filter(|position| !eligible.contains(position) && Some(rank(*position)) == best)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let standby: Vec<usize> = before_geo
+            .into_iter()
+            .filter(|position| !eligible.contains(position) && Some(rank(*position)) == best)
+            .collect();
         if !standby.is_empty() {
             if compiled.standby.is_empty() {
                 compiled.standby = vec![Vec::new(); self.classes.len()];
             }
             compiled.standby[k] = standby;
         }
+        self.share_out(k, &eligible, outs, compiled);
+    }
+
+    /// The positions of [`Wires::eligible`] whose target has the best rank for class `k`
+    /// ([`route_rank`]), in one pass.
+    fn eligible_best(&self, k: usize) -> Positions {
+        let kind = self.classes[k].kind;
+        let mut eligible = Positions::new();
+        let mut best = u8::MAX;
+        for (position, wire) in self.wires.iter().enumerate() {
+            let edge = wire.edge;
+            let carries = edge.kind == EdgeKind::Route
+                && if edge.classes.is_empty() {
+                    carries_by_default(kind, &wire.target.kind)
+                } else {
+                    edge.classes.contains(&kind)
+                };
+            if !carries {
+                continue;
+            }
+            let rank = route_rank(kind, &wire.target.kind);
+            if rank < best {
+                best = rank;
+                eligible.clear();
+            }
+            if rank == best {
+                eligible.push(position);
+            }
+        }
+        eligible
+    }
+
+    /// Class `k`'s route shares over the `eligible` wires (into `outs`) and the share that
+    /// finishes at the node (into `compiled`): split by weight (evenly behind round robin,
+    /// least connections and IP hash), after a cache's or CDN's hits.
+    fn share_out(
+        &self,
+        k: usize,
+        eligible: &[usize],
+        outs: &mut [OutEdge],
+        compiled: &mut CompiledNode,
+    ) {
+        let node = &self.topology.nodes[self.from];
+        let class = &self.classes[k];
+        let wires = &self.wires;
         let use_weights = !matches!(
             node.kind,
             NodeKind::LoadBalancer {
@@ -967,8 +1007,9 @@ impl<'a> Wires<'a> {
         // A client is where requests start, not where they are answered: with nowhere to
         // send a class, its requests fail (they are counted as dropped, with a warning).
         // A client that calls servers one after another (call edges) is answered by them.
-        let calls_out = outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
-        compiled.finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
+        let calls_out = || outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
+        compiled.finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out()
+        {
             0.0
         } else {
             1.0 - forwarded + exits
