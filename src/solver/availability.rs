@@ -450,12 +450,9 @@ impl Links {
         &self.targets[self.start[v] + self.calls[v]..self.start[v + 1]]
     }
 
-    /// Per step, the steps linking to it.
+    /// Per step, the steps linking to it (in step order).
     fn callers(&self) -> Lists {
-        Lists::gathered(
-            self.steps(),
-            (0..self.steps()).flat_map(|v| self.of(v).iter().map(move |&to| (to, v))),
-        )
+        Lists::transposed(&self.start, &self.targets, self.steps())
     }
 
     /// The same links, keeping only those from `v` to `to` for which `keep(v, to)`.

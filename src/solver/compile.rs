@@ -282,7 +282,9 @@ impl Graph {
 
     /// Node `v`'s flows in, each with its wire's per-class factors (those of
     /// `out_edges[flow.from][flow.edge]`, kept side by side per node for the stages that
-    /// walk every node's flows in).
+    /// walk every node's flows in). Inlined: the traffic and variability passes call it once
+    /// per node and the iterator is cheaper built in place than returned.
+    #[inline]
     pub(super) fn flows_into(&self, v: usize) -> impl Iterator<Item = (&InFlow, &[f64])> {
         let positions = self.in_flows.positions(v);
         let stride = self.factor_stride;
