@@ -328,7 +328,17 @@ fn waves_of(graph: &Graph) -> Lists {
     Lists::gathered(waves, graph.order.iter().map(|&v| (wave[v], v)))
 }
 
+/// Whether classes `j` and `k` are served by the same wires: every wire carries served
+/// requests of both or of neither (what [`class_reach`] follows).
+fn served_alike(out_edges: &Lists<OutEdge>, j: usize, k: usize) -> bool {
+    out_edges
+        .flat()
+        .iter()
+        .all(|edge| (edge.served_factor(j) > 0.0) == (edge.served_factor(k) > 0.0))
+}
+
 /// The nodes a class can reach from its client, in post-order, and whether a loop was found.
+#[derive(Clone)]
 pub(super) struct Reach {
     pub(super) order: Vec<usize>,
     pub(super) cyclic: bool,
@@ -489,11 +499,18 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
     if graph.acyclic {
         graph.waves = waves_of(&graph);
     }
-    graph.reach = classes
-        .iter()
-        .enumerate()
-        .map(|(k, class)| class_reach(&graph, class.client, k))
-        .collect();
+    let mut reach: Vec<Reach> = Vec::with_capacity(classes.len());
+    for (k, class) in classes.iter().enumerate() {
+        // A class entering where an earlier one does and served by the same wires reaches
+        // the same nodes in the same order (a workload's reads and writes often are).
+        let alike = (0..k)
+            .find(|&j| classes[j].client == class.client && served_alike(&graph.out_edges, j, k));
+        reach.push(match alike {
+            Some(j) => reach[j].clone(),
+            None => class_reach(&graph, class.client, k),
+        });
+    }
+    graph.reach = reach;
     graph.plans = (0..classes.len())
         .map(|k| super::paths::ClassPlan::of(&graph, k))
         .collect();
