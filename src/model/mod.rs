@@ -950,12 +950,7 @@ impl Topology {
     pub fn normalize(&mut self) {
         self.version = FORMAT_VERSION;
         self.nodes.sort_by_key(|node| node.id);
-        self.edges.sort_by(|a, b| {
-            (a.from, a.to, edge_kind_rank(a.kind))
-                .cmp(&(b.from, b.to, edge_kind_rank(b.kind)))
-                .then(a.weight.total_cmp(&b.weight))
-                .then(a.exit_share.total_cmp(&b.exit_share))
-        });
+        sort_edges(&mut self.edges);
         for edge in &mut self.edges {
             edge.classes.sort();
             edge.classes.dedup();
@@ -965,8 +960,10 @@ impl Topology {
         self.settings
             .region_rtt_ms
             .sort_by(|x, y| (&x.a, &x.b).cmp(&(&y.a, &y.b)));
-        let ids: BTreeSet<NodeId> = self.nodes.iter().map(|node| node.id).collect();
-        self.layout.retain(|id, _| ids.contains(id));
+        // The nodes are sorted by id now: a layout entry's node is found by bisection.
+        let nodes = &self.nodes;
+        self.layout
+            .retain(|id, _| nodes.binary_search_by_key(id, |node| node.id).is_ok());
     }
 
     /// Whether two topologies describe the same system, ignoring the canvas layout (which
@@ -1233,6 +1230,43 @@ impl Topology {
         }
         Ok(ids)
     }
+}
+
+/// The order of saved edges: by source, target, kind (calls by count, retries by fraction),
+/// weight and exit share.
+fn edge_order(a: &Edge, b: &Edge) -> std::cmp::Ordering {
+    (a.from, a.to, edge_kind_rank(a.kind))
+        .cmp(&(b.from, b.to, edge_kind_rank(b.kind)))
+        .then(a.weight.total_cmp(&b.weight))
+        .then(a.exit_share.total_cmp(&b.exit_share))
+}
+
+/// Sorts `edges` stably by [`edge_order`]. The edges are not moved while sorting: their
+/// (source, target) keys and positions are, ties broken by position and then sorted stably by
+/// the whole order (so the result is the stable sort's), and each edge is moved once after.
+fn sort_edges(edges: &mut Vec<Edge>) {
+    if edges.is_sorted_by(|a, b| edge_order(a, b).is_le()) {
+        return;
+    }
+    let ends = |edge: &Edge| (u64::from(edge.from) << 32) | u64::from(edge.to);
+    let mut keys: Vec<(u64, usize)> = edges
+        .iter()
+        .enumerate()
+        .map(|(position, edge)| (ends(edge), position))
+        .collect();
+    keys.sort_unstable();
+    // Wires joining the same two nodes lie side by side, by position: the rest of the order
+    // sorts them (stably, so ties keep their positions).
+    for run in keys.chunk_by_mut(|a, b| a.0 == b.0) {
+        if run.len() > 1 {
+            run.sort_by(|&(_, a), &(_, b)| edge_order(&edges[a], &edges[b]));
+        }
+    }
+    let mut unsorted = std::mem::take(edges);
+    *edges = keys
+        .iter()
+        .map(|&(_, position)| std::mem::take(&mut unsorted[position]))
+        .collect();
 }
 
 fn edge_kind_rank(kind: EdgeKind) -> (u8, u64) {

@@ -226,13 +226,30 @@ pub(super) fn assess(
     let parts = Parts::new(topology, report);
     let mut approximate = Vec::new();
     debug_assert_eq!(report.classes.len(), class_paths.len());
-    // Classes side by side on a large graph (each class's own work decides for itself).
+    // Classes side by side on a large graph (each class's own work decides for itself). A
+    // class whose path has the same structure as an earlier class's (a workload's reads and
+    // writes often go the same way) has the same figures: they are worked out once.
     let large = super::many_nodes(topology.nodes.len());
-    let figures = super::map_indices(class_paths.len(), parallel && large, |k| {
+    let first_alike = first_alike_paths(class_paths);
+    let distinct: Vec<usize> = (0..class_paths.len())
+        .filter(|&k| first_alike[k] == k)
+        .collect();
+    let distinct_figures = super::map_indices(distinct.len(), parallel && large, |d| {
         let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
-        Structure::new(class_paths[k], &parts, &mut step_of_node)
+        Structure::new(class_paths[distinct[d]], &parts, &mut step_of_node)
             .figures(topology, &parts, parallel)
     });
+    let mut figures_of: Vec<Option<ClassFigures>> = vec![None; class_paths.len()];
+    for (&k, figures) in distinct.iter().zip(distinct_figures) {
+        figures_of[k] = Some(figures);
+    }
+    let figures: Vec<ClassFigures> = (0..class_paths.len())
+        .map(|k| {
+            figures_of[first_alike[k]]
+                .clone()
+                .unwrap_or_else(ClassFigures::perfect)
+        })
+        .collect();
     for (class, figures) in report.classes.iter_mut().zip(figures) {
         let ClassFigures {
             availability,
@@ -291,7 +308,13 @@ fn tier_availability(
     // Every shard holds its own part of the data: all must have enough instances up (each
     // sized like the busiest shard).
     let down = known.k_of_n_unavailability(instance, needed, node.instances);
-    let tier = (1.0 - down).powi(shards as i32).clamp(0.0, 1.0);
+    // One shard's figure is its own (x¹ = x exactly; the power is a call).
+    let tier = if shards == 1 {
+        1.0 - down
+    } else {
+        (1.0 - down).powi(shards as i32)
+    }
+    .clamp(0.0, 1.0);
     let region = if node.kind == NodeKind::Client || node.region.is_empty() {
         1.0
     } else {
@@ -450,12 +473,9 @@ impl Links {
         &self.targets[self.start[v] + self.calls[v]..self.start[v + 1]]
     }
 
-    /// Per step, the steps linking to it.
+    /// Per step, the steps linking to it (in step order).
     fn callers(&self) -> Lists {
-        Lists::gathered(
-            self.steps(),
-            (0..self.steps()).flat_map(|v| self.of(v).iter().map(move |&to| (to, v))),
-        )
+        Lists::transposed(&self.start, &self.targets, self.steps())
     }
 
     /// The same links, keeping only those from `v` to `to` for which `keep(v, to)`.
@@ -930,10 +950,64 @@ fn post_order(links: &Links) -> (Vec<usize>, bool) {
 }
 
 /// A class's availability figures (see [`Structure::figures`]).
+#[derive(Clone)]
 struct ClassFigures {
     availability: f64,
     exact: bool,
     shares: Vec<DowntimeShare>,
+}
+
+impl ClassFigures {
+    /// The figures of a path with nothing on it (never used: every class's figures are
+    /// worked out, or those of an earlier class of the same structure are taken).
+    fn perfect() -> ClassFigures {
+        ClassFigures {
+            availability: 1.0,
+            exact: true,
+            shares: Vec::new(),
+        }
+    }
+}
+
+/// Per class, the first class whose path has the same structure as its own (itself when no
+/// earlier one has): the same nodes in the same order, each calling, routing to and standing by
+/// for the same nodes and answering alike. [`Structure::new`] reads nothing else of a path, so
+/// classes of the same structure have the same availability figures. Paths are compared only
+/// when their hashes match.
+fn first_alike_paths(class_paths: &[&[Visit]]) -> Vec<usize> {
+    use std::hash::{Hash, Hasher};
+    let hashes: Vec<u64> = class_paths
+        .iter()
+        .map(|path| {
+            let mut hasher = rustc_hash::FxHasher::default();
+            path.len().hash(&mut hasher);
+            for visit in path.iter() {
+                visit.node.hash(&mut hasher);
+                visit.calls.as_slice().hash(&mut hasher);
+                visit.routes.as_slice().hash(&mut hasher);
+                visit.standby.hash(&mut hasher);
+                visit.answers.hash(&mut hasher);
+            }
+            hasher.finish()
+        })
+        .collect();
+    let same_structure = |a: &[Visit], b: &[Visit]| {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(a, b)| {
+                a.node == b.node
+                    && a.answers == b.answers
+                    && a.calls == b.calls
+                    && a.routes == b.routes
+                    && a.standby == b.standby
+            })
+    };
+    (0..class_paths.len())
+        .map(|k| {
+            (0..k)
+                .find(|&j| hashes[j] == hashes[k] && same_structure(class_paths[j], class_paths[k]))
+                .unwrap_or(k)
+        })
+        .collect()
 }
 
 /// A path evaluated once (shared parts as independent), with what re-evaluating part of it
@@ -1109,6 +1183,30 @@ mod tests {
         let by_hand = 0.99 * (1.0 - (1.0 - 0.99f64.powi(2)) * (1.0 - 0.99));
         assert!(exact);
         assert!((up - by_hand).abs() < 1e-15, "{up} vs {by_hand}");
+    }
+
+    /// Reads and writes that go the same way share their figures; a path that routes
+    /// elsewhere, answers differently or visits fewer nodes does not.
+    #[test]
+    fn paths_of_the_same_structure_are_found_once() {
+        let visit = |node: usize, routes: &[usize], answers: bool, mean: f64| Visit {
+            node,
+            visits: 1.0,
+            mean,
+            round_trip: 0.0,
+            calls: crate::solver::paths::Targets::new(),
+            routes: routes.iter().copied().collect(),
+            standby: Vec::new(),
+            answers,
+        };
+        let reads = vec![visit(0, &[1, 2], false, 0.1), visit(1, &[], true, 0.2)];
+        // The same structure at other times (figures of the load, not of the structure).
+        let writes = vec![visit(0, &[1, 2], false, 0.5), visit(1, &[], true, 0.7)];
+        let elsewhere = vec![visit(0, &[2], false, 0.1), visit(1, &[], true, 0.2)];
+        let answering = vec![visit(0, &[1, 2], false, 0.1), visit(1, &[], false, 0.2)];
+        let shorter = vec![visit(0, &[1, 2], false, 0.1)];
+        let paths: Vec<&[Visit]> = vec![&reads, &elsewhere, &writes, &answering, &shorter, &writes];
+        assert_eq!(first_alike_paths(&paths), vec![0, 1, 0, 3, 4, 0]);
     }
 
     #[test]

@@ -282,7 +282,9 @@ impl Graph {
 
     /// Node `v`'s flows in, each with its wire's per-class factors (those of
     /// `out_edges[flow.from][flow.edge]`, kept side by side per node for the stages that
-    /// walk every node's flows in).
+    /// walk every node's flows in). Inlined: the traffic and variability passes call it once
+    /// per node and the iterator is cheaper built in place than returned.
+    #[inline]
     pub(super) fn flows_into(&self, v: usize) -> impl Iterator<Item = (&InFlow, &[f64])> {
         let positions = self.in_flows.positions(v);
         let stride = self.factor_stride;
@@ -326,7 +328,17 @@ fn waves_of(graph: &Graph) -> Lists {
     Lists::gathered(waves, graph.order.iter().map(|&v| (wave[v], v)))
 }
 
+/// Whether classes `j` and `k` are served by the same wires: every wire carries served
+/// requests of both or of neither (what [`class_reach`] follows).
+fn served_alike(out_edges: &Lists<OutEdge>, j: usize, k: usize) -> bool {
+    out_edges
+        .flat()
+        .iter()
+        .all(|edge| (edge.served_factor(j) > 0.0) == (edge.served_factor(k) > 0.0))
+}
+
 /// The nodes a class can reach from its client, in post-order, and whether a loop was found.
+#[derive(Clone)]
 pub(super) struct Reach {
     pub(super) order: Vec<usize>,
     pub(super) cyclic: bool,
@@ -487,11 +499,18 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
     if graph.acyclic {
         graph.waves = waves_of(&graph);
     }
-    graph.reach = classes
-        .iter()
-        .enumerate()
-        .map(|(k, class)| class_reach(&graph, class.client, k))
-        .collect();
+    let mut reach: Vec<Reach> = Vec::with_capacity(classes.len());
+    for (k, class) in classes.iter().enumerate() {
+        // A class entering where an earlier one does and served by the same wires reaches
+        // the same nodes in the same order (a workload's reads and writes often are).
+        let alike = (0..k)
+            .find(|&j| classes[j].client == class.client && served_alike(&graph.out_edges, j, k));
+        reach.push(match alike {
+            Some(j) => reach[j].clone(),
+            None => class_reach(&graph, class.client, k),
+        });
+    }
+    graph.reach = reach;
     graph.plans = (0..classes.len())
         .map(|k| super::paths::ClassPlan::of(&graph, k))
         .collect();
@@ -898,43 +917,83 @@ impl<'a> Wires<'a> {
         let class = &self.classes[k];
         let wires = &self.wires;
         let rank = |position: usize| route_rank(class.kind, &wires[position].target.kind);
-        let mut eligible = self.eligible(k);
         // Only a geo DNS sets targets aside (on standby); elsewhere nothing is kept.
         let geo = matches!(node.kind, NodeKind::Dns { geo: true });
-        let before_geo = if geo {
-            eligible.clone()
+        if !geo {
+            let eligible = self.eligible_best(k);
+            self.share_out(k, &eligible, outs, compiled);
+            return;
+        }
+        let mut eligible = self.eligible(k);
+        let before_geo = eligible.clone();
+        let is_local = |position: &usize| wires[*position].target.region == class.region;
+        if eligible.iter().any(is_local) {
+            eligible.retain(|position| is_local(position));
         } else {
-            Positions::new()
-        };
-        if geo {
-            let is_local = |position: &usize| wires[*position].target.region == class.region;
-            if eligible.iter().any(is_local) {
-                eligible.retain(|position| is_local(position));
-            } else {
-                // No target in the workload's region: the ones nearest to the users.
-                let users = &topology.nodes[class.client].region;
-                let distance =
-                    |position: &usize| region_rtt(topology, users, &wires[*position].target.region);
-                let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
-                eligible.retain(|position| distance(position) <= nearest);
-            }
+            // No target in the workload's region: the ones nearest to the users.
+            let users = &topology.nodes[class.client].region;
+            let distance =
+                |position: &usize| region_rtt(topology, users, &wires[*position].target.region);
+            let nearest = eligible.iter().map(distance).fold(f64::INFINITY, f64::min);
+            eligible.retain(|position| distance(position) <= nearest);
         }
         let best = eligible.iter().map(|&position| rank(position)).min();
         eligible.retain(|position| Some(rank(*position)) == best);
-        let standby: Vec<usize> = if geo {
-            before_geo
-                .into_iter()
-                .filter(|position| !eligible.contains(position) && Some(rank(*position)) == best)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let standby: Vec<usize> = before_geo
+            .into_iter()
+            .filter(|position| !eligible.contains(position) && Some(rank(*position)) == best)
+            .collect();
         if !standby.is_empty() {
             if compiled.standby.is_empty() {
                 compiled.standby = vec![Vec::new(); self.classes.len()];
             }
             compiled.standby[k] = standby;
         }
+        self.share_out(k, &eligible, outs, compiled);
+    }
+
+    /// The positions of [`Wires::eligible`] whose target has the best rank for class `k`
+    /// ([`route_rank`]), in one pass.
+    fn eligible_best(&self, k: usize) -> Positions {
+        let kind = self.classes[k].kind;
+        let mut eligible = Positions::new();
+        let mut best = u8::MAX;
+        for (position, wire) in self.wires.iter().enumerate() {
+            let edge = wire.edge;
+            let carries = edge.kind == EdgeKind::Route
+                && if edge.classes.is_empty() {
+                    carries_by_default(kind, &wire.target.kind)
+                } else {
+                    edge.classes.contains(&kind)
+                };
+            if !carries {
+                continue;
+            }
+            let rank = route_rank(kind, &wire.target.kind);
+            if rank < best {
+                best = rank;
+                eligible.clear();
+            }
+            if rank == best {
+                eligible.push(position);
+            }
+        }
+        eligible
+    }
+
+    /// Class `k`'s route shares over the `eligible` wires (into `outs`) and the share that
+    /// finishes at the node (into `compiled`): split by weight (evenly behind round robin,
+    /// least connections and IP hash), after a cache's or CDN's hits.
+    fn share_out(
+        &self,
+        k: usize,
+        eligible: &[usize],
+        outs: &mut [OutEdge],
+        compiled: &mut CompiledNode,
+    ) {
+        let node = &self.topology.nodes[self.from];
+        let class = &self.classes[k];
+        let wires = &self.wires;
         let use_weights = !matches!(
             node.kind,
             NodeKind::LoadBalancer {
@@ -967,8 +1026,9 @@ impl<'a> Wires<'a> {
         // A client is where requests start, not where they are answered: with nowhere to
         // send a class, its requests fail (they are counted as dropped, with a warning).
         // A client that calls servers one after another (call edges) is answered by them.
-        let calls_out = outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
-        compiled.finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out {
+        let calls_out = || outs.iter().any(|out| out.is_call && out.factors[k] > 0.0);
+        compiled.finish[k] = if node.kind == NodeKind::Client && eligible.is_empty() && !calls_out()
+        {
             0.0
         } else {
             1.0 - forwarded + exits

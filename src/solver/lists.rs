@@ -35,6 +35,36 @@ impl<T: Copy + Default> Lists<T> {
     }
 }
 
+impl Lists {
+    /// The transpose of the rows `targets[start[row]..start[row + 1]]` (each a list of keys
+    /// below `keys`): key k's list holds the rows that name k, in row order (what
+    /// [`Lists::gathered`] makes of the (key, row) pairs taken row by row, without walking
+    /// the rows through an iterator twice).
+    pub(super) fn transposed(start: &[usize], targets: &[usize], keys: usize) -> Lists {
+        let mut key_start = vec![0; keys + 1];
+        for &key in targets {
+            key_start[key + 1] += 1;
+        }
+        for k in 0..keys {
+            key_start[k + 1] += key_start[k];
+        }
+        let mut items = vec![0; targets.len()];
+        for (row, bounds) in start.windows(2).enumerate() {
+            for &key in &targets[bounds[0]..bounds[1]] {
+                items[key_start[key]] = row;
+                key_start[key] += 1;
+            }
+        }
+        // As in `gathered`: the cursors stand where the next key's list starts.
+        key_start.copy_within(0..keys, 1);
+        key_start[0] = 0;
+        Lists {
+            start: key_start,
+            items,
+        }
+    }
+}
+
 impl<T> Lists<T> {
     /// The lists of `keys` keys built key by key, in key order: `row(key, items)` appends key
     /// `key`'s list to `items`.
@@ -134,5 +164,13 @@ mod tests {
         assert_eq!(rows.of(2), &[6]);
         assert_eq!(rows.keys(), 3);
         assert_eq!(rows.flat(), &[4, 5, 6]);
+        // Rows 0: [2, 0], 1: [], 2: [2]: key 0 is named by row 0, key 2 by rows 0 and 2.
+        let transposed = Lists::transposed(&[0, 2, 2, 3], &[2, 0, 2], 3);
+        let by_pairs = Lists::gathered(3, [(2, 0), (0, 0), (2, 2)].into_iter());
+        assert_eq!(transposed.of(0), &[0]);
+        assert_eq!(transposed.of(1), &[] as &[usize]);
+        assert_eq!(transposed.of(2), &[0, 2]);
+        assert_eq!(transposed.flat(), by_pairs.flat());
+        assert_eq!(transposed.positions(2), by_pairs.positions(2));
     }
 }
