@@ -769,6 +769,19 @@ struct Wire<'a> {
     target: &'a crate::model::Node,
 }
 
+impl Wire<'_> {
+    /// Whether this wire may carry requests of `kind`: a route whose edge names the kind, or
+    /// names none and whose target takes it by default.
+    fn carries(&self, kind: ClassKind) -> bool {
+        self.edge.kind == EdgeKind::Route
+            && if self.edge.classes.is_empty() {
+                carries_by_default(kind, &self.target.kind)
+            } else {
+                self.edge.classes.contains(&kind)
+            }
+    }
+}
+
 /// A node's wires out, inline for the usual few.
 type NodeWires<'a> = SmallVec<[Wire<'a>; 8]>;
 
@@ -892,14 +905,7 @@ impl<'a> Wires<'a> {
         let kind = self.classes[k].kind;
         let mut eligible = Positions::new();
         for (position, wire) in self.wires.iter().enumerate() {
-            let edge = wire.edge;
-            let carries = edge.kind == EdgeKind::Route
-                && if edge.classes.is_empty() {
-                    carries_by_default(kind, &wire.target.kind)
-                } else {
-                    edge.classes.contains(&kind)
-                };
-            if carries {
+            if wire.carries(kind) {
                 eligible.push(position);
             }
         }
@@ -959,14 +965,7 @@ impl<'a> Wires<'a> {
         let mut eligible = Positions::new();
         let mut best = u8::MAX;
         for (position, wire) in self.wires.iter().enumerate() {
-            let edge = wire.edge;
-            let carries = edge.kind == EdgeKind::Route
-                && if edge.classes.is_empty() {
-                    carries_by_default(kind, &wire.target.kind)
-                } else {
-                    edge.classes.contains(&kind)
-                };
-            if !carries {
+            if !wire.carries(kind) {
                 continue;
             }
             let rank = route_rank(kind, &wire.target.kind);
