@@ -462,16 +462,14 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
         node_count,
         out_by_node.flat().iter().enumerate().map(|(position, &e)| {
             let (from, to) = edge_ends[e];
-            let kind = topology.edges[e].kind;
+            let edge = position - out_by_node.positions(from).start;
+            // The compiled out edge has worked out its source and kind already.
+            let out = &out_edges.of(from)[edge];
             let flow = InFlow {
                 from,
-                edge: position - out_by_node.positions(from).start,
-                source: if matches!(kind, EdgeKind::Retry(_)) {
-                    Source::Dropped
-                } else {
-                    Source::Served
-                },
-                is_call: matches!(kind, EdgeKind::Call(_)),
+                edge,
+                source: out.source,
+                is_call: out.is_call,
             };
             (to, flow)
         }),

@@ -180,35 +180,34 @@ pub fn clumped_pool(input: &PoolInput, base: &PoolSolution, clump: &Clump) -> Op
 
 /// The clumps of the merge of streams (rate, clumps, parts: how many equal independent
 /// streams of that rate together, e.g. the instances of a node) of total rate `total` into
-/// one queue: while one part's source is busy that part runs `speedup` times its rate and the
-/// rest at theirs, so the queue's load rises by 1 + (rᵢ/R)(kᵢ − 1) and the spell's gaps have
-/// the rate-weighted c² of the clumps and of the rest (taken as Poisson); the figures averaged
-/// over the parts by their clumped requests, rᵢ·shareᵢ.
+/// one queue, added one stream at a time (no list to gather them in): while one part's source
+/// is busy that part runs `speedup` times its rate and the rest at theirs, so the queue's load
+/// rises by 1 + (rᵢ/R)(kᵢ − 1) and the spell's gaps have the rate-weighted c² of the clumps
+/// and of the rest (taken as Poisson); the figures averaged over the parts by their clumped
+/// requests, rᵢ·shareᵢ.
 ///
 /// ```
-/// use staircase::solver::variability::clumps::{merge_clumps, Clump};
+/// use staircase::solver::variability::clumps::{Clump, ClumpMerge};
+/// let merged = |streams: &[(f64, Clump, u64)], total: f64| {
+///     let mut merge = ClumpMerge::new(total);
+///     for &(rate, clump, parts) in streams {
+///         merge.add(rate, clump, parts);
+///     }
+///     merge.merged()
+/// };
 /// let clumps = Clump { scv: 3.0, share: 0.5, speedup: 2.0, span: 0.1 };
 /// // Alone: unchanged.
-/// assert_eq!(merge_clumps([(10.0, clumps, 1)].into_iter(), 10.0), clumps);
+/// assert_eq!(merged(&[(10.0, clumps, 1)], 10.0), clumps);
 /// // Half of the traffic: load ×1.5 in a spell, gaps (20·3 + 10·1)/30, half the share.
-/// let merged = merge_clumps([(10.0, clumps, 1), (10.0, Clump::NONE, 1)].into_iter(), 20.0);
-/// assert!((merged.speedup - 1.5).abs() < 1e-12);
-/// assert!((merged.scv - 70.0 / 30.0).abs() < 1e-12);
-/// assert!((merged.share - 0.25).abs() < 1e-12);
+/// let half = merged(&[(10.0, clumps, 1), (10.0, Clump::NONE, 1)], 20.0);
+/// assert!((half.speedup - 1.5).abs() < 1e-12);
+/// assert!((half.scv - 70.0 / 30.0).abs() < 1e-12);
+/// assert!((half.share - 0.25).abs() < 1e-12);
 /// // The same as two equal parts of one stream (two instances of a node).
-/// let parts = merge_clumps([(20.0, clumps, 2)].into_iter(), 20.0);
+/// let parts = merged(&[(20.0, clumps, 2)], 20.0);
 /// assert!((parts.speedup - 1.5).abs() < 1e-12 && (parts.scv - 70.0 / 30.0).abs() < 1e-12);
 /// assert!((parts.share - 0.5).abs() < 1e-12);
 /// ```
-pub fn merge_clumps(streams: impl Iterator<Item = (f64, Clump, u64)>, total: f64) -> Clump {
-    let mut merge = ClumpMerge::new(total);
-    for (rate, clump, parts) in streams {
-        merge.add(rate, clump, parts);
-    }
-    merge.merged()
-}
-
-/// [`merge_clumps`] one stream at a time (no list to gather them in).
 #[derive(Clone, Copy, Debug)]
 pub struct ClumpMerge {
     total: f64,
