@@ -15,24 +15,36 @@ impl<T: Copy + Default> Lists<T> {
         keys: usize,
         pairs: impl Iterator<Item = (usize, T)> + Clone,
     ) -> Lists<T> {
-        let mut start = vec![0; keys + 1];
-        for (key, _) in pairs.clone() {
-            start[key + 1] += 1;
-        }
-        for k in 0..keys {
-            start[k + 1] += start[k];
-        }
+        let mut start = cursors(keys, pairs.clone().map(|(key, _)| key));
         let mut items = vec![T::default(); start[keys]];
-        // `start[key]` is key's write cursor; once all are written, it holds where key + 1's
-        // list starts, so the starts move up one place.
         for (key, item) in pairs {
             items[start[key]] = item;
             start[key] += 1;
         }
+        Lists::from_cursors(start, items)
+    }
+
+    /// The lists once every item is written at its key's cursor ([`cursors`]): each cursor
+    /// then holds where the next key's list starts, so the starts move up one place.
+    fn from_cursors(mut start: Vec<usize>, items: Vec<T>) -> Lists<T> {
+        let keys = start.len() - 1;
         start.copy_within(0..keys, 1);
         start[0] = 0;
         Lists { start, items }
     }
+}
+
+/// Per key below `keys`, where its list starts in the flat array (its write cursor), from the
+/// key of every item (counted, then summed); the last entry is the number of items.
+fn cursors(keys: usize, item_keys: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut start = vec![0; keys + 1];
+    for key in item_keys {
+        start[key + 1] += 1;
+    }
+    for k in 0..keys {
+        start[k + 1] += start[k];
+    }
+    start
 }
 
 impl Lists {
@@ -41,13 +53,7 @@ impl Lists {
     /// [`Lists::gathered`] makes of the (key, row) pairs taken row by row, without walking
     /// the rows through an iterator twice).
     pub(super) fn transposed(start: &[usize], targets: &[usize], keys: usize) -> Lists {
-        let mut key_start = vec![0; keys + 1];
-        for &key in targets {
-            key_start[key + 1] += 1;
-        }
-        for k in 0..keys {
-            key_start[k + 1] += key_start[k];
-        }
+        let mut key_start = cursors(keys, targets.iter().copied());
         let mut items = vec![0; targets.len()];
         for (row, bounds) in start.windows(2).enumerate() {
             for &key in &targets[bounds[0]..bounds[1]] {
@@ -55,13 +61,7 @@ impl Lists {
                 key_start[key] += 1;
             }
         }
-        // As in `gathered`: the cursors stand where the next key's list starts.
-        key_start.copy_within(0..keys, 1);
-        key_start[0] = 0;
-        Lists {
-            start: key_start,
-            items,
-        }
+        Lists::from_cursors(key_start, items)
     }
 }
 
