@@ -2857,11 +2857,10 @@ impl ExponentialTail {
             if b == 0.0 && below_last_bit(a, other_rate * t, target) {
                 continue;
             }
-            let decay = (-other_rate * t).exp();
-            let linear = a + b * t;
-            others += linear * decay;
-            density += (other_rate * linear - b) * decay;
-            slope += other_rate * (2.0 * b - other_rate * linear) * decay;
+            let (tail, term_density, term_slope) = term_at((other_rate, a, b), t);
+            others += tail;
+            density += term_density;
+            slope += term_slope;
         }
         let gap = ln_one_plus(others / target);
         let step = SearchStep::at(t, gap, (target + others, density, slope), true);
@@ -2877,15 +2876,27 @@ impl ExponentialTail {
     /// P(T > t), the density f(t) and its derivative f′(t).
     pub fn at(&self, t: f64) -> (f64, f64, f64) {
         let (mut tail, mut density, mut slope) = (0.0, 0.0, 0.0);
-        for &(rate, a, b) in &self.terms {
-            let decay = (-rate * t).exp();
-            let linear = a + b * t;
-            tail += linear * decay;
-            density += (rate * linear - b) * decay;
-            slope += rate * (2.0 * b - rate * linear) * decay;
+        for &term in &self.terms {
+            let (term_tail, term_density, term_slope) = term_at(term, t);
+            tail += term_tail;
+            density += term_density;
+            slope += term_slope;
         }
         (tail, density, slope)
     }
+}
+
+/// One term (r, a, b) of an [`ExponentialTail`] at t: (a + b·t)·e^{−rt}, its density
+/// (r(a + b·t) − b)·e^{−rt} and the density's derivative r(2b − r(a + b·t))·e^{−rt}.
+#[inline(always)]
+fn term_at((rate, a, b): (f64, f64, f64), t: f64) -> (f64, f64, f64) {
+    let decay = (-rate * t).exp();
+    let linear = a + b * t;
+    (
+        linear * decay,
+        (rate * linear - b) * decay,
+        rate * (2.0 * b - rate * linear) * decay,
+    )
 }
 
 /// Closed-form survival function P(T > t) and density of the M/M/c response time T = Wq + S,
