@@ -231,25 +231,22 @@ pub(super) fn assess(
     // writes often go the same way) has the same figures: they are worked out once.
     let large = super::many_nodes(topology.nodes.len());
     let first_alike = first_alike_paths(class_paths);
-    let distinct: Vec<usize> = (0..class_paths.len())
-        .filter(|&k| first_alike[k] == k)
-        .collect();
-    let distinct_figures = super::map_indices(distinct.len(), parallel && large, |d| {
-        let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
-        Structure::new(class_paths[distinct[d]], &parts, &mut step_of_node)
-            .figures(topology, &parts, parallel)
-    });
-    let mut figures_of: Vec<Option<ClassFigures>> = vec![None; class_paths.len()];
-    for (&k, figures) in distinct.iter().zip(distinct_figures) {
-        figures_of[k] = Some(figures);
-    }
-    let figures: Vec<ClassFigures> = (0..class_paths.len())
-        .map(|k| {
-            figures_of[first_alike[k]]
-                .clone()
-                .unwrap_or_else(ClassFigures::perfect)
+    let own_figures = super::map_indices(class_paths.len(), parallel && large, |k| {
+        (first_alike[k] == k).then(|| {
+            let mut step_of_node = vec![NO_STEP; topology.nodes.len()];
+            Structure::new(class_paths[k], &parts, &mut step_of_node)
+                .figures(topology, &parts, parallel)
         })
-        .collect();
+    });
+    // A class alike an earlier one (always before it) takes that one's figures.
+    let mut figures: Vec<ClassFigures> = Vec::with_capacity(class_paths.len());
+    for (k, own) in own_figures.into_iter().enumerate() {
+        let taken = match own {
+            Some(own) => own,
+            None => figures[first_alike[k]].clone(),
+        };
+        figures.push(taken);
+    }
     for (class, figures) in report.classes.iter_mut().zip(figures) {
         let ClassFigures {
             availability,
@@ -955,18 +952,6 @@ struct ClassFigures {
     availability: f64,
     exact: bool,
     shares: Vec<DowntimeShare>,
-}
-
-impl ClassFigures {
-    /// The figures of a path with nothing on it (never used: every class's figures are
-    /// worked out, or those of an earlier class of the same structure are taken).
-    fn perfect() -> ClassFigures {
-        ClassFigures {
-            availability: 1.0,
-            exact: true,
-            shares: Vec::new(),
-        }
-    }
 }
 
 /// Per class, the first class whose path has the same structure as its own (itself when no
