@@ -105,9 +105,10 @@ fn hybrid(mean: f64, concentration: f64, rho: f64) -> f64 {
 /// A stream between nodes: the c² of the time between two requests, how much of its
 /// variability is a renewal stream's, its long-run c² (the variance of the count over a long
 /// time per request: what a queue's departures inherit from its arrivals, whatever its
-/// service), and the time scale over which the one turns into the other ([`queue_time_scale`] of the queue
-/// it left; 0 where the two are the same). `irregular` is how much of |c² − 1| is not a renewal
-/// stream's (added by services and merges); [`Arrivals::renewal`] is the rest's share.
+/// service), and the time scale over which the one turns into the other
+/// ([`queue_time_scale`] of the queue it left; 0 where the two are the same). `irregular` is
+/// how much of |c² − 1| is not a renewal stream's (added by services and merges);
+/// [`Arrivals::renewal`] is the rest's share.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Stream {
     arrivals: Arrivals,
