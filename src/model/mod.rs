@@ -998,6 +998,18 @@ impl Topology {
     /// [`Topology::validate`], giving the index of node ids it built on the way (the solver
     /// compiles with it).
     pub fn validated_index(&self) -> Result<NodeIndex, Invalid> {
+        self.check_sizes()?;
+        let region_names: BTreeSet<&str> = self.regions.iter().map(|r| r.name.as_str()).collect();
+        let known_region = |name: &str| name.is_empty() || region_names.contains(name);
+        self.check_places(&known_region)?;
+        let ids = self.check_nodes(&known_region)?;
+        self.check_edges(&ids)?;
+        self.check_workloads(&ids, &known_region)?;
+        Ok(ids)
+    }
+
+    /// The format version and the sizes of the lists, before anything is read from them.
+    fn check_sizes(&self) -> Result<(), Invalid> {
         if self.version > FORMAT_VERSION {
             return Err(invalid(
                 "version",
@@ -1041,7 +1053,11 @@ impl Topology {
                 None,
             ));
         }
-        let region_names: BTreeSet<&str> = self.regions.iter().map(|r| r.name.as_str()).collect();
+        Ok(())
+    }
+
+    /// Regions, the layout's coordinates, the links between regions and the settings.
+    fn check_places(&self, known_region: &impl Fn(&str) -> bool) -> Result<(), Invalid> {
         for (index, region) in self.regions.iter().enumerate() {
             checked::in_range("latitude", region.lat, -90.0, 90.0)
                 .and_then(|_| checked::in_range("longitude", region.lon, -180.0, 180.0))
@@ -1062,7 +1078,6 @@ impl Topology {
                 .and_then(|_| checked::coordinate_in_range(position.y))
                 .map_err(|m| invalid(format!("layout of node {id}"), m, Some(Anchor::Layout)))?;
         }
-        let known_region = |name: &str| name.is_empty() || region_names.contains(name);
         for (index, link) in self.settings.region_rtt_ms.iter().enumerate() {
             let anchor = Some(Anchor::RegionLink(index));
             for end in [&link.a, &link.b] {
@@ -1087,7 +1102,12 @@ impl Topology {
                 checked::in_range("overload_horizon_s", settings.overload_horizon_s, 0.0, 1e6)
             })
             .map_err(|m| invalid("settings", m, Some(Anchor::Settings)))?;
+        Ok(())
+    }
 
+    /// The nodes: the servers in all, unique ids, known regions and each node's ranges; gives
+    /// the index of node ids.
+    fn check_nodes(&self, known_region: &impl Fn(&str) -> bool) -> Result<NodeIndex, Invalid> {
         // Item names are only formatted when something is wrong: this runs on every solve.
         let node_item = |node: &Node| format!("node {} {}", node.id, quoted(&node.name));
         let servers: u64 = self
@@ -1124,6 +1144,11 @@ impl Topology {
             }
             node_ranges(node).map_err(|m| invalid(node_item(node), m, node_anchor(node)))?;
         }
+        Ok(ids)
+    }
+
+    /// The edges: ends that exist, loops only for retries, and each edge's ranges.
+    fn check_edges(&self, ids: &NodeIndex) -> Result<(), Invalid> {
         for (index, edge) in self.edges.iter().enumerate() {
             let item = || format!("edge {} → {}", edge.from, edge.to);
             let anchor = || Some(Anchor::Edge(index));
@@ -1165,6 +1190,16 @@ impl Topology {
                 })
                 .map_err(|m| invalid(item(), m, anchor()))?;
         }
+        Ok(())
+    }
+
+    /// The workloads: unique names, a client node that is one, a known region, ranges, and
+    /// class fractions adding up to 1.
+    fn check_workloads(
+        &self,
+        ids: &NodeIndex,
+        known_region: &impl Fn(&str) -> bool,
+    ) -> Result<(), Invalid> {
         let mut workload_names = BTreeSet::new();
         for (index, workload) in self.workloads.iter().enumerate() {
             let item = format!("workload {}", quoted(&workload.name));
@@ -1228,7 +1263,7 @@ impl Topology {
                 ));
             }
         }
-        Ok(ids)
+        Ok(())
     }
 }
 
@@ -1277,7 +1312,15 @@ fn edge_kind_rank(kind: EdgeKind) -> (u8, u64) {
     }
 }
 
+/// Checks each of a node's figures against its range; the error names the field.
 fn node_ranges(node: &Node) -> Result<(), String> {
+    queue_ranges(node)?;
+    cost_and_uptime_ranges(node)?;
+    kind_ranges(&node.kind)
+}
+
+/// A node's servers, capacity, queue limit, latency and per-class capacities.
+fn queue_ranges(node: &Node) -> Result<(), String> {
     use checked::in_range;
     in_range(
         "instances",
@@ -1340,6 +1383,12 @@ fn node_ranges(node: &Node) -> Result<(), String> {
             )?;
         }
     }
+    Ok(())
+}
+
+/// A node's prices, storage and uptime.
+fn cost_and_uptime_ranges(node: &Node) -> Result<(), String> {
+    use checked::in_range;
     in_range(
         "monthly_fee_usd",
         node.monthly_fee_usd,
@@ -1362,7 +1411,13 @@ fn node_ranges(node: &Node) -> Result<(), String> {
         }
         None => {}
     }
-    match node.kind {
+    Ok(())
+}
+
+/// The figures of a node's kind: hit ratios, database capacities, shards, pool size.
+fn kind_ranges(kind: &NodeKind) -> Result<(), String> {
+    use checked::in_range;
+    match *kind {
         NodeKind::Cdn { hit_ratio } | NodeKind::Cache { hit_ratio } => {
             in_range("hit_ratio", hit_ratio, 0.0, 1.0)
         }
