@@ -236,25 +236,7 @@ fn kind_help(kind: &NodeKind) -> &'static str {
 pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
     ui.heading("Workload");
     if app.topology.workloads.is_empty() {
-        let client = app
-            .topology
-            .nodes
-            .iter()
-            .find(|n| n.kind == NodeKind::Client)
-            .map(|n| n.id);
-        match client {
-            Some(id) => {
-                if ui.button("Add a workload").clicked() {
-                    app.topology.workloads.push(Workload {
-                        client: id,
-                        ..Workload::default()
-                    });
-                }
-            }
-            None => {
-                ui.label("Add a Client node to send traffic.");
-            }
-        }
+        first_workload_button(app, ui);
         return;
     }
     let count = app.topology.workloads.len();
@@ -282,7 +264,49 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
         .iter()
         .map(|r| r.name.clone())
         .collect();
+    let app_capacity = app
+        .topology
+        .nodes
+        .iter()
+        .find(|n| n.kind == NodeKind::AppServer)
+        .and_then(|n| n.capacity_rps);
     let workload = &mut app.topology.workloads[app.workload_index];
+    workload_grid(ui, workload, &clients, &regions);
+    request_mix(ui, workload);
+    envelope_arithmetic(ui, workload, app_capacity);
+}
+
+/// With no workload yet: a button that adds one at the first client, or a hint to add a
+/// client.
+fn first_workload_button(app: &mut StaircaseApp, ui: &mut Ui) {
+    let client = app
+        .topology
+        .nodes
+        .iter()
+        .find(|n| n.kind == NodeKind::Client)
+        .map(|n| n.id);
+    match client {
+        Some(id) => {
+            if ui.button("Add a workload").clicked() {
+                app.topology.workloads.push(Workload {
+                    client: id,
+                    ..Workload::default()
+                });
+            }
+        }
+        None => {
+            ui.label("Add a Client node to send traffic.");
+        }
+    }
+}
+
+/// A workload's name, volume, peak, burstiness, response size, client and region.
+fn workload_grid(
+    ui: &mut Ui,
+    workload: &mut Workload,
+    clients: &[(u32, String)],
+    regions: &[String],
+) {
     egui::Grid::new("workload-grid")
         .num_columns(2)
         .show(ui, |ui| {
@@ -351,17 +375,21 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
                         .map_or("?".into(), |(_, n)| n.clone()),
                 )
                 .show_ui(ui, |ui| {
-                    for (id, name) in &clients {
+                    for (id, name) in clients {
                         ui.selectable_value(&mut workload.client, *id, name);
                     }
                 });
             ui.end_row();
             if !regions.is_empty() {
                 ui.label("Region");
-                region_picker(ui, "workload-region", &mut workload.region, &regions);
+                region_picker(ui, "workload-region", &mut workload.region, regions);
                 ui.end_row();
             }
         });
+}
+
+/// The read and write sliders; async takes what is left.
+fn request_mix(ui: &mut Ui, workload: &mut Workload) {
     ui.label("Request mix (read / write / async)");
     let mut read = workload.read;
     let mut write = workload.write;
@@ -380,8 +408,11 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
         workload.background = (1.0 - read - write).max(0.0);
     }
     ui.label(format!("async {}", format::percent(workload.background, 0)));
+}
 
-    // Step 0 of article 000: average and peak rate, and the servers they need.
+/// Step 0 of article 000: average and peak rate, and the servers they need at
+/// `app_capacity` requests per second each (the first AppServer's).
+fn envelope_arithmetic(ui: &mut Ui, workload: &Workload, app_capacity: Option<f64>) {
     let average = workload.rate.per_second();
     let peak = average * workload.peak_multiplier;
     ui.separator();
@@ -391,12 +422,6 @@ pub fn workload_panel(app: &mut StaircaseApp, ui: &mut Ui) {
         format::rate(peak)
     ))
     .on_hover_text("requests/day ÷ 86,400, then × peak multiplier");
-    let app_capacity = app
-        .topology
-        .nodes
-        .iter()
-        .find(|n| n.kind == NodeKind::AppServer)
-        .and_then(|n| n.capacity_rps);
     if let Some(capacity) = app_capacity {
         let servers = (peak / capacity).ceil();
         let with_headroom = (servers * 1.3).ceil();
@@ -459,21 +484,56 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         }
     };
     let comparison = app.review.comparison(&app.topology, report);
+    let comparison = comparison.as_ref();
     if comparison.is_some() {
-        ui.label(
-            RichText::new("Changes against the pinned baseline in brackets.")
-                .small()
-                .color(theme::muted_text()),
-        );
-        ui.horizontal(|ui| {
-            if ui.button("Compare…").clicked() {
-                commands.push(Command::ShowCompare);
-            }
-            if ui.button("Unpin baseline").clicked() {
-                commands.push(Command::ClearBaseline);
-            }
-        });
+        baseline_actions(ui, commands);
     }
+    totals_grid(ui, report, comparison);
+    bottleneck_lines(ui, report, comparison);
+    advisor_lines(ui, &app.topology, report);
+    ui.separator();
+    ui.label(RichText::new("End to end").strong());
+    classes_grid(report, comparison, ui, commands);
+    if let Some(node) = app.selected().and_then(|id| report.node(id)) {
+        selected_node_grid(app, node, ui);
+    }
+    ui.separator();
+    ui.label(RichText::new("Cost per tier").strong());
+    for tier in &report.tiers {
+        ui.label(format!(
+            "{}: {}",
+            tier.tier,
+            format::per_month(tier.monthly_cost_usd)
+        ));
+    }
+    for warning in &report.warnings {
+        ui.colored_label(theme::WARM, warning);
+    }
+}
+
+/// The note that changes against the pinned baseline are in brackets, with its buttons.
+fn baseline_actions(ui: &mut Ui, commands: &mut Vec<Command>) {
+    ui.label(
+        RichText::new("Changes against the pinned baseline in brackets.")
+            .small()
+            .color(theme::muted_text()),
+    );
+    ui.horizontal(|ui| {
+        if ui.button("Compare…").clicked() {
+            commands.push(Command::ShowCompare);
+        }
+        if ui.button("Unpin baseline").clicked() {
+            commands.push(Command::ClearBaseline);
+        }
+    });
+}
+
+/// Offered, served, dropped, backlog, cost, availability and headroom.
+fn totals_grid(
+    ui: &mut Ui,
+    report: &crate::solver::report::Report,
+    comparison: Option<&crate::analysis::compare::Comparison>,
+) {
     egui::Grid::new("totals").num_columns(2).show(ui, |ui| {
         ui.label("Offered");
         ui.label(format::rate(report.offered_rps))
@@ -506,14 +566,14 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         ui.horizontal(|ui| {
             ui.label(format::per_month(report.monthly_cost_usd))
                 .on_hover_text("instances × hourly price × 730 h + managed fees");
-            if let Some(c) = &comparison {
+            if let Some(c) = comparison {
                 let change = &c.monthly_cost_usd;
                 let text = review::change_text(change, 2, "$", "/month");
                 review::change_label(ui, text, change.change, true);
             }
         });
         ui.end_row();
-        availability_row(ui, report, comparison.as_ref());
+        availability_row(ui, report, comparison);
         ui.label("Headroom");
         match report.headroom {
             Some(headroom) => ui
@@ -526,6 +586,14 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         };
         ui.end_row();
     });
+}
+
+/// The bottleneck and why, and whether it moved since the baseline.
+fn bottleneck_lines(
+    ui: &mut Ui,
+    report: &crate::solver::report::Report,
+    comparison: Option<&crate::analysis::compare::Comparison>,
+) {
     if let Some(bottleneck) = &report.bottleneck {
         ui.label(
             RichText::new(format!("Bottleneck: {}", bottleneck.name))
@@ -535,14 +603,22 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         .on_hover_text("The node that saturates first as load grows.");
         ui.label(&bottleneck.reason);
     }
-    if let Some(c) = comparison.as_ref().filter(|c| c.bottleneck_moved()) {
+    if let Some(c) = comparison.filter(|c| c.bottleneck_moved()) {
         ui.label(format!(
             "(bottleneck moved from {} to {})",
             c.bottleneck_before.as_deref().unwrap_or("none"),
             c.bottleneck_after.as_deref().unwrap_or("none")
         ));
     }
-    let advice = crate::analysis::advisor::advise(&app.topology, report);
+}
+
+/// The advisor's first triggers and the next move each suggests.
+fn advisor_lines(
+    ui: &mut Ui,
+    topology: &crate::model::Topology,
+    report: &crate::solver::report::Report,
+) {
+    let advice = crate::analysis::advisor::advise(topology, report);
     if !advice.is_empty() {
         ui.separator();
         ui.label(RichText::new("Advisor").strong());
@@ -562,72 +638,55 @@ pub fn metrics(app: &StaircaseApp, ui: &mut Ui, commands: &mut Vec<Command>) {
             ui.label(format!("Next: {}{stage}", item.next_move));
         }
     }
+}
+
+/// The selected node's figures: λ, ρ, L_q, L, connection wait, latency and cost.
+fn selected_node_grid(app: &StaircaseApp, node: &crate::solver::report::NodeReport, ui: &mut Ui) {
     ui.separator();
-    ui.label(RichText::new("End to end").strong());
-    classes_grid(report, comparison.as_ref(), ui, commands);
-    if let Some(id) = app.selected() {
-        if let Some(node) = report.node(id) {
-            ui.separator();
-            ui.label(RichText::new(format!("Selected: {}", node.name)).strong());
-            egui::Grid::new("node-figures")
-                .num_columns(2)
-                .show(ui, |ui| {
-                    ui.label("arrival λ");
-                    ui.label(format::rate(node.arrival_rps));
-                    ui.end_row();
-                    ui.label("utilization ρ");
-                    ui.label(format::percent(node.utilization, 1))
-                        .on_hover_text(utilization_formula(node));
-                    ui.end_row();
-                    ui.label("in queue L_q");
-                    ui.label(format::number(node.queue_len));
-                    ui.end_row();
-                    ui.label("in node L");
-                    ui.label(format::number(node.in_system))
-                        .on_hover_text("Little's law: L = X·W (throughput × mean latency)");
-                    ui.end_row();
-                    if node.connection_wait_ms > 0.0
-                        && !format::duration_is_zero(node.connection_wait_ms)
-                    {
-                        ui.label("waiting for a connection");
-                        ui.label(format!(
-                            "{} mean",
-                            format::duration_ms(node.connection_wait_ms)
-                        ))
-                        .on_hover_text(
-                            "Time requests wait here for a database connection because \
-                                 every connection of the pool is held (included in L and in \
-                                 the latency below). The database shows only the wait of the \
-                                 requests already holding one.",
-                        );
-                        ui.end_row();
-                    }
-                    ui.label("mean / p99");
-                    ui.label(format!(
-                        "{} / {}",
-                        format::latency_ms(node.latency_ms.mean, node.throughput_rps),
-                        format::latency_ms(node.latency_ms.p99, node.throughput_rps)
-                    ));
-                    ui.end_row();
-                    ui.label("cost");
-                    ui.label(format::per_month(node.monthly_cost_usd));
-                    ui.end_row();
-                    node_review_rows(app, node, ui);
-                });
-        }
-    }
-    ui.separator();
-    ui.label(RichText::new("Cost per tier").strong());
-    for tier in &report.tiers {
-        ui.label(format!(
-            "{}: {}",
-            tier.tier,
-            format::per_month(tier.monthly_cost_usd)
-        ));
-    }
-    for warning in &report.warnings {
-        ui.colored_label(theme::WARM, warning);
-    }
+    ui.label(RichText::new(format!("Selected: {}", node.name)).strong());
+    egui::Grid::new("node-figures")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("arrival λ");
+            ui.label(format::rate(node.arrival_rps));
+            ui.end_row();
+            ui.label("utilization ρ");
+            ui.label(format::percent(node.utilization, 1))
+                .on_hover_text(utilization_formula(node));
+            ui.end_row();
+            ui.label("in queue L_q");
+            ui.label(format::number(node.queue_len));
+            ui.end_row();
+            ui.label("in node L");
+            ui.label(format::number(node.in_system))
+                .on_hover_text("Little's law: L = X·W (throughput × mean latency)");
+            ui.end_row();
+            if node.connection_wait_ms > 0.0 && !format::duration_is_zero(node.connection_wait_ms) {
+                ui.label("waiting for a connection");
+                ui.label(format!(
+                    "{} mean",
+                    format::duration_ms(node.connection_wait_ms)
+                ))
+                .on_hover_text(
+                    "Time requests wait here for a database connection because \
+                         every connection of the pool is held (included in L and in \
+                         the latency below). The database shows only the wait of the \
+                         requests already holding one.",
+                );
+                ui.end_row();
+            }
+            ui.label("mean / p99");
+            ui.label(format!(
+                "{} / {}",
+                format::latency_ms(node.latency_ms.mean, node.throughput_rps),
+                format::latency_ms(node.latency_ms.p99, node.throughput_rps)
+            ));
+            ui.end_row();
+            ui.label("cost");
+            ui.label(format::per_month(node.monthly_cost_usd));
+            ui.end_row();
+            node_review_rows(app, node, ui);
+        });
 }
 
 /// The availability row of the totals: the traffic-weighted availability of the classes and
@@ -1265,62 +1324,21 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
         .open(&mut open)
         .default_size([760.0, 560.0])
         .show(ctx, |ui| {
-            let regions: Vec<String> = app.topology.regions.iter().map(|r| r.name.clone()).collect();
+            let regions: Vec<String> = app
+                .topology
+                .regions
+                .iter()
+                .map(|r| r.name.clone())
+                .collect();
             let tier = app
                 .report()
                 .and_then(|r| crate::analysis::timeline::scalable_tier(&app.topology, r))
-                .map_or_else(|| "the busiest scalable tier".to_string(), |n| n.name.clone());
+                .map_or_else(
+                    || "the busiest scalable tier".to_string(),
+                    |n| n.name.clone(),
+                );
             let state = &mut app.timeline;
-            ui.horizontal(|ui| {
-                ui.label("Hours");
-                ui.add(DragValue::new(&mut state.hours).range(0.1..=168.0));
-                ui.separator();
-                ui.label("Spike ×");
-                ui.add(DragValue::new(&mut state.spike_multiplier).range(0.0..=100.0).speed(0.1));
-                ui.label("at hour");
-                ui.add(DragValue::new(&mut state.spike_hour).range(0.0..=168.0));
-                ui.label("for");
-                ui.add(DragValue::new(&mut state.spike_minutes).range(0.0..=10_000.0).suffix(" min"));
-            });
-            ui.horizontal(|ui| {
-                ui.checkbox(&mut state.autoscale, format!("autoscale {tier}"))
-                    .on_hover_text("Target tracking: instances × utilization / target, after a cold start, 5 min cooldown.");
-                ui.add(egui::Slider::new(&mut state.target_utilization, 0.2..=0.95).text("target"));
-                ui.add(DragValue::new(&mut state.cold_start_s).range(0.0..=3600.0).suffix(" s cold start"));
-            });
-            ui.horizontal(|ui| {
-                ui.label("min");
-                ui.add(DragValue::new(&mut state.min_instances).range(1..=100_000));
-                ui.label("max");
-                ui.add(DragValue::new(&mut state.max_instances).range(0..=100_000))
-                    .on_hover_text("0: ten times the tier's instances.");
-                ui.label("step policy");
-                ui.add(egui::TextEdit::singleline(&mut state.step_policy).hint_text("90:5,75:3,30:0,0:-1").desired_width(180.0))
-                    .on_hover_text("Bands AT_PERCENT:CHANGE; the highest band the utilization reaches applies. Empty: target tracking.");
-            });
-            ui.horizontal(|ui| {
-                ui.label("Lose");
-                ui.add(DragValue::new(&mut state.instances_down).range(0..=1000));
-                ui.label("bottleneck instances at hour");
-                ui.add(DragValue::new(&mut state.instances_down_hour).range(0.0..=168.0));
-                if !regions.is_empty() {
-                    ui.separator();
-                    ui.label("Lose region");
-                    region_picker(ui, "timeline-region", &mut state.region_lost, &regions);
-                    ui.label("at hour");
-                    ui.add(DragValue::new(&mut state.region_lost_hour).range(0.0..=168.0));
-                }
-            });
-            ui.horizontal(|ui| {
-                ui.checkbox(&mut state.cache_flush, "flush the cache at hour");
-                ui.add(DragValue::new(&mut state.cache_flush_hour).range(0.0..=168.0));
-                if ui.button("Run").clicked() {
-                    commands.push(Command::RunTimeline);
-                }
-                if matches!(state.result, Some(Ok(_))) && ui.button("Export…").clicked() {
-                    commands.push(Command::ExportTimeline);
-                }
-            });
+            scenario_settings(ui, state, (&tier, &regions), commands);
             match &state.result {
                 None => {
                     ui.label("Set a scenario and press Run.");
@@ -1328,86 +1346,198 @@ pub fn timeline_window(app: &mut StaircaseApp, ctx: &egui::Context, commands: &m
                 Some(Err(error)) => {
                     ui.colored_label(theme::error_text(), error);
                 }
-                Some(Ok(timeline)) => {
-                    for drain in &timeline.drain_after_spikes_s {
-                        ui.label(match drain {
-                            Some(seconds) => format!("backlogs drained {} after the spike", format::duration_ms(seconds * 1000.0)),
-                            None => "backlogs not drained by the end".to_string(),
-                        });
-                    }
-                    ui.label(format!(
-                        "cost of the period {}; single points of failure: {}",
-                        format::money(timeline.cost_usd),
-                        if timeline.single_points_of_failure.is_empty() {
-                            "none".to_string()
-                        } else {
-                            timeline.single_points_of_failure.join(", ")
-                        }
-                    ));
-                    let hours = |t: f64| t / 3600.0;
-                    let series = |pick: &dyn Fn(&crate::analysis::timeline::Step) -> f64| -> Vec<[f64; 2]> {
-                        timeline.steps.iter().map(|s| [hours(s.t_s), pick(s)]).collect()
-                    };
-                    ui.columns(2, |columns| {
-                        Plot::new("timeline-load")
-                            .height(200.0)
-                            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-                            .x_axis_label("hour")
-                            .y_axis_label("req/s")
-                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-                            .show(&mut columns[0], |plot| {
-                                plot.line(Line::new("offered", PlotPoints::from(series(&|s| s.offered_rps))).color(theme::P50_LINE));
-                                plot.line(Line::new("served", PlotPoints::from(series(&|s| s.served_rps))).color(theme::HEALTHY));
-                                plot.line(Line::new("dropped", PlotPoints::from(series(&|s| s.dropped_rps))).color(theme::SATURATED));
-                            });
-                        Plot::new("timeline-backlog")
-                            .height(200.0)
-                            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-                            .x_axis_label("hour")
-                            .y_axis_label("requests waiting")
-                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-                            // No backlog is a line on the floor, not in the middle of ±10.
-                            .include_y(0.0)
-                            .include_y(1.0)
-                            .show(&mut columns[1], |plot| {
-                                plot.line(Line::new("backlog", PlotPoints::from(series(&|s| s.total_backlog()))).color(theme::WARM));
-                            });
-                    });
-                    ui.columns(2, |columns| {
-                        Plot::new("timeline-instances")
-                            .height(160.0)
-                            .x_axis_label("hour")
-                            .y_axis_label("instances")
-                            .show(&mut columns[0], |plot| {
-                                plot.line(Line::new("instances", PlotPoints::from(series(&|s| s.instances.values().map(|i| f64::from(*i)).fold(0.0, |a, b| a + b)))).color(theme::P99_LINE));
-                            });
-                        Plot::new("timeline-cost")
-                            .height(160.0)
-                            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-                            .x_axis_label("hour")
-                            .y_axis_label("$/hour")
-                            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-                            .show(&mut columns[1], |plot| {
-                                plot.line(Line::new("cost $/hour", PlotPoints::from(series(&|s| s.cost_per_hour_usd))).color(theme::COST_BAR));
-                            });
-                    });
-                    let p99: Vec<[f64; 2]> = timeline
-                        .steps
-                        .iter()
-                        .filter_map(|s| s.worst_p99_ms.map(|p| [hours(s.t_s), p]))
-                        .collect();
-                    if !p99.is_empty() {
-                        Plot::new("timeline-p99")
-                            .height(140.0)
-                            .x_axis_label("hour")
-                            .y_axis_label("worst p99 ms")
-                            .include_y(0.0)
-                            .show(ui, |plot| {
-                                plot.line(Line::new("p99", PlotPoints::from(p99)).color(theme::P99_LINE));
-                            });
-                    }
-                }
+                Some(Ok(timeline)) => timeline_figures(ui, timeline),
             }
         });
     app.timeline.open = open;
+}
+
+/// The scenario's settings (spike, autoscaling, failures) and the Run and Export buttons;
+/// `tier` names the tier that autoscales.
+fn scenario_settings(
+    ui: &mut Ui,
+    state: &mut TimelineState,
+    (tier, regions): (&str, &[String]),
+    commands: &mut Vec<Command>,
+) {
+    ui.horizontal(|ui| {
+        ui.label("Hours");
+        ui.add(DragValue::new(&mut state.hours).range(0.1..=168.0));
+        ui.separator();
+        ui.label("Spike ×");
+        ui.add(
+            DragValue::new(&mut state.spike_multiplier)
+                .range(0.0..=100.0)
+                .speed(0.1),
+        );
+        ui.label("at hour");
+        ui.add(DragValue::new(&mut state.spike_hour).range(0.0..=168.0));
+        ui.label("for");
+        ui.add(
+            DragValue::new(&mut state.spike_minutes)
+                .range(0.0..=10_000.0)
+                .suffix(" min"),
+        );
+    });
+    ui.horizontal(|ui| {
+    ui.checkbox(&mut state.autoscale, format!("autoscale {tier}"))
+        .on_hover_text("Target tracking: instances × utilization / target, after a cold start, 5 min cooldown.");
+    ui.add(egui::Slider::new(&mut state.target_utilization, 0.2..=0.95).text("target"));
+    ui.add(DragValue::new(&mut state.cold_start_s).range(0.0..=3600.0).suffix(" s cold start"));
+});
+    ui.horizontal(|ui| {
+    ui.label("min");
+    ui.add(DragValue::new(&mut state.min_instances).range(1..=100_000));
+    ui.label("max");
+    ui.add(DragValue::new(&mut state.max_instances).range(0..=100_000))
+        .on_hover_text("0: ten times the tier's instances.");
+    ui.label("step policy");
+    ui.add(egui::TextEdit::singleline(&mut state.step_policy).hint_text("90:5,75:3,30:0,0:-1").desired_width(180.0))
+        .on_hover_text("Bands AT_PERCENT:CHANGE; the highest band the utilization reaches applies. Empty: target tracking.");
+});
+    ui.horizontal(|ui| {
+        ui.label("Lose");
+        ui.add(DragValue::new(&mut state.instances_down).range(0..=1000));
+        ui.label("bottleneck instances at hour");
+        ui.add(DragValue::new(&mut state.instances_down_hour).range(0.0..=168.0));
+        if !regions.is_empty() {
+            ui.separator();
+            ui.label("Lose region");
+            region_picker(ui, "timeline-region", &mut state.region_lost, regions);
+            ui.label("at hour");
+            ui.add(DragValue::new(&mut state.region_lost_hour).range(0.0..=168.0));
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut state.cache_flush, "flush the cache at hour");
+        ui.add(DragValue::new(&mut state.cache_flush_hour).range(0.0..=168.0));
+        if ui.button("Run").clicked() {
+            commands.push(Command::RunTimeline);
+        }
+        if matches!(state.result, Some(Ok(_))) && ui.button("Export…").clicked() {
+            commands.push(Command::ExportTimeline);
+        }
+    });
+}
+
+/// A run's drains, cost and single points of failure, then its plots.
+fn timeline_figures(ui: &mut Ui, timeline: &crate::analysis::timeline::Timeline) {
+    for drain in &timeline.drain_after_spikes_s {
+        ui.label(match drain {
+            Some(seconds) => format!(
+                "backlogs drained {} after the spike",
+                format::duration_ms(seconds * 1000.0)
+            ),
+            None => "backlogs not drained by the end".to_string(),
+        });
+    }
+    ui.label(format!(
+        "cost of the period {}; single points of failure: {}",
+        format::money(timeline.cost_usd),
+        if timeline.single_points_of_failure.is_empty() {
+            "none".to_string()
+        } else {
+            timeline.single_points_of_failure.join(", ")
+        }
+    ));
+    timeline_plots(ui, timeline);
+}
+
+/// The load, backlog, instance, cost and worst-p99 plots of a run, against the hour.
+fn timeline_plots(ui: &mut Ui, timeline: &crate::analysis::timeline::Timeline) {
+    let hours = |t: f64| t / 3600.0;
+    let series = |pick: &dyn Fn(&crate::analysis::timeline::Step) -> f64| -> Vec<[f64; 2]> {
+        timeline
+            .steps
+            .iter()
+            .map(|s| [hours(s.t_s), pick(s)])
+            .collect()
+    };
+    ui.columns(2, |columns| {
+        Plot::new("timeline-load")
+            .height(200.0)
+            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+            .x_axis_label("hour")
+            .y_axis_label("req/s")
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
+            .show(&mut columns[0], |plot| {
+                plot.line(
+                    Line::new("offered", PlotPoints::from(series(&|s| s.offered_rps)))
+                        .color(theme::P50_LINE),
+                );
+                plot.line(
+                    Line::new("served", PlotPoints::from(series(&|s| s.served_rps)))
+                        .color(theme::HEALTHY),
+                );
+                plot.line(
+                    Line::new("dropped", PlotPoints::from(series(&|s| s.dropped_rps)))
+                        .color(theme::SATURATED),
+                );
+            });
+        Plot::new("timeline-backlog")
+            .height(200.0)
+            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+            .x_axis_label("hour")
+            .y_axis_label("requests waiting")
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
+            // No backlog is a line on the floor, not in the middle of ±10.
+            .include_y(0.0)
+            .include_y(1.0)
+            .show(&mut columns[1], |plot| {
+                plot.line(
+                    Line::new("backlog", PlotPoints::from(series(&|s| s.total_backlog())))
+                        .color(theme::WARM),
+                );
+            });
+    });
+    ui.columns(2, |columns| {
+        Plot::new("timeline-instances")
+            .height(160.0)
+            .x_axis_label("hour")
+            .y_axis_label("instances")
+            .show(&mut columns[0], |plot| {
+                plot.line(
+                    Line::new(
+                        "instances",
+                        PlotPoints::from(series(&|s| {
+                            s.instances
+                                .values()
+                                .map(|i| f64::from(*i))
+                                .fold(0.0, |a, b| a + b)
+                        })),
+                    )
+                    .color(theme::P99_LINE),
+                );
+            });
+        Plot::new("timeline-cost")
+            .height(160.0)
+            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+            .x_axis_label("hour")
+            .y_axis_label("$/hour")
+            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
+            .show(&mut columns[1], |plot| {
+                plot.line(
+                    Line::new(
+                        "cost $/hour",
+                        PlotPoints::from(series(&|s| s.cost_per_hour_usd)),
+                    )
+                    .color(theme::COST_BAR),
+                );
+            });
+    });
+    let p99: Vec<[f64; 2]> = timeline
+        .steps
+        .iter()
+        .filter_map(|s| s.worst_p99_ms.map(|p| [hours(s.t_s), p]))
+        .collect();
+    if !p99.is_empty() {
+        Plot::new("timeline-p99")
+            .height(140.0)
+            .x_axis_label("hour")
+            .y_axis_label("worst p99 ms")
+            .include_y(0.0)
+            .show(ui, |plot| {
+                plot.line(Line::new("p99", PlotPoints::from(p99)).color(theme::P99_LINE));
+            });
+    }
 }
