@@ -381,6 +381,75 @@ pub const MAX_NODE_STEPS: u64 = 10_000_000;
 
 /// Runs `scenario` on `topology`.
 pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, TimelineError> {
+    let step_count = checked_step_count(topology, scenario)?;
+    let peak = topology
+        .workloads
+        .iter()
+        .map(|w| w.peak_multiplier)
+        .fold(1.0, f64::max);
+    let mut fleet = Fleet::new(topology, scenario);
+    let mut backlog: BTreeMap<NodeId, f64> = BTreeMap::new();
+    let mut steps = Vec::new();
+    let mut cost_usd = 0.0;
+    let mut previous: Option<crate::solver::report::Report> = None;
+    for index in 0..=step_count {
+        let t = index as f64 * scenario.step_s;
+        fleet.start_ready(t);
+        // Fluid backlogs over the interval just ended, at that interval's rates (the report
+        // of its start): capacity is what a node completes at full utilization.
+        if let Some(previous) = &previous {
+            advance_backlogs(&mut backlog, previous, scenario.step_s);
+        }
+        let current = topology_at(topology, scenario, &fleet.live, t);
+        let load = load_at(scenario, peak, t);
+        let with_p99 = current.nodes.len() <= P99_NODE_LIMIT;
+        let params = Params {
+            load_multiplier: load,
+            class_percentiles: with_p99,
+            ..Params::default()
+        };
+        let report =
+            solve(&current, &params).map_err(|source| TimelineError::Solve { t_s: t, source })?;
+        let dt = if index == 0 { 0.0 } else { scenario.step_s };
+        fleet.react(scenario, &report, t);
+        let cost_per_hour = report.monthly_cost_usd / 730.0;
+        cost_usd += cost_per_hour * dt / 3600.0;
+        steps.push(Step {
+            t_s: t,
+            load_multiplier: load,
+            offered_rps: report.offered_rps,
+            served_rps: report.served_rps,
+            dropped_rps: report.dropped_rps,
+            backlog: backlog.clone(),
+            instances: fleet.live.clone(),
+            cost_per_hour_usd: cost_per_hour,
+            worst_p99_ms: with_p99
+                .then(|| report.worst_p99_ms() + backlog_wait_ms(&backlog, &report)),
+        });
+        previous = Some(report);
+    }
+    let drain_after_spikes_s = scenario
+        .spikes
+        .iter()
+        .map(|spike| {
+            let end = spike.start_s + spike.duration_s;
+            steps
+                .iter()
+                .find(|s| s.t_s >= end && s.backlog.is_empty())
+                .map(|s| s.t_s - end)
+        })
+        .collect();
+    Ok(Timeline {
+        steps,
+        cost_usd,
+        single_points_of_failure: single_points_of_failure(topology),
+        drain_after_spikes_s,
+    })
+}
+
+/// The number of steps of `scenario`, once its step, its length and its size on `topology`
+/// are checked against the limits.
+fn checked_step_count(topology: &Topology, scenario: &Scenario) -> Result<usize, TimelineError> {
     if !(scenario.step_s > 0.0
         && scenario.duration_s.is_finite()
         && scenario.step_s <= scenario.duration_s)
@@ -406,137 +475,108 @@ pub fn run(topology: &Topology, scenario: &Scenario) -> Result<Timeline, Timelin
             nodes: topology.nodes.len(),
         });
     }
-    let peak = topology
-        .workloads
-        .iter()
-        .map(|w| w.peak_multiplier)
-        .fold(1.0, f64::max);
-    let mut live: BTreeMap<NodeId, u32> = scenario
-        .autoscale
-        .iter()
-        .filter_map(|a| {
-            topology
-                .node(a.node)
-                .map(|n| (a.node, n.instances.clamp(a.min, a.max)))
-        })
-        .collect();
-    let mut pending: BTreeMap<NodeId, Pending> = BTreeMap::new();
-    let mut last_action: BTreeMap<NodeId, f64> = BTreeMap::new();
-    let mut backlog: BTreeMap<NodeId, f64> = BTreeMap::new();
-    let mut steps = Vec::new();
-    let mut cost_usd = 0.0;
-    let mut previous: Option<crate::solver::report::Report> = None;
-    for index in 0..=step_count {
-        let t = index as f64 * scenario.step_s;
-        // Instances that finished their cold start now serve.
-        for (node, decision) in std::mem::take(&mut pending) {
+    Ok(step_count)
+}
+
+/// The autoscaled tiers' instances: those serving, those in their cold start, and when each
+/// tier last changed.
+struct Fleet {
+    live: BTreeMap<NodeId, u32>,
+    pending: BTreeMap<NodeId, Pending>,
+    last_action: BTreeMap<NodeId, f64>,
+}
+
+impl Fleet {
+    /// Each autoscaled tier at its instances, within its policy's bounds.
+    fn new(topology: &Topology, scenario: &Scenario) -> Fleet {
+        let live = scenario
+            .autoscale
+            .iter()
+            .filter_map(|a| {
+                topology
+                    .node(a.node)
+                    .map(|n| (a.node, n.instances.clamp(a.min, a.max)))
+            })
+            .collect();
+        Fleet {
+            live,
+            pending: BTreeMap::new(),
+            last_action: BTreeMap::new(),
+        }
+    }
+
+    /// Instances that finished their cold start by time `t` now serve.
+    fn start_ready(&mut self, t: f64) {
+        for (node, decision) in std::mem::take(&mut self.pending) {
             if decision.ready_at <= t {
-                live.insert(node, decision.instances);
+                self.live.insert(node, decision.instances);
             } else {
-                pending.insert(node, decision);
+                self.pending.insert(node, decision);
             }
         }
-        // Fluid backlogs over the interval just ended, at that interval's rates (the report
-        // of its start): capacity is what a node completes at full utilization.
-        if let Some(previous) = &previous {
-            advance_backlogs(&mut backlog, previous, scenario.step_s);
-        }
-        let current = topology_at(topology, scenario, &live, t);
-        let load = load_at(scenario, peak, t);
-        let with_p99 = current.nodes.len() <= P99_NODE_LIMIT;
-        let params = Params {
-            load_multiplier: load,
-            class_percentiles: with_p99,
-            ..Params::default()
-        };
-        let report =
-            solve(&current, &params).map_err(|source| TimelineError::Solve { t_s: t, source })?;
-        let dt = if index == 0 { 0.0 } else { scenario.step_s };
-        // Target tracking: instances × utilization / target, within bounds, after cooldown.
+    }
+
+    /// Each policy's decision at time `t` on `report`'s utilizations, within its bounds and
+    /// after its cooldown: growth waits for a cold start, shrinking is at once.
+    fn react(&mut self, scenario: &Scenario, report: &crate::solver::report::Report, t: f64) {
         for policy in &scenario.autoscale {
             let Some(figures) = report.node(policy.node) else {
                 continue;
             };
-            let instances = live.get(&policy.node).copied().unwrap_or(policy.min);
+            let instances = self.live.get(&policy.node).copied().unwrap_or(policy.min);
             // A schedule is not a reaction: it has no cooldown.
             let cooldown = match policy.policy {
                 Policy::Scheduled(_) => 0.0,
                 _ => policy.cooldown_s,
             };
-            let cooled = last_action
+            let cooled = self
+                .last_action
                 .get(&policy.node)
                 .is_none_or(|at| t - at >= cooldown);
-            if !cooled || pending.contains_key(&policy.node) {
+            if !cooled || self.pending.contains_key(&policy.node) {
                 continue;
             }
-            let utilization = figures.offered_utilization;
-            let raw = match &policy.policy {
-                Policy::TargetTracking => {
-                    (f64::from(instances) * utilization / policy.target_utilization).ceil()
-                }
-                Policy::Step(bands) => {
-                    let mut sorted = bands.clone();
-                    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
-                    let change = sorted
-                        .iter()
-                        .find(|(threshold, _)| utilization >= *threshold)
-                        .map_or(0, |(_, change)| *change);
-                    f64::from(instances) + f64::from(change)
-                }
-                Policy::Scheduled(times) => times
-                    .iter()
-                    .filter(|(from, _)| *from <= t)
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .map_or(f64::from(instances), |(_, count)| f64::from(*count)),
-            };
+            let raw = policy_target(policy, instances, figures.offered_utilization, t);
             let wanted = raw.clamp(f64::from(policy.min), f64::from(policy.max)) as u32;
             if wanted > instances {
-                pending.insert(
+                self.pending.insert(
                     policy.node,
                     Pending {
                         ready_at: t + policy.cold_start_s,
                         instances: wanted,
                     },
                 );
-                last_action.insert(policy.node, t);
+                self.last_action.insert(policy.node, t);
             } else if wanted < instances {
-                live.insert(policy.node, wanted);
-                last_action.insert(policy.node, t);
+                self.live.insert(policy.node, wanted);
+                self.last_action.insert(policy.node, t);
             }
         }
-        let cost_per_hour = report.monthly_cost_usd / 730.0;
-        cost_usd += cost_per_hour * dt / 3600.0;
-        steps.push(Step {
-            t_s: t,
-            load_multiplier: load,
-            offered_rps: report.offered_rps,
-            served_rps: report.served_rps,
-            dropped_rps: report.dropped_rps,
-            backlog: backlog.clone(),
-            instances: live.clone(),
-            cost_per_hour_usd: cost_per_hour,
-            worst_p99_ms: with_p99
-                .then(|| report.worst_p99_ms() + backlog_wait_ms(&backlog, &report)),
-        });
-        previous = Some(report);
     }
-    let drain_after_spikes_s = scenario
-        .spikes
-        .iter()
-        .map(|spike| {
-            let end = spike.start_s + spike.duration_s;
-            steps
+}
+
+/// The instances `policy` asks for at time `t`, from `instances` at `utilization` (before its
+/// bounds): target tracking, the step band reached, or the schedule's last entry.
+fn policy_target(policy: &Autoscale, instances: u32, utilization: f64, t: f64) -> f64 {
+    match &policy.policy {
+        Policy::TargetTracking => {
+            (f64::from(instances) * utilization / policy.target_utilization).ceil()
+        }
+        Policy::Step(bands) => {
+            let mut sorted = bands.clone();
+            sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let change = sorted
                 .iter()
-                .find(|s| s.t_s >= end && s.backlog.is_empty())
-                .map(|s| s.t_s - end)
-        })
-        .collect();
-    Ok(Timeline {
-        steps,
-        cost_usd,
-        single_points_of_failure: single_points_of_failure(topology),
-        drain_after_spikes_s,
-    })
+                .find(|(threshold, _)| utilization >= *threshold)
+                .map_or(0, |(_, change)| *change);
+            f64::from(instances) + f64::from(change)
+        }
+        Policy::Scheduled(times) => times
+            .iter()
+            .filter(|(from, _)| *from <= t)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or(f64::from(instances), |(_, count)| f64::from(*count)),
+    }
 }
 
 /// The longest time a new request waits behind a backlog: the largest backlog ÷ capacity of
