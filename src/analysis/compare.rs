@@ -335,6 +335,14 @@ pub fn to_text(comparison: &Comparison) -> String {
     let mut out = String::new();
     let c = comparison;
     let _ = writeln!(out, "baseline: {}\ncurrent:  {}\n", c.baseline, c.current);
+    totals_text(c, &mut out);
+    classes_text(c, &mut out);
+    nodes_text(c, &mut out);
+    out
+}
+
+/// The totals' lines (before → after and the change) and where the bottleneck went.
+fn totals_text(c: &Comparison, out: &mut String) {
     let line = |out: &mut String,
                 label: &str,
                 change: &Change,
@@ -353,35 +361,35 @@ pub fn to_text(comparison: &Comparison) -> String {
     let minutes = |v: f64| format!("{v:.1} min");
     let rps = |v: f64| format!("{}/s", grouped(v, 1));
     line(
-        &mut out,
+        out,
         "monthly cost",
         &c.monthly_cost_usd,
         &money,
         signed(c.monthly_cost_usd.change, 2, "$", "/month"),
     );
     line(
-        &mut out,
+        out,
         "worst p99",
         &c.worst_p99_ms,
         &ms,
         signed(c.worst_p99_ms.change, 2, "", " ms"),
     );
     line(
-        &mut out,
+        out,
         "availability",
         &c.availability,
         &percent,
         signed(c.availability.change * 100.0, 4, "", " points"),
     );
     line(
-        &mut out,
+        out,
         "downtime a month",
         &c.downtime_min_per_month,
         &minutes,
         signed(c.downtime_min_per_month.change, 1, "", " min"),
     );
     line(
-        &mut out,
+        out,
         "served",
         &c.served_rps,
         &rps,
@@ -389,7 +397,7 @@ pub fn to_text(comparison: &Comparison) -> String {
     );
     if let Some(headroom) = &c.headroom {
         line(
-            &mut out,
+            out,
             "headroom",
             headroom,
             &|v| format!("x{v:.3}"),
@@ -411,6 +419,10 @@ pub fn to_text(comparison: &Comparison) -> String {
             c.bottleneck_after.clone().unwrap_or_else(none)
         );
     }
+}
+
+/// One line a class: its p99, mean and availability changes, or that it came or went.
+fn classes_text(c: &Comparison, out: &mut String) {
     let _ = writeln!(out, "\nclasses");
     for class in &c.classes {
         if !class.presence.is_empty() {
@@ -437,6 +449,10 @@ pub fn to_text(comparison: &Comparison) -> String {
         }
         let _ = writeln!(out, "  {}: {}", class.name, parts.join(", "));
     }
+}
+
+/// One line a node that was added, removed or changed, then how many are unchanged.
+fn nodes_text(c: &Comparison, out: &mut String) {
     let _ = writeln!(out, "\nnodes");
     for node in c.nodes.iter().filter(|n| n.state != NodeState::Same) {
         let mark = match node.state {
@@ -471,5 +487,4 @@ pub fn to_text(comparison: &Comparison) -> String {
         .filter(|n| n.state == NodeState::Same)
         .count();
     let _ = writeln!(out, "  ({same} nodes unchanged)");
-    out
 }
