@@ -132,9 +132,33 @@ pub fn compare_window(app: &mut StaircaseApp, ctx: &egui::Context) {
     app.review.compare_open = open;
 }
 
+/// The comparison with the pinned baseline: totals, the bottleneck, classes and nodes.
 fn comparison_ui(ui: &mut Ui, c: &Comparison) {
     ui.label(format!("Baseline: {}", c.baseline));
     ui.label(format!("Current: {}", c.current));
+    compared_totals(ui, c);
+    let bottleneck = |name: &Option<String>| name.clone().unwrap_or_else(|| "none".into());
+    if c.bottleneck_moved() {
+        ui.colored_label(
+            theme::BOTTLENECK,
+            format!(
+                "Bottleneck moved from {} to {}",
+                bottleneck(&c.bottleneck_before),
+                bottleneck(&c.bottleneck_after)
+            ),
+        );
+    } else {
+        ui.label(format!(
+            "Bottleneck still {}",
+            bottleneck(&c.bottleneck_after)
+        ));
+    }
+    compared_classes(ui, c);
+    compared_nodes(ui, c);
+}
+
+/// Cost, worst p99, availability, downtime and served: baseline, current and the change.
+fn compared_totals(ui: &mut Ui, c: &Comparison) {
     egui::Grid::new("compare-totals")
         .num_columns(4)
         .striped(true)
@@ -202,22 +226,10 @@ fn comparison_ui(ui: &mut Ui, c: &Comparison) {
                 false,
             );
         });
-    let bottleneck = |name: &Option<String>| name.clone().unwrap_or_else(|| "none".into());
-    if c.bottleneck_moved() {
-        ui.colored_label(
-            theme::BOTTLENECK,
-            format!(
-                "Bottleneck moved from {} to {}",
-                bottleneck(&c.bottleneck_before),
-                bottleneck(&c.bottleneck_after)
-            ),
-        );
-    } else {
-        ui.label(format!(
-            "Bottleneck still {}",
-            bottleneck(&c.bottleneck_after)
-        ));
-    }
+}
+
+/// Each class's p99 and availability change, or that it came or went.
+fn compared_classes(ui: &mut Ui, c: &Comparison) {
     ui.separator();
     ui.label(RichText::new("Classes").strong());
     egui::Grid::new("compare-classes")
@@ -251,6 +263,11 @@ fn comparison_ui(ui: &mut Ui, c: &Comparison) {
                 ui.end_row();
             }
         });
+}
+
+/// Each node: added, removed, changed or the same, with its cost and utilization changes
+/// and the fields that differ.
+fn compared_nodes(ui: &mut Ui, c: &Comparison) {
     ui.separator();
     ui.label(RichText::new("Nodes").strong());
     for node in &c.nodes {
