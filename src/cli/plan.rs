@@ -63,15 +63,47 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
 
 /// `staircase timeline`: a day (or any period) of load, spikes, backlogs, autoscaling and cost.
 pub fn timeline(args: TimelineArgs) -> anyhow::Result<()> {
+    let topology = load_input(Some(&args.file), None)?;
+    let mut scenario = staircase::analysis::timeline::Scenario {
+        duration_s: args.hours * 3600.0,
+        step_s: args.step,
+        diurnal: !args.flat,
+        spikes: args.spike.clone(),
+        ..Default::default()
+    };
+    scenario
+        .autoscale
+        .extend(autoscaled_tier(&args, &topology)?);
+    let file = &args.file;
+    let timeline = staircase::analysis::timeline::run(&topology, &scenario)
+        .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
+    if let Some(path) = &args.csv {
+        staircase::io::document::write_atomically(
+            path,
+            staircase::io::export::timeline_csv(&timeline)?.as_bytes(),
+        )?;
+    }
+    if let Some(folder) = &args.out {
+        let (stem, name) = staircase::io::export::export_names(Some(file), &topology.name);
+        for path in staircase::io::export::export_timeline(&timeline, &name, folder, &stem)? {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    if args.json {
+        say!("{}", serde_json::to_string_pretty(&timeline)?);
+        return Ok(());
+    }
+    print_timeline(&timeline, &scenario)
+}
+
+/// The tier the timeline's autoscaling options name, with its policy (none when no option
+/// is given).
+fn autoscaled_tier(
+    args: &TimelineArgs,
+    topology: &staircase::model::Topology,
+) -> anyhow::Result<Option<staircase::analysis::timeline::Autoscale>> {
     let TimelineArgs {
         file,
-        hours,
-        step,
-        flat,
-        spike,
-        csv,
-        out,
-        json,
         autoscale,
         min,
         max,
@@ -80,59 +112,44 @@ pub fn timeline(args: TimelineArgs) -> anyhow::Result<()> {
         schedule,
         cold_start,
         cooldown,
+        ..
     } = args;
-    let topology = load_input(Some(&file), None)?;
-    let mut scenario = staircase::analysis::timeline::Scenario {
-        duration_s: hours * 3600.0,
-        step_s: step,
-        diurnal: !flat,
-        spikes: spike,
-        ..Default::default()
-    };
+    let (min, max, target) = (*min, *max, *target);
     let wanted = autoscale.is_some()
         || min.is_some()
         || max.is_some()
         || step_policy.is_some()
         || schedule.is_some();
-    if wanted {
-        let policy = match (&step_policy, &schedule) {
-            (Some(text), _) => staircase::analysis::timeline::Policy::parse_steps(text),
-            (None, Some(text)) => staircase::analysis::timeline::Policy::parse_schedule(text),
-            (None, None) => Ok(staircase::analysis::timeline::Policy::TargetTracking),
-        }
-        .map_err(InputError)?;
-        let settings = staircase::analysis::timeline::AutoscaleSettings {
-            node: autoscale.flatten(),
-            min,
-            max,
-            target_utilization: target / 100.0,
-            policy,
-            cold_start_s: cold_start,
-            cooldown_s: cooldown,
-        };
-        let autoscaled = settings
-            .resolve(&topology)
-            .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
-        scenario.autoscale.extend(autoscaled);
+    if !wanted {
+        return Ok(None);
     }
-    let timeline = staircase::analysis::timeline::run(&topology, &scenario)
+    let policy = match (step_policy, schedule) {
+        (Some(text), _) => staircase::analysis::timeline::Policy::parse_steps(text),
+        (None, Some(text)) => staircase::analysis::timeline::Policy::parse_schedule(text),
+        (None, None) => Ok(staircase::analysis::timeline::Policy::TargetTracking),
+    }
+    .map_err(InputError)?;
+    let settings = staircase::analysis::timeline::AutoscaleSettings {
+        node: autoscale.flatten(),
+        min,
+        max,
+        target_utilization: target / 100.0,
+        policy,
+        cold_start_s: *cold_start,
+        cooldown_s: *cooldown,
+    };
+    let autoscaled = settings
+        .resolve(topology)
         .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
-    if let Some(path) = &csv {
-        staircase::io::document::write_atomically(
-            path,
-            staircase::io::export::timeline_csv(&timeline)?.as_bytes(),
-        )?;
-    }
-    if let Some(folder) = &out {
-        let (stem, name) = staircase::io::export::export_names(Some(&file), &topology.name);
-        for path in staircase::io::export::export_timeline(&timeline, &name, folder, &stem)? {
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    if json {
-        say!("{}", serde_json::to_string_pretty(&timeline)?);
-        return Ok(());
-    }
+    Ok(autoscaled)
+}
+
+/// The timeline as a table of at most about 48 rows, the period's cost, each spike's drain
+/// and the single points of failure.
+fn print_timeline(
+    timeline: &staircase::analysis::timeline::Timeline,
+    scenario: &staircase::analysis::timeline::Scenario,
+) -> anyhow::Result<()> {
     say!(
         "{:>8} {:>7} {:>12} {:>12} {:>10} {:>14} {:>10} {:>10}",
         "time",
