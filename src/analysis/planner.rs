@@ -126,75 +126,17 @@ pub fn plan(topology: &Topology, goal: &Goal, catalog: &Catalog) -> Result<Plan,
         }
     }
     let mut solves = 0;
-    let mut report = solve(&candidate, &params)?;
-    let mut reason = None;
-    // p99 a number of steps ago, to notice when adding capacity no longer helps.
-    let mut recent_p99: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
-    while !meets(&report, goal) {
-        solves += 1;
-        let stable = report.headroom.is_none_or(|h| h >= 1.0)
-            && report.async_headroom.is_none_or(|h| h >= 1.0);
-        recent_p99.push_back(report.worst_p99_ms());
-        if recent_p99.len() > STALL_STEPS {
-            recent_p99.pop_front();
-        }
-        let stalled = stable
-            && recent_p99.len() == STALL_STEPS
-            && recent_p99
-                .front()
-                .is_some_and(|first| first - report.worst_p99_ms() <= 1e-3 * first);
-        let Some(index) =
-            node_to_grow(&candidate, &report).filter(|_| solves < MAX_SOLVES && !stalled)
-        else {
-            reason = Some(format!(
-                "p99 stays at {:.1} ms: fixed latencies and service times, not queueing, \
-                 exceed the goal (or the search limit was reached)",
-                report.worst_p99_ms()
-            ));
-            break;
-        };
-        let node = &mut candidate.nodes[index];
-        let step = (node.instances / 10).max(1);
-        if node.instances >= 100_000 {
-            reason = Some(format!(
-                "{} would need more than 100,000 instances",
-                node.name
-            ));
-            break;
-        }
-        node.instances = (node.instances + step).min(100_000);
-        report = solve(&candidate, &params)?;
-    }
+    let report = solve(&candidate, &params)?;
+    let (mut report, reason) = grow(&mut candidate, report, (&params, goal), &mut solves)?;
     let met = reason.is_none();
     if met {
-        // Trim: most expensive tiers first, one instance at a time while the goal holds.
-        let mut order: Vec<usize> = (0..candidate.nodes.len())
-            .filter(|&i| candidate.nodes[i].capacity_rps.is_some())
-            .collect();
-        order.sort_by(|&a, &b| {
-            let price = |i: usize| {
-                catalog
-                    .hourly(
-                        &candidate.nodes[i].instance_type,
-                        candidate.nodes[i].pricing,
-                    )
-                    .unwrap_or(0.0)
-            };
-            price(b).total_cmp(&price(a)).then(a.cmp(&b))
-        });
-        for index in order {
-            while candidate.nodes[index].instances > 1 && solves < MAX_SOLVES {
-                candidate.nodes[index].instances -= 1;
-                solves += 1;
-                let trial = solve(&candidate, &params)?;
-                if meets(&trial, goal) {
-                    report = trial;
-                } else {
-                    candidate.nodes[index].instances += 1;
-                    break;
-                }
-            }
-        }
+        report = trim(
+            &mut candidate,
+            report,
+            (&params, goal),
+            catalog,
+            &mut solves,
+        )?;
     }
     let rows = candidate
         .nodes
@@ -219,6 +161,95 @@ pub fn plan(topology: &Topology, goal: &Goal, catalog: &Catalog) -> Result<Plan,
         monthly_cost_usd: report.monthly_cost_usd,
         rows,
     })
+}
+
+/// Grows the tier that limits the goal, a tenth at a time, until `report` meets it; gives the
+/// last report and, when the goal cannot be met, why.
+fn grow(
+    candidate: &mut Topology,
+    mut report: Report,
+    (params, goal): (&Params, &Goal),
+    solves: &mut usize,
+) -> Result<(Report, Option<String>), PlanError> {
+    let mut reason = None;
+    // p99 a number of steps ago, to notice when adding capacity no longer helps.
+    let mut recent_p99: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+    while !meets(&report, goal) {
+        *solves += 1;
+        let stable = report.headroom.is_none_or(|h| h >= 1.0)
+            && report.async_headroom.is_none_or(|h| h >= 1.0);
+        recent_p99.push_back(report.worst_p99_ms());
+        if recent_p99.len() > STALL_STEPS {
+            recent_p99.pop_front();
+        }
+        let stalled = stable
+            && recent_p99.len() == STALL_STEPS
+            && recent_p99
+                .front()
+                .is_some_and(|first| first - report.worst_p99_ms() <= 1e-3 * first);
+        let Some(index) =
+            node_to_grow(candidate, &report).filter(|_| *solves < MAX_SOLVES && !stalled)
+        else {
+            reason = Some(format!(
+                "p99 stays at {:.1} ms: fixed latencies and service times, not queueing, \
+                 exceed the goal (or the search limit was reached)",
+                report.worst_p99_ms()
+            ));
+            break;
+        };
+        let node = &mut candidate.nodes[index];
+        let step = (node.instances / 10).max(1);
+        if node.instances >= 100_000 {
+            reason = Some(format!(
+                "{} would need more than 100,000 instances",
+                node.name
+            ));
+            break;
+        }
+        node.instances = (node.instances + step).min(100_000);
+        report = solve(candidate, params)?;
+    }
+    Ok((report, reason))
+}
+
+/// Takes instances away, most expensive tier first and one at a time, while the goal holds;
+/// gives the report of the trimmed candidate.
+fn trim(
+    candidate: &mut Topology,
+    mut report: Report,
+    (params, goal): (&Params, &Goal),
+    catalog: &Catalog,
+    solves: &mut usize,
+) -> Result<Report, PlanError> {
+    // Trim: most expensive tiers first, one instance at a time while the goal holds.
+    let mut order: Vec<usize> = (0..candidate.nodes.len())
+        .filter(|&i| candidate.nodes[i].capacity_rps.is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        let price = |i: usize| {
+            catalog
+                .hourly(
+                    &candidate.nodes[i].instance_type,
+                    candidate.nodes[i].pricing,
+                )
+                .unwrap_or(0.0)
+        };
+        price(b).total_cmp(&price(a)).then(a.cmp(&b))
+    });
+    for index in order {
+        while candidate.nodes[index].instances > 1 && *solves < MAX_SOLVES {
+            candidate.nodes[index].instances -= 1;
+            *solves += 1;
+            let trial = solve(candidate, params)?;
+            if meets(&trial, goal) {
+                report = trial;
+            } else {
+                candidate.nodes[index].instances += 1;
+                break;
+            }
+        }
+    }
+    Ok(report)
 }
 
 impl Plan {
