@@ -424,33 +424,10 @@ impl Canvas {
             ui.ctx().request_repaint();
         }
         let regions = self.region_frames(topology);
-        if let (Some((painter, slot)), Some(view)) = (wire_slot, view) {
-            let mut shapes: Vec<Shape> = regions
-                .iter()
-                .map(|(_, rect)| Shape::rect_filled(*rect, 12.0, theme::region_fill()))
-                .collect();
-            let flow_time = self.options.flow.then(|| ui.ctx().input(|i| i.time));
-            if flow_time.is_some() {
-                ui.ctx().request_repaint();
-            }
-            let (wires, widths) = self.wire_shapes(topology, report, selection, view, flow_time);
-            shapes.extend(wires);
-            self.wire_widths = widths;
-            painter.set(slot, Shape::Vec(shapes));
+        if let (Some(wire_slot), Some(view)) = (wire_slot, view) {
+            self.paint_wires(ui, wire_slot, (topology, report, selection), &regions, view);
         }
-        self.names = match (view, self.viewport) {
-            (Some(view), Some(viewport)) => {
-                let painter = self.text_painter(ui, viewport);
-                self.paint_region_labels(&painter, topology, &regions, view);
-                let names = cards::paint(&painter, &cards, view, ui.visuals());
-                if self.options.minimap {
-                    let nodes = self.minimap_nodes(report);
-                    overlay::paint_minimap(&painter, viewport, &nodes, view);
-                }
-                names
-            }
-            _ => Vec::new(),
-        };
+        self.names = self.paint_names(ui, (topology, report), &regions, &cards, view);
         self.simulation_marked = cards
             .iter()
             .filter(|card| card.simulation.is_some() && card.node.is_some())
@@ -466,6 +443,55 @@ impl Canvas {
         actions.extend(self.click(ui, &response));
         actions.extend(self.absorb_snarl_selection(ui.ctx()));
         actions
+    }
+
+    /// The region frames, then the wires (flowing when the option is on), into the slot
+    /// snarl left under its nodes; remembers each wire's drawn width.
+    fn paint_wires(
+        &mut self,
+        ui: &Ui,
+        (painter, slot): (egui::Painter, egui::layers::ShapeIdx),
+        (topology, report, selection): (&Topology, Option<&Report>, &Selection),
+        regions: &[(String, egui::Rect)],
+        view: TSTransform,
+    ) {
+        let mut shapes: Vec<Shape> = regions
+            .iter()
+            .map(|(_, rect)| Shape::rect_filled(*rect, 12.0, theme::region_fill()))
+            .collect();
+        let flow_time = self.options.flow.then(|| ui.ctx().input(|i| i.time));
+        if flow_time.is_some() {
+            ui.ctx().request_repaint();
+        }
+        let (wires, widths) = self.wire_shapes(topology, report, selection, view, flow_time);
+        shapes.extend(wires);
+        self.wire_widths = widths;
+        painter.set(slot, Shape::Vec(shapes));
+    }
+
+    /// The region labels, the node names over the cards and the minimap; gives the names'
+    /// rectangles.
+    fn paint_names(
+        &self,
+        ui: &Ui,
+        (topology, report): (&Topology, Option<&Report>),
+        regions: &[(String, egui::Rect)],
+        cards: &[cards::Card],
+        view: Option<TSTransform>,
+    ) -> Vec<NameShown> {
+        match (view, self.viewport) {
+            (Some(view), Some(viewport)) => {
+                let painter = self.text_painter(ui, viewport);
+                self.paint_region_labels(&painter, topology, regions, view);
+                let names = cards::paint(&painter, cards, view, ui.visuals());
+                if self.options.minimap {
+                    let nodes = self.minimap_nodes(report);
+                    overlay::paint_minimap(&painter, viewport, &nodes, view);
+                }
+                names
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// A scroll of the mouse wheel without modifiers over the canvas (not over a window).
