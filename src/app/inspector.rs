@@ -9,7 +9,8 @@ use crate::model::checked::{
     MIN_CAPACITY,
 };
 use crate::model::{
-    ClassKind, EdgeKind, LbPolicy, Node, NodeId, NodeKind, Pricing, ServiceFamily, StorageTier,
+    ClassKind, Edge, EdgeKind, LbPolicy, Node, NodeId, NodeKind, Pricing, ServiceFamily,
+    StorageTier,
 };
 use egui::{DragValue, RichText, Ui};
 use std::ops::RangeInclusive;
@@ -422,7 +423,6 @@ fn wire_inspector(app: &mut StaircaseApp, ui: &mut Ui, from: NodeId, to: NodeId)
     ui.label(RichText::new(format!("Wire from {} to {}", name(from), name(to))).strong());
     super::canvas::traffic::show(ui, &app.topology, app.report(), from, to);
     ui.separator();
-    let mut delete = false;
     for (index, edge) in app
         .topology
         .edges
@@ -430,81 +430,7 @@ fn wire_inspector(app: &mut StaircaseApp, ui: &mut Ui, from: NodeId, to: NodeId)
         .enumerate()
         .filter(|(_, e)| e.from == from && e.to == to)
     {
-        egui::Grid::new(("wire-grid", index))
-            .num_columns(2)
-            .show(ui, |ui| {
-                ui.label("Kind");
-                egui::ComboBox::from_id_salt(("edge-kind", index))
-                    .selected_text(edge_label(&edge.kind))
-                    .show_ui(ui, |ui| {
-                        let route = EdgeKind::Route;
-                        ui.selectable_value(&mut edge.kind, route, "route (share by weight)");
-                        if !matches!(edge.kind, EdgeKind::Call(_)) {
-                            ui.selectable_value(
-                                &mut edge.kind,
-                                EdgeKind::Call(1),
-                                "call (every request)",
-                            );
-                        }
-                        if !matches!(edge.kind, EdgeKind::Retry(_)) {
-                            ui.selectable_value(
-                                &mut edge.kind,
-                                EdgeKind::Retry(0.5),
-                                "retry drops",
-                            );
-                        }
-                    });
-                if edge.kind != EdgeKind::Route && edge.exit_share != 0.0 {
-                    // Only a route lets traffic leave: the kind just changed away from it.
-                    edge.exit_share = 0.0;
-                }
-                ui.end_row();
-                match &mut edge.kind {
-                    EdgeKind::Route => {
-                        ui.label("Weight");
-                        number(ui, &mut edge.weight, 1e-9..=1e6).on_hover_text(
-                            "Share among the route wires that carry the same class.",
-                        );
-                        ui.end_row();
-                        ui.label("Exit share");
-                        share(ui, &mut edge.exit_share).on_hover_text(
-                            "Of the requests this wire would carry, the share that finishes at \
-                             its source instead (leaves the network there).",
-                        );
-                    }
-                    EdgeKind::Call(count) => {
-                        ui.label("Calls");
-                        whole(ui, count, 1..=1000).on_hover_text(
-                            "Every request calls the target this many times in sequence.",
-                        );
-                    }
-                    EdgeKind::Retry(fraction) => {
-                        ui.label("Retried");
-                        share(ui, fraction)
-                            .on_hover_text("Share of the dropped requests sent again.");
-                    }
-                }
-                ui.end_row();
-                ui.label("Classes");
-                ui.horizontal(|ui| {
-                    for class in ClassKind::ALL {
-                        let mut carried = edge.classes.contains(&class);
-                        if ui.checkbox(&mut carried, class.label()).changed() {
-                            if carried {
-                                edge.classes.push(class);
-                                edge.classes.sort();
-                            } else {
-                                edge.classes.retain(|c| *c != class);
-                            }
-                        }
-                    }
-                })
-                .response
-                .on_hover_text(
-                    "Request classes this wire carries; none ticked means the target's default.",
-                );
-                ui.end_row();
-            });
+        wire_grid(ui, index, edge);
         if edge.classes.is_empty() {
             ui.label(
                 RichText::new("Carries the target's default classes.")
@@ -514,14 +440,94 @@ fn wire_inspector(app: &mut StaircaseApp, ui: &mut Ui, from: NodeId, to: NodeId)
         }
     }
     if ui.button("Delete wire").clicked() {
-        delete = true;
-    }
-    if delete {
         app.topology
             .edges
             .retain(|e| !(e.from == from && e.to == to));
         app.selection.clear();
     }
+}
+
+/// One wire's grid: its kind, its figures (weight and exit share, calls or retried share)
+/// and the classes it carries.
+fn wire_grid(ui: &mut Ui, index: usize, edge: &mut Edge) {
+    egui::Grid::new(("wire-grid", index))
+        .num_columns(2)
+        .show(ui, |ui| {
+            kind_row(ui, index, edge);
+            figure_rows(ui, edge);
+            classes_row(ui, edge);
+        });
+}
+
+/// The wire's kind; a kind other than route takes away the exit share.
+fn kind_row(ui: &mut Ui, index: usize, edge: &mut Edge) {
+    ui.label("Kind");
+    egui::ComboBox::from_id_salt(("edge-kind", index))
+        .selected_text(edge_label(&edge.kind))
+        .show_ui(ui, |ui| {
+            let route = EdgeKind::Route;
+            ui.selectable_value(&mut edge.kind, route, "route (share by weight)");
+            if !matches!(edge.kind, EdgeKind::Call(_)) {
+                ui.selectable_value(&mut edge.kind, EdgeKind::Call(1), "call (every request)");
+            }
+            if !matches!(edge.kind, EdgeKind::Retry(_)) {
+                ui.selectable_value(&mut edge.kind, EdgeKind::Retry(0.5), "retry drops");
+            }
+        });
+    if edge.kind != EdgeKind::Route && edge.exit_share != 0.0 {
+        // Only a route lets traffic leave: the kind just changed away from it.
+        edge.exit_share = 0.0;
+    }
+    ui.end_row();
+}
+
+/// The figures of the wire's kind: a route's weight and exit share, a call's count, a
+/// retry's share.
+fn figure_rows(ui: &mut Ui, edge: &mut Edge) {
+    match &mut edge.kind {
+        EdgeKind::Route => {
+            ui.label("Weight");
+            number(ui, &mut edge.weight, 1e-9..=1e6)
+                .on_hover_text("Share among the route wires that carry the same class.");
+            ui.end_row();
+            ui.label("Exit share");
+            share(ui, &mut edge.exit_share).on_hover_text(
+                "Of the requests this wire would carry, the share that finishes at \
+                 its source instead (leaves the network there).",
+            );
+        }
+        EdgeKind::Call(count) => {
+            ui.label("Calls");
+            whole(ui, count, 1..=1000)
+                .on_hover_text("Every request calls the target this many times in sequence.");
+        }
+        EdgeKind::Retry(fraction) => {
+            ui.label("Retried");
+            share(ui, fraction).on_hover_text("Share of the dropped requests sent again.");
+        }
+    }
+    ui.end_row();
+}
+
+/// The classes the wire carries, one checkbox each.
+fn classes_row(ui: &mut Ui, edge: &mut Edge) {
+    ui.label("Classes");
+    ui.horizontal(|ui| {
+        for class in ClassKind::ALL {
+            let mut carried = edge.classes.contains(&class);
+            if ui.checkbox(&mut carried, class.label()).changed() {
+                if carried {
+                    edge.classes.push(class);
+                    edge.classes.sort();
+                } else {
+                    edge.classes.retain(|c| *c != class);
+                }
+            }
+        }
+    })
+    .response
+    .on_hover_text("Request classes this wire carries; none ticked means the target's default.");
+    ui.end_row();
 }
 
 /// Edits the fields the selected nodes share; a field whose values differ says so, and an
