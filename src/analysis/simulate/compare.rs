@@ -88,102 +88,8 @@ impl Comparison {
         let mut push = |subject: &str, node: Option<u32>, figure, model, simulated, tol, floor| {
             rows.push(row(subject, node, figure, model, simulated, tol, floor));
         };
-        for (report, sim) in model.nodes.iter().zip(&simulation.nodes) {
-            if report.arrival_rps <= 0.0 && sim.arrival_rps.mean <= 0.0 {
-                continue;
-            }
-            let (name, id) = (report.name.as_str(), Some(report.id));
-            let t = tolerances;
-            push(
-                name,
-                id,
-                "arrival req/s",
-                report.arrival_rps,
-                sim.arrival_rps,
-                t.rates,
-                rate_floor,
-            );
-            push(
-                name,
-                id,
-                "throughput req/s",
-                report.throughput_rps,
-                sim.throughput_rps,
-                t.rates,
-                rate_floor,
-            );
-            push(
-                name,
-                id,
-                "dropped req/s",
-                report.dropped_rps,
-                sim.dropped_rps,
-                t.rates,
-                rate_floor,
-            );
-            if report.servers > 0 {
-                push(
-                    name,
-                    id,
-                    "utilization",
-                    report.utilization,
-                    sim.utilization,
-                    t.rates,
-                    1e-3,
-                );
-                push(
-                    name,
-                    id,
-                    "queue length",
-                    report.queue_len,
-                    sim.queue_len,
-                    t.means,
-                    1e-2,
-                );
-            }
-            latency_rows(&mut push, name, id, &report.latency_ms, &sim.latency_ms, t);
-            if report.connection_wait_ms > 0.0 || sim.connection_wait_ms.mean > 0.0 {
-                push(
-                    name,
-                    id,
-                    "connection wait ms",
-                    report.connection_wait_ms,
-                    sim.connection_wait_ms,
-                    t.means,
-                    1e-3,
-                );
-            }
-        }
-        for (report, sim) in model.classes.iter().zip(&simulation.classes) {
-            let name = report.name.as_str();
-            let t = tolerances;
-            push(
-                name,
-                None,
-                "offered req/s",
-                report.offered_rps,
-                sim.offered_rps,
-                t.rates,
-                rate_floor,
-            );
-            push(
-                name,
-                None,
-                "served req/s",
-                report.served_rps,
-                sim.served_rps,
-                t.rates,
-                rate_floor,
-            );
-            latency_rows(
-                &mut push,
-                name,
-                None,
-                &report.latency_ms,
-                &sim.latency_ms,
-                t,
-            );
-        }
+        node_rows(&mut push, model, simulation, (tolerances, rate_floor));
+        class_rows(&mut push, model, simulation, (tolerances, rate_floor));
         Comparison { rows, tolerances }
     }
 
@@ -229,6 +135,114 @@ impl Comparison {
 }
 
 type Push<'a> = dyn FnMut(&str, Option<u32>, &'static str, f64, Estimate, f64, f64) + 'a;
+
+/// Each node's rates, utilization, queue length, latencies and connection wait (nodes that
+/// nothing reaches are left out).
+fn node_rows(
+    push: &mut Push<'_>,
+    model: &Report,
+    simulation: &Simulation,
+    (tolerances, rate_floor): (Tolerances, f64),
+) {
+    for (report, sim) in model.nodes.iter().zip(&simulation.nodes) {
+        if report.arrival_rps <= 0.0 && sim.arrival_rps.mean <= 0.0 {
+            continue;
+        }
+        let (name, id) = (report.name.as_str(), Some(report.id));
+        let t = tolerances;
+        push(
+            name,
+            id,
+            "arrival req/s",
+            report.arrival_rps,
+            sim.arrival_rps,
+            t.rates,
+            rate_floor,
+        );
+        push(
+            name,
+            id,
+            "throughput req/s",
+            report.throughput_rps,
+            sim.throughput_rps,
+            t.rates,
+            rate_floor,
+        );
+        push(
+            name,
+            id,
+            "dropped req/s",
+            report.dropped_rps,
+            sim.dropped_rps,
+            t.rates,
+            rate_floor,
+        );
+        if report.servers > 0 {
+            push(
+                name,
+                id,
+                "utilization",
+                report.utilization,
+                sim.utilization,
+                t.rates,
+                1e-3,
+            );
+            push(
+                name,
+                id,
+                "queue length",
+                report.queue_len,
+                sim.queue_len,
+                t.means,
+                1e-2,
+            );
+        }
+        latency_rows(push, name, id, &report.latency_ms, &sim.latency_ms, t);
+        if report.connection_wait_ms > 0.0 || sim.connection_wait_ms.mean > 0.0 {
+            push(
+                name,
+                id,
+                "connection wait ms",
+                report.connection_wait_ms,
+                sim.connection_wait_ms,
+                t.means,
+                1e-3,
+            );
+        }
+    }
+}
+
+/// Each class's offered and served rates and its end-to-end latencies.
+fn class_rows(
+    push: &mut Push<'_>,
+    model: &Report,
+    simulation: &Simulation,
+    (tolerances, rate_floor): (Tolerances, f64),
+) {
+    for (report, sim) in model.classes.iter().zip(&simulation.classes) {
+        let name = report.name.as_str();
+        let t = tolerances;
+        push(
+            name,
+            None,
+            "offered req/s",
+            report.offered_rps,
+            sim.offered_rps,
+            t.rates,
+            rate_floor,
+        );
+        push(
+            name,
+            None,
+            "served req/s",
+            report.served_rps,
+            sim.served_rps,
+            t.rates,
+            rate_floor,
+        );
+        latency_rows(push, name, None, &report.latency_ms, &sim.latency_ms, t);
+    }
+}
 
 fn latency_rows(
     push: &mut Push<'_>,
