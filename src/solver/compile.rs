@@ -414,6 +414,22 @@ pub(super) fn compile(topology: &Topology, params: &Params) -> Compiled {
     compile_indexed(topology, &NodeIndex::of(&topology.nodes).0, params)
 }
 
+/// The nodes each class reaches, in order; a class entering where an earlier one does and
+/// served by the same wires reaches the same nodes in the same order (a workload's reads and
+/// writes often are), and shares its list.
+fn class_reaches(graph: &Graph, classes: &[Class]) -> Vec<Reach> {
+    let mut reach: Vec<Reach> = Vec::with_capacity(classes.len());
+    for (k, class) in classes.iter().enumerate() {
+        let alike = (0..k)
+            .find(|&j| classes[j].client == class.client && served_alike(&graph.out_edges, j, k));
+        reach.push(match alike {
+            Some(j) => reach[j].clone(),
+            None => class_reach(graph, class.client, k),
+        });
+    }
+    reach
+}
+
 /// The topology as flat, indexed arrays: its classes, each node's queues, connection limits
 /// and service times, every wire's per-class shares, and a topological order; `index` is the
 /// index of node ids that validation built ([`Topology::validated_index`]).
@@ -502,18 +518,7 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
     if graph.acyclic {
         graph.waves = waves_of(&graph);
     }
-    let mut reach: Vec<Reach> = Vec::with_capacity(classes.len());
-    for (k, class) in classes.iter().enumerate() {
-        // A class entering where an earlier one does and served by the same wires reaches
-        // the same nodes in the same order (a workload's reads and writes often are).
-        let alike = (0..k)
-            .find(|&j| classes[j].client == class.client && served_alike(&graph.out_edges, j, k));
-        reach.push(match alike {
-            Some(j) => reach[j].clone(),
-            None => class_reach(&graph, class.client, k),
-        });
-    }
-    graph.reach = reach;
+    graph.reach = class_reaches(&graph, &classes);
     graph.plans = (0..classes.len())
         .map(|k| super::paths::ClassPlan::of(&graph, k))
         .collect();
