@@ -397,6 +397,16 @@ impl Report {
     ///   visit + round trips = the class mean.
     pub fn invariant_violations(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        self.unfit_figures(&mut problems);
+        self.unbalanced_flows(&mut problems);
+        self.class_violations(&mut problems);
+        self.node_violations(&mut problems);
+        self.bottleneck_violations(&mut problems);
+        problems
+    }
+
+    /// Every figure of the report that is not a finite non-negative number (or is −0).
+    fn unfit_figures(&self, problems: &mut Vec<String>) {
         let mut figure = |what: &dyn Fn() -> String, value: f64| {
             if !value.is_finite() || value < 0.0 || (value == 0.0 && value.is_sign_negative()) {
                 problems.push(format!("{} is {value:?}", what()));
@@ -490,9 +500,11 @@ impl Report {
             }
             figure(&|| format!("edge {}→{} rps", edge.from, edge.to), edge.rps);
         }
-        let close = |a: f64, b: f64, relative: f64| {
-            (a - b).abs() <= relative * a.abs().max(b.abs()).max(1.0)
-        };
+    }
+
+    /// Flow conservation at every node but the clients (where requests also enter from
+    /// outside), and offered = served + dropped + backlog in all.
+    fn unbalanced_flows(&self, problems: &mut Vec<String>) {
         // Flow conservation: what arrives at a node (other than a client, where requests also
         // enter from outside) is what its wires bring.
         if !self.edges.is_empty() {
@@ -503,7 +515,7 @@ impl Report {
                     .filter(|edge| edge.to == node.id)
                     .map(|edge| edge.rps)
                     .sum();
-                if !close(node.arrival_rps, brought, 1e-6) {
+                if !close_to(node.arrival_rps, brought, 1e-6) {
                     problems.push(format!(
                         "node {}: arrivals {} ≠ {brought} brought by its wires",
                         node.id, node.arrival_rps
@@ -518,12 +530,17 @@ impl Report {
             ));
         }
         let total = self.served_rps + self.dropped_rps + self.backlog_rps;
-        if !close(self.offered_rps, total, 1e-9) {
+        if !close_to(self.offered_rps, total, 1e-9) {
             problems.push(format!(
                 "offered {} ≠ served + dropped + backlog {total}",
                 self.offered_rps
             ));
         }
+    }
+
+    /// Per class: availability at most 1, the path explaining the mean, served at most
+    /// offered, and percentiles in order.
+    fn class_violations(&self, problems: &mut Vec<String>) {
         for class in &self.classes {
             if class.availability > 1.0 {
                 problems.push(format!("class {}: availability above 1", class.name));
@@ -533,7 +550,7 @@ impl Report {
                 .iter()
                 .map(|step| step.share_ms + step.round_trip_ms)
                 .sum();
-            if !class.path.is_empty() && !close(explained, class.latency_ms.mean, 1e-6) {
+            if !class.path.is_empty() && !close_to(explained, class.latency_ms.mean, 1e-6) {
                 problems.push(format!(
                     "class {}: the path's shares add up to {explained} ms, not the mean {} ms",
                     class.name, class.latency_ms.mean
@@ -546,11 +563,16 @@ impl Report {
                 ));
             }
             check_order(
-                &mut problems,
+                problems,
                 &format!("class {}", class.name),
                 &class.latency_ms,
             );
         }
+    }
+
+    /// Per node: served at most arrivals, arrivals = served + dropped + backlog, utilization
+    /// at most 1, percentiles in order, the mean within reach of p99, and Little's law.
+    fn node_violations(&self, problems: &mut Vec<String>) {
         for node in &self.nodes {
             let label = format!("node {} \"{}\"", node.id, node.name);
             if node.throughput_rps > node.arrival_rps * (1.0 + 1e-9) {
@@ -560,7 +582,7 @@ impl Report {
                 ));
             }
             let out = node.throughput_rps + node.dropped_rps + node.backlog_growth_rps;
-            if !close(node.arrival_rps, out, 1e-9) {
+            if !close_to(node.arrival_rps, out, 1e-9) {
                 problems.push(format!(
                     "{label}: arrivals {} ≠ served + dropped + backlog {out}",
                     node.arrival_rps
@@ -569,7 +591,7 @@ impl Report {
             if node.utilization > 1.0 {
                 problems.push(format!("{label}: utilization {}", node.utilization));
             }
-            check_order(&mut problems, &label, &node.latency_ms);
+            check_order(problems, &label, &node.latency_ms);
             if node.throughput_rps > 0.0 {
                 let mean_wait_ms = 1000.0 * node.queue_len / node.throughput_rps;
                 // Cantelli: P(S ≤ E[S] − t) ≤ σ²/(σ² + t²), so the service's 99th percentile is
@@ -586,13 +608,18 @@ impl Report {
                 }
             }
             let from_law = node.throughput_rps * node.latency_ms.mean / 1000.0;
-            if !close(node.in_system, from_law, 1e-6) {
+            if !close_to(node.in_system, from_law, 1e-6) {
                 problems.push(format!(
                     "{label}: Little's law: L = {} but X·W = {from_law}",
                     node.in_system
                 ));
             }
         }
+    }
+
+    /// A bottleneck exactly when there is a finite positive headroom (and the same for the
+    /// async side).
+    fn bottleneck_violations(&self, problems: &mut Vec<String>) {
         for (name, bottleneck, headroom) in [
             ("bottleneck", &self.bottleneck, self.headroom),
             (
@@ -610,7 +637,6 @@ impl Report {
                 )),
             }
         }
-        problems
     }
 
     /// A plain-text table for terminals.
@@ -765,6 +791,11 @@ fn truncate(text: &str, width: usize) -> String {
     }
 }
 
+/// Whether `a` and `b` agree to `relative` of the larger (or of 1, near zero).
+fn close_to(a: f64, b: f64, relative: f64) -> bool {
+    (a - b).abs() <= relative * a.abs().max(b.abs()).max(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -793,6 +824,101 @@ mod tests {
             availability: 1.0,
             downtime_min_per_month: -0.0,
         }
+    }
+
+    /// An M/M/1 node at λ = 5/s, μ = 10/s: ρ = 0.5, L = ρ/(1 − ρ) = 1, W = 1/(μ − λ) = 200 ms,
+    /// the sojourn's median ln 2/5 s = 138.6 ms, p95 ln 20/5 s = 599.1 ms, p99 ln 100/5 s
+    /// = 921.0 ms, fed by a client sending 5/s.
+    fn mm1_report() -> Report {
+        let latency_ms = Latency {
+            mean: 200.0,
+            p50: 1000.0 * 2f64.ln() / 5.0,
+            p95: 1000.0 * 20f64.ln() / 5.0,
+            p99: 1000.0 * 100f64.ln() / 5.0,
+        };
+        let node = |id: NodeId, kind: &'static str, arrival_rps: f64, in_system: f64| NodeReport {
+            id,
+            name: kind.to_lowercase(),
+            kind,
+            tier: kind.into(),
+            instances: 1,
+            servers: 1,
+            arrival_rps,
+            throughput_rps: arrival_rps,
+            dropped_rps: 0.0,
+            backlog_growth_rps: 0.0,
+            utilization: in_system / (1.0 + in_system),
+            offered_utilization: in_system / (1.0 + in_system),
+            queue_len: in_system * in_system / (1.0 + in_system),
+            in_system,
+            connection_wait_ms: 0.0,
+            latency_ms: if in_system > 0.0 {
+                latency_ms
+            } else {
+                Latency::default()
+            },
+            monthly_cost_usd: 0.0,
+            status: Status::Healthy,
+            queue: None,
+            availability: NodeAvailability::default(),
+        };
+        Report {
+            offered_rps: 5.0,
+            served_rps: 5.0,
+            dropped_rps: 0.0,
+            backlog_rps: 0.0,
+            monthly_cost_usd: 0.0,
+            headroom: Some(2.0),
+            bottleneck: Some(Bottleneck {
+                id: 2,
+                name: "service".into(),
+                utilization: 0.5,
+                reason: String::new(),
+            }),
+            nodes: vec![node(1, "Client", 5.0, 0.0), node(2, "Service", 5.0, 1.0)],
+            edges: vec![EdgeReport {
+                from: 1,
+                to: 2,
+                kind: "route",
+                class_rps: smallvec::smallvec![5.0],
+                rps: 5.0,
+            }],
+            tiers: Vec::new(),
+            downtime_min_per_month: 0.0,
+            ..report()
+        }
+    }
+
+    #[test]
+    fn the_checker_names_each_broken_invariant() {
+        let sound = mm1_report();
+        assert_eq!(sound.invariant_violations(), Vec::<String>::new());
+        let broken = |change: &dyn Fn(&mut Report), expected: &str| {
+            let mut report = mm1_report();
+            change(&mut report);
+            let problems = report.invariant_violations();
+            assert!(
+                problems.iter().any(|problem| problem.contains(expected)),
+                "{expected:?} not among {problems:?}"
+            );
+        };
+        broken(&|r| r.dropped_rps = f64::NAN, "dropped_rps is NaN");
+        broken(&|r| r.nodes[1].queue_len = -1.0, "node 2 queue_len is -1.0");
+        broken(
+            &|r| r.edges[0].rps = 4.0,
+            "arrivals 5 ≠ 4 brought by its wires",
+        );
+        broken(&|r| r.served_rps = 6.0, "served 6 > offered 5");
+        broken(
+            &|r| r.nodes[1].in_system = 2.0,
+            "Little's law: L = 2 but X·W = 1",
+        );
+        broken(&|r| r.nodes[1].utilization = 1.5, "utilization 1.5");
+        broken(&|r| r.nodes[1].latency_ms.p95 = 1000.0, "node 2");
+        broken(
+            &|r| r.headroom = None,
+            "bottleneck Some(2) with headroom None",
+        );
     }
 
     #[test]
