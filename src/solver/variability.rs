@@ -299,6 +299,7 @@ impl GroupArrivals {
     }
 
     /// The clumps in node `v`'s groups' arrivals.
+    #[inline]
     fn clumps(&self, v: usize) -> &[Clump] {
         let slot = self.slots[v];
         &self.clumps[self.starts[slot]..self.starts[slot + 1]]
@@ -308,6 +309,7 @@ impl GroupArrivals {
 impl std::ops::Index<usize> for GroupArrivals {
     type Output = [Arrivals];
 
+    #[inline]
     fn index(&self, v: usize) -> &[Arrivals] {
         let slot = self.slots[v];
         &self.arrivals[self.starts[slot]..self.starts[slot + 1]]
