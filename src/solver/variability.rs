@@ -872,8 +872,14 @@ fn incoming_streams(
             Source::Served => (flows.served_ratio[u], &placed.departing[placed.slots[u]]),
             Source::Dropped => (flows.drop_ratio[u], &placed.arriving[placed.slots[u]]),
         };
-        let sent: f64 = from.iter().sum::<f64>() * ratio;
-        let rate: f64 = from.iter().zip(factors).map(|(a, f)| a * ratio * f).sum();
+        // What the feeder sends and what this wire carries, in one pass over the classes (sums
+        // from −0, as `Iterator::sum` of f64 starts: the same figures to the bit).
+        let (mut sent, mut rate) = (-0.0, -0.0);
+        for (a, f) in from.iter().zip(factors) {
+            sent += a;
+            rate += a * ratio * f;
+        }
+        let sent: f64 = sent * ratio;
         // A node's retries to itself move its queues only as far as they get in.
         let rate = if flow.source == Source::Dropped && u == v {
             rate * flows.self_retries[v]
