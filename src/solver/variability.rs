@@ -299,6 +299,7 @@ impl GroupArrivals {
     }
 
     /// The clumps in node `v`'s groups' arrivals.
+    #[inline]
     fn clumps(&self, v: usize) -> &[Clump] {
         let slot = self.slots[v];
         &self.clumps[self.starts[slot]..self.starts[slot + 1]]
@@ -308,6 +309,7 @@ impl GroupArrivals {
 impl std::ops::Index<usize> for GroupArrivals {
     type Output = [Arrivals];
 
+    #[inline]
     fn index(&self, v: usize) -> &[Arrivals] {
         let slot = self.slots[v];
         &self.arrivals[self.starts[slot]..self.starts[slot + 1]]
@@ -360,7 +362,7 @@ fn arrival_variability_on(
             }
             let _ = parallel;
             for &v in wave {
-                walk.step(context, v);
+                walk.step_after_feeders(context, v);
             }
             first += wave.len();
         }
@@ -414,13 +416,14 @@ impl Walk {
             arriving: &self.arriving,
             departing: &self.departing,
         };
-        let (arrival, depart) = node_streams(
+        let (mut arrival, mut depart) = (POISSON, POISSON);
+        node_streams(
             compiled,
             flows,
             placed,
-            split,
-            v,
+            (split, v),
             (&mut self.streams, self.groups.slot_mut(slot)),
+            (&mut arrival, &mut depart),
         );
         self.groups.slots = slots;
         let change = (arrival.arrivals.scv - self.arriving[slot].arrivals.scv)
@@ -429,6 +432,33 @@ impl Walk {
         self.arriving[slot] = arrival;
         self.departing[slot] = depart;
         change
+    }
+
+    /// [`Walk::step`] for node `v` of an acyclic graph, whose feeders are all in earlier slots:
+    /// its streams written straight into its slots (nothing to compare, nothing to copy).
+    fn step_after_feeders(&mut self, (compiled, flows, split): WalkContext, v: usize) {
+        let slots = std::mem::take(&mut self.groups.slots);
+        let slot = slots[v];
+        let (arriving_before, arriving_own) = self.arriving.split_at_mut(slot);
+        let (departing_before, departing_own) = self.departing.split_at_mut(slot);
+        let placed = Placed {
+            slots: &slots,
+            arriving: arriving_before,
+            departing: departing_before,
+        };
+        if let (Some(arriving), Some(departing)) =
+            (arriving_own.first_mut(), departing_own.first_mut())
+        {
+            node_streams(
+                compiled,
+                flows,
+                placed,
+                (split, v),
+                (&mut self.streams, self.groups.slot_mut(slot)),
+                (arriving, departing),
+            );
+        }
+        self.groups.slots = slots;
     }
 
     /// [`Walk::step`] for every node of `wave` (whose feeders are all in earlier waves; its
@@ -458,8 +488,14 @@ impl Walk {
             .for_each_init(
                 Vec::new,
                 |streams, (((&v, arriving), departing), groups)| {
-                    (*arriving, *departing) =
-                        node_streams(compiled, flows, placed, split, v, (streams, groups));
+                    node_streams(
+                        compiled,
+                        flows,
+                        placed,
+                        (split, v),
+                        (streams, groups),
+                        (arriving, departing),
+                    );
                 },
             );
         self.groups.slots = slots;
@@ -514,16 +550,17 @@ impl Splits {
     }
 }
 
-/// Node `v`'s arriving and departing streams from its feeders' (in `placed`), with its queue
-/// groups' arrivals written into `groups`; `streams` is scratch.
+/// Node `v`'s arriving and departing streams from its feeders' (in `placed`), written into
+/// `arriving` and `departing` (in place: a wave's slots are written straight from here), with
+/// its queue groups' arrivals written into `groups`; `streams` is scratch.
 fn node_streams(
     compiled: &Compiled,
     flows: &Flows,
     placed: Placed,
-    (split, horizon): (&Splits, f64),
-    v: usize,
+    ((split, horizon), v): ((&Splits, f64), usize),
     (streams, groups): (&mut Vec<(f64, Stream)>, GroupsMut),
-) -> (Stream, Stream) {
+    (arriving, departing): (&mut Stream, &mut Stream),
+) {
     let class_count = compiled.classes.len();
     streams.clear();
     incoming_streams(compiled, flows, placed, split, v, streams);
@@ -540,17 +577,16 @@ fn node_streams(
     if let Some(queues) = queues {
         see_streams(queues, rho, streams);
     }
-    let arrival = merged(streams, rho);
-    let depart = through_node(
+    *arriving = merged(streams, rho);
+    *departing = through_node(
         compiled,
         flows,
         v,
-        &arrival,
+        arriving,
         split.instances[v],
         queues,
         groups,
     );
-    (arrival, depart)
 }
 
 /// How many requests per second node `node`'s queues serve at most (its instances' servers
@@ -769,6 +805,7 @@ enum WireShare<'a> {
     /// The balancer's per-class arrivals, the wire's factors and, per class, how many route
     /// edges carry it.
     Cyclic(&'a [f64], &'a [f64], &'a [u32]),
+    /// A random share, already within [0, 1] ([`random_split_scv`] without its clamp).
     Random(f64),
     Whole,
 }
@@ -781,7 +818,7 @@ impl WireShare<'_> {
             WireShare::Cyclic(arrivals, factors, targets) => {
                 cyclic_edge_scv(arrivals, factors, targets, scv)
             }
-            WireShare::Random(share) => random_split_scv(share, scv),
+            WireShare::Random(share) => share * scv + 1.0 - share,
             WireShare::Whole => scv,
         }
     }
@@ -835,8 +872,14 @@ fn incoming_streams(
             Source::Served => (flows.served_ratio[u], &placed.departing[placed.slots[u]]),
             Source::Dropped => (flows.drop_ratio[u], &placed.arriving[placed.slots[u]]),
         };
-        let sent: f64 = from.iter().sum::<f64>() * ratio;
-        let rate: f64 = from.iter().zip(factors).map(|(a, f)| a * ratio * f).sum();
+        // What the feeder sends and what this wire carries, in one pass over the classes (sums
+        // from −0, as `Iterator::sum` of f64 starts: the same figures to the bit).
+        let (mut sent, mut rate) = (-0.0, -0.0);
+        for (a, f) in from.iter().zip(factors) {
+            sent += a;
+            rate += a * ratio * f;
+        }
+        let sent: f64 = sent * ratio;
         // A node's retries to itself move its queues only as far as they get in.
         let rate = if flow.source == Source::Dropped && u == v {
             rate * flows.self_retries[v]
@@ -858,7 +901,7 @@ fn incoming_streams(
         let share = if cyclic {
             WireShare::Cyclic(from, factors, split.targets(u, class_count))
         } else if rate <= sent {
-            WireShare::Random(rate / sent)
+            WireShare::Random((rate / sent).clamp(0.0, 1.0))
         } else {
             WireShare::Whole
         };
@@ -1073,11 +1116,16 @@ fn through_node(
     let queues = inputs.iter().zip(&node.groups).zip(&flows.pools[v]);
     let seen = groups.iter_mut().zip(group_clumps.iter_mut());
     for (((input, group), pool), (seen, seen_clump)) in queues.zip(seen) {
+        // [`cyclic_split_scv`] and [`random_split_scv`], their count and clamp taken once.
+        let (parts, share) = (
+            (group.count as usize).max(1) as f64,
+            group.share.clamp(0.0, 1.0),
+        );
         let split = |scv: f64| {
             if cyclic_instances {
-                cyclic_split_scv(group.count as usize, scv)
+                scv / parts
             } else {
-                random_split_scv(group.share, scv)
+                share * scv + 1.0 - share
             }
         };
         let scv = split(arrival.arrivals.scv);
