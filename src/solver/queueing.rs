@@ -2776,15 +2776,16 @@ struct SlowestTerm {
 /// that every step of a quantile search takes each exponential once.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExponentialTail {
-    /// (rate r, a, b).
-    terms: Vec<(f64, f64, f64)>,
+    /// (rate r, a, b): inline for the two terms of one M/M/c response and a few more, so that
+    /// a tail built on the stack allocates nothing.
+    terms: smallvec::SmallVec<[(f64, f64, f64); 4]>,
 }
 
 impl ExponentialTail {
     /// An empty tail with room for `terms` terms.
     pub fn with_capacity(terms: usize) -> ExponentialTail {
         ExponentialTail {
-            terms: Vec::with_capacity(terms),
+            terms: smallvec::SmallVec::with_capacity(terms),
         }
     }
 
