@@ -641,3 +641,61 @@ pub(super) fn queue_lst(
         .sum();
     wait * service
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The general closed-form path of a node: its components merged, then their tail searched.
+    fn general(waits: &[(f64, WaitDist)], service: &[f64], weights: &[f64], mean: f64) -> [f64; 3] {
+        let mut components = Vec::new();
+        assert!(closed_form_components(
+            waits,
+            service,
+            weights,
+            &mut components
+        ));
+        closed_form_percentiles(&components, &mut ExponentialTail::default(), mean)
+    }
+
+    #[test]
+    fn the_single_mmc_path_gives_the_general_paths_percentiles_to_the_bit() {
+        let exponential = WaitDist::Exponential {
+            p_wait: 0.37,
+            rate: 41.0,
+        };
+        // Weights whose sum rounds (0.7 + 0.2 + 0.1 ≠ 1 in floating point), so the order of
+        // the sum matters; an idle class; no wait at all.
+        let cases: [(WaitDist, &[f64], &[f64]); 4] = [
+            (exponential.clone(), &[0.01, 0.01, 0.01], &[0.7, 0.2, 0.1]),
+            (exponential.clone(), &[0.02, 0.5], &[1.0, 0.0]),
+            (exponential, &[0.004], &[1.0]),
+            (WaitDist::Zero, &[0.01, 0.01], &[0.3, 0.7]),
+        ];
+        for (dist, service, weights) in cases {
+            let waits = [(1.0, dist)];
+            let mean = 0.012;
+            let term = single_mmc(&waits, service, weights).expect("one M/M/c term");
+            let direct = mmc_percentiles(term, mean);
+            let expected = general(&waits, service, weights, mean);
+            assert_eq!(direct.map(f64::to_bits), expected.map(f64::to_bits));
+            assert!(direct[0] > 0.0 && direct[0] < direct[1] && direct[1] < direct[2]);
+        }
+    }
+
+    #[test]
+    fn nodes_with_two_service_times_or_two_groups_take_the_general_path() {
+        let wait = WaitDist::Exponential {
+            p_wait: 0.2,
+            rate: 30.0,
+        };
+        assert_eq!(
+            single_mmc(&[(1.0, wait.clone())], &[0.01, 0.02], &[0.5, 0.5]),
+            None
+        );
+        assert_eq!(
+            single_mmc(&[(0.5, wait.clone()), (0.5, wait)], &[0.01], &[1.0]),
+            None
+        );
+    }
+}
