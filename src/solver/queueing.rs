@@ -735,8 +735,16 @@ pub fn unsettled_within_horizon(input: &PoolInput) -> bool {
     {
         return false;
     }
+    let limit = horizon_wait(input, c / input.mean_service);
+    // P(wait) ≤ 1: where even a certain wait, [`steady_state_wait`]'s formula with C = 1 (the
+    // same operations, each rounding no higher), stays within the limit, the queue settles
+    // in time and Erlang C's O(c) sum is not needed.
+    let variability = (1.0 + input.service_scv) / 2.0;
+    if variability >= 0.0 && input.mean_service / (c - offered_load) * variability <= limit {
+        return false;
+    }
     let (_, steady_wait) = steady_state_wait(input, servers, offered_load);
-    steady_wait > horizon_wait(input, c / input.mean_service)
+    steady_wait > limit
 }
 
 /// The probability of waiting and the mean wait of an unlimited pool below saturation in its
@@ -2827,15 +2835,16 @@ struct SlowestTerm {
 /// that every step of a quantile search takes each exponential once.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExponentialTail {
-    /// (rate r, a, b).
-    terms: Vec<(f64, f64, f64)>,
+    /// (rate r, a, b): inline for the two terms of one M/M/c response and a few more, so that
+    /// a tail built on the stack allocates nothing.
+    terms: smallvec::SmallVec<[(f64, f64, f64); 4]>,
 }
 
 impl ExponentialTail {
     /// An empty tail with room for `terms` terms.
     pub fn with_capacity(terms: usize) -> ExponentialTail {
         ExponentialTail {
-            terms: Vec::with_capacity(terms),
+            terms: smallvec::SmallVec::with_capacity(terms),
         }
     }
 

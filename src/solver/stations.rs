@@ -334,11 +334,12 @@ pub(super) fn node_percentiles(
     // an exponential service: a mixture over pool groups and classes of M/M/c response times
     // and of fluid-backlog ones.
     let closed = (node.shape == ServiceShape::Exponential && held.is_empty() && !random_delay)
-        .then(|| {
-            CLOSED_FORM.with_borrow_mut(|(components, exponentials)| {
+        .then(|| match single_mmc(waits, service, class_weights) {
+            Some(term) => Some(mmc_percentiles(term, queue_mean)),
+            None => CLOSED_FORM.with_borrow_mut(|(components, exponentials)| {
                 closed_form_components(waits, service, class_weights, components)
                     .then(|| closed_form_percentiles(components, exponentials, queue_mean))
-            })
+            }),
         })
         .flatten();
     let [p50, p95, p99] = match closed {
@@ -416,6 +417,61 @@ fn closed_form_percentiles(
         );
     }
     exponential_quantiles(*NODE_LEVELS, mean, exponentials)
+}
+
+/// The one M/M/c term of a node's response-time mixture: its weight, P(wait), the wait's
+/// rate θ and the service rate μ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct MmcTerm {
+    weight: f64,
+    p_wait: f64,
+    wait_rate: f64,
+    service_rate: f64,
+}
+
+/// The one term of a node with a single queue group whose wait is exponential (or none) and
+/// whose classes here all have the same service time, the usual node: the [`Component`] that
+/// [`closed_form_components`] would merge them into, its weight summed in the same order (so
+/// the figures are the same to the bit); `None` for any other node.
+fn single_mmc(
+    waits: &[(f64, WaitDist)],
+    service: &[f64],
+    class_weights: &[f64],
+) -> Option<MmcTerm> {
+    let [(group_weight, dist)] = waits else {
+        return None;
+    };
+    let (p_wait, wait_rate) = match dist {
+        WaitDist::Zero => (0.0, 1.0),
+        WaitDist::Exponential { p_wait, rate } => (*p_wait, *rate),
+        _ => return None,
+    };
+    let mut single: Option<MmcTerm> = None;
+    let classes = service.iter().zip(class_weights);
+    for (mean_service, class_weight) in classes.filter(|(_, weight)| **weight > 0.0) {
+        let (weight, service_rate) = (group_weight * class_weight, 1.0 / mean_service);
+        match &mut single {
+            None => {
+                single = Some(MmcTerm {
+                    weight,
+                    p_wait,
+                    wait_rate,
+                    service_rate,
+                });
+            }
+            Some(term) if term.service_rate == service_rate => term.weight += weight,
+            Some(_) => return None,
+        }
+    }
+    single
+}
+
+/// p50, p95 and p99 of the one M/M/c term `term` ([`single_mmc`]) of mean `mean`:
+/// [`closed_form_percentiles`] of that term alone, on a tail built on the stack.
+fn mmc_percentiles(term: MmcTerm, mean: f64) -> [f64; 3] {
+    let mut exponentials = ExponentialTail::default();
+    exponentials.add_mmc(term.weight, term.p_wait, term.wait_rate, term.service_rate);
+    exponential_quantiles(*NODE_LEVELS, mean, &exponentials)
 }
 
 thread_local! {
@@ -584,4 +640,62 @@ pub(super) fn queue_lst(
         .map(|(mean, w)| node.shape.lst(*mean, s) * *w)
         .sum();
     wait * service
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The general closed-form path of a node: its components merged, then their tail searched.
+    fn general(waits: &[(f64, WaitDist)], service: &[f64], weights: &[f64], mean: f64) -> [f64; 3] {
+        let mut components = Vec::new();
+        assert!(closed_form_components(
+            waits,
+            service,
+            weights,
+            &mut components
+        ));
+        closed_form_percentiles(&components, &mut ExponentialTail::default(), mean)
+    }
+
+    #[test]
+    fn the_single_mmc_path_gives_the_general_paths_percentiles_to_the_bit() {
+        let exponential = WaitDist::Exponential {
+            p_wait: 0.37,
+            rate: 41.0,
+        };
+        // Weights whose sum rounds (0.7 + 0.2 + 0.1 ≠ 1 in floating point), so the order of
+        // the sum matters; an idle class; no wait at all.
+        let cases: [(WaitDist, &[f64], &[f64]); 4] = [
+            (exponential.clone(), &[0.01, 0.01, 0.01], &[0.7, 0.2, 0.1]),
+            (exponential.clone(), &[0.02, 0.5], &[1.0, 0.0]),
+            (exponential, &[0.004], &[1.0]),
+            (WaitDist::Zero, &[0.01, 0.01], &[0.3, 0.7]),
+        ];
+        for (dist, service, weights) in cases {
+            let waits = [(1.0, dist)];
+            let mean = 0.012;
+            let term = single_mmc(&waits, service, weights).expect("one M/M/c term");
+            let direct = mmc_percentiles(term, mean);
+            let expected = general(&waits, service, weights, mean);
+            assert_eq!(direct.map(f64::to_bits), expected.map(f64::to_bits));
+            assert!(direct[0] > 0.0 && direct[0] < direct[1] && direct[1] < direct[2]);
+        }
+    }
+
+    #[test]
+    fn nodes_with_two_service_times_or_two_groups_take_the_general_path() {
+        let wait = WaitDist::Exponential {
+            p_wait: 0.2,
+            rate: 30.0,
+        };
+        assert_eq!(
+            single_mmc(&[(1.0, wait.clone())], &[0.01, 0.02], &[0.5, 0.5]),
+            None
+        );
+        assert_eq!(
+            single_mmc(&[(0.5, wait.clone()), (0.5, wait)], &[0.01], &[1.0]),
+            None
+        );
+    }
 }
