@@ -1443,6 +1443,17 @@ fn timeline_figures(ui: &mut Ui, timeline: &crate::analysis::timeline::Timeline)
     timeline_plots(ui, timeline);
 }
 
+/// A timeline plot against the hour: legend at the top left, the y axis's numbers
+/// shortened.
+fn hourly_plot(id: &str, height: f32, y_label: &str) -> Plot<'static> {
+    Plot::new(id)
+        .height(height)
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+        .x_axis_label("hour")
+        .y_axis_label(y_label.to_string())
+        .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
+}
+
 /// The load, backlog, instance, cost and worst-p99 plots of a run, against the hour.
 fn timeline_plots(ui: &mut Ui, timeline: &crate::analysis::timeline::Timeline) {
     let hours = |t: f64| t / 3600.0;
@@ -1454,32 +1465,21 @@ fn timeline_plots(ui: &mut Ui, timeline: &crate::analysis::timeline::Timeline) {
             .collect()
     };
     ui.columns(2, |columns| {
-        Plot::new("timeline-load")
-            .height(200.0)
-            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-            .x_axis_label("hour")
-            .y_axis_label("req/s")
-            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-            .show(&mut columns[0], |plot| {
-                plot.line(
-                    Line::new("offered", PlotPoints::from(series(&|s| s.offered_rps)))
-                        .color(theme::P50_LINE),
-                );
-                plot.line(
-                    Line::new("served", PlotPoints::from(series(&|s| s.served_rps)))
-                        .color(theme::HEALTHY),
-                );
-                plot.line(
-                    Line::new("dropped", PlotPoints::from(series(&|s| s.dropped_rps)))
-                        .color(theme::SATURATED),
-                );
-            });
-        Plot::new("timeline-backlog")
-            .height(200.0)
-            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-            .x_axis_label("hour")
-            .y_axis_label("requests waiting")
-            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
+        hourly_plot("timeline-load", 200.0, "req/s").show(&mut columns[0], |plot| {
+            plot.line(
+                Line::new("offered", PlotPoints::from(series(&|s| s.offered_rps)))
+                    .color(theme::P50_LINE),
+            );
+            plot.line(
+                Line::new("served", PlotPoints::from(series(&|s| s.served_rps)))
+                    .color(theme::HEALTHY),
+            );
+            plot.line(
+                Line::new("dropped", PlotPoints::from(series(&|s| s.dropped_rps)))
+                    .color(theme::SATURATED),
+            );
+        });
+        hourly_plot("timeline-backlog", 200.0, "requests waiting")
             // No backlog is a line on the floor, not in the middle of ±10.
             .include_y(0.0)
             .include_y(1.0)
@@ -1509,21 +1509,15 @@ fn timeline_plots(ui: &mut Ui, timeline: &crate::analysis::timeline::Timeline) {
                     .color(theme::P99_LINE),
                 );
             });
-        Plot::new("timeline-cost")
-            .height(160.0)
-            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-            .x_axis_label("hour")
-            .y_axis_label("$/hour")
-            .y_axis_formatter(|mark, _| format::axis(mark.value, mark.step_size))
-            .show(&mut columns[1], |plot| {
-                plot.line(
-                    Line::new(
-                        "cost $/hour",
-                        PlotPoints::from(series(&|s| s.cost_per_hour_usd)),
-                    )
-                    .color(theme::COST_BAR),
-                );
-            });
+        hourly_plot("timeline-cost", 160.0, "$/hour").show(&mut columns[1], |plot| {
+            plot.line(
+                Line::new(
+                    "cost $/hour",
+                    PlotPoints::from(series(&|s| s.cost_per_hour_usd)),
+                )
+                .color(theme::COST_BAR),
+            );
+        });
     });
     let p99: Vec<[f64; 2]> = timeline
         .steps
