@@ -805,7 +805,6 @@ enum WireShare<'a> {
     /// The balancer's per-class arrivals, the wire's factors and, per class, how many route
     /// edges carry it.
     Cyclic(&'a [f64], &'a [f64], &'a [u32]),
-    /// A random share, already within [0, 1] ([`random_split_scv`] without its clamp).
     Random(f64),
     Whole,
 }
@@ -818,7 +817,7 @@ impl WireShare<'_> {
             WireShare::Cyclic(arrivals, factors, targets) => {
                 cyclic_edge_scv(arrivals, factors, targets, scv)
             }
-            WireShare::Random(share) => share * scv + 1.0 - share,
+            WireShare::Random(share) => random_split_scv(share, scv),
             WireShare::Whole => scv,
         }
     }
@@ -901,7 +900,7 @@ fn incoming_streams(
         let share = if cyclic {
             WireShare::Cyclic(from, factors, split.targets(u, class_count))
         } else if rate <= sent {
-            WireShare::Random((rate / sent).clamp(0.0, 1.0))
+            WireShare::Random(rate / sent)
         } else {
             WireShare::Whole
         };
@@ -1116,16 +1115,11 @@ fn through_node(
     let queues = inputs.iter().zip(&node.groups).zip(&flows.pools[v]);
     let seen = groups.iter_mut().zip(group_clumps.iter_mut());
     for (((input, group), pool), (seen, seen_clump)) in queues.zip(seen) {
-        // [`cyclic_split_scv`] and [`random_split_scv`], their count and clamp taken once.
-        let (parts, share) = (
-            (group.count as usize).max(1) as f64,
-            group.share.clamp(0.0, 1.0),
-        );
         let split = |scv: f64| {
             if cyclic_instances {
-                scv / parts
+                cyclic_split_scv(group.count as usize, scv)
             } else {
-                share * scv + 1.0 - share
+                random_split_scv(group.share, scv)
             }
         };
         let scv = split(arrival.arrivals.scv);
