@@ -332,7 +332,7 @@ fn own_transform_into(
     }
     out.fill(Complex64::new(0.0, 0.0));
     for (weight, dist) in &result.waits {
-        add_wait_into(dist, *weight, points, out);
+        dist.add_lst_into(*weight, points, out);
     }
     match node.shape {
         ServiceShape::Deterministic => {}
@@ -350,38 +350,6 @@ fn own_transform_into(
         }
     }
     random_delay_into(node, points, out);
-}
-
-/// Adds `weight`·[`WaitDist::lst`] at each of `points` to `out`, as [`WaitDist::add_lst_into`]
-/// does, with a mixture's parts taken one by one (the random part of a wait at the edge of an
-/// overload is exponential) so that an exponential part's loop is compiled here, inline and
-/// vectorised, instead of calling the transform point by point: the same operations in the
-/// same order, so the same values to the bit.
-#[inline(always)]
-fn add_wait_into(dist: &WaitDist, weight: f64, points: &[Complex64], out: &mut [Complex64]) {
-    match dist {
-        WaitDist::Mixture(parts) => {
-            for (part_weight, part) in parts {
-                add_wait_part_into(part, weight * part_weight, points, out);
-            }
-        }
-        _ => add_wait_part_into(dist, weight, points, out),
-    }
-}
-
-/// [`add_wait_into`] for one wait: an exponential one (with probability p_wait, a wait of
-/// `rate`: 1 − p_wait + p_wait·rate/(s + rate), [`WaitDist::lst`]) here, any other by
-/// [`WaitDist::add_lst_into`].
-#[inline(always)]
-fn add_wait_part_into(dist: &WaitDist, weight: f64, points: &[Complex64], out: &mut [Complex64]) {
-    if let WaitDist::Exponential { p_wait, rate } = *dist {
-        let one = Complex64::new(1.0, 0.0);
-        for (value, &s) in out.iter_mut().zip(points) {
-            *value += (one * (1.0 - p_wait) + p_wait * rate / (s + rate)) * weight;
-        }
-    } else {
-        dist.add_lst_into(weight, points, out);
-    }
 }
 
 /// Multiplies `out` by the transform of the node's random delay (nothing for a constant one,
