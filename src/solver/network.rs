@@ -23,6 +23,8 @@ pub struct NetClass {
     pub name: String,
     /// Index of the client node the requests enter at.
     pub client: usize,
+    /// Index of its workload in the topology (a workload's classes share its arrivals).
+    pub workload: usize,
     /// Arrival rate at the solved load, requests per second.
     pub rate: f64,
     /// Coefficient of variation of the time between arrivals (1 Poisson, 0 evenly spaced,
@@ -141,6 +143,11 @@ pub fn network(topology: &Topology, params: &Params) -> Result<Network, SolveErr
         .map(|class| NetClass {
             name: format!("{}/{}", class.workload, class.kind.label()),
             client: class.client,
+            workload: topology
+                .workloads
+                .iter()
+                .position(|workload| workload.name == class.workload)
+                .unwrap_or(usize::MAX),
             rate: class.rate,
             arrival_cv: class.arrival_cv,
         })

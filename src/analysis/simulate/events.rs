@@ -60,7 +60,7 @@ pub struct RunFigures {
 
 #[derive(Clone, Copy, Debug)]
 enum EventKind {
-    /// The next request of a class enters at its client.
+    /// The next request of an arrival stream enters at its client.
     External(u32),
     /// A request arrives at its node.
     Arrive(u32),
@@ -213,6 +213,65 @@ fn summary(histogram: &Histogram<u64>, sum: f64, count: u64) -> [f64; 4] {
     [sum / count as f64, at(0.50), at(0.95), at(0.99)]
 }
 
+/// Requests entering at one client as one renewal stream.
+#[derive(Clone, Debug)]
+struct ArrivalStream {
+    /// Requests per second.
+    rate: f64,
+    /// The time between arrivals (`None`: exponential, Poisson).
+    sampler: Option<Sampler>,
+    /// The classes its requests belong to, each with the cumulative share of the rate up to
+    /// and including it.
+    classes: Vec<(u32, f64)>,
+}
+
+/// The arrival streams of `network`. A workload's `arrival_cv` is the cv of the time between
+/// its requests, whatever their class, so a workload that is not Poisson is one gamma stream
+/// whose requests are reads, writes or jobs at random by their shares. Each Poisson class
+/// is a stream of its own (the same process as one Poisson stream split at random).
+fn arrival_streams(network: &Network) -> Vec<ArrivalStream> {
+    let mut streams: Vec<ArrivalStream> = Vec::new();
+    let mut stream_of_workload: Vec<(usize, usize)> = Vec::new();
+    for (k, class) in network.classes.iter().enumerate() {
+        if class.rate <= 0.0 {
+            continue;
+        }
+        if class.arrival_cv == 1.0 {
+            streams.push(ArrivalStream {
+                rate: class.rate,
+                sampler: None,
+                classes: vec![(k as u32, 1.0)],
+            });
+            continue;
+        }
+        let known = stream_of_workload
+            .iter()
+            .find(|(workload, _)| *workload == class.workload);
+        let Some(&(_, stream)) = known else {
+            stream_of_workload.push((class.workload, streams.len()));
+            streams.push(ArrivalStream {
+                rate: class.rate,
+                sampler: None,
+                classes: vec![(k as u32, class.rate)],
+            });
+            continue;
+        };
+        streams[stream].rate += class.rate;
+        streams[stream].classes.push((k as u32, class.rate));
+    }
+    for (_, stream) in stream_of_workload {
+        let stream = &mut streams[stream];
+        let cv = network.classes[stream.classes[0].0 as usize].arrival_cv;
+        stream.sampler = Some(Sampler::new(1.0 / stream.rate, cv, Family::Gamma));
+        let mut cumulative = 0.0;
+        for (_, share) in &mut stream.classes {
+            cumulative += *share / stream.rate;
+            *share = cumulative;
+        }
+    }
+    streams
+}
+
 /// The simulator state of one replication.
 pub struct Engine<'a> {
     network: &'a Network,
@@ -224,8 +283,9 @@ pub struct Engine<'a> {
     free: Vec<u32>,
     queues: Vec<Queue>,
     layout: Vec<NodeLayout>,
-    /// Per class: the time between arrivals at its client (`None`: Poisson).
-    interarrival: Vec<Option<Sampler>>,
+    /// Where requests enter: one stream per Poisson class, one per bursty or smooth
+    /// workload (its classes drawn request by request).
+    streams: Vec<ArrivalStream>,
     /// Per node: whether it holds connections to some database (poolers, app servers).
     holds_pool: Vec<bool>,
     node_stats: Vec<NodeStats>,
@@ -251,19 +311,12 @@ impl<'a> Engine<'a> {
                 holds_pool[holder] = true;
             }
         }
-        let interarrival = network
-            .classes
-            .iter()
-            .map(|class| {
-                (class.rate > 0.0 && class.arrival_cv != 1.0)
-                    .then(|| Sampler::new(1.0 / class.rate, class.arrival_cv, Family::Gamma))
-            })
-            .collect();
+        let streams = arrival_streams(network);
         Engine {
             network,
             config,
             holds_pool,
-            interarrival,
+            streams,
             rng: SmallRng::seed_from_u64(config.seed),
             events: BinaryHeap::new(),
             seq: 0,
@@ -314,12 +367,9 @@ impl<'a> Engine<'a> {
     /// Runs the replication to its end, calling `keep_going` now and then with the share of
     /// simulated time done; it stops early (returning `None`) when that says false.
     pub fn run(mut self, keep_going: &mut dyn FnMut(f64) -> bool) -> Option<RunFigures> {
-        let network = self.network;
-        for (k, class) in network.classes.iter().enumerate() {
-            if class.rate > 0.0 {
-                let first = self.interarrival_time(k, class.rate);
-                self.schedule(first, EventKind::External(k as u32));
-            }
+        for stream in 0..self.streams.len() {
+            let first = self.interarrival_time(stream);
+            self.schedule(first, EventKind::External(stream as u32));
         }
         let mut count: u64 = 0;
         while let Some(event) = self.events.pop() {
@@ -354,9 +404,9 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn external(&mut self, k: u32, t: f64) {
-        let class = &self.network.classes[k as usize];
-        let (client, rate) = (class.client as u32, class.rate);
+    fn external(&mut self, stream: u32, t: f64) {
+        let k = self.class_of_next_request(stream as usize);
+        let client = self.network.classes[k as usize].client as u32;
         if self.measured(t) {
             self.class_stats[k as usize].offered += 1;
         }
@@ -376,16 +426,32 @@ impl<'a> Engine<'a> {
             held: HeldVisit::NONE,
         });
         self.arrive(id, t);
-        let next = t + self.interarrival_time(k as usize, rate);
-        self.schedule(next, EventKind::External(k));
+        let next = t + self.interarrival_time(stream as usize);
+        self.schedule(next, EventKind::External(stream));
     }
 
-    /// The time to the next arrival of class `k` at its client: exponential (Poisson) at
-    /// arrival cv 1, else gamma with that cv (constant at 0).
-    fn interarrival_time(&mut self, k: usize, rate: f64) -> f64 {
-        match &self.interarrival[k] {
+    /// The class of a stream's next request: its only class, else one drawn by the classes'
+    /// shares of the stream's rate.
+    fn class_of_next_request(&mut self, stream: usize) -> u32 {
+        let classes = &self.streams[stream].classes;
+        if let [(only, _)] = classes.as_slice() {
+            return *only;
+        }
+        let u = unit(&mut self.rng);
+        classes
+            .iter()
+            .find(|(_, cumulative)| u < *cumulative)
+            .or(classes.last())
+            .map_or(0, |(class, _)| *class)
+    }
+
+    /// The time to a stream's next arrival: exponential (Poisson) at arrival cv 1, else gamma
+    /// with that cv (constant at 0).
+    fn interarrival_time(&mut self, stream: usize) -> f64 {
+        let stream = &self.streams[stream];
+        match &stream.sampler {
             Some(sampler) => sampler.sample(&mut self.rng),
-            None => exponential(&mut self.rng, rate),
+            None => exponential(&mut self.rng, stream.rate),
         }
     }
 
