@@ -4,6 +4,7 @@
 use super::compile::ClassFigures;
 use super::compile::Compiled;
 use super::compile::CompiledNode;
+use super::compile::PoolGroup;
 use super::delays::random_delay_lst;
 use super::figure;
 use super::pools::HeldPoolWait;
@@ -82,64 +83,16 @@ pub(super) fn node_result(
         .sum();
     let linear_arrivals = &linear.arrivals[v * class_count..(v + 1) * class_count];
     let Some(service) = node.service.as_ref() else {
-        // A pure delay: no queue, everything passes after the fixed (or random) latency.
-        let waits: Waits = smallvec![(1.0, WaitDist::Zero)];
-        let latency = if node.base_cv > 0.0 && percentiles {
-            node_percentiles(node, &[], &waits, node.base, &[])
-        } else {
-            Latency {
-                mean: node.base,
-                p50: node.base,
-                p95: node.base,
-                p99: node.base,
-            }
-        };
-        return NodeResult {
-            servers: 0,
-            arrival,
-            throughput: arrival,
-            dropped: 0.0,
-            backlog: 0.0,
-            utilization: 0.0,
-            offered_utilization: 0.0,
-            queue_len: 0.0,
-            in_system: arrival * node.base,
-            latency,
-            status: if arrival > 0.0 {
-                Status::Healthy
-            } else {
-                Status::Idle
-            },
-            saturation: 0.0,
-            busiest_arrival: 0.0,
-            busiest_capacity: 0.0,
-            retried: false,
-            average_throughput,
-            class_mean: smallvec![node.base; class_count],
-            waits,
-            unsettled: false,
-            queue: None,
-        };
+        return delay_result(
+            node,
+            class_count,
+            (arrival, average_throughput),
+            percentiles,
+        );
     };
     let pools = &flows.pools[v];
-    let mut throughput = 0.0;
-    let mut dropped = 0.0;
-    let mut backlog = 0.0;
-    let mut queue_len = 0.0;
-    let mut in_queues = 0.0;
-    let mut utilization: f64 = 0.0;
-    let mut offered_utilization: f64 = 0.0;
-    for (pool, group) in pools.iter().zip(&node.groups) {
-        let count = group.count as f64;
-        throughput += pool.throughput * count;
-        dropped += pool.dropped * count;
-        backlog += pool.backlog_growth * count;
-        queue_len += pool.mean_queue * count;
-        in_queues += pool.mean_in_system * count;
-        utilization = utilization.max(pool.utilization);
-        offered_utilization = offered_utilization.max(pool.offered_utilization);
-    }
-    let in_system = in_queues + throughput * node.base;
+    let totals = PoolTotals::of(pools, &node.groups);
+    let in_system = totals.in_queues + totals.throughput * node.base;
     let inputs = pool_inputs(node, arrivals, horizon);
     let queue = busiest_queue(node, inputs.as_deref(), pools);
 
@@ -159,38 +112,9 @@ pub(super) fn node_result(
         pools,
     );
 
-    // Mixture weights across pool groups: by throughput (or by share when idle).
-    let total_weight: f64 = pools
-        .iter()
-        .zip(&node.groups)
-        .map(|(p, g)| p.throughput * g.count as f64)
-        .sum();
-    let waits: Waits = if total_weight > 0.0 {
-        pools
-            .iter()
-            .zip(&node.groups)
-            .map(|(p, g)| (p.throughput * g.count as f64 / total_weight, p.wait.clone()))
-            .collect()
-    } else {
-        smallvec![(1.0, WaitDist::Zero)]
-    };
-    let mean_wait: f64 = if total_weight > 0.0 {
-        pools
-            .iter()
-            .zip(&node.groups)
-            .map(|(p, g)| p.mean_wait * p.throughput * g.count as f64 / total_weight)
-            .sum()
-    } else {
-        0.0
-    };
+    let (waits, mean_wait) = group_waits(pools, &node.groups);
     let class_mean: ClassFigures = service.iter().map(|s| node.base + mean_wait + s).collect();
-    // Class weights at this node.
-    let class_weights: ClassFigures = if arrival > 0.0 {
-        arrivals.iter().map(|a| a / arrival).collect()
-    } else {
-        let n = class_count.max(1) as f64;
-        smallvec![1.0 / n; class_count]
-    };
+    let class_weights = class_weights(arrivals, arrival);
     let mean = if class_count == 0 {
         node.base
     } else {
@@ -203,36 +127,20 @@ pub(super) fn node_result(
     let latency = if percentiles {
         node_percentiles(node, &class_weights, &waits, mean, &[])
     } else {
-        Latency {
-            mean,
-            p50: mean,
-            p95: mean,
-            p99: mean,
-        }
-    };
-    let status = if arrival <= 0.0 {
-        Status::Idle
-    } else if backlog > 0.0 {
-        Status::Overloaded
-    } else if dropped > 0.01 * arrival {
-        Status::Saturated
-    } else if utilization >= 0.7 {
-        Status::Warm
-    } else {
-        Status::Healthy
+        flat_latency(mean)
     };
     NodeResult {
         servers: node.groups.iter().map(|g| g.count * g.servers).sum(),
         arrival,
-        throughput,
-        dropped,
-        backlog,
-        utilization,
-        offered_utilization,
-        queue_len,
+        throughput: totals.throughput,
+        dropped: totals.dropped,
+        backlog: totals.backlog,
+        utilization: totals.utilization,
+        offered_utilization: totals.offered_utilization,
+        queue_len: totals.queue_len,
         in_system,
         latency,
-        status,
+        status: totals.status(arrival),
         saturation,
         busiest_arrival,
         busiest_capacity,
@@ -240,13 +148,151 @@ pub(super) fn node_result(
         average_throughput,
         class_mean,
         waits,
-        unsettled: utilization >= 0.5
+        unsettled: totals.utilization >= 0.5
             && inputs
                 .as_deref()
                 .unwrap_or_default()
                 .iter()
                 .any(unsettled_within_horizon),
         queue,
+    }
+}
+
+/// A pure delay (no service): no queue, everything passes after the fixed (or random)
+/// latency. `rates` are the node's arrivals at the solved load and at the average.
+fn delay_result(
+    node: &CompiledNode,
+    class_count: usize,
+    (arrival, average_throughput): (f64, f64),
+    percentiles: bool,
+) -> NodeResult {
+    let waits: Waits = smallvec![(1.0, WaitDist::Zero)];
+    let latency = if node.base_cv > 0.0 && percentiles {
+        node_percentiles(node, &[], &waits, node.base, &[])
+    } else {
+        flat_latency(node.base)
+    };
+    NodeResult {
+        servers: 0,
+        arrival,
+        throughput: arrival,
+        dropped: 0.0,
+        backlog: 0.0,
+        utilization: 0.0,
+        offered_utilization: 0.0,
+        queue_len: 0.0,
+        in_system: arrival * node.base,
+        latency,
+        status: if arrival > 0.0 {
+            Status::Healthy
+        } else {
+            Status::Idle
+        },
+        saturation: 0.0,
+        busiest_arrival: 0.0,
+        busiest_capacity: 0.0,
+        retried: false,
+        average_throughput,
+        class_mean: smallvec![node.base; class_count],
+        waits,
+        unsettled: false,
+        queue: None,
+    }
+}
+
+/// A node's figures summed over its queues (the busiest queue's for the utilizations).
+struct PoolTotals {
+    throughput: f64,
+    dropped: f64,
+    backlog: f64,
+    queue_len: f64,
+    in_queues: f64,
+    utilization: f64,
+    offered_utilization: f64,
+}
+
+impl PoolTotals {
+    fn of(pools: &[PoolSolution], groups: &[PoolGroup]) -> PoolTotals {
+        let mut totals = PoolTotals {
+            throughput: 0.0,
+            dropped: 0.0,
+            backlog: 0.0,
+            queue_len: 0.0,
+            in_queues: 0.0,
+            utilization: 0.0,
+            offered_utilization: 0.0,
+        };
+        for (pool, group) in pools.iter().zip(groups) {
+            let count = group.count as f64;
+            totals.throughput += pool.throughput * count;
+            totals.dropped += pool.dropped * count;
+            totals.backlog += pool.backlog_growth * count;
+            totals.queue_len += pool.mean_queue * count;
+            totals.in_queues += pool.mean_in_system * count;
+            totals.utilization = totals.utilization.max(pool.utilization);
+            totals.offered_utilization = totals.offered_utilization.max(pool.offered_utilization);
+        }
+        totals
+    }
+
+    /// The node's status: idle, overloaded (a growing backlog), saturated (dropping more than
+    /// 1%), warm (70% busy) or healthy.
+    fn status(&self, arrival: f64) -> Status {
+        if arrival <= 0.0 {
+            Status::Idle
+        } else if self.backlog > 0.0 {
+            Status::Overloaded
+        } else if self.dropped > 0.01 * arrival {
+            Status::Saturated
+        } else if self.utilization >= 0.7 {
+            Status::Warm
+        } else {
+            Status::Healthy
+        }
+    }
+}
+
+/// The node's wait as a mixture over its pool groups, weighted by throughput (the one
+/// certain zero wait when idle), and the mean wait of that mixture.
+fn group_waits(pools: &[PoolSolution], groups: &[PoolGroup]) -> (Waits, f64) {
+    let total_weight: f64 = pools
+        .iter()
+        .zip(groups)
+        .map(|(p, g)| p.throughput * g.count as f64)
+        .sum();
+    if total_weight <= 0.0 {
+        return (smallvec![(1.0, WaitDist::Zero)], 0.0);
+    }
+    let waits = pools
+        .iter()
+        .zip(groups)
+        .map(|(p, g)| (p.throughput * g.count as f64 / total_weight, p.wait.clone()))
+        .collect();
+    let mean_wait = pools
+        .iter()
+        .zip(groups)
+        .map(|(p, g)| p.mean_wait * p.throughput * g.count as f64 / total_weight)
+        .sum();
+    (waits, mean_wait)
+}
+
+/// A latency whose percentiles are all `value` (a sweep's mean, a constant delay).
+fn flat_latency(value: f64) -> Latency {
+    Latency {
+        mean: value,
+        p50: value,
+        p95: value,
+        p99: value,
+    }
+}
+
+/// Each class's share of the node's arrivals (equal shares when none arrive).
+fn class_weights(arrivals: &[f64], arrival: f64) -> ClassFigures {
+    if arrival > 0.0 {
+        arrivals.iter().map(|a| a / arrival).collect()
+    } else {
+        let n = arrivals.len().max(1) as f64;
+        smallvec![1.0 / n; arrivals.len()]
     }
 }
 
