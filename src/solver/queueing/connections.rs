@@ -36,103 +36,21 @@ pub struct ConnectionSplit {
 /// assert!((split.database.mean() - pool.mean_wait * (1.0 - share)).abs() < 1e-12);
 /// ```
 pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) -> ConnectionSplit {
-    let whole = || ConnectionSplit {
-        pool: solution.wait.clone(),
-        database: WaitDist::Zero,
-    };
     match &solution.wait {
         WaitDist::Zero => ConnectionSplit {
             pool: WaitDist::Zero,
             database: WaitDist::Zero,
         },
-        _ if slots == 0 => whole(),
+        _ if slots == 0 => for_a_connection(&solution.wait),
         &WaitDist::Exponential { p_wait, rate } => {
-            let ratio = solution.offered_utilization;
-            if ratio >= 1.0 {
-                // At or beyond saturation (the random part of a backlog's wait): the database
-                // holds its `slots` waiting requests for slots/(c·μ) seconds, and the wait
-                // beyond that, again exponential, is spent waiting for a connection.
-                let inside = slots as f64 / capacity;
-                // Less than a millionth of the waits reaching past the connections is none.
-                let reach = (-rate * inside).exp();
-                let pool_p_wait = if reach < 1e-6 { 0.0 } else { p_wait * reach };
-                let part = |p_wait: f64| {
-                    if p_wait > 0.0 {
-                        WaitDist::Exponential { p_wait, rate }
-                    } else {
-                        WaitDist::Zero
-                    }
-                };
-                return ConnectionSplit {
-                    pool: part(pool_p_wait),
-                    database: part(p_wait - pool_p_wait),
-                };
-            }
-            if ratio <= 0.0 || ratio.is_nan() {
-                return whole();
-            }
-            ConnectionSplit {
-                pool: WaitDist::Exponential {
-                    p_wait: p_wait * ratio.powf(slots as f64),
-                    rate,
-                },
-                database: WaitDist::CappedStages {
-                    p_wait,
-                    ratio,
-                    stage_rate: rate / (1.0 - ratio),
-                    cap: slots,
-                },
-            }
+            split_exponential(solution, (p_wait, rate), capacity, slots)
         }
         WaitDist::ErlangMix {
             stage_probs,
             stage_rate,
-        } => {
-            let slots = usize::try_from(slots).unwrap_or(usize::MAX);
-            let mut database = stage_probs.clone();
-            let mut pool = Vec::new();
-            if database.len() > slots {
-                pool = database.split_off(slots);
-                if let Some(last) = database.last_mut() {
-                    *last += pool.iter().sum::<f64>();
-                }
-            }
-            let mix = |stage_probs: Vec<f64>| {
-                if stage_probs.iter().any(|p| *p > 0.0) {
-                    WaitDist::ErlangMix {
-                        stage_probs,
-                        stage_rate: *stage_rate,
-                    }
-                } else {
-                    WaitDist::Zero
-                }
-            };
-            ConnectionSplit {
-                pool: mix(pool),
-                database: mix(database),
-            }
-        }
+        } => split_erlang_mix(stage_probs, *stage_rate, slots),
         &WaitDist::Uniform { p_wait, max, cap } => {
-            // In a fluid backlog the database holds its `slots` waiting requests for
-            // slots/(c·μ) seconds; any wait beyond that is spent waiting for a connection.
-            let inside = slots as f64 / capacity;
-            let pool = if cap > inside && max > inside {
-                WaitDist::Uniform {
-                    p_wait: p_wait * (max - inside) / max,
-                    max: max - inside,
-                    cap: cap - inside,
-                }
-            } else {
-                WaitDist::Zero
-            };
-            ConnectionSplit {
-                pool,
-                database: WaitDist::Uniform {
-                    p_wait,
-                    max,
-                    cap: cap.min(inside),
-                },
-            }
+            split_uniform((p_wait, max, cap), capacity, slots)
         }
         &WaitDist::Geometric {
             p_wait,
@@ -140,32 +58,7 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
             stages,
             stage_rate,
         } => split_geometric(p_wait, ratio, stages, stage_rate, slots),
-        WaitDist::Mixture(parts) => {
-            let splits: Vec<(f64, ConnectionSplit)> = parts
-                .iter()
-                .map(|(weight, part)| {
-                    let alone = PoolSolution {
-                        wait: part.clone(),
-                        ..solution.clone()
-                    };
-                    (*weight, split_at_connections(&alone, capacity, slots))
-                })
-                .collect();
-            ConnectionSplit {
-                pool: WaitDist::Mixture(
-                    splits
-                        .iter()
-                        .map(|(w, split)| (*w, split.pool.clone()))
-                        .collect(),
-                ),
-                database: WaitDist::Mixture(
-                    splits
-                        .iter()
-                        .map(|(w, split)| (*w, split.database.clone()))
-                        .collect(),
-                ),
-            }
-        }
+        WaitDist::Mixture(parts) => split_mixture(solution, parts, capacity, slots),
         WaitDist::CappedStages { .. } => ConnectionSplit {
             pool: WaitDist::Zero,
             database: solution.wait.clone(),
@@ -174,45 +67,220 @@ pub fn split_at_connections(solution: &PoolSolution, capacity: f64, slots: u64) 
             stages,
             stage_rate,
             stage_shape,
-        } => {
-            // The stages split as the exponential ones do; each part keeps the stages' shape.
+        } => split_gamma_stages(
+            solution,
+            stages,
+            (*stage_rate, *stage_shape),
+            capacity,
+            slots,
+        ),
+        wait @ (WaitDist::Gamma { .. } | WaitDist::ServiceShaped { .. }) => {
+            split_shaped(solution, wait, slots)
+        }
+    }
+}
+
+/// All of `wait` spent waiting for a connection, none inside the database.
+fn for_a_connection(wait: &WaitDist) -> ConnectionSplit {
+    ConnectionSplit {
+        pool: wait.clone(),
+        database: WaitDist::Zero,
+    }
+}
+
+/// [`split_at_connections`] for an exponential wait of probability `p_wait` and `rate`: below
+/// saturation a share ρ^slots of it (again exponential) waits for a connection and the rest,
+/// [`WaitDist::CappedStages`], inside the database; at or beyond saturation the database
+/// holds its `slots` waiting requests for slots/(c·μ) seconds.
+fn split_exponential(
+    solution: &PoolSolution,
+    (p_wait, rate): (f64, f64),
+    capacity: f64,
+    slots: u64,
+) -> ConnectionSplit {
+    let ratio = solution.offered_utilization;
+    if ratio >= 1.0 {
+        return split_saturated_exponential((p_wait, rate), capacity, slots);
+    }
+    if ratio <= 0.0 || ratio.is_nan() {
+        return for_a_connection(&solution.wait);
+    }
+    ConnectionSplit {
+        pool: WaitDist::Exponential {
+            p_wait: p_wait * ratio.powf(slots as f64),
+            rate,
+        },
+        database: WaitDist::CappedStages {
+            p_wait,
+            ratio,
+            stage_rate: rate / (1.0 - ratio),
+            cap: slots,
+        },
+    }
+}
+
+/// [`split_exponential`] at or beyond saturation (the random part of a backlog's wait): the
+/// database holds its `slots` waiting requests for slots/(c·μ) seconds, and the wait beyond
+/// that, again exponential, is spent waiting for a connection.
+fn split_saturated_exponential(
+    (p_wait, rate): (f64, f64),
+    capacity: f64,
+    slots: u64,
+) -> ConnectionSplit {
+    let inside = slots as f64 / capacity;
+    // Less than a millionth of the waits reaching past the connections is none.
+    let reach = (-rate * inside).exp();
+    let pool_p_wait = if reach < 1e-6 { 0.0 } else { p_wait * reach };
+    let part = |p_wait: f64| {
+        if p_wait > 0.0 {
+            WaitDist::Exponential { p_wait, rate }
+        } else {
+            WaitDist::Zero
+        }
+    };
+    ConnectionSplit {
+        pool: part(pool_p_wait),
+        database: part(p_wait - pool_p_wait),
+    }
+}
+
+/// [`split_at_connections`] for a wait of listed stages: the first `slots` stages inside the
+/// database (the last of them with the probability of every longer wait), the stages beyond
+/// waiting for a connection.
+fn split_erlang_mix(stage_probs: &[f64], stage_rate: f64, slots: u64) -> ConnectionSplit {
+    let slots = usize::try_from(slots).unwrap_or(usize::MAX);
+    let mut database = stage_probs.to_vec();
+    let mut pool = Vec::new();
+    if database.len() > slots {
+        pool = database.split_off(slots);
+        if let Some(last) = database.last_mut() {
+            *last += pool.iter().sum::<f64>();
+        }
+    }
+    let mix = |stage_probs: Vec<f64>| {
+        if stage_probs.iter().any(|p| *p > 0.0) {
+            WaitDist::ErlangMix {
+                stage_probs,
+                stage_rate,
+            }
+        } else {
+            WaitDist::Zero
+        }
+    };
+    ConnectionSplit {
+        pool: mix(pool),
+        database: mix(database),
+    }
+}
+
+/// [`split_at_connections`] for a fluid backlog's uniform wait (`p_wait`, `max`, `cap`): the
+/// database holds its `slots` waiting requests for slots/(c·μ) seconds; any wait beyond that
+/// is spent waiting for a connection.
+fn split_uniform(
+    (p_wait, max, cap): (f64, f64, f64),
+    capacity: f64,
+    slots: u64,
+) -> ConnectionSplit {
+    let inside = slots as f64 / capacity;
+    let pool = if cap > inside && max > inside {
+        WaitDist::Uniform {
+            p_wait: p_wait * (max - inside) / max,
+            max: max - inside,
+            cap: cap - inside,
+        }
+    } else {
+        WaitDist::Zero
+    };
+    ConnectionSplit {
+        pool,
+        database: WaitDist::Uniform {
+            p_wait,
+            max,
+            cap: cap.min(inside),
+        },
+    }
+}
+
+/// [`split_at_connections`] for a mixture of waits: each part split alone, the pool's parts
+/// and the database's mixed with the same weights.
+fn split_mixture(
+    solution: &PoolSolution,
+    parts: &[(f64, WaitDist)],
+    capacity: f64,
+    slots: u64,
+) -> ConnectionSplit {
+    let splits: Vec<(f64, ConnectionSplit)> = parts
+        .iter()
+        .map(|(weight, part)| {
             let alone = PoolSolution {
-                wait: (**stages).clone(),
+                wait: part.clone(),
                 ..solution.clone()
             };
-            let split = split_at_connections(&alone, capacity, slots);
-            let shaped = |part: WaitDist| match part {
-                WaitDist::Zero => WaitDist::Zero,
-                part => WaitDist::GammaStages {
-                    stages: Box::new(part),
-                    stage_rate: *stage_rate,
-                    stage_shape: *stage_shape,
-                },
-            };
-            ConnectionSplit {
-                pool: shaped(split.pool),
-                database: shaped(split.database),
-            }
-        }
-        wait @ (WaitDist::Gamma { .. } | WaitDist::ServiceShaped { .. }) => {
-            // As for the exponential wait: a share ρ^slots of the waits reach past the
-            // connections (the pool part keeps the wait's shape), and the database keeps the
-            // rest of the mean.
-            let ratio = solution.offered_utilization;
-            if !(ratio > 0.0 && ratio < 1.0) {
-                return whole();
-            }
-            let reach = ratio.powf(slots as f64);
-            let database = if reach < 1.0 {
-                reshaped(wait, 1.0, 1.0 - reach)
-            } else {
-                WaitDist::Zero
-            };
-            ConnectionSplit {
-                pool: reshaped(wait, reach, 1.0),
-                database,
-            }
-        }
+            (*weight, split_at_connections(&alone, capacity, slots))
+        })
+        .collect();
+    ConnectionSplit {
+        pool: WaitDist::Mixture(
+            splits
+                .iter()
+                .map(|(w, split)| (*w, split.pool.clone()))
+                .collect(),
+        ),
+        database: WaitDist::Mixture(
+            splits
+                .iter()
+                .map(|(w, split)| (*w, split.database.clone()))
+                .collect(),
+        ),
+    }
+}
+
+/// [`split_at_connections`] for exponential `stages` each made a gamma of `stage_shape`
+/// ([`WaitDist::GammaStages`]): the stages split as the exponential ones do; each part keeps
+/// the stages' shape.
+fn split_gamma_stages(
+    solution: &PoolSolution,
+    stages: &WaitDist,
+    (stage_rate, stage_shape): (f64, f64),
+    capacity: f64,
+    slots: u64,
+) -> ConnectionSplit {
+    let alone = PoolSolution {
+        wait: stages.clone(),
+        ..solution.clone()
+    };
+    let split = split_at_connections(&alone, capacity, slots);
+    let shaped = |part: WaitDist| match part {
+        WaitDist::Zero => WaitDist::Zero,
+        part => WaitDist::GammaStages {
+            stages: Box::new(part),
+            stage_rate,
+            stage_shape,
+        },
+    };
+    ConnectionSplit {
+        pool: shaped(split.pool),
+        database: shaped(split.database),
+    }
+}
+
+/// [`split_at_connections`] for a gamma or service-shaped `wait`: as for the exponential wait,
+/// a share ρ^slots of the waits reach past the connections (the pool part keeps the wait's
+/// shape), and the database keeps the rest of the mean.
+fn split_shaped(solution: &PoolSolution, wait: &WaitDist, slots: u64) -> ConnectionSplit {
+    let ratio = solution.offered_utilization;
+    if !(ratio > 0.0 && ratio < 1.0) {
+        return for_a_connection(&solution.wait);
+    }
+    let reach = ratio.powf(slots as f64);
+    let database = if reach < 1.0 {
+        reshaped(wait, 1.0, 1.0 - reach)
+    } else {
+        WaitDist::Zero
+    };
+    ConnectionSplit {
+        pool: reshaped(wait, reach, 1.0),
+        database,
     }
 }
 
