@@ -3,7 +3,7 @@
 //! M/M/c/K, or the overload built over the horizon.
 
 use super::finite::solve_finite;
-use super::two_moment::{steady_state_wait, two_moment_wait};
+use super::two_moment::{mean_wait_given, steady_state_wait, two_moment_wait};
 use super::wait_dist::WaitDist;
 use super::wait_shape::{batch_service_scv, ordered_wait_shape, shaped_wait};
 use crate::solver::gigc_wait::{arrivals_wait_factor, spread_wait};
@@ -219,11 +219,10 @@ pub fn unsettled_within_horizon(input: &PoolInput) -> bool {
         return false;
     }
     let limit = horizon_wait(input, c / input.mean_service);
-    // P(wait) ≤ 1: where even a certain wait, [`steady_state_wait`]'s formula with C = 1 (the
-    // same operations, each rounding no higher), stays within the limit, the queue settles
-    // in time and Erlang C's O(c) sum is not needed.
-    let variability = (1.0 + input.service_scv) / 2.0;
-    if variability >= 0.0 && input.mean_service / (c - offered_load) * variability <= limit {
+    // P(wait) ≤ 1: where even a certain wait (C = 1 in [`mean_wait_given`], the steady-state
+    // formula; an upper bound where (1 + c_s²)/2 ≥ 0, that is c_s² ≥ −1) stays within the
+    // limit, the queue settles in time and Erlang C's O(c) sum is not needed.
+    if input.service_scv >= -1.0 && mean_wait_given(1.0, input, servers, offered_load) <= limit {
         return false;
     }
     let (_, steady_wait) = steady_state_wait(input, servers, offered_load);

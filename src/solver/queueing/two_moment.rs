@@ -11,9 +11,26 @@ use crate::solver::gigc_wait::{arrivals_wait_factor, many_server_wait_factor};
 /// Allen-Cunneen's (1 + c_s²)/2 for other service-time variabilities.
 pub(super) fn steady_state_wait(input: &PoolInput, servers: u64, offered_load: f64) -> (f64, f64) {
     let p_wait = erlang_c(servers, offered_load);
+    (
+        p_wait,
+        mean_wait_given(p_wait, input, servers, offered_load),
+    )
+}
+
+/// The mean wait of an unlimited pool of `servers` offered `offered_load` (below saturation)
+/// in its steady state, given its probability of waiting C (`delay_probability`): textbook
+/// M/M/c, Wq = C/(cμ − λ), scaled by Allen-Cunneen's (1 + c_s²)/2 for other service-time
+/// variabilities. [`steady_state_wait`] takes C from Erlang C; with C = 1 it bounds the wait
+/// from above where (1 + c_s²)/2 ≥ 0 (each operation rounds no higher for a smaller C).
+#[inline]
+pub(super) fn mean_wait_given(
+    delay_probability: f64,
+    input: &PoolInput,
+    servers: u64,
+    offered_load: f64,
+) -> f64 {
     let variability = (1.0 + input.service_scv) / 2.0;
-    let wait = p_wait * input.mean_service / (servers as f64 - offered_load) * variability;
-    (p_wait, wait)
+    delay_probability * input.mean_service / (servers as f64 - offered_load) * variability
 }
 
 /// The probability of waiting and the mean wait of an unlimited G/G/c pool below saturation
