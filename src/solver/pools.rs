@@ -1,7 +1,7 @@
 //! Connection pools: the wait for a database connection, moved from the database to the nodes
 //! whose pools hold the connections, and the warning when more connections are wanted than allowed.
 
-use super::compile::Compiled;
+use super::compile::{Compiled, PoolGroup};
 use super::stations::node_percentiles;
 use super::stations::NodeResult;
 use super::traffic::pool_inputs;
@@ -10,7 +10,7 @@ use crate::model::EdgeKind;
 use crate::model::NodeKind;
 use crate::model::Topology;
 use crate::solver::queueing::split_at_connections;
-use crate::solver::queueing::WaitDist;
+use crate::solver::queueing::{PoolInput, PoolSolution, WaitDist};
 use crate::solver::report::Latency;
 use num_complex::Complex64;
 
@@ -177,12 +177,7 @@ pub(super) fn attribute_connection_waits(
     horizon: f64,
 ) -> Vec<Shown> {
     let class_count = compiled.classes.len();
-    let node_count = compiled.nodes.len();
-    let mut shown = vec![Shown::default(); node_count];
-    let mut held: Vec<Vec<HeldPoolWait>> = vec![Vec::new(); node_count];
-    let mut inside_waits: Vec<Option<Vec<(f64, WaitDist)>>> = vec![None; node_count];
-    // Whether a node's percentiles change visibly (and are inverted again).
-    let mut reshape = vec![false; node_count];
+    let mut moves = ConnectionMoves::new(compiled.nodes.len());
     for (v, node) in compiled.nodes.iter().enumerate() {
         let result = &results[v];
         let Some(slots) = node.connection_slots else {
@@ -195,10 +190,40 @@ pub(super) fn attribute_connection_waits(
         let Some(inputs) = pool_inputs(node, arrivals, horizon) else {
             continue;
         };
+        let split = DatabaseSplit::of(&flows.pools[v], &node.groups, &inputs, result, slots);
+        if split.pool_queue.is_nan() || split.pool_queue <= 0.0 {
+            continue;
+        }
+        moves.move_to_holders(compiled, flows, results, v, split);
+    }
+    moves.shown(compiled, flows, results)
+}
+
+/// A database's wait split at its connections ([`split_at_connections`]), group by group.
+struct DatabaseSplit {
+    /// Requests waiting for a connection: each group's carried rate times its mean wait for
+    /// one, summed.
+    pool_queue: f64,
+    /// The wait for a connection, each group's weighted by the share of the requests it serves.
+    pool_mix: Vec<(f64, WaitDist)>,
+    /// Each group's weight, the part of its wait spent inside the database, and its whole wait.
+    split_waits: Vec<(f64, WaitDist, WaitDist)>,
+}
+
+impl DatabaseSplit {
+    /// The waits of the database's queue groups (`groups`, solved as `pools`, fed as `inputs`,
+    /// together serving as `result`), each split with `slots` waiting places inside.
+    fn of(
+        pools: &[PoolSolution],
+        groups: &[PoolGroup],
+        inputs: &[PoolInput],
+        result: &NodeResult,
+        slots: u64,
+    ) -> DatabaseSplit {
         let mut pool_queue = 0.0;
         let mut pool_mix = Vec::new();
         let mut split_waits = Vec::new();
-        for ((pool, group), input) in flows.pools[v].iter().zip(&node.groups).zip(&inputs) {
+        for ((pool, group), input) in pools.iter().zip(groups).zip(inputs) {
             let carried = pool.throughput * group.count as f64;
             let weight = carried / result.throughput;
             let capacity = group.servers as f64 / input.mean_service;
@@ -207,16 +232,58 @@ pub(super) fn attribute_connection_waits(
             pool_mix.push((weight, split.pool));
             split_waits.push((weight, split.database, pool.wait.clone()));
         }
-        if pool_queue.is_nan() || pool_queue <= 0.0 {
-            continue;
+        DatabaseSplit {
+            pool_queue,
+            pool_mix,
+            split_waits,
         }
+    }
+}
+
+/// The waits for a connection moved so far ([`attribute_connection_waits`]), per node: how it
+/// is shown, the waits at the pools it holds, the wait left inside it (a database), and
+/// whether its percentiles change visibly (and are inverted again).
+struct ConnectionMoves {
+    shown: Vec<Shown>,
+    held: Vec<Vec<HeldPoolWait>>,
+    inside_waits: Vec<Option<Vec<(f64, WaitDist)>>>,
+    reshape: Vec<bool>,
+}
+
+impl ConnectionMoves {
+    /// Nothing moved yet among `node_count` nodes.
+    fn new(node_count: usize) -> ConnectionMoves {
+        ConnectionMoves {
+            shown: vec![Shown::default(); node_count],
+            held: vec![Vec::new(); node_count],
+            inside_waits: vec![None; node_count],
+            reshape: vec![false; node_count],
+        }
+    }
+
+    /// Moves database `v`'s wait for a connection (`split`) to its pool holders, each its
+    /// share of the traffic the database receives; the database keeps the rest of its wait.
+    fn move_to_holders(
+        &mut self,
+        compiled: &Compiled,
+        flows: &Flows,
+        results: &[NodeResult],
+        v: usize,
+        split: DatabaseSplit,
+    ) {
+        let result = &results[v];
+        let DatabaseSplit {
+            pool_queue,
+            pool_mix,
+            split_waits,
+        } = split;
         let mean_pool_wait = pool_queue / result.throughput;
         // Below a microsecond the move changes no percentile shown: the means and queue
         // lengths move (exactly), but the percentiles are not inverted again (that costs a
         // transform inversion per node).
         let visible = mean_pool_wait >= NEGLIGIBLE_CONNECTION_WAIT_S;
         let mut held_share = 0.0;
-        for &holder in &node.pool_holders {
+        for &holder in &compiled.nodes[v].pool_holders {
             let sent = sent_through_caches(compiled, flows, holder, v);
             let holder_throughput = results[holder].throughput;
             if sent.is_nan() || sent <= 0.0 || holder_throughput <= 0.0 {
@@ -225,53 +292,67 @@ pub(super) fn attribute_connection_waits(
             let share = sent / result.arrival;
             held_share += share;
             let moved = share * pool_queue;
-            shown[holder].queue_delta += moved;
-            shown[holder].connection_wait += moved / holder_throughput;
-            reshape[holder] |= visible;
-            held[holder].push(HeldPoolWait {
+            self.shown[holder].queue_delta += moved;
+            self.shown[holder].connection_wait += moved / holder_throughput;
+            self.reshape[holder] |= visible;
+            self.held[holder].push(HeldPoolWait {
                 visits: moved / (holder_throughput * mean_pool_wait),
                 mix: pool_mix.clone(),
             });
         }
         let held_share: f64 = held_share.min(1.0);
-        shown[v].queue_delta -= held_share * pool_queue;
-        reshape[v] |= visible;
-        inside_waits[v] = Some(
-            split_waits
-                .into_iter()
-                .flat_map(|(weight, inside, whole)| {
-                    [
-                        (weight * held_share, inside),
-                        (weight * (1.0 - held_share), whole),
-                    ]
-                })
-                .filter(|(weight, _)| *weight > 0.0)
-                .collect(),
-        );
+        self.shown[v].queue_delta -= held_share * pool_queue;
+        self.reshape[v] |= visible;
+        self.inside_waits[v] = Some(inside_waits(split_waits, held_share));
     }
-    for (v, node) in compiled.nodes.iter().enumerate() {
-        let result = &results[v];
-        if shown[v].queue_delta == 0.0 || result.throughput <= 0.0 {
-            continue;
-        }
-        let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-        let class_weights: Vec<f64> = arrivals.iter().map(|a| a / result.arrival).collect();
-        let mean = result.latency.mean + shown[v].queue_delta / result.throughput;
-        if !reshape[v] {
-            shown[v].latency = Some(Latency {
+
+    /// How each node is shown once the moves are done: its mean moved with its queue, and its
+    /// percentiles inverted again where the move is visible.
+    fn shown(mut self, compiled: &Compiled, flows: &Flows, results: &[NodeResult]) -> Vec<Shown> {
+        let class_count = compiled.classes.len();
+        for (v, node) in compiled.nodes.iter().enumerate() {
+            let result = &results[v];
+            if self.shown[v].queue_delta == 0.0 || result.throughput <= 0.0 {
+                continue;
+            }
+            let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
+            let class_weights: Vec<f64> = arrivals.iter().map(|a| a / result.arrival).collect();
+            let mean = result.latency.mean + self.shown[v].queue_delta / result.throughput;
+            if !self.reshape[v] {
+                self.shown[v].latency = Some(Latency {
+                    mean,
+                    ..result.latency
+                });
+                continue;
+            }
+            let waits = self.inside_waits[v].as_deref().unwrap_or(&result.waits);
+            self.shown[v].latency = Some(node_percentiles(
+                node,
+                &class_weights,
+                waits,
                 mean,
-                ..result.latency
-            });
-            continue;
+                &self.held[v],
+            ));
         }
-        let waits = inside_waits[v].as_deref().unwrap_or(&result.waits);
-        shown[v].latency = Some(node_percentiles(
-            node,
-            &class_weights,
-            waits,
-            mean,
-            &held[v],
-        ));
+        self.shown
     }
-    shown
+}
+
+/// A database's wait once the share `held_share` of its waits for a connection is shown at
+/// the pool holders: for each group (weight, inside, whole) of `split_waits`, that share waits
+/// only inside the database, the rest the whole wait.
+fn inside_waits(
+    split_waits: Vec<(f64, WaitDist, WaitDist)>,
+    held_share: f64,
+) -> Vec<(f64, WaitDist)> {
+    split_waits
+        .into_iter()
+        .flat_map(|(weight, inside, whole)| {
+            [
+                (weight * held_share, inside),
+                (weight * (1.0 - held_share), whole),
+            ]
+        })
+        .filter(|(weight, _)| *weight > 0.0)
+        .collect()
 }

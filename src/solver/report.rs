@@ -639,9 +639,21 @@ impl Report {
         }
     }
 
-    /// A plain-text table for terminals.
+    /// A plain-text table for terminals: the summary, the classes' latency and availability,
+    /// the nodes, the connection waits, the tiers' costs and the warnings.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
+        self.write_summary(&mut out);
+        self.write_bottlenecks(&mut out);
+        self.write_class_latencies(&mut out);
+        self.write_class_availability(&mut out);
+        self.write_nodes(&mut out);
+        self.write_costs_and_warnings(&mut out);
+        out
+    }
+
+    /// The table's first lines: the load, the traffic, the monthly cost and the availability.
+    fn write_summary(&self, out: &mut String) {
         let _ =
             writeln!(
             out,
@@ -660,6 +672,10 @@ impl Report {
             self.availability * 100.0,
             self.downtime_min_per_month
         );
+    }
+
+    /// The bottleneck with its headroom (or none), and the one behind queues if any.
+    fn write_bottlenecks(&self, out: &mut String) {
         match (&self.bottleneck, self.headroom) {
             (Some(b), Some(h)) => {
                 let _ = writeln!(
@@ -682,6 +698,10 @@ impl Report {
                 b.name, b.id, b.reason
             );
         }
+    }
+
+    /// Each class's rate and mean, p50, p95 and p99 latency.
+    fn write_class_latencies(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "\n{:<24} {:>10} {:>10} {:>10} {:>10} {:>10}",
@@ -695,6 +715,10 @@ impl Report {
                 class.name, class.offered_rps, l.mean, l.p50, l.p95, l.p99
             );
         }
+    }
+
+    /// Each class's availability, downtime, nines and the part that costs it the most downtime.
+    fn write_class_availability(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "\n{:<24} {:>12} {:>10} {:>6}  most downtime from",
@@ -716,6 +740,10 @@ impl Report {
                     .map_or_else(|| "-".to_string(), |n| format!("{n:.2}"))
             );
         }
+    }
+
+    /// One row per node, then the nodes whose requests wait for a database connection.
+    fn write_nodes(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "\n{:>5} {:<22} {:<16} {:>5} {:>10} {:>10} {:>9} {:>6} {:>9} {:>9} {:>9} {:>10}",
@@ -757,6 +785,10 @@ impl Report {
                 node.name, node.id, node.connection_wait_ms
             );
         }
+    }
+
+    /// The monthly cost of each tier, then the warnings.
+    fn write_costs_and_warnings(&self, out: &mut String) {
         let _ = writeln!(out, "\n{:<16} {:>12}", "tier", "$/month");
         for tier in &self.tiers {
             let _ = writeln!(out, "{:<16} {:>12.2}", tier.tier, tier.monthly_cost_usd);
@@ -764,7 +796,6 @@ impl Report {
         for warning in &self.warnings {
             let _ = writeln!(out, "warning: {warning}");
         }
-        out
     }
 }
 

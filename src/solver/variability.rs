@@ -11,7 +11,7 @@ pub mod displacement;
 
 use self::clumps::{clumped_pool, own_clump, passed_clump, spread_clump, Clump, ClumpMerge};
 use self::displacement::{displaced_arrival_scv, seen_excess, Displaced};
-use super::compile::{Compiled, Source};
+use super::compile::{Compiled, PoolGroup, Source};
 use super::network::{instance_split, route_split, Split};
 use super::traffic::{pool_inputs, Flows};
 use crate::model::Topology;
@@ -1102,52 +1102,104 @@ fn through_node(
     let Some((inputs, capacity)) = queues else {
         return *arrival;
     };
-    let (mut rate, mut weighted) = (0.0, 0.0);
-    let (mut irregular, mut time_scale) = (0.0, 0.0);
-    let (mut burst, mut queued) = (0.0, 0.0);
-    let mut shuffles = ShuffleSum::new();
     let total_out: f64 = flows.pools[v]
         .iter()
         .zip(&node.groups)
         .map(|(pool, group)| pool.throughput * group.count as f64)
         .sum();
-    let mut sent_clumps = ClumpMerge::new(total_out);
+    let mut departures = DepartureSum::new(total_out);
     let queues = inputs.iter().zip(&node.groups).zip(&flows.pools[v]);
     let seen = groups.iter_mut().zip(group_clumps.iter_mut());
     for (((input, group), pool), (seen, seen_clump)) in queues.zip(seen) {
-        let split = |scv: f64| {
-            if cyclic_instances {
-                cyclic_split_scv(group.count as usize, scv)
-            } else {
-                random_split_scv(group.share, scv)
-            }
-        };
-        let scv = split(arrival.arrivals.scv);
-        let group_irregular = (split(arrival.irregular) - split(0.0)).abs();
-        let group_arrivals = Arrivals {
-            scv,
-            renewal: renewal_share(scv, group_irregular),
-        };
-        *seen = group_arrivals;
-        *seen_clump = Clump {
-            scv: split(arrival.clump.scv),
-            ..arrival.clump
-        };
+        (*seen, *seen_clump) = group_arrivals(arrival, group, cyclic_instances);
+        departures.add(arrival, input, (group.count, pool), *seen, *seen_clump);
+    }
+    departures.stream(arrival, capacity)
+}
+
+/// The arrivals of one queue group of a node fed by `arrival`: every count-th request when
+/// the instances take turns (`cyclic_instances`), a random share otherwise, with the busy
+/// spells the stream carries.
+fn group_arrivals(
+    arrival: &Stream,
+    group: &PoolGroup,
+    cyclic_instances: bool,
+) -> (Arrivals, Clump) {
+    let split = |scv: f64| {
+        if cyclic_instances {
+            cyclic_split_scv(group.count as usize, scv)
+        } else {
+            random_split_scv(group.share, scv)
+        }
+    };
+    let scv = split(arrival.arrivals.scv);
+    let group_irregular = (split(arrival.irregular) - split(0.0)).abs();
+    let group_arrivals = Arrivals {
+        scv,
+        renewal: renewal_share(scv, group_irregular),
+    };
+    let clump = Clump {
+        scv: split(arrival.clump.scv),
+        ..arrival.clump
+    };
+    (group_arrivals, clump)
+}
+
+/// The departures of a node's queue groups ([`through_node`]), summed by rate as each group
+/// is added: their c², its irregular part, the arrival bursts passed on, how often a request
+/// waited, the queues' time scale, the shuffle and the busy spells sent on.
+struct DepartureSum {
+    rate: f64,
+    weighted: f64,
+    irregular: f64,
+    burst: f64,
+    queued: f64,
+    time_scale: f64,
+    shuffles: ShuffleSum,
+    sent_clumps: ClumpMerge,
+}
+
+impl DepartureSum {
+    /// No group added yet, of a node that sends `total_out` requests per second in all.
+    fn new(total_out: f64) -> Self {
+        DepartureSum {
+            rate: 0.0,
+            weighted: 0.0,
+            irregular: 0.0,
+            burst: 0.0,
+            queued: 0.0,
+            time_scale: 0.0,
+            shuffles: ShuffleSum::new(),
+            sent_clumps: ClumpMerge::new(total_out),
+        }
+    }
+
+    /// Adds the departures of `count` queues fed as `input` and solved as `pool`, whose
+    /// arrivals (`seen`, with the busy spells `seen_clump`) are a split of the node's
+    /// `arrival`.
+    fn add(
+        &mut self,
+        arrival: &Stream,
+        input: &PoolInput,
+        (count, pool): (u64, &PoolSolution),
+        seen: Arrivals,
+        seen_clump: Clump,
+    ) {
         let rho = pool.utilization;
-        let out = pool.throughput * group.count as f64;
+        let out = pool.throughput * count as f64;
         // The instances' departures together are the node's arrivals let through (a split
         // reassembled), not independent streams: the departure formula takes the node's c_a²,
         // shuffled towards Poisson where the group's servers overlap requests
         // ([`displacement`]).
         let passed = displaced_arrival_scv(
             arrival.arrivals.scv,
-            group.count.saturating_mul(input.servers),
+            count.saturating_mul(input.servers),
             out * input.mean_service,
             input.service_scv,
         );
         let kept = smoothness_kept(arrival.arrivals.scv, passed);
         let depart = departure_scv(rho, input.servers, passed, input.service_scv);
-        shuffles.add(
+        self.shuffles.add(
             out,
             (1.0 - rho * rho) * (passed - arrival.arrivals.scv),
             input,
@@ -1155,43 +1207,50 @@ fn through_node(
         // The departures' variability is the arrivals' passed on (their irregular part as it
         // was, less what the displacement shuffled) plus the service's (irregular).
         let added = (rho * rho * (input.service_scv - 1.0)).abs() / (input.servers as f64).sqrt();
-        rate += out;
-        weighted += out * depart;
-        irregular += out * ((1.0 - rho * rho) * kept * arrival.irregular + added);
+        self.rate += out;
+        self.weighted += out * depart;
+        self.irregular += out * ((1.0 - rho * rho) * kept * arrival.irregular + added);
         let p_wait = (arrival.arrivals.scv > 1.0 || input.service_scv > 1.0)
-            .then(|| waiting_probability(input, group_arrivals));
+            .then(|| waiting_probability(input, seen));
         if let (true, Some(p_wait)) = (arrival.arrivals.scv > 1.0, p_wait) {
-            burst += out * (1.0 - rho * rho) * (arrival.arrivals.scv - 1.0);
-            queued += out * p_wait;
+            self.burst += out * (1.0 - rho * rho) * (arrival.arrivals.scv - 1.0);
+            self.queued += out * p_wait;
         }
         if input.service_scv > 1.0 || seen_clump.is_some() {
-            let sent = sent_clump(input, rho, p_wait, *seen_clump);
-            sent_clumps.add(out, sent, group.count);
+            let sent = sent_clump(input, rho, p_wait, seen_clump);
+            self.sent_clumps.add(out, sent, count);
         }
-        time_scale += out * queue_time_scale(rho, scv, input.service_scv);
+        self.time_scale += out * queue_time_scale(rho, seen.scv, input.service_scv);
     }
-    if rate > 0.0 {
-        let scv = weighted / rate;
-        let irregular = irregular / rate;
-        Stream {
-            arrivals: Arrivals {
-                scv,
-                renewal: renewal_share(scv, irregular),
-            },
-            irregular,
-            burst: (burst / rate).min((scv - 1.0).max(0.0)),
-            ceiling: capacity / rate,
-            queued: queued / rate,
-            clump: sent_clumps.merged(),
-            displaced: Displaced {
-                excess: shuffles.displaced.excess / rate,
-                ..shuffles.displaced
-            },
-            long_run: arrival.long_run,
-            time_scale: time_scale / rate,
+
+    /// The node's departures, the groups' merged by rate, with the node's `capacity` over
+    /// their rate as the ceiling (Poisson where nothing departs); what lasts from `arrival`
+    /// is kept.
+    fn stream(self, arrival: &Stream, capacity: f64) -> Stream {
+        let rate = self.rate;
+        if rate > 0.0 {
+            let scv = self.weighted / rate;
+            let irregular = self.irregular / rate;
+            Stream {
+                arrivals: Arrivals {
+                    scv,
+                    renewal: renewal_share(scv, irregular),
+                },
+                irregular,
+                burst: (self.burst / rate).min((scv - 1.0).max(0.0)),
+                ceiling: capacity / rate,
+                queued: self.queued / rate,
+                clump: self.sent_clumps.merged(),
+                displaced: Displaced {
+                    excess: self.shuffles.displaced.excess / rate,
+                    ..self.shuffles.displaced
+                },
+                long_run: arrival.long_run,
+                time_scale: self.time_scale / rate,
+            }
+        } else {
+            POISSON
         }
-    } else {
-        POISSON
     }
 }
 
