@@ -113,7 +113,10 @@ pub(super) fn node_result(
     );
 
     let (waits, mean_wait) = group_waits(pools, &node.groups);
-    let class_mean: ClassFigures = service.iter().map(|s| node.base + mean_wait + s).collect();
+    let mut class_mean = ClassFigures::new();
+    for s in service.iter() {
+        class_mean.push(node.base + mean_wait + s);
+    }
     let class_weights = class_weights(arrivals, arrival);
     let mean = if class_count == 0 {
         node.base
@@ -263,11 +266,11 @@ fn group_waits(pools: &[PoolSolution], groups: &[PoolGroup]) -> (Waits, f64) {
     if total_weight <= 0.0 {
         return (smallvec![(1.0, WaitDist::Zero)], 0.0);
     }
-    let waits = pools
-        .iter()
-        .zip(groups)
-        .map(|(p, g)| (p.throughput * g.count as f64 / total_weight, p.wait.clone()))
-        .collect();
+    // Pushed one by one: a collect into the inline list is not inlined here and costs more.
+    let mut waits = Waits::new();
+    for (p, g) in pools.iter().zip(groups) {
+        waits.push((p.throughput * g.count as f64 / total_weight, p.wait.clone()));
+    }
     let mean_wait = pools
         .iter()
         .zip(groups)
@@ -289,7 +292,12 @@ fn flat_latency(value: f64) -> Latency {
 /// Each class's share of the node's arrivals (equal shares when none arrive).
 fn class_weights(arrivals: &[f64], arrival: f64) -> ClassFigures {
     if arrival > 0.0 {
-        arrivals.iter().map(|a| a / arrival).collect()
+        // Pushed one by one, as the waits: a collect here is not inlined.
+        let mut weights = ClassFigures::new();
+        for a in arrivals {
+            weights.push(a / arrival);
+        }
+        weights
     } else {
         let n = arrivals.len().max(1) as f64;
         smallvec![1.0 / n; arrivals.len()]
