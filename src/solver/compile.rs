@@ -211,6 +211,9 @@ pub(super) struct Graph {
     factor_stride: usize,
     /// Per node: its wires out, in the topology's edge order.
     pub(super) out_edges: Lists<OutEdge>,
+    /// Per wire, in the topology's edge order: the node it leaves and where its out edge
+    /// lies in `out_edges`' flat array (for the report's rows of wires).
+    pub(super) wire_slots: Vec<WireSlot>,
     pub(super) order: Vec<usize>,
     pub(super) acyclic: bool,
     /// Per class: the nodes it can reach ([`super::paths::reachable_reverse_order`]).
@@ -223,6 +226,14 @@ pub(super) struct Graph {
     waves: Lists,
     /// Some wire sends dropped requests again (a retry).
     pub(super) retries: bool,
+}
+
+/// Where a wire's out edge is kept: the node it leaves and its position in the flat array of
+/// every node's out edges ([`Lists::flat`] of [`Graph::out_edges`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct WireSlot {
+    pub(super) from: usize,
+    pub(super) position: usize,
 }
 
 /// [`super::paths::reachable_reverse_order`] found on `graph` for class `k` entering at `client`.
@@ -472,6 +483,16 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
     });
     let (nodes, out_edges): (Vec<CompiledNode>, Vec<OutRow>) = compiled_nodes.into_iter().unzip();
     let out_edges = Lists::from_rows(out_edges);
+    // Node `from`'s out edges were compiled from its wires in `out_by_node`, one for one, so
+    // both flat arrays have the same order.
+    let mut wire_slots = vec![WireSlot::default(); topology.edges.len()];
+    for (position, &e) in out_by_node.flat().iter().enumerate() {
+        debug_assert_eq!(out_edges.flat()[position].index, e);
+        wire_slots[e] = WireSlot {
+            from: edge_ends[e].0,
+            position,
+        };
+    }
     // The wires in `out_by_node`'s flat order: node `from`'s `edge`-th out edge is its
     // `edge`-th wire there.
     let in_flows = Lists::gathered(
@@ -508,6 +529,7 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
         in_factors,
         factor_stride: classes.len().max(1),
         out_edges,
+        wire_slots,
         order,
         acyclic,
         reach: Vec::new(),
