@@ -78,8 +78,6 @@ pub(super) struct InFlow {
 
 #[derive(Clone, Debug)]
 pub(super) struct OutEdge {
-    /// Position of the wire in the topology's edge list.
-    pub(super) index: usize,
     pub(super) to: usize,
     /// Served traffic (route and call edges) or dropped traffic (retry edges).
     pub(super) source: Source,
@@ -483,16 +481,7 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
     });
     let (nodes, out_edges): (Vec<CompiledNode>, Vec<OutRow>) = compiled_nodes.into_iter().unzip();
     let out_edges = Lists::from_rows(out_edges);
-    // Node `from`'s out edges were compiled from its wires in `out_by_node`, one for one, so
-    // both flat arrays have the same order.
-    let mut wire_slots = vec![WireSlot::default(); topology.edges.len()];
-    for (position, &e) in out_by_node.flat().iter().enumerate() {
-        debug_assert_eq!(out_edges.flat()[position].index, e);
-        wire_slots[e] = WireSlot {
-            from: edge_ends[e].0,
-            position,
-        };
-    }
+    let wire_slots = wire_slots_of(&out_by_node, &edge_ends);
     // The wires in `out_by_node`'s flat order: node `from`'s `edge`-th out edge is its
     // `edge`-th wire there.
     let in_flows = Lists::gathered(
@@ -548,6 +537,20 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
         classes,
         graph: Arc::new(graph),
     }
+}
+
+/// Where each wire's out edge lies ([`Graph::wire_slots`]), from the wires of each node in
+/// `out_by_node` and the (from, to) nodes of every wire: node `from`'s out edges are compiled
+/// from its wires there, one for one, so both flat arrays have the same order.
+fn wire_slots_of(out_by_node: &Lists, edge_ends: &[(usize, usize)]) -> Vec<WireSlot> {
+    let mut wire_slots = vec![WireSlot::default(); edge_ends.len()];
+    for (position, &e) in out_by_node.flat().iter().enumerate() {
+        wire_slots[e] = WireSlot {
+            from: edge_ends[e].0,
+            position,
+        };
+    }
+    wire_slots
 }
 
 /// One class per workload and request kind with a non-zero share, at the solved load.
@@ -792,8 +795,6 @@ fn service_times(node: &crate::model::Node, classes: &[Class]) -> Option<ClassFi
 /// class).
 #[derive(Clone, Copy)]
 struct Wire<'a> {
-    /// Position of the wire in the topology's edge list.
-    index: usize,
     edge: &'a Edge,
     to: usize,
     target: &'a crate::model::Node,
@@ -855,7 +856,6 @@ impl<'a> Wires<'a> {
             .map(|&index| {
                 let to = ends[index].1;
                 Wire {
-                    index,
                     edge: &topology.edges[index],
                     to,
                     target: &topology.nodes[to],
@@ -881,9 +881,7 @@ impl<'a> Wires<'a> {
         self.wires
             .iter()
             .map(|wire| {
-                let Wire {
-                    index, edge, to, ..
-                } = *wire;
+                let Wire { edge, to, .. } = *wire;
                 let target_region = &wire.target.region;
                 let rtt = region_rtt(topology, &node.region, target_region);
                 let class_rtt = from_users.then(|| {
@@ -916,7 +914,6 @@ impl<'a> Wires<'a> {
                     }
                 };
                 OutEdge {
-                    index,
                     to,
                     source,
                     factors,
