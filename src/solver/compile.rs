@@ -78,8 +78,6 @@ pub(super) struct InFlow {
 
 #[derive(Clone, Debug)]
 pub(super) struct OutEdge {
-    /// Position of the wire in the topology's edge list.
-    pub(super) index: usize,
     pub(super) to: usize,
     /// Served traffic (route and call edges) or dropped traffic (retry edges).
     pub(super) source: Source,
@@ -211,6 +209,9 @@ pub(super) struct Graph {
     factor_stride: usize,
     /// Per node: its wires out, in the topology's edge order.
     pub(super) out_edges: Lists<OutEdge>,
+    /// Per wire, in the topology's edge order: the node it leaves and where its out edge
+    /// lies in `out_edges`' flat array (for the report's rows of wires).
+    pub(super) wire_slots: Vec<WireSlot>,
     pub(super) order: Vec<usize>,
     pub(super) acyclic: bool,
     /// Per class: the nodes it can reach ([`super::paths::reachable_reverse_order`]).
@@ -223,6 +224,14 @@ pub(super) struct Graph {
     waves: Lists,
     /// Some wire sends dropped requests again (a retry).
     pub(super) retries: bool,
+}
+
+/// Where a wire's out edge is kept: the node it leaves and its position in the flat array of
+/// every node's out edges ([`Lists::flat`] of [`Graph::out_edges`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct WireSlot {
+    pub(super) from: usize,
+    pub(super) position: usize,
 }
 
 /// [`super::paths::reachable_reverse_order`] found on `graph` for class `k` entering at `client`.
@@ -472,6 +481,7 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
     });
     let (nodes, out_edges): (Vec<CompiledNode>, Vec<OutRow>) = compiled_nodes.into_iter().unzip();
     let out_edges = Lists::from_rows(out_edges);
+    let wire_slots = wire_slots_of(&out_by_node, &edge_ends);
     // The wires in `out_by_node`'s flat order: node `from`'s `edge`-th out edge is its
     // `edge`-th wire there.
     let in_flows = Lists::gathered(
@@ -508,6 +518,7 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
         in_factors,
         factor_stride: classes.len().max(1),
         out_edges,
+        wire_slots,
         order,
         acyclic,
         reach: Vec::new(),
@@ -526,6 +537,20 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
         classes,
         graph: Arc::new(graph),
     }
+}
+
+/// Where each wire's out edge lies ([`Graph::wire_slots`]), from the wires of each node in
+/// `out_by_node` and the (from, to) nodes of every wire: node `from`'s out edges are compiled
+/// from its wires there, one for one, so both flat arrays have the same order.
+fn wire_slots_of(out_by_node: &Lists, edge_ends: &[(usize, usize)]) -> Vec<WireSlot> {
+    let mut wire_slots = vec![WireSlot::default(); edge_ends.len()];
+    for (position, &e) in out_by_node.flat().iter().enumerate() {
+        wire_slots[e] = WireSlot {
+            from: edge_ends[e].0,
+            position,
+        };
+    }
+    wire_slots
 }
 
 /// One class per workload and request kind with a non-zero share, at the solved load.
@@ -770,8 +795,6 @@ fn service_times(node: &crate::model::Node, classes: &[Class]) -> Option<ClassFi
 /// class).
 #[derive(Clone, Copy)]
 struct Wire<'a> {
-    /// Position of the wire in the topology's edge list.
-    index: usize,
     edge: &'a Edge,
     to: usize,
     target: &'a crate::model::Node,
@@ -833,7 +856,6 @@ impl<'a> Wires<'a> {
             .map(|&index| {
                 let to = ends[index].1;
                 Wire {
-                    index,
                     edge: &topology.edges[index],
                     to,
                     target: &topology.nodes[to],
@@ -859,9 +881,7 @@ impl<'a> Wires<'a> {
         self.wires
             .iter()
             .map(|wire| {
-                let Wire {
-                    index, edge, to, ..
-                } = *wire;
+                let Wire { edge, to, .. } = *wire;
                 let target_region = &wire.target.region;
                 let rtt = region_rtt(topology, &node.region, target_region);
                 let class_rtt = from_users.then(|| {
@@ -894,7 +914,6 @@ impl<'a> Wires<'a> {
                     }
                 };
                 OutEdge {
-                    index,
                     to,
                     source,
                     factors,

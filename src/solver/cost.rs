@@ -87,26 +87,38 @@ pub(super) fn node_monthly_cost(
 
 /// Monthly cost per tier, summed in node order and listed in tier order.
 #[derive(Default)]
-pub(super) struct Tiers(BTreeMap<String, f64>);
+pub(super) struct Tiers {
+    /// Each tier's name and sum, in the order the tiers were first named.
+    sums: Vec<(String, f64)>,
+    /// Each tier's place in `sums`.
+    places: BTreeMap<String, usize>,
+    /// The place of the tier added to last: rows of one tier mostly come one after another,
+    /// and comparing one name is cheaper than a look-up.
+    last: usize,
+}
 
 impl Tiers {
     /// Adds `cost` to `tier`'s sum (naming a tier allocates only the first time).
     pub(super) fn add(&mut self, tier: &str, cost: f64) {
-        match self.0.get_mut(tier) {
-            Some(sum) => *sum += cost,
-            None => {
-                // A new tier's sum starts from +0, as a sum of no costs does.
-                let mut sum = 0.0;
-                sum += cost;
-                self.0.insert(tier.to_string(), sum);
-            }
-        }
+        let place = match self.sums.get(self.last) {
+            Some((name, _)) if name == tier => Some(self.last),
+            _ => self.places.get(tier).copied(),
+        };
+        let place = place.unwrap_or_else(|| {
+            // A new tier's sum starts from +0, as a sum of no costs does.
+            self.sums.push((tier.to_string(), 0.0));
+            self.places.insert(tier.to_string(), self.sums.len() - 1);
+            self.sums.len() - 1
+        });
+        self.sums[place].1 += cost;
+        self.last = place;
     }
 
     /// The tiers that cost something, in name order.
     pub(super) fn into_costs(self) -> Vec<TierCost> {
-        self.0
-            .into_iter()
+        let mut sums = self.sums;
+        sums.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        sums.into_iter()
             .filter(|(_, cost)| *cost > 0.0)
             .map(|(tier, monthly_cost_usd)| TierCost {
                 tier,

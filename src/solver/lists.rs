@@ -11,6 +11,9 @@ pub(super) struct Lists<T = usize> {
 
 impl<T: Copy + Default> Lists<T> {
     /// The lists of `keys` keys holding each item of the `(key, item)` pairs, in their order.
+    /// Inlined: each caller's pairs are walked twice, and out of line their iterators were
+    /// not optimized away (compiling a 10,000-node graph took 1.1M instructions more).
+    #[inline]
     pub(super) fn gathered(
         keys: usize,
         pairs: impl Iterator<Item = (usize, T)> + Clone,

@@ -406,7 +406,10 @@ fn node_reports(
     (warnings, parallel): (&mut Vec<String>, bool),
 ) -> (Vec<NodeReport>, Vec<TierCost>) {
     let prices = cost::Prices::of(catalog);
-    let rows = map_indices(topology.nodes.len(), parallel, |v| {
+    // Each node's cost and warnings first, then its row written straight into the list of
+    // rows: a row is large, and carrying it in a tuple and then into a second list copied it
+    // twice more.
+    let costs = map_indices(topology.nodes.len(), parallel, |v| {
         let mut said = Vec::new();
         let node = &topology.nodes[v];
         let result = &results[v];
@@ -420,14 +423,15 @@ fn node_reports(
             &mut said,
         );
         node_warnings(topology, compiled, v, result, &mut said);
-        (node_report(node, result, &shown[v], cost), cost, said)
+        (cost, said)
     });
-    let mut reports = Vec::with_capacity(rows.len());
+    let reports = map_indices(topology.nodes.len(), parallel, |v| {
+        node_report(&topology.nodes[v], &results[v], &shown[v], costs[v].0)
+    });
     let mut tiers = cost::Tiers::default();
-    for (report, cost, said) in rows {
+    for (report, (cost, said)) in reports.iter().zip(costs) {
         tiers.add(&report.tier, cost);
         warnings.extend(said);
-        reports.push(report);
     }
     (reports, tiers.into_costs())
 }

@@ -668,25 +668,21 @@ pub(super) fn edge_reports(
     parallel: bool,
 ) -> Vec<EdgeReport> {
     let class_count = compiled.classes.len();
-    // Where each wire is among its source's out edges.
-    let mut slot = vec![(0, 0); topology.edges.len()];
-    for (u, edges) in compiled.out_edges.iter().enumerate() {
-        for (position, edge) in edges.iter().enumerate() {
-            slot[edge.index] = (u, position);
-        }
-    }
     super::map_indices(topology.edges.len(), parallel, |e| {
         let wire = &topology.edges[e];
-        let (u, position) = slot[e];
-        let edge = &compiled.out_edges[u][position];
+        let slot = compiled.wire_slots[e];
+        let u = slot.from;
+        let edge = &compiled.out_edges.flat()[slot.position];
         let arrivals = &flows.arrivals[u * class_count..(u + 1) * class_count];
         let ratio = match edge.source {
             Source::Served => flows.served_ratio[u],
             Source::Dropped => flows.drop_ratio[u],
         };
-        let class_rps: smallvec::SmallVec<[f64; 4]> = (0..class_count)
-            .map(|k| figure(arrivals[k] * ratio * edge.factors[k]))
-            .collect();
+        // Pushed one by one: a collect into the inline list would not be inlined.
+        let mut class_rps = smallvec::SmallVec::<[f64; 4]>::with_capacity(class_count);
+        for (rate, factor) in arrivals.iter().zip(&edge.factors) {
+            class_rps.push(figure(rate * ratio * factor));
+        }
         EdgeReport {
             from: wire.from,
             to: wire.to,
