@@ -353,8 +353,9 @@ fn workload_grid(
             )
             .on_hover_text(
                 "Coefficient of variation of the time between requests: 1 random (Poisson), \
-                 0 evenly spaced, above 1 bursty (flash crowds, batch jobs). Bursts travel \
-                 downstream and lengthen the waits.",
+                 0 evenly spaced, above 1 bursty (flash crowds, batch jobs). Reads, writes \
+                 and jobs come in the same bursts; bursts travel downstream and lengthen \
+                 the waits.",
             );
             ui.end_row();
             ui.label("Response size");
