@@ -579,6 +579,17 @@ fn map_indices<T: Send>(n: usize, parallel: bool, f: impl Fn(usize) -> T + Sync 
 }
 
 impl Latency {
+    /// A latency with no spread: every percentile is the mean (a sweep's point, a constant
+    /// delay, a path that never waits).
+    pub(super) fn constant(mean: f64) -> Latency {
+        Latency {
+            mean,
+            p50: mean,
+            p95: mean,
+            p99: mean,
+        }
+    }
+
     /// In other units (seconds to milliseconds), each figure at least +0.
     fn scaled(self, factor: f64) -> Latency {
         Latency {

@@ -392,7 +392,7 @@ pub(super) fn class_result(
             wanted.precision,
         )
     } else {
-        constant_latency(means.mean[start])
+        Latency::constant(means.mean[start])
     };
     ClassResult {
         latency,
@@ -557,7 +557,7 @@ fn class_latency(
     let offset = shift[start].min(mean_latency);
     let spread = mean_latency > offset;
     if !spread {
-        return constant_latency(mean_latency);
+        return Latency::constant(mean_latency);
     }
     // After one pass the recursion's route shifts are those of the final shifts.
     let recomputed: Vec<f64>;
@@ -613,16 +613,6 @@ fn class_latency(
         p50: offset + found[0],
         p95: offset + found[1],
         p99: offset + found[2],
-    }
-}
-
-/// A latency with no spread: every percentile is the mean.
-fn constant_latency(mean: f64) -> Latency {
-    Latency {
-        mean,
-        p50: mean,
-        p95: mean,
-        p99: mean,
     }
 }
 

@@ -2,8 +2,8 @@
 //! whose pools hold the connections, and the warning when more connections are wanted than allowed.
 
 use super::compile::{Compiled, PoolGroup};
-use super::stations::node_percentiles;
 use super::stations::NodeResult;
+use super::stations::{class_weights, node_percentiles};
 use super::traffic::pool_inputs;
 use super::traffic::Flows;
 use crate::model::EdgeKind;
@@ -316,7 +316,7 @@ impl ConnectionMoves {
                 continue;
             }
             let arrivals = &flows.arrivals[v * class_count..(v + 1) * class_count];
-            let class_weights: Vec<f64> = arrivals.iter().map(|a| a / result.arrival).collect();
+            let class_weights = class_weights(arrivals, result.arrival);
             let mean = result.latency.mean + self.shown[v].queue_delta / result.throughput;
             if !self.reshape[v] {
                 self.shown[v].latency = Some(Latency {

@@ -130,7 +130,7 @@ pub(super) fn node_result(
     let latency = if percentiles {
         node_percentiles(node, &class_weights, &waits, mean, &[])
     } else {
-        flat_latency(mean)
+        Latency::constant(mean)
     };
     NodeResult {
         servers: node.groups.iter().map(|g| g.count * g.servers).sum(),
@@ -173,7 +173,7 @@ fn delay_result(
     let latency = if node.base_cv > 0.0 && percentiles {
         node_percentiles(node, &[], &waits, node.base, &[])
     } else {
-        flat_latency(node.base)
+        Latency::constant(node.base)
     };
     NodeResult {
         servers: 0,
@@ -279,18 +279,8 @@ fn group_waits(pools: &[PoolSolution], groups: &[PoolGroup]) -> (Waits, f64) {
     (waits, mean_wait)
 }
 
-/// A latency whose percentiles are all `value` (a sweep's mean, a constant delay).
-fn flat_latency(value: f64) -> Latency {
-    Latency {
-        mean: value,
-        p50: value,
-        p95: value,
-        p99: value,
-    }
-}
-
 /// Each class's share of the node's arrivals (equal shares when none arrive).
-fn class_weights(arrivals: &[f64], arrival: f64) -> ClassFigures {
+pub(super) fn class_weights(arrivals: &[f64], arrival: f64) -> ClassFigures {
     if arrival > 0.0 {
         // Pushed one by one, as the waits: a collect here is not inlined.
         let mut weights = ClassFigures::new();
@@ -377,12 +367,7 @@ pub(super) fn node_percentiles(
     let queue_mean = mean - base;
     let service = node.service.as_deref().unwrap_or(&[]);
     if queue_mean <= 0.0 || (service.is_empty() && held.is_empty() && !random_delay) {
-        return Latency {
-            mean,
-            p50: mean,
-            p95: mean,
-            p99: mean,
-        };
+        return Latency::constant(mean);
     }
     // Closed form whenever every component is an exponential, uniform (or no) wait followed by
     // an exponential service: a mixture over pool groups and classes of M/M/c response times
