@@ -492,7 +492,13 @@ impl Pass<'_> {
                         node: topology.nodes[v].name.clone(),
                     });
                 }
+                // The node's shares count too: an extrapolated pass can land the arrivals on
+                // their fixed point while the shares served still come from before the jump.
+                let shares = (flows.served_ratio[v], flows.drop_ratio[v]);
                 Self::settle(&mut flows, v, blocking);
+                change = change
+                    .max((flows.served_ratio[v] - shares.0).abs())
+                    .max((flows.drop_ratio[v] - shares.1).abs());
             }
             last_change = change;
             if pass > 0 && change < 1e-12 {
