@@ -1847,3 +1847,30 @@ fn retries_refused_again_do_not_smooth_the_queues_arrivals() {
         assert_documented_row(&comparison, file, (subject, figure), tolerance);
     }
 }
+
+/// A lightly loaded database of very variable service (cv 2.66, c_s² 7.1, ρ 0.27, two
+/// instances of one server) called by an app fed in turn (survey seed 18071001718936054753,
+/// round robin): its smooth arrivals wait with about its utilization as M/G/1's do, the wait
+/// of those who wait lengthened by the service (`queueing::mean_share_delay`). The two-moment
+/// floor on P(wait) had taken the mean's share of M/M/1's conditional wait and put P(wait) at
+/// 1 for a short wait of the right mean: p95 −27%, p99 −31%, end to end p95 −14%, p99 −23%
+/// (now +1.5% and +2.9% against 10 × 200,000 requests). Held with 8 × 60,000 requests as the
+/// survey runs it: the database's mean within 5%, p95 within 5% and p99 within 8%.
+#[test]
+fn a_variable_database_behind_calls_in_turn_waits_with_its_utilization() {
+    let seed = 18_071_001_718_936_054_753;
+    let mut topology = random_topology(seed, false, Variant::RoundRobin);
+    randomize_variability(&mut topology, seed);
+    let model = solve(&topology, &Params::default()).expect("solves");
+    let database = model.node(4).and_then(|n| n.queue.as_ref()).expect("queue");
+    assert!(
+        database.wait_probability < 0.35,
+        "P(wait) {} at ρ {}",
+        database.wait_probability,
+        database.offered_load
+    );
+    let (_, comparison) = solve_and_simulate(&topology, seed).expect("simulates");
+    for (figure, tolerance) in [("mean ms", 0.05), ("p95 ms", 0.05), ("p99 ms", 0.08)] {
+        assert_documented_row(&comparison, "survey", ("Database 4", figure), tolerance);
+    }
+}

@@ -51,6 +51,6 @@ pub use renewal::{
 pub use service_shape::{gamma_lst, ServiceShape};
 pub(super) use spectrum::phases;
 pub use tails::{exponential_quantiles, mmc_response_tail, uniform_response_tail, ExponentialTail};
-pub use two_moment::{klb_factor, qna_delay_probability, two_moment_wait};
+pub use two_moment::{klb_factor, mean_share_delay, qna_delay_probability, two_moment_wait};
 pub use wait_dist::WaitDist;
 pub use wait_shape::{batch_service_scv, conditional_wait_scv, shaped_wait};
