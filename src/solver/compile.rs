@@ -74,6 +74,9 @@ pub(super) struct InFlow {
     pub(super) edge: usize,
     pub(super) source: Source,
     pub(super) is_call: bool,
+    /// A route out of a node whose requests leave it when their last call returns from one
+    /// node ([`Graph::answered_by`]): the wire carries that node's departures, not its own.
+    pub(super) after_calls: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -222,6 +225,10 @@ pub(super) struct Graph {
     /// longest chain of feeders is i long, in topological order, so a wave needs only the
     /// waves before it.
     waves: Lists,
+    /// Per node: the node whose departures the requests it routes on leave with, when every
+    /// class it routes on makes its last call there and that node answers at its own
+    /// departure ([`answered_by`]); `None` otherwise.
+    pub(super) answered_by: Vec<Option<usize>>,
     /// Some wire sends dropped requests again (a retry).
     pub(super) retries: bool,
 }
@@ -321,8 +328,79 @@ fn flat_in_factors(
     factors
 }
 
-/// The waves of an acyclic `graph` (see [`Graph::waves`]).
+/// The waves of an acyclic `graph` (see [`Graph::waves`]): a node also comes after the node
+/// its routed-on requests leave with ([`Graph::answered_by`] of its feeder), whose departures
+/// its arrivals follow, wherever that adds no loop. Kahn's algorithm over both kinds of
+/// dependence; when only the added ones hold the remaining nodes back (they would close a
+/// loop), one node held only by them is let go without them (its arrivals then take its
+/// feeder's own departures). Each node's wave is one more than the latest wave it depends on.
 fn waves_of(graph: &Graph) -> Lists {
+    let node_count = graph.nodes.len();
+    if graph.answered_by.iter().all(Option::is_none) {
+        return waves_by_flows(graph);
+    }
+    let followed = |v: usize| {
+        graph.in_flows[v]
+            .iter()
+            .filter(|flow| flow.after_calls)
+            .filter_map(|flow| graph.answered_by[flow.from])
+    };
+    // Per node: wires in not yet placed, and of those the added dependences.
+    let mut waiting: Vec<(usize, usize)> = (0..node_count)
+        .map(|v| (graph.in_flows[v].len(), followed(v).count()))
+        .collect();
+    let successors: Lists<(usize, bool)> = Lists::gathered(
+        node_count,
+        (0..node_count).flat_map(|v| {
+            graph.in_flows[v]
+                .iter()
+                .map(move |flow| (flow.from, (v, false)))
+                .chain(followed(v).map(move |answerer| (answerer, (v, true))))
+        }),
+    );
+    let mut depth = vec![0usize; node_count];
+    let mut placed = vec![false; node_count];
+    let mut ready: Vec<usize> = (0..node_count)
+        .filter(|&v| waiting[v] == (0, 0))
+        .rev()
+        .collect();
+    // Nodes whose wires in are all placed but which still wait for an added dependence.
+    let mut held: Vec<usize> = Vec::new();
+    let mut order = Vec::with_capacity(node_count);
+    while order.len() < node_count {
+        let next = ready.pop().or_else(|| {
+            // Stuck: only added dependences (a loop through them) hold the rest back.
+            std::iter::from_fn(|| held.pop()).find(|&v| !placed[v])
+        });
+        let Some(v) = next else { break };
+        placed[v] = true;
+        order.push(v);
+        for &(w, added) in &successors[v] {
+            if placed[w] {
+                continue;
+            }
+            depth[w] = depth[w].max(depth[v] + 1);
+            let (flows, extra) = &mut waiting[w];
+            if added {
+                *extra -= 1;
+            } else {
+                *flows -= 1;
+            }
+            match (*flows, *extra) {
+                (0, 0) => ready.push(w),
+                // Its last wire in placed: from now on only added dependences hold it.
+                (0, _) if !added => held.push(w),
+                _ => {}
+            }
+        }
+    }
+    let waves = order.iter().map(|&v| depth[v]).max().map_or(0, |d| d + 1);
+    Lists::gathered(waves, order.iter().map(|&v| (depth[v], v)))
+}
+
+/// The waves of an acyclic `graph` by its wires alone: wave i holds the nodes whose longest
+/// chain of feeders is i long.
+fn waves_by_flows(graph: &Graph) -> Lists {
     let mut wave = vec![0usize; graph.nodes.len()];
     let mut waves = 0;
     for &v in &graph.order {
@@ -335,6 +413,44 @@ fn waves_of(graph: &Graph) -> Lists {
         waves = waves.max(depth + 1);
     }
     Lists::gathered(waves, graph.order.iter().map(|&v| (wave[v], v)))
+}
+
+/// Per node, the node whose departures the requests it routes on leave with
+/// ([`Graph::answered_by`]). A request makes its calls one after another, then moves on
+/// along a route when its last call is answered (the simulator's `proceed`). A called node
+/// answers at its own departure when it queues and sends nothing on (no route or call out of
+/// it; retries of its drops aside) or acknowledges at once (`detaches`). Every class the node
+/// routes on must make its last call to the same such node; a class routed on without calls
+/// leaves with the node's own departures, and then so does the rest.
+fn answered_by(nodes: &[CompiledNode], outs: &[OutRow]) -> Vec<Option<usize>> {
+    let answers_itself = |t: usize| {
+        nodes[t].service.is_some()
+            && (nodes[t].detaches || outs[t].iter().all(|e| e.source == Source::Dropped))
+    };
+    let carries = |e: &OutEdge, k: usize| e.factors.get(k).is_some_and(|f| *f > 0.0);
+    outs.iter()
+        .enumerate()
+        .map(|(u, row)| {
+            if !row.iter().any(|e| e.is_call) {
+                return None;
+            }
+            let mut answerer = None;
+            for k in 0..nodes[u].finish.len() {
+                let routed = row
+                    .iter()
+                    .any(|e| !e.is_call && e.source == Source::Served && carries(e, k));
+                if !routed {
+                    continue;
+                }
+                let last = row.iter().rev().find(|e| e.is_call && carries(e, k))?;
+                match answerer {
+                    Some(t) if t != last.to => return None,
+                    _ => answerer = Some(last.to),
+                }
+            }
+            answerer.filter(|&t| t != u && answers_itself(t))
+        })
+        .collect()
 }
 
 /// Whether classes `j` and `k` are served by the same wires: every wire carries served
@@ -480,6 +596,7 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
         (node, outs)
     });
     let (nodes, out_edges): (Vec<CompiledNode>, Vec<OutRow>) = compiled_nodes.into_iter().unzip();
+    let answered_by = answered_by(&nodes, &out_edges);
     let out_edges = Lists::from_rows(out_edges);
     let wire_slots = wire_slots_of(&out_by_node, &edge_ends);
     // The wires in `out_by_node`'s flat order: node `from`'s `edge`-th out edge is its
@@ -501,6 +618,7 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
                     Source::Served
                 },
                 is_call: matches!(kind, EdgeKind::Call(_)),
+                after_calls: matches!(kind, EdgeKind::Route) && answered_by[from].is_some(),
             };
             (to, flow)
         }),
@@ -525,6 +643,7 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
         plans: Vec::new(),
         retries,
         waves: Lists::empty(),
+        answered_by,
     };
     if graph.acyclic {
         graph.waves = waves_of(&graph);
@@ -1166,6 +1285,78 @@ mod tests {
         }
         // The client, the balancer, the two apps side by side, the database.
         assert_eq!(waves, vec![vec![0], vec![1], vec![2, 3], vec![4]]);
+    }
+
+    /// Users → app 2, which calls database 3 and then routes to replica 4; with `second_tier`,
+    /// to an app 4 instead, which calls the database too.
+    fn calls_then_route(second_tier: bool) -> Topology {
+        let database = NodeKind::Database {
+            read_capacity_rps: 500.0,
+            write_capacity_rps: 200.0,
+            max_connections: 1_000,
+        };
+        let fourth = if second_tier {
+            NodeKind::AppServer
+        } else {
+            NodeKind::ReadReplica
+        };
+        let mut topology = Topology {
+            nodes: vec![
+                Node::of_kind(1, NodeKind::Client),
+                Node::of_kind(2, NodeKind::AppServer),
+                Node::of_kind(3, database),
+                Node::of_kind(4, fourth),
+            ],
+            edges: vec![
+                Edge::route(1, 2),
+                Edge::of_kind(2, 3, EdgeKind::Call(2)),
+                Edge::route(2, 4),
+            ],
+            ..Topology::default()
+        };
+        if second_tier {
+            topology.edges.push(Edge::of_kind(4, 3, EdgeKind::Call(1)));
+        }
+        topology.workloads.push(Workload {
+            client: 1,
+            rate: Rate::PerSecond(100.0),
+            read: 1.0,
+            write: 0.0,
+            ..Workload::default()
+        });
+        topology
+    }
+
+    fn sorted_waves(compiled: &Compiled) -> Vec<Vec<usize>> {
+        let mut waves: Vec<Vec<usize>> = compiled.waves().map(<[usize]>::to_vec).collect();
+        for wave in &mut waves {
+            wave.sort_unstable();
+        }
+        waves
+    }
+
+    #[test]
+    fn a_route_after_calls_waits_for_the_node_that_answers_them() {
+        let compiled = compile(&calls_then_route(false), &Params::default());
+        // The replica's arrivals follow the database's departures: it comes a wave later.
+        assert_eq!(compiled.answered_by, vec![None, Some(2), None, None]);
+        assert_eq!(
+            sorted_waves(&compiled),
+            vec![vec![0], vec![1], vec![2], vec![3]]
+        );
+    }
+
+    #[test]
+    fn a_dependence_on_answers_that_would_close_a_loop_is_left_out() {
+        // The second app's arrivals would follow the database, which its own calls feed.
+        let compiled = compile(&calls_then_route(true), &Params::default());
+        assert!(compiled.acyclic);
+        assert_eq!(compiled.answered_by, vec![None, Some(2), None, None]);
+        // Each node once, after the nodes that feed it: the wires alone order them.
+        assert_eq!(
+            sorted_waves(&compiled),
+            vec![vec![0], vec![1], vec![3], vec![2]]
+        );
     }
 
     #[test]
