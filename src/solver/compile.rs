@@ -74,9 +74,14 @@ pub(super) struct InFlow {
     pub(super) edge: usize,
     pub(super) source: Source,
     pub(super) is_call: bool,
-    /// A route out of a node whose requests leave it when their last call returns from one
-    /// node ([`Graph::answered_by`]): the wire carries that node's departures, not its own.
-    pub(super) after_calls: bool,
+}
+
+impl InFlow {
+    /// A route: served requests moving on, neither a call nor a retry of drops. Out of a node
+    /// with [`Graph::answered_by`], it carries the answering node's departures.
+    pub(super) fn is_route(&self) -> bool {
+        !self.is_call && self.source == Source::Served
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -342,7 +347,7 @@ fn waves_of(graph: &Graph) -> Lists {
     let followed = |v: usize| {
         graph.in_flows[v]
             .iter()
-            .filter(|flow| flow.after_calls)
+            .filter(|flow| flow.is_route())
             .filter_map(|flow| graph.answered_by[flow.from])
     };
     // Per node: wires in not yet placed, and of those the added dependences.
@@ -618,7 +623,6 @@ pub(super) fn compile_indexed(topology: &Topology, index: &NodeIndex, params: &P
                     Source::Served
                 },
                 is_call: matches!(kind, EdgeKind::Call(_)),
-                after_calls: matches!(kind, EdgeKind::Route) && answered_by[from].is_some(),
             };
             (to, flow)
         }),

@@ -885,10 +885,10 @@ fn incoming_streams(
             rate += a * ratio * f;
         }
         let sent: f64 = sent * ratio;
-        let cyclic = split.routes[u] && !flow.is_call && flow.source == Source::Served;
+        let cyclic = split.routes[u] && flow.is_route();
         // A request routed on after its node's calls leaves when its last call is answered:
         // the wire carries a share of the answering node's departures.
-        let answered = (flow.after_calls && !cyclic)
+        let answered = (flow.is_route() && !cyclic)
             .then(|| answering_stream(compiled, flows, placed, u))
             .flatten();
         let (source, sent) = answered.unwrap_or((own, sent));
